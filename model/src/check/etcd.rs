@@ -1,0 +1,451 @@
+//! Rules that protect the etcd cluster: member count, failure domains, production settings,
+//! bootstrap and reboot safety.
+
+use super::{Report, join, plural};
+use crate::cluster::{Addressing, Bootstrap, Channel, Layout, RebootStrategy, Size, Windows};
+use crate::quorum::{majority, tolerance};
+use crate::rule::Rule;
+use crate::subject::{GroupPart, GroupRef, Subject};
+use crate::suggest::closest;
+
+const MEMBERS: GroupRef = GroupRef::Members;
+
+fn at(part: GroupPart) -> Subject {
+    Subject::Group(MEMBERS, part)
+}
+
+pub(super) fn check(r: &mut Report<'_>) {
+    window_domains(r);
+    members_fixed(r);
+    let Size::Fixed(n) = r.cluster.members.size else {
+        return;
+    };
+    member_count(r, n);
+    even_members(r, n);
+    failure_domain_quorum(r, n);
+    single_domain(r, n);
+    small_cluster_size(r, n);
+    dev_not_production(r);
+    production_channel(r);
+    production_static_addresses(r);
+    bootstrap(r);
+    reboot_quorum(r, n);
+}
+
+fn members_fixed(r: &mut Report<'_>) {
+    if let Size::Autoscale { .. } = r.cluster.members.size {
+        let key = r.cluster.layout.members_key();
+        r.push(
+            Rule::MembersFixed,
+            at(GroupPart::Size),
+            "etcd members cannot autoscale: a member that is scaled away still counts toward the quorum, \
+             so every scale-down brings the cluster closer to losing writes, and its data goes with it",
+            format!("give `{key}:` a fixed count such as 3 or 5, and autoscale a worker pool instead"),
+        );
+    }
+}
+
+fn tolerance_phrase(n: u32) -> String {
+    format!(
+        "{} need {} for a quorum and tolerate {}",
+        plural(n, "member", "members"),
+        majority(n),
+        plural(tolerance(n), "failure", "failures")
+    )
+}
+
+fn member_count(r: &mut Report<'_>, n: u32) {
+    let c = r.cluster;
+    let subject = at(GroupPart::Size);
+    match c.layout {
+        Layout::DevTest if n != 1 => r.push(
+            Rule::MemberCount,
+            subject,
+            format!("a dev/test cluster has exactly one etcd node, but this one has {n}"),
+            "declare one `etcd_node:`, or use `central:` for a replicated etcd cluster",
+        ),
+        Layout::Small if n < 3 => r.push(
+            Rule::MemberCount,
+            subject,
+            format!(
+                "a small cluster runs etcd on every machine and needs 3 to 9 machines; {}",
+                tolerance_phrase(n)
+            ),
+            "use `machines: 3` or more, or `etcd_node:` for a dev/test cluster",
+        ),
+        Layout::CentralServices if n == 1 => r.push(
+            Rule::MemberCount,
+            subject,
+            "one etcd member is only for dev/test clusters: it tolerates no failure, so losing that machine \
+             stops fleet, locksmith and every etcd client",
+            "use `central: 3` or `central: 5`, or declare a dev/test cluster with `etcd_node: \"<address>\"`",
+        ),
+        Layout::CentralServices if n < 3 => r.push(
+            Rule::MemberCount,
+            subject,
+            format!("production central services are 3 to 5 machines; {}", tolerance_phrase(n)),
+            "use `central: 3` (tolerates 1 failure) or `central: 5` (tolerates 2)",
+        ),
+        Layout::CentralServices if n > 5 => r.push(
+            Rule::MemberCount,
+            subject,
+            format!(
+                "production central services are 3 to 5 machines; with {n} members every write waits for {}, \
+                 which slows the cluster more than it adds safety",
+                majority(n)
+            ),
+            "use `central: 5` (tolerates 2 failures) and put the other machines in a worker pool",
+        ),
+        _ => {}
+    }
+}
+
+fn even_members(r: &mut Report<'_>, n: u32) {
+    if n >= 2 && n.is_multiple_of(2) {
+        r.push(
+            Rule::EvenMembers,
+            at(GroupPart::Size),
+            format!(
+                "{n} etcd members tolerate {}, the same as {}: the extra member raises the quorum to {} \
+                 and adds one more machine that can fail, but no fault tolerance",
+                plural(tolerance(n), "failure", "failures"),
+                n - 1,
+                majority(n)
+            ),
+            format!("use {} or {} members", n - 1, n + 1),
+        );
+    }
+}
+
+fn failure_domain_quorum(r: &mut Report<'_>, n: u32) {
+    let group = &r.cluster.members;
+    let Some(spread) = &group.spread else { return };
+    let tol = tolerance(n);
+    // With no tolerance at all the member count is the mistake, and `member_count` says so.
+    if tol == 0 {
+        return;
+    }
+    let counts = group.domain_counts(n);
+    let kind = spread.kind;
+    let needed = n.div_ceil(tol);
+    let explicit = spread.domains.iter().any(|d| d.count.is_some());
+    let mut pushes = Vec::new();
+    for (i, (domain, held)) in spread.domains.iter().zip(&counts).enumerate() {
+        if *held > tol {
+            let subject = if explicit {
+                at(GroupPart::DomainCount(i))
+            } else {
+                at(GroupPart::Domain(i))
+            };
+            pushes.push((
+                subject,
+                format!(
+                    "{} {} holds {} of {n} etcd members; losing it leaves {}, and quorum is {}",
+                    kind.key(),
+                    domain.name,
+                    held,
+                    n - held,
+                    majority(n)
+                ),
+                format!(
+                    "no {} may hold more than {} of {n} members; spread them across at least {needed} {}",
+                    kind.key(),
+                    tol,
+                    kind.plural()
+                ),
+            ));
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::FailureDomainQuorum, subject, message, help);
+    }
+}
+
+fn single_domain(r: &mut Report<'_>, n: u32) {
+    let c = r.cluster;
+    if c.production && c.layout != Layout::DevTest && n >= 2 && c.members.spread.is_none() {
+        r.push(
+            Rule::SingleDomain,
+            at(GroupPart::Whole),
+            format!(
+                "production etcd members must be spread across cabinets or zones: all {n} members share one \
+                 cabinet's power and network, so losing it loses the whole cluster"
+            ),
+            format!(
+                "add `across cabinets [a, b, c]` or `across zones [\"us-east-1a\", ...]` to `{}:`",
+                c.layout.members_key()
+            ),
+        );
+    }
+}
+
+fn small_cluster_size(r: &mut Report<'_>, n: u32) {
+    let c = r.cluster;
+    if c.layout != Layout::Small {
+        return;
+    }
+    if n > 9 {
+        r.push(
+            Rule::SmallClusterSize,
+            at(GroupPart::Size),
+            format!(
+                "a small cluster runs etcd on every machine, and {n} machines is above 9: every write would \
+                 wait for {} members",
+                majority(n)
+            ),
+            format!(
+                "use central services instead: `central: 5 across cabinets [a, b, c]` and a worker pool of {}",
+                n - 5
+            ),
+        );
+    }
+    for (i, pool) in c.pools.iter().enumerate() {
+        r.push(
+            Rule::SmallClusterSize,
+            Subject::Group(GroupRef::Pool(i), GroupPart::Whole),
+            format!(
+                "a small cluster runs etcd on every machine, so it has no worker pools, but pool `{}` is declared",
+                pool.name
+            ),
+            "rename `machines:` to `central:` for a cluster with central services and workers, \
+             or add the pool's machines to `machines:`",
+        );
+    }
+}
+
+fn dev_not_production(r: &mut Report<'_>) {
+    let c = r.cluster;
+    if c.layout == Layout::DevTest && c.production {
+        r.push(
+            Rule::DevNotProduction,
+            Subject::Production,
+            "a dev/test cluster cannot be production: its single etcd node tolerates no failure, so losing \
+             one machine stops fleet, locksmith and every etcd client",
+            "remove `production: true`, or replace `etcd_node:` with `central: 3 across cabinets [a, b, c]`",
+        );
+    }
+}
+
+fn production_channel(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let channel = c.channel_of(&c.members);
+    if c.production && channel != Channel::Stable {
+        let subject = if c.members.channel.is_some() {
+            at(GroupPart::Channel)
+        } else {
+            Subject::Channel
+        };
+        r.push(
+            Rule::ProductionChannel,
+            subject,
+            format!(
+                "production etcd members must follow the stable channel, but `{}` follows {}: a {} release \
+                 that breaks etcd breaks every machine of the cluster at once",
+                c.layout.members_key(),
+                channel.as_str(),
+                channel.as_str()
+            ),
+            format!(
+                "set `channel: stable` on `{}:` and give {} to a worker pool instead",
+                c.layout.members_key(),
+                channel.as_str()
+            ),
+        );
+    }
+}
+
+fn production_static_addresses(r: &mut Report<'_>) {
+    let c = r.cluster;
+    if c.production && c.layout == Layout::CentralServices && !c.members.addressing.is_static() {
+        r.push(
+            Rule::ProductionStaticAddresses,
+            at(GroupPart::Whole),
+            "production central services need static addresses: workers and clients reach etcd at fixed \
+             addresses, and a changed DHCP lease would strand them",
+            "add `addresses: \"10.0.0.101\"..\"10.0.0.105\"` to `central: { ... }` and a cluster-wide \
+             `network: { subnet: \"10.0.0.0/24\", gateway: \"10.0.0.1\" }`",
+        );
+    }
+}
+
+fn bootstrap(r: &mut Report<'_>) {
+    let c = r.cluster;
+    match &c.bootstrap {
+        Bootstrap::Static if matches!(c.members.addressing, Addressing::Dhcp) => r.push(
+            Rule::Bootstrap,
+            Subject::Bootstrap,
+            "a static bootstrap lists every member's peer URL in `initial-cluster`, but the members have no \
+             static addresses to list",
+            format!(
+                "give `{}:` static `addresses:`, or bootstrap with `bootstrap: discovery \"https://discovery.etcd.io/<token>\"`",
+                c.layout.members_key()
+            ),
+        ),
+        Bootstrap::Discovery(None) if c.production => r.push(
+            Rule::Bootstrap,
+            Subject::Bootstrap,
+            "a production cluster must declare its discovery URL, so that every render and every machine \
+             joins the same etcd cluster",
+            "write `bootstrap: discovery \"https://discovery.etcd.io/<token>\"` with a token made for this \
+             cluster's size",
+        ),
+        Bootstrap::Discovery(Some(url)) if !(url.starts_with("http://") || url.starts_with("https://")) => r.push(
+            Rule::Bootstrap,
+            Subject::Bootstrap,
+            format!("the discovery URL `{url}` is not an http:// or https:// URL, so etcd cannot fetch it"),
+            "use the URL `https://discovery.etcd.io/new?size=N` returned, e.g. `https://discovery.etcd.io/<token>`",
+        ),
+        _ => {}
+    }
+}
+
+fn reboot_quorum(r: &mut Report<'_>, n: u32) {
+    let c = r.cluster;
+    let group = &c.members;
+    let key = c.layout.members_key();
+    if c.layout == Layout::DevTest || group.reboot != RebootStrategy::Reboot {
+        return;
+    }
+    let tol = tolerance(n);
+    let quorum_help = format!(
+        "use `reboot: etcd_lock` (locksmith lets one member reboot at a time), or give each {} its own \
+         reboot window that overlaps no other's",
+        group.spread.as_ref().map_or("cabinet", |s| s.kind.key())
+    );
+    match &group.windows {
+        Windows::Any => r.push(
+            Rule::RebootQuorum,
+            at(GroupPart::Reboot),
+            format!(
+                "with `reboot: reboot` and no reboot window, every etcd member reboots as soon as it stages an \
+                 update, and all {n} stage the same update within the hour: more than {} down at once loses \
+                 the quorum of {}",
+                tol,
+                majority(n)
+            ),
+            quorum_help,
+        ),
+        Windows::All(window) => r.push(
+            Rule::RebootQuorum,
+            at(GroupPart::Windows),
+            format!(
+                "one reboot window ({window}) for every etcd member lets all {n} reboot at once; more than {tol} \
+                 down loses the quorum of {}",
+                majority(n)
+            ),
+            quorum_help,
+        ),
+        Windows::PerDomain(windows) => {
+            let Some(spread) = &group.spread else {
+                r.push(
+                    Rule::RebootQuorum,
+                    at(GroupPart::Windows),
+                    format!("per-domain reboot windows need `{key}:` to be spread `across` cabinets or zones"),
+                    format!("add `across cabinets [...]` to `{key}:`, or use `reboot: etcd_lock`"),
+                );
+                return;
+            };
+            let counts = group.domain_counts(n);
+            let domain_index = |name: &str| spread.domains.iter().position(|d| d.name == name);
+            for (i, domain) in spread.domains.iter().enumerate() {
+                if counts.get(i).copied().unwrap_or(0) > 0 && !windows.iter().any(|(d, _)| *d == domain.name) {
+                    r.push(
+                        Rule::RebootQuorum,
+                        at(GroupPart::Windows),
+                        format!(
+                            "{} {} has no reboot window, so its members may reboot at any time, while another {} \
+                             is down too",
+                            spread.kind.key(),
+                            domain.name,
+                            spread.kind.key()
+                        ),
+                        format!("add `{}: \"Sun 04:00\" for \"1h\"` to the windows", domain.name),
+                    );
+                }
+            }
+            // The most members down together is reached when some window opens: check every opening.
+            let mut reported = std::collections::HashSet::new();
+            for (i, (_, window)) in windows.iter().enumerate() {
+                let mut together: Vec<usize> = vec![i];
+                for (j, (_, other)) in windows.iter().enumerate() {
+                    if j != i && window.overlaps(other) {
+                        together.push(j);
+                    }
+                }
+                let mut down = 0;
+                let mut names = Vec::new();
+                let mut domains_seen = Vec::new();
+                for &k in &together {
+                    if let Some(d) = domain_index(&windows[k].0)
+                        && !domains_seen.contains(&d)
+                    {
+                        domains_seen.push(d);
+                        down += counts.get(d).copied().unwrap_or(0);
+                        names.push(windows[k].0.to_string());
+                    }
+                }
+                let last = together.iter().copied().max().unwrap_or(i);
+                if down > tol && together.len() > 1 && reported.insert(last) {
+                    r.push(
+                        Rule::RebootQuorum,
+                        at(GroupPart::Window(last)),
+                        format!(
+                            "the reboot windows of {} {} overlap, so {} of {n} etcd members can be down at once; \
+                             quorum is {}",
+                            spread.kind.plural(),
+                            join(&names),
+                            down,
+                            majority(n)
+                        ),
+                        "move the windows apart so that at most one of these domains reboots at a time",
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Windows naming domains the group does not have; applies to every group.
+fn window_domains(r: &mut Report<'_>) {
+    let mut pushes = Vec::new();
+    for (g, group) in r.cluster.groups() {
+        let Windows::PerDomain(windows) = &group.windows else {
+            continue;
+        };
+        let names: Vec<&str> = group
+            .spread
+            .iter()
+            .flat_map(|s| s.domains.iter().map(|d| &*d.name))
+            .collect();
+        for (i, (domain, _)) in windows.iter().enumerate() {
+            if !names.contains(&&**domain) {
+                let hint = closest(domain, names.iter().copied()).map_or_else(
+                    || format!("the domains are {}", join(&names)),
+                    |s| format!("did you mean `{s}`?"),
+                );
+                pushes.push((
+                    Subject::Group(g, GroupPart::Window(i)),
+                    format!(
+                        "`{}` has a reboot window for `{domain}`, which is not one of its domains",
+                        group.name
+                    ),
+                    hint,
+                ));
+            }
+        }
+        let mut seen = Vec::new();
+        for (i, (domain, _)) in windows.iter().enumerate() {
+            if seen.contains(domain) {
+                pushes.push((
+                    Subject::Group(g, GroupPart::Window(i)),
+                    format!("`{domain}` has two reboot windows; locksmith takes one start and one length"),
+                    "keep one window per domain".to_string(),
+                ));
+            }
+            seen.push(domain.clone());
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::RebootQuorum, subject, message, help);
+    }
+}

@@ -1,0 +1,595 @@
+//! Rules on fleet units and machine metadata.
+
+use std::collections::BTreeMap;
+
+use super::{Report, join};
+use crate::cluster::{Cluster, Size, Unit};
+use crate::glob;
+use crate::rule::Rule;
+use crate::subject::{GroupPart, GroupRef, Subject, UnitPart};
+use crate::suggest::closest;
+
+pub(super) fn check(r: &mut Report<'_>) {
+    unit_name(r);
+    unit_unique(r);
+    fleet_exclusive_options(r);
+    machine_of_conflicts(r);
+    machine_of_target(r);
+    metadata_format(r);
+    metadata_satisfiable(r);
+}
+
+/// The fleet metadata a kind of machine of the cluster publishes, and the group it belongs to.
+pub struct Profile {
+    /// The group whose machines publish this metadata.
+    pub group: GroupRef,
+    /// Key → value, one value per key, as fleet keeps it.
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl Cluster {
+    /// The metadata key that carries the group's failure domain, if it is spread.
+    fn domain_key(group: &crate::Group) -> Option<&'static str> {
+        group.spread.as_ref().map(|s| s.kind.key())
+    }
+
+    /// The distinct sets of fleet metadata the cluster's machines publish: one per group and
+    /// failure domain that holds machines. Generated keys (`role`, `pool`, `cabinet`/`zone`) come
+    /// first; free-form keys cannot override them (`metadata_format` rejects that).
+    pub fn metadata_profiles(&self) -> Vec<Profile> {
+        let mut out = Vec::new();
+        for (g, group) in self.groups() {
+            let mut base = BTreeMap::new();
+            for (k, v) in group.metadata.iter() {
+                base.insert(k.to_string(), v.to_string());
+            }
+            base.insert("role".to_string(), group.role.to_string());
+            if let GroupRef::Pool(_) = g {
+                base.insert("pool".to_string(), group.name.to_string());
+            }
+            let domains: Vec<Option<String>> = match (&group.spread, group.size) {
+                (None, Size::Fixed(0)) => vec![],
+                (None, _) => vec![None],
+                (Some(spread), Size::Fixed(n)) => {
+                    let counts = group.domain_counts(n);
+                    spread
+                        .domains
+                        .iter()
+                        .zip(counts)
+                        .filter(|(_, c)| *c > 0)
+                        .map(|(d, _)| Some(d.name.to_string()))
+                        .collect()
+                }
+                (Some(spread), Size::Autoscale { .. }) => spread
+                    .domains
+                    .iter()
+                    .map(|d| Some(d.name.to_string()))
+                    .collect(),
+            };
+            for domain in domains {
+                let mut metadata = base.clone();
+                if let (Some(domain), Some(key)) = (domain, Cluster::domain_key(group)) {
+                    metadata.insert(key.to_string(), domain);
+                }
+                out.push(Profile { group: g, metadata });
+            }
+        }
+        out
+    }
+
+    /// Whether a machine publishing `metadata` may run `unit` (fleet's `HasMetadata`: every key
+    /// present, its value one of the listed values).
+    pub fn metadata_matches(unit: &Unit, metadata: &BTreeMap<String, String>) -> bool {
+        unit.machine_metadata.iter().all(|req| {
+            metadata
+                .get(&*req.key)
+                .is_some_and(|v| req.values.iter().any(|w| **w == **v))
+        })
+    }
+}
+
+const SUFFIXES: [&str; 13] = [
+    "automount",
+    "busname",
+    "device",
+    "mount",
+    "path",
+    "scope",
+    "service",
+    "slice",
+    "snapshot",
+    "socket",
+    "swap",
+    "target",
+    "timer",
+];
+const TEMPLATE_SUFFIXES: [&str; 5] = ["path", "service", "socket", "target", "timer"];
+
+/// Why `name` is not a unit name fleet and systemd accept, if it is not.
+pub(crate) fn unit_name_problem(name: &str) -> Option<String> {
+    if name.len() > 256 {
+        return Some(format!(
+            "it is {} characters long, and the limit is 256",
+            name.len()
+        ));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || ":_.@-".contains(*c)))
+    {
+        return Some(format!(
+            "{bad:?} is not allowed; use letters, digits and `:_.@-`"
+        ));
+    }
+    if name.starts_with('@') {
+        return Some("it starts with `@`".to_string());
+    }
+    let Some((stem, suffix)) = name.rsplit_once('.') else {
+        return Some(format!(
+            "it has no type suffix such as `.service`; types are {}",
+            SUFFIXES.join(", ")
+        ));
+    };
+    if !SUFFIXES.contains(&suffix) {
+        let hint =
+            closest(suffix, SUFFIXES).map_or(String::new(), |s| format!(" (did you mean `.{s}`?)"));
+        return Some(format!("`.{suffix}` is not a unit type{hint}"));
+    }
+    if stem.is_empty() {
+        return Some("its name before the suffix is empty".to_string());
+    }
+    if stem.contains('@') {
+        if stem.matches('@').count() > 1 {
+            return Some("it has more than one `@`".to_string());
+        }
+        if !TEMPLATE_SUFFIXES.contains(&suffix) {
+            return Some(format!(
+                "templates (`name@instance`) can only be {}",
+                TEMPLATE_SUFFIXES.join(", ")
+            ));
+        }
+    }
+    None
+}
+
+fn unit_name(r: &mut Report<'_>) {
+    let mut pushes = Vec::new();
+    for (u, unit) in r.cluster.units.iter().enumerate() {
+        if let Some(problem) = unit_name_problem(&unit.name) {
+            pushes.push((
+                u,
+                format!("`{}` is not a valid unit name: {problem}", unit.name),
+            ));
+        }
+    }
+    for (u, message) in pushes {
+        r.push(
+            Rule::UnitName,
+            Subject::Unit(u, UnitPart::Name),
+            message,
+            "name units like `monitoring.service` or `webapp@1.service`",
+        );
+    }
+}
+
+fn unit_unique(r: &mut Report<'_>) {
+    let units = &r.cluster.units;
+    let dups: Vec<usize> = (0..units.len())
+        .filter(|&i| units[..i].iter().any(|u| u.name == units[i].name))
+        .collect();
+    for u in dups {
+        let name = units[u].name.to_string();
+        r.push(
+            Rule::UnitUnique,
+            Subject::Unit(u, UnitPart::Name),
+            format!("unit `{name}` is declared twice; fleet keeps one unit per name, so one would be lost"),
+            "rename one of them, or merge them",
+        );
+    }
+}
+
+fn fleet_exclusive_options(r: &mut Report<'_>) {
+    let mut pushes = Vec::new();
+    for (u, unit) in r.cluster.units.iter().enumerate() {
+        // (present, option name, subject), in the order the pairs below refer to.
+        let options = [
+            (unit.machine_id.is_some(), "MachineID", UnitPart::MachineId),
+            (unit.global, "Global", UnitPart::Global),
+            (unit.machine_of.is_some(), "MachineOf", UnitPart::MachineOf),
+            (
+                !unit.conflicts.is_empty(),
+                "Conflicts",
+                UnitPart::Conflict(0),
+            ),
+            (!unit.replaces.is_empty(), "Replaces", UnitPart::Replace(0)),
+        ];
+        // fleet v1.0's api.ValidateOptions: these pairs are rejected when the unit is submitted.
+        let pairs = [
+            (
+                0,
+                2,
+                "a unit pinned to one machine cannot also follow another unit",
+            ),
+            (0, 3, "a unit pinned to one machine has nothing to avoid"),
+            (
+                0,
+                1,
+                "a unit pinned to one machine cannot run on every machine",
+            ),
+            (
+                1,
+                2,
+                "a global unit runs on every matching machine, so it cannot follow one unit's machine",
+            ),
+            (
+                0,
+                4,
+                "a unit pinned to one machine cannot move another unit away",
+            ),
+            (
+                1,
+                4,
+                "a global unit runs everywhere, so it cannot push another unit elsewhere",
+            ),
+            (
+                3,
+                4,
+                "fleet cannot both avoid and replace units for the same unit",
+            ),
+        ];
+        for (a, b, why) in pairs {
+            let (a, b) = (&options[a], &options[b]);
+            if a.0 && b.0 {
+                pushes.push((
+                    Subject::Unit(u, b.2),
+                    format!(
+                        "`{}` cannot be used with `{}` in `{}`: {why}",
+                        b.1, a.1, unit.name
+                    ),
+                    format!(
+                        "drop `{}` or `{}`; fleet rejects the unit otherwise",
+                        b.1.to_lowercase(),
+                        a.1.to_lowercase()
+                    ),
+                ));
+            }
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::FleetExclusiveOptions, subject, message, help);
+    }
+}
+
+fn machine_of_conflicts(r: &mut Report<'_>) {
+    let mut pushes = Vec::new();
+    for (u, unit) in r.cluster.units.iter().enumerate() {
+        let Some(target) = &unit.machine_of else {
+            continue;
+        };
+        for (i, pattern) in unit.conflicts.iter().enumerate() {
+            if glob::matches(pattern, target) {
+                pushes.push((
+                    Subject::Unit(u, UnitPart::Conflict(i)),
+                    format!(
+                        "`{}` must run beside `{target}` (MachineOf), but its Conflicts `{pattern}` matches \
+                         `{target}`, so fleet can never place it",
+                        unit.name
+                    ),
+                    format!("narrow the conflict so it does not match `{target}`, or drop `machine_of`"),
+                ));
+            }
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::MachineOfConflicts, subject, message, help);
+    }
+}
+
+fn machine_of_target(r: &mut Report<'_>) {
+    let units = &r.cluster.units;
+    let names: Vec<&str> = units.iter().map(|u| &*u.name).collect();
+    let mut pushes = Vec::new();
+    for (u, unit) in units.iter().enumerate() {
+        let Some(target) = &unit.machine_of else {
+            continue;
+        };
+        let subject = Subject::Unit(u, UnitPart::MachineOf);
+        if **target == *unit.name {
+            pushes.push((
+                subject,
+                format!("`{}` cannot run beside itself", unit.name),
+                "remove `machine_of`".to_string(),
+            ));
+            continue;
+        }
+        if !names.contains(&&**target) {
+            let hint = closest(target, names.iter().copied()).map_or_else(
+                || format!("the cluster's units are {}", join(&names)),
+                |s| format!("did you mean `{s}`?"),
+            );
+            pushes.push((
+                subject,
+                format!("`{}` follows `{target}`, which is not a unit of this cluster, so it would never start", unit.name),
+                hint,
+            ));
+            continue;
+        }
+        // Follow the chain; a unit that leads back to itself can never be scheduled.
+        let mut seen = vec![u];
+        let mut current = target.clone();
+        while let Some(next) = units.iter().position(|x| x.name == current) {
+            if next == u {
+                let chain: Vec<String> = seen
+                    .iter()
+                    .map(|&i| format!("`{}`", units[i].name))
+                    .collect();
+                pushes.push((
+                    subject,
+                    format!(
+                        "MachineOf forms a cycle: {} each wait for the other, so none starts",
+                        join(&chain)
+                    ),
+                    "make one unit of the cycle the anchor that follows nothing".to_string(),
+                ));
+                break;
+            }
+            if seen.contains(&next) {
+                break;
+            }
+            seen.push(next);
+            match &units[next].machine_of {
+                Some(t) => current = t.clone(),
+                None => break,
+            }
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::MachineOfTarget, subject, message, help);
+    }
+}
+
+/// Why `text` cannot be a fleet metadata key or value, if it cannot.
+fn metadata_text_problem(text: &str, is_key: bool) -> Option<&'static str> {
+    if text.is_empty() {
+        return Some("it is empty, and fleet ignores entries with an empty side");
+    }
+    if text.contains('=') {
+        return Some("`=` splits fleet's `key=value` entries");
+    }
+    if text.contains(',') {
+        return Some("`,` separates fleet's metadata entries");
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some(
+            "whitespace separates `MachineMetadata` entries and is stripped from metadata",
+        );
+    }
+    if text.contains('"') || text.contains('\'') {
+        return Some("quotes are stripped by fleet's parser");
+    }
+    if is_key && text.starts_with('-') {
+        return Some("a key starting with `-` reads as a flag");
+    }
+    None
+}
+
+fn metadata_format(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let mut pushes = Vec::new();
+    let fix = "use letters, digits, `-`, `_`, `.` and `/`";
+    for (g, group) in c.groups() {
+        let mut generated = vec!["role"];
+        if let GroupRef::Pool(_) = g {
+            generated.push("pool");
+        }
+        if let Some(spread) = &group.spread {
+            generated.push(spread.kind.key());
+            for (i, d) in spread.domains.iter().enumerate() {
+                if let Some(problem) = metadata_text_problem(&d.name, false) {
+                    pushes.push((
+                        Subject::Group(g, GroupPart::Domain(i)),
+                        format!(
+                            "{} name {:?} cannot be published as fleet metadata: {problem}",
+                            spread.kind.key(),
+                            d.name
+                        ),
+                        fix.to_string(),
+                    ));
+                }
+            }
+        }
+        if let Some(problem) = metadata_text_problem(&group.role, false) {
+            pushes.push((
+                Subject::Group(g, GroupPart::Role),
+                format!(
+                    "role {:?} cannot be published as fleet metadata: {problem}",
+                    group.role
+                ),
+                fix.to_string(),
+            ));
+        }
+        for (i, (k, v)) in group.metadata.iter().enumerate() {
+            if let Some(problem) = metadata_text_problem(k, true) {
+                pushes.push((
+                    Subject::Group(g, GroupPart::MetadataKey(i)),
+                    format!("metadata key {k:?} cannot be published: {problem}"),
+                    fix.to_string(),
+                ));
+            }
+            if let Some(problem) = metadata_text_problem(v, false) {
+                pushes.push((
+                    Subject::Group(g, GroupPart::MetadataValue(i)),
+                    format!("metadata value {v:?} cannot be published: {problem}"),
+                    fix.to_string(),
+                ));
+            }
+            if generated.contains(&&**k) {
+                let how = if &**k == "role" {
+                    "`role:`"
+                } else if &**k == "pool" {
+                    "the pool's name"
+                } else {
+                    "`across`"
+                };
+                pushes.push((
+                    Subject::Group(g, GroupPart::MetadataKey(i)),
+                    format!("metadata key `{k}` is generated from {how}; setting it again would give the machine two values"),
+                    format!("remove `{k}` from `metadata`, and set it through {how}"),
+                ));
+            } else if group.metadata[..i].iter().any(|(k2, _)| k2 == k) {
+                pushes.push((
+                    Subject::Group(g, GroupPart::MetadataKey(i)),
+                    format!("metadata key `{k}` is set twice; fleet keeps only the last value, so a machine has one value per key"),
+                    "keep one value, or use a separate boolean key per value (e.g. `ssd = true`)".to_string(),
+                ));
+            }
+        }
+    }
+    for (u, unit) in c.units.iter().enumerate() {
+        for (i, req) in unit.machine_metadata.iter().enumerate() {
+            if let Some(problem) = metadata_text_problem(&req.key, true) {
+                pushes.push((
+                    Subject::Unit(u, UnitPart::Requirement(i)),
+                    format!(
+                        "metadata key {:?} cannot appear in MachineMetadata: {problem}",
+                        req.key
+                    ),
+                    fix.to_string(),
+                ));
+            }
+            if unit.machine_metadata[..i]
+                .iter()
+                .any(|earlier| earlier.key == req.key)
+            {
+                pushes.push((
+                    Subject::Unit(u, UnitPart::Requirement(i)),
+                    format!("metadata key `{}` is required twice; list its values once, e.g. `{} = [a, b]`", req.key, req.key),
+                    "merge the two requirements".to_string(),
+                ));
+            }
+            for (j, value) in req.values.iter().enumerate() {
+                if let Some(problem) = metadata_text_problem(value, false) {
+                    pushes.push((
+                        Subject::Unit(u, UnitPart::RequirementValue(i, j)),
+                        format!(
+                            "metadata value {value:?} cannot appear in MachineMetadata: {problem}"
+                        ),
+                        fix.to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::MetadataFormat, subject, message, help);
+    }
+}
+
+fn metadata_satisfiable(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let profiles = c.metadata_profiles();
+    let group_name = |g: GroupRef| c.group(g).map_or_else(String::new, |g| g.name.to_string());
+    let mut pushes = Vec::new();
+    for (u, unit) in c.units.iter().enumerate() {
+        if unit.machine_metadata.is_empty() {
+            continue;
+        }
+        let mut value_missing = false;
+        for (i, req) in unit.machine_metadata.iter().enumerate() {
+            let published: Vec<&str> = {
+                let mut v: Vec<&str> = profiles
+                    .iter()
+                    .filter_map(|p| p.metadata.get(&*req.key).map(String::as_str))
+                    .collect();
+                v.sort_unstable();
+                v.dedup();
+                v
+            };
+            if published.is_empty() {
+                value_missing = true;
+                let mut keys: Vec<&str> = profiles
+                    .iter()
+                    .flat_map(|p| p.metadata.keys().map(String::as_str))
+                    .collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let hint = closest(&req.key, keys.iter().copied()).map_or_else(
+                    || format!("the keys machines publish are {}", join(&keys)),
+                    |s| {
+                        format!(
+                            "did you mean `{s}`? the keys machines publish are {}",
+                            join(&keys)
+                        )
+                    },
+                );
+                pushes.push((
+                    Subject::Unit(u, UnitPart::Requirement(i)),
+                    format!(
+                        "no machine publishes metadata key `{}`, so `{}` can never be scheduled",
+                        req.key, unit.name
+                    ),
+                    hint,
+                ));
+                continue;
+            }
+            for (j, value) in req.values.iter().enumerate() {
+                if !published.contains(&&**value) {
+                    value_missing = true;
+                    let hint = closest(value, published.iter().copied()).map_or_else(
+                        || format!("the values of `{}` are {}", req.key, join(&published)),
+                        |s| {
+                            format!(
+                                "did you mean `{}={s}`? the values of `{}` are {}",
+                                req.key,
+                                req.key,
+                                join(&published)
+                            )
+                        },
+                    );
+                    pushes.push((
+                        Subject::Unit(u, UnitPart::RequirementValue(i, j)),
+                        format!(
+                            "no machine has `{}={value}`, so `{}` can never run there",
+                            req.key, unit.name
+                        ),
+                        hint,
+                    ));
+                }
+            }
+        }
+        if value_missing
+            || profiles
+                .iter()
+                .any(|p| Cluster::metadata_matches(unit, &p.metadata))
+        {
+            continue;
+        }
+        // Every key and value exists somewhere, but never together on one machine.
+        let parts: Vec<String> = unit
+            .machine_metadata
+            .iter()
+            .map(|req| {
+                let mut groups: Vec<String> = profiles
+                    .iter()
+                    .filter(|p| {
+                        p.metadata
+                            .get(&*req.key)
+                            .is_some_and(|v| req.values.iter().any(|w| **w == **v))
+                    })
+                    .map(|p| group_name(p.group))
+                    .collect();
+                groups.dedup();
+                let values: Vec<&str> = req.values.iter().map(|v| &**v).collect();
+                format!("{}={} is on {}", req.key, values.join("|"), join(&groups))
+            })
+            .collect();
+        pushes.push((
+            Subject::Unit(u, UnitPart::Metadata),
+            format!("no single machine satisfies every MachineMetadata requirement of `{}`: {}", unit.name, parts.join("; ")),
+            "requirements on different keys must all hold on one machine; drop one, or add the metadata to the group that should run the unit".to_string(),
+        ));
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::MetadataSatisfiable, subject, message, help);
+    }
+}

@@ -1,0 +1,544 @@
+//! The types a cluster is made of.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use crate::net::Ipv4Net;
+use crate::rule::Rule;
+use crate::window::RebootWindow;
+
+/// A string of the model: borrowed from the binary for `cluster!` output, owned when built at run time.
+pub type Text = Cow<'static, str>;
+
+/// A list of the model: borrowed for `cluster!` output, owned when built at run time.
+pub type List<T> = Cow<'static, [T]>;
+
+/// A whole cluster: its etcd layout, its machines, its fleet units and the risks it accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cluster {
+    /// The cluster's name; it also seeds the etcd `initial-cluster-token`.
+    pub name: Text,
+    /// Whether the cluster is declared as production, which turns on the production rules.
+    pub production: bool,
+    /// Which of the seed architectures the etcd members follow.
+    pub layout: Layout,
+    /// The etcd release the machines run.
+    pub etcd_release: EtcdRelease,
+    /// How the etcd members find each other on first boot.
+    pub bootstrap: Bootstrap,
+    /// The machines that run etcd members: the small cluster's machines, the dev/test node or the
+    /// central-services machines.
+    pub members: Group,
+    /// Worker pools; their machines reach etcd through a proxy or through endpoints.
+    pub pools: List<Group>,
+    /// Static networking shared by every statically addressed machine.
+    pub network: Option<Network>,
+    /// The update channel of every group that does not name its own.
+    pub channel: Channel,
+    /// SSH keys authorized for user `core` on every machine.
+    pub ssh_keys: List<Text>,
+    /// The base URL of the boot server PXE pools fetch their kernel line's cloud-config from.
+    pub boot_server: Option<Text>,
+    /// fleet units and where they may run.
+    pub units: List<Unit>,
+    /// Rules whose risk this cluster accepts on purpose.
+    pub allows: List<Allow>,
+}
+
+/// The etcd layouts of the seed architecture guide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Layout {
+    /// 3–9 machines with an etcd member on every machine.
+    Small,
+    /// One etcd node; every other machine reads from it. Never production.
+    DevTest,
+    /// 3–5 central-services machines run etcd; workers run a proxy.
+    CentralServices,
+}
+
+impl Layout {
+    /// The name the DSL uses for the key that declares this layout's members.
+    pub const fn members_key(self) -> &'static str {
+        match self {
+            Layout::Small => "machines",
+            Layout::DevTest => "etcd_node",
+            Layout::CentralServices => "central",
+        }
+    }
+
+    /// The fleet `role` the members publish unless the cluster names another.
+    pub const fn default_role(self) -> &'static str {
+        match self {
+            Layout::Small => "member",
+            Layout::DevTest => "etcd",
+            Layout::CentralServices => "central",
+        }
+    }
+}
+
+/// The four architectures of the seed guide, as derived from a cluster's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    /// Small cluster: etcd on every machine.
+    Small,
+    /// Easy development/testing cluster: one etcd node.
+    DevTest,
+    /// Production cluster with central services.
+    CentralServices,
+    /// Large-scale cluster: central services across availability zones and PXE-booted workers.
+    LargeScale,
+}
+
+impl fmt::Display for Architecture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Architecture::Small => "small cluster",
+            Architecture::DevTest => "dev/test cluster",
+            Architecture::CentralServices => "production cluster with central services",
+            Architecture::LargeScale => "large-scale cluster with central services",
+        })
+    }
+}
+
+/// The etcd release the machines run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EtcdRelease {
+    /// etcd 0.4 (`coreos.etcd`): workers get the members' endpoints in their environment.
+    V0_4,
+    /// etcd2 (`coreos.etcd2`): workers run a local proxy.
+    V2,
+}
+
+/// How etcd members find each other on first boot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// A static `initial-cluster` list built from the members' addresses.
+    Static,
+    /// A discovery URL; `None` means the URL is supplied when the cluster is rendered.
+    Discovery(Option<Text>),
+}
+
+/// A set of machines configured alike: the etcd members or one worker pool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// The group's name: `central`, `machines`, `etcd_node`, `workers` or the pool's name.
+    pub name: Text,
+    /// The fleet `role` metadata every machine of the group publishes.
+    pub role: Text,
+    /// How many machines the group has.
+    pub size: Size,
+    /// The failure domains the machines are spread across, if any.
+    pub spread: Option<Spread>,
+    /// Where the machines' addresses come from.
+    pub addressing: Addressing,
+    /// How the machines are named.
+    pub hostnames: Hostnames,
+    /// The update channel; `None` follows the cluster's.
+    pub channel: Option<Channel>,
+    /// Free-form fleet metadata, beside the generated `role`, domain and `pool` keys.
+    pub metadata: List<(Text, Text)>,
+    /// The locksmith reboot strategy.
+    pub reboot: RebootStrategy,
+    /// When the machines may reboot.
+    pub windows: Windows,
+    /// SSH keys authorized on this group's machines in addition to the cluster's.
+    pub ssh_keys: List<Text>,
+    /// How the machines boot.
+    pub boot: Boot,
+}
+
+impl Group {
+    /// A group of `size` machines with every option at its default.
+    pub fn new(name: impl Into<Text>, role: impl Into<Text>, size: Size) -> Group {
+        Group {
+            name: name.into(),
+            role: role.into(),
+            size,
+            spread: None,
+            addressing: Addressing::Dhcp,
+            hostnames: Hostnames::Default,
+            channel: None,
+            metadata: Cow::Borrowed(&[]),
+            reboot: RebootStrategy::EtcdLock,
+            windows: Windows::Any,
+            ssh_keys: Cow::Borrowed(&[]),
+            boot: Boot::Disk,
+        }
+    }
+
+    /// The number of machines the group has when it is not autoscaled.
+    pub fn fixed_count(&self) -> Option<u32> {
+        match self.size {
+            Size::Fixed(n) => Some(n),
+            Size::Autoscale { .. } => None,
+        }
+    }
+}
+
+/// How many machines a group has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    /// Exactly this many machines, each with its own cloud-config.
+    Fixed(u32),
+    /// An autoscaled group that shares one cloud-config; the bounds are inclusive.
+    Autoscale {
+        /// The fewest machines the group scales down to.
+        min: Option<u32>,
+        /// The most machines the group scales up to.
+        max: Option<u32>,
+    },
+}
+
+/// Whether failure domains are cabinets (racks) or availability zones.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DomainKind {
+    /// Cabinets or racks in one data centre; published as fleet metadata `cabinet=`.
+    Cabinet,
+    /// Availability zones; published as fleet metadata `zone=`.
+    Zone,
+}
+
+impl DomainKind {
+    /// The fleet metadata key and the singular noun: `cabinet` or `zone`.
+    pub const fn key(self) -> &'static str {
+        match self {
+            DomainKind::Cabinet => "cabinet",
+            DomainKind::Zone => "zone",
+        }
+    }
+
+    /// The plural the DSL uses after `across`: `cabinets` or `zones`.
+    pub const fn plural(self) -> &'static str {
+        match self {
+            DomainKind::Cabinet => "cabinets",
+            DomainKind::Zone => "zones",
+        }
+    }
+}
+
+/// The failure domains a group's machines are spread across.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spread {
+    /// Cabinets or zones.
+    pub kind: DomainKind,
+    /// The domains, in declaration order.
+    pub domains: List<Domain>,
+}
+
+/// One failure domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    /// The domain's name, published as the value of the `cabinet`/`zone` metadata key.
+    pub name: Text,
+    /// How many of the group's machines it holds; `None` deals machines out round-robin.
+    pub count: Option<u32>,
+}
+
+/// Where a group's addresses come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Addressing {
+    /// DHCP or the cloud platform (`$private_ipv4` in cloud-configs).
+    Dhcp,
+    /// Static addresses from an inclusive range, dealt out in order.
+    Range {
+        /// The first address.
+        first: Ipv4Addr,
+        /// The last address, inclusive.
+        last: Ipv4Addr,
+    },
+    /// Static addresses, one per machine, in order.
+    List(List<Ipv4Addr>),
+}
+
+impl Addressing {
+    /// Whether the machines have static addresses.
+    pub fn is_static(&self) -> bool {
+        !matches!(self, Addressing::Dhcp)
+    }
+
+    /// How many addresses the declaration provides; `None` for DHCP.
+    pub fn capacity(&self) -> Option<u64> {
+        match self {
+            Addressing::Dhcp => None,
+            Addressing::Range { first, last } => {
+                let (first, last) = (u32::from(*first), u32::from(*last));
+                Some(if last >= first {
+                    u64::from(last - first) + 1
+                } else {
+                    0
+                })
+            }
+            Addressing::List(list) => Some(list.len() as u64),
+        }
+    }
+
+    /// The address of the machine with this zero-based index, if the declaration has one.
+    pub fn address(&self, index: u32) -> Option<Ipv4Addr> {
+        match self {
+            Addressing::Dhcp => None,
+            Addressing::Range { first, last } => {
+                let candidate = u32::from(*first).checked_add(index)?;
+                (candidate <= u32::from(*last)).then(|| Ipv4Addr::from(candidate))
+            }
+            Addressing::List(list) => list.get(index as usize).copied(),
+        }
+    }
+}
+
+/// How a group's machines are named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hostnames {
+    /// `{group}-{n}`: the group's name and the machine's 1-based number.
+    Default,
+    /// A pattern with the placeholders `{n}`, `{group}`, `{role}` and `{domain}`.
+    Pattern(Text),
+    /// One name per machine, in order.
+    List(List<Text>),
+}
+
+/// A CoreOS update channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// The stable channel; production etcd members must use it.
+    Stable,
+    /// The beta channel.
+    Beta,
+    /// The alpha channel.
+    Alpha,
+}
+
+impl Channel {
+    /// The channel's name as `update.group` spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Channel::Stable => "stable",
+            Channel::Beta => "beta",
+            Channel::Alpha => "alpha",
+        }
+    }
+}
+
+/// The locksmith reboot strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RebootStrategy {
+    /// Take a semaphore in etcd before rebooting.
+    EtcdLock,
+    /// Reboot as soon as an update is staged (inside the reboot window, if any).
+    Reboot,
+    /// Never reboot for updates.
+    Off,
+}
+
+impl RebootStrategy {
+    /// The strategy as `update.reboot-strategy` spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RebootStrategy::EtcdLock => "etcd-lock",
+            RebootStrategy::Reboot => "reboot",
+            RebootStrategy::Off => "off",
+        }
+    }
+}
+
+/// When a group's machines may reboot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Windows {
+    /// At any time.
+    Any,
+    /// One window for every machine of the group.
+    All(RebootWindow),
+    /// One window per failure domain, keyed by domain name.
+    PerDomain(List<(Text, RebootWindow)>),
+}
+
+/// How a group's machines boot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Boot {
+    /// From disk (or a cloud image).
+    Disk,
+    /// From the network by PXE; `url` overrides the cluster's `boot_server`.
+    Pxe {
+        /// The boot server's base URL for this pool, if it differs from the cluster's.
+        url: Option<Text>,
+    },
+}
+
+/// Static networking shared by statically addressed machines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Network {
+    /// The subnet every static address lies in.
+    pub subnet: Ipv4Net,
+    /// The default gateway.
+    pub gateway: Option<Ipv4Addr>,
+    /// DNS servers.
+    pub dns: List<Ipv4Addr>,
+    /// The interface the `.network` unit matches.
+    pub interface: Text,
+}
+
+/// A fleet unit and the `[X-Fleet]` options that place it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unit {
+    /// The unit's name, such as `monitoring.service`.
+    pub name: Text,
+    /// The unit file's `[Unit]`/`[Service]`/`[Install]` text.
+    pub body: UnitBody,
+    /// `Global=true`: run on every machine that matches the metadata.
+    pub global: bool,
+    /// `MachineMetadata=`: every requirement must hold (AND); a requirement holds when the
+    /// machine's value is one of its values (OR).
+    pub machine_metadata: List<Requirement>,
+    /// `Conflicts=` globs.
+    pub conflicts: List<Text>,
+    /// `MachineOf=`: run where this unit runs.
+    pub machine_of: Option<Text>,
+    /// `MachineID=`: run on this machine only.
+    pub machine_id: Option<Text>,
+    /// `Replaces=` globs.
+    pub replaces: List<Text>,
+}
+
+impl Unit {
+    /// A unit with this name and body and no placement options.
+    pub fn new(name: impl Into<Text>, body: UnitBody) -> Unit {
+        Unit {
+            name: name.into(),
+            body,
+            global: false,
+            machine_metadata: Cow::Borrowed(&[]),
+            conflicts: Cow::Borrowed(&[]),
+            machine_of: None,
+            machine_id: None,
+            replaces: Cow::Borrowed(&[]),
+        }
+    }
+}
+
+/// Where a unit's text came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UnitBody {
+    /// Text written in the declaration.
+    Inline(Text),
+    /// Text read from a file; `path` is relative to the declaring crate.
+    File {
+        /// The path as written.
+        path: Text,
+        /// The file's contents.
+        text: Text,
+    },
+}
+
+impl UnitBody {
+    /// The unit file's text.
+    pub fn text(&self) -> &str {
+        match self {
+            UnitBody::Inline(text) | UnitBody::File { text, .. } => text,
+        }
+    }
+}
+
+/// One key of a `MachineMetadata` requirement: the machine's value of `key` must be one of `values`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    /// The metadata key.
+    pub key: Text,
+    /// The accepted values.
+    pub values: List<Text>,
+}
+
+/// A rule whose risk the cluster accepts on purpose, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allow {
+    /// The rule that no longer rejects the cluster.
+    pub rule: Rule,
+    /// Why the risk is acceptable; never empty.
+    pub reason: Text,
+}
+
+impl Cluster {
+    /// The architecture of the seed guide this cluster follows.
+    pub fn architecture(&self) -> Architecture {
+        match self.layout {
+            Layout::Small => Architecture::Small,
+            Layout::DevTest => Architecture::DevTest,
+            Layout::CentralServices => {
+                let zoned = self
+                    .members
+                    .spread
+                    .as_ref()
+                    .is_some_and(|s| s.kind == DomainKind::Zone);
+                let pxe = self
+                    .pools
+                    .iter()
+                    .any(|p| matches!(p.boot, Boot::Pxe { .. }));
+                if zoned && pxe {
+                    Architecture::LargeScale
+                } else {
+                    Architecture::CentralServices
+                }
+            }
+        }
+    }
+
+    /// The channel a group follows: its own, else the cluster's.
+    pub fn channel_of(&self, group: &Group) -> Channel {
+        group.channel.unwrap_or(self.channel)
+    }
+
+    /// Whether the cluster accepts the risk of `rule`.
+    pub fn allows(&self, rule: Rule) -> bool {
+        self.allows.iter().any(|a| a.rule == rule)
+    }
+
+    /// Every group: the members first, then the pools in order.
+    pub fn groups(&self) -> impl Iterator<Item = (crate::GroupRef, &Group)> {
+        std::iter::once((crate::GroupRef::Members, &self.members)).chain(
+            self.pools
+                .iter()
+                .enumerate()
+                .map(|(i, g)| (crate::GroupRef::Pool(i), g)),
+        )
+    }
+
+    /// The group a reference points at.
+    pub fn group(&self, group: crate::GroupRef) -> Option<&Group> {
+        match group {
+            crate::GroupRef::Members => Some(&self.members),
+            crate::GroupRef::Pool(i) => self.pools.get(i),
+        }
+    }
+
+    /// A cluster that stands in for one that failed to compile; the `cluster!` macro expands to
+    /// it beside its errors so that code using the value still type-checks.
+    pub const fn placeholder() -> Cluster {
+        Cluster {
+            name: Cow::Borrowed("placeholder"),
+            production: false,
+            layout: Layout::DevTest,
+            etcd_release: EtcdRelease::V2,
+            bootstrap: Bootstrap::Static,
+            members: Group {
+                name: Cow::Borrowed("etcd_node"),
+                role: Cow::Borrowed("etcd"),
+                size: Size::Fixed(1),
+                spread: None,
+                addressing: Addressing::Dhcp,
+                hostnames: Hostnames::Default,
+                channel: None,
+                metadata: Cow::Borrowed(&[]),
+                reboot: RebootStrategy::EtcdLock,
+                windows: Windows::Any,
+                ssh_keys: Cow::Borrowed(&[]),
+                boot: Boot::Disk,
+            },
+            pools: Cow::Borrowed(&[]),
+            network: None,
+            channel: Channel::Stable,
+            ssh_keys: Cow::Borrowed(&[]),
+            boot_server: None,
+            units: Cow::Borrowed(&[]),
+            allows: Cow::Borrowed(&[]),
+        }
+    }
+}

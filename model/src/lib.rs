@@ -1,0 +1,30 @@
+//! The typed model of a clusterdef cluster and the architecture rules that check it.
+//!
+//! This crate has no dependency on `syn`: the `cluster!` macro, build scripts, the CLI and
+//! clusters assembled at run time all build a [`Cluster`] and call [`Cluster::check`], so every
+//! front end gets the same rules from one implementation. Front ends attach source positions to
+//! the [`Subject`] each [`Violation`] names.
+//!
+//! Every list and string in the model is a [`Cow`](std::borrow::Cow) so that a cluster can be a
+//! `const` or `static` (the macro expands to borrowed data) and can also be built at run time
+//! (owned data).
+#![forbid(unsafe_code)]
+
+mod check;
+mod cluster;
+pub mod glob;
+mod machines;
+mod net;
+pub mod quorum;
+mod rule;
+mod subject;
+pub mod suggest;
+mod window;
+
+pub use check::{Violation, Violations};
+pub use cluster::*;
+pub use machines::{Machine, PlacedGroup};
+pub use net::{Ipv4Net, ParseNetError};
+pub use rule::Rule;
+pub use subject::{GroupPart, GroupRef, NetworkPart, Subject, UnitPart};
+pub use window::{ParseWindowError, RebootWindow, Weekday};

@@ -1,0 +1,244 @@
+//! Where in a cluster a violation lies. Front ends map subjects to source positions; clusters
+//! built at run time show them as paths.
+
+use std::fmt::Write as _;
+
+use crate::cluster::Cluster;
+
+/// A group of machines: the etcd members or the worker pool with this index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupRef {
+    /// The machines that run etcd members.
+    Members,
+    /// The worker pool at this index of [`Cluster::pools`].
+    Pool(usize),
+}
+
+/// A part of a group's declaration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GroupPart {
+    /// The whole declaration.
+    Whole,
+    /// The group's name.
+    Name,
+    /// The machine count or `autoscale`.
+    Size,
+    /// The autoscale minimum.
+    Min,
+    /// The autoscale maximum.
+    Max,
+    /// The `across` clause.
+    Spread,
+    /// The domain at this index.
+    Domain(usize),
+    /// The explicit count of the domain at this index.
+    DomainCount(usize),
+    /// The channel.
+    Channel,
+    /// The addresses declaration.
+    Addresses,
+    /// The listed address at this index (or the range, for a range).
+    Address(usize),
+    /// The hostnames declaration.
+    Hostnames,
+    /// The listed hostname at this index (or the pattern).
+    Hostname(usize),
+    /// The metadata key at this index.
+    MetadataKey(usize),
+    /// The metadata value at this index.
+    MetadataValue(usize),
+    /// The role.
+    Role,
+    /// The reboot strategy.
+    Reboot,
+    /// The reboot windows.
+    Windows,
+    /// The per-domain window at this index.
+    Window(usize),
+    /// The boot method.
+    Boot,
+}
+
+/// A part of the network declaration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum NetworkPart {
+    /// The whole declaration.
+    Whole,
+    /// The subnet.
+    Subnet,
+    /// The gateway.
+    Gateway,
+}
+
+/// A part of a unit's declaration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UnitPart {
+    /// The whole declaration.
+    Whole,
+    /// The unit's name.
+    Name,
+    /// `Global`.
+    Global,
+    /// The whole `MachineMetadata` declaration.
+    Metadata,
+    /// The `MachineMetadata` requirement at this index (its key).
+    Requirement(usize),
+    /// Value `.1` of requirement `.0`.
+    RequirementValue(usize, usize),
+    /// The `Conflicts` glob at this index.
+    Conflict(usize),
+    /// `MachineOf`.
+    MachineOf,
+    /// `MachineID`.
+    MachineId,
+    /// The `Replaces` glob at this index.
+    Replace(usize),
+    /// The unit's body.
+    Body,
+}
+
+/// The part of a cluster a violation is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Subject {
+    /// The cluster as a whole.
+    Cluster,
+    /// The `production` declaration.
+    Production,
+    /// The cluster-wide channel.
+    Channel,
+    /// The bootstrap declaration.
+    Bootstrap,
+    /// The cluster-wide boot server.
+    BootServer,
+    /// A part of a group.
+    Group(GroupRef, GroupPart),
+    /// A part of the network declaration.
+    Network(NetworkPart),
+    /// A part of a unit.
+    Unit(usize, UnitPart),
+}
+
+impl Subject {
+    /// The enclosing subject, used when a front end has no position for this one.
+    pub fn parent(self) -> Option<Subject> {
+        Some(match self {
+            Subject::Cluster => return None,
+            Subject::Production | Subject::Channel | Subject::Bootstrap | Subject::BootServer => {
+                Subject::Cluster
+            }
+            Subject::Group(g, part) => match part {
+                GroupPart::Whole => Subject::Cluster,
+                GroupPart::Min | GroupPart::Max => Subject::Group(g, GroupPart::Size),
+                GroupPart::Domain(_) => Subject::Group(g, GroupPart::Spread),
+                GroupPart::DomainCount(i) => Subject::Group(g, GroupPart::Domain(i)),
+                GroupPart::Address(_) => Subject::Group(g, GroupPart::Addresses),
+                GroupPart::Hostname(_) => Subject::Group(g, GroupPart::Hostnames),
+                GroupPart::Window(_) => Subject::Group(g, GroupPart::Windows),
+                GroupPart::MetadataValue(i) => Subject::Group(g, GroupPart::MetadataKey(i)),
+                _ => Subject::Group(g, GroupPart::Whole),
+            },
+            Subject::Network(NetworkPart::Whole) => Subject::Cluster,
+            Subject::Network(_) => Subject::Network(NetworkPart::Whole),
+            Subject::Unit(u, part) => match part {
+                UnitPart::Whole => Subject::Cluster,
+                UnitPart::RequirementValue(r, _) => Subject::Unit(u, UnitPart::Requirement(r)),
+                UnitPart::Requirement(_) => Subject::Unit(u, UnitPart::Metadata),
+                _ => Subject::Unit(u, UnitPart::Whole),
+            },
+        })
+    }
+
+    /// A path naming the subject in `cluster`, such as `units["db.service"].metadata["cabinet"]`.
+    pub fn describe(self, cluster: &Cluster) -> String {
+        let mut out = String::new();
+        match self {
+            Subject::Cluster => out.push_str("cluster"),
+            Subject::Production => out.push_str("production"),
+            Subject::Channel => out.push_str("channel"),
+            Subject::Bootstrap => out.push_str("bootstrap"),
+            Subject::BootServer => out.push_str("boot_server"),
+            Subject::Network(part) => {
+                out.push_str("network");
+                match part {
+                    NetworkPart::Whole => {}
+                    NetworkPart::Subnet => out.push_str(".subnet"),
+                    NetworkPart::Gateway => out.push_str(".gateway"),
+                }
+            }
+            Subject::Group(g, part) => {
+                let group = cluster.group(g);
+                match (g, group) {
+                    (GroupRef::Members, _) => out.push_str(cluster.layout.members_key()),
+                    (GroupRef::Pool(_), Some(group)) => {
+                        let _ = write!(out, "pool[{:?}]", group.name);
+                    }
+                    (GroupRef::Pool(i), None) => {
+                        let _ = write!(out, "pool[{i}]");
+                    }
+                }
+                let domain = |i: usize| {
+                    group
+                        .and_then(|g| g.spread.as_ref())
+                        .and_then(|s| s.domains.get(i))
+                        .map_or_else(|| i.to_string(), |d| format!("{:?}", d.name))
+                };
+                let key = |i: usize| {
+                    group
+                        .and_then(|g| g.metadata.get(i))
+                        .map_or_else(|| i.to_string(), |(k, _)| format!("{k:?}"))
+                };
+                let _ = match part {
+                    GroupPart::Whole => Ok(()),
+                    GroupPart::Name => write!(out, ".name"),
+                    GroupPart::Size => write!(out, ".size"),
+                    GroupPart::Min => write!(out, ".size.min"),
+                    GroupPart::Max => write!(out, ".size.max"),
+                    GroupPart::Spread => write!(out, ".across"),
+                    GroupPart::Domain(i) => write!(out, ".across[{}]", domain(i)),
+                    GroupPart::DomainCount(i) => write!(out, ".across[{}].count", domain(i)),
+                    GroupPart::Channel => write!(out, ".channel"),
+                    GroupPart::Addresses => write!(out, ".addresses"),
+                    GroupPart::Address(i) => write!(out, ".addresses[{i}]"),
+                    GroupPart::Hostnames => write!(out, ".hostnames"),
+                    GroupPart::Hostname(i) => write!(out, ".hostnames[{i}]"),
+                    GroupPart::MetadataKey(i) => write!(out, ".metadata[{}]", key(i)),
+                    GroupPart::MetadataValue(i) => write!(out, ".metadata[{}].value", key(i)),
+                    GroupPart::Role => write!(out, ".role"),
+                    GroupPart::Reboot => write!(out, ".reboot"),
+                    GroupPart::Windows => write!(out, ".window"),
+                    GroupPart::Window(i) => write!(out, ".window[{i}]"),
+                    GroupPart::Boot => write!(out, ".boot"),
+                };
+            }
+            Subject::Unit(u, part) => {
+                let unit = cluster.units.get(u);
+                match unit {
+                    Some(unit) => {
+                        let _ = write!(out, "units[{:?}]", unit.name);
+                    }
+                    None => {
+                        let _ = write!(out, "units[{u}]");
+                    }
+                }
+                let req = |i: usize| {
+                    unit.and_then(|u| u.machine_metadata.get(i))
+                        .map_or_else(|| i.to_string(), |r| format!("{:?}", r.key))
+                };
+                let _ = match part {
+                    UnitPart::Whole => Ok(()),
+                    UnitPart::Name => write!(out, ".name"),
+                    UnitPart::Global => write!(out, ".global"),
+                    UnitPart::Metadata => write!(out, ".metadata"),
+                    UnitPart::Requirement(i) => write!(out, ".metadata[{}]", req(i)),
+                    UnitPart::RequirementValue(i, j) => write!(out, ".metadata[{}][{j}]", req(i)),
+                    UnitPart::Conflict(i) => write!(out, ".conflicts[{i}]"),
+                    UnitPart::MachineOf => write!(out, ".machine_of"),
+                    UnitPart::MachineId => write!(out, ".machine_id"),
+                    UnitPart::Replace(i) => write!(out, ".replaces[{i}]"),
+                    UnitPart::Body => write!(out, ".body"),
+                };
+            }
+        }
+        out
+    }
+}
