@@ -1,1 +1,94 @@
+//! The clusterdef DSL as ordinary library code over `proc_macro2`.
+//!
+//! Stages, one module each: [`ast`] (the spanned syntax tree), [`parse`] (tokens to tree, with
+//! error recovery), [`lower`] (tree to the typed [`Cluster`], remembering spans), the rules
+//! (run on the model by [`Cluster::violations`], the one implementation every front end shares)
+//! and [`codegen`] (model to a `const` expression). The `cluster!` macro, build scripts and the
+//! CLI call [`compile`] or [`expand`]; unit tests call them on token streams.
+#![forbid(unsafe_code)]
 
+pub mod ast;
+pub mod codegen;
+pub mod lower;
+pub mod parse;
+
+use clusterdef_model::Cluster;
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use quote::quote;
+
+pub use ast::SpanRange;
+pub use lower::SpanMap;
+pub use parse::FileLoader;
+
+/// A cluster that parsed and passed every rule it does not allow, with its spans.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// The checked cluster.
+    pub cluster: Cluster,
+    /// Where each part of it was written.
+    pub spans: SpanMap,
+}
+
+/// Parses, lowers and checks a `cluster!` body. On failure returns every error: all syntax
+/// errors if there are any (a half-parsed cluster would only produce misleading rule errors),
+/// otherwise every rule violation, each spanned on the tokens at fault.
+pub fn compile(tokens: TokenStream, load: FileLoader<'_>) -> Result<Compiled, Vec<syn::Error>> {
+    let call_site = whole_span(&tokens);
+    let (ast, mut errors) = parse::parse(tokens, load);
+    let (lowered, lower_errors) = lower::lower(&ast, call_site);
+    errors.extend(lower_errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let Some((cluster, spans)) = lowered else {
+        return Err(vec![call_site.error("the cluster could not be read")]);
+    };
+    let violations = cluster.violations();
+    if violations.is_empty() {
+        return Ok(Compiled { cluster, spans });
+    }
+    Err(violations
+        .iter()
+        .map(|v| spans.span(v.subject).error(v.full_message()))
+        .collect())
+}
+
+/// The range from the first to the last token of `tokens` (the call site when empty).
+fn whole_span(tokens: &TokenStream) -> SpanRange {
+    let mut iter = tokens.clone().into_iter();
+    match iter.next() {
+        None => SpanRange::single(proc_macro2::Span::call_site()),
+        Some(first) => {
+            let start = first.span();
+            let end = iter.last().map_or(start, |t| t.span());
+            SpanRange { start, end }
+        }
+    }
+}
+
+/// Expands a `cluster!` body to an expression of type `K::Cluster`, where `krate` is the path of
+/// the runtime crate. On failure the expression holds every error as a `compile_error!` and then
+/// a placeholder cluster, so the caller's other code still type-checks.
+pub fn expand(body: TokenStream, krate: &TokenStream, load: FileLoader<'_>) -> TokenStream {
+    match compile(body, load) {
+        Ok(compiled) => codegen::cluster_expr(&compiled.cluster, krate),
+        Err(errors) => {
+            let errors: TokenStream = errors.iter().map(syn::Error::to_compile_error).collect();
+            codegen::placeholder_expr(errors, krate)
+        }
+    }
+}
+
+/// Expands the input of the hidden `cluster_impl!` macro: `($crate) body…`, as written by the
+/// `clusterdef::cluster!` wrapper. Input without the leading group is taken to be a bare body
+/// and gets the path `::clusterdef`.
+pub fn expand_invocation(input: TokenStream, load: FileLoader<'_>) -> TokenStream {
+    let mut iter = input.clone().into_iter();
+    if let Some(TokenTree::Group(group)) = iter.next()
+        && group.delimiter() == Delimiter::Parenthesis
+    {
+        let body: TokenStream = iter.collect();
+        return expand(body, &group.stream(), load);
+    }
+    expand(input, &quote!(::clusterdef), load)
+}

@@ -1,0 +1,286 @@
+//! The spanned syntax tree of a `cluster! { … }` body. Every node keeps the source range it came
+//! from, so later stages can point errors at the exact tokens.
+
+use std::net::Ipv4Addr;
+
+use clusterdef_model::{
+    Channel, DomainKind, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule,
+};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
+
+/// A source range from the first token's start to the last token's end.
+#[derive(Clone, Copy, Debug)]
+pub struct SpanRange {
+    /// Where the range starts.
+    pub start: Span,
+    /// Where the range ends.
+    pub end: Span,
+}
+
+impl SpanRange {
+    /// A range covering one token.
+    pub fn single(span: Span) -> SpanRange {
+        SpanRange {
+            start: span,
+            end: span,
+        }
+    }
+
+    /// A range from the start of `self` to the end of `other`.
+    pub fn to(self, other: SpanRange) -> SpanRange {
+        SpanRange {
+            start: self.start,
+            end: other.end,
+        }
+    }
+
+    /// An error underlining the whole range.
+    pub fn error(self, message: impl std::fmt::Display) -> syn::Error {
+        let tokens: TokenStream = [
+            TokenTree::Ident(Ident::new("start", self.start)),
+            TokenTree::Ident(Ident::new("end", self.end)),
+        ]
+        .into_iter()
+        .collect();
+        syn::Error::new_spanned(tokens, message)
+    }
+}
+
+/// A value and the tokens it was written as.
+#[derive(Clone, Debug)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: SpanRange,
+}
+
+impl<T> Spanned<T> {
+    /// Pairs a value with its source range.
+    pub fn new(value: T, span: SpanRange) -> Spanned<T> {
+        Spanned { value, span }
+    }
+}
+
+/// A whole `cluster!` body: its entries in order.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterAst {
+    /// The entries as written.
+    pub entries: Vec<Entry>,
+}
+
+/// One top-level entry. `key` is the entry's leading keyword.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// The keyword that starts the entry.
+    pub key: Ident,
+    /// What follows it.
+    pub kind: EntryKind,
+}
+
+/// The kinds of top-level entry.
+#[derive(Clone, Debug)]
+pub enum EntryKind {
+    /// `name: NAME`
+    Name(Spanned<String>),
+    /// `production: BOOL`
+    Production(Spanned<bool>),
+    /// `etcd: 2 | 0.4`
+    Etcd(Spanned<EtcdRelease>),
+    /// `channel: stable | beta | alpha`
+    Channel(Spanned<Channel>),
+    /// `ssh_keys: ["…", …]`
+    SshKeys(Vec<Spanned<String>>),
+    /// `network: { … }`
+    Network(NetworkAst),
+    /// `bootstrap: static | discovery ["url"]`
+    Bootstrap(Spanned<BootstrapAst>),
+    /// `boot_server: "http://…"`
+    BootServer(Spanned<String>),
+    /// `central: SPEC` or `machines: SPEC`.
+    Members(GroupSpec),
+    /// `etcd_node: "address" [{ options }]`
+    EtcdNode(Spanned<Ipv4Addr>, GroupOptions),
+    /// `workers: SPEC`
+    Workers(GroupSpec),
+    /// `pool NAME: SPEC`
+    Pool(Spanned<String>, GroupSpec),
+    /// `unit "name" { … }`
+    Unit(UnitAst),
+    /// `allow(RULE, reason = "…")`
+    Allow(Spanned<Rule>, Spanned<String>),
+}
+
+/// `static` or `discovery ["url"]`.
+#[derive(Clone, Debug)]
+pub enum BootstrapAst {
+    /// A static `initial-cluster`.
+    Static,
+    /// A discovery URL, if given.
+    Discovery(Option<Spanned<String>>),
+}
+
+/// The `network: { … }` block.
+#[derive(Clone, Debug, Default)]
+pub struct NetworkAst {
+    /// The whole block.
+    pub span: Option<SpanRange>,
+    /// `subnet: "10.0.0.0/24"`
+    pub subnet: Option<Spanned<Ipv4Net>>,
+    /// `gateway: "10.0.0.1"`
+    pub gateway: Option<Spanned<Ipv4Addr>>,
+    /// `dns: ["…"]`
+    pub dns: Vec<Spanned<Ipv4Addr>>,
+    /// `interface: "eth0"`
+    pub interface: Option<Spanned<String>>,
+}
+
+/// A group's count, spread and options: `5 across cabinets [a, b, c] { … }`.
+#[derive(Clone, Debug)]
+pub struct GroupSpec {
+    /// The whole specification.
+    pub span: SpanRange,
+    /// The count or `autoscale`.
+    pub size: SizeAst,
+    /// The `across` clause.
+    pub spread: Option<SpreadAst>,
+    /// The `{ … }` options.
+    pub options: GroupOptions,
+}
+
+/// A count or an autoscale range.
+#[derive(Clone, Debug)]
+pub enum SizeAst {
+    /// A fixed count.
+    Fixed(Spanned<u32>),
+    /// `autoscale [min..max]`.
+    Autoscale {
+        /// The whole `autoscale …` clause.
+        span: SpanRange,
+        /// The minimum, if given.
+        min: Option<Spanned<u32>>,
+        /// The maximum, if given.
+        max: Option<Spanned<u32>>,
+    },
+}
+
+impl SizeAst {
+    /// Where the size was written.
+    pub fn span(&self) -> SpanRange {
+        match self {
+            SizeAst::Fixed(n) => n.span,
+            SizeAst::Autoscale { span, .. } => *span,
+        }
+    }
+}
+
+/// `across cabinets [a, b: 2, …]`.
+#[derive(Clone, Debug)]
+pub struct SpreadAst {
+    /// The whole clause.
+    pub span: SpanRange,
+    /// Cabinets or zones.
+    pub kind: DomainKind,
+    /// The domains with their optional counts.
+    pub domains: Vec<(Spanned<String>, Option<Spanned<u32>>)>,
+}
+
+/// The `{ … }` options of a group.
+#[derive(Clone, Debug, Default)]
+pub struct GroupOptions {
+    /// `addresses: …`
+    pub addresses: Option<Spanned<AddressesAst>>,
+    /// `hostnames: …`
+    pub hostnames: Option<Spanned<HostnamesAst>>,
+    /// `channel: …`
+    pub channel: Option<Spanned<Channel>>,
+    /// `metadata: { k = v, … }`
+    pub metadata: Vec<(Spanned<String>, Spanned<String>)>,
+    /// `role: …`
+    pub role: Option<Spanned<String>>,
+    /// `reboot: …`
+    pub reboot: Option<Spanned<RebootStrategy>>,
+    /// `window: …`
+    pub window: Option<Spanned<WindowsAst>>,
+    /// `ssh_keys: […]`
+    pub ssh_keys: Vec<Spanned<String>>,
+    /// `boot: disk | pxe ["url"]`
+    pub boot: Option<Spanned<BootAst>>,
+}
+
+/// `dhcp`, a range, or a list of addresses.
+#[derive(Clone, Debug)]
+pub enum AddressesAst {
+    /// `dhcp`
+    Dhcp,
+    /// `"first".."last"`, inclusive.
+    Range(Spanned<Ipv4Addr>, Spanned<Ipv4Addr>),
+    /// `["a", "b"]`
+    List(Vec<Spanned<Ipv4Addr>>),
+}
+
+/// A hostname pattern or list.
+#[derive(Clone, Debug)]
+pub enum HostnamesAst {
+    /// `"central-{n}"`
+    Pattern(String),
+    /// `[a, b, c]`
+    List(Vec<Spanned<String>>),
+}
+
+/// One window, or one per domain.
+#[derive(Clone, Debug)]
+pub enum WindowsAst {
+    /// `"Thu 04:00" for "1h"`
+    All(RebootWindow),
+    /// `{ a: "Mon 04:00" for "1h", … }`
+    PerDomain(Vec<(Spanned<String>, Spanned<RebootWindow>)>),
+}
+
+/// How a group boots.
+#[derive(Clone, Debug)]
+pub enum BootAst {
+    /// `disk`
+    Disk,
+    /// `pxe ["url"]`
+    Pxe(Option<String>),
+}
+
+/// `unit "name" { … }`.
+#[derive(Clone, Debug)]
+pub struct UnitAst {
+    /// The whole declaration.
+    pub span: SpanRange,
+    /// The unit's name.
+    pub name: Spanned<String>,
+    /// `global`
+    pub global: Option<SpanRange>,
+    /// `metadata: { k = v | [v, …], … }`
+    pub metadata: Option<SpanRange>,
+    /// The requirements: key and values.
+    pub requirements: Vec<(Spanned<String>, Vec<Spanned<String>>)>,
+    /// `conflicts: ["glob", …]`
+    pub conflicts: Vec<Spanned<String>>,
+    /// `machine_of: "unit"`
+    pub machine_of: Option<Spanned<String>>,
+    /// `machine_id: "id"`
+    pub machine_id: Option<Spanned<String>>,
+    /// `replaces: ["glob", …]`
+    pub replaces: Vec<Spanned<String>>,
+    /// `body: "text"` or `body: file "path"`.
+    pub body: Option<Spanned<BodyAst>>,
+}
+
+/// A unit body, inline or from a file.
+#[derive(Clone, Debug)]
+pub enum BodyAst {
+    /// Inline text.
+    Inline(String),
+    /// A path relative to the crate root, and the file's text once read.
+    File {
+        /// The path as written.
+        path: String,
+        /// The file's contents.
+        text: String,
+    },
+}

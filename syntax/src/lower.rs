@@ -1,0 +1,430 @@
+//! Lowering the syntax tree to the typed model, remembering where each part came from.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use clusterdef_model::{
+    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, Group, GroupPart, GroupRef, Hostnames,
+    Layout, Network, NetworkPart, Requirement, Size, Spread, Subject, Unit, UnitBody, UnitPart,
+    Windows,
+};
+use proc_macro2::Span;
+
+use crate::ast::*;
+
+/// Where each part of a lowered cluster was written.
+#[derive(Clone, Debug, Default)]
+pub struct SpanMap {
+    spans: HashMap<Subject, SpanRange>,
+    /// The whole invocation, for errors about something missing.
+    pub call_site: Option<SpanRange>,
+}
+
+impl SpanMap {
+    fn set(&mut self, subject: Subject, span: SpanRange) {
+        self.spans.insert(subject, span);
+    }
+
+    /// The source range of `subject`, or of its nearest enclosing part that has one.
+    pub fn span(&self, subject: Subject) -> SpanRange {
+        let mut current = Some(subject);
+        while let Some(s) = current {
+            if let Some(span) = self.spans.get(&s) {
+                return *span;
+            }
+            current = s.parent();
+        }
+        self.call_site
+            .unwrap_or_else(|| SpanRange::single(Span::call_site()))
+    }
+}
+
+fn text(s: &str) -> Cow<'static, str> {
+    Cow::Owned(s.to_string())
+}
+
+/// Builds the model from the syntax tree. Structural problems the model cannot represent (a
+/// missing or doubled etcd declaration, a repeated key) are returned as errors; everything the
+/// model can represent is left for the rules to judge.
+pub fn lower(
+    ast: &ClusterAst,
+    call_site: SpanRange,
+) -> (Option<(Cluster, SpanMap)>, Vec<syn::Error>) {
+    let mut errors = Vec::new();
+    let mut spans = SpanMap {
+        call_site: Some(call_site),
+        ..SpanMap::default()
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut members: Option<(Layout, &Entry, MembersDecl<'_>)> = None;
+    let mut cluster = Cluster::placeholder();
+    cluster.name = Cow::Borrowed("cluster");
+    let mut bootstrap = None;
+    let mut pools = Vec::new();
+    let mut units = Vec::new();
+    let mut allows = Vec::new();
+    let mut ssh_keys = Vec::new();
+
+    for entry in &ast.entries {
+        let key = entry.key.to_string();
+        let repeatable = matches!(
+            entry.kind,
+            EntryKind::Pool(..) | EntryKind::Unit(_) | EntryKind::Allow(..)
+        );
+        if !repeatable {
+            if !seen.insert(key.clone()) {
+                errors.push(syn::Error::new(
+                    entry.key.span(),
+                    format!("`{key}` is set twice\n  = help: remove this one or the earlier one; each key takes one value"),
+                ));
+                continue;
+            }
+        }
+        match &entry.kind {
+            EntryKind::Name(n) => cluster.name = text(&n.value),
+            EntryKind::Production(p) => {
+                cluster.production = p.value;
+                spans.set(
+                    Subject::Production,
+                    SpanRange::single(entry.key.span()).to(p.span),
+                );
+            }
+            EntryKind::Etcd(r) => cluster.etcd_release = r.value,
+            EntryKind::Channel(c) => {
+                cluster.channel = c.value;
+                spans.set(Subject::Channel, c.span);
+            }
+            EntryKind::SshKeys(keys) => ssh_keys.extend(keys.iter().map(|k| text(&k.value))),
+            EntryKind::Network(net) => {
+                let Some(subnet) = &net.subnet else {
+                    errors.push(syn::Error::new(
+                        entry.key.span(),
+                        "`network` needs a `subnet`\n  = help: add `subnet: \"10.0.0.0/24\"`",
+                    ));
+                    continue;
+                };
+                cluster.network = Some(Network {
+                    subnet: subnet.value,
+                    gateway: net.gateway.as_ref().map(|g| g.value),
+                    dns: Cow::Owned(net.dns.iter().map(|d| d.value).collect()),
+                    interface: net
+                        .interface
+                        .as_ref()
+                        .map_or(Cow::Borrowed("eth0"), |i| text(&i.value)),
+                });
+                spans.set(
+                    Subject::Network(NetworkPart::Whole),
+                    SpanRange::single(entry.key.span()),
+                );
+                spans.set(Subject::Network(NetworkPart::Subnet), subnet.span);
+                if let Some(g) = &net.gateway {
+                    spans.set(Subject::Network(NetworkPart::Gateway), g.span);
+                }
+            }
+            EntryKind::Bootstrap(b) => {
+                bootstrap = Some(match &b.value {
+                    BootstrapAst::Static => Bootstrap::Static,
+                    BootstrapAst::Discovery(url) => {
+                        Bootstrap::Discovery(url.as_ref().map(|u| text(&u.value)))
+                    }
+                });
+                spans.set(Subject::Bootstrap, b.span);
+            }
+            EntryKind::BootServer(url) => {
+                cluster.boot_server = Some(text(&url.value));
+                spans.set(Subject::BootServer, url.span);
+            }
+            EntryKind::Members(_) | EntryKind::EtcdNode(..) => {
+                let (layout, decl) = match &entry.kind {
+                    EntryKind::EtcdNode(address, options) => {
+                        (Layout::DevTest, MembersDecl::Node(address, options))
+                    }
+                    EntryKind::Members(spec) if key == "machines" => {
+                        (Layout::Small, MembersDecl::Spec(spec))
+                    }
+                    EntryKind::Members(spec) => (Layout::CentralServices, MembersDecl::Spec(spec)),
+                    _ => continue,
+                };
+                if let Some((other, first, _)) = members {
+                    errors.push(syn::Error::new(
+                        entry.key.span(),
+                        format!(
+                            "a cluster declares its etcd members once, but `{}` was already declared with `{}`\n  = help: use `machines:` for a small cluster, `etcd_node:` for dev/test, or `central:` for central services",
+                            other.members_key(),
+                            first.key
+                        ),
+                    ));
+                    continue;
+                }
+                members = Some((layout, entry, decl));
+            }
+            EntryKind::Workers(spec) => {
+                let index = pools.len();
+                let group = lower_group(
+                    spec,
+                    "worker",
+                    "worker",
+                    GroupRef::Pool(index),
+                    &mut spans,
+                    entry,
+                );
+                pools.push(group);
+            }
+            EntryKind::Pool(name, spec) => {
+                let index = pools.len();
+                let g = GroupRef::Pool(index);
+                let group = lower_group(spec, &name.value, "worker", g, &mut spans, entry);
+                spans.set(Subject::Group(g, GroupPart::Name), name.span);
+                pools.push(group);
+            }
+            EntryKind::Unit(u) => {
+                if u.body.is_none() {
+                    errors.push(u.name.span.error(format!(
+                        "unit `{}` has no body\n  = help: add `body: \"[Service]\\nExecStart=...\"` or `body: file \"units/{}\"`",
+                        u.name.value, u.name.value
+                    )));
+                }
+                let index = units.len();
+                units.push(lower_unit(u, index, &mut spans));
+            }
+            EntryKind::Allow(rule, reason) => allows.push(Allow {
+                rule: rule.value,
+                reason: text(&reason.value),
+            }),
+        }
+    }
+
+    let Some((layout, entry, decl)) = members else {
+        errors.push(call_site.error(
+            "a cluster needs etcd members\n  = help: add `central: 3 across cabinets [a, b, c]` (central services), `machines: 5` (small cluster) or `etcd_node: \"10.0.0.101\"` (dev/test)",
+        ));
+        return (None, errors);
+    };
+    cluster.layout = layout;
+    let role = layout.default_role();
+    cluster.members = match decl {
+        MembersDecl::Spec(spec) => {
+            lower_group(spec, role, role, GroupRef::Members, &mut spans, entry)
+        }
+        MembersDecl::Node(address, options) => {
+            let span = SpanRange::single(entry.key.span()).to(address.span);
+            let spec = GroupSpec {
+                span,
+                size: SizeAst::Fixed(Spanned::new(1, span)),
+                spread: None,
+                options: options.clone(),
+            };
+            let mut group = lower_group(&spec, role, role, GroupRef::Members, &mut spans, entry);
+            group.addressing = Addressing::List(Cow::Owned(vec![address.value]));
+            spans.set(
+                Subject::Group(GroupRef::Members, GroupPart::Addresses),
+                address.span,
+            );
+            group
+        }
+    };
+    cluster.bootstrap = bootstrap.unwrap_or_else(|| {
+        if cluster.members.addressing.is_static() {
+            Bootstrap::Static
+        } else {
+            Bootstrap::Discovery(None)
+        }
+    });
+    cluster.pools = Cow::Owned(pools);
+    cluster.units = Cow::Owned(units);
+    cluster.allows = Cow::Owned(allows);
+    cluster.ssh_keys = Cow::Owned(ssh_keys);
+    (Some((cluster, spans)), errors)
+}
+
+/// How the etcd members were declared: a group specification, or the dev/test node's address.
+#[derive(Clone, Copy)]
+enum MembersDecl<'a> {
+    Spec(&'a GroupSpec),
+    Node(&'a Spanned<std::net::Ipv4Addr>, &'a GroupOptions),
+}
+
+fn lower_group(
+    spec: &GroupSpec,
+    name: &str,
+    role: &str,
+    g: GroupRef,
+    spans: &mut SpanMap,
+    entry: &Entry,
+) -> Group {
+    let at = |part| Subject::Group(g, part);
+    let o = &spec.options;
+    let size = match &spec.size {
+        SizeAst::Fixed(n) => Size::Fixed(n.value),
+        SizeAst::Autoscale { min, max, .. } => {
+            if let Some(m) = min {
+                spans.set(at(GroupPart::Min), m.span);
+            }
+            if let Some(m) = max {
+                spans.set(at(GroupPart::Max), m.span);
+            }
+            Size::Autoscale {
+                min: min.as_ref().map(|m| m.value),
+                max: max.as_ref().map(|m| m.value),
+            }
+        }
+    };
+    spans.set(at(GroupPart::Whole), spec.span);
+    spans.set(at(GroupPart::Name), SpanRange::single(entry.key.span()));
+    spans.set(at(GroupPart::Size), spec.size.span());
+    let mut group = Group::new(
+        text(name),
+        text(o.role.as_ref().map_or(role, |r| &r.value)),
+        size,
+    );
+    if let Some(r) = &o.role {
+        spans.set(at(GroupPart::Role), r.span);
+    }
+    if let Some(spread) = &spec.spread {
+        spans.set(at(GroupPart::Spread), spread.span);
+        let mut domains = Vec::new();
+        for (i, (domain, count)) in spread.domains.iter().enumerate() {
+            spans.set(at(GroupPart::Domain(i)), domain.span);
+            if let Some(c) = count {
+                spans.set(at(GroupPart::DomainCount(i)), c.span);
+            }
+            domains.push(Domain {
+                name: text(&domain.value),
+                count: count.as_ref().map(|c| c.value),
+            });
+        }
+        group.spread = Some(Spread {
+            kind: spread.kind,
+            domains: Cow::Owned(domains),
+        });
+    }
+    if let Some(a) = &o.addresses {
+        spans.set(at(GroupPart::Addresses), a.span);
+        group.addressing = match &a.value {
+            AddressesAst::Dhcp => Addressing::Dhcp,
+            AddressesAst::Range(first, last) => Addressing::Range {
+                first: first.value,
+                last: last.value,
+            },
+            AddressesAst::List(list) => {
+                for (i, item) in list.iter().enumerate() {
+                    spans.set(at(GroupPart::Address(i)), item.span);
+                }
+                Addressing::List(Cow::Owned(list.iter().map(|a| a.value).collect()))
+            }
+        };
+    }
+    if let Some(h) = &o.hostnames {
+        spans.set(at(GroupPart::Hostnames), h.span);
+        group.hostnames = match &h.value {
+            HostnamesAst::Pattern(p) => Hostnames::Pattern(text(p)),
+            HostnamesAst::List(list) => {
+                for (i, item) in list.iter().enumerate() {
+                    spans.set(at(GroupPart::Hostname(i)), item.span);
+                }
+                Hostnames::List(Cow::Owned(list.iter().map(|h| text(&h.value)).collect()))
+            }
+        };
+    }
+    if let Some(c) = &o.channel {
+        spans.set(at(GroupPart::Channel), c.span);
+        group.channel = Some(c.value);
+    }
+    for (i, (k, v)) in o.metadata.iter().enumerate() {
+        spans.set(at(GroupPart::MetadataKey(i)), k.span);
+        spans.set(at(GroupPart::MetadataValue(i)), v.span);
+    }
+    group.metadata = Cow::Owned(
+        o.metadata
+            .iter()
+            .map(|(k, v)| (text(&k.value), text(&v.value)))
+            .collect(),
+    );
+    if let Some(r) = &o.reboot {
+        spans.set(at(GroupPart::Reboot), r.span);
+        group.reboot = r.value;
+    }
+    if let Some(w) = &o.window {
+        spans.set(at(GroupPart::Windows), w.span);
+        group.windows = match &w.value {
+            WindowsAst::All(window) => Windows::All(*window),
+            WindowsAst::PerDomain(list) => {
+                for (i, (domain, window)) in list.iter().enumerate() {
+                    spans.set(at(GroupPart::Window(i)), domain.span.to(window.span));
+                }
+                Windows::PerDomain(Cow::Owned(
+                    list.iter()
+                        .map(|(d, w)| (text(&d.value), w.value))
+                        .collect(),
+                ))
+            }
+        };
+    }
+    group.ssh_keys = Cow::Owned(o.ssh_keys.iter().map(|k| text(&k.value)).collect());
+    if let Some(b) = &o.boot {
+        spans.set(at(GroupPart::Boot), b.span);
+        group.boot = match &b.value {
+            BootAst::Disk => Boot::Disk,
+            BootAst::Pxe(url) => Boot::Pxe {
+                url: url.as_deref().map(text),
+            },
+        };
+    }
+    group
+}
+
+fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
+    let at = |part| Subject::Unit(index, part);
+    spans.set(at(UnitPart::Whole), u.span);
+    spans.set(at(UnitPart::Name), u.name.span);
+    let body = match &u.body {
+        Some(b) => {
+            spans.set(at(UnitPart::Body), b.span);
+            match &b.value {
+                BodyAst::Inline(t) => UnitBody::Inline(text(t)),
+                BodyAst::File { path, text: t } => UnitBody::File {
+                    path: text(path),
+                    text: text(t),
+                },
+            }
+        }
+        None => UnitBody::Inline(Cow::Borrowed("")),
+    };
+    let mut unit = Unit::new(text(&u.name.value), body);
+    if let Some(g) = u.global {
+        spans.set(at(UnitPart::Global), g);
+        unit.global = true;
+    }
+    if let Some(m) = u.metadata {
+        spans.set(at(UnitPart::Metadata), m);
+    }
+    let mut requirements = Vec::new();
+    for (i, (key, values)) in u.requirements.iter().enumerate() {
+        spans.set(at(UnitPart::Requirement(i)), key.span);
+        for (j, v) in values.iter().enumerate() {
+            spans.set(at(UnitPart::RequirementValue(i, j)), v.span);
+        }
+        requirements.push(Requirement {
+            key: text(&key.value),
+            values: Cow::Owned(values.iter().map(|v| text(&v.value)).collect()),
+        });
+    }
+    unit.machine_metadata = Cow::Owned(requirements);
+    for (i, c) in u.conflicts.iter().enumerate() {
+        spans.set(at(UnitPart::Conflict(i)), c.span);
+    }
+    unit.conflicts = Cow::Owned(u.conflicts.iter().map(|c| text(&c.value)).collect());
+    for (i, c) in u.replaces.iter().enumerate() {
+        spans.set(at(UnitPart::Replace(i)), c.span);
+    }
+    unit.replaces = Cow::Owned(u.replaces.iter().map(|c| text(&c.value)).collect());
+    if let Some(m) = &u.machine_of {
+        spans.set(at(UnitPart::MachineOf), m.span);
+        unit.machine_of = Some(text(&m.value));
+    }
+    if let Some(m) = &u.machine_id {
+        spans.set(at(UnitPart::MachineId), m.span);
+        unit.machine_id = Some(text(&m.value));
+    }
+    unit
+}
