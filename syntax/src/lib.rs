@@ -35,7 +35,7 @@ pub struct Compiled {
 pub fn compile(tokens: TokenStream, load: FileLoader<'_>) -> Result<Compiled, Vec<syn::Error>> {
     let call_site = whole_span(&tokens);
     let (ast, mut errors) = parse::parse(tokens, load);
-    let (lowered, lower_errors) = lower::lower(&ast, call_site);
+    let (lowered, lower_errors) = lower::lower(&ast, call_site, !errors.is_empty());
     errors.extend(lower_errors);
     if !errors.is_empty() {
         return Err(errors);

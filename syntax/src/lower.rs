@@ -46,9 +46,13 @@ fn text(s: &str) -> Cow<'static, str> {
 /// Builds the model from the syntax tree. Structural problems the model cannot represent (a
 /// missing or doubled etcd declaration, a repeated key) are returned as errors; everything the
 /// model can represent is left for the rules to judge.
+///
+/// When `recovering` is set, parsing already failed and left parts out, so errors about
+/// something missing are not reported: they would only echo the syntax errors.
 pub fn lower(
     ast: &ClusterAst,
     call_site: SpanRange,
+    recovering: bool,
 ) -> (Option<(Cluster, SpanMap)>, Vec<syn::Error>) {
     let mut errors = Vec::new();
     let mut spans = SpanMap {
@@ -97,10 +101,12 @@ pub fn lower(
             EntryKind::SshKeys(keys) => ssh_keys.extend(keys.iter().map(|k| text(&k.value))),
             EntryKind::Network(net) => {
                 let Some(subnet) = &net.subnet else {
-                    errors.push(syn::Error::new(
-                        entry.key.span(),
-                        "`network` needs a `subnet`\n  = help: add `subnet: \"10.0.0.0/24\"`",
-                    ));
+                    if !recovering {
+                        errors.push(syn::Error::new(
+                            entry.key.span(),
+                            "`network` needs a `subnet`\n  = help: add `subnet: \"10.0.0.0/24\"`",
+                        ));
+                    }
                     continue;
                 };
                 cluster.network = Some(Network {
@@ -145,12 +151,11 @@ pub fn lower(
                     EntryKind::Members(spec) => (Layout::CentralServices, MembersDecl::Spec(spec)),
                     _ => continue,
                 };
-                if let Some((other, first, _)) = members {
+                if let Some((_, first, _)) = members {
                     errors.push(syn::Error::new(
                         entry.key.span(),
                         format!(
-                            "a cluster declares its etcd members once, but `{}` was already declared with `{}`\n  = help: use `machines:` for a small cluster, `etcd_node:` for dev/test, or `central:` for central services",
-                            other.members_key(),
+                            "etcd members are declared once, and `{}` already declares them\n  = help: keep one of them: `machines:` for a small cluster, `etcd_node:` for dev/test, or `central:` for central services",
                             first.key
                         ),
                     ));
@@ -178,7 +183,7 @@ pub fn lower(
                 pools.push(group);
             }
             EntryKind::Unit(u) => {
-                if u.body.is_none() {
+                if u.body.is_none() && !recovering {
                     errors.push(u.name.span.error(format!(
                         "unit `{}` has no body\n  = help: add `body: \"[Service]\\nExecStart=...\"` or `body: file \"units/{}\"`",
                         u.name.value, u.name.value
@@ -195,6 +200,9 @@ pub fn lower(
     }
 
     let Some((layout, entry, decl)) = members else {
+        if recovering {
+            return (None, errors);
+        }
         errors.push(call_site.error(
             "a cluster needs etcd members\n  = help: add `central: 3 across cabinets [a, b, c]` (central services), `machines: 5` (small cluster) or `etcd_node: \"10.0.0.101\"` (dev/test)",
         ));
@@ -223,6 +231,13 @@ pub fn lower(
             group
         }
     };
+    if bootstrap.is_none() {
+        // The bootstrap follows from how the members are declared; point there.
+        spans.set(
+            Subject::Bootstrap,
+            spans.span(Subject::Group(GroupRef::Members, GroupPart::Whole)),
+        );
+    }
     cluster.bootstrap = bootstrap.unwrap_or_else(|| {
         if cluster.members.addressing.is_static() {
             Bootstrap::Static

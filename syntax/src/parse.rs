@@ -1098,6 +1098,31 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
     let rule_ident = Ident::parse_any(&content)
         .map_err(|_| content.error("expected a rule name such as `even_members`"))?;
     let name = rule_ident.unraw().to_string();
+    // Read the whole clause first, so a bad rule name does not also leave tokens unparsed.
+    let mut reason = None;
+    if !content.is_empty() {
+        content.parse::<Token![,]>()?;
+        if !content.is_empty() {
+            let reason_key: Ident = content
+                .parse()
+                .map_err(|_| content.error("expected `reason = \"…\"`"))?;
+            if reason_key != "reason" {
+                return Err(syn::Error::new(
+                    reason_key.span(),
+                    format!("expected `reason`, found `{reason_key}`"),
+                ));
+            }
+            content.parse::<Token![=]>()?;
+            let lit: LitStr = content
+                .parse()
+                .map_err(|_| content.error("expected the reason as a string"))?;
+            let _ = content.parse::<Token![,]>();
+            if !content.is_empty() {
+                return Err(content.error("unexpected token after the reason"));
+            }
+            reason = Some(lit);
+        }
+    }
     let rule = Rule::from_name(&name).ok_or_else(|| {
         let names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
         let hint = closest(&name, names.iter().copied()).map_or_else(
@@ -1109,40 +1134,19 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
             format!("unknown rule `{name}`\n  = help: {hint}"),
         )
     })?;
-    let missing_reason = || {
-        syn::Error::new(
+    let Some(reason) = reason else {
+        return Err(syn::Error::new(
             rule_ident.span(),
             format!(
                 "`allow({name})` needs a reason\n  = help: write `allow({name}, reason = \"why this risk is acceptable\")`"
             ),
-        )
-    };
-    if content.is_empty() {
-        return Err(missing_reason());
-    }
-    content.parse::<Token![,]>()?;
-    let reason_key: Ident = content.parse().map_err(|_| missing_reason())?;
-    if reason_key != "reason" {
-        return Err(syn::Error::new(
-            reason_key.span(),
-            format!("expected `reason`, found `{reason_key}`"),
         ));
-    }
-    content.parse::<Token![=]>()?;
-    let reason: LitStr = content
-        .parse()
-        .map_err(|_| content.error("expected the reason as a string"))?;
+    };
     if reason.value().trim().is_empty() {
         return Err(syn::Error::new(
             reason.span(),
             "the reason is empty\n  = help: say why this risk is acceptable",
         ));
-    }
-    if !content.is_empty() {
-        let _ = content.parse::<Token![,]>();
-        if !content.is_empty() {
-            return Err(content.error("unexpected token after the reason"));
-        }
     }
     Ok((
         Spanned::new(rule, span_of(rule_ident.span())),

@@ -101,7 +101,23 @@ fn member_count(r: &mut Report<'_>, n: u32) {
 }
 
 fn even_members(r: &mut Report<'_>, n: u32) {
-    if n >= 2 && n.is_multiple_of(2) {
+    // Two members tolerate nothing at all, which `member_count` already reports.
+    if n > 2 && n.is_multiple_of(2) {
+        let range = match r.cluster.layout {
+            Layout::Small => 3..=9,
+            Layout::CentralServices => 3..=5,
+            Layout::DevTest => 1..=1,
+        };
+        let fits: Vec<String> = [n - 1, n + 1]
+            .into_iter()
+            .filter(|c| range.contains(c))
+            .map(|c| c.to_string())
+            .collect();
+        let advice = if fits.is_empty() {
+            format!("{} or {}", n - 1, n + 1)
+        } else {
+            fits.join(" or ")
+        };
         r.push(
             Rule::EvenMembers,
             at(GroupPart::Size),
@@ -112,7 +128,7 @@ fn even_members(r: &mut Report<'_>, n: u32) {
                 n - 1,
                 majority(n)
             ),
-            format!("use {} or {} members", n - 1, n + 1),
+            format!("use {advice} members"),
         );
     }
 }

@@ -191,7 +191,7 @@ fn unit_unique(r: &mut Report<'_>) {
 fn fleet_exclusive_options(r: &mut Report<'_>) {
     let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
-        // (present, option name, subject), in the order the pairs below refer to.
+        // (present, fleet's name, the DSL's key, subject), in the order the pairs below refer to.
         let options = [
             (unit.machine_id.is_some(), "MachineID", UnitPart::MachineId),
             (unit.global, "Global", UnitPart::Global),

@@ -206,8 +206,16 @@ fn hostnames(r: &mut Report<'_>) {
     let mut owners: HashMap<String, GroupRef> = HashMap::new();
     let mut invalid = Vec::new();
     let mut duplicate = Vec::new();
+    let mut names_seen: Vec<&str> = Vec::new();
     for placed in c.placed_groups() {
         let g = placed.group_ref;
+        let name = &*placed.group.name;
+        // Default hostnames come from the group's name; `pool_name` reports a bad or reused one.
+        let named_badly = !is_dns_label(name) || names_seen.contains(&name);
+        names_seen.push(name);
+        if named_badly && placed.group.hostnames == Hostnames::Default {
+            continue;
+        }
         for m in &placed.machines {
             let subject = match &placed.group.hostnames {
                 Hostnames::Default => Subject::Group(g, GroupPart::Name),

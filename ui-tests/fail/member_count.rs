@@ -1,0 +1,5 @@
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        central: 1 across cabinets [a],
+    };
+}

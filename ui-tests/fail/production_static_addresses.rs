@@ -1,0 +1,7 @@
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        production: true,
+        bootstrap: discovery "https://discovery.etcd.io/abc",
+        central: 3 across cabinets [a, b, c],
+    };
+}

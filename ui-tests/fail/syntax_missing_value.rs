@@ -1,0 +1,6 @@
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        central: ,
+        workers: autoscale,
+    };
+}

@@ -1,0 +1,5 @@
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        workers: autoscale,
+    };
+}
