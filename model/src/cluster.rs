@@ -167,6 +167,26 @@ impl Group {
         }
     }
 
+    /// The group spread across these failure domains, machines dealt out in turn.
+    pub fn across<S: Into<Text>>(
+        mut self,
+        kind: DomainKind,
+        domains: impl IntoIterator<Item = S>,
+    ) -> Group {
+        let domains = domains
+            .into_iter()
+            .map(|name| Domain {
+                name: name.into(),
+                count: None,
+            })
+            .collect();
+        self.spread = Some(Spread {
+            kind,
+            domains: Cow::Owned(domains),
+        });
+        self
+    }
+
     /// The number of machines the group has when it is not autoscaled.
     pub fn fixed_count(&self) -> Option<u32> {
         match self.size {
@@ -457,6 +477,32 @@ pub struct Allow {
 }
 
 impl Cluster {
+    /// A cluster with these etcd members and every other setting at its default: etcd2, the
+    /// stable channel, no pools, no units, not production. The bootstrap is static when the
+    /// members have static addresses and discovery (URL supplied at render time) otherwise.
+    pub fn new(name: impl Into<Text>, layout: Layout, members: Group) -> Cluster {
+        let bootstrap = if members.addressing.is_static() {
+            Bootstrap::Static
+        } else {
+            Bootstrap::Discovery(None)
+        };
+        Cluster {
+            name: name.into(),
+            production: false,
+            layout,
+            etcd_release: EtcdRelease::V2,
+            bootstrap,
+            members,
+            pools: Cow::Borrowed(&[]),
+            network: None,
+            channel: Channel::Stable,
+            ssh_keys: Cow::Borrowed(&[]),
+            boot_server: None,
+            units: Cow::Borrowed(&[]),
+            allows: Cow::Borrowed(&[]),
+        }
+    }
+
     /// The architecture of the seed guide this cluster follows.
     pub fn architecture(&self) -> Architecture {
         match self.layout {

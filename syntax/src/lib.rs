@@ -92,3 +92,6 @@ pub fn expand_invocation(input: TokenStream, load: FileLoader<'_>) -> TokenStrea
     }
     expand(input, &quote!(::clusterdef), load)
 }
+
+#[cfg(test)]
+mod tests;

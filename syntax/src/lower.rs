@@ -75,14 +75,9 @@ pub fn lower(
             entry.kind,
             EntryKind::Pool(..) | EntryKind::Unit(_) | EntryKind::Allow(..)
         );
-        if !repeatable {
-            if !seen.insert(key.clone()) {
-                errors.push(syn::Error::new(
-                    entry.key.span(),
-                    format!("`{key}` is set twice\n  = help: remove this one or the earlier one; each key takes one value"),
-                ));
-                continue;
-            }
+        if !repeatable && !seen.insert(key.clone()) {
+            errors.push(crate::parse::duplicate(&entry.key));
+            continue;
         }
         match &entry.kind {
             EntryKind::Name(n) => cluster.name = text(&n.value),

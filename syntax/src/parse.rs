@@ -112,11 +112,12 @@ fn unknown_key(key: &Ident, known: &[&str], place: &str) -> syn::Error {
     )
 }
 
-fn duplicate(key: &Ident) -> syn::Error {
+/// The error for a key given twice, on the second occurrence.
+pub(crate) fn duplicate(key: &Ident) -> syn::Error {
     syn::Error::new(
         key.span(),
         format!(
-            "`{}` is set twice\n  = help: remove one of them; each key takes one value",
+            "`{}` is set twice\n  = help: remove this one or the earlier one; each key takes one value",
             key.unraw()
         ),
     )

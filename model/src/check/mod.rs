@@ -149,3 +149,262 @@ pub(crate) fn join<S: AsRef<str>>(items: &[S]) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The rules on clusters built at run time, without the macro.
+    use std::borrow::Cow;
+    use std::net::Ipv4Addr;
+
+    use crate::*;
+
+    fn central(n: u32, cabinets: &[&'static str]) -> Cluster {
+        let members = Group::new("central", "central", Size::Fixed(n))
+            .across(DomainKind::Cabinet, cabinets.iter().copied());
+        Cluster::new("test", Layout::CentralServices, members)
+    }
+
+    fn rules(cluster: &Cluster) -> Vec<Rule> {
+        cluster.violations().iter().map(|v| v.rule).collect()
+    }
+
+    fn body() -> UnitBody {
+        UnitBody::Inline(Cow::Borrowed("[Service]\nExecStart=/bin/true\n"))
+    }
+
+    #[test]
+    fn seed_card_passes() {
+        let mut cluster = central(5, &["a", "b", "c"]);
+        cluster.pools = Cow::Owned(vec![Group::new(
+            "worker",
+            "worker",
+            Size::Autoscale {
+                min: None,
+                max: None,
+            },
+        )]);
+        assert_eq!(cluster.check(), Ok(()));
+    }
+
+    #[test]
+    fn even_counts_explain_the_tolerance() {
+        let cluster = central(4, &["a", "b", "c", "d"]);
+        let violations = cluster.violations();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].rule, Rule::EvenMembers);
+        assert!(
+            violations[0]
+                .message
+                .contains("4 etcd members tolerate 1 failure, the same as 3")
+        );
+        assert_eq!(violations[0].help, "use 3 or 5 members");
+    }
+
+    #[test]
+    fn failure_domain_arithmetic_names_the_domain() {
+        let cluster = central(3, &["a", "b"]);
+        let violations = cluster.violations();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(
+            violations[0].message,
+            "cabinet a holds 2 of 3 etcd members; losing it leaves 1, and quorum is 2"
+        );
+        assert_eq!(
+            violations[0].subject,
+            Subject::Group(GroupRef::Members, GroupPart::Domain(0))
+        );
+        // 5 over three cabinets is 2/2/1: any one cabinet can go.
+        assert_eq!(rules(&central(5, &["a", "b", "c"])), []);
+        // 7 over three cabinets is 3/2/2 with a tolerance of 3: fine for quorum, too many for production.
+        assert_eq!(rules(&central(7, &["a", "b", "c"])), [Rule::MemberCount]);
+    }
+
+    #[test]
+    fn allow_silences_only_its_rule() {
+        let mut cluster = central(4, &["a", "b"]);
+        assert_eq!(
+            rules(&cluster),
+            [
+                Rule::EvenMembers,
+                Rule::FailureDomainQuorum,
+                Rule::FailureDomainQuorum
+            ]
+        );
+        cluster.allows = Cow::Owned(vec![Allow {
+            rule: Rule::EvenMembers,
+            reason: Cow::Borrowed("replacing a disk"),
+        }]);
+        assert_eq!(
+            rules(&cluster),
+            [Rule::FailureDomainQuorum, Rule::FailureDomainQuorum]
+        );
+        assert_eq!(cluster.all_violations().len(), 3);
+    }
+
+    #[test]
+    fn production_requires_spread_stable_and_static_addresses() {
+        let mut cluster = Cluster::new(
+            "p",
+            Layout::CentralServices,
+            Group::new("central", "central", Size::Fixed(3)),
+        );
+        cluster.production = true;
+        cluster.channel = Channel::Beta;
+        assert_eq!(
+            rules(&cluster),
+            [
+                Rule::SingleDomain,
+                Rule::ProductionChannel,
+                Rule::ProductionStaticAddresses,
+                Rule::Bootstrap
+            ]
+        );
+    }
+
+    #[test]
+    fn metadata_requirements_are_and_across_keys_or_within_a_key() {
+        let mut cluster = central(3, &["a", "b", "c"]);
+        let mut ssd = Group::new("db", "worker", Size::Fixed(2));
+        ssd.metadata = Cow::Owned(vec![(Cow::Borrowed("disk"), Cow::Borrowed("ssd"))]);
+        cluster.pools = Cow::Owned(vec![ssd]);
+        let unit = |reqs: Vec<(&'static str, Vec<&'static str>)>| {
+            let mut u = Unit::new("u.service", body());
+            u.machine_metadata = Cow::Owned(
+                reqs.into_iter()
+                    .map(|(k, vs)| Requirement {
+                        key: Cow::Borrowed(k),
+                        values: Cow::Owned(vs.into_iter().map(Cow::Borrowed).collect()),
+                    })
+                    .collect(),
+            );
+            u
+        };
+        let verdict = |u: Unit| {
+            let mut c = cluster.clone();
+            c.units = Cow::Owned(vec![u]);
+            rules(&c)
+        };
+        assert_eq!(
+            verdict(unit(vec![("role", vec!["worker"]), ("disk", vec!["ssd"])])),
+            []
+        );
+        assert_eq!(
+            verdict(unit(vec![
+                ("role", vec!["central", "worker"]),
+                ("cabinet", vec!["b"])
+            ])),
+            []
+        );
+        // Both pairs exist, but never on one machine.
+        assert_eq!(
+            verdict(unit(vec![("role", vec!["central"]), ("disk", vec!["ssd"])])),
+            [Rule::MetadataSatisfiable]
+        );
+        // A value nobody publishes is reported even inside an OR, where it is most likely a typo.
+        assert_eq!(
+            verdict(unit(vec![("cabinet", vec!["a", "z"])])),
+            [Rule::MetadataSatisfiable]
+        );
+    }
+
+    #[test]
+    fn reboot_windows_may_overlap_within_the_tolerance() {
+        let windows = |spec: &[(&'static str, &str)]| {
+            let mut c = central(5, &["a", "b", "c", "d", "e"]);
+            c.members.reboot = RebootStrategy::Reboot;
+            c.members.windows = Windows::PerDomain(Cow::Owned(
+                spec.iter()
+                    .map(|(d, start)| {
+                        (
+                            Cow::Borrowed(*d),
+                            RebootWindow::parse(start, "1h").expect("valid"),
+                        )
+                    })
+                    .collect(),
+            ));
+            rules(&c)
+        };
+        let apart = [
+            ("a", "Mon 01:00"),
+            ("b", "Tue 01:00"),
+            ("c", "Wed 01:00"),
+            ("d", "Thu 01:00"),
+            ("e", "Fri 01:00"),
+        ];
+        assert_eq!(windows(&apart), []);
+        // Two cabinets of one member each down together: 3 of 5 remain, quorum holds.
+        let two = [
+            ("a", "Mon 01:00"),
+            ("b", "Mon 01:30"),
+            ("c", "Wed 01:00"),
+            ("d", "Thu 01:00"),
+            ("e", "Fri 01:00"),
+        ];
+        assert_eq!(windows(&two), []);
+        let three = [
+            ("a", "Mon 01:00"),
+            ("b", "Mon 01:30"),
+            ("c", "Mon 01:45"),
+            ("d", "Thu 01:00"),
+            ("e", "Fri 01:00"),
+        ];
+        assert_eq!(windows(&three), [Rule::RebootQuorum]);
+    }
+
+    #[test]
+    fn addresses_are_checked_against_the_subnet_and_each_other() {
+        let mut cluster = central(3, &["a", "b", "c"]);
+        cluster.network = Some(Network {
+            subnet: "10.0.0.0/24".parse().expect("valid"),
+            gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            dns: Cow::Borrowed(&[]),
+            interface: Cow::Borrowed("eth0"),
+        });
+        cluster.members.addressing = Addressing::Range {
+            first: Ipv4Addr::new(10, 0, 0, 10),
+            last: Ipv4Addr::new(10, 0, 0, 12),
+        };
+        assert_eq!(rules(&cluster), []);
+        let mut db = Group::new("db", "worker", Size::Fixed(2));
+        db.addressing = Addressing::List(Cow::Owned(vec![
+            Ipv4Addr::new(10, 0, 0, 12),
+            Ipv4Addr::new(10, 0, 1, 5),
+        ]));
+        cluster.pools = Cow::Owned(vec![db]);
+        assert_eq!(
+            rules(&cluster),
+            [Rule::AddressUnique, Rule::AddressInSubnet]
+        );
+        let err = cluster.check().expect_err("two violations");
+        assert_eq!(
+            err.paths,
+            ["pool[\"db\"].addresses[0]", "pool[\"db\"].addresses[1]"]
+        );
+        assert!(
+            err.to_string()
+                .contains("db-1 and central-3 would both take address 10.0.0.12")
+        );
+    }
+
+    #[test]
+    fn fleet_combinations_and_machine_of() {
+        let mut cluster = central(3, &["a", "b", "c"]);
+        let mut anchor = Unit::new("web.service", body());
+        anchor.global = true;
+        let mut follower = Unit::new("web-log.service", body());
+        follower.machine_of = Some(Cow::Borrowed("web.service"));
+        follower.conflicts = Cow::Owned(vec![Cow::Borrowed("web.*")]);
+        let mut bad_name = Unit::new("web.srvice", body());
+        bad_name.global = true;
+        bad_name.replaces = Cow::Owned(vec![Cow::Borrowed("x.service")]);
+        cluster.units = Cow::Owned(vec![anchor, follower, bad_name]);
+        assert_eq!(
+            rules(&cluster),
+            [
+                Rule::FleetExclusiveOptions,
+                Rule::MachineOfConflicts,
+                Rule::UnitName
+            ]
+        );
+    }
+}

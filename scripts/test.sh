@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: unit tests of the model and the DSL, the
+# compile-pass/compile-fail cases of `cluster!`, the doc tests, and every example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# One target directory for everything, trybuild's cases included.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+cargo test --workspace --locked
+for example in card small devtest production large_scale; do
+    cargo run --quiet --locked -p clusterdef-examples --example "$example" >/dev/null
+done
+echo "examples: 5 passed, 0 failed"
