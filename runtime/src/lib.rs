@@ -47,7 +47,8 @@ macro_rules! cluster {
 /// Items the code `cluster!` generates refers to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use std::borrow::Cow;
+    pub use clusterdef_model::*;
+    pub use std::borrow::Cow::{self, Borrowed};
     pub use std::net::Ipv4Addr;
 
     #[cfg(feature = "macros")]

@@ -1,391 +1,468 @@
 //! Generating the Rust expression that builds a checked cluster.
 //!
 //! The expression is a block holding one `const`, so the same output serves in expression
-//! position and in `const`/`static` items. Every path is absolute and goes through the runtime
-//! crate's path (`$crate` when called through `clusterdef::cluster!`), so the output works with a
-//! renamed crate and without the prelude.
+//! position and in `const`/`static` items. The block imports what it uses: the runtime crate's
+//! private module as `__clusterdef` (from the path the caller gives, `$crate` when called
+//! through `clusterdef::cluster!`), `Cow::Borrowed` for every string and list, and
+//! `Some`/`None` from `::core`. Names imported in the block take precedence over the caller's,
+//! and every other path is absolute, so the output works with a renamed crate, without the
+//! prelude, and beside user items that shadow common names. `Borrowed(&[…])` is a variant
+//! constructor, so its borrowed temporaries live as long as the `const`, which a `const fn`
+//! call would not allow.
+//!
+//! The value is written straight into flat token buffers: a thousand-machine cluster with 500
+//! units is some 60,000 tokens, and building each through `quote!` (a new stream per fragment,
+//! the crate path cloned into each) or printing and re-lexing source text costs several times
+//! more.
 
 use clusterdef_model::{
     Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, EtcdRelease, Group,
     Hostnames, Layout, Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread,
     Unit, UnitBody, Weekday, Windows,
 };
-use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use proc_macro2::{
+    Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree,
+};
+use quote::quote;
 
-/// Turns a model value into tokens that rebuild it in a `const` context.
-pub trait Emit {
-    /// The tokens; `k` is the path of the runtime crate.
-    fn emit(&self, k: &TokenStream) -> TokenStream;
+/// The name the runtime's private module is imported under inside the expansion.
+const K: &str = "__clusterdef";
+
+/// A token writer: tokens go into the innermost open group.
+pub struct Out {
+    stack: Vec<(Delimiter, Vec<TokenTree>)>,
 }
 
-/// The expression for a checked cluster.
-pub fn cluster_expr(cluster: &Cluster, k: &TokenStream) -> TokenStream {
-    let value = cluster.emit(k);
-    let name = Ident::new("__CLUSTERDEF_CLUSTER", Span::mixed_site());
+impl Out {
+    fn new() -> Out {
+        Out {
+            stack: vec![(Delimiter::None, Vec::new())],
+        }
+    }
+
+    fn push(&mut self, tree: TokenTree) {
+        if let Some((_, top)) = self.stack.last_mut() {
+            top.push(tree);
+        }
+    }
+
+    fn ident(&mut self, name: &str) {
+        self.push(TokenTree::Ident(Ident::new(name, Span::call_site())));
+    }
+
+    fn punct(&mut self, ch: char) {
+        self.push(TokenTree::Punct(Punct::new(ch, Spacing::Alone)));
+    }
+
+    /// `__clusterdef::a::b` for `a::b`.
+    fn path(&mut self, segments: &str) {
+        self.ident(K);
+        for segment in segments.split("::") {
+            self.push(TokenTree::Punct(Punct::new(':', Spacing::Joint)));
+            self.push(TokenTree::Punct(Punct::new(':', Spacing::Alone)));
+            self.ident(segment);
+        }
+    }
+
+    fn literal(&mut self, literal: Literal) {
+        self.push(TokenTree::Literal(literal));
+    }
+
+    /// Writes a group: `open`, then what `inner` writes, then the closing delimiter.
+    fn group(&mut self, delimiter: Delimiter, inner: impl FnOnce(&mut Out)) {
+        self.stack.push((delimiter, Vec::new()));
+        inner(self);
+        self.close_group();
+    }
+
+    /// Closes the innermost open group into a token of the group around it.
+    fn close_group(&mut self) {
+        if self.stack.len() > 1
+            && let Some((delimiter, trees)) = self.stack.pop()
+        {
+            self.push(TokenTree::Group(TokenGroup::new(
+                delimiter,
+                trees.into_iter().collect(),
+            )));
+        }
+    }
+
+    fn finish(mut self) -> TokenStream {
+        self.stack
+            .pop()
+            .map(|(_, top)| top.into_iter().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Writes a model value as tokens that rebuild it in a `const` context, with every path going
+/// through `__clusterdef`.
+pub trait Emit {
+    /// Appends the tokens to `out`.
+    fn emit(&self, out: &mut Out);
+}
+
+/// The tokens of an expression that rebuilds `value` inside the block [`cluster_expr`] makes.
+pub fn tokens_of<T: Emit + ?Sized>(value: &T) -> TokenStream {
+    let mut out = Out::new();
+    value.emit(&mut out);
+    out.finish()
+}
+
+/// The expression for a checked cluster; `krate` is the path of the runtime crate.
+pub fn cluster_expr(cluster: &Cluster, krate: &TokenStream) -> TokenStream {
+    let value = tokens_of(cluster);
     quote! {
         {
-            const #name: #k::Cluster = #value;
-            #name
+            use #krate::__private::{self as __clusterdef, Borrowed};
+            use ::core::option::Option::{None, Some};
+            const __CLUSTERDEF_CLUSTER: __clusterdef::Cluster = #value;
+            __CLUSTERDEF_CLUSTER
         }
     }
 }
 
 /// The expression that stands in for a cluster that failed to compile, beside its errors.
-pub fn placeholder_expr(errors: TokenStream, k: &TokenStream) -> TokenStream {
+pub fn placeholder_expr(errors: TokenStream, krate: &TokenStream) -> TokenStream {
     quote! {
         {
             #errors
-            #k::__private::placeholder()
+            #krate::__private::placeholder()
         }
     }
 }
 
-fn text(s: &str, k: &TokenStream) -> TokenStream {
-    quote!(#k::__private::Cow::Borrowed(#s))
+/// `Borrowed("…")`
+fn text(out: &mut Out, s: &str) {
+    out.ident("Borrowed");
+    out.group(Delimiter::Parenthesis, |o| o.literal(Literal::string(s)));
 }
 
-fn list<T: Emit>(items: &[T], k: &TokenStream) -> TokenStream {
-    let items = items.iter().map(|i| i.emit(k));
-    quote!(#k::__private::Cow::Borrowed(&[#(#items),*]))
+/// `Borrowed(&[…, …])`
+fn list<T: Emit>(out: &mut Out, items: &[T]) {
+    out.ident("Borrowed");
+    out.group(Delimiter::Parenthesis, |o| {
+        o.punct('&');
+        o.group(Delimiter::Bracket, |o| {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    o.punct(',');
+                }
+                item.emit(o);
+            }
+        });
+    });
 }
 
-fn option<T: Emit>(value: Option<&T>, k: &TokenStream) -> TokenStream {
+/// `Some(…)` or `None`
+fn option<T: Emit>(out: &mut Out, value: Option<&T>) {
     match value {
         Some(v) => {
-            let v = v.emit(k);
-            quote!(::core::option::Option::Some(#v))
+            out.ident("Some");
+            out.group(Delimiter::Parenthesis, |o| v.emit(o));
         }
-        None => quote!(::core::option::Option::None),
+        None => out.ident("None"),
+    }
+}
+
+/// `__clusterdef::path(…)`
+fn call(out: &mut Out, path: &str, args: impl FnOnce(&mut Out)) {
+    out.path(path);
+    out.group(Delimiter::Parenthesis, args);
+}
+
+fn boolean(out: &mut Out, value: bool) {
+    out.ident(if value { "true" } else { "false" });
+}
+
+/// Writes `__clusterdef::Name { field: value, … }`.
+struct Fields<'o> {
+    out: &'o mut Out,
+}
+
+impl<'o> Fields<'o> {
+    fn open(out: &'o mut Out, path: &str) -> Fields<'o> {
+        out.path(path);
+        out.stack.push((Delimiter::Brace, Vec::new()));
+        Fields { out }
+    }
+
+    fn field(self, name: &str, value: impl FnOnce(&mut Out)) -> Fields<'o> {
+        self.out.ident(name);
+        self.out.punct(':');
+        value(self.out);
+        self.out.punct(',');
+        self
+    }
+
+    fn close(self) {
+        self.out.close_group();
     }
 }
 
 impl Emit for std::borrow::Cow<'static, str> {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        text(self, k)
+    fn emit(&self, out: &mut Out) {
+        text(out, self);
     }
 }
 
 impl Emit for u32 {
-    fn emit(&self, _: &TokenStream) -> TokenStream {
-        quote!(#self)
+    fn emit(&self, out: &mut Out) {
+        out.literal(Literal::u32_suffixed(*self));
     }
 }
 
 impl Emit for std::net::Ipv4Addr {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let [a, b, c, d] = self.octets();
-        quote!(#k::__private::Ipv4Addr::new(#a, #b, #c, #d))
+    fn emit(&self, out: &mut Out) {
+        call(out, "Ipv4Addr::new", |o| {
+            for (i, octet) in self.octets().into_iter().enumerate() {
+                if i > 0 {
+                    o.punct(',');
+                }
+                o.literal(Literal::u8_unsuffixed(octet));
+            }
+        });
     }
 }
 
 impl<A: Emit, B: Emit> Emit for (A, B) {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let (a, b) = (self.0.emit(k), self.1.emit(k));
-        quote!((#a, #b))
+    fn emit(&self, out: &mut Out) {
+        out.group(Delimiter::Parenthesis, |o| {
+            self.0.emit(o);
+            o.punct(',');
+            self.1.emit(o);
+        });
     }
 }
 
 macro_rules! emit_unit_enum {
-    ($ty:ident { $($variant:ident),* }) => {
-        impl Emit for $ty {
-            fn emit(&self, k: &TokenStream) -> TokenStream {
-                match self {
-                    $($ty::$variant => quote!(#k::$ty::$variant),)*
-                }
+    ($($ty:ident),*) => {
+        $(impl Emit for $ty {
+            fn emit(&self, out: &mut Out) {
+                out.path(&format!("{}::{self:?}", stringify!($ty)));
             }
-        }
+        })*
     };
 }
 
-emit_unit_enum!(Layout {
-    Small,
-    DevTest,
-    CentralServices
-});
-emit_unit_enum!(EtcdRelease { V0_4, V2 });
-emit_unit_enum!(Channel {
-    Stable,
-    Beta,
-    Alpha
-});
-emit_unit_enum!(DomainKind { Cabinet, Zone });
-emit_unit_enum!(RebootStrategy {
-    EtcdLock,
-    Reboot,
-    Off
-});
-emit_unit_enum!(Weekday {
-    Sun,
-    Mon,
-    Tue,
-    Wed,
-    Thu,
-    Fri,
-    Sat
-});
-
-impl Emit for Rule {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let variant = format_ident!("{}", format!("{self:?}"));
-        quote!(#k::Rule::#variant)
-    }
-}
+emit_unit_enum!(
+    Layout,
+    EtcdRelease,
+    Channel,
+    DomainKind,
+    RebootStrategy,
+    Weekday,
+    Rule
+);
 
 impl Emit for Cluster {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let name = self.name.emit(k);
-        let production = self.production;
-        let layout = self.layout.emit(k);
-        let etcd_release = self.etcd_release.emit(k);
-        let bootstrap = self.bootstrap.emit(k);
-        let members = self.members.emit(k);
-        let pools = list(&self.pools, k);
-        let network = option(self.network.as_ref(), k);
-        let channel = self.channel.emit(k);
-        let ssh_keys = list(&self.ssh_keys, k);
-        let boot_server = option(self.boot_server.as_ref(), k);
-        let units = list(&self.units, k);
-        let allows = list(&self.allows, k);
-        quote! {
-            #k::Cluster {
-                name: #name,
-                production: #production,
-                layout: #layout,
-                etcd_release: #etcd_release,
-                bootstrap: #bootstrap,
-                members: #members,
-                pools: #pools,
-                network: #network,
-                channel: #channel,
-                ssh_keys: #ssh_keys,
-                boot_server: #boot_server,
-                units: #units,
-                allows: #allows,
-            }
-        }
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Cluster")
+            .field("name", |o| self.name.emit(o))
+            .field("production", |o| boolean(o, self.production))
+            .field("layout", |o| self.layout.emit(o))
+            .field("etcd_release", |o| self.etcd_release.emit(o))
+            .field("bootstrap", |o| self.bootstrap.emit(o))
+            .field("members", |o| self.members.emit(o))
+            .field("pools", |o| list(o, &self.pools))
+            .field("network", |o| option(o, self.network.as_ref()))
+            .field("channel", |o| self.channel.emit(o))
+            .field("ssh_keys", |o| list(o, &self.ssh_keys))
+            .field("boot_server", |o| option(o, self.boot_server.as_ref()))
+            .field("units", |o| list(o, &self.units))
+            .field("allows", |o| list(o, &self.allows))
+            .close();
     }
 }
 
 impl Emit for Bootstrap {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            Bootstrap::Static => quote!(#k::Bootstrap::Static),
+            Bootstrap::Static => out.path("Bootstrap::Static"),
             Bootstrap::Discovery(url) => {
-                let url = option(url.as_ref(), k);
-                quote!(#k::Bootstrap::Discovery(#url))
+                call(out, "Bootstrap::Discovery", |o| option(o, url.as_ref()))
             }
         }
     }
 }
 
 impl Emit for Group {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let name = self.name.emit(k);
-        let role = self.role.emit(k);
-        let size = self.size.emit(k);
-        let spread = option(self.spread.as_ref(), k);
-        let addressing = self.addressing.emit(k);
-        let hostnames = self.hostnames.emit(k);
-        let channel = option(self.channel.as_ref(), k);
-        let metadata = list(&self.metadata, k);
-        let reboot = self.reboot.emit(k);
-        let windows = self.windows.emit(k);
-        let ssh_keys = list(&self.ssh_keys, k);
-        let boot = self.boot.emit(k);
-        quote! {
-            #k::Group {
-                name: #name,
-                role: #role,
-                size: #size,
-                spread: #spread,
-                addressing: #addressing,
-                hostnames: #hostnames,
-                channel: #channel,
-                metadata: #metadata,
-                reboot: #reboot,
-                windows: #windows,
-                ssh_keys: #ssh_keys,
-                boot: #boot,
-            }
-        }
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Group")
+            .field("name", |o| self.name.emit(o))
+            .field("role", |o| self.role.emit(o))
+            .field("size", |o| self.size.emit(o))
+            .field("spread", |o| option(o, self.spread.as_ref()))
+            .field("addressing", |o| self.addressing.emit(o))
+            .field("hostnames", |o| self.hostnames.emit(o))
+            .field("channel", |o| option(o, self.channel.as_ref()))
+            .field("metadata", |o| list(o, &self.metadata))
+            .field("reboot", |o| self.reboot.emit(o))
+            .field("windows", |o| self.windows.emit(o))
+            .field("ssh_keys", |o| list(o, &self.ssh_keys))
+            .field("boot", |o| self.boot.emit(o))
+            .close();
     }
 }
 
 impl Emit for Size {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            Size::Fixed(n) => quote!(#k::Size::Fixed(#n)),
-            Size::Autoscale { min, max } => {
-                let (min, max) = (option(min.as_ref(), k), option(max.as_ref(), k));
-                quote!(#k::Size::Autoscale { min: #min, max: #max })
-            }
+            Size::Fixed(n) => call(out, "Size::Fixed", |o| n.emit(o)),
+            Size::Autoscale { min, max } => Fields::open(out, "Size::Autoscale")
+                .field("min", |o| option(o, min.as_ref()))
+                .field("max", |o| option(o, max.as_ref()))
+                .close(),
         }
     }
 }
 
 impl Emit for Spread {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let kind = self.kind.emit(k);
-        let domains = list(&self.domains, k);
-        quote!(#k::Spread { kind: #kind, domains: #domains })
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Spread")
+            .field("kind", |o| self.kind.emit(o))
+            .field("domains", |o| list(o, &self.domains))
+            .close();
     }
 }
 
 impl Emit for Domain {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let name = self.name.emit(k);
-        let count = option(self.count.as_ref(), k);
-        quote!(#k::Domain { name: #name, count: #count })
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Domain")
+            .field("name", |o| self.name.emit(o))
+            .field("count", |o| option(o, self.count.as_ref()))
+            .close();
     }
 }
 
 impl Emit for Addressing {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            Addressing::Dhcp => quote!(#k::Addressing::Dhcp),
-            Addressing::Range { first, last } => {
-                let (first, last) = (first.emit(k), last.emit(k));
-                quote!(#k::Addressing::Range { first: #first, last: #last })
-            }
-            Addressing::List(items) => {
-                let items = list(items, k);
-                quote!(#k::Addressing::List(#items))
-            }
+            Addressing::Dhcp => out.path("Addressing::Dhcp"),
+            Addressing::Range { first, last } => Fields::open(out, "Addressing::Range")
+                .field("first", |o| first.emit(o))
+                .field("last", |o| last.emit(o))
+                .close(),
+            Addressing::List(items) => call(out, "Addressing::List", |o| list(o, items)),
         }
     }
 }
 
 impl Emit for Hostnames {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            Hostnames::Default => quote!(#k::Hostnames::Default),
-            Hostnames::Pattern(p) => {
-                let p = p.emit(k);
-                quote!(#k::Hostnames::Pattern(#p))
-            }
-            Hostnames::List(items) => {
-                let items = list(items, k);
-                quote!(#k::Hostnames::List(#items))
-            }
+            Hostnames::Default => out.path("Hostnames::Default"),
+            Hostnames::Pattern(p) => call(out, "Hostnames::Pattern", |o| p.emit(o)),
+            Hostnames::List(items) => call(out, "Hostnames::List", |o| list(o, items)),
         }
     }
 }
 
 impl Emit for RebootWindow {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let day = option(self.day.as_ref(), k);
-        let start = self.start_minute;
-        let length = self.length_secs;
-        quote!(#k::RebootWindow { day: #day, start_minute: #start, length_secs: #length })
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "RebootWindow")
+            .field("day", |o| option(o, self.day.as_ref()))
+            .field("start_minute", |o| {
+                o.literal(Literal::u16_suffixed(self.start_minute))
+            })
+            .field("length_secs", |o| {
+                o.literal(Literal::u64_suffixed(self.length_secs))
+            })
+            .close();
     }
 }
 
 impl Emit for Windows {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            Windows::Any => quote!(#k::Windows::Any),
-            Windows::All(w) => {
-                let w = w.emit(k);
-                quote!(#k::Windows::All(#w))
-            }
-            Windows::PerDomain(items) => {
-                let items = list(items, k);
-                quote!(#k::Windows::PerDomain(#items))
-            }
+            Windows::Any => out.path("Windows::Any"),
+            Windows::All(w) => call(out, "Windows::All", |o| w.emit(o)),
+            Windows::PerDomain(items) => call(out, "Windows::PerDomain", |o| list(o, items)),
         }
     }
 }
 
 impl Emit for Boot {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            Boot::Disk => quote!(#k::Boot::Disk),
-            Boot::Pxe { url } => {
-                let url = option(url.as_ref(), k);
-                quote!(#k::Boot::Pxe { url: #url })
-            }
+            Boot::Disk => out.path("Boot::Disk"),
+            Boot::Pxe { url } => Fields::open(out, "Boot::Pxe")
+                .field("url", |o| option(o, url.as_ref()))
+                .close(),
         }
     }
 }
 
 impl Emit for Network {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let subnet = self.subnet.addr.emit(k);
-        let prefix = self.subnet.prefix;
-        let gateway = option(self.gateway.as_ref(), k);
-        let dns = list(&self.dns, k);
-        let interface = self.interface.emit(k);
-        quote! {
-            #k::Network {
-                subnet: #k::Ipv4Net::new(#subnet, #prefix),
-                gateway: #gateway,
-                dns: #dns,
-                interface: #interface,
-            }
-        }
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Network")
+            .field("subnet", |o| {
+                call(o, "Ipv4Net::new", |o| {
+                    self.subnet.addr.emit(o);
+                    o.punct(',');
+                    o.literal(Literal::u8_suffixed(self.subnet.prefix));
+                })
+            })
+            .field("gateway", |o| option(o, self.gateway.as_ref()))
+            .field("dns", |o| list(o, &self.dns))
+            .field("interface", |o| self.interface.emit(o))
+            .close();
     }
 }
 
 impl Emit for Unit {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let name = self.name.emit(k);
-        let body = self.body.emit(k);
-        let global = self.global;
-        let machine_metadata = list(&self.machine_metadata, k);
-        let conflicts = list(&self.conflicts, k);
-        let machine_of = option(self.machine_of.as_ref(), k);
-        let machine_id = option(self.machine_id.as_ref(), k);
-        let replaces = list(&self.replaces, k);
-        quote! {
-            #k::Unit {
-                name: #name,
-                body: #body,
-                global: #global,
-                machine_metadata: #machine_metadata,
-                conflicts: #conflicts,
-                machine_of: #machine_of,
-                machine_id: #machine_id,
-                replaces: #replaces,
-            }
-        }
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Unit")
+            .field("name", |o| self.name.emit(o))
+            .field("body", |o| self.body.emit(o))
+            .field("global", |o| boolean(o, self.global))
+            .field("machine_metadata", |o| list(o, &self.machine_metadata))
+            .field("conflicts", |o| list(o, &self.conflicts))
+            .field("machine_of", |o| option(o, self.machine_of.as_ref()))
+            .field("machine_id", |o| option(o, self.machine_id.as_ref()))
+            .field("replaces", |o| list(o, &self.replaces))
+            .close();
     }
 }
 
 impl Emit for UnitBody {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
+    fn emit(&self, out: &mut Out) {
         match self {
-            UnitBody::Inline(t) => {
-                let t = t.emit(k);
-                quote!(#k::UnitBody::Inline(#t))
-            }
+            UnitBody::Inline(t) => call(out, "UnitBody::Inline", |o| t.emit(o)),
             // The text is included from the file, not copied, so cargo rebuilds when it changes.
-            UnitBody::File { path, .. } => {
-                let p = path.emit(k);
-                let relative = format!("/{path}");
-                quote! {
-                    #k::UnitBody::File {
-                        path: #p,
-                        text: #k::__private::Cow::Borrowed(::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #relative))),
-                    }
-                }
-            }
+            UnitBody::File { path, .. } => Fields::open(out, "UnitBody::File")
+                .field("path", |o| path.emit(o))
+                .field("text", |o| {
+                    let relative = format!("/{path}");
+                    let include = quote! {
+                        ::core::include_str!(::core::concat!(::core::env!("CARGO_MANIFEST_DIR"), #relative))
+                    };
+                    o.ident("Borrowed");
+                    o.group(Delimiter::Parenthesis, |o| {
+                        for tree in include {
+                            o.push(tree);
+                        }
+                    });
+                })
+                .close(),
         }
     }
 }
 
 impl Emit for Requirement {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let key = self.key.emit(k);
-        let values = list(&self.values, k);
-        quote!(#k::Requirement { key: #key, values: #values })
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Requirement")
+            .field("key", |o| self.key.emit(o))
+            .field("values", |o| list(o, &self.values))
+            .close();
     }
 }
 
 impl Emit for Allow {
-    fn emit(&self, k: &TokenStream) -> TokenStream {
-        let rule = self.rule.emit(k);
-        let reason = self.reason.emit(k);
-        quote!(#k::Allow { rule: #rule, reason: #reason })
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Allow")
+            .field("rule", |o| self.rule.emit(o))
+            .field("reason", |o| self.reason.emit(o))
+            .close();
     }
 }

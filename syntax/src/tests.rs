@@ -141,7 +141,7 @@ fn the_expansion_is_a_const_block_with_absolute_paths() {
     .to_string();
     assert!(
         out.starts_with(
-            "{ const __CLUSTERDEF_CLUSTER : :: clusterdef :: Cluster = :: clusterdef :: Cluster {"
+            "{ use :: clusterdef :: __private :: { self as __clusterdef , Borrowed } ; use :: core :: option :: Option :: { None , Some } ; const __CLUSTERDEF_CLUSTER : __clusterdef :: Cluster = __clusterdef :: Cluster { name : Borrowed (\"cluster\") ,"
         ),
         "{out}"
     );
@@ -163,7 +163,10 @@ fn the_expansion_is_a_const_block_with_absolute_paths() {
 fn the_crate_path_comes_from_the_wrapper() {
     let input = tokens("(renamed) central: 3 across cabinets [a, b, c]");
     let out = crate::expand_invocation(input, &no_files).to_string();
-    assert!(out.contains("renamed :: Cluster {"), "{out}");
+    assert!(
+        out.contains("use renamed :: __private :: { self as __clusterdef"),
+        "{out}"
+    );
 }
 
 #[test]

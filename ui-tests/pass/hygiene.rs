@@ -25,3 +25,14 @@ fn main() {
     let _ = shadowing::build();
     let _ = aliased;
 }
+
+// User items named like the expansion's helpers do not capture it.
+#[allow(dead_code, non_snake_case)]
+fn Borrowed() {}
+#[allow(dead_code, non_upper_case_globals)]
+const None: u8 = 0;
+
+#[allow(dead_code)]
+fn shadowed_helpers() -> ::clusterdef::Cluster {
+    ::clusterdef::cluster! { central: 3 across cabinets [a, b, c] }
+}
