@@ -151,9 +151,14 @@ pub struct Group {
 impl Group {
     /// A group of `size` machines with every option at its default.
     pub fn new(name: impl Into<Text>, role: impl Into<Text>, size: Size) -> Group {
+        Group::with_defaults(name.into(), role.into(), size)
+    }
+
+    /// [`Group::new`] in a `const` context.
+    pub const fn with_defaults(name: Text, role: Text, size: Size) -> Group {
         Group {
-            name: name.into(),
-            role: role.into(),
+            name,
+            role,
             size,
             spread: None,
             addressing: Addressing::Dhcp,
@@ -486,12 +491,19 @@ impl Cluster {
         } else {
             Bootstrap::Discovery(None)
         };
+        let mut cluster = Cluster::with_defaults(name.into(), layout, members);
+        cluster.bootstrap = bootstrap;
+        cluster
+    }
+
+    /// [`Cluster::new`] in a `const` context, with a static bootstrap.
+    pub const fn with_defaults(name: Text, layout: Layout, members: Group) -> Cluster {
         Cluster {
-            name: name.into(),
+            name,
             production: false,
             layout,
             etcd_release: EtcdRelease::V2,
-            bootstrap,
+            bootstrap: Bootstrap::Static,
             members,
             pools: Cow::Borrowed(&[]),
             network: None,
@@ -558,33 +570,8 @@ impl Cluster {
     /// A cluster that stands in for one that failed to compile; the `cluster!` macro expands to
     /// it beside its errors so that code using the value still type-checks.
     pub const fn placeholder() -> Cluster {
-        Cluster {
-            name: Cow::Borrowed("placeholder"),
-            production: false,
-            layout: Layout::DevTest,
-            etcd_release: EtcdRelease::V2,
-            bootstrap: Bootstrap::Static,
-            members: Group {
-                name: Cow::Borrowed("etcd_node"),
-                role: Cow::Borrowed("etcd"),
-                size: Size::Fixed(1),
-                spread: None,
-                addressing: Addressing::Dhcp,
-                hostnames: Hostnames::Default,
-                channel: None,
-                metadata: Cow::Borrowed(&[]),
-                reboot: RebootStrategy::EtcdLock,
-                windows: Windows::Any,
-                ssh_keys: Cow::Borrowed(&[]),
-                boot: Boot::Disk,
-            },
-            pools: Cow::Borrowed(&[]),
-            network: None,
-            channel: Channel::Stable,
-            ssh_keys: Cow::Borrowed(&[]),
-            boot_server: None,
-            units: Cow::Borrowed(&[]),
-            allows: Cow::Borrowed(&[]),
-        }
+        let members =
+            Group::with_defaults(Cow::Borrowed("etcd"), Cow::Borrowed("etcd"), Size::Fixed(1));
+        Cluster::with_defaults(Cow::Borrowed("placeholder"), Layout::DevTest, members)
     }
 }

@@ -953,29 +953,41 @@ fn reboot(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootStrategy
     )
 }
 
-fn boot(input: ParseStream, key: &Ident) -> syn::Result<Spanned<BootAst>> {
-    #[derive(Clone, Copy)]
-    enum Kind {
-        Disk,
-        Pxe,
+/// Which of [`keyword_or_url`]'s keywords was written.
+enum Choice {
+    /// The first keyword.
+    Plain,
+    /// The second keyword, and its URL if one followed.
+    WithUrl(Option<Spanned<String>>),
+}
+
+/// One of two keywords, the second optionally followed by a URL string: `disk | pxe ["url"]`,
+/// `static | discovery ["url"]`.
+fn keyword_or_url(
+    input: ParseStream,
+    key: &Ident,
+    (plain, with_url): (&str, &str),
+    what: &str,
+) -> syn::Result<Spanned<Choice>> {
+    let kind = keyword(input, key, &[(plain, false), (with_url, true)], what)?;
+    if !kind.value {
+        return Ok(Spanned::new(Choice::Plain, kind.span));
     }
-    let kind = keyword(
-        input,
-        key,
-        &[("disk", Kind::Disk), ("pxe", Kind::Pxe)],
-        "a boot method",
-    )?;
-    Ok(match kind.value {
-        Kind::Disk => Spanned::new(BootAst::Disk, kind.span),
-        Kind::Pxe if input.peek(LitStr) => {
-            let url: LitStr = input.parse()?;
-            Spanned::new(
-                BootAst::Pxe(Some(url.value())),
-                kind.span.to(span_of(url.span())),
-            )
-        }
-        Kind::Pxe => Spanned::new(BootAst::Pxe(None), kind.span),
-    })
+    if input.peek(LitStr) {
+        let url = string(input, key, "a URL")?;
+        let span = kind.span.to(url.span);
+        return Ok(Spanned::new(Choice::WithUrl(Some(url)), span));
+    }
+    Ok(Spanned::new(Choice::WithUrl(None), kind.span))
+}
+
+fn boot(input: ParseStream, key: &Ident) -> syn::Result<Spanned<BootAst>> {
+    let choice = keyword_or_url(input, key, ("disk", "pxe"), "a boot method")?;
+    let value = match choice.value {
+        Choice::Plain => BootAst::Disk,
+        Choice::WithUrl(url) => BootAst::Pxe(url.map(|u| u.value)),
+    };
+    Ok(Spanned::new(value, choice.span))
 }
 
 fn etcd_release(input: ParseStream, key: &Ident) -> syn::Result<Spanned<EtcdRelease>> {
@@ -1016,26 +1028,12 @@ fn etcd_release(input: ParseStream, key: &Ident) -> syn::Result<Spanned<EtcdRele
 }
 
 fn bootstrap(input: ParseStream, key: &Ident) -> syn::Result<Spanned<BootstrapAst>> {
-    #[derive(Clone, Copy)]
-    enum Kind {
-        Static,
-        Discovery,
-    }
-    let kind = keyword(
-        input,
-        key,
-        &[("static", Kind::Static), ("discovery", Kind::Discovery)],
-        "a bootstrap method",
-    )?;
-    Ok(match kind.value {
-        Kind::Static => Spanned::new(BootstrapAst::Static, kind.span),
-        Kind::Discovery if input.peek(LitStr) => {
-            let url = string(input, key, "a discovery URL")?;
-            let span = kind.span.to(url.span);
-            Spanned::new(BootstrapAst::Discovery(Some(url)), span)
-        }
-        Kind::Discovery => Spanned::new(BootstrapAst::Discovery(None), kind.span),
-    })
+    let choice = keyword_or_url(input, key, ("static", "discovery"), "a bootstrap method")?;
+    let value = match choice.value {
+        Choice::Plain => BootstrapAst::Static,
+        Choice::WithUrl(url) => BootstrapAst::Discovery(url),
+    };
+    Ok(Spanned::new(value, choice.span))
 }
 
 fn window(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootWindow>> {
