@@ -79,6 +79,8 @@ rules! {
     MachineOfTarget = "machine_of_target": "units that follow a unit that exists",
     /// Unit names follow systemd's naming rules.
     UnitName = "unit_name": "unit names systemd and fleet accept",
+    /// Unit bodies hold a unit, and leave `[X-Fleet]` to the declaration.
+    UnitBody = "unit_body": "unit files whose placement is the declared one",
     /// Unit names are unique.
     UnitUnique = "unit_unique": "one unit per name",
     /// Autoscale bounds are ordered.

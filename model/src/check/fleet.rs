@@ -1,9 +1,6 @@
 //! Rules on fleet units and machine metadata.
 
-use std::collections::BTreeMap;
-
 use super::{Report, join};
-use crate::cluster::{Cluster, Size, Unit};
 use crate::glob;
 use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, Subject, UnitPart};
@@ -12,80 +9,12 @@ use crate::suggest::closest;
 pub(super) fn check(r: &mut Report<'_>) {
     unit_name(r);
     unit_unique(r);
+    unit_body(r);
     fleet_exclusive_options(r);
     machine_of_conflicts(r);
     machine_of_target(r);
     metadata_format(r);
     metadata_satisfiable(r);
-}
-
-/// The fleet metadata a kind of machine of the cluster publishes, and the group it belongs to.
-pub struct Profile {
-    /// The group whose machines publish this metadata.
-    pub group: GroupRef,
-    /// Key → value, one value per key, as fleet keeps it.
-    pub metadata: BTreeMap<String, String>,
-}
-
-impl Cluster {
-    /// The metadata key that carries the group's failure domain, if it is spread.
-    fn domain_key(group: &crate::Group) -> Option<&'static str> {
-        group.spread.as_ref().map(|s| s.kind.key())
-    }
-
-    /// The distinct sets of fleet metadata the cluster's machines publish: one per group and
-    /// failure domain that holds machines. Generated keys (`role`, `pool`, `cabinet`/`zone`) come
-    /// first; free-form keys cannot override them (`metadata_format` rejects that).
-    pub fn metadata_profiles(&self) -> Vec<Profile> {
-        let mut out = Vec::new();
-        for (g, group) in self.groups() {
-            let mut base = BTreeMap::new();
-            for (k, v) in group.metadata.iter() {
-                base.insert(k.to_string(), v.to_string());
-            }
-            base.insert("role".to_string(), group.role.to_string());
-            if let GroupRef::Pool(_) = g {
-                base.insert("pool".to_string(), group.name.to_string());
-            }
-            let domains: Vec<Option<String>> = match (&group.spread, group.size) {
-                (None, Size::Fixed(0)) => vec![],
-                (None, _) => vec![None],
-                (Some(spread), Size::Fixed(n)) => {
-                    let counts = group.domain_counts(n);
-                    spread
-                        .domains
-                        .iter()
-                        .zip(counts)
-                        .filter(|(_, c)| *c > 0)
-                        .map(|(d, _)| Some(d.name.to_string()))
-                        .collect()
-                }
-                (Some(spread), Size::Autoscale { .. }) => spread
-                    .domains
-                    .iter()
-                    .map(|d| Some(d.name.to_string()))
-                    .collect(),
-            };
-            for domain in domains {
-                let mut metadata = base.clone();
-                if let (Some(domain), Some(key)) = (domain, Cluster::domain_key(group)) {
-                    metadata.insert(key.to_string(), domain);
-                }
-                out.push(Profile { group: g, metadata });
-            }
-        }
-        out
-    }
-
-    /// Whether a machine publishing `metadata` may run `unit` (fleet's `HasMetadata`: every key
-    /// present, its value one of the listed values).
-    pub fn metadata_matches(unit: &Unit, metadata: &BTreeMap<String, String>) -> bool {
-        unit.machine_metadata.iter().all(|req| {
-            metadata
-                .get(&*req.key)
-                .is_some_and(|v| req.values.iter().any(|w| **w == **v))
-        })
-    }
 }
 
 const SUFFIXES: [&str; 13] = [
@@ -184,6 +113,40 @@ fn unit_unique(r: &mut Report<'_>) {
             Subject::Unit(u, UnitPart::Name),
             format!("unit `{name}` is declared twice; fleet keeps one unit per name, so one would be lost"),
             "rename one of them, or merge them",
+        );
+    }
+}
+
+fn unit_body(r: &mut Report<'_>) {
+    let mut pushes = Vec::new();
+    for (u, unit) in r.cluster.units.iter().enumerate() {
+        let text = unit.body.text();
+        if text.trim().is_empty() {
+            pushes.push((
+                u,
+                format!(
+                    "unit `{}` has an empty body, so systemd has nothing to run",
+                    unit.name
+                ),
+                "give it at least a `[Service]` section with `ExecStart=`",
+            ));
+        } else if text.lines().any(|line| line.trim() == "[X-Fleet]") {
+            pushes.push((
+                u,
+                format!(
+                    "unit `{}` has its own `[X-Fleet]` section, which would contradict the placement declared for it",
+                    unit.name
+                ),
+                "remove the section from the body and declare `global`, `metadata`, `conflicts` or `machine_of` on the unit",
+            ));
+        }
+    }
+    for (u, message, help) in pushes {
+        r.push(
+            Rule::UnitBody,
+            Subject::Unit(u, UnitPart::Body),
+            message,
+            help,
         );
     }
 }
@@ -499,7 +462,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
             let published: Vec<&str> = {
                 let mut v: Vec<&str> = profiles
                     .iter()
-                    .filter_map(|p| p.metadata.get(&*req.key).map(String::as_str))
+                    .filter_map(|p| p.metadata.get(&req.key))
                     .collect();
                 v.sort_unstable();
                 v.dedup();
@@ -507,10 +470,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
             };
             if published.is_empty() {
                 value_missing = true;
-                let mut keys: Vec<&str> = profiles
-                    .iter()
-                    .flat_map(|p| p.metadata.keys().map(String::as_str))
-                    .collect();
+                let mut keys: Vec<&str> = profiles.iter().flat_map(|p| p.metadata.keys()).collect();
                 keys.sort_unstable();
                 keys.dedup();
                 let hint = closest(&req.key, keys.iter().copied()).map_or_else(
@@ -557,11 +517,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                 }
             }
         }
-        if value_missing
-            || profiles
-                .iter()
-                .any(|p| Cluster::metadata_matches(unit, &p.metadata))
-        {
+        if value_missing || profiles.iter().any(|p| unit.runs_on(&p.metadata)) {
             continue;
         }
         // Every key and value exists somewhere, but never together on one machine.
@@ -571,11 +527,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
             .map(|req| {
                 let mut groups: Vec<String> = profiles
                     .iter()
-                    .filter(|p| {
-                        p.metadata
-                            .get(&*req.key)
-                            .is_some_and(|v| req.values.iter().any(|w| **w == **v))
-                    })
+                    .filter(|p| p.metadata.satisfies(req))
                     .map(|p| group_name(p.group))
                     .collect();
                 groups.dedup();
