@@ -1,60 +1,145 @@
-//! What the examples share: a short description of a checked cluster.
+//! The four architectures of the CoreOS cluster architecture guide, declared with `cluster!`,
+//! and what the example programs share. The tests in `tests/` render these clusters and boot
+//! their configs against real etcd, systemd and dnsmasq.
 
-use clusterdef::{Cluster, Size, quorum};
+use std::path::PathBuf;
 
-/// A few lines that say what a cluster is: its architecture, etcd quorum and groups.
-pub fn describe(cluster: &Cluster) -> String {
-    let mut out = format!("{} `{}`", cluster.architecture(), cluster.name);
-    out.push_str(if cluster.production {
-        " (production)\n"
-    } else {
-        " (not production)\n"
-    });
-    if let Size::Fixed(n) = cluster.members.size {
-        out.push_str(&format!(
-            "  etcd: {n} member(s), quorum {}, tolerates {} failure(s)\n",
-            quorum::majority(n),
-            quorum::tolerance(n)
-        ));
+use clusterdef::{Cluster, Render, cluster};
+
+pub mod seed {
+    //! The seed guide's clusters.
+    use super::*;
+
+    /// Small cluster: five machines that all run etcd, bootstrapped by a discovery URL, so one
+    /// cloud-config per machine starts them on a cloud provider.
+    pub static SMALL: Cluster = cluster! {
+        name: "small",
+        production: true,
+        machines: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
+            hostnames: "core-{domain}-{n}",
+        },
+        bootstrap: discovery "https://discovery.etcd.io/0123456789abcdef0123456789abcdef",
+        ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+        unit "hello.service" {
+            global,
+            body: "[Unit]\nDescription=Say hello\n\n[Service]\nExecStart=/usr/bin/echo hello\n",
+        },
+    };
+
+    /// Easy development/testing cluster: one etcd node at a static address; workers reach it
+    /// through an etcd2 proxy. Not production.
+    pub static DEVTEST: Cluster = cluster! {
+        name: "dev",
+        network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.1"] },
+        etcd_node: "10.0.0.101" { hostnames: [etcdserver] },
+        workers: 3 { channel: alpha },
+        ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+        unit "stress.service" {
+            metadata: { role = worker },
+            body: "[Unit]\nDescription=Take a beating\n\n[Service]\nExecStart=/usr/bin/sha256sum /dev/zero\n",
+        },
+    };
+
+    /// Production cluster with central services: five central machines spread across three
+    /// cabinets with static networking on the stable channel, autoscaled workers placed by fleet
+    /// metadata, and the guide's unit table.
+    pub static PRODUCTION: Cluster = cluster! {
+        name: "prod",
+        production: true,
+        etcd: 2,
+        channel: stable,
+        ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+        network: {
+            subnet: "10.0.0.0/24",
+            gateway: "10.0.0.1",
+            dns: ["10.0.0.2", "10.0.0.3"],
+        },
+        central: 5 across cabinets [one, two, three] {
+            addresses: "10.0.0.101".."10.0.0.105",
+            hostnames: "central-{n}",
+            reboot: etcd_lock,
+            window: "Sun 04:00" for "2h",
+        },
+        workers: autoscale 3..50 across cabinets [one, two] {
+            channel: beta,
+            metadata: { disk = spinning },
+        },
+        unit "monitoring.service" {
+            global,
+            body: file "units/monitoring.service",
+        },
+        unit "kubernetes.service" {
+            global,
+            metadata: { role = central },
+            body: file "units/kubernetes.service",
+        },
+        unit "webapp@.service" {
+            metadata: { role = worker },
+            conflicts: ["webapp@*.service"],
+            body: "[Unit]\nDescription=Web application instance %i\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart=/usr/bin/docker run --rm --name webapp-%i -p 80:8080 example/webapp\n",
+        },
+        unit "dist-db.service" {
+            metadata: { role = worker, cabinet = one },
+            body: "[Unit]\nDescription=Distributed database\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart=/usr/bin/docker run --rm --name dist-db example/dist-db\n",
+        },
+    };
+
+    /// Large-scale cluster: central services in three availability zones, worker pools booted
+    /// by PXE over DHCP from a boot server.
+    pub static LARGE_SCALE: Cluster = cluster! {
+        name: "large",
+        production: true,
+        etcd: 2,
+        network: { subnet: "10.10.0.0/16", gateway: "10.10.0.1", dns: ["10.10.0.2"] },
+        boot_server: "http://10.10.0.5:8080",
+        central: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
+            addresses: "10.10.1.11".."10.10.1.15",
+            hostnames: "central-{n}",
+        },
+        workers: autoscale 10..500 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
+            boot: pxe,
+            channel: stable,
+        },
+        pool batch: autoscale 0..200 across zones ["us-east-1a", "us-east-1b"] {
+            boot: pxe,
+            metadata: { gpu = "false" },
+        },
+        ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+        unit "monitoring.service" {
+            global,
+            body: "[Unit]\nDescription=Node monitoring\n\n[Service]\nExecStart=/usr/bin/node-exporter\n",
+        },
+        unit "batch-runner@.service" {
+            metadata: { pool = batch, zone = ["us-east-1a", "us-east-1b"] },
+            conflicts: ["batch-runner@*.service"],
+            body: "[Unit]\nDescription=Batch runner %i\n\n[Service]\nExecStart=/usr/bin/batch-runner --slot %i\n",
+        },
+    };
+
+    /// Every seed cluster, by the name its example and golden files use.
+    pub fn all() -> [(&'static str, &'static Cluster); 4] {
+        [("small", &SMALL), ("devtest", &DEVTEST), ("production", &PRODUCTION), ("large_scale", &LARGE_SCALE)]
     }
-    for placed in cluster.placed_groups() {
-        let group = placed.group;
-        let size = match group.size {
-            Size::Fixed(n) => n.to_string(),
-            Size::Autoscale { min, max } => format!(
-                "autoscale {}..{}",
-                min.map_or(String::new(), |m| m.to_string()),
-                max.map_or(String::new(), |m| m.to_string())
-            ),
-        };
-        out.push_str(&format!(
-            "  {} ({size}, role={}, channel {})\n",
-            group.name,
-            group.role,
-            cluster.channel_of(group).as_str()
-        ));
-        for m in &placed.machines {
-            let domain = m
-                .domain
-                .and_then(|d| {
-                    group
-                        .spread
-                        .as_ref()
-                        .map(|s| format!(" {}={}", s.kind.key(), s.domains[d].name))
-                })
-                .unwrap_or_default();
-            let address = m
-                .address
-                .map_or_else(|| "dhcp".to_string(), |a| a.to_string());
-            out.push_str(&format!("    {} {address}{domain}\n", m.hostname));
-        }
+}
+
+/// What an example program does: renders `cluster` into the directory given as the first
+/// argument (default `target/clusterdef/NAME`), then prints where the files went and the plan.
+pub fn run(name: &str, cluster: &Cluster) -> Result<(), Box<dyn std::error::Error>> {
+    let dir =
+        std::env::args_os().nth(1).map_or_else(|| PathBuf::from("target").join("clusterdef").join(name), PathBuf::from);
+    let report = clusterdef::write_to(cluster, &dir)?;
+    let total = report.written.len() + report.unchanged.len();
+    println!(
+        "rendered {total} files into {} ({} written, {} unchanged, {} removed)",
+        dir.display(),
+        report.written.len(),
+        report.unchanged.len(),
+        report.removed.len()
+    );
+    for path in report.written.iter().chain(&report.unchanged) {
+        println!("  {}", dir.join(path).display());
     }
-    for unit in cluster.units.iter() {
-        out.push_str(&format!(
-            "  unit {}{}\n",
-            unit.name,
-            if unit.global { " (global)" } else { "" }
-        ));
-    }
-    out
+    println!();
+    print!("{}", cluster.plan());
+    Ok(())
 }

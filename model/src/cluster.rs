@@ -173,22 +173,9 @@ impl Group {
     }
 
     /// The group spread across these failure domains, machines dealt out in turn.
-    pub fn across<S: Into<Text>>(
-        mut self,
-        kind: DomainKind,
-        domains: impl IntoIterator<Item = S>,
-    ) -> Group {
-        let domains = domains
-            .into_iter()
-            .map(|name| Domain {
-                name: name.into(),
-                count: None,
-            })
-            .collect();
-        self.spread = Some(Spread {
-            kind,
-            domains: Cow::Owned(domains),
-        });
+    pub fn across<S: Into<Text>>(mut self, kind: DomainKind, domains: impl IntoIterator<Item = S>) -> Group {
+        let domains = domains.into_iter().map(|name| Domain { name: name.into(), count: None }).collect();
+        self.spread = Some(Spread { kind, domains: Cow::Owned(domains) });
         self
     }
 
@@ -288,11 +275,7 @@ impl Addressing {
             Addressing::Dhcp => None,
             Addressing::Range { first, last } => {
                 let (first, last) = (u32::from(*first), u32::from(*last));
-                Some(if last >= first {
-                    u64::from(last - first) + 1
-                } else {
-                    0
-                })
+                Some(if last >= first { u64::from(last - first) + 1 } else { 0 })
             }
             Addressing::List(list) => Some(list.len() as u64),
         }
@@ -486,11 +469,7 @@ impl Cluster {
     /// stable channel, no pools, no units, not production. The bootstrap is static when the
     /// members have static addresses and discovery (URL supplied at render time) otherwise.
     pub fn new(name: impl Into<Text>, layout: Layout, members: Group) -> Cluster {
-        let bootstrap = if members.addressing.is_static() {
-            Bootstrap::Static
-        } else {
-            Bootstrap::Discovery(None)
-        };
+        let bootstrap = if members.addressing.is_static() { Bootstrap::Static } else { Bootstrap::Discovery(None) };
         let mut cluster = Cluster::with_defaults(name.into(), layout, members);
         cluster.bootstrap = bootstrap;
         cluster
@@ -521,20 +500,9 @@ impl Cluster {
             Layout::Small => Architecture::Small,
             Layout::DevTest => Architecture::DevTest,
             Layout::CentralServices => {
-                let zoned = self
-                    .members
-                    .spread
-                    .as_ref()
-                    .is_some_and(|s| s.kind == DomainKind::Zone);
-                let pxe = self
-                    .pools
-                    .iter()
-                    .any(|p| matches!(p.boot, Boot::Pxe { .. }));
-                if zoned && pxe {
-                    Architecture::LargeScale
-                } else {
-                    Architecture::CentralServices
-                }
+                let zoned = self.members.spread.as_ref().is_some_and(|s| s.kind == DomainKind::Zone);
+                let pxe = self.pools.iter().any(|p| matches!(p.boot, Boot::Pxe { .. }));
+                if zoned && pxe { Architecture::LargeScale } else { Architecture::CentralServices }
             }
         }
     }
@@ -551,12 +519,8 @@ impl Cluster {
 
     /// Every group: the members first, then the pools in order.
     pub fn groups(&self) -> impl Iterator<Item = (crate::GroupRef, &Group)> {
-        std::iter::once((crate::GroupRef::Members, &self.members)).chain(
-            self.pools
-                .iter()
-                .enumerate()
-                .map(|(i, g)| (crate::GroupRef::Pool(i), g)),
-        )
+        std::iter::once((crate::GroupRef::Members, &self.members))
+            .chain(self.pools.iter().enumerate().map(|(i, g)| (crate::GroupRef::Pool(i), g)))
     }
 
     /// The group a reference points at.
@@ -570,8 +534,7 @@ impl Cluster {
     /// A cluster that stands in for one that failed to compile; the `cluster!` macro expands to
     /// it beside its errors so that code using the value still type-checks.
     pub const fn placeholder() -> Cluster {
-        let members =
-            Group::with_defaults(Cow::Borrowed("etcd"), Cow::Borrowed("etcd"), Size::Fixed(1));
+        let members = Group::with_defaults(Cow::Borrowed("etcd"), Cow::Borrowed("etcd"), Size::Fixed(1));
         Cluster::with_defaults(Cow::Borrowed("placeholder"), Layout::DevTest, members)
     }
 }

@@ -95,11 +95,7 @@ fn match_from(p: &[char], n: &[char]) -> Option<bool> {
             let Some((c, n_rest)) = n.split_first() else {
                 return Some(false);
             };
-            if *c != '/' && class_matches(&p[1..end - 1], *c)? {
-                match_from(&p[end..], n_rest)
-            } else {
-                Some(false)
-            }
+            if *c != '/' && class_matches(&p[1..end - 1], *c)? { match_from(&p[end..], n_rest) } else { Some(false) }
         }
         '\\' => {
             let (lit, p_rest) = rest.split_first()?;

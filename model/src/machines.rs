@@ -45,17 +45,8 @@ impl Group {
             return vec![None; count as usize];
         }
         let explicit = spread.domains.iter().any(|d| d.count.is_some());
-        let mut left: Vec<u32> = spread
-            .domains
-            .iter()
-            .map(|d| {
-                if explicit {
-                    d.count.unwrap_or(0)
-                } else {
-                    u32::MAX
-                }
-            })
-            .collect();
+        let mut left: Vec<u32> =
+            spread.domains.iter().map(|d| if explicit { d.count.unwrap_or(0) } else { u32::MAX }).collect();
         let mut out = Vec::with_capacity(count as usize);
         let mut next = 0usize;
         for _ in 0..count {
@@ -84,9 +75,7 @@ impl Group {
 
     /// The hostname of machine `index`, in failure domain `domain`.
     pub fn hostname(&self, index: u32, domain: Option<usize>) -> String {
-        let domain_name = domain
-            .and_then(|d| self.spread.as_ref()?.domains.get(d))
-            .map_or("", |d| &d.name);
+        let domain_name = domain.and_then(|d| self.spread.as_ref()?.domains.get(d)).map_or("", |d| &d.name);
         match &self.hostnames {
             Hostnames::Default => format!("{}-{}", self.name, index + 1),
             Hostnames::Pattern(pattern) => pattern
@@ -94,9 +83,9 @@ impl Group {
                 .replace("{group}", &self.name)
                 .replace("{role}", &self.role)
                 .replace("{domain}", domain_name),
-            Hostnames::List(list) => list
-                .get(index as usize)
-                .map_or_else(|| format!("{}-{}", self.name, index + 1), |h| h.to_string()),
+            Hostnames::List(list) => {
+                list.get(index as usize).map_or_else(|| format!("{}-{}", self.name, index + 1), |h| h.to_string())
+            }
         }
     }
 }
@@ -125,21 +114,14 @@ impl Cluster {
                         }
                     })
                     .collect();
-                PlacedGroup {
-                    group_ref,
-                    group,
-                    machines,
-                }
+                PlacedGroup { group_ref, group, machines }
             })
             .collect()
     }
 
     /// Every machine of every fixed-size group.
     pub fn machines(&self) -> Vec<Machine> {
-        self.placed_groups()
-            .into_iter()
-            .flat_map(|g| g.machines)
-            .collect()
+        self.placed_groups().into_iter().flat_map(|g| g.machines).collect()
     }
 }
 
@@ -154,15 +136,7 @@ mod tests {
         let mut group = Group::new("central", "central", Size::Fixed(5));
         group.spread = Some(Spread {
             kind: DomainKind::Cabinet,
-            domains: Cow::Owned(
-                domains
-                    .iter()
-                    .map(|(n, c)| Domain {
-                        name: Cow::Borrowed(*n),
-                        count: *c,
-                    })
-                    .collect(),
-            ),
+            domains: Cow::Owned(domains.iter().map(|(n, c)| Domain { name: Cow::Borrowed(*n), count: *c }).collect()),
         });
         group
     }

@@ -20,11 +20,7 @@ impl Ipv4Net {
     }
 
     fn mask(self) -> u32 {
-        if self.prefix == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.prefix.min(32)))
-        }
+        if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) }
     }
 
     /// The network address (host bits cleared).
@@ -45,8 +41,7 @@ impl Ipv4Net {
     /// Whether `addr` can be given to a host: inside the subnet and, for prefixes up to /30,
     /// neither the network nor the broadcast address.
     pub fn is_host(self, addr: Ipv4Addr) -> bool {
-        self.contains(addr)
-            && (self.prefix >= 31 || (addr != self.network() && addr != self.broadcast()))
+        self.contains(addr) && (self.prefix >= 31 || (addr != self.network() && addr != self.broadcast()))
     }
 }
 
@@ -73,16 +68,15 @@ impl FromStr for Ipv4Net {
 
     fn from_str(s: &str) -> Result<Ipv4Net, ParseNetError> {
         let Some((addr, prefix)) = s.split_once('/') else {
-            return Err(ParseNetError(format!(
-                "`{s}` is not a subnet: write it in CIDR form, e.g. `10.0.0.0/24`"
-            )));
+            return Err(ParseNetError(format!("`{s}` is not a subnet: write it in CIDR form, e.g. `10.0.0.0/24`")));
         };
-        let addr: Ipv4Addr = addr.parse().map_err(|_| {
-            ParseNetError(format!("`{addr}` is not an IPv4 address, e.g. `10.0.0.0`"))
-        })?;
-        let prefix: u8 = prefix.parse().ok().filter(|p| *p <= 32).ok_or_else(|| {
-            ParseNetError(format!("`/{prefix}` is not a prefix length: use /0 to /32"))
-        })?;
+        let addr: Ipv4Addr =
+            addr.parse().map_err(|_| ParseNetError(format!("`{addr}` is not an IPv4 address, e.g. `10.0.0.0`")))?;
+        let prefix: u8 = prefix
+            .parse()
+            .ok()
+            .filter(|p| *p <= 32)
+            .ok_or_else(|| ParseNetError(format!("`/{prefix}` is not a prefix length: use /0 to /32")))?;
         Ok(Ipv4Net { addr, prefix })
     }
 }

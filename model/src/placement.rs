@@ -12,10 +12,7 @@ pub struct Metadata(pub Vec<(String, String)>);
 impl Metadata {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// The keys.
@@ -31,8 +28,7 @@ impl Metadata {
 
     /// Whether this machine satisfies the requirement (its value is one of the listed values).
     pub fn satisfies(&self, req: &Requirement) -> bool {
-        self.get(&req.key)
-            .is_some_and(|v| req.values.iter().any(|w| **w == *v))
+        self.get(&req.key).is_some_and(|v| req.values.iter().any(|w| **w == *v))
     }
 }
 
@@ -51,9 +47,7 @@ impl Unit {
     /// Whether a machine publishing `metadata` may run this unit: fleet's `HasMetadata`, every
     /// required key present (AND) with one of its listed values (OR).
     pub fn runs_on(&self, metadata: &Metadata) -> bool {
-        self.machine_metadata
-            .iter()
-            .all(|req| metadata.satisfies(req))
+        self.machine_metadata.iter().all(|req| metadata.satisfies(req))
     }
 }
 
@@ -73,11 +67,7 @@ impl Cluster {
         if let GroupRef::Pool(_) = group {
             out.push(("pool".to_string(), g.name.to_string()));
         }
-        out.extend(
-            g.metadata
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        );
+        out.extend(g.metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Metadata(out)
     }
 
@@ -91,13 +81,9 @@ impl Cluster {
         match (&g.spread, g.size) {
             (None, Size::Fixed(0)) => vec![],
             (None, _) => vec![None],
-            (Some(_), Size::Fixed(n)) => g
-                .domain_counts(n)
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| **c > 0)
-                .map(|(d, _)| Some(d))
-                .collect(),
+            (Some(_), Size::Fixed(n)) => {
+                g.domain_counts(n).iter().enumerate().filter(|(_, c)| **c > 0).map(|(d, _)| Some(d)).collect()
+            }
             (Some(spread), Size::Autoscale { .. }) => (0..spread.domains.len()).map(Some).collect(),
         }
     }
@@ -106,13 +92,11 @@ impl Cluster {
     pub fn metadata_profiles(&self) -> Vec<Profile> {
         self.groups()
             .flat_map(|(group, _)| {
-                self.group_domains(group)
-                    .into_iter()
-                    .map(move |domain| Profile {
-                        group,
-                        domain,
-                        metadata: self.fleet_metadata(group, domain),
-                    })
+                self.group_domains(group).into_iter().map(move |domain| Profile {
+                    group,
+                    domain,
+                    metadata: self.fleet_metadata(group, domain),
+                })
             })
             .collect()
     }

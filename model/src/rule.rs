@@ -115,11 +115,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for rule in Rule::ALL {
             assert!(seen.insert(rule.name()), "duplicate name {}", rule.name());
-            assert!(
-                rule.name()
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_')
-            );
+            assert!(rule.name().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
             assert_eq!(Rule::from_name(rule.name()), Some(*rule));
         }
         assert_eq!(Rule::from_name("check3"), None);

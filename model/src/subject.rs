@@ -123,9 +123,7 @@ impl Subject {
     pub fn parent(self) -> Option<Subject> {
         Some(match self {
             Subject::Cluster => return None,
-            Subject::Production | Subject::Channel | Subject::Bootstrap | Subject::BootServer => {
-                Subject::Cluster
-            }
+            Subject::Production | Subject::Channel | Subject::Bootstrap | Subject::BootServer => Subject::Cluster,
             Subject::Group(g, part) => match part {
                 GroupPart::Whole => Subject::Cluster,
                 GroupPart::Min | GroupPart::Max => Subject::Group(g, GroupPart::Size),
@@ -183,9 +181,7 @@ impl Subject {
                         .map_or_else(|| i.to_string(), |d| format!("{:?}", d.name))
                 };
                 let key = |i: usize| {
-                    group
-                        .and_then(|g| g.metadata.get(i))
-                        .map_or_else(|| i.to_string(), |(k, _)| format!("{k:?}"))
+                    group.and_then(|g| g.metadata.get(i)).map_or_else(|| i.to_string(), |(k, _)| format!("{k:?}"))
                 };
                 let _ = match part {
                     GroupPart::Whole => Ok(()),

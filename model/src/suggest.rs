@@ -9,9 +9,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
             let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
+            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
             diagonal = above;
         }
     }
@@ -40,10 +38,6 @@ mod tests {
         assert_eq!(closest("cabinet", ["cabinets", "zones"]), Some("cabinets"));
         assert_eq!(closest("centrl", ["central", "workers"]), Some("central"));
         assert_eq!(closest("xyz", ["central", "workers"]), None);
-        assert_eq!(
-            closest("one", ["one"]),
-            None,
-            "an exact match is not a suggestion"
-        );
+        assert_eq!(closest("one", ["one"]), None, "an exact match is not a suggestion");
     }
 }

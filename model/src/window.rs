@@ -69,11 +69,7 @@ impl RebootWindow {
     pub fn parse(start: &str, length: &str) -> Result<RebootWindow, ParseWindowError> {
         let (day, start_minute) = parse_start(start)?;
         let length_secs = parse_length(length)?;
-        Ok(RebootWindow {
-            day,
-            start_minute,
-            length_secs,
-        })
+        Ok(RebootWindow { day, start_minute, length_secs })
     }
 
     /// `window_start` as locksmith reads it, e.g. `Thu 04:00`.
@@ -87,11 +83,7 @@ impl RebootWindow {
 
     /// `window_length` as a Go duration, e.g. `1h30m`.
     pub fn length_text(&self) -> String {
-        let (h, m, s) = (
-            self.length_secs / 3600,
-            self.length_secs % 3600 / 60,
-            self.length_secs % 60,
-        );
+        let (h, m, s) = (self.length_secs / 3600, self.length_secs % 3600 / 60, self.length_secs % 60);
         let mut out = String::new();
         if h > 0 {
             out.push_str(&format!("{h}h"));
@@ -129,8 +121,7 @@ impl RebootWindow {
     /// Whether the two windows are ever open at the same time.
     pub fn overlaps(&self, other: &RebootWindow) -> bool {
         let (a, b) = (self.spans(), other.spans());
-        a.iter()
-            .any(|&(s1, e1)| b.iter().any(|&(s2, e2)| s1 < e2 && s2 < e1))
+        a.iter().any(|&(s1, e1)| b.iter().any(|&(s2, e2)| s1 < e2 && s2 < e1))
     }
 }
 
@@ -148,11 +139,7 @@ fn parse_start(text: &str) -> Result<(Option<Weekday>, u16), ParseWindowError> {
     };
     let (day, time) = match text.split_once(' ') {
         Some((day, time)) => {
-            let day = DAYS
-                .iter()
-                .find(|(_, name)| name.eq_ignore_ascii_case(day))
-                .map(|(d, _)| *d)
-                .ok_or_else(bad)?;
+            let day = DAYS.iter().find(|(_, name)| name.eq_ignore_ascii_case(day)).map(|(d, _)| *d).ok_or_else(bad)?;
             (Some(day), time)
         }
         None => (None, text),
@@ -185,14 +172,10 @@ fn parse_length(text: &str) -> Result<u64, ParseWindowError> {
     }
     rest = rest.strip_prefix('+').unwrap_or(rest);
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
         let (number, tail) = rest.split_at(number_len);
         let value: f64 = number.parse().map_err(|_| bad("a number is missing"))?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
+        let unit_len = tail.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(tail.len());
         let (unit, tail) = tail.split_at(unit_len);
         let scale = match unit {
             "h" => 3600.0,
@@ -242,10 +225,7 @@ mod tests {
             ("04:00", "-1h"),
             ("04:00", "h"),
         ] {
-            assert!(
-                RebootWindow::parse(start, length).is_err(),
-                "{start} {length}"
-            );
+            assert!(RebootWindow::parse(start, length).is_err(), "{start} {length}");
         }
     }
 
@@ -253,17 +233,8 @@ mod tests {
     fn overlap_follows_the_week() {
         assert!(!w("Mon 04:00", "1h").overlaps(&w("Tue 04:00", "1h")));
         assert!(w("Mon 04:00", "2h").overlaps(&w("Mon 05:00", "1h")));
-        assert!(
-            w("04:00", "1h").overlaps(&w("Wed 04:30", "1h")),
-            "a daily window meets every day"
-        );
-        assert!(
-            w("Sat 23:00", "2h").overlaps(&w("Sun 00:30", "1h")),
-            "windows wrap around the week"
-        );
-        assert!(
-            !w("Mon 04:00", "1h").overlaps(&w("Mon 05:00", "1h")),
-            "touching windows do not overlap"
-        );
+        assert!(w("04:00", "1h").overlaps(&w("Wed 04:30", "1h")), "a daily window meets every day");
+        assert!(w("Sat 23:00", "2h").overlaps(&w("Sun 00:30", "1h")), "windows wrap around the week");
+        assert!(!w("Mon 04:00", "1h").overlaps(&w("Mon 05:00", "1h")), "touching windows do not overlap");
     }
 }

@@ -23,6 +23,18 @@
 
 pub use clusterdef_model::*;
 
+pub mod output;
+pub mod render;
+
+pub use output::{WriteError, WriteReport};
+pub use render::{Artifacts, Plan, Render, RenderError, RenderOptions};
+
+/// Renders a cluster and writes the artifacts into `dir`; see [`output`] for the guarantees.
+pub fn write_to(cluster: &Cluster, dir: &std::path::Path) -> Result<WriteReport, Box<dyn std::error::Error>> {
+    let artifacts = cluster.render()?;
+    Ok(output::write(&artifacts, dir)?)
+}
+
 /// Declares a cluster and checks its architecture rules at compile time.
 ///
 /// Expands to a [`Cluster`] value; it works in expression position and in `const` and `static`

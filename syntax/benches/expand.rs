@@ -75,10 +75,7 @@ fn no_files(path: &str) -> Result<String, String> {
 
 fn expand(input: &TokenStream) -> TokenStream {
     let out = clusterdef_syntax::expand(input.clone(), &quote!(::clusterdef), &no_files);
-    assert!(
-        !out.to_string().contains("compile_error"),
-        "benchmark input must pass the rules: {out}"
-    );
+    assert!(!out.to_string().contains("compile_error"), "benchmark input must pass the rules: {out}");
     out
 }
 
@@ -86,11 +83,7 @@ fn bench(c: &mut Criterion) {
     let production = tokens(PRODUCTION);
     c.bench_function("expand/seed_production", |b| {
         b.iter_with_large_drop(|| {
-            black_box(clusterdef_syntax::expand(
-                black_box(production.clone()),
-                &quote!(::clusterdef),
-                &no_files,
-            ))
+            black_box(clusterdef_syntax::expand(black_box(production.clone()), &quote!(::clusterdef), &no_files))
         })
     });
     expand(&production);
@@ -101,19 +94,11 @@ fn bench(c: &mut Criterion) {
         let input = tokens(&generated(machines, units));
         expand(&input);
         group.throughput(Throughput::Elements(u64::from(machines)));
-        group.bench_with_input(
-            BenchmarkId::from_parameter(format!("{machines}m_{units}u")),
-            &input,
-            |b, input| {
-                b.iter_with_large_drop(|| {
-                    black_box(clusterdef_syntax::expand(
-                        black_box(input.clone()),
-                        &quote!(::clusterdef),
-                        &no_files,
-                    ))
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::from_parameter(format!("{machines}m_{units}u")), &input, |b, input| {
+            b.iter_with_large_drop(|| {
+                black_box(clusterdef_syntax::expand(black_box(input.clone()), &quote!(::clusterdef), &no_files))
+            })
+        });
     }
     group.finish();
 }

@@ -3,9 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use clusterdef_model::{
-    Channel, DomainKind, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule,
-};
+use clusterdef_model::{Channel, DomainKind, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule};
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 
 /// A source range from the first token's start to the last token's end.
@@ -20,28 +18,20 @@ pub struct SpanRange {
 impl SpanRange {
     /// A range covering one token.
     pub fn single(span: Span) -> SpanRange {
-        SpanRange {
-            start: span,
-            end: span,
-        }
+        SpanRange { start: span, end: span }
     }
 
     /// A range from the start of `self` to the end of `other`.
     pub fn to(self, other: SpanRange) -> SpanRange {
-        SpanRange {
-            start: self.start,
-            end: other.end,
-        }
+        SpanRange { start: self.start, end: other.end }
     }
 
     /// An error underlining the whole range.
     pub fn error(self, message: impl std::fmt::Display) -> syn::Error {
-        let tokens: TokenStream = [
-            TokenTree::Ident(Ident::new("start", self.start)),
-            TokenTree::Ident(Ident::new("end", self.end)),
-        ]
-        .into_iter()
-        .collect();
+        let tokens: TokenStream =
+            [TokenTree::Ident(Ident::new("start", self.start)), TokenTree::Ident(Ident::new("end", self.end))]
+                .into_iter()
+                .collect();
         syn::Error::new_spanned(tokens, message)
     }
 }

@@ -16,13 +16,10 @@
 //! more.
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, EtcdRelease, Group,
-    Hostnames, Layout, Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread,
-    Unit, UnitBody, Weekday, Windows,
+    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, EtcdRelease, Group, Hostnames, Layout,
+    Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Unit, UnitBody, Weekday, Windows,
 };
-use proc_macro2::{
-    Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree,
-};
+use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
 
 /// The name the runtime's private module is imported under inside the expansion.
@@ -35,9 +32,7 @@ pub struct Out {
 
 impl Out {
     fn new() -> Out {
-        Out {
-            stack: vec![(Delimiter::None, Vec::new())],
-        }
+        Out { stack: vec![(Delimiter::None, Vec::new())] }
     }
 
     fn push(&mut self, tree: TokenTree) {
@@ -80,18 +75,12 @@ impl Out {
         if self.stack.len() > 1
             && let Some((delimiter, trees)) = self.stack.pop()
         {
-            self.push(TokenTree::Group(TokenGroup::new(
-                delimiter,
-                trees.into_iter().collect(),
-            )));
+            self.push(TokenTree::Group(TokenGroup::new(delimiter, trees.into_iter().collect())));
         }
     }
 
     fn finish(mut self) -> TokenStream {
-        self.stack
-            .pop()
-            .map(|(_, top)| top.into_iter().collect())
-            .unwrap_or_default()
+        self.stack.pop().map(|(_, top)| top.into_iter().collect()).unwrap_or_default()
     }
 }
 
@@ -245,15 +234,7 @@ macro_rules! emit_unit_enum {
     };
 }
 
-emit_unit_enum!(
-    Layout,
-    EtcdRelease,
-    Channel,
-    DomainKind,
-    RebootStrategy,
-    Weekday,
-    Rule
-);
+emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule);
 
 impl Emit for Cluster {
     fn emit(&self, out: &mut Out) {
@@ -279,9 +260,7 @@ impl Emit for Bootstrap {
     fn emit(&self, out: &mut Out) {
         match self {
             Bootstrap::Static => out.path("Bootstrap::Static"),
-            Bootstrap::Discovery(url) => {
-                call(out, "Bootstrap::Discovery", |o| option(o, url.as_ref()))
-            }
+            Bootstrap::Discovery(url) => call(out, "Bootstrap::Discovery", |o| option(o, url.as_ref())),
         }
     }
 }
@@ -362,12 +341,8 @@ impl Emit for RebootWindow {
     fn emit(&self, out: &mut Out) {
         Fields::open(out, "RebootWindow")
             .field("day", |o| option(o, self.day.as_ref()))
-            .field("start_minute", |o| {
-                o.literal(Literal::u16_suffixed(self.start_minute))
-            })
-            .field("length_secs", |o| {
-                o.literal(Literal::u64_suffixed(self.length_secs))
-            })
+            .field("start_minute", |o| o.literal(Literal::u16_suffixed(self.start_minute)))
+            .field("length_secs", |o| o.literal(Literal::u64_suffixed(self.length_secs)))
             .close();
     }
 }
@@ -386,9 +361,7 @@ impl Emit for Boot {
     fn emit(&self, out: &mut Out) {
         match self {
             Boot::Disk => out.path("Boot::Disk"),
-            Boot::Pxe { url } => Fields::open(out, "Boot::Pxe")
-                .field("url", |o| option(o, url.as_ref()))
-                .close(),
+            Boot::Pxe { url } => Fields::open(out, "Boot::Pxe").field("url", |o| option(o, url.as_ref())).close(),
         }
     }
 }

@@ -47,10 +47,7 @@ pub fn compile(tokens: TokenStream, load: FileLoader<'_>) -> Result<Compiled, Ve
     if violations.is_empty() {
         return Ok(Compiled { cluster, spans });
     }
-    Err(violations
-        .iter()
-        .map(|v| spans.span(v.subject).error(v.full_message()))
-        .collect())
+    Err(violations.iter().map(|v| spans.span(v.subject).error(v.full_message())).collect())
 }
 
 /// The range from the first to the last token of `tokens` (the call site when empty).

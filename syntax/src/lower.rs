@@ -4,9 +4,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, Group, GroupPart, GroupRef, Hostnames,
-    Layout, Network, NetworkPart, Requirement, Size, Spread, Subject, Unit, UnitBody, UnitPart,
-    Windows,
+    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, Group, GroupPart, GroupRef, Hostnames, Layout, Network,
+    NetworkPart, Requirement, Size, Spread, Subject, Unit, UnitBody, UnitPart, Windows,
 };
 use proc_macro2::Span;
 
@@ -34,8 +33,7 @@ impl SpanMap {
             }
             current = s.parent();
         }
-        self.call_site
-            .unwrap_or_else(|| SpanRange::single(Span::call_site()))
+        self.call_site.unwrap_or_else(|| SpanRange::single(Span::call_site()))
     }
 }
 
@@ -55,10 +53,7 @@ pub fn lower(
     recovering: bool,
 ) -> (Option<(Cluster, SpanMap)>, Vec<syn::Error>) {
     let mut errors = Vec::new();
-    let mut spans = SpanMap {
-        call_site: Some(call_site),
-        ..SpanMap::default()
-    };
+    let mut spans = SpanMap { call_site: Some(call_site), ..SpanMap::default() };
     let mut seen = std::collections::HashSet::new();
     let mut members: Option<(Layout, &Entry, MembersDecl<'_>)> = None;
     let mut cluster = Cluster::placeholder();
@@ -71,10 +66,7 @@ pub fn lower(
 
     for entry in &ast.entries {
         let key = entry.key.to_string();
-        let repeatable = matches!(
-            entry.kind,
-            EntryKind::Pool(..) | EntryKind::Unit(_) | EntryKind::Allow(..)
-        );
+        let repeatable = matches!(entry.kind, EntryKind::Pool(..) | EntryKind::Unit(_) | EntryKind::Allow(..));
         if !repeatable && !seen.insert(key.clone()) {
             errors.push(crate::parse::duplicate(&entry.key));
             continue;
@@ -83,10 +75,7 @@ pub fn lower(
             EntryKind::Name(n) => cluster.name = text(&n.value),
             EntryKind::Production(p) => {
                 cluster.production = p.value;
-                spans.set(
-                    Subject::Production,
-                    SpanRange::single(entry.key.span()).to(p.span),
-                );
+                spans.set(Subject::Production, SpanRange::single(entry.key.span()).to(p.span));
             }
             EntryKind::Etcd(r) => cluster.etcd_release = r.value,
             EntryKind::Channel(c) => {
@@ -108,15 +97,9 @@ pub fn lower(
                     subnet: subnet.value,
                     gateway: net.gateway.as_ref().map(|g| g.value),
                     dns: Cow::Owned(net.dns.iter().map(|d| d.value).collect()),
-                    interface: net
-                        .interface
-                        .as_ref()
-                        .map_or(Cow::Borrowed("eth0"), |i| text(&i.value)),
+                    interface: net.interface.as_ref().map_or(Cow::Borrowed("eth0"), |i| text(&i.value)),
                 });
-                spans.set(
-                    Subject::Network(NetworkPart::Whole),
-                    SpanRange::single(entry.key.span()),
-                );
+                spans.set(Subject::Network(NetworkPart::Whole), SpanRange::single(entry.key.span()));
                 spans.set(Subject::Network(NetworkPart::Subnet), subnet.span);
                 if let Some(g) = &net.gateway {
                     spans.set(Subject::Network(NetworkPart::Gateway), g.span);
@@ -125,9 +108,7 @@ pub fn lower(
             EntryKind::Bootstrap(b) => {
                 bootstrap = Some(match &b.value {
                     BootstrapAst::Static => Bootstrap::Static,
-                    BootstrapAst::Discovery(url) => {
-                        Bootstrap::Discovery(url.as_ref().map(|u| text(&u.value)))
-                    }
+                    BootstrapAst::Discovery(url) => Bootstrap::Discovery(url.as_ref().map(|u| text(&u.value))),
                 });
                 spans.set(Subject::Bootstrap, b.span);
             }
@@ -137,12 +118,8 @@ pub fn lower(
             }
             EntryKind::Members(_) | EntryKind::EtcdNode(..) => {
                 let (layout, decl) = match &entry.kind {
-                    EntryKind::EtcdNode(address, options) => {
-                        (Layout::DevTest, MembersDecl::Node(address, options))
-                    }
-                    EntryKind::Members(spec) if key == "machines" => {
-                        (Layout::Small, MembersDecl::Spec(spec))
-                    }
+                    EntryKind::EtcdNode(address, options) => (Layout::DevTest, MembersDecl::Node(address, options)),
+                    EntryKind::Members(spec) if key == "machines" => (Layout::Small, MembersDecl::Spec(spec)),
                     EntryKind::Members(spec) => (Layout::CentralServices, MembersDecl::Spec(spec)),
                     _ => continue,
                 };
@@ -160,14 +137,7 @@ pub fn lower(
             }
             EntryKind::Workers(spec) => {
                 let index = pools.len();
-                let group = lower_group(
-                    spec,
-                    "worker",
-                    "worker",
-                    GroupRef::Pool(index),
-                    &mut spans,
-                    entry,
-                );
+                let group = lower_group(spec, "worker", "worker", GroupRef::Pool(index), &mut spans, entry);
                 pools.push(group);
             }
             EntryKind::Pool(name, spec) => {
@@ -187,10 +157,7 @@ pub fn lower(
                 let index = units.len();
                 units.push(lower_unit(u, index, &mut spans));
             }
-            EntryKind::Allow(rule, reason) => allows.push(Allow {
-                rule: rule.value,
-                reason: text(&reason.value),
-            }),
+            EntryKind::Allow(rule, reason) => allows.push(Allow { rule: rule.value, reason: text(&reason.value) }),
         }
     }
 
@@ -206,39 +173,23 @@ pub fn lower(
     cluster.layout = layout;
     let role = layout.default_role();
     cluster.members = match decl {
-        MembersDecl::Spec(spec) => {
-            lower_group(spec, role, role, GroupRef::Members, &mut spans, entry)
-        }
+        MembersDecl::Spec(spec) => lower_group(spec, role, role, GroupRef::Members, &mut spans, entry),
         MembersDecl::Node(address, options) => {
             let span = SpanRange::single(entry.key.span()).to(address.span);
-            let spec = GroupSpec {
-                span,
-                size: SizeAst::Fixed(Spanned::new(1, span)),
-                spread: None,
-                options: options.clone(),
-            };
+            let spec =
+                GroupSpec { span, size: SizeAst::Fixed(Spanned::new(1, span)), spread: None, options: options.clone() };
             let mut group = lower_group(&spec, role, role, GroupRef::Members, &mut spans, entry);
             group.addressing = Addressing::List(Cow::Owned(vec![address.value]));
-            spans.set(
-                Subject::Group(GroupRef::Members, GroupPart::Addresses),
-                address.span,
-            );
+            spans.set(Subject::Group(GroupRef::Members, GroupPart::Addresses), address.span);
             group
         }
     };
     if bootstrap.is_none() {
         // The bootstrap follows from how the members are declared; point there.
-        spans.set(
-            Subject::Bootstrap,
-            spans.span(Subject::Group(GroupRef::Members, GroupPart::Whole)),
-        );
+        spans.set(Subject::Bootstrap, spans.span(Subject::Group(GroupRef::Members, GroupPart::Whole)));
     }
     cluster.bootstrap = bootstrap.unwrap_or_else(|| {
-        if cluster.members.addressing.is_static() {
-            Bootstrap::Static
-        } else {
-            Bootstrap::Discovery(None)
-        }
+        if cluster.members.addressing.is_static() { Bootstrap::Static } else { Bootstrap::Discovery(None) }
     });
     cluster.pools = Cow::Owned(pools);
     cluster.units = Cow::Owned(units);
@@ -254,14 +205,7 @@ enum MembersDecl<'a> {
     Node(&'a Spanned<std::net::Ipv4Addr>, &'a GroupOptions),
 }
 
-fn lower_group(
-    spec: &GroupSpec,
-    name: &str,
-    role: &str,
-    g: GroupRef,
-    spans: &mut SpanMap,
-    entry: &Entry,
-) -> Group {
+fn lower_group(spec: &GroupSpec, name: &str, role: &str, g: GroupRef, spans: &mut SpanMap, entry: &Entry) -> Group {
     let at = |part| Subject::Group(g, part);
     let o = &spec.options;
     let size = match &spec.size {
@@ -273,20 +217,13 @@ fn lower_group(
             if let Some(m) = max {
                 spans.set(at(GroupPart::Max), m.span);
             }
-            Size::Autoscale {
-                min: min.as_ref().map(|m| m.value),
-                max: max.as_ref().map(|m| m.value),
-            }
+            Size::Autoscale { min: min.as_ref().map(|m| m.value), max: max.as_ref().map(|m| m.value) }
         }
     };
     spans.set(at(GroupPart::Whole), spec.span);
     spans.set(at(GroupPart::Name), SpanRange::single(entry.key.span()));
     spans.set(at(GroupPart::Size), spec.size.span());
-    let mut group = Group::new(
-        text(name),
-        text(o.role.as_ref().map_or(role, |r| &r.value)),
-        size,
-    );
+    let mut group = Group::new(text(name), text(o.role.as_ref().map_or(role, |r| &r.value)), size);
     if let Some(r) = &o.role {
         spans.set(at(GroupPart::Role), r.span);
     }
@@ -298,24 +235,15 @@ fn lower_group(
             if let Some(c) = count {
                 spans.set(at(GroupPart::DomainCount(i)), c.span);
             }
-            domains.push(Domain {
-                name: text(&domain.value),
-                count: count.as_ref().map(|c| c.value),
-            });
+            domains.push(Domain { name: text(&domain.value), count: count.as_ref().map(|c| c.value) });
         }
-        group.spread = Some(Spread {
-            kind: spread.kind,
-            domains: Cow::Owned(domains),
-        });
+        group.spread = Some(Spread { kind: spread.kind, domains: Cow::Owned(domains) });
     }
     if let Some(a) = &o.addresses {
         spans.set(at(GroupPart::Addresses), a.span);
         group.addressing = match &a.value {
             AddressesAst::Dhcp => Addressing::Dhcp,
-            AddressesAst::Range(first, last) => Addressing::Range {
-                first: first.value,
-                last: last.value,
-            },
+            AddressesAst::Range(first, last) => Addressing::Range { first: first.value, last: last.value },
             AddressesAst::List(list) => {
                 for (i, item) in list.iter().enumerate() {
                     spans.set(at(GroupPart::Address(i)), item.span);
@@ -344,12 +272,7 @@ fn lower_group(
         spans.set(at(GroupPart::MetadataKey(i)), k.span);
         spans.set(at(GroupPart::MetadataValue(i)), v.span);
     }
-    group.metadata = Cow::Owned(
-        o.metadata
-            .iter()
-            .map(|(k, v)| (text(&k.value), text(&v.value)))
-            .collect(),
-    );
+    group.metadata = Cow::Owned(o.metadata.iter().map(|(k, v)| (text(&k.value), text(&v.value))).collect());
     if let Some(r) = &o.reboot {
         spans.set(at(GroupPart::Reboot), r.span);
         group.reboot = r.value;
@@ -362,11 +285,7 @@ fn lower_group(
                 for (i, (domain, window)) in list.iter().enumerate() {
                     spans.set(at(GroupPart::Window(i)), domain.span.to(window.span));
                 }
-                Windows::PerDomain(Cow::Owned(
-                    list.iter()
-                        .map(|(d, w)| (text(&d.value), w.value))
-                        .collect(),
-                ))
+                Windows::PerDomain(Cow::Owned(list.iter().map(|(d, w)| (text(&d.value), w.value)).collect()))
             }
         };
     }
@@ -375,9 +294,7 @@ fn lower_group(
         spans.set(at(GroupPart::Boot), b.span);
         group.boot = match &b.value {
             BootAst::Disk => Boot::Disk,
-            BootAst::Pxe(url) => Boot::Pxe {
-                url: url.as_deref().map(text),
-            },
+            BootAst::Pxe(url) => Boot::Pxe { url: url.as_deref().map(text) },
         };
     }
     group
@@ -392,10 +309,7 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
             spans.set(at(UnitPart::Body), b.span);
             match &b.value {
                 BodyAst::Inline(t) => UnitBody::Inline(text(t)),
-                BodyAst::File { path, text: t } => UnitBody::File {
-                    path: text(path),
-                    text: text(t),
-                },
+                BodyAst::File { path, text: t } => UnitBody::File { path: text(path), text: text(t) },
             }
         }
         None => UnitBody::Inline(Cow::Borrowed("")),

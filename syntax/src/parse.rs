@@ -6,9 +6,7 @@
 use std::net::Ipv4Addr;
 
 use clusterdef_model::suggest::closest;
-use clusterdef_model::{
-    Channel, DomainKind, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule,
-};
+use clusterdef_model::{Channel, DomainKind, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule};
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use syn::ext::IdentExt;
 use syn::parse::{ParseStream, Parser};
@@ -37,26 +35,9 @@ pub const TOP_KEYS: &[&str] = &[
     "unit",
     "allow",
 ];
-const GROUP_KEYS: &[&str] = &[
-    "addresses",
-    "hostnames",
-    "channel",
-    "metadata",
-    "role",
-    "reboot",
-    "window",
-    "ssh_keys",
-    "boot",
-];
-const UNIT_KEYS: &[&str] = &[
-    "global",
-    "metadata",
-    "conflicts",
-    "machine_of",
-    "machine_id",
-    "replaces",
-    "body",
-];
+const GROUP_KEYS: &[&str] =
+    &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot"];
+const UNIT_KEYS: &[&str] = &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "body"];
 const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface"];
 
 /// Parses a `cluster!` body. Returns the tree (with the malformed parts left out) and every
@@ -65,10 +46,7 @@ pub fn parse(tokens: TokenStream, load: FileLoader<'_>) -> (ClusterAst, Vec<syn:
     let mut errors = Vec::new();
     let mut ast = ClusterAst::default();
     let parser = |input: ParseStream| {
-        let mut p = P {
-            errors: &mut errors,
-            load,
-        };
+        let mut p = P { errors: &mut errors, load };
         p.comma_list(input, "entries", |p, input| {
             let entry = p.entry(input)?;
             ast.entries.push(entry);
@@ -106,10 +84,7 @@ fn unknown_key(key: &Ident, known: &[&str], place: &str) -> syn::Error {
         Some(s) => format!("did you mean `{s}`?"),
         None => format!("the keys are {}", known.join(", ")),
     };
-    syn::Error::new(
-        key.span(),
-        format!("unknown key `{name}` in {place}\n  = help: {hint}"),
-    )
+    syn::Error::new(key.span(), format!("unknown key `{name}` in {place}\n  = help: {hint}"))
 }
 
 /// The error for a key given twice, on the second occurrence.
@@ -147,17 +122,11 @@ fn at_item_end(input: ParseStream) -> bool {
 }
 
 fn missing_value(input: ParseStream, key: &Ident, expected: &str) -> syn::Error {
-    input.error(format!(
-        "missing value for `{}`\n  = help: expected {expected}",
-        key.unraw()
-    ))
+    input.error(format!("missing value for `{}`\n  = help: expected {expected}", key.unraw()))
 }
 
 /// Opens a `[…]` list, or explains that lists use square brackets.
-fn open_brackets<'a>(
-    input: ParseStream<'a>,
-    what: &str,
-) -> syn::Result<syn::parse::ParseBuffer<'a>> {
+fn open_brackets<'a>(input: ParseStream<'a>, what: &str) -> syn::Result<syn::parse::ParseBuffer<'a>> {
     if input.peek(syn::token::Bracket) {
         let content;
         bracketed!(content in input);
@@ -191,9 +160,7 @@ fn wrong_delimiter<T>(input: ParseStream, open: &str, close: &str, what: &str) -
             ),
         ));
     }
-    Err(input.error(format!(
-        "expected `{open}`: {what} is written in `{open}…{close}`"
-    )))
+    Err(input.error(format!("expected `{open}`: {what} is written in `{open}…{close}`")))
 }
 
 impl P<'_, '_> {
@@ -215,8 +182,7 @@ impl P<'_, '_> {
             if input.peek(Token![,]) {
                 let _ = input.parse::<Token![,]>();
             } else {
-                self.errors
-                    .push(input.error(format!("expected `,` between {what}")));
+                self.errors.push(input.error(format!("expected `,` between {what}")));
                 skip_to_comma(input);
                 let _ = input.parse::<Token![,]>();
             }
@@ -242,9 +208,7 @@ impl P<'_, '_> {
                 if at_item_end(input) {
                     return Err(missing_value(input, &key, "`true` or `false`"));
                 }
-                let b: LitBool = input
-                    .parse()
-                    .map_err(|_| input.error("expected `true` or `false`"))?;
+                let b: LitBool = input.parse().map_err(|_| input.error("expected `true` or `false`"))?;
                 EntryKind::Production(Spanned::new(b.value, span_of(b.span)))
             }
             "etcd" => {
@@ -269,36 +233,23 @@ impl P<'_, '_> {
             }
             "boot_server" => {
                 colon(input, &key)?;
-                EntryKind::BootServer(string(
-                    input,
-                    &key,
-                    "the boot server's base URL, e.g. \"http://10.0.0.2:8080\"",
-                )?)
+                EntryKind::BootServer(string(input, &key, "the boot server's base URL, e.g. \"http://10.0.0.2:8080\"")?)
             }
             "central" | "machines" | "workers" => {
                 colon(input, &key)?;
                 let spec = self.group_spec(input, &key)?;
-                if name == "workers" {
-                    EntryKind::Workers(spec)
-                } else {
-                    EntryKind::Members(spec)
-                }
+                if name == "workers" { EntryKind::Workers(spec) } else { EntryKind::Members(spec) }
             }
             "etcd_node" => {
                 colon(input, &key)?;
                 let address = address(input, &key)?;
-                let options = if input.peek(syn::token::Brace) {
-                    self.group_options(input)?
-                } else {
-                    GroupOptions::default()
-                };
+                let options =
+                    if input.peek(syn::token::Brace) { self.group_options(input)? } else { GroupOptions::default() };
                 EntryKind::EtcdNode(address, options)
             }
             "pool" => {
                 if at_item_end(input) || input.peek(Token![:]) {
-                    return Err(
-                        input.error("expected the pool's name after `pool`, e.g. `pool db: 3`")
-                    );
+                    return Err(input.error("expected the pool's name after `pool`, e.g. `pool db: 3`"));
                 }
                 let pool_name = name_value(input, &key)?;
                 colon(input, &key)?;
@@ -314,18 +265,9 @@ impl P<'_, '_> {
         Ok(Entry { key, kind })
     }
 
-    fn string_list(
-        &mut self,
-        input: ParseStream,
-        key: &Ident,
-        what: &str,
-    ) -> syn::Result<Vec<Spanned<String>>> {
+    fn string_list(&mut self, input: ParseStream, key: &Ident, what: &str) -> syn::Result<Vec<Spanned<String>>> {
         if at_item_end(input) {
-            return Err(missing_value(
-                input,
-                key,
-                &format!("a list of {what}, e.g. `[\"…\"]`"),
-            ));
+            return Err(missing_value(input, key, &format!("a list of {what}, e.g. `[\"…\"]`")));
         }
         if input.peek(LitStr) {
             return Ok(vec![string(input, key, what)?]);
@@ -349,25 +291,15 @@ impl P<'_, '_> {
         }
         let start = input.span();
         let content = open_braces(input, "the network")?;
-        let mut net = NetworkAst {
-            span: Some(span_of(start)),
-            ..NetworkAst::default()
-        };
+        let mut net = NetworkAst { span: Some(span_of(start)), ..NetworkAst::default() };
         self.comma_list(&content, "network settings", |_, input| {
             let key = Ident::parse_any(input)?;
             colon(input, &key)?;
             match key.unraw().to_string().as_str() {
                 "subnet" => {
                     let lit = lit_str(input, &key, "a subnet such as \"10.0.0.0/24\"")?;
-                    let subnet: Ipv4Net = lit
-                        .value()
-                        .parse()
-                        .map_err(|e| syn::Error::new(lit.span(), e))?;
-                    set_once(
-                        &mut net.subnet,
-                        &key,
-                        Spanned::new(subnet, span_of(lit.span())),
-                    )
+                    let subnet: Ipv4Net = lit.value().parse().map_err(|e| syn::Error::new(lit.span(), e))?;
+                    set_once(&mut net.subnet, &key, Spanned::new(subnet, span_of(lit.span())))
                 }
                 "gateway" => {
                     let a = address(input, &key)?;
@@ -408,14 +340,13 @@ impl P<'_, '_> {
         let start = span_of(key.span());
         let size = size(input, key)?;
         let mut end = size.span();
-        let spread =
-            if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "across") {
-                let s = self.spread(input)?;
-                end = s.span;
-                Some(s)
-            } else {
-                None
-            };
+        let spread = if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "across") {
+            let s = self.spread(input)?;
+            end = s.span;
+            Some(s)
+        } else {
+            None
+        };
         let options = if input.peek(syn::token::Brace) {
             let brace_span = input.span();
             let options = self.group_options(input)?;
@@ -429,12 +360,7 @@ impl P<'_, '_> {
                 "unexpected token after the machine count\n  = help: a group is written `COUNT [across cabinets [a, b, c]] [{ options }]`",
             ));
         }
-        Ok(GroupSpec {
-            span: start.to(end),
-            size,
-            spread,
-            options,
-        })
+        Ok(GroupSpec { span: start.to(end), size, spread, options })
     }
 
     fn spread(&mut self, input: ParseStream) -> syn::Result<SpreadAst> {
@@ -447,8 +373,8 @@ impl P<'_, '_> {
             "cabinets" => DomainKind::Cabinet,
             "zones" => DomainKind::Zone,
             other => {
-                let hint = closest(other, ["cabinets", "zones"])
-                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                let hint =
+                    closest(other, ["cabinets", "zones"]).map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
                 return Err(syn::Error::new(
                     kind_ident.span(),
                     format!("expected `cabinets` or `zones`, found `{other}`{hint}"),
@@ -469,11 +395,7 @@ impl P<'_, '_> {
             domains.push((name, count));
             Ok(())
         });
-        Ok(SpreadAst {
-            span: span_of(across.span()).to(span_of(list_span)),
-            kind,
-            domains,
-        })
+        Ok(SpreadAst { span: span_of(across.span()).to(span_of(list_span)), kind, domains })
     }
 
     fn group_options(&mut self, input: ParseStream) -> syn::Result<GroupOptions> {
@@ -504,10 +426,8 @@ impl P<'_, '_> {
                     p.comma_list(&content, "metadata entries", |_, input| {
                         let k = name_value(input, &key)?;
                         if !input.peek(Token![=]) {
-                            return Err(input.error(format!(
-                                "expected `=` after metadata key `{}`, e.g. `disk = ssd`",
-                                k.value
-                            )));
+                            return Err(input
+                                .error(format!("expected `=` after metadata key `{}`, e.g. `disk = ssd`", k.value)));
                         }
                         input.parse::<Token![=]>()?;
                         let v = name_value(input, &key)?;
@@ -544,20 +464,13 @@ impl P<'_, '_> {
 
     fn hostnames(&mut self, input: ParseStream, key: &Ident) -> syn::Result<Spanned<HostnamesAst>> {
         if at_item_end(input) {
-            return Err(missing_value(
-                input,
-                key,
-                "a pattern such as \"central-{n}\" or a list `[a, b, c]`",
-            ));
+            return Err(missing_value(input, key, "a pattern such as \"central-{n}\" or a list `[a, b, c]`"));
         }
         if input.peek(LitStr) {
             let lit: LitStr = input.parse()?;
             let pattern = lit.value();
             check_placeholders(&pattern).map_err(|e| syn::Error::new(lit.span(), e))?;
-            return Ok(Spanned::new(
-                HostnamesAst::Pattern(pattern),
-                span_of(lit.span()),
-            ));
+            return Ok(Spanned::new(HostnamesAst::Pattern(pattern), span_of(lit.span())));
         }
         let span = input.span();
         let content = open_brackets(input, "a list of hostnames")?;
@@ -569,12 +482,7 @@ impl P<'_, '_> {
         Ok(Spanned::new(HostnamesAst::List(names), span_of(span)))
     }
 
-    fn windows(
-        &mut self,
-        input: ParseStream,
-        key: &Ident,
-        start: SpanRange,
-    ) -> syn::Result<Spanned<WindowsAst>> {
+    fn windows(&mut self, input: ParseStream, key: &Ident, start: SpanRange) -> syn::Result<Spanned<WindowsAst>> {
         if at_item_end(input) {
             return Err(missing_value(
                 input,
@@ -601,7 +509,8 @@ impl P<'_, '_> {
 
     fn unit(&mut self, input: ParseStream, key: &Ident) -> syn::Result<UnitAst> {
         if !input.peek(LitStr) {
-            return Err(input.error("expected the unit's name as a string after `unit`, e.g. `unit \"monitoring.service\" { … }`"));
+            return Err(input
+                .error("expected the unit's name as a string after `unit`, e.g. `unit \"monitoring.service\" { … }`"));
         }
         let name = string(input, key, "the unit's name")?;
         let brace_span = input.span();
@@ -626,9 +535,7 @@ impl P<'_, '_> {
                 let mut on = true;
                 if input.peek(Token![:]) {
                     input.parse::<Token![:]>()?;
-                    let b: LitBool = input
-                        .parse()
-                        .map_err(|_| input.error("expected `true` or `false`"))?;
+                    let b: LitBool = input.parse().map_err(|_| input.error("expected `true` or `false`"))?;
                     on = b.value;
                 }
                 if u.global.is_some() {
@@ -651,10 +558,7 @@ impl P<'_, '_> {
                     p.comma_list(&content, "requirements", |p, input| {
                         let rk = name_value(input, &key)?;
                         if !input.peek(Token![=]) {
-                            return Err(input.error(format!(
-                                "expected `=` after `{}`, e.g. `role = worker`",
-                                rk.value
-                            )));
+                            return Err(input.error(format!("expected `=` after `{}`, e.g. `role = worker`", rk.value)));
                         }
                         input.parse::<Token![=]>()?;
                         let mut values = Vec::new();
@@ -716,9 +620,7 @@ fn lit_str(input: ParseStream, key: &Ident, expected: &str) -> syn::Result<LitSt
     if at_item_end(input) {
         return Err(missing_value(input, key, expected));
     }
-    input
-        .parse::<LitStr>()
-        .map_err(|_| input.error(format!("expected {expected} as a string literal")))
+    input.parse::<LitStr>().map_err(|_| input.error(format!("expected {expected} as a string literal")))
 }
 
 fn string(input: ParseStream, key: &Ident, expected: &str) -> syn::Result<Spanned<String>> {
@@ -729,11 +631,7 @@ fn string(input: ParseStream, key: &Ident, expected: &str) -> syn::Result<Spanne
 /// An identifier, a string or an integer used as a name.
 fn name_value(input: ParseStream, key: &Ident) -> syn::Result<Spanned<String>> {
     if at_item_end(input) {
-        return Err(missing_value(
-            input,
-            key,
-            "a name (an identifier or a string)",
-        ));
+        return Err(missing_value(input, key, "a name (an identifier or a string)"));
     }
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
@@ -745,13 +643,9 @@ fn name_value(input: ParseStream, key: &Ident) -> syn::Result<Spanned<String>> {
     }
     if input.peek(Ident::peek_any) {
         let ident = Ident::parse_any(input)?;
-        return Ok(Spanned::new(
-            ident.unraw().to_string(),
-            span_of(ident.span()),
-        ));
+        return Ok(Spanned::new(ident.unraw().to_string(), span_of(ident.span())));
     }
-    Err(input
-        .error("expected a name: an identifier such as `a`, or a string such as \"us-east-1a\""))
+    Err(input.error("expected a name: an identifier such as `a`, or a string such as \"us-east-1a\""))
 }
 
 fn count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
@@ -761,20 +655,14 @@ fn count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
     if input.peek(Token![-]) {
         return Err(input.error("a machine count cannot be negative"));
     }
-    let lit: LitInt = input
-        .parse()
-        .map_err(|_| input.error("expected a machine count such as `3`"))?;
+    let lit: LitInt = input.parse().map_err(|_| input.error("expected a machine count such as `3`"))?;
     let n = lit.base10_parse::<u32>()?;
     Ok(Spanned::new(n, span_of(lit.span())))
 }
 
 fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
     if at_item_end(input) {
-        return Err(missing_value(
-            input,
-            key,
-            "a machine count such as `5`, or `autoscale`",
-        ));
+        return Err(missing_value(input, key, "a machine count such as `5`, or `autoscale`"));
     }
     if input.peek(Ident) {
         let ident: Ident = input.fork().parse()?;
@@ -803,17 +691,12 @@ fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
                     max = Some(m);
                 }
             } else if min.is_some() {
-                return Err(input
-                    .error("expected `..` after the autoscale minimum, e.g. `autoscale 3..50`"));
+                return Err(input.error("expected `..` after the autoscale minimum, e.g. `autoscale 3..50`"));
             }
-            return Ok(SizeAst::Autoscale {
-                span: start.to(end),
-                min,
-                max,
-            });
+            return Ok(SizeAst::Autoscale { span: start.to(end), min, max });
         }
-        let hint = closest(&ident.to_string(), ["autoscale"])
-            .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+        let hint =
+            closest(&ident.to_string(), ["autoscale"]).map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
         return Err(syn::Error::new(
             ident.span(),
             format!("expected a machine count or `autoscale`, found `{ident}`{hint}"),
@@ -825,23 +708,18 @@ fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
 fn address(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ipv4Addr>> {
     let lit = lit_str(input, key, "an IPv4 address such as \"10.0.0.101\"")?;
     let value = lit.value();
-    let addr: Ipv4Addr = value
-        .parse()
-        .map_err(|_| syn::Error::new(lit.span(), format!("`{value}` is not an IPv4 address\n  = help: write four numbers 0-255, e.g. \"10.0.0.101\"")))?;
+    let addr: Ipv4Addr = value.parse().map_err(|_| {
+        syn::Error::new(
+            lit.span(),
+            format!("`{value}` is not an IPv4 address\n  = help: write four numbers 0-255, e.g. \"10.0.0.101\""),
+        )
+    })?;
     Ok(Spanned::new(addr, span_of(lit.span())))
 }
 
-fn addresses(
-    input: ParseStream,
-    key: &Ident,
-    p: &mut P<'_, '_>,
-) -> syn::Result<Spanned<AddressesAst>> {
+fn addresses(input: ParseStream, key: &Ident, p: &mut P<'_, '_>) -> syn::Result<Spanned<AddressesAst>> {
     if at_item_end(input) {
-        return Err(missing_value(
-            input,
-            key,
-            "`dhcp`, a range `\"10.0.0.101\"..\"10.0.0.105\"` or a list",
-        ));
+        return Err(missing_value(input, key, "`dhcp`, a range `\"10.0.0.101\"..\"10.0.0.105\"` or a list"));
     }
     if input.peek(Ident) {
         let ident: Ident = input.parse()?;
@@ -860,10 +738,7 @@ fn addresses(
         } else if input.peek(Token![..]) {
             input.parse::<Token![..]>()?;
         } else {
-            return Ok(Spanned::new(
-                AddressesAst::List(vec![first.clone()]),
-                first.span,
-            ));
+            return Ok(Spanned::new(AddressesAst::List(vec![first.clone()]), first.span));
         }
         let last = address(input, key)?;
         let span = first.span.to(last.span);
@@ -879,24 +754,11 @@ fn addresses(
     Ok(Spanned::new(AddressesAst::List(list), span_of(span)))
 }
 
-fn keyword<T: Copy>(
-    input: ParseStream,
-    key: &Ident,
-    options: &[(&str, T)],
-    what: &str,
-) -> syn::Result<Spanned<T>> {
+fn keyword<T: Copy>(input: ParseStream, key: &Ident, options: &[(&str, T)], what: &str) -> syn::Result<Spanned<T>> {
     let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
-    let expected = names
-        .iter()
-        .map(|n| format!("`{n}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let expected = names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
     if at_item_end(input) {
-        return Err(missing_value(
-            input,
-            key,
-            &format!("{what}: one of {expected}"),
-        ));
+        return Err(missing_value(input, key, &format!("{what}: one of {expected}")));
     }
     if !input.peek(Ident::peek_any) {
         return Err(input.error(format!("expected {what}: one of {expected}")));
@@ -906,35 +768,22 @@ fn keyword<T: Copy>(
     if let Some((_, v)) = options.iter().find(|(n, _)| *n == text) {
         return Ok(Spanned::new(*v, span_of(ident.span())));
     }
-    let hint = closest(&text, names.iter().copied()).map_or(String::new(), |s| {
-        format!("\n  = help: did you mean `{s}`?")
-    });
-    Err(syn::Error::new(
-        ident.span(),
-        format!("`{text}` is not {what}: expected one of {expected}{hint}"),
-    ))
+    let hint =
+        closest(&text, names.iter().copied()).map_or(String::new(), |s| format!("\n  = help: did you mean `{s}`?"));
+    Err(syn::Error::new(ident.span(), format!("`{text}` is not {what}: expected one of {expected}{hint}")))
 }
 
 fn channel(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Channel>> {
     keyword(
         input,
         key,
-        &[
-            ("stable", Channel::Stable),
-            ("beta", Channel::Beta),
-            ("alpha", Channel::Alpha),
-        ],
+        &[("stable", Channel::Stable), ("beta", Channel::Beta), ("alpha", Channel::Alpha)],
         "an update channel",
     )
 }
 
 fn reboot(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootStrategy>> {
-    if input.peek(Ident)
-        && input
-            .fork()
-            .parse::<Ident>()
-            .is_ok_and(|i| i == "best_effort")
-    {
+    if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "best_effort") {
         let ident: Ident = input.parse()?;
         return Err(syn::Error::new(
             ident.span(),
@@ -944,11 +793,7 @@ fn reboot(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootStrategy
     keyword(
         input,
         key,
-        &[
-            ("etcd_lock", RebootStrategy::EtcdLock),
-            ("reboot", RebootStrategy::Reboot),
-            ("off", RebootStrategy::Off),
-        ],
+        &[("etcd_lock", RebootStrategy::EtcdLock), ("reboot", RebootStrategy::Reboot), ("off", RebootStrategy::Off)],
         "a reboot strategy",
     )
 }
@@ -1039,9 +884,7 @@ fn bootstrap(input: ParseStream, key: &Ident) -> syn::Result<Spanned<BootstrapAs
 fn window(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootWindow>> {
     let start = lit_str(input, key, "a window start such as \"Thu 04:00\"")?;
     if !input.peek(Token![for]) {
-        return Err(input.error(
-            "expected `for` and a length after the window start, e.g. `\"Thu 04:00\" for \"1h\"`",
-        ));
+        return Err(input.error("expected `for` and a length after the window start, e.g. `\"Thu 04:00\" for \"1h\"`"));
     }
     input.parse::<Token![for]>()?;
     let length = lit_str(input, key, "a window length such as \"1h\"")?;
@@ -1052,11 +895,7 @@ fn window(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootWindow>>
 
 fn body(input: ParseStream, key: &Ident, load: FileLoader<'_>) -> syn::Result<Spanned<BodyAst>> {
     if at_item_end(input) {
-        return Err(missing_value(
-            input,
-            key,
-            "the unit's text as a string, or `file \"units/name.service\"`",
-        ));
+        return Err(missing_value(input, key, "the unit's text as a string, or `file \"units/name.service\"`"));
     }
     if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "file") {
         let file: Ident = input.parse()?;
@@ -1065,56 +904,35 @@ fn body(input: ParseStream, key: &Ident, load: FileLoader<'_>) -> syn::Result<Sp
         let text = load(&path.value()).map_err(|e| {
             syn::Error::new(
                 path.span(),
-                format!(
-                    "cannot read unit file `{}` (relative to the crate root): {e}",
-                    path.value()
-                ),
+                format!("cannot read unit file `{}` (relative to the crate root): {e}", path.value()),
             )
         })?;
-        return Ok(Spanned::new(
-            BodyAst::File {
-                path: path.value(),
-                text,
-            },
-            span,
-        ));
+        return Ok(Spanned::new(BodyAst::File { path: path.value(), text }, span));
     }
     let lit = lit_str(input, key, "the unit's text, or `file \"path\"`")?;
-    Ok(Spanned::new(
-        BodyAst::Inline(lit.value()),
-        span_of(lit.span()),
-    ))
+    Ok(Spanned::new(BodyAst::Inline(lit.value()), span_of(lit.span())))
 }
 
 fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
     if !input.peek(syn::token::Paren) {
-        return Err(
-            input.error("expected `(` after `allow`, e.g. `allow(even_members, reason = \"…\")`")
-        );
+        return Err(input.error("expected `(` after `allow`, e.g. `allow(even_members, reason = \"…\")`"));
     }
     let content;
     syn::parenthesized!(content in input);
-    let rule_ident = Ident::parse_any(&content)
-        .map_err(|_| content.error("expected a rule name such as `even_members`"))?;
+    let rule_ident =
+        Ident::parse_any(&content).map_err(|_| content.error("expected a rule name such as `even_members`"))?;
     let name = rule_ident.unraw().to_string();
     // Read the whole clause first, so a bad rule name does not also leave tokens unparsed.
     let mut reason = None;
     if !content.is_empty() {
         content.parse::<Token![,]>()?;
         if !content.is_empty() {
-            let reason_key: Ident = content
-                .parse()
-                .map_err(|_| content.error("expected `reason = \"…\"`"))?;
+            let reason_key: Ident = content.parse().map_err(|_| content.error("expected `reason = \"…\"`"))?;
             if reason_key != "reason" {
-                return Err(syn::Error::new(
-                    reason_key.span(),
-                    format!("expected `reason`, found `{reason_key}`"),
-                ));
+                return Err(syn::Error::new(reason_key.span(), format!("expected `reason`, found `{reason_key}`")));
             }
             content.parse::<Token![=]>()?;
-            let lit: LitStr = content
-                .parse()
-                .map_err(|_| content.error("expected the reason as a string"))?;
+            let lit: LitStr = content.parse().map_err(|_| content.error("expected the reason as a string"))?;
             let _ = content.parse::<Token![,]>();
             if !content.is_empty() {
                 return Err(content.error("unexpected token after the reason"));
@@ -1124,14 +942,9 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
     }
     let rule = Rule::from_name(&name).ok_or_else(|| {
         let names: Vec<&str> = Rule::ALL.iter().map(|r| r.name()).collect();
-        let hint = closest(&name, names.iter().copied()).map_or_else(
-            || format!("the rules are {}", names.join(", ")),
-            |s| format!("did you mean `{s}`?"),
-        );
-        syn::Error::new(
-            rule_ident.span(),
-            format!("unknown rule `{name}`\n  = help: {hint}"),
-        )
+        let hint = closest(&name, names.iter().copied())
+            .map_or_else(|| format!("the rules are {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
+        syn::Error::new(rule_ident.span(), format!("unknown rule `{name}`\n  = help: {hint}"))
     })?;
     let Some(reason) = reason else {
         return Err(syn::Error::new(
@@ -1142,15 +955,9 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
         ));
     };
     if reason.value().trim().is_empty() {
-        return Err(syn::Error::new(
-            reason.span(),
-            "the reason is empty\n  = help: say why this risk is acceptable",
-        ));
+        return Err(syn::Error::new(reason.span(), "the reason is empty\n  = help: say why this risk is acceptable"));
     }
-    Ok((
-        Spanned::new(rule, span_of(rule_ident.span())),
-        Spanned::new(reason.value(), span_of(reason.span())),
-    ))
+    Ok((Spanned::new(rule, span_of(rule_ident.span())), Spanned::new(reason.value(), span_of(reason.span()))))
 }
 
 /// Checks that a hostname pattern uses only the known placeholders.

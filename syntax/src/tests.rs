@@ -16,10 +16,7 @@ fn no_files(path: &str) -> Result<String, String> {
 fn ok(src: &str) -> Compiled {
     match compile(tokens(src), &no_files) {
         Ok(c) => c,
-        Err(errors) => panic!(
-            "expected success, got {:?}",
-            errors.iter().map(ToString::to_string).collect::<Vec<_>>()
-        ),
+        Err(errors) => panic!("expected success, got {:?}", errors.iter().map(ToString::to_string).collect::<Vec<_>>()),
     }
 }
 
@@ -45,13 +42,7 @@ fn the_card_example_lowers_to_central_services() {
     assert_eq!(c.members.size, Size::Fixed(5));
     assert_eq!(c.members.domain_counts(5), [2, 2, 1]);
     assert_eq!(c.pools.len(), 1);
-    assert_eq!(
-        c.pools[0].size,
-        Size::Autoscale {
-            min: None,
-            max: None
-        }
-    );
+    assert_eq!(c.pools[0].size, Size::Autoscale { min: None, max: None });
 }
 
 #[test]
@@ -59,11 +50,7 @@ fn errors_point_at_the_token_at_fault() {
     let src = "central: 3 across cabinets [a, b]";
     assert_eq!(
         errors(src),
-        [(
-            1,
-            28,
-            "cabinet a holds 2 of 3 etcd members; losing it leaves 1, and quorum is 2".to_string()
-        )]
+        [(1, 28, "cabinet a holds 2 of 3 etcd members; losing it leaves 1, and quorum is 2".to_string())]
     );
     let src = "central: 4 across cabinets [a, b, c, d]";
     let errs = errors(src);
@@ -99,46 +86,26 @@ fn rule_errors_all_come_together() {
 #[test]
 fn names_may_be_identifiers_strings_or_numbers() {
     let c = ok(r#"central: 3 across zones ["us-east-1a", b, 3]"#).cluster;
-    let names: Vec<&str> = c
-        .members
-        .spread
-        .iter()
-        .flat_map(|s| s.domains.iter().map(|d| &*d.name))
-        .collect();
+    let names: Vec<&str> = c.members.spread.iter().flat_map(|s| s.domains.iter().map(|d| &*d.name)).collect();
     assert_eq!(names, ["us-east-1a", "b", "3"]);
 }
 
 #[test]
 fn unit_files_are_read_through_the_loader() {
-    let load = |path: &str| -> Result<String, String> {
-        Ok(format!("[Service]\nExecStart=/bin/{path}\n"))
-    };
-    let c = compile(
-        tokens(r#"central: 3 across cabinets [a, b, c], unit "m.service" { body: file "m" }"#),
-        &load,
-    )
-    .expect("compiles")
-    .cluster;
+    let load = |path: &str| -> Result<String, String> { Ok(format!("[Service]\nExecStart=/bin/{path}\n")) };
+    let c = compile(tokens(r#"central: 3 across cabinets [a, b, c], unit "m.service" { body: file "m" }"#), &load)
+        .expect("compiles")
+        .cluster;
     assert_eq!(c.units[0].body.text(), "[Service]\nExecStart=/bin/m\n");
-    let errs = errors(
-        r#"central: 3 across cabinets [a, b, c], unit "m.service" { body: file "units/m" }"#,
-    );
+    let errs = errors(r#"central: 3 across cabinets [a, b, c], unit "m.service" { body: file "units/m" }"#);
     assert_eq!(errs.len(), 1);
-    assert!(
-        errs[0].2.starts_with("cannot read unit file `units/m`"),
-        "{}",
-        errs[0].2
-    );
+    assert!(errs[0].2.starts_with("cannot read unit file `units/m`"), "{}", errs[0].2);
 }
 
 #[test]
 fn the_expansion_is_a_const_block_with_absolute_paths() {
-    let out = crate::expand(
-        tokens("central: 3 across cabinets [a, b, c]"),
-        &quote::quote!(::clusterdef),
-        &no_files,
-    )
-    .to_string();
+    let out = crate::expand(tokens("central: 3 across cabinets [a, b, c]"), &quote::quote!(::clusterdef), &no_files)
+        .to_string();
     assert!(
         out.starts_with(
             "{ use :: clusterdef :: __private :: { self as __clusterdef , Borrowed } ; use :: core :: option :: Option :: { None , Some } ; const __CLUSTERDEF_CLUSTER : __clusterdef :: Cluster = __clusterdef :: Cluster { name : Borrowed (\"cluster\") ,"
@@ -146,27 +113,16 @@ fn the_expansion_is_a_const_block_with_absolute_paths() {
         "{out}"
     );
     assert!(!out.contains("compile_error"));
-    let failed = crate::expand(
-        tokens("central: 2"),
-        &quote::quote!(::clusterdef),
-        &no_files,
-    )
-    .to_string();
+    let failed = crate::expand(tokens("central: 2"), &quote::quote!(::clusterdef), &no_files).to_string();
     assert!(failed.contains(":: core :: compile_error !"), "{failed}");
-    assert!(
-        failed.contains(":: clusterdef :: __private :: placeholder ()"),
-        "{failed}"
-    );
+    assert!(failed.contains(":: clusterdef :: __private :: placeholder ()"), "{failed}");
 }
 
 #[test]
 fn the_crate_path_comes_from_the_wrapper() {
     let input = tokens("(renamed) central: 3 across cabinets [a, b, c]");
     let out = crate::expand_invocation(input, &no_files).to_string();
-    assert!(
-        out.contains("use renamed :: __private :: { self as __clusterdef"),
-        "{out}"
-    );
+    assert!(out.contains("use renamed :: __private :: { self as __clusterdef"), "{out}");
 }
 
 #[test]
@@ -182,10 +138,7 @@ fn no_input_panics() {
     for cut in 0..=toks.len() {
         let prefix: TokenStream = toks[..cut].iter().cloned().collect();
         if let Err(errors) = compile(prefix, &no_files) {
-            assert!(
-                !errors.is_empty(),
-                "a rejected input carries at least one error"
-            );
+            assert!(!errors.is_empty(), "a rejected input carries at least one error");
         }
     }
 }

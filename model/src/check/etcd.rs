@@ -67,10 +67,7 @@ fn member_count(r: &mut Report<'_>, n: u32) {
         Layout::Small if n < 3 => r.push(
             Rule::MemberCount,
             subject,
-            format!(
-                "a small cluster runs etcd on every machine and needs 3 to 9 machines; {}",
-                tolerance_phrase(n)
-            ),
+            format!("a small cluster runs etcd on every machine and needs 3 to 9 machines; {}", tolerance_phrase(n)),
             "use `machines: 3` or more, or `etcd_node:` for a dev/test cluster",
         ),
         Layout::CentralServices if n == 1 => r.push(
@@ -108,16 +105,9 @@ fn even_members(r: &mut Report<'_>, n: u32) {
             Layout::CentralServices => 3..=5,
             Layout::DevTest => 1..=1,
         };
-        let fits: Vec<String> = [n - 1, n + 1]
-            .into_iter()
-            .filter(|c| range.contains(c))
-            .map(|c| c.to_string())
-            .collect();
-        let advice = if fits.is_empty() {
-            format!("{} or {}", n - 1, n + 1)
-        } else {
-            fits.join(" or ")
-        };
+        let fits: Vec<String> =
+            [n - 1, n + 1].into_iter().filter(|c| range.contains(c)).map(|c| c.to_string()).collect();
+        let advice = if fits.is_empty() { format!("{} or {}", n - 1, n + 1) } else { fits.join(" or ") };
         r.push(
             Rule::EvenMembers,
             at(GroupPart::Size),
@@ -148,11 +138,7 @@ fn failure_domain_quorum(r: &mut Report<'_>, n: u32) {
     let mut pushes = Vec::new();
     for (i, (domain, held)) in spread.domains.iter().zip(&counts).enumerate() {
         if *held > tol {
-            let subject = if explicit {
-                at(GroupPart::DomainCount(i))
-            } else {
-                at(GroupPart::Domain(i))
-            };
+            let subject = if explicit { at(GroupPart::DomainCount(i)) } else { at(GroupPart::Domain(i)) };
             pushes.push((
                 subject,
                 format!(
@@ -246,11 +232,7 @@ fn production_channel(r: &mut Report<'_>) {
     let c = r.cluster;
     let channel = c.channel_of(&c.members);
     if c.production && channel != Channel::Stable {
-        let subject = if c.members.channel.is_some() {
-            at(GroupPart::Channel)
-        } else {
-            Subject::Channel
-        };
+        let subject = if c.members.channel.is_some() { at(GroupPart::Channel) } else { Subject::Channel };
         r.push(
             Rule::ProductionChannel,
             subject,
@@ -428,23 +410,14 @@ fn window_domains(r: &mut Report<'_>) {
         let Windows::PerDomain(windows) = &group.windows else {
             continue;
         };
-        let names: Vec<&str> = group
-            .spread
-            .iter()
-            .flat_map(|s| s.domains.iter().map(|d| &*d.name))
-            .collect();
+        let names: Vec<&str> = group.spread.iter().flat_map(|s| s.domains.iter().map(|d| &*d.name)).collect();
         for (i, (domain, _)) in windows.iter().enumerate() {
             if !names.contains(&&**domain) {
-                let hint = closest(domain, names.iter().copied()).map_or_else(
-                    || format!("the domains are {}", join(&names)),
-                    |s| format!("did you mean `{s}`?"),
-                );
+                let hint = closest(domain, names.iter().copied())
+                    .map_or_else(|| format!("the domains are {}", join(&names)), |s| format!("did you mean `{s}`?"));
                 pushes.push((
                     Subject::Group(g, GroupPart::Window(i)),
-                    format!(
-                        "`{}` has a reboot window for `{domain}`, which is not one of its domains",
-                        group.name
-                    ),
+                    format!("`{}` has a reboot window for `{domain}`, which is not one of its domains", group.name),
                     hint,
                 ));
             }

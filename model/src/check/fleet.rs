@@ -37,31 +37,19 @@ const TEMPLATE_SUFFIXES: [&str; 5] = ["path", "service", "socket", "target", "ti
 /// Why `name` is not a unit name fleet and systemd accept, if it is not.
 pub(crate) fn unit_name_problem(name: &str) -> Option<String> {
     if name.len() > 256 {
-        return Some(format!(
-            "it is {} characters long, and the limit is 256",
-            name.len()
-        ));
+        return Some(format!("it is {} characters long, and the limit is 256", name.len()));
     }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || ":_.@-".contains(*c)))
-    {
-        return Some(format!(
-            "{bad:?} is not allowed; use letters, digits and `:_.@-`"
-        ));
+    if let Some(bad) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || ":_.@-".contains(*c))) {
+        return Some(format!("{bad:?} is not allowed; use letters, digits and `:_.@-`"));
     }
     if name.starts_with('@') {
         return Some("it starts with `@`".to_string());
     }
     let Some((stem, suffix)) = name.rsplit_once('.') else {
-        return Some(format!(
-            "it has no type suffix such as `.service`; types are {}",
-            SUFFIXES.join(", ")
-        ));
+        return Some(format!("it has no type suffix such as `.service`; types are {}", SUFFIXES.join(", ")));
     };
     if !SUFFIXES.contains(&suffix) {
-        let hint =
-            closest(suffix, SUFFIXES).map_or(String::new(), |s| format!(" (did you mean `.{s}`?)"));
+        let hint = closest(suffix, SUFFIXES).map_or(String::new(), |s| format!(" (did you mean `.{s}`?)"));
         return Some(format!("`.{suffix}` is not a unit type{hint}"));
     }
     if stem.is_empty() {
@@ -72,10 +60,7 @@ pub(crate) fn unit_name_problem(name: &str) -> Option<String> {
             return Some("it has more than one `@`".to_string());
         }
         if !TEMPLATE_SUFFIXES.contains(&suffix) {
-            return Some(format!(
-                "templates (`name@instance`) can only be {}",
-                TEMPLATE_SUFFIXES.join(", ")
-            ));
+            return Some(format!("templates (`name@instance`) can only be {}", TEMPLATE_SUFFIXES.join(", ")));
         }
     }
     None
@@ -85,10 +70,7 @@ fn unit_name(r: &mut Report<'_>) {
     let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
         if let Some(problem) = unit_name_problem(&unit.name) {
-            pushes.push((
-                u,
-                format!("`{}` is not a valid unit name: {problem}", unit.name),
-            ));
+            pushes.push((u, format!("`{}` is not a valid unit name: {problem}", unit.name)));
         }
     }
     for (u, message) in pushes {
@@ -103,9 +85,7 @@ fn unit_name(r: &mut Report<'_>) {
 
 fn unit_unique(r: &mut Report<'_>) {
     let units = &r.cluster.units;
-    let dups: Vec<usize> = (0..units.len())
-        .filter(|&i| units[..i].iter().any(|u| u.name == units[i].name))
-        .collect();
+    let dups: Vec<usize> = (0..units.len()).filter(|&i| units[..i].iter().any(|u| u.name == units[i].name)).collect();
     for u in dups {
         let name = units[u].name.to_string();
         r.push(
@@ -124,10 +104,7 @@ fn unit_body(r: &mut Report<'_>) {
         if text.trim().is_empty() {
             pushes.push((
                 u,
-                format!(
-                    "unit `{}` has an empty body, so systemd has nothing to run",
-                    unit.name
-                ),
+                format!("unit `{}` has an empty body, so systemd has nothing to run", unit.name),
                 "give it at least a `[Service]` section with `ExecStart=`",
             ));
         } else if text.lines().any(|line| line.trim() == "[X-Fleet]") {
@@ -142,12 +119,7 @@ fn unit_body(r: &mut Report<'_>) {
         }
     }
     for (u, message, help) in pushes {
-        r.push(
-            Rule::UnitBody,
-            Subject::Unit(u, UnitPart::Body),
-            message,
-            help,
-        );
+        r.push(Rule::UnitBody, Subject::Unit(u, UnitPart::Body), message, help);
     }
 }
 
@@ -159,56 +131,25 @@ fn fleet_exclusive_options(r: &mut Report<'_>) {
             (unit.machine_id.is_some(), "MachineID", UnitPart::MachineId),
             (unit.global, "Global", UnitPart::Global),
             (unit.machine_of.is_some(), "MachineOf", UnitPart::MachineOf),
-            (
-                !unit.conflicts.is_empty(),
-                "Conflicts",
-                UnitPart::Conflict(0),
-            ),
+            (!unit.conflicts.is_empty(), "Conflicts", UnitPart::Conflict(0)),
             (!unit.replaces.is_empty(), "Replaces", UnitPart::Replace(0)),
         ];
         // fleet v1.0's api.ValidateOptions: these pairs are rejected when the unit is submitted.
         let pairs = [
-            (
-                0,
-                2,
-                "a unit pinned to one machine cannot also follow another unit",
-            ),
+            (0, 2, "a unit pinned to one machine cannot also follow another unit"),
             (0, 3, "a unit pinned to one machine has nothing to avoid"),
-            (
-                0,
-                1,
-                "a unit pinned to one machine cannot run on every machine",
-            ),
-            (
-                1,
-                2,
-                "a global unit runs on every matching machine, so it cannot follow one unit's machine",
-            ),
-            (
-                0,
-                4,
-                "a unit pinned to one machine cannot move another unit away",
-            ),
-            (
-                1,
-                4,
-                "a global unit runs everywhere, so it cannot push another unit elsewhere",
-            ),
-            (
-                3,
-                4,
-                "fleet cannot both avoid and replace units for the same unit",
-            ),
+            (0, 1, "a unit pinned to one machine cannot run on every machine"),
+            (1, 2, "a global unit runs on every matching machine, so it cannot follow one unit's machine"),
+            (0, 4, "a unit pinned to one machine cannot move another unit away"),
+            (1, 4, "a global unit runs everywhere, so it cannot push another unit elsewhere"),
+            (3, 4, "fleet cannot both avoid and replace units for the same unit"),
         ];
         for (a, b, why) in pairs {
             let (a, b) = (&options[a], &options[b]);
             if a.0 && b.0 {
                 pushes.push((
                     Subject::Unit(u, b.2),
-                    format!(
-                        "`{}` cannot be used with `{}` in `{}`: {why}",
-                        b.1, a.1, unit.name
-                    ),
+                    format!("`{}` cannot be used with `{}` in `{}`: {why}", b.1, a.1, unit.name),
                     format!(
                         "drop `{}` or `{}`; fleet rejects the unit otherwise",
                         b.1.to_lowercase(),
@@ -272,7 +213,10 @@ fn machine_of_target(r: &mut Report<'_>) {
             );
             pushes.push((
                 subject,
-                format!("`{}` follows `{target}`, which is not a unit of this cluster, so it would never start", unit.name),
+                format!(
+                    "`{}` follows `{target}`, which is not a unit of this cluster, so it would never start",
+                    unit.name
+                ),
                 hint,
             ));
             continue;
@@ -282,16 +226,10 @@ fn machine_of_target(r: &mut Report<'_>) {
         let mut current = target.clone();
         while let Some(next) = units.iter().position(|x| x.name == current) {
             if next == u {
-                let chain: Vec<String> = seen
-                    .iter()
-                    .map(|&i| format!("`{}`", units[i].name))
-                    .collect();
+                let chain: Vec<String> = seen.iter().map(|&i| format!("`{}`", units[i].name)).collect();
                 pushes.push((
                     subject,
-                    format!(
-                        "MachineOf forms a cycle: {} each wait for the other, so none starts",
-                        join(&chain)
-                    ),
+                    format!("MachineOf forms a cycle: {} each wait for the other, so none starts", join(&chain)),
                     "make one unit of the cycle the anchor that follows nothing".to_string(),
                 ));
                 break;
@@ -323,9 +261,7 @@ fn metadata_text_problem(text: &str, is_key: bool) -> Option<&'static str> {
         return Some("`,` separates fleet's metadata entries");
     }
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some(
-            "whitespace separates `MachineMetadata` entries and is stripped from metadata",
-        );
+        return Some("whitespace separates `MachineMetadata` entries and is stripped from metadata");
     }
     if text.contains('"') || text.contains('\'') {
         return Some("quotes are stripped by fleet's parser");
@@ -364,10 +300,7 @@ fn metadata_format(r: &mut Report<'_>) {
         if let Some(problem) = metadata_text_problem(&group.role, false) {
             pushes.push((
                 Subject::Group(g, GroupPart::Role),
-                format!(
-                    "role {:?} cannot be published as fleet metadata: {problem}",
-                    group.role
-                ),
+                format!("role {:?} cannot be published as fleet metadata: {problem}", group.role),
                 fix.to_string(),
             ));
         }
@@ -396,7 +329,9 @@ fn metadata_format(r: &mut Report<'_>) {
                 };
                 pushes.push((
                     Subject::Group(g, GroupPart::MetadataKey(i)),
-                    format!("metadata key `{k}` is generated from {how}; setting it again would give the machine two values"),
+                    format!(
+                        "metadata key `{k}` is generated from {how}; setting it again would give the machine two values"
+                    ),
                     format!("remove `{k}` from `metadata`, and set it through {how}"),
                 ));
             } else if group.metadata[..i].iter().any(|(k2, _)| k2 == k) {
@@ -413,20 +348,17 @@ fn metadata_format(r: &mut Report<'_>) {
             if let Some(problem) = metadata_text_problem(&req.key, true) {
                 pushes.push((
                     Subject::Unit(u, UnitPart::Requirement(i)),
-                    format!(
-                        "metadata key {:?} cannot appear in MachineMetadata: {problem}",
-                        req.key
-                    ),
+                    format!("metadata key {:?} cannot appear in MachineMetadata: {problem}", req.key),
                     fix.to_string(),
                 ));
             }
-            if unit.machine_metadata[..i]
-                .iter()
-                .any(|earlier| earlier.key == req.key)
-            {
+            if unit.machine_metadata[..i].iter().any(|earlier| earlier.key == req.key) {
                 pushes.push((
                     Subject::Unit(u, UnitPart::Requirement(i)),
-                    format!("metadata key `{}` is required twice; list its values once, e.g. `{} = [a, b]`", req.key, req.key),
+                    format!(
+                        "metadata key `{}` is required twice; list its values once, e.g. `{} = [a, b]`",
+                        req.key, req.key
+                    ),
                     "merge the two requirements".to_string(),
                 ));
             }
@@ -434,9 +366,7 @@ fn metadata_format(r: &mut Report<'_>) {
                 if let Some(problem) = metadata_text_problem(value, false) {
                     pushes.push((
                         Subject::Unit(u, UnitPart::RequirementValue(i, j)),
-                        format!(
-                            "metadata value {value:?} cannot appear in MachineMetadata: {problem}"
-                        ),
+                        format!("metadata value {value:?} cannot appear in MachineMetadata: {problem}"),
                         fix.to_string(),
                     ));
                 }
@@ -460,10 +390,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
         let mut value_missing = false;
         for (i, req) in unit.machine_metadata.iter().enumerate() {
             let published: Vec<&str> = {
-                let mut v: Vec<&str> = profiles
-                    .iter()
-                    .filter_map(|p| p.metadata.get(&req.key))
-                    .collect();
+                let mut v: Vec<&str> = profiles.iter().filter_map(|p| p.metadata.get(&req.key)).collect();
                 v.sort_unstable();
                 v.dedup();
                 v
@@ -475,12 +402,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                 keys.dedup();
                 let hint = closest(&req.key, keys.iter().copied()).map_or_else(
                     || format!("the keys machines publish are {}", join(&keys)),
-                    |s| {
-                        format!(
-                            "did you mean `{s}`? the keys machines publish are {}",
-                            join(&keys)
-                        )
-                    },
+                    |s| format!("did you mean `{s}`? the keys machines publish are {}", join(&keys)),
                 );
                 pushes.push((
                     Subject::Unit(u, UnitPart::Requirement(i)),
@@ -508,10 +430,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                     );
                     pushes.push((
                         Subject::Unit(u, UnitPart::RequirementValue(i, j)),
-                        format!(
-                            "no machine has `{}={value}`, so `{}` can never run there",
-                            req.key, unit.name
-                        ),
+                        format!("no machine has `{}={value}`, so `{}` can never run there", req.key, unit.name),
                         hint,
                     ));
                 }
@@ -525,11 +444,8 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
             .machine_metadata
             .iter()
             .map(|req| {
-                let mut groups: Vec<String> = profiles
-                    .iter()
-                    .filter(|p| p.metadata.satisfies(req))
-                    .map(|p| group_name(p.group))
-                    .collect();
+                let mut groups: Vec<String> =
+                    profiles.iter().filter(|p| p.metadata.satisfies(req)).map(|p| group_name(p.group)).collect();
                 groups.dedup();
                 let values: Vec<&str> = req.values.iter().map(|v| &**v).collect();
                 format!("{}={} is on {}", req.key, values.join("|"), join(&groups))

@@ -78,29 +78,15 @@ pub(crate) struct Report<'c> {
 
 impl Report<'_> {
     /// Records a violation of `rule` at `subject`.
-    pub fn push(
-        &mut self,
-        rule: Rule,
-        subject: Subject,
-        message: impl Into<String>,
-        help: impl Into<String>,
-    ) {
-        self.out.push(Violation {
-            rule,
-            subject,
-            message: message.into(),
-            help: help.into(),
-        });
+    pub fn push(&mut self, rule: Rule, subject: Subject, message: impl Into<String>, help: impl Into<String>) {
+        self.out.push(Violation { rule, subject, message: message.into(), help: help.into() });
     }
 }
 
 impl Cluster {
     /// Every violation of every rule, including those of rules the cluster allows.
     pub fn all_violations(&self) -> Vec<Violation> {
-        let mut report = Report {
-            cluster: self,
-            out: Vec::new(),
-        };
+        let mut report = Report { cluster: self, out: Vec::new() };
         etcd::check(&mut report);
         network::check(&mut report);
         pools::check(&mut report);
@@ -159,8 +145,8 @@ mod tests {
     use crate::*;
 
     fn central(n: u32, cabinets: &[&'static str]) -> Cluster {
-        let members = Group::new("central", "central", Size::Fixed(n))
-            .across(DomainKind::Cabinet, cabinets.iter().copied());
+        let members =
+            Group::new("central", "central", Size::Fixed(n)).across(DomainKind::Cabinet, cabinets.iter().copied());
         Cluster::new("test", Layout::CentralServices, members)
     }
 
@@ -175,14 +161,7 @@ mod tests {
     #[test]
     fn seed_card_passes() {
         let mut cluster = central(5, &["a", "b", "c"]);
-        cluster.pools = Cow::Owned(vec![Group::new(
-            "worker",
-            "worker",
-            Size::Autoscale {
-                min: None,
-                max: None,
-            },
-        )]);
+        cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Autoscale { min: None, max: None })]);
         assert_eq!(cluster.check(), Ok(()));
     }
 
@@ -192,11 +171,7 @@ mod tests {
         let violations = cluster.violations();
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].rule, Rule::EvenMembers);
-        assert!(
-            violations[0]
-                .message
-                .contains("4 etcd members tolerate 1 failure, the same as 3")
-        );
+        assert!(violations[0].message.contains("4 etcd members tolerate 1 failure, the same as 3"));
         assert_eq!(violations[0].help, "use 3 or 5 members");
     }
 
@@ -205,14 +180,8 @@ mod tests {
         let cluster = central(3, &["a", "b"]);
         let violations = cluster.violations();
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(
-            violations[0].message,
-            "cabinet a holds 2 of 3 etcd members; losing it leaves 1, and quorum is 2"
-        );
-        assert_eq!(
-            violations[0].subject,
-            Subject::Group(GroupRef::Members, GroupPart::Domain(0))
-        );
+        assert_eq!(violations[0].message, "cabinet a holds 2 of 3 etcd members; losing it leaves 1, and quorum is 2");
+        assert_eq!(violations[0].subject, Subject::Group(GroupRef::Members, GroupPart::Domain(0)));
         // 5 over three cabinets is 2/2/1: any one cabinet can go.
         assert_eq!(rules(&central(5, &["a", "b", "c"])), []);
         // 7 over three cabinets is 3/2/2 with a tolerance of 3: fine for quorum, too many for production.
@@ -222,42 +191,20 @@ mod tests {
     #[test]
     fn allow_silences_only_its_rule() {
         let mut cluster = central(4, &["a", "b"]);
-        assert_eq!(
-            rules(&cluster),
-            [
-                Rule::EvenMembers,
-                Rule::FailureDomainQuorum,
-                Rule::FailureDomainQuorum
-            ]
-        );
-        cluster.allows = Cow::Owned(vec![Allow {
-            rule: Rule::EvenMembers,
-            reason: Cow::Borrowed("replacing a disk"),
-        }]);
-        assert_eq!(
-            rules(&cluster),
-            [Rule::FailureDomainQuorum, Rule::FailureDomainQuorum]
-        );
+        assert_eq!(rules(&cluster), [Rule::EvenMembers, Rule::FailureDomainQuorum, Rule::FailureDomainQuorum]);
+        cluster.allows = Cow::Owned(vec![Allow { rule: Rule::EvenMembers, reason: Cow::Borrowed("replacing a disk") }]);
+        assert_eq!(rules(&cluster), [Rule::FailureDomainQuorum, Rule::FailureDomainQuorum]);
         assert_eq!(cluster.all_violations().len(), 3);
     }
 
     #[test]
     fn production_requires_spread_stable_and_static_addresses() {
-        let mut cluster = Cluster::new(
-            "p",
-            Layout::CentralServices,
-            Group::new("central", "central", Size::Fixed(3)),
-        );
+        let mut cluster = Cluster::new("p", Layout::CentralServices, Group::new("central", "central", Size::Fixed(3)));
         cluster.production = true;
         cluster.channel = Channel::Beta;
         assert_eq!(
             rules(&cluster),
-            [
-                Rule::SingleDomain,
-                Rule::ProductionChannel,
-                Rule::ProductionStaticAddresses,
-                Rule::Bootstrap
-            ]
+            [Rule::SingleDomain, Rule::ProductionChannel, Rule::ProductionStaticAddresses, Rule::Bootstrap]
         );
     }
 
@@ -284,27 +231,12 @@ mod tests {
             c.units = Cow::Owned(vec![u]);
             rules(&c)
         };
-        assert_eq!(
-            verdict(unit(vec![("role", vec!["worker"]), ("disk", vec!["ssd"])])),
-            []
-        );
-        assert_eq!(
-            verdict(unit(vec![
-                ("role", vec!["central", "worker"]),
-                ("cabinet", vec!["b"])
-            ])),
-            []
-        );
+        assert_eq!(verdict(unit(vec![("role", vec!["worker"]), ("disk", vec!["ssd"])])), []);
+        assert_eq!(verdict(unit(vec![("role", vec!["central", "worker"]), ("cabinet", vec!["b"])])), []);
         // Both pairs exist, but never on one machine.
-        assert_eq!(
-            verdict(unit(vec![("role", vec!["central"]), ("disk", vec!["ssd"])])),
-            [Rule::MetadataSatisfiable]
-        );
+        assert_eq!(verdict(unit(vec![("role", vec!["central"]), ("disk", vec!["ssd"])])), [Rule::MetadataSatisfiable]);
         // A value nobody publishes is reported even inside an OR, where it is most likely a typo.
-        assert_eq!(
-            verdict(unit(vec![("cabinet", vec!["a", "z"])])),
-            [Rule::MetadataSatisfiable]
-        );
+        assert_eq!(verdict(unit(vec![("cabinet", vec!["a", "z"])])), [Rule::MetadataSatisfiable]);
     }
 
     #[test]
@@ -314,40 +246,19 @@ mod tests {
             c.members.reboot = RebootStrategy::Reboot;
             c.members.windows = Windows::PerDomain(Cow::Owned(
                 spec.iter()
-                    .map(|(d, start)| {
-                        (
-                            Cow::Borrowed(*d),
-                            RebootWindow::parse(start, "1h").expect("valid"),
-                        )
-                    })
+                    .map(|(d, start)| (Cow::Borrowed(*d), RebootWindow::parse(start, "1h").expect("valid")))
                     .collect(),
             ));
             rules(&c)
         };
-        let apart = [
-            ("a", "Mon 01:00"),
-            ("b", "Tue 01:00"),
-            ("c", "Wed 01:00"),
-            ("d", "Thu 01:00"),
-            ("e", "Fri 01:00"),
-        ];
+        let apart =
+            [("a", "Mon 01:00"), ("b", "Tue 01:00"), ("c", "Wed 01:00"), ("d", "Thu 01:00"), ("e", "Fri 01:00")];
         assert_eq!(windows(&apart), []);
         // Two cabinets of one member each down together: 3 of 5 remain, quorum holds.
-        let two = [
-            ("a", "Mon 01:00"),
-            ("b", "Mon 01:30"),
-            ("c", "Wed 01:00"),
-            ("d", "Thu 01:00"),
-            ("e", "Fri 01:00"),
-        ];
+        let two = [("a", "Mon 01:00"), ("b", "Mon 01:30"), ("c", "Wed 01:00"), ("d", "Thu 01:00"), ("e", "Fri 01:00")];
         assert_eq!(windows(&two), []);
-        let three = [
-            ("a", "Mon 01:00"),
-            ("b", "Mon 01:30"),
-            ("c", "Mon 01:45"),
-            ("d", "Thu 01:00"),
-            ("e", "Fri 01:00"),
-        ];
+        let three =
+            [("a", "Mon 01:00"), ("b", "Mon 01:30"), ("c", "Mon 01:45"), ("d", "Thu 01:00"), ("e", "Fri 01:00")];
         assert_eq!(windows(&three), [Rule::RebootQuorum]);
     }
 
@@ -360,30 +271,16 @@ mod tests {
             dns: Cow::Borrowed(&[]),
             interface: Cow::Borrowed("eth0"),
         });
-        cluster.members.addressing = Addressing::Range {
-            first: Ipv4Addr::new(10, 0, 0, 10),
-            last: Ipv4Addr::new(10, 0, 0, 12),
-        };
+        cluster.members.addressing =
+            Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 10), last: Ipv4Addr::new(10, 0, 0, 12) };
         assert_eq!(rules(&cluster), []);
         let mut db = Group::new("db", "worker", Size::Fixed(2));
-        db.addressing = Addressing::List(Cow::Owned(vec![
-            Ipv4Addr::new(10, 0, 0, 12),
-            Ipv4Addr::new(10, 0, 1, 5),
-        ]));
+        db.addressing = Addressing::List(Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 12), Ipv4Addr::new(10, 0, 1, 5)]));
         cluster.pools = Cow::Owned(vec![db]);
-        assert_eq!(
-            rules(&cluster),
-            [Rule::AddressUnique, Rule::AddressInSubnet]
-        );
+        assert_eq!(rules(&cluster), [Rule::AddressUnique, Rule::AddressInSubnet]);
         let err = cluster.check().expect_err("two violations");
-        assert_eq!(
-            err.paths,
-            ["pool[\"db\"].addresses[0]", "pool[\"db\"].addresses[1]"]
-        );
-        assert!(
-            err.to_string()
-                .contains("db-1 and central-3 would both take address 10.0.0.12")
-        );
+        assert_eq!(err.paths, ["pool[\"db\"].addresses[0]", "pool[\"db\"].addresses[1]"]);
+        assert!(err.to_string().contains("db-1 and central-3 would both take address 10.0.0.12"));
     }
 
     #[test]
@@ -398,13 +295,6 @@ mod tests {
         bad_name.global = true;
         bad_name.replaces = Cow::Owned(vec![Cow::Borrowed("x.service")]);
         cluster.units = Cow::Owned(vec![anchor, follower, bad_name]);
-        assert_eq!(
-            rules(&cluster),
-            [
-                Rule::FleetExclusiveOptions,
-                Rule::MachineOfConflicts,
-                Rule::UnitName
-            ]
-        );
+        assert_eq!(rules(&cluster), [Rule::FleetExclusiveOptions, Rule::MachineOfConflicts, Rule::UnitName]);
     }
 }

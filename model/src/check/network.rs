@@ -34,15 +34,8 @@ fn gateway_in_subnet(r: &mut Report<'_>) {
         r.push(
             Rule::GatewayInSubnet,
             Subject::Network(NetworkPart::Gateway),
-            format!(
-                "gateway {gateway} is not a host address of subnet {}, so no machine could reach it",
-                net.subnet
-            ),
-            format!(
-                "use an address between {} and {}, exclusive",
-                net.subnet.network(),
-                net.subnet.broadcast()
-            ),
+            format!("gateway {gateway} is not a host address of subnet {}, so no machine could reach it", net.subnet),
+            format!("use an address between {} and {}, exclusive", net.subnet.network(), net.subnet.broadcast()),
         );
     }
 }
@@ -129,16 +122,8 @@ fn address_in_subnet(r: &mut Report<'_>) {
                 if let Some(a) = [*first, *last].into_iter().find(|a| outside(*a)) {
                     pushes.push((
                         Subject::Group(g, GroupPart::Addresses),
-                        format!(
-                            "the address range of `{}` leaves the subnet: {}",
-                            group.name,
-                            why(a)
-                        ),
-                        format!(
-                            "keep the range between {} and {}, exclusive",
-                            subnet.network(),
-                            subnet.broadcast()
-                        ),
+                        format!("the address range of `{}` leaves the subnet: {}", group.name, why(a)),
+                        format!("keep the range between {} and {}, exclusive", subnet.network(), subnet.broadcast()),
                     ));
                 }
             }
@@ -176,19 +161,13 @@ fn address_unique(r: &mut Report<'_>) {
             if Some(address) == gateway {
                 pushes.push((
                     subject,
-                    format!(
-                        "{} would take address {address}, which is the gateway's",
-                        m.hostname
-                    ),
+                    format!("{} would take address {address}, which is the gateway's", m.hostname),
                     "give the machine another address, or move the gateway".to_string(),
                 ));
             } else if let Some(owner) = owners.get(&address) {
                 pushes.push((
                     subject,
-                    format!(
-                        "{} and {owner} would both take address {address}",
-                        m.hostname
-                    ),
+                    format!("{} and {owner} would both take address {address}", m.hostname),
                     "give every machine its own address; check ranges that overlap".to_string(),
                 ));
             } else {
@@ -246,9 +225,7 @@ fn hostnames(r: &mut Report<'_>) {
                     subject,
                     format!("two machines would be named `{}`", m.hostname),
                     match &placed.group.hostnames {
-                        Hostnames::Pattern(_) => {
-                            "put `{n}` in the hostname pattern so each machine gets its own name"
-                        }
+                        Hostnames::Pattern(_) => "put `{n}` in the hostname pattern so each machine gets its own name",
                         _ => "give every machine its own hostname",
                     }
                     .to_string(),
@@ -269,10 +246,7 @@ fn hostnames(r: &mut Report<'_>) {
                     plural(n, "machine", "machines"),
                     plural(list.len() as u64, "hostname", "hostnames")
                 ),
-                format!(
-                    "list exactly {n} hostnames, or use a pattern such as \"{}-{{n}}\"",
-                    placed.group.name
-                ),
+                format!("list exactly {n} hostnames, or use a pattern such as \"{}-{{n}}\"", placed.group.name),
             ));
         }
     }

@@ -32,10 +32,7 @@ fn domain_spread(r: &mut Report<'_>) {
             if spread.domains[..i].iter().any(|d| d.name == domain.name) {
                 pushes.push((
                     at(GroupPart::Domain(i)),
-                    format!(
-                        "{kind} `{}` is listed twice, so it would hold the share of two {kinds}",
-                        domain.name
-                    ),
+                    format!("{kind} `{}` is listed twice, so it would hold the share of two {kinds}", domain.name),
                     format!("list each {kind} once"),
                 ));
             }
@@ -56,11 +53,7 @@ fn domain_spread(r: &mut Report<'_>) {
         match group.size {
             Size::Fixed(n) => {
                 if explicit > 0 {
-                    let sum: u64 = spread
-                        .domains
-                        .iter()
-                        .map(|d| u64::from(d.count.unwrap_or(0)))
-                        .sum();
+                    let sum: u64 = spread.domains.iter().map(|d| u64::from(d.count.unwrap_or(0))).sum();
                     if sum != u64::from(n) {
                         pushes.push((
                             at(GroupPart::Spread),
@@ -78,11 +71,7 @@ fn domain_spread(r: &mut Report<'_>) {
                 let empty: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] == 0).collect();
                 for i in empty {
                     let name = &spread.domains[i].name;
-                    let subject = if explicit > 0 {
-                        GroupPart::DomainCount(i)
-                    } else {
-                        GroupPart::Domain(i)
-                    };
+                    let subject = if explicit > 0 { GroupPart::DomainCount(i) } else { GroupPart::Domain(i) };
                     pushes.push((
                         at(subject),
                         format!(
@@ -97,13 +86,8 @@ fn domain_spread(r: &mut Report<'_>) {
             Size::Autoscale { .. } if explicit > 0 => {
                 pushes.push((
                     at(GroupPart::Spread),
-                    format!(
-                        "`{}` autoscales, so its machines cannot be counted per {kind}",
-                        group.name
-                    ),
-                    format!(
-                        "drop the counts: an autoscaled group is dealt across its {kinds} in turn"
-                    ),
+                    format!("`{}` autoscales, so its machines cannot be counted per {kind}", group.name),
+                    format!("drop the counts: an autoscaled group is dealt across its {kinds} in turn"),
                 ));
             }
             Size::Autoscale { .. } => {}
@@ -123,20 +107,14 @@ fn autoscale_bounds(r: &mut Report<'_>) {
             {
                 pushes.push((
                     Subject::Group(g, GroupPart::Min),
-                    format!(
-                        "`{}` autoscales from {min} to {max}, but the minimum is above the maximum",
-                        group.name
-                    ),
+                    format!("`{}` autoscales from {min} to {max}, but the minimum is above the maximum", group.name),
                     format!("write `autoscale {max}..{min}`"),
                 ));
             }
             if max == Some(0) {
                 pushes.push((
                     Subject::Group(g, GroupPart::Max),
-                    format!(
-                        "`{}` autoscales to at most 0 machines, so it never runs anything",
-                        group.name
-                    ),
+                    format!("`{}` autoscales to at most 0 machines, so it never runs anything", group.name),
                     "raise the maximum, or remove the pool".to_string(),
                 ));
             }
@@ -228,27 +206,17 @@ fn pool_name(r: &mut Report<'_>) {
         if !is_dns_label(&pool.name) {
             pushes.push((
                 subject,
-                format!(
-                    "pool name `{}` is not a DNS label, and it names the pool's machines and files",
-                    pool.name
-                ),
+                format!("pool name `{}` is not a DNS label, and it names the pool's machines and files", pool.name),
                 "use letters, digits and hyphens, e.g. `db-ssd`".to_string(),
             ));
         }
-        let earlier: Vec<&str> = std::iter::once(&*c.members.name)
-            .chain(c.pools[..i].iter().map(|p| &*p.name))
-            .collect();
+        let earlier: Vec<&str> =
+            std::iter::once(&*c.members.name).chain(c.pools[..i].iter().map(|p| &*p.name)).collect();
         if earlier.contains(&&*pool.name) {
             pushes.push((
                 subject,
-                format!(
-                    "pool name `{}` is used twice; the groups' machines and files would collide",
-                    pool.name
-                ),
-                format!(
-                    "rename one of them; the names in use are {}",
-                    join(&earlier)
-                ),
+                format!("pool name `{}` is used twice; the groups' machines and files would collide", pool.name),
+                format!("rename one of them; the names in use are {}", join(&earlier)),
             ));
         }
     }

@@ -1,0 +1,311 @@
+//! cloud-configs: one per machine of a fixed group, one per group and failure domain for
+//! autoscaled and PXE-booted pools (their machines are alike, and take their address from DHCP
+//! or the platform).
+//!
+//! Addresses: etcd members listen and advertise on their own address only (not on `0.0.0.0`
+//! or loopback), so each member can be reached by its address and several members can share one
+//! host in tests; their local fleet, locksmith and etcdctl use that address too. Workers of an
+//! etcd2 cluster run a proxy on `127.0.0.1:2379` and point everything at it; workers of an etcd
+//! 0.4 cluster run no etcd and list every member's endpoint.
+
+use std::net::Ipv4Addr;
+
+use clusterdef_model::{Boot, Cluster, EtcdRelease, Group, GroupRef, Machine, RebootWindow, Size, Windows};
+
+use super::yaml::{self, MapBuilder, Yaml};
+use super::{Context, file_component};
+
+/// Where fleet unit files are written on etcd members, for the unit that submits them.
+pub const FLEET_UNITS_DIR: &str = "/etc/clusterdef/fleet-units";
+
+/// The environment file that names the machine's etcd endpoints (`ETCD_ENDPOINTS`).
+pub const ENV_FILE: &str = "/etc/clusterdef/etcd.env";
+
+/// The name of the unit that submits the cluster's fleet units from the members.
+pub const SUBMIT_UNIT: &str = "clusterdef-fleet-units.service";
+
+/// The address a machine's config names for itself: its static address, or the platform's
+/// `$private_ipv4` (which coreos-cloudinit substitutes; not available on PXE/bare metal).
+fn host_of(address: Option<Ipv4Addr>) -> String {
+    address.map_or_else(|| "$private_ipv4".to_string(), |a| a.to_string())
+}
+
+/// The client and peer ports of the cluster's etcd release.
+fn ports(release: EtcdRelease) -> (u16, u16) {
+    match release {
+        EtcdRelease::V2 => (2379, 2380),
+        EtcdRelease::V0_4 => (4001, 7001),
+    }
+}
+
+/// The path of the shared config of an autoscaled or PXE pool in a domain.
+pub fn pool_config_path(group: &Group, domain: Option<usize>) -> String {
+    let domain = domain.and_then(|d| group.spread.as_ref()?.domains.get(d)).map(|d| &d.name);
+    match domain {
+        Some(d) => format!("cloud-config/{}-{}.yml", file_component(&group.name), file_component(d)),
+        None => format!("cloud-config/{}.yml", file_component(&group.name)),
+    }
+}
+
+/// Whether a group's machines share one config per domain rather than one each.
+pub fn shares_configs(group: &Group) -> bool {
+    matches!(group.size, Size::Autoscale { .. }) || matches!(group.boot, Boot::Pxe { .. })
+}
+
+/// The etcd members: hostname and the address they advertise.
+struct Member {
+    name: String,
+    host: String,
+}
+
+fn members(cluster: &Cluster) -> Vec<Member> {
+    cluster
+        .placed_groups()
+        .into_iter()
+        .filter(|g| g.group_ref == GroupRef::Members)
+        .flat_map(|g| g.machines)
+        .map(|m| Member { name: m.hostname, host: host_of(m.address) })
+        .collect()
+}
+
+/// `name=http://host:2380,…`, as every member's and proxy's `initial-cluster` must read.
+pub fn initial_cluster(cluster: &Cluster) -> String {
+    let (_, peer) = ports(cluster.etcd_release);
+    members(cluster).iter().map(|m| format!("{}=http://{}:{peer}", m.name, m.host)).collect::<Vec<_>>().join(",")
+}
+
+/// Every member's client URL, comma-separated.
+pub fn client_endpoints(cluster: &Cluster) -> String {
+    let (client, _) = ports(cluster.etcd_release);
+    members(cluster).iter().map(|m| format!("http://{}:{client}", m.host)).collect::<Vec<_>>().join(",")
+}
+
+/// Every config of the cluster, by path.
+pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
+    let cluster = ctx.cluster;
+    let mut out = Vec::new();
+    for placed in cluster.placed_groups() {
+        let group = placed.group;
+        if shares_configs(group) {
+            for domain in cluster.group_domains(placed.group_ref) {
+                let doc = config(ctx, placed.group_ref, group, None, domain);
+                out.push((pool_config_path(group, domain), yaml::document("#cloud-config", &doc)));
+            }
+        } else {
+            for machine in &placed.machines {
+                let doc = config(ctx, placed.group_ref, group, Some(machine), machine.domain);
+                let path = format!("cloud-config/{}.yml", file_component(&machine.hostname));
+                out.push((path, yaml::document("#cloud-config", &doc)));
+            }
+        }
+    }
+    out
+}
+
+fn config(ctx: &Context<'_>, g: GroupRef, group: &Group, machine: Option<&Machine>, domain: Option<usize>) -> Yaml {
+    let cluster = ctx.cluster;
+    let is_member = g == GroupRef::Members;
+    let pxe = matches!(group.boot, Boot::Pxe { .. });
+    let address = machine.and_then(|m| m.address);
+    // PXE machines get no `$private_ipv4`: coreos-cloudinit substitutes it only on cloud platforms.
+    let host = (!pxe).then(|| host_of(address));
+    let keys: Vec<Yaml> =
+        cluster.ssh_keys.iter().chain(group.ssh_keys.iter()).map(|k| Yaml::str(k.to_string())).collect();
+
+    let (client, _) = ports(cluster.etcd_release);
+    let local_endpoint = match (is_member, cluster.etcd_release) {
+        (true, _) => format!("http://{}:{client}", host.clone().unwrap_or_default()),
+        (false, EtcdRelease::V2) => "http://127.0.0.1:2379".to_string(),
+        (false, EtcdRelease::V0_4) => client_endpoints(cluster),
+    };
+
+    let mut coreos = MapBuilder::new();
+    coreos = match (is_member, cluster.etcd_release) {
+        (true, EtcdRelease::V2) => coreos.set("etcd2", etcd2_member(ctx, machine, host.as_deref().unwrap_or_default())),
+        (true, EtcdRelease::V0_4) => {
+            coreos.set("etcd", etcd04_member(ctx, machine, host.as_deref().unwrap_or_default()))
+        }
+        (false, EtcdRelease::V2) => coreos.set("etcd2", etcd2_proxy(ctx)),
+        (false, EtcdRelease::V0_4) => coreos,
+    };
+    coreos = coreos
+        .set(
+            "fleet",
+            MapBuilder::new()
+                .str("metadata", cluster.fleet_metadata(g, domain).to_fleet())
+                .opt_str("public-ip", host.clone())
+                .str("etcd_servers", local_endpoint.clone())
+                .build(),
+        )
+        .set("locksmith", locksmith(group, domain, &local_endpoint))
+        .set(
+            "update",
+            MapBuilder::new()
+                .str("group", cluster.channel_of(group).as_str())
+                .str("reboot-strategy", group.reboot.as_str())
+                .build(),
+        )
+        .non_empty("units", Yaml::Seq(units(cluster, is_member, address)));
+
+    MapBuilder::new()
+        .opt_str("hostname", machine.map(|m| m.hostname.clone()))
+        .non_empty("ssh_authorized_keys", Yaml::Seq(keys))
+        .non_empty("write_files", Yaml::Seq(write_files(cluster, is_member, &local_endpoint)))
+        .set("coreos", coreos.build())
+        .build()
+}
+
+fn etcd2_member(ctx: &Context<'_>, machine: Option<&Machine>, host: &str) -> Yaml {
+    let name = machine.map_or_else(String::new, |m| m.hostname.clone());
+    let client = format!("http://{host}:2379");
+    let peer = format!("http://{host}:2380");
+    let section = MapBuilder::new()
+        .str("name", name)
+        .str("advertise-client-urls", client.clone())
+        .str("initial-advertise-peer-urls", peer.clone())
+        .str("listen-client-urls", client)
+        .str("listen-peer-urls", peer);
+    bootstrap(ctx, section).build()
+}
+
+/// `initial-cluster` and its companions, or `discovery`: members and proxies must agree.
+fn bootstrap(ctx: &Context<'_>, section: MapBuilder) -> MapBuilder {
+    match &ctx.discovery {
+        Some(url) => section.str("discovery", url.clone()),
+        None => section
+            .str("initial-cluster", initial_cluster(ctx.cluster))
+            .str("initial-cluster-state", "new")
+            .str("initial-cluster-token", ctx.cluster.name.to_string()),
+    }
+}
+
+fn etcd2_proxy(ctx: &Context<'_>) -> Yaml {
+    let section = MapBuilder::new().str("proxy", "on").str("listen-client-urls", "http://127.0.0.1:2379");
+    match &ctx.discovery {
+        Some(url) => section.str("discovery", url.clone()).build(),
+        None => section.str("initial-cluster", initial_cluster(ctx.cluster)).build(),
+    }
+}
+
+fn etcd04_member(ctx: &Context<'_>, machine: Option<&Machine>, host: &str) -> Yaml {
+    let cluster = ctx.cluster;
+    let name = machine.map_or_else(String::new, |m| m.hostname.clone());
+    let section = MapBuilder::new()
+        .str("name", name.clone())
+        .str("addr", format!("{host}:4001"))
+        .str("peer-addr", format!("{host}:7001"));
+    match &ctx.discovery {
+        Some(url) => section.str("discovery", url.clone()).build(),
+        None => {
+            let peers: Vec<String> =
+                members(cluster).into_iter().filter(|m| m.name != name).map(|m| format!("{}:7001", m.host)).collect();
+            let section = if peers.is_empty() { section } else { section.str("peers", peers.join(",")) };
+            section.build()
+        }
+    }
+}
+
+fn window_of(group: &Group, domain: Option<usize>) -> Option<RebootWindow> {
+    match &group.windows {
+        Windows::Any => None,
+        Windows::All(w) => Some(*w),
+        Windows::PerDomain(list) => {
+            let name = domain.and_then(|d| group.spread.as_ref()?.domains.get(d))?;
+            list.iter().find(|(d, _)| *d == name.name).map(|(_, w)| *w)
+        }
+    }
+}
+
+/// Each group has its own locksmith group, so members reboot one at a time among themselves
+/// whatever the workers do.
+fn locksmith(group: &Group, domain: Option<usize>, endpoint: &str) -> Yaml {
+    let window = window_of(group, domain);
+    MapBuilder::new()
+        .str("endpoint", endpoint)
+        .str("group", group.name.to_string())
+        .opt_str("window_start", window.map(|w| w.start_text()))
+        .opt_str("window_length", window.map(|w| w.length_text()))
+        .build()
+}
+
+/// The `.network` unit of a statically addressed machine. Its `00-` prefix sorts before the
+/// image's catch-all `zz-default.network`, which networkd would otherwise apply first.
+pub fn network_unit(cluster: &Cluster, address: Ipv4Addr) -> Option<(String, String)> {
+    let net = cluster.network.as_ref()?;
+    let mut content =
+        format!("[Match]\nName={}\n\n[Network]\nAddress={address}/{}\n", net.interface, net.subnet.prefix);
+    if let Some(gateway) = net.gateway {
+        content.push_str(&format!("Gateway={gateway}\n"));
+    }
+    for dns in net.dns.iter() {
+        content.push_str(&format!("DNS={dns}\n"));
+    }
+    Some((format!("00-{}.network", net.interface), content))
+}
+
+fn units(cluster: &Cluster, is_member: bool, address: Option<Ipv4Addr>) -> Vec<Yaml> {
+    let mut out = Vec::new();
+    if let Some((name, content)) = address.and_then(|a| network_unit(cluster, a)) {
+        out.push(MapBuilder::new().str("name", name).set("runtime", Yaml::Bool(true)).str("content", content).build());
+    }
+    let command = |name: &str, command: &str| MapBuilder::new().str("name", name).str("command", command).build();
+    match (is_member, cluster.etcd_release) {
+        (_, EtcdRelease::V2) => out.push(command("etcd2.service", "start")),
+        (true, EtcdRelease::V0_4) => out.push(command("etcd.service", "start")),
+        (false, EtcdRelease::V0_4) => out.push(command("etcd.service", "stop")),
+    }
+    out.push(command("fleet.service", "start"));
+    if is_member && !cluster.units.is_empty() {
+        out.push(
+            MapBuilder::new()
+                .str("name", SUBMIT_UNIT)
+                .str("command", "start")
+                .str("content", submit_unit(cluster))
+                .build(),
+        );
+    }
+    out
+}
+
+/// The unit that hands the cluster's fleet units to fleet once it answers. Every member runs
+/// it; fleet takes the same unit twice as one. Templates are submitted, the rest started.
+pub fn submit_unit(cluster: &Cluster) -> String {
+    let path = |name: &str| format!("{FLEET_UNITS_DIR}/{name}");
+    let (templates, units): (Vec<_>, Vec<_>) = cluster.units.iter().partition(|u| u.name.contains("@."));
+    let mut text = String::from(
+        "[Unit]\nDescription=Submit the cluster's fleet units\nRequires=fleet.service\nAfter=fleet.service\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nTimeoutStartSec=600\nExecStartPre=/bin/sh -c 'until /usr/bin/fleetctl list-machines >/dev/null 2>&1; do sleep 5; done'\n",
+    );
+    if !templates.is_empty() {
+        let files: Vec<String> = templates.iter().map(|u| path(&u.name)).collect();
+        text.push_str(&format!("ExecStart=/usr/bin/fleetctl submit {}\n", files.join(" ")));
+    }
+    if !units.is_empty() {
+        let files: Vec<String> = units.iter().map(|u| path(&u.name)).collect();
+        text.push_str(&format!("ExecStart=/usr/bin/fleetctl start {}\n", files.join(" ")));
+    }
+    text
+}
+
+fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str) -> Vec<Yaml> {
+    let file = |path: &str, content: String| {
+        MapBuilder::new().str("path", path).str("permissions", "0644").str("content", content).build()
+    };
+    // The endpoints as a systemd environment file, for units (`EnvironmentFile=`, then
+    // `${ETCD_ENDPOINTS}`), and loaded into login shells for etcdctl.
+    let mut out = vec![
+        file(ENV_FILE, format!("ETCD_ENDPOINTS={endpoint}\nETCDCTL_ENDPOINT={endpoint}\nETCDCTL_PEERS={endpoint}\n")),
+        file("/etc/profile.d/etcdctl.sh", format!("set -a\n. {ENV_FILE}\nset +a\n")),
+    ];
+    if cluster.etcd_release == EtcdRelease::V0_4 {
+        out.push(file(
+            "/etc/profile.d/fleetctl.sh",
+            "export FLEETCTL_ENDPOINT=unix:///var/run/fleet.sock\nexport FLEETCTL_EXPERIMENTAL_API=true\n".to_string(),
+        ));
+    }
+    if is_member {
+        for unit in cluster.units.iter() {
+            out.push(file(&format!("{FLEET_UNITS_DIR}/{}", unit.name), super::fleet::unit_file(unit)));
+        }
+    }
+    out
+}

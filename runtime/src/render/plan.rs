@@ -1,0 +1,309 @@
+//! The plan: what a cluster is, as data and as text. Machines by role and domain, the etcd
+//! quorum and what each failure domain's loss does to it, and where each unit may run.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use clusterdef_model::{
+    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, RebootStrategy, Rule, Size, quorum,
+};
+
+/// A cluster's plan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The cluster's name.
+    pub name: String,
+    /// Which architecture of the guide it follows.
+    pub architecture: Architecture,
+    /// Whether it is declared production.
+    pub production: bool,
+    /// The etcd members and their quorum.
+    pub etcd: EtcdPlan,
+    /// Every group, members first.
+    pub groups: Vec<GroupPlan>,
+    /// For each failure domain of the members, what losing it leaves.
+    pub domain_losses: Vec<DomainLoss>,
+    /// Where each unit may run.
+    pub units: Vec<UnitPlan>,
+    /// The risks the cluster accepts, with their reasons.
+    pub accepted_risks: Vec<(Rule, String)>,
+}
+
+/// The etcd cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdPlan {
+    /// The etcd release.
+    pub release: EtcdRelease,
+    /// How many members.
+    pub members: u32,
+    /// How many members a write needs.
+    pub quorum: u32,
+    /// How many members may fail.
+    pub tolerates: u32,
+    /// How the members find each other: `static` or the discovery URL.
+    pub bootstrap: String,
+}
+
+/// One group of machines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupPlan {
+    /// The group's name.
+    pub name: String,
+    /// Its fleet role.
+    pub role: String,
+    /// Whether it runs the etcd members.
+    pub members: bool,
+    /// `5`, or `autoscale 3..50`.
+    pub size: String,
+    /// Its update channel.
+    pub channel: Channel,
+    /// Its reboot strategy.
+    pub reboot: RebootStrategy,
+    /// Cabinets or zones, if spread.
+    pub domain_kind: Option<DomainKind>,
+    /// The domains it is spread across.
+    pub domains: Vec<String>,
+    /// Its machines (none for an autoscaled group).
+    pub machines: Vec<MachinePlan>,
+}
+
+/// One machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MachinePlan {
+    /// The hostname.
+    pub hostname: String,
+    /// The static address, if any.
+    pub address: Option<Ipv4Addr>,
+    /// The failure domain, if any.
+    pub domain: Option<String>,
+}
+
+/// What losing one failure domain of the etcd members does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DomainLoss {
+    /// Cabinet or zone.
+    pub kind: DomainKind,
+    /// The domain.
+    pub domain: String,
+    /// Members in it.
+    pub members_lost: u32,
+    /// Members left when it is gone.
+    pub members_left: u32,
+    /// Members a write needs.
+    pub quorum: u32,
+    /// Whether the cluster keeps accepting writes.
+    pub keeps_quorum: bool,
+}
+
+/// Where one unit may run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnitPlan {
+    /// The unit's name.
+    pub name: String,
+    /// Whether it runs on every eligible machine (`Global=true`) or on one of them.
+    pub global: bool,
+    /// The unit it follows (`MachineOf`), whose machine it runs on.
+    pub follows: Option<String>,
+    /// The eligible machines of fixed groups, by hostname.
+    pub machines: Vec<String>,
+    /// The eligible machines of autoscaled or PXE pools, as `pool (cabinet one)`.
+    pub pools: Vec<String>,
+}
+
+impl Plan {
+    /// The plan of `cluster`.
+    pub fn of(cluster: &Cluster) -> Plan {
+        let members = cluster.members.fixed_count().unwrap_or(0);
+        let placed = cluster.placed_groups();
+        let domain_name = |g: GroupRef, d: Option<usize>| -> Option<String> {
+            let group = cluster.group(g)?;
+            Some(group.spread.as_ref()?.domains.get(d?)?.name.to_string())
+        };
+        let groups = placed
+            .iter()
+            .map(|p| GroupPlan {
+                name: p.group.name.to_string(),
+                role: p.group.role.to_string(),
+                members: p.group_ref == GroupRef::Members,
+                size: match p.group.size {
+                    Size::Fixed(n) => n.to_string(),
+                    Size::Autoscale { min, max } => format!(
+                        "autoscale {}..{}",
+                        min.map_or(String::new(), |m| m.to_string()),
+                        max.map_or(String::new(), |m| m.to_string())
+                    ),
+                },
+                channel: cluster.channel_of(p.group),
+                reboot: p.group.reboot,
+                domain_kind: p.group.spread.as_ref().map(|s| s.kind),
+                domains: p.group.spread.iter().flat_map(|s| s.domains.iter().map(|d| d.name.to_string())).collect(),
+                machines: p
+                    .machines
+                    .iter()
+                    .map(|m| MachinePlan {
+                        hostname: m.hostname.clone(),
+                        address: m.address,
+                        domain: domain_name(m.group, m.domain),
+                    })
+                    .collect(),
+            })
+            .collect();
+
+        let domain_losses = match &cluster.members.spread {
+            Some(spread) if members > 0 => spread
+                .domains
+                .iter()
+                .zip(cluster.members.domain_counts(members))
+                .map(|(d, lost)| DomainLoss {
+                    kind: spread.kind,
+                    domain: d.name.to_string(),
+                    members_lost: lost,
+                    members_left: members - lost,
+                    quorum: quorum::majority(members),
+                    keeps_quorum: quorum::survives(members, lost),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+
+        let units = cluster
+            .units
+            .iter()
+            .map(|unit| {
+                let mut machines = Vec::new();
+                let mut pools = Vec::new();
+                for p in &placed {
+                    let shared = matches!(p.group.size, Size::Autoscale { .. });
+                    if shared {
+                        for d in cluster.group_domains(p.group_ref) {
+                            if unit.runs_on(&cluster.fleet_metadata(p.group_ref, d)) {
+                                pools.push(match (d, &p.group.spread) {
+                                    (Some(d), Some(s)) => {
+                                        format!("{} ({} {})", p.group.name, s.kind.key(), s.domains[d].name)
+                                    }
+                                    _ => p.group.name.to_string(),
+                                });
+                            }
+                        }
+                    } else {
+                        for m in &p.machines {
+                            if unit.runs_on(&cluster.fleet_metadata(m.group, m.domain)) {
+                                machines.push(m.hostname.clone());
+                            }
+                        }
+                    }
+                }
+                UnitPlan {
+                    name: unit.name.to_string(),
+                    global: unit.global,
+                    follows: unit.machine_of.as_ref().map(|m| m.to_string()),
+                    machines,
+                    pools,
+                }
+            })
+            .collect();
+
+        Plan {
+            name: cluster.name.to_string(),
+            architecture: cluster.architecture(),
+            production: cluster.production,
+            etcd: EtcdPlan {
+                release: cluster.etcd_release,
+                members,
+                quorum: quorum::majority(members),
+                tolerates: quorum::tolerance(members),
+                bootstrap: match &cluster.bootstrap {
+                    Bootstrap::Static => "static".to_string(),
+                    Bootstrap::Discovery(Some(url)) => format!("discovery {url}"),
+                    Bootstrap::Discovery(None) => "discovery (URL given at render time)".to_string(),
+                },
+            },
+            groups,
+            domain_losses,
+            units,
+            accepted_risks: cluster.allows.iter().map(|a| (a.rule, a.reason.to_string())).collect(),
+        }
+    }
+}
+
+fn plural(n: u32, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let production = if self.production { "production" } else { "not production" };
+        writeln!(f, "{} `{}` ({production})", self.architecture, self.name)?;
+        let release = match self.etcd.release {
+            EtcdRelease::V2 => "etcd2",
+            EtcdRelease::V0_4 => "etcd 0.4",
+        };
+        writeln!(
+            f,
+            "etcd: {} ({release}), quorum {}, tolerates {}; bootstrap {}",
+            plural(self.etcd.members, "member", "members"),
+            self.etcd.quorum,
+            plural(self.etcd.tolerates, "failure", "failures"),
+            self.etcd.bootstrap
+        )?;
+        writeln!(f, "\nmachines")?;
+        for g in &self.groups {
+            let domains = match g.domain_kind {
+                Some(kind) => format!(", across {} {}", kind.plural(), g.domains.join(", ")),
+                None => String::new(),
+            };
+            let etcd = if g.members { ", etcd members" } else { "" };
+            writeln!(
+                f,
+                "  {}: {}, role={}, channel {}, reboot {}{domains}{etcd}",
+                g.name,
+                g.size,
+                g.role,
+                g.channel.as_str(),
+                g.reboot.as_str()
+            )?;
+            for m in &g.machines {
+                let address = m.address.map_or_else(|| "dhcp".to_string(), |a| a.to_string());
+                let domain = m.domain.as_ref().map_or(String::new(), |d| format!("  {d}"));
+                writeln!(f, "    {:<24} {address:<16}{domain}", m.hostname)?;
+            }
+        }
+        if !self.domain_losses.is_empty() {
+            writeln!(f, "\nfailure domains of the etcd members")?;
+            for loss in &self.domain_losses {
+                let verdict = if loss.keeps_quorum { "keeps quorum" } else { "LOSES QUORUM" };
+                writeln!(
+                    f,
+                    "  lose {} {}: {} of {} down, {} left, quorum {}: {verdict}",
+                    loss.kind.key(),
+                    loss.domain,
+                    loss.members_lost,
+                    self.etcd.members,
+                    loss.members_left,
+                    loss.quorum
+                )?;
+            }
+        }
+        if !self.units.is_empty() {
+            writeln!(f, "\nunits")?;
+            for u in &self.units {
+                let mut places: Vec<String> = u.machines.clone();
+                places.extend(u.pools.iter().map(|p| format!("pool {p}")));
+                let how = if u.global { "runs on each of" } else { "runs on one of" };
+                let follows = u.follows.as_ref().map_or(String::new(), |t| format!(", beside {t}"));
+                if places.is_empty() {
+                    writeln!(f, "  {}: no eligible machine{follows}", u.name)?;
+                } else {
+                    writeln!(f, "  {}: {how} {}{follows}", u.name, places.join(", "))?;
+                }
+            }
+        }
+        if !self.accepted_risks.is_empty() {
+            writeln!(f, "\naccepted risks")?;
+            for (rule, reason) in &self.accepted_risks {
+                writeln!(f, "  {rule}: {reason}")?;
+            }
+        }
+        Ok(())
+    }
+}
