@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: unit tests of the model and the DSL, the
-# compile-pass/compile-fail cases of `cluster!`, the doc tests, and every example.
+# compile-pass/compile-fail cases of `cluster!`, the doc tests, the rendered artifacts checked
+# against real etcd, systemd-analyze, dnsmasq and a YAML 1.1 reader, and every example.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The real etcd, systemd-analyze, dnsmasq and YAML 1.1 reader the tests use.
+bash scripts/install-test-deps.sh
 
 # One target directory for everything, trybuild's cases included.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

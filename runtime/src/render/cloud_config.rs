@@ -80,8 +80,13 @@ pub fn client_endpoints(cluster: &Cluster) -> String {
     members(cluster).iter().map(|m| format!("http://{}:{client}", m.host)).collect::<Vec<_>>().join(",")
 }
 
-/// Every config of the cluster, by path.
+/// Every config of the cluster as text, by path.
 pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
+    documents(ctx).into_iter().map(|(path, doc)| (path, yaml::document("#cloud-config", &doc))).collect()
+}
+
+/// Every config of the cluster as a YAML value, by path.
+pub fn documents(ctx: &Context<'_>) -> Vec<(String, Yaml)> {
     let cluster = ctx.cluster;
     let mut out = Vec::new();
     for placed in cluster.placed_groups() {
@@ -89,13 +94,13 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
         if shares_configs(group) {
             for domain in cluster.group_domains(placed.group_ref) {
                 let doc = config(ctx, placed.group_ref, group, None, domain);
-                out.push((pool_config_path(group, domain), yaml::document("#cloud-config", &doc)));
+                out.push((pool_config_path(group, domain), doc));
             }
         } else {
             for machine in &placed.machines {
                 let doc = config(ctx, placed.group_ref, group, Some(machine), machine.domain);
                 let path = format!("cloud-config/{}.yml", file_component(&machine.hostname));
-                out.push((path, yaml::document("#cloud-config", &doc)));
+                out.push((path, doc));
             }
         }
     }

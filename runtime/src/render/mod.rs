@@ -76,13 +76,7 @@ impl Render for Cluster {
     }
 
     fn render_with(&self, options: &RenderOptions) -> Result<Artifacts, RenderError> {
-        self.check()?;
-        let discovery = match &self.bootstrap {
-            Bootstrap::Static => None,
-            Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
-            Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
-        };
-        let ctx = Context::new(self, discovery);
+        let ctx = Context::new(self, options)?;
         let mut out = Artifacts::new();
         for (path, text) in cloud_config::render(&ctx)
             .into_iter()
@@ -136,8 +130,15 @@ pub struct Context<'c> {
 }
 
 impl<'c> Context<'c> {
-    fn new(cluster: &'c Cluster, discovery: Option<String>) -> Context<'c> {
-        Context { cluster, discovery }
+    /// Checks the cluster and resolves its bootstrap.
+    pub fn new(cluster: &'c Cluster, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
+        cluster.check()?;
+        let discovery = match &cluster.bootstrap {
+            Bootstrap::Static => None,
+            Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
+            Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
+        };
+        Ok(Context { cluster, discovery })
     }
 }
 

@@ -1,0 +1,270 @@
+//! Rendered etcd2 configs booted on Debian's etcd 3.4, on loopback addresses.
+//!
+//! Each member's `coreos.etcd2` section becomes `ETCD_*` variables the way coreos-cloudinit makes
+//! them (key upper-cased, `-` → `_`); the harness adds only a data directory and `ETCD_ENABLE_V2`,
+//! which etcd 3.4 needs to serve the v2 API the etcd2-era proxy speaks. Every wait is bounded
+//! and every process is stopped by its PID, also when a test fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clusterdef::render::{Context, cloud_config, yaml};
+use clusterdef::{Cluster, Render, RenderOptions, cluster};
+
+use crate::support::{TempDir, entries, get, read_yaml_1_1, tool};
+
+/// Production central services on loopback: five members dealt 2/2/1 across three cabinets,
+/// each on its own address, and one worker running the etcd2 proxy.
+static LOOPBACK: Cluster = cluster! {
+    name: "loopback",
+    production: true,
+    network: { subnet: "127.0.0.0/8" },
+    central: 5 across cabinets [a, b, c] { addresses: "127.0.1.11".."127.0.1.15" },
+    workers: 1,
+};
+
+/// A layout the rules reject, accepted on purpose: three members over two cabinets.
+static RISKY: Cluster = cluster! {
+    name: "risky",
+    network: { subnet: "127.0.0.0/8" },
+    central: 3 across cabinets [a, b] { addresses: "127.0.2.11".."127.0.2.13" },
+    allow(failure_domain_quorum, reason = "shows what losing the larger cabinet does"),
+};
+
+/// One etcd process started from a rendered config.
+struct Process {
+    env: Vec<(String, String)>,
+    child: Option<Child>,
+    log: PathBuf,
+}
+
+/// The processes of one test; all are killed when it is dropped.
+struct Etcd {
+    etcd: PathBuf,
+    etcdctl: PathBuf,
+    dir: TempDir,
+    processes: BTreeMap<String, Process>,
+    clients: BTreeMap<String, String>,
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        for p in self.processes.values_mut() {
+            if let Some(mut child) = p.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+/// The `ETCD_*` variables coreos-cloudinit would write for a parsed `coreos.etcd2` section.
+fn cloudinit_env(etcd2: &serde_json::Value) -> Vec<(String, String)> {
+    entries(etcd2)
+        .into_iter()
+        .map(|(k, v)| {
+            let value = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            (format!("ETCD_{}", k.to_uppercase().replace('-', "_")), value)
+        })
+        .collect()
+}
+
+impl Etcd {
+    /// Reads the rendered configs of `cluster` and prepares a process per etcd2 section.
+    fn from_render(cluster: &Cluster, tag: &str) -> Etcd {
+        let ctx = Context::new(cluster, &RenderOptions::default()).expect("the cluster checks");
+        let docs = cloud_config::documents(&ctx);
+        let texts: Vec<String> = docs.iter().map(|(_, d)| yaml::document("#cloud-config", d)).collect();
+        let parsed = read_yaml_1_1(&texts.iter().map(String::as_str).collect::<Vec<_>>());
+        let dir = TempDir::new(&format!("etcd-{tag}"));
+        let mut processes = BTreeMap::new();
+        let mut clients = BTreeMap::new();
+        for ((path, _), value) in docs.iter().zip(&parsed) {
+            let Some(etcd2) = get(value, &["coreos", "etcd2"]) else { continue };
+            let mut env = cloudinit_env(etcd2);
+            let proxy = get(etcd2, &["proxy"]).is_some();
+            let name = match get(etcd2, &["name"]).and_then(|v| v.as_str()) {
+                Some(n) => n.to_string(),
+                None => {
+                    format!("proxy-{}", Path::new(path).file_stem().map(|s| s.to_string_lossy()).unwrap_or_default())
+                }
+            };
+            env.push(("ETCD_DATA_DIR".to_string(), dir.path().join(&name).display().to_string()));
+            env.push(("ETCD_ENABLE_V2".to_string(), "true".to_string()));
+            if !proxy {
+                let client = env.iter().find(|(k, _)| k == "ETCD_ADVERTISE_CLIENT_URLS").map(|(_, v)| v.clone());
+                clients.insert(name.clone(), client.expect("members advertise a client URL"));
+            }
+            let log = dir.path().join(format!("{name}.log"));
+            processes.insert(name, Process { env, child: None, log });
+        }
+        Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), dir, processes, clients }
+    }
+
+    fn start(&mut self, name: &str) {
+        let p = self.processes.get_mut(name).expect("known process");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log).expect("log file");
+        let child = Command::new(&self.etcd)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("start etcd");
+        p.child = Some(child);
+    }
+
+    /// Stops a process by its PID (SIGKILL: a lost machine does not shut down cleanly).
+    fn kill(&mut self, name: &str) {
+        if let Some(mut child) = self.processes.get_mut(name).and_then(|p| p.child.take()) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn etcdctl(&self, api: &str, endpoints: &[&str], args: &[&str]) -> Option<String> {
+        let out = Command::new(&self.etcdctl)
+            .env_clear()
+            .env("ETCDCTL_API", api)
+            .arg(format!("--endpoints={}", endpoints.join(",")))
+            .args(args)
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn members_running(&self) -> Vec<&str> {
+        self.clients
+            .keys()
+            .filter(|n| self.processes.get(*n).is_some_and(|p| p.child.is_some()))
+            .map(String::as_str)
+            .collect()
+    }
+
+    fn running_endpoints(&self) -> Vec<&str> {
+        self.members_running().into_iter().map(|n| self.clients[n].as_str()).collect()
+    }
+
+    /// Whether a write through the running members succeeds within `within`.
+    fn write_succeeds(&self, key: &str, within: Duration) -> bool {
+        let endpoints = self.running_endpoints();
+        let deadline = Instant::now() + within;
+        loop {
+            if self.etcdctl("3", &endpoints, &["--command-timeout=2s", "put", key, "written"]).is_some() {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Waits until every running member reports healthy.
+    fn wait_healthy(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        let endpoints = self.running_endpoints();
+        while self.etcdctl("3", &endpoints, &["--command-timeout=2s", "endpoint", "health"]).is_none() {
+            assert!(
+                Instant::now() < deadline,
+                "members {:?} not healthy within {within:?}; logs in {}",
+                endpoints,
+                self.dir.path().display()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn start_members(&mut self) {
+        let names: Vec<String> = self.clients.keys().cloned().collect();
+        for name in &names {
+            self.start(name);
+        }
+        self.wait_healthy(Duration::from_secs(30));
+    }
+}
+
+/// The members of each failure domain, from the plan.
+fn members_by_domain(cluster: &Cluster) -> BTreeMap<String, Vec<String>> {
+    let plan = cluster.plan();
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines) {
+        out.entry(m.domain.clone().expect("members are spread")).or_default().push(m.hostname.clone());
+    }
+    out
+}
+
+/// Kills each failure domain in turn and compares the outcome with the plan's prediction.
+fn each_domain_loss_matches_the_plan(etcd: &mut Etcd, cluster: &Cluster) -> usize {
+    let plan = cluster.plan();
+    let domains = members_by_domain(cluster);
+    for loss in &plan.domain_losses {
+        let members = &domains[&loss.domain];
+        assert_eq!(members.len() as u32, loss.members_lost);
+        for m in members {
+            etcd.kill(m);
+        }
+        let key = format!("/clusterdef/without-{}", loss.domain);
+        // A kept quorum may first elect a new leader (a few seconds); a lost one never answers.
+        let wrote =
+            etcd.write_succeeds(&key, if loss.keeps_quorum { Duration::from_secs(20) } else { Duration::from_secs(6) });
+        assert_eq!(
+            wrote,
+            loss.keeps_quorum,
+            "losing {} {} ({} of {} members): the plan says keeps_quorum={}, etcd disagreed",
+            loss.kind.key(),
+            loss.domain,
+            loss.members_lost,
+            plan.etcd.members,
+            loss.keeps_quorum
+        );
+        for m in members {
+            etcd.start(m);
+        }
+        etcd.wait_healthy(Duration::from_secs(30));
+    }
+    plan.domain_losses.len()
+}
+
+#[test]
+fn production_layout_keeps_quorum_without_any_cabinet_and_workers_proxy_v2_writes() {
+    let mut etcd = Etcd::from_render(&LOOPBACK, "production");
+    assert_eq!(etcd.clients.len(), 5);
+    etcd.start_members();
+    assert!(etcd.write_succeeds("/clusterdef/healthy", Duration::from_secs(10)), "a healthy cluster accepts a write");
+    let plan = LOOPBACK.plan();
+    assert!(plan.domain_losses.iter().all(|l| l.keeps_quorum), "the rules passed, so every cabinet may go");
+    assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &LOOPBACK), 3);
+
+    // The worker's proxy, from its own rendered config, forwards a v2 write to the members.
+    let proxy = etcd.processes.keys().find(|n| n.starts_with("proxy-")).cloned().expect("a worker proxy");
+    etcd.start(&proxy);
+    let local = "http://127.0.0.1:2379";
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while etcd.etcdctl("2", &[local], &["set", "/clusterdef/proxied", "through-the-proxy"]).is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the proxy did not forward a v2 write; logs in {}",
+            etcd.dir.path().display()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let member = etcd.clients.values().next().cloned().expect("a member");
+    let read = etcd.etcdctl("2", &[&member], &["get", "/clusterdef/proxied"]).expect("read from a member");
+    assert_eq!(read.trim(), "through-the-proxy");
+}
+
+#[test]
+fn accepted_risk_loses_quorum_where_the_plan_says() {
+    let plan = RISKY.plan();
+    let verdicts: Vec<(String, bool)> = plan.domain_losses.iter().map(|l| (l.domain.clone(), l.keeps_quorum)).collect();
+    assert_eq!(verdicts, [("a".to_string(), false), ("b".to_string(), true)]);
+    let mut etcd = Etcd::from_render(&RISKY, "risky");
+    etcd.start_members();
+    assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &RISKY), 2);
+}

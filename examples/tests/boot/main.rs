@@ -1,0 +1,343 @@
+//! The rendered artifacts of the seed clusters, checked against the software that reads them:
+//! a YAML 1.1 reader, systemd-analyze, dnsmasq and a real etcd cluster. Also golden files of
+//! every artifact. Regenerate the golden files with `UPDATE_GOLDEN=1`.
+
+mod etcd;
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use clusterdef::render::yaml::{self, MapBuilder, Yaml};
+use clusterdef::render::{Context, cloud_config};
+use clusterdef::{Render, RenderOptions};
+use clusterdef_examples::seed;
+use support::{TempDir, entries, expected, get, read_yaml_1_1, tool};
+
+fn golden_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name)
+}
+
+fn files_under(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(dir) {
+                out.insert(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn seed_artifact_trees_match_the_golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for (name, cluster) in seed::all() {
+        let artifacts = cluster.render().expect("seed clusters render");
+        let dir = golden_dir(name);
+        if update {
+            let _ = std::fs::remove_dir_all(&dir);
+            for (path, bytes) in &artifacts {
+                let file = dir.join(path);
+                std::fs::create_dir_all(file.parent().expect("parent")).expect("golden dir");
+                std::fs::write(file, bytes).expect("write golden file");
+            }
+            continue;
+        }
+        let on_disk = files_under(&dir);
+        let rendered: BTreeSet<String> = artifacts.keys().cloned().collect();
+        assert_eq!(
+            rendered, on_disk,
+            "{name}: the files rendered differ from tests/golden/{name} (UPDATE_GOLDEN=1 to accept)"
+        );
+        for (path, bytes) in &artifacts {
+            let golden = std::fs::read(dir.join(path)).expect("golden file");
+            assert!(
+                golden == *bytes,
+                "{name}/{path} differs from its golden file (UPDATE_GOLDEN=1 to accept):\n{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        // Rendering twice gives the same bytes.
+        assert_eq!(cluster.render().expect("renders again"), artifacts, "{name}: rendering is deterministic");
+    }
+}
+
+/// Every cloud-config of every seed cluster, as the YAML value and the text written.
+fn all_cloud_configs() -> Vec<(String, Yaml, String)> {
+    let mut out = Vec::new();
+    for (name, cluster) in seed::all() {
+        let ctx = Context::new(cluster, &RenderOptions::default()).expect("seed clusters check");
+        for (path, doc) in cloud_config::documents(&ctx) {
+            let text = yaml::document("#cloud-config", &doc);
+            out.push((format!("{name}/{path}"), doc, text));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_cloud_config_reads_back_exactly_under_yaml_1_1() {
+    let configs = all_cloud_configs();
+    assert!(configs.len() >= 20, "the seeds render {} cloud-configs", configs.len());
+    let texts: Vec<&str> = configs.iter().map(|(_, _, t)| t.as_str()).collect();
+    let parsed = read_yaml_1_1(&texts);
+    for ((path, doc, text), value) in configs.iter().zip(&parsed) {
+        assert_eq!(text.lines().next(), Some("#cloud-config"), "{path}");
+        assert_eq!(*value, expected(doc), "{path} reads back differently under YAML 1.1:\n{text}");
+        // The values the YAML 1.1 trap would turn into booleans stay strings.
+        let strategy = get(value, &["coreos", "update", "reboot-strategy"]).expect("reboot-strategy");
+        assert!(strategy.is_string(), "{path}: reboot-strategy is {strategy}");
+    }
+    // A worker's proxy flag is the string "on", not `true`.
+    let worker = configs.iter().zip(&parsed).find(|((p, _, _), _)| p == "production/cloud-config/worker-one.yml");
+    let (_, value) = worker.expect("the production workers' config");
+    assert_eq!(get(value, &["coreos", "etcd2", "proxy"]), Some(&serde_json::json!("on")));
+}
+
+#[test]
+fn tricky_scalars_round_trip_under_yaml_1_1() {
+    let tricky = [
+        "off",
+        "on",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "true",
+        "False",
+        "0644",
+        "0o17",
+        "1e3",
+        "1_000",
+        "0x1f",
+        "~",
+        "null",
+        "",
+        " ",
+        "-",
+        "- a",
+        "? x",
+        "a: b",
+        "a #b",
+        "#c",
+        "x\ny",
+        "x\n",
+        "\n",
+        "\ny\n",
+        "  lead",
+        "trail  ",
+        "tab\there",
+        "cr\rlf",
+        "quote\"s",
+        "back\\slash",
+        "'single'",
+        "{flow}",
+        "[seq]",
+        "&anchor",
+        "*alias",
+        "!tag",
+        "%directive",
+        "@at",
+        "`tick",
+        "|",
+        ">",
+        "é ü 中",
+        "\u{85}nel",
+        "line\u{2028}sep",
+        "\u{feff}bom",
+        "\u{7}bell",
+        "12:30",
+        "2001-12-14",
+        ".inf",
+        "-.Inf",
+        ".nan",
+        "=",
+        "<<",
+        "a\n  b\n\tc",
+        "ends with newlines\n\n\n",
+    ];
+    let mut map = MapBuilder::new();
+    let mut seq = Vec::new();
+    for (i, s) in tricky.iter().enumerate() {
+        map = map.str(&format!("k{i}"), *s);
+        seq.push(Yaml::str(*s));
+    }
+    let keyed = tricky.iter().fold(MapBuilder::new(), |m, s| m.set(s, Yaml::Bool(true)));
+    let doc = map.set("list", Yaml::Seq(seq)).set("keys", keyed.build()).build();
+    let text = yaml::document("#cloud-config", &doc);
+    let parsed = read_yaml_1_1(&[&text]);
+    assert_eq!(parsed[0], expected(&doc), "round trip failed for:\n{text}");
+}
+
+#[test]
+fn members_and_proxies_agree_on_the_initial_cluster() {
+    for (name, cluster) in
+        [("production", &seed::PRODUCTION), ("devtest", &seed::DEVTEST), ("large_scale", &seed::LARGE_SCALE)]
+    {
+        let ctx = Context::new(cluster, &RenderOptions::default()).expect("checks");
+        let docs = cloud_config::documents(&ctx);
+        let texts: Vec<String> = docs.iter().map(|(_, d)| yaml::document("#cloud-config", d)).collect();
+        let parsed = read_yaml_1_1(&texts.iter().map(String::as_str).collect::<Vec<_>>());
+        let mut lists = BTreeSet::new();
+        let mut members = 0;
+        for ((path, _), value) in docs.iter().zip(&parsed) {
+            let Some(etcd2) = get(value, &["coreos", "etcd2"]) else { continue };
+            let list = get(etcd2, &["initial-cluster"]).and_then(|v| v.as_str()).expect("initial-cluster").to_string();
+            if get(etcd2, &["proxy"]).is_none() {
+                members += 1;
+                let own = get(etcd2, &["name"]).and_then(|v| v.as_str()).expect("name");
+                let peer = get(etcd2, &["initial-advertise-peer-urls"]).and_then(|v| v.as_str()).expect("peer URL");
+                assert!(
+                    list.split(',').any(|entry| entry == format!("{own}={peer}")),
+                    "{name}/{path}: `{own}={peer}` is not in its initial-cluster {list}"
+                );
+                assert_eq!(get(etcd2, &["listen-peer-urls"]).and_then(|v| v.as_str()), Some(peer), "{name}/{path}");
+            }
+            lists.insert(list);
+        }
+        assert_eq!(lists.len(), 1, "{name}: members and proxies disagree: {lists:?}");
+        let entries_count = lists.iter().next().map_or(0, |l| l.split(',').count());
+        assert_eq!(entries_count, members, "{name}: initial-cluster lists every member once");
+    }
+}
+
+/// The absolute paths of the programs a unit's `Exec*=` lines run.
+fn executables(unit: &str) -> Vec<String> {
+    unit.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.trim().starts_with("Exec"))
+        .filter_map(|(_, v)| {
+            v.trim().trim_start_matches(['-', '@', '+', '!', ':']).split_whitespace().next().map(str::to_string)
+        })
+        .filter(|p| p.starts_with('/'))
+        .collect()
+}
+
+/// The units a unit names in its dependencies.
+fn dependencies(unit: &str) -> Vec<String> {
+    unit.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            matches!(k.trim(), "Requires" | "Wants" | "After" | "Before" | "BindsTo" | "PartOf" | "Requisite")
+        })
+        .flat_map(|(_, v)| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+#[test]
+fn every_emitted_unit_passes_systemd_analyze_verify() {
+    let analyze = tool("systemd-analyze");
+    // The units: the fleet units of every seed, and the units cloud-configs carry with content.
+    let mut units: Vec<(String, String)> = Vec::new();
+    for (name, cluster) in seed::all() {
+        for (path, bytes) in cluster.render().expect("renders") {
+            if let Some(unit) = path.strip_prefix("units/") {
+                units.push((format!("{name}-{unit}"), String::from_utf8(bytes).expect("utf-8")));
+            }
+        }
+    }
+    for (path, _, text) in all_cloud_configs() {
+        let value = &read_yaml_1_1(&[&text])[0];
+        let Some(list) = get(value, &["coreos", "units"]).and_then(|v| v.as_array()) else { continue };
+        for unit in list {
+            let name = get(unit, &["name"]).and_then(|v| v.as_str()).unwrap_or_default();
+            if let (Some(content), false) =
+                (get(unit, &["content"]).and_then(|v| v.as_str()), name.ends_with(".network"))
+            {
+                units.push((format!("{}-{name}", path.replace('/', "-")), content.to_string()));
+            }
+        }
+    }
+    assert!(units.len() >= 10, "{} units to verify", units.len());
+
+    let root = TempDir::new("systemd-root");
+    let system = root.path().join("usr/lib/systemd/system");
+    std::fs::create_dir_all(&system).expect("root");
+    let copied = Command::new("cp").arg("-a").arg("/usr/lib/systemd/system/.").arg(&system).status().expect("cp");
+    assert!(copied.success(), "copy the system units");
+    let etc = root.path().join("etc/systemd/system");
+    std::fs::create_dir_all(&etc).expect("etc");
+    for (_, text) in &units {
+        for exe in executables(text) {
+            let stub = root.path().join(exe.trim_start_matches('/'));
+            std::fs::create_dir_all(stub.parent().expect("parent")).expect("stub dir");
+            std::fs::write(&stub, "#!/bin/sh\nexit 0\n").expect("stub");
+            let made = Command::new("chmod").arg("755").arg(&stub).status().expect("chmod");
+            assert!(made.success());
+        }
+        for dep in dependencies(text) {
+            if !system.join(&dep).exists() && !etc.join(&dep).exists() {
+                std::fs::write(etc.join(&dep), "[Unit]\nDescription=stub\n\n[Service]\nExecStart=/bin/true\n")
+                    .expect("stub unit");
+            }
+        }
+    }
+    for (file, text) in &units {
+        // A template is verified as an instance, so `%i` has a value.
+        let file = file.replace("@.", "@test.");
+        let path = etc.join(&file);
+        std::fs::write(&path, text).expect("unit");
+        let out = Command::new(&analyze)
+            .arg("verify")
+            .arg(format!("--root={}", root.path().display()))
+            .arg(&path)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let complaints: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(
+            out.status.success() && complaints.is_empty(),
+            "systemd-analyze verify {file}:\n{stderr}\n--- unit ---\n{text}"
+        );
+    }
+}
+
+#[test]
+fn pxe_dnsmasq_snippets_pass_dnsmasq_test() {
+    let dnsmasq = tool("dnsmasq");
+    let artifacts = seed::LARGE_SCALE.render().expect("renders");
+    let dir = TempDir::new("dnsmasq");
+    let snippets: Vec<_> = artifacts.iter().filter(|(p, _)| p.ends_with("/dnsmasq.conf")).collect();
+    assert_eq!(snippets.len(), 5, "one per PXE pool and zone");
+    for (path, bytes) in snippets {
+        let file = dir.path().join(path.replace('/', "-"));
+        std::fs::write(&file, bytes).expect("write snippet");
+        let out = Command::new(&dnsmasq).arg("--test").arg("-C").arg(&file).output().expect("run dnsmasq");
+        assert!(out.status.success(), "dnsmasq --test {path}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    // And the check has teeth: a snippet with a bad option fails.
+    let bad = dir.path().join("bad.conf");
+    std::fs::write(&bad, "dhcp-range=not-an-address,proxy\n").expect("write");
+    let out = Command::new(&dnsmasq).arg("--test").arg("-C").arg(&bad).output().expect("run dnsmasq");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn pxe_boot_files_point_at_the_pools_config() {
+    let artifacts = seed::LARGE_SCALE.render().expect("renders");
+    for (path, bytes) in &artifacts {
+        let Some(dir) = path.strip_suffix("/boot.ipxe") else { continue };
+        let script = String::from_utf8_lossy(bytes);
+        let url = script
+            .lines()
+            .find(|l| l.starts_with("kernel "))
+            .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("cloud-config-url=")))
+            .expect("the kernel line has cloud-config-url");
+        let config = url.strip_prefix("http://10.10.0.5:8080/").expect("on the boot server");
+        assert!(artifacts.contains_key(config), "{path} points at {config}, which is not rendered");
+        let pxelinux = String::from_utf8_lossy(&artifacts[&format!("{dir}/pxelinux.cfg/default")]).to_string();
+        assert!(pxelinux.contains(&format!("append cloud-config-url={url}\n")), "{dir}: pxelinux and iPXE agree");
+        // PXE machines get no $private_ipv4: the platform does not provide it.
+        let doc = String::from_utf8_lossy(&artifacts[config]).to_string();
+        assert!(!doc.contains("$private_ipv4"), "{config}");
+        let parsed = &read_yaml_1_1(&[&doc])[0];
+        assert!(entries(parsed).iter().all(|(k, _)| k != "hostname"), "{config}: DHCP names PXE machines");
+    }
+}

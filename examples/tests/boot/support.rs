@@ -1,0 +1,112 @@
+//! What the tests share: finding the real tools, temporary directories, and reading YAML the
+//! way a YAML 1.1 reader of the CoreOS era does.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clusterdef::render::yaml::Yaml;
+use serde_json::Value;
+
+/// The path of a program the tests need. A missing program fails the test: it never skips.
+pub fn tool(name: &str) -> PathBuf {
+    let dirs = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default();
+    dirs.into_iter()
+        .chain(["/usr/sbin", "/sbin", "/usr/bin"].map(PathBuf::from))
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("`{name}` is not installed; run `bash scripts/install-test-deps.sh`"))
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new, empty directory for `tag`.
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("clusterdef-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        TempDir(dir)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const READER: &str = r#"
+import json, sys, yaml
+texts = json.load(sys.stdin)
+def plain(v):
+    if isinstance(v, dict):
+        return {"__map__": [[plain(k), plain(x)] for k, x in v.items()]}
+    if isinstance(v, list):
+        return [plain(x) for x in v]
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    return {"__other__": type(v).__name__ + ":" + repr(v)}
+print(json.dumps([plain(yaml.safe_load(t)) for t in texts]))
+"#;
+
+/// Parses each text with PyYAML's `safe_load`, a YAML 1.1 reader, and returns the values as
+/// JSON. Mappings come back as `{"__map__": [[key, value], …]}` in document order, so key types
+/// and order are kept; anything that is not a string, integer, boolean, null, list or mapping
+/// (a float, a date) comes back as `{"__other__": "type:repr"}`.
+pub fn read_yaml_1_1(texts: &[&str]) -> Vec<Value> {
+    let mut child = Command::new(tool("python3"))
+        .args(["-c", READER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    let input = serde_json::to_vec(texts).expect("encode texts");
+    child.stdin.take().expect("stdin").write_all(&input).expect("send texts");
+    let out = child.wait_with_output().expect("python3 finishes");
+    assert!(
+        out.status.success(),
+        "PyYAML could not read the YAML (is it installed? scripts/install-test-deps.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python3 prints JSON")
+}
+
+/// What a YAML 1.1 reader must return for `yaml`, in the form [`read_yaml_1_1`] returns.
+pub fn expected(yaml: &Yaml) -> Value {
+    match yaml {
+        Yaml::Str(s) => Value::String(s.clone()),
+        Yaml::Bool(b) => Value::Bool(*b),
+        Yaml::Int(i) => Value::from(*i),
+        Yaml::Seq(items) => Value::Array(items.iter().map(expected).collect()),
+        Yaml::Map(entries) => serde_json::json!({
+            "__map__": entries.iter().map(|(k, v)| Value::Array(vec![Value::String(k.clone()), expected(v)])).collect::<Vec<_>>()
+        }),
+    }
+}
+
+/// The value under `path` in a parsed document (mapping keys only).
+pub fn get<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    let mut current = value;
+    for key in path {
+        let entries = current.get("__map__")?.as_array()?;
+        current = entries.iter().find(|e| e[0] == *key).map(|e| &e[1])?;
+    }
+    Some(current)
+}
+
+/// The entries of a parsed mapping, as (key, value) pairs.
+pub fn entries(value: &Value) -> Vec<(String, Value)> {
+    value
+        .get("__map__")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().map(|e| (e[0].as_str().unwrap_or_default().to_string(), e[1].clone())).collect())
+        .unwrap_or_default()
+}
