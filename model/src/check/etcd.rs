@@ -2,7 +2,7 @@
 //! bootstrap and reboot safety.
 
 use super::{Report, join, plural};
-use crate::cluster::{Addressing, Bootstrap, Channel, Layout, RebootStrategy, Size, Windows};
+use crate::cluster::{Addressing, Bootstrap, Channel, EtcdRelease, Layout, RebootStrategy, Size, Windows};
 use crate::quorum::{majority, tolerance};
 use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, Subject};
@@ -294,6 +294,19 @@ fn bootstrap(r: &mut Report<'_>) {
             "use the URL `https://discovery.etcd.io/new?size=N` returned, e.g. `https://discovery.etcd.io/<token>`",
         ),
         _ => {}
+    }
+    // etcd 0.4 has no proxy: workers list the members' endpoints, which must be known addresses.
+    if c.etcd_release == EtcdRelease::V0_4 && !c.pools.is_empty() && !c.members.addressing.is_static() {
+        r.push(
+            Rule::Bootstrap,
+            Subject::Group(GroupRef::Members, GroupPart::Whole),
+            "with etcd 0.4 the workers run no proxy and list every member's endpoint, but the members have no \
+             static addresses to list",
+            format!(
+                "give `{}:` static `addresses:`, or use `etcd: 2` so that workers reach the members through a proxy",
+                c.layout.members_key()
+            ),
+        );
     }
 }
 

@@ -297,4 +297,15 @@ mod tests {
         cluster.units = Cow::Owned(vec![anchor, follower, bad_name]);
         assert_eq!(rules(&cluster), [Rule::FleetExclusiveOptions, Rule::MachineOfConflicts, Rule::UnitName]);
     }
+
+    #[test]
+    fn etcd_0_4_workers_need_member_addresses() {
+        let mut cluster = central(3, &["a", "b", "c"]);
+        cluster.etcd_release = EtcdRelease::V0_4;
+        assert_eq!(rules(&cluster), [], "no workers, nothing to list");
+        cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(2))]);
+        assert_eq!(rules(&cluster), [Rule::Bootstrap]);
+        cluster.etcd_release = EtcdRelease::V2;
+        assert_eq!(rules(&cluster), [], "etcd2 workers find the members through discovery and a proxy");
+    }
 }

@@ -58,26 +58,32 @@ struct Member {
     host: String,
 }
 
-fn members(cluster: &Cluster) -> Vec<Member> {
-    cluster
-        .placed_groups()
-        .into_iter()
-        .filter(|g| g.group_ref == GroupRef::Members)
-        .flat_map(|g| g.machines)
-        .map(|m| Member { name: m.hostname, host: host_of(m.address) })
-        .collect()
+/// What every config of a cluster shares, worked out once per render.
+pub struct Facts {
+    members: Vec<Member>,
+    /// `name=http://host:2380,…`, as every member's and proxy's `initial-cluster` must read.
+    pub initial_cluster: String,
+    /// Every member's client URL, comma-separated.
+    pub client_endpoints: String,
 }
 
-/// `name=http://host:2380,…`, as every member's and proxy's `initial-cluster` must read.
-pub fn initial_cluster(cluster: &Cluster) -> String {
-    let (_, peer) = ports(cluster.etcd_release);
-    members(cluster).iter().map(|m| format!("{}=http://{}:{peer}", m.name, m.host)).collect::<Vec<_>>().join(",")
-}
-
-/// Every member's client URL, comma-separated.
-pub fn client_endpoints(cluster: &Cluster) -> String {
-    let (client, _) = ports(cluster.etcd_release);
-    members(cluster).iter().map(|m| format!("http://{}:{client}", m.host)).collect::<Vec<_>>().join(",")
+impl Facts {
+    /// The facts of `cluster`.
+    pub fn of(cluster: &Cluster) -> Facts {
+        let placed = cluster.placed_groups();
+        let members: Vec<Member> = placed
+            .into_iter()
+            .filter(|g| g.group_ref == GroupRef::Members)
+            .flat_map(|g| g.machines)
+            .map(|m| Member { name: m.hostname, host: host_of(m.address) })
+            .collect();
+        let (client, peer) = ports(cluster.etcd_release);
+        let initial_cluster =
+            members.iter().map(|m| format!("{}=http://{}:{peer}", m.name, m.host)).collect::<Vec<_>>().join(",");
+        let client_endpoints =
+            members.iter().map(|m| format!("http://{}:{client}", m.host)).collect::<Vec<_>>().join(",");
+        Facts { members, initial_cluster, client_endpoints }
+    }
 }
 
 /// Every config of the cluster as text, by path.
@@ -88,17 +94,18 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
 /// Every config of the cluster as a YAML value, by path.
 pub fn documents(ctx: &Context<'_>) -> Vec<(String, Yaml)> {
     let cluster = ctx.cluster;
+    let facts = Facts::of(cluster);
     let mut out = Vec::new();
     for placed in cluster.placed_groups() {
         let group = placed.group;
         if shares_configs(group) {
             for domain in cluster.group_domains(placed.group_ref) {
-                let doc = config(ctx, placed.group_ref, group, None, domain);
+                let doc = config(ctx, &facts, placed.group_ref, group, None, domain);
                 out.push((pool_config_path(group, domain), doc));
             }
         } else {
             for machine in &placed.machines {
-                let doc = config(ctx, placed.group_ref, group, Some(machine), machine.domain);
+                let doc = config(ctx, &facts, placed.group_ref, group, Some(machine), machine.domain);
                 let path = format!("cloud-config/{}.yml", file_component(&machine.hostname));
                 out.push((path, doc));
             }
@@ -107,7 +114,14 @@ pub fn documents(ctx: &Context<'_>) -> Vec<(String, Yaml)> {
     out
 }
 
-fn config(ctx: &Context<'_>, g: GroupRef, group: &Group, machine: Option<&Machine>, domain: Option<usize>) -> Yaml {
+fn config(
+    ctx: &Context<'_>,
+    facts: &Facts,
+    g: GroupRef,
+    group: &Group,
+    machine: Option<&Machine>,
+    domain: Option<usize>,
+) -> Yaml {
     let cluster = ctx.cluster;
     let is_member = g == GroupRef::Members;
     let pxe = matches!(group.boot, Boot::Pxe { .. });
@@ -121,16 +135,18 @@ fn config(ctx: &Context<'_>, g: GroupRef, group: &Group, machine: Option<&Machin
     let local_endpoint = match (is_member, cluster.etcd_release) {
         (true, _) => format!("http://{}:{client}", host.clone().unwrap_or_default()),
         (false, EtcdRelease::V2) => "http://127.0.0.1:2379".to_string(),
-        (false, EtcdRelease::V0_4) => client_endpoints(cluster),
+        (false, EtcdRelease::V0_4) => facts.client_endpoints.clone(),
     };
 
     let mut coreos = MapBuilder::new();
     coreos = match (is_member, cluster.etcd_release) {
-        (true, EtcdRelease::V2) => coreos.set("etcd2", etcd2_member(ctx, machine, host.as_deref().unwrap_or_default())),
-        (true, EtcdRelease::V0_4) => {
-            coreos.set("etcd", etcd04_member(ctx, machine, host.as_deref().unwrap_or_default()))
+        (true, EtcdRelease::V2) => {
+            coreos.set("etcd2", etcd2_member(ctx, facts, machine, host.as_deref().unwrap_or_default()))
         }
-        (false, EtcdRelease::V2) => coreos.set("etcd2", etcd2_proxy(ctx)),
+        (true, EtcdRelease::V0_4) => {
+            coreos.set("etcd", etcd04_member(ctx, facts, machine, host.as_deref().unwrap_or_default()))
+        }
+        (false, EtcdRelease::V2) => coreos.set("etcd2", etcd2_proxy(ctx, facts)),
         (false, EtcdRelease::V0_4) => coreos,
     };
     coreos = coreos
@@ -160,7 +176,7 @@ fn config(ctx: &Context<'_>, g: GroupRef, group: &Group, machine: Option<&Machin
         .build()
 }
 
-fn etcd2_member(ctx: &Context<'_>, machine: Option<&Machine>, host: &str) -> Yaml {
+fn etcd2_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, host: &str) -> Yaml {
     let name = machine.map_or_else(String::new, |m| m.hostname.clone());
     let client = format!("http://{host}:2379");
     let peer = format!("http://{host}:2380");
@@ -170,30 +186,29 @@ fn etcd2_member(ctx: &Context<'_>, machine: Option<&Machine>, host: &str) -> Yam
         .str("initial-advertise-peer-urls", peer.clone())
         .str("listen-client-urls", client)
         .str("listen-peer-urls", peer);
-    bootstrap(ctx, section).build()
+    bootstrap(ctx, facts, section).build()
 }
 
 /// `initial-cluster` and its companions, or `discovery`: members and proxies must agree.
-fn bootstrap(ctx: &Context<'_>, section: MapBuilder) -> MapBuilder {
+fn bootstrap(ctx: &Context<'_>, facts: &Facts, section: MapBuilder) -> MapBuilder {
     match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()),
         None => section
-            .str("initial-cluster", initial_cluster(ctx.cluster))
+            .str("initial-cluster", facts.initial_cluster.clone())
             .str("initial-cluster-state", "new")
             .str("initial-cluster-token", ctx.cluster.name.to_string()),
     }
 }
 
-fn etcd2_proxy(ctx: &Context<'_>) -> Yaml {
+fn etcd2_proxy(ctx: &Context<'_>, facts: &Facts) -> Yaml {
     let section = MapBuilder::new().str("proxy", "on").str("listen-client-urls", "http://127.0.0.1:2379");
     match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()).build(),
-        None => section.str("initial-cluster", initial_cluster(ctx.cluster)).build(),
+        None => section.str("initial-cluster", facts.initial_cluster.clone()).build(),
     }
 }
 
-fn etcd04_member(ctx: &Context<'_>, machine: Option<&Machine>, host: &str) -> Yaml {
-    let cluster = ctx.cluster;
+fn etcd04_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, host: &str) -> Yaml {
     let name = machine.map_or_else(String::new, |m| m.hostname.clone());
     let section = MapBuilder::new()
         .str("name", name.clone())
@@ -203,7 +218,7 @@ fn etcd04_member(ctx: &Context<'_>, machine: Option<&Machine>, host: &str) -> Ya
         Some(url) => section.str("discovery", url.clone()).build(),
         None => {
             let peers: Vec<String> =
-                members(cluster).into_iter().filter(|m| m.name != name).map(|m| format!("{}:7001", m.host)).collect();
+                facts.members.iter().filter(|m| m.name != name).map(|m| format!("{}:7001", m.host)).collect();
             let section = if peers.is_empty() { section } else { section.str("peers", peers.join(",")) };
             section.build()
         }
@@ -313,4 +328,57 @@ fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str) -> Vec<Yaml> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::net::Ipv4Addr;
+
+    use clusterdef_model::{Addressing, DomainKind, Layout, Network};
+
+    use super::*;
+    use crate::RenderOptions;
+
+    fn central(release: EtcdRelease) -> Cluster {
+        let mut members = Group::new("central", "central", Size::Fixed(3)).across(DomainKind::Cabinet, ["a", "b", "c"]);
+        members.addressing =
+            Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 13) };
+        let mut cluster = Cluster::new("c", Layout::CentralServices, members);
+        cluster.etcd_release = release;
+        cluster.network = Some(Network {
+            subnet: "10.0.0.0/24".parse().expect("subnet"),
+            gateway: None,
+            dns: Cow::Borrowed(&[]),
+            interface: Cow::Borrowed("eth0"),
+        });
+        cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(1))]);
+        cluster
+    }
+
+    fn texts(cluster: &Cluster) -> Vec<(String, String)> {
+        render(&Context::new(cluster, &RenderOptions::default()).expect("checks"))
+    }
+
+    #[test]
+    fn etcd_0_4_workers_list_every_member_and_run_no_etcd() {
+        let configs = texts(&central(EtcdRelease::V0_4));
+        let worker = &configs.iter().find(|(p, _)| p == "cloud-config/worker-1.yml").expect("worker").1;
+        let endpoints = "http://10.0.0.11:4001,http://10.0.0.12:4001,http://10.0.0.13:4001";
+        assert!(worker.contains(&format!("etcd_servers: \"{endpoints}\"")), "{worker}");
+        assert!(worker.contains(&format!("endpoint: \"{endpoints}\"")), "{worker}");
+        assert!(worker.contains("- name: \"etcd.service\"\n      command: \"stop\""), "{worker}");
+        assert!(worker.contains("FLEETCTL_ENDPOINT=unix:///var/run/fleet.sock"), "{worker}");
+        assert!(!worker.contains("etcd2"), "{worker}");
+        let member = &configs.iter().find(|(p, _)| p == "cloud-config/central-1.yml").expect("member").1;
+        assert!(member.contains("  etcd:\n    name: \"central-1\"\n    addr: \"10.0.0.11:4001\"\n    peer-addr: \"10.0.0.11:7001\"\n    peers: \"10.0.0.12:7001,10.0.0.13:7001\""), "{member}");
+    }
+
+    #[test]
+    fn etcd2_workers_proxy_through_loopback_with_the_members_list() {
+        let configs = texts(&central(EtcdRelease::V2));
+        let worker = &configs.iter().find(|(p, _)| p == "cloud-config/worker-1.yml").expect("worker").1;
+        assert!(worker.contains("proxy: \"on\"\n    listen-client-urls: \"http://127.0.0.1:2379\"\n    initial-cluster: \"central-1=http://10.0.0.11:2380,central-2=http://10.0.0.12:2380,central-3=http://10.0.0.13:2380\""), "{worker}");
+        assert!(worker.contains("etcd_servers: \"http://127.0.0.1:2379\""), "{worker}");
+    }
 }

@@ -5,7 +5,8 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use clusterdef_model::{
-    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, RebootStrategy, Rule, Size, quorum,
+    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, Metadata, RebootStrategy, Rule, Size,
+    quorum,
 };
 
 /// A cluster's plan.
@@ -104,10 +105,19 @@ pub struct UnitPlan {
     pub global: bool,
     /// The unit it follows (`MachineOf`), whose machine it runs on.
     pub follows: Option<String>,
-    /// The eligible machines of fixed groups, by hostname.
-    pub machines: Vec<String>,
-    /// The eligible machines of autoscaled or PXE pools, as `pool (cabinet one)`.
-    pub pools: Vec<String>,
+    /// The eligible machines, by group and failure domain.
+    pub eligible: Vec<Eligible>,
+}
+
+/// Machines of one group and failure domain that may run a unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Eligible {
+    /// The group.
+    pub group: String,
+    /// The failure domain, if the group is spread.
+    pub domain: Option<String>,
+    /// Their hostnames; empty for an autoscaled group, whose machines are not known in advance.
+    pub hostnames: Vec<String>,
 }
 
 impl Plan {
@@ -166,40 +176,30 @@ impl Plan {
             _ => Vec::new(),
         };
 
+        // Each kind of machine (group and domain) is matched once; its machines follow.
+        let mut kinds: Vec<(GroupRef, Option<usize>, Metadata, Vec<String>)> = Vec::new();
+        for p in &placed {
+            for domain in cluster.group_domains(p.group_ref) {
+                let hostnames = p.machines.iter().filter(|m| m.domain == domain).map(|m| m.hostname.clone()).collect();
+                kinds.push((p.group_ref, domain, cluster.fleet_metadata(p.group_ref, domain), hostnames));
+            }
+        }
         let units = cluster
             .units
             .iter()
-            .map(|unit| {
-                let mut machines = Vec::new();
-                let mut pools = Vec::new();
-                for p in &placed {
-                    let shared = matches!(p.group.size, Size::Autoscale { .. });
-                    if shared {
-                        for d in cluster.group_domains(p.group_ref) {
-                            if unit.runs_on(&cluster.fleet_metadata(p.group_ref, d)) {
-                                pools.push(match (d, &p.group.spread) {
-                                    (Some(d), Some(s)) => {
-                                        format!("{} ({} {})", p.group.name, s.kind.key(), s.domains[d].name)
-                                    }
-                                    _ => p.group.name.to_string(),
-                                });
-                            }
-                        }
-                    } else {
-                        for m in &p.machines {
-                            if unit.runs_on(&cluster.fleet_metadata(m.group, m.domain)) {
-                                machines.push(m.hostname.clone());
-                            }
-                        }
-                    }
-                }
-                UnitPlan {
-                    name: unit.name.to_string(),
-                    global: unit.global,
-                    follows: unit.machine_of.as_ref().map(|m| m.to_string()),
-                    machines,
-                    pools,
-                }
+            .map(|unit| UnitPlan {
+                name: unit.name.to_string(),
+                global: unit.global,
+                follows: unit.machine_of.as_ref().map(|m| m.to_string()),
+                eligible: kinds
+                    .iter()
+                    .filter(|(_, _, metadata, _)| unit.runs_on(metadata))
+                    .map(|(g, d, _, hostnames)| Eligible {
+                        group: cluster.group(*g).map(|g| g.name.to_string()).unwrap_or_default(),
+                        domain: domain_name(*g, *d),
+                        hostnames: hostnames.clone(),
+                    })
+                    .collect(),
             })
             .collect();
 
@@ -287,10 +287,20 @@ impl fmt::Display for Plan {
         if !self.units.is_empty() {
             writeln!(f, "\nunits")?;
             for u in &self.units {
-                let mut places: Vec<String> = u.machines.clone();
-                places.extend(u.pools.iter().map(|p| format!("pool {p}")));
                 let how = if u.global { "runs on each of" } else { "runs on one of" };
                 let follows = u.follows.as_ref().map_or(String::new(), |t| format!(", beside {t}"));
+                let places: Vec<String> = u
+                    .eligible
+                    .iter()
+                    .map(|e| {
+                        let domain = e.domain.as_ref().map_or(String::new(), |d| format!(" {d}"));
+                        match e.hostnames.len() {
+                            0 => format!("{}{domain} (autoscaled)", e.group),
+                            1..=4 => e.hostnames.join(", "),
+                            n => format!("{}{domain} ({n} machines)", e.group),
+                        }
+                    })
+                    .collect();
                 if places.is_empty() {
                     writeln!(f, "  {}: no eligible machine{follows}", u.name)?;
                 } else {

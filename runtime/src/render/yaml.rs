@@ -227,6 +227,12 @@ fn write_literal_block(out: &mut String, s: &str, level: usize) {
 /// A double-quoted scalar; every character that could be read differently is escaped.
 pub fn write_quoted(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings need no escape at all: copy them whole.
+    if !s.chars().any(needs_escape) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -246,6 +252,10 @@ pub fn write_quoted(out: &mut String, s: &str) {
         }
     }
     out.push('"');
+}
+
+fn needs_escape(c: char) -> bool {
+    matches!(c, '"' | '\\') || c.is_control() || is_yaml_break_or_bom(c)
 }
 
 #[cfg(test)]
