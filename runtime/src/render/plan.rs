@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 use clusterdef_model::{
     Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, Metadata, RebootStrategy, Rule, Size,
@@ -117,7 +118,8 @@ pub struct Eligible {
     /// The failure domain, if the group is spread.
     pub domain: Option<String>,
     /// Their hostnames; empty for an autoscaled group, whose machines are not known in advance.
-    pub hostnames: Vec<String>,
+    /// Shared between the units that may run on the same machines.
+    pub hostnames: Arc<[String]>,
 }
 
 impl Plan {
@@ -177,7 +179,7 @@ impl Plan {
         };
 
         // Each kind of machine (group and domain) is matched once; its machines follow.
-        let mut kinds: Vec<(GroupRef, Option<usize>, Metadata, Vec<String>)> = Vec::new();
+        let mut kinds: Vec<(GroupRef, Option<usize>, Metadata, Arc<[String]>)> = Vec::new();
         for p in &placed {
             for domain in cluster.group_domains(p.group_ref) {
                 let hostnames = p.machines.iter().filter(|m| m.domain == domain).map(|m| m.hostname.clone()).collect();
@@ -223,6 +225,44 @@ impl Plan {
             units,
             accepted_risks: cluster.allows.iter().map(|a| (a.rule, a.reason.to_string())).collect(),
         }
+    }
+}
+
+impl Plan {
+    /// The eligible machines in words, one phrase per group: its hostnames when they are few,
+    /// else the group, the domains when not all of them, and the count.
+    fn describe_eligible(&self, eligible: &[Eligible]) -> Vec<String> {
+        let mut out = Vec::new();
+        for group in &self.groups {
+            let of_group: Vec<&Eligible> = eligible.iter().filter(|e| e.group == group.name).collect();
+            if of_group.is_empty() {
+                continue;
+            }
+            let every_domain = group.domains.is_empty() || of_group.len() == group.domains.len();
+            let domains = match (every_domain, group.domain_kind) {
+                (false, Some(kind)) => {
+                    let names: Vec<&str> = of_group.iter().filter_map(|e| e.domain.as_deref()).collect();
+                    format!(" in {} {}", if names.len() == 1 { kind.key() } else { kind.plural() }, names.join(", "))
+                }
+                _ => String::new(),
+            };
+            let count: usize = of_group.iter().map(|e| e.hostnames.len()).sum();
+            out.push(match count {
+                0 => format!("{}{domains} (autoscaled)", group.name),
+                // Few enough to name, in the group's machine order.
+                1..=6 => {
+                    let named: Vec<&str> = group
+                        .machines
+                        .iter()
+                        .map(|m| m.hostname.as_str())
+                        .filter(|h| of_group.iter().any(|e| e.hostnames.iter().any(|x| x == h)))
+                        .collect();
+                    named.join(", ")
+                }
+                n => format!("{}{domains} ({n} machines)", group.name),
+            });
+        }
+        out
     }
 }
 
@@ -289,18 +329,7 @@ impl fmt::Display for Plan {
             for u in &self.units {
                 let how = if u.global { "runs on each of" } else { "runs on one of" };
                 let follows = u.follows.as_ref().map_or(String::new(), |t| format!(", beside {t}"));
-                let places: Vec<String> = u
-                    .eligible
-                    .iter()
-                    .map(|e| {
-                        let domain = e.domain.as_ref().map_or(String::new(), |d| format!(" {d}"));
-                        match e.hostnames.len() {
-                            0 => format!("{}{domain} (autoscaled)", e.group),
-                            1..=4 => e.hostnames.join(", "),
-                            n => format!("{}{domain} ({n} machines)", e.group),
-                        }
-                    })
-                    .collect();
+                let places = self.describe_eligible(&u.eligible);
                 if places.is_empty() {
                     writeln!(f, "  {}: no eligible machine{follows}", u.name)?;
                 } else {

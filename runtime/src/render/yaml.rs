@@ -77,7 +77,7 @@ impl MapBuilder {
 /// Writes a document: `header` lines (such as `#cloud-config`) first, then the value, which
 /// should be a mapping.
 pub fn document(header: &str, value: &Yaml) -> String {
-    let mut out = String::new();
+    let mut out = String::with_capacity(4096);
     out.push_str(header);
     out.push('\n');
     match value {
@@ -91,8 +91,12 @@ pub fn document(header: &str, value: &Yaml) -> String {
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    const SPACES: &str = "                                                                ";
+    let mut left = n;
+    while left > 0 {
+        let step = left.min(SPACES.len());
+        out.push_str(&SPACES[..step]);
+        left -= step;
     }
 }
 
