@@ -179,11 +179,22 @@ impl Plan {
         };
 
         // Each kind of machine (group and domain) is matched once; its machines follow.
-        let mut kinds: Vec<(GroupRef, Option<usize>, Metadata, Arc<[String]>)> = Vec::new();
+        struct Kind {
+            group: GroupRef,
+            domain: Option<usize>,
+            metadata: Metadata,
+            hostnames: Arc<[String]>,
+        }
+        let mut kinds = Vec::new();
         for p in &placed {
             for domain in cluster.group_domains(p.group_ref) {
                 let hostnames = p.machines.iter().filter(|m| m.domain == domain).map(|m| m.hostname.clone()).collect();
-                kinds.push((p.group_ref, domain, cluster.fleet_metadata(p.group_ref, domain), hostnames));
+                kinds.push(Kind {
+                    group: p.group_ref,
+                    domain,
+                    metadata: cluster.fleet_metadata(p.group_ref, domain),
+                    hostnames,
+                });
             }
         }
         let units = cluster
@@ -195,11 +206,11 @@ impl Plan {
                 follows: unit.machine_of.as_ref().map(|m| m.to_string()),
                 eligible: kinds
                     .iter()
-                    .filter(|(_, _, metadata, _)| unit.runs_on(metadata))
-                    .map(|(g, d, _, hostnames)| Eligible {
-                        group: cluster.group(*g).map(|g| g.name.to_string()).unwrap_or_default(),
-                        domain: domain_name(*g, *d),
-                        hostnames: hostnames.clone(),
+                    .filter(|kind| unit.runs_on(&kind.metadata))
+                    .map(|kind| Eligible {
+                        group: cluster.group(kind.group).map(|g| g.name.to_string()).unwrap_or_default(),
+                        domain: domain_name(kind.group, kind.domain),
+                        hostnames: kind.hostnames.clone(),
                     })
                     .collect(),
             })
