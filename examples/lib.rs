@@ -122,6 +122,12 @@ pub mod seed {
     }
 }
 
+/// The production cluster again, read from `cluster/production.cluster` by build.rs through
+/// `clusterdef-build`: the cluster and its facts as constants.
+pub mod built {
+    clusterdef::include_cluster!("production");
+}
+
 /// What an example program does: renders `cluster` into the directory given as the first
 /// argument (default `target/clusterdef/NAME`), then prints where the files went and the plan.
 pub fn run(name: &str, cluster: &Cluster) -> Result<(), Box<dyn std::error::Error>> {

@@ -56,6 +56,39 @@ macro_rules! cluster {
     };
 }
 
+/// A machine's facts, as `clusterdef-build` writes them into a generated module's `MACHINES`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MachineFacts {
+    /// The hostname.
+    pub hostname: &'static str,
+    /// The group it belongs to.
+    pub group: &'static str,
+    /// Its fleet role.
+    pub role: &'static str,
+    /// Its cabinet or zone, if its group is spread.
+    pub domain: Option<&'static str>,
+    /// Its static address, if it has one.
+    pub address: Option<std::net::Ipv4Addr>,
+    /// Whether it runs an etcd member.
+    pub etcd_member: bool,
+}
+
+/// Includes the module `clusterdef-build` generated for a `.cluster` file, by the file's name:
+/// `cluster/prod.cluster` becomes `include_cluster!("prod")`.
+///
+/// ```ignore
+/// pub mod prod {
+///     clusterdef::include_cluster!("prod");
+/// }
+/// // prod::CLUSTER, prod::ETCD_ENDPOINTS, prod::machine::CENTRAL_1, …
+/// ```
+#[macro_export]
+macro_rules! include_cluster {
+    ($name:literal) => {
+        ::core::include!(::core::concat!(::core::env!("OUT_DIR"), "/clusterdef/", $name, ".rs"));
+    };
+}
+
 /// Items the code `cluster!` generates refers to. Not public API.
 #[doc(hidden)]
 pub mod __private {

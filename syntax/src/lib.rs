@@ -11,6 +11,7 @@ pub mod ast;
 pub mod codegen;
 pub mod lower;
 pub mod parse;
+pub mod source;
 
 use clusterdef_model::Cluster;
 use proc_macro2::{Delimiter, TokenStream, TokenTree};

@@ -2,6 +2,7 @@
 //! a YAML 1.1 reader, systemd-analyze, dnsmasq and a real etcd cluster. Also golden files of
 //! every artifact. Regenerate the golden files with `UPDATE_GOLDEN=1`.
 
+mod build_rs;
 mod etcd;
 mod support;
 

@@ -1,0 +1,245 @@
+//! clusterdef from `build.rs`: read a `.cluster` file (the text that would go inside
+//! `cluster! { … }`), check it with the same grammar and rules as the macro, write its artifacts,
+//! and generate a typed module of the cluster's facts.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() {
+//!     clusterdef_build::Builder::new("cluster/prod.cluster").compile();
+//! }
+//! ```
+//!
+//! ```ignore
+//! // src/lib.rs
+//! pub mod prod {
+//!     clusterdef::include_cluster!("prod");
+//! }
+//! ```
+//!
+//! Errors print as `file:line:col` with the source line and a caret, all of them at once, and
+//! fail the build. The script prints `cargo::rerun-if-changed` for the `.cluster` file and every
+//! unit file it names, writes only under `OUT_DIR` (or the directory given), rewrites a file
+//! only when its bytes change, and uses no network.
+#![forbid(unsafe_code)]
+
+mod module;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use clusterdef::{Cluster, Render, RenderError, UnitBody, WriteError, WriteReport, output};
+use clusterdef_syntax::source::{compile_source, render_errors};
+
+pub use module::generate_module;
+
+/// Configures one `.cluster` file's build.
+#[derive(Clone, Debug)]
+pub struct Builder {
+    input: PathBuf,
+    artifacts_dir: Option<PathBuf>,
+    manifest_dir: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+}
+
+/// What a build produced.
+#[derive(Clone, Debug)]
+pub struct Output {
+    /// The checked cluster.
+    pub cluster: Cluster,
+    /// The generated module, `OUT_DIR/clusterdef/<name>.rs`.
+    pub module: PathBuf,
+    /// Where the artifacts went.
+    pub artifacts_dir: PathBuf,
+    /// What writing the artifacts did.
+    pub report: WriteReport,
+    /// The files the build read, for `rerun-if-changed`.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// Why a build failed.
+#[derive(Debug)]
+pub enum Error {
+    /// The `.cluster` file breaks the grammar or the rules; the text is rustc-style diagnostics.
+    Cluster(String),
+    /// Reading the input or writing the output failed.
+    Io(PathBuf, std::io::Error),
+    /// The artifacts could not be rendered.
+    Render(RenderError),
+    /// The artifacts could not be written.
+    Write(WriteError),
+    /// `build.rs` environment is missing (`OUT_DIR`, `CARGO_MANIFEST_DIR`).
+    Env(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Cluster(diagnostics) => f.write_str(diagnostics.trim_end()),
+            Error::Io(path, e) => write!(f, "{}: {e}", path.display()),
+            Error::Render(e) => write!(f, "{e}"),
+            Error::Write(e) => write!(f, "{e}"),
+            Error::Env(var) => write!(f, "{var} is not set: clusterdef-build runs from a build script"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Builder {
+    /// A build of `input`, a path relative to the crate root.
+    pub fn new(input: impl Into<PathBuf>) -> Builder {
+        Builder { input: input.into(), artifacts_dir: None, manifest_dir: None, out_dir: None }
+    }
+
+    /// Writes the artifacts into `dir` (relative to the crate root) instead of
+    /// `OUT_DIR/clusterdef/<name>/`.
+    pub fn artifacts_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
+        self.artifacts_dir = Some(dir.into());
+        self
+    }
+
+    /// Uses these directories instead of `CARGO_MANIFEST_DIR` and `OUT_DIR`, for tests and tools.
+    pub fn dirs(mut self, manifest_dir: impl Into<PathBuf>, out_dir: impl Into<PathBuf>) -> Builder {
+        self.manifest_dir = Some(manifest_dir.into());
+        self.out_dir = Some(out_dir.into());
+        self
+    }
+
+    /// Runs the build from `build.rs`: prints the `rerun-if-changed` lines, and on failure
+    /// prints every error and exits with status 1, which fails `cargo build`.
+    pub fn compile(self) -> Output {
+        let input = self.input.clone();
+        println!("cargo::rerun-if-changed={}", input.display());
+        match self.try_compile() {
+            Ok(output) => {
+                for path in output.inputs.iter().skip(1) {
+                    println!("cargo::rerun-if-changed={}", path.display());
+                }
+                output
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(1);
+            }
+        }
+    }
+
+    /// Runs the build and returns what it produced or why it failed.
+    pub fn try_compile(self) -> Result<Output, Error> {
+        let manifest_dir = match self.manifest_dir {
+            Some(d) => d,
+            None => {
+                std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).ok_or(Error::Env("CARGO_MANIFEST_DIR"))?
+            }
+        };
+        let out_dir = match self.out_dir {
+            Some(d) => d,
+            None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::Env("OUT_DIR"))?,
+        };
+        let path = manifest_dir.join(&self.input);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io(path.clone(), e))?;
+        let load = |file: &str| std::fs::read_to_string(manifest_dir.join(file)).map_err(|e| e.to_string());
+        let compiled = compile_source(&text, &load)
+            .map_err(|errors| Error::Cluster(render_errors(&self.input.display().to_string(), &text, &errors)))?;
+        let cluster = compiled.cluster;
+
+        let name = self.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "cluster".into());
+        let artifacts_dir = match self.artifacts_dir {
+            Some(dir) => manifest_dir.join(dir),
+            None => out_dir.join("clusterdef").join(&name),
+        };
+        let artifacts = cluster.render().map_err(Error::Render)?;
+        let report = output::write(&artifacts, &artifacts_dir).map_err(Error::Write)?;
+
+        let module_text = generate_module(&cluster, &self.input.display().to_string());
+        let module = out_dir.join("clusterdef").join(format!("{name}.rs"));
+        write_if_changed(&module, module_text.as_bytes())?;
+
+        let mut inputs = vec![path];
+        inputs.extend(cluster.units.iter().filter_map(|u| match &u.body {
+            UnitBody::File { path, .. } => Some(manifest_dir.join(&**path)),
+            UnitBody::Inline(_) => None,
+        }));
+        Ok(Output { cluster, module, artifacts_dir, report, inputs })
+    }
+}
+
+/// Writes `bytes` to `path` unless it already holds them, so cargo sees no change.
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    if std::fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::Io(parent.to_path_buf(), e))?;
+    }
+    let tmp = path.with_extension("rs.clusterdef-tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::Io(tmp.clone(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::Io(path.to_path_buf(), e))
+}
+
+/// Shorthand for `Builder::new(input).compile()`.
+pub fn compile(input: impl Into<PathBuf>) -> Output {
+    Builder::new(input).compile()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("clusterdef-build-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("cluster")).expect("scratch dir");
+        dir
+    }
+
+    #[test]
+    fn errors_are_file_line_col_with_a_caret_and_all_reported() {
+        let dir = scratch("errors");
+        std::fs::write(
+            dir.join("cluster/bad.cluster"),
+            "name: \"bad\",\ncentral: 4 across cabinets [a, b],\nworkers: autoscale 9..2,\n",
+        )
+        .expect("input");
+        let err = Builder::new("cluster/bad.cluster").dirs(&dir, dir.join("out")).try_compile().expect_err("rejected");
+        let Error::Cluster(text) = err else { panic!("a cluster error, got {err}") };
+        assert!(text.contains("error: 4 etcd members tolerate 1 failure, the same as 3"), "{text}");
+        assert!(
+            text.contains(
+                " --> cluster/bad.cluster:2:10\n  |\n2 | central: 4 across cabinets [a, b],\n  |          ^\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(" --> cluster/bad.cluster:2:29"), "cabinet a: {text}");
+        assert!(text.contains(" --> cluster/bad.cluster:3:20"), "the autoscale minimum: {text}");
+        assert_eq!(text.matches("error: ").count(), 4, "every error at once: {text}");
+        assert!(!dir.join("out").exists(), "nothing is written for a rejected cluster");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_good_file_writes_the_module_and_artifacts_and_rewrites_nothing_unchanged() {
+        let dir = scratch("good");
+        std::fs::create_dir_all(dir.join("units")).expect("units");
+        std::fs::write(dir.join("units/web.service"), "[Service]\nExecStart=/usr/bin/web\n").expect("unit");
+        std::fs::write(
+            dir.join("cluster/dev.cluster"),
+            "network: { subnet: \"10.0.0.0/24\" },\netcd_node: \"10.0.0.5\",\nworkers: 2,\nunit \"web.service\" { body: file \"units/web.service\" },\n",
+        )
+        .expect("input");
+        let build = || Builder::new("cluster/dev.cluster").dirs(&dir, dir.join("out")).try_compile().expect("builds");
+        let first = build();
+        assert_eq!(first.module, dir.join("out/clusterdef/dev.rs"));
+        assert_eq!(first.artifacts_dir, dir.join("out/clusterdef/dev"));
+        assert!(first.artifacts_dir.join("cloud-config/etcd-1.yml").exists());
+        assert_eq!(first.inputs, [dir.join("cluster/dev.cluster"), dir.join("units/web.service")]);
+        let module = std::fs::read_to_string(&first.module).expect("module");
+        assert!(module.starts_with("// @generated by clusterdef-build from cluster/dev.cluster."));
+        assert!(module.contains("pub const ETCD_ENDPOINTS: &[&str] = &[\"http://10.0.0.5:2379\"];"), "{module}");
+        let modified = std::fs::metadata(&first.module).and_then(|m| m.modified()).expect("mtime");
+        let second = build();
+        assert!(second.report.written.is_empty(), "unchanged artifacts are not rewritten");
+        assert_eq!(std::fs::metadata(&second.module).and_then(|m| m.modified()).expect("mtime"), modified);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

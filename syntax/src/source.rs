@@ -1,0 +1,127 @@
+//! The DSL read from a file (`.cluster`: what would go inside `cluster! { … }`), for build
+//! scripts and the CLI. Same grammar, same rules as the macro; errors carry `line:column`
+//! and print like rustc's, with the source line and a caret.
+
+use std::fmt::Write as _;
+
+use proc_macro2::TokenStream;
+
+use crate::{Compiled, FileLoader, compile};
+
+/// One error in a source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceError {
+    /// 1-based line of the first character at fault.
+    pub line: usize,
+    /// 1-based column (in characters) of the first character at fault.
+    pub column: usize,
+    /// 1-based line of the last character at fault.
+    pub end_line: usize,
+    /// 1-based column just past the last character at fault.
+    pub end_column: usize,
+    /// What is wrong, why, and how to fix it (several lines).
+    pub message: String,
+}
+
+/// Reads, checks and lowers DSL text. Every error is returned, each with its position.
+pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<SourceError>> {
+    let tokens: TokenStream = match text.parse() {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            let span = e.span();
+            let (start, end) = (span.start(), span.end());
+            return Err(vec![SourceError {
+                line: start.line,
+                column: start.column + 1,
+                end_line: end.line,
+                end_column: end.column + 1,
+                message: format!("the text does not tokenize: {e}\n  = help: check quotes and brackets"),
+            }]);
+        }
+    };
+    compile(tokens, load).map_err(|errors| {
+        errors
+            .into_iter()
+            .flat_map(|e| e.into_iter())
+            .map(|e| {
+                let span = e.span();
+                let (start, end) = (span.start(), span.end());
+                SourceError {
+                    line: start.line,
+                    column: start.column + 1,
+                    end_line: end.line,
+                    end_column: end.column + 1,
+                    message: e.to_string(),
+                }
+            })
+            .collect()
+    })
+}
+
+/// Prints errors the way rustc does: `error: …`, ` --> path:line:col`, the source line with
+/// carets under the fault, then the help and note lines.
+pub fn render_errors(path: &str, text: &str, errors: &[SourceError]) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::new();
+    for (i, e) in errors.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut message = e.message.lines();
+        let _ = writeln!(out, "error: {}", message.next().unwrap_or_default());
+        let number = e.line.to_string();
+        let gutter = " ".repeat(number.len());
+        let _ = writeln!(out, "{gutter}--> {path}:{}:{}", e.line, e.column);
+        if let Some(source) = lines.get(e.line.saturating_sub(1)) {
+            let width = if e.end_line == e.line { e.end_column.saturating_sub(e.column).max(1) } else { 1 };
+            let pad: String =
+                source.chars().take(e.column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            let _ = writeln!(out, "{gutter} |");
+            let _ = writeln!(out, "{number} | {source}");
+            let _ = writeln!(out, "{gutter} | {pad}{}", "^".repeat(width));
+        }
+        for rest in message {
+            let _ = writeln!(out, "{gutter} {}", rest.trim_start());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_files(path: &str) -> Result<String, String> {
+        Err(format!("no file {path}"))
+    }
+
+    #[test]
+    fn errors_carry_line_and_column_and_print_with_a_caret() {
+        let text = "name: \"p\",\ncentral: 3 across cabinets [a, b],\ncentrl: 1,\n";
+        let errors = compile_source(text, &no_files).expect_err("two errors");
+        assert_eq!(errors.len(), 1, "syntax errors come first: {errors:?}");
+        assert_eq!((errors[0].line, errors[0].column, errors[0].end_column), (3, 1, 7));
+        let printed = render_errors("cluster/prod.cluster", text, &errors);
+        assert_eq!(
+            printed,
+            "error: unknown key `centrl` in a cluster\n --> cluster/prod.cluster:3:1\n  |\n3 | centrl: 1,\n  | ^^^^^^\n  = help: did you mean `central`?\n"
+        );
+        let rules = compile_source("central: 3 across cabinets [a, b]", &no_files).expect_err("a rule");
+        assert_eq!((rules[0].line, rules[0].column), (1, 29));
+        assert!(rules[0].message.starts_with("cabinet a holds 2 of 3 etcd members"));
+    }
+
+    #[test]
+    fn text_that_does_not_tokenize_is_an_error_with_a_position() {
+        let errors = compile_source("central: 3,\nname: \"unterminated", &no_files).expect_err("lex error");
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].message.starts_with("the text does not tokenize"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn a_valid_file_compiles_like_the_macro_body() {
+        let compiled =
+            compile_source("central: 5 across cabinets [a, b, c], workers: autoscale", &no_files).expect("ok");
+        assert_eq!(compiled.cluster.members.domain_counts(5), [2, 2, 1]);
+    }
+}
