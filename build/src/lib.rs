@@ -2,7 +2,7 @@
 //! `cluster! { … }`), check it with the same grammar and rules as the macro, write its artifacts,
 //! and generate a typed module of the cluster's facts.
 //!
-//! ```no_run
+//! ```ignore
 //! // build.rs
 //! fn main() {
 //!     clusterdef_build::Builder::new("cluster/prod.cluster").compile();
