@@ -16,6 +16,8 @@ pub type List<T> = Cow<'static, [T]>;
 
 /// A whole cluster: its etcd layout, its machines, its fleet units and the risks it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Cluster {
     /// The cluster's name; it also seeds the etcd `initial-cluster-token`.
     pub name: Text,
@@ -48,6 +50,8 @@ pub struct Cluster {
 
 /// The etcd layouts of the seed architecture guide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Layout {
     /// 3–9 machines with an etcd member on every machine.
     Small,
@@ -79,6 +83,8 @@ impl Layout {
 
 /// The four architectures of the seed guide, as derived from a cluster's shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Architecture {
     /// Small cluster: etcd on every machine.
     Small,
@@ -103,6 +109,8 @@ impl fmt::Display for Architecture {
 
 /// The etcd release the machines run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum EtcdRelease {
     /// etcd 0.4 (`coreos.etcd`): workers get the members' endpoints in their environment.
     V0_4,
@@ -112,6 +120,8 @@ pub enum EtcdRelease {
 
 /// How etcd members find each other on first boot.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Bootstrap {
     /// A static `initial-cluster` list built from the members' addresses.
     Static,
@@ -121,6 +131,8 @@ pub enum Bootstrap {
 
 /// A set of machines configured alike: the etcd members or one worker pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Group {
     /// The group's name: `central`, `machines`, `etcd_node`, `workers` or the pool's name.
     pub name: Text,
@@ -190,6 +202,8 @@ impl Group {
 
 /// How many machines a group has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Size {
     /// Exactly this many machines, each with its own cloud-config.
     Fixed(u32),
@@ -204,6 +218,8 @@ pub enum Size {
 
 /// Whether failure domains are cabinets (racks) or availability zones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum DomainKind {
     /// Cabinets or racks in one data centre; published as fleet metadata `cabinet=`.
     Cabinet,
@@ -231,6 +247,8 @@ impl DomainKind {
 
 /// The failure domains a group's machines are spread across.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Spread {
     /// Cabinets or zones.
     pub kind: DomainKind,
@@ -240,6 +258,8 @@ pub struct Spread {
 
 /// One failure domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Domain {
     /// The domain's name, published as the value of the `cabinet`/`zone` metadata key.
     pub name: Text,
@@ -249,6 +269,8 @@ pub struct Domain {
 
 /// Where a group's addresses come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Addressing {
     /// DHCP or the cloud platform (`$private_ipv4` in cloud-configs).
     Dhcp,
@@ -296,6 +318,8 @@ impl Addressing {
 
 /// How a group's machines are named.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Hostnames {
     /// `{group}-{n}`: the group's name and the machine's 1-based number.
     Default,
@@ -307,6 +331,8 @@ pub enum Hostnames {
 
 /// A CoreOS update channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Channel {
     /// The stable channel; production etcd members must use it.
     Stable,
@@ -329,6 +355,8 @@ impl Channel {
 
 /// The locksmith reboot strategy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum RebootStrategy {
     /// Take a semaphore in etcd before rebooting.
     EtcdLock,
@@ -351,6 +379,8 @@ impl RebootStrategy {
 
 /// When a group's machines may reboot.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Windows {
     /// At any time.
     Any,
@@ -362,6 +392,8 @@ pub enum Windows {
 
 /// How a group's machines boot.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Boot {
     /// From disk (or a cloud image).
     Disk,
@@ -374,6 +406,8 @@ pub enum Boot {
 
 /// Static networking shared by statically addressed machines.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Network {
     /// The subnet every static address lies in.
     pub subnet: Ipv4Net,
@@ -387,6 +421,8 @@ pub struct Network {
 
 /// A fleet unit and the `[X-Fleet]` options that place it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Unit {
     /// The unit's name, such as `monitoring.service`.
     pub name: Text,
@@ -425,6 +461,8 @@ impl Unit {
 
 /// Where a unit's text came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum UnitBody {
     /// Text written in the declaration.
     Inline(Text),
@@ -448,6 +486,8 @@ impl UnitBody {
 
 /// One key of a `MachineMetadata` requirement: the machine's value of `key` must be one of `values`.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Requirement {
     /// The metadata key.
     pub key: Text,
@@ -457,6 +497,8 @@ pub struct Requirement {
 
 /// A rule whose risk the cluster accepts on purpose, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Allow {
     /// The rule that no longer rejects the cluster.
     pub rule: Rule,

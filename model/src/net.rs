@@ -81,6 +81,21 @@ impl FromStr for Ipv4Net {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Ipv4Net {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Ipv4Net {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Ipv4Net, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,25 @@ impl fmt::Display for Rule {
     }
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for Rule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for Rule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Rule, D::Error> {
+        let name = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Rule::from_name(&name).ok_or_else(|| {
+            let hint = crate::suggest::closest(&name, Rule::ALL.iter().map(|r| r.name()))
+                .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+            serde::de::Error::custom(format!("unknown rule `{name}`{hint}"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,6 +196,29 @@ fn parse_length(text: &str) -> Result<u64, ParseWindowError> {
     Ok(total.round() as u64)
 }
 
+/// The serde form of a window: `{ start: "Thu 04:00", length: "1h" }`, as locksmith spells them.
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+struct WindowForm {
+    start: String,
+    length: String,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for RebootWindow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        WindowForm { start: self.start_text(), length: self.length_text() }.serialize(serializer)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for RebootWindow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<RebootWindow, D::Error> {
+        let form = WindowForm::deserialize(deserializer)?;
+        RebootWindow::parse(&form.start, &form.length).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

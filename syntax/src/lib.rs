@@ -34,21 +34,39 @@ pub struct Compiled {
 /// errors if there are any (a half-parsed cluster would only produce misleading rule errors),
 /// otherwise every rule violation, each spanned on the tokens at fault.
 pub fn compile(tokens: TokenStream, load: FileLoader<'_>) -> Result<Compiled, Vec<syn::Error>> {
+    compile_detailed(tokens, load).map_err(|errors| errors.into_iter().map(|e| e.error).collect())
+}
+
+/// One error of [`compile_detailed`]: the spanned error and, for a rule violation, the rule.
+#[derive(Debug)]
+pub struct CompileError {
+    /// The error, spanned on the tokens at fault.
+    pub error: syn::Error,
+    /// The rule broken, or `None` for a syntax error.
+    pub rule: Option<clusterdef_model::Rule>,
+}
+
+/// [`compile`], keeping which rule each violation broke (for tools that report rules apart).
+pub fn compile_detailed(tokens: TokenStream, load: FileLoader<'_>) -> Result<Compiled, Vec<CompileError>> {
     let call_site = whole_span(&tokens);
     let (ast, mut errors) = parse::parse(tokens, load);
     let (lowered, lower_errors) = lower::lower(&ast, call_site, !errors.is_empty());
     errors.extend(lower_errors);
+    let syntax = |errors: Vec<syn::Error>| errors.into_iter().map(|error| CompileError { error, rule: None }).collect();
     if !errors.is_empty() {
-        return Err(errors);
+        return Err(syntax(errors));
     }
     let Some((cluster, spans)) = lowered else {
-        return Err(vec![call_site.error("the cluster could not be read")]);
+        return Err(syntax(vec![call_site.error("the cluster could not be read")]));
     };
     let violations = cluster.violations();
     if violations.is_empty() {
         return Ok(Compiled { cluster, spans });
     }
-    Err(violations.iter().map(|v| spans.span(v.subject).error(v.full_message())).collect())
+    Err(violations
+        .iter()
+        .map(|v| CompileError { error: spans.span(v.subject).error(v.full_message()), rule: Some(v.rule) })
+        .collect())
 }
 
 /// The range from the first to the last token of `tokens` (the call site when empty).

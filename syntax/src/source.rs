@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use proc_macro2::TokenStream;
 
-use crate::{Compiled, FileLoader, compile};
+use crate::{CompileError, Compiled, FileLoader, compile_detailed};
 
 /// One error in a source file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct SourceError {
     pub end_column: usize,
     /// What is wrong, why, and how to fix it (several lines).
     pub message: String,
+    /// The rule broken, or `None` for a syntax error.
+    pub rule: Option<clusterdef_model::Rule>,
 }
 
 /// Reads, checks and lowers DSL text. Every error is returned, each with its position.
@@ -36,14 +38,15 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
                 end_line: end.line,
                 end_column: end.column + 1,
                 message: format!("the text does not tokenize: {e}\n  = help: check quotes and brackets"),
+                rule: None,
             }]);
         }
     };
-    compile(tokens, load).map_err(|errors| {
+    compile_detailed(tokens, load).map_err(|errors| {
         errors
             .into_iter()
-            .flat_map(|e| e.into_iter())
-            .map(|e| {
+            .flat_map(|CompileError { error, rule }| error.into_iter().map(move |e| (e, rule)))
+            .map(|(e, rule)| {
                 let span = e.span();
                 let (start, end) = (span.start(), span.end());
                 SourceError {
@@ -52,6 +55,7 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
                     end_line: end.line,
                     end_column: end.column + 1,
                     message: e.to_string(),
+                    rule,
                 }
             })
             .collect()

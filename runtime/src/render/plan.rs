@@ -12,6 +12,7 @@ use clusterdef_model::{
 
 /// A cluster's plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Plan {
     /// The cluster's name.
     pub name: String,
@@ -33,6 +34,7 @@ pub struct Plan {
 
 /// The etcd cluster.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct EtcdPlan {
     /// The etcd release.
     pub release: EtcdRelease,
@@ -48,6 +50,7 @@ pub struct EtcdPlan {
 
 /// One group of machines.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct GroupPlan {
     /// The group's name.
     pub name: String,
@@ -71,6 +74,7 @@ pub struct GroupPlan {
 
 /// One machine.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct MachinePlan {
     /// The hostname.
     pub hostname: String,
@@ -82,6 +86,7 @@ pub struct MachinePlan {
 
 /// What losing one failure domain of the etcd members does.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DomainLoss {
     /// Cabinet or zone.
     pub kind: DomainKind,
@@ -99,6 +104,7 @@ pub struct DomainLoss {
 
 /// Where one unit may run.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct UnitPlan {
     /// The unit's name.
     pub name: String,
@@ -112,6 +118,7 @@ pub struct UnitPlan {
 
 /// Machines of one group and failure domain that may run a unit.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Eligible {
     /// The group.
     pub group: String,

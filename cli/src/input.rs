@@ -1,0 +1,127 @@
+//! Reading a cluster from a file: the DSL (`.cluster`), or the model's YAML or JSON form
+//! (`.yaml`, `.yml`, `.json`). Every form goes through the same rules.
+
+use std::path::{Path, PathBuf};
+
+use clusterdef::Cluster;
+use clusterdef_syntax::source::{compile_source, render_errors};
+use serde::Serialize;
+
+/// One problem with the input, for `--format json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    /// The file.
+    pub file: String,
+    /// 1-based line, when the form carries positions.
+    pub line: Option<usize>,
+    /// 1-based column, when the form carries positions.
+    pub column: Option<usize>,
+    /// The rule broken, or `None` for a syntax or format error.
+    pub rule: Option<String>,
+    /// Where in the cluster, as a path (YAML and JSON input).
+    pub at: Option<String>,
+    /// What is wrong, why, and how to fix it.
+    pub message: String,
+}
+
+/// Why a file could not be read as a valid cluster.
+pub enum Failure {
+    /// The file could not be read at all.
+    Io(String),
+    /// The file was read and is wrong; `rendered` prints like rustc.
+    Invalid {
+        /// Each problem.
+        problems: Vec<Problem>,
+        /// The problems as text.
+        rendered: String,
+    },
+}
+
+/// The directory unit `file "…"` paths are relative to: the crate root holding the file (the
+/// nearest directory above it with a Cargo.toml), as for the macro and build.rs, else the file's
+/// own directory.
+fn base_dir(path: &Path) -> PathBuf {
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    dir.ancestors().find(|d| d.join("Cargo.toml").is_file()).map(Path::to_path_buf).unwrap_or(dir)
+}
+
+/// Reads and checks the cluster in `path`.
+pub fn load(path: &Path) -> Result<Cluster, Failure> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?;
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    match extension.as_str() {
+        "json" => {
+            checked(&shown, serde_json::from_str(&text).map_err(|e| (e.to_string(), Some((e.line(), e.column())))))
+        }
+        "yaml" | "yml" => checked(
+            &shown,
+            serde_saphyr::from_str(&text).map_err(|e| {
+                let at = e.location().map(|l| (l.line() as usize, l.column() as usize));
+                (e.to_string(), at)
+            }),
+        ),
+        _ => {
+            let base = base_dir(path);
+            let load = |file: &str| std::fs::read_to_string(base.join(file)).map_err(|e| e.to_string());
+            compile_source(&text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
+                rendered: render_errors(&shown, &text, &errors),
+                problems: errors
+                    .iter()
+                    .map(|e| Problem {
+                        file: shown.clone(),
+                        line: Some(e.line),
+                        column: Some(e.column),
+                        rule: e.rule.map(|r| r.name().to_string()),
+                        at: None,
+                        message: e.message.clone(),
+                    })
+                    .collect(),
+            })
+        }
+    }
+}
+
+/// A cluster read from its serde form, checked by the rules.
+fn checked(shown: &str, parsed: Result<Cluster, (String, Option<(usize, usize)>)>) -> Result<Cluster, Failure> {
+    let cluster = parsed.map_err(|(message, at)| {
+        let position = at.map_or(String::new(), |(l, c)| format!(":{l}:{c}"));
+        Failure::Invalid {
+            rendered: format!("error: {message}\n --> {shown}{position}\n"),
+            problems: vec![Problem {
+                file: shown.to_string(),
+                line: at.map(|a| a.0),
+                column: at.map(|a| a.1),
+                rule: None,
+                at: None,
+                message,
+            }],
+        }
+    })?;
+    match cluster.check() {
+        Ok(()) => Ok(cluster),
+        Err(violations) => {
+            let mut rendered = String::new();
+            let mut problems = Vec::new();
+            for (v, path) in violations.list.iter().zip(&violations.paths) {
+                let full = v.full_message();
+                let mut lines = full.lines();
+                rendered.push_str(&format!("error: {}\n --> {shown}: at {path}\n", lines.next().unwrap_or_default()));
+                for rest in lines {
+                    rendered.push_str(&format!("  {}\n", rest.trim_start()));
+                }
+                rendered.push('\n');
+                problems.push(Problem {
+                    file: shown.to_string(),
+                    line: None,
+                    column: None,
+                    rule: Some(v.rule.name().to_string()),
+                    at: Some(path.clone()),
+                    message: full,
+                });
+            }
+            Err(Failure::Invalid { problems, rendered })
+        }
+    }
+}

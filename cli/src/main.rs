@@ -1,0 +1,350 @@
+//! `clusterdef`: check, render, plan, graph, diff and export clusters declared in `.cluster`
+//! files (the `cluster!` language) or in the model's YAML or JSON form.
+//!
+//! Exit codes: 0 success; 1 the input breaks the grammar or the rules (or cannot be rendered);
+//! 2 bad usage or an I/O error; 3 `diff` found differences.
+#![forbid(unsafe_code)]
+
+mod graph;
+mod input;
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use clusterdef::{Cluster, Render, output};
+use input::{Failure, Problem};
+use serde::Serialize;
+
+/// Declare, check and render CoreOS cluster architectures.
+#[derive(Parser)]
+#[command(name = "clusterdef", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 the input breaks the grammar or the rules, 2 usage or I/O error, 3 diff found differences.\nFILE is a .cluster file (the cluster! language), or the model's .yaml/.yml or .json form."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check FILE against the grammar and every architecture rule; exit 1 on any error.
+    Check {
+        /// The cluster file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Render every artifact of FILE into DIR (atomic writes, a manifest, stale files removed).
+    Render {
+        /// The cluster file.
+        file: PathBuf,
+        /// The output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output format of the report.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the plan: roles, domains, quorum and fault tolerance per domain, unit placements.
+    Plan {
+        /// The cluster file.
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Draw the topology: domains → machines → units, etcd members highlighted.
+    Graph {
+        /// The cluster file.
+        file: PathBuf,
+        /// Picture format.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Show what `render` into DIR would add, change or remove; exit 3 if anything.
+    Diff {
+        /// The cluster file.
+        file: PathBuf,
+        /// The directory a previous render went to.
+        #[arg(long)]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the model's YAML or JSON form, which `check`, `render` and the rest also read.
+    Export {
+        /// The cluster file.
+        file: PathBuf,
+        /// The form.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Yaml)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// For people.
+    Text,
+    /// For tools.
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// Graphviz DOT.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+    /// SVG, laid out without Graphviz.
+    Svg,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// YAML (every string quoted).
+    Yaml,
+    /// JSON.
+    Json,
+}
+
+/// How a command ended.
+enum Outcome {
+    Ok,
+    Invalid,
+    Trouble,
+    Differs,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> ExitCode {
+        ExitCode::from(match o {
+            Outcome::Ok => 0,
+            Outcome::Invalid => 1,
+            Outcome::Trouble => 2,
+            Outcome::Differs => 3,
+        })
+    }
+}
+
+/// `error:` in bold red, when stderr is a terminal and `NO_COLOR` is not set.
+fn paint(text: &str) -> String {
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    if !colour {
+        return text.to_string();
+    }
+    text.lines()
+        .map(|l| match l.strip_prefix("error:") {
+            Some(rest) => format!("\x1b[1;31merror\x1b[0m:{rest}"),
+            None => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+}
+
+#[derive(Serialize)]
+struct CheckReport<'a> {
+    ok: bool,
+    errors: &'a [Problem],
+}
+
+/// Loads FILE, reporting problems in `format`. `None` means the caller should exit with `outcome`.
+fn load(file: &Path, format: Format) -> Result<Cluster, Outcome> {
+    match input::load(file) {
+        Ok(cluster) => Ok(cluster),
+        Err(Failure::Io(message)) => {
+            eprint!("{}", paint(&format!("error: {message}\n")));
+            Err(Outcome::Trouble)
+        }
+        Err(Failure::Invalid { problems, rendered }) => {
+            match format {
+                Format::Text => eprint!("{}", paint(&rendered)),
+                Format::Json => println!("{}", json(&CheckReport { ok: false, errors: &problems })),
+            }
+            Err(Outcome::Invalid)
+        }
+    }
+}
+
+#[derive(Serialize, Default)]
+struct Diff {
+    added: Vec<String>,
+    changed: Vec<String>,
+    removed: Vec<String>,
+}
+
+fn diff(cluster: &Cluster, dir: &Path) -> Result<Diff, String> {
+    let artifacts = cluster.render().map_err(|e| e.to_string())?;
+    let previous = output::read_manifest(dir).map_err(|e| e.to_string())?;
+    let mut d = Diff::default();
+    for (path, bytes) in &artifacts {
+        match std::fs::read(dir.join(path)) {
+            Ok(old) if old == *bytes => {}
+            Ok(_) => d.changed.push(path.clone()),
+            Err(_) => d.added.push(path.clone()),
+        }
+    }
+    let rendered: BTreeSet<&String> = artifacts.keys().collect();
+    d.removed = previous.iter().filter(|p| !rendered.contains(p) && dir.join(p).exists()).cloned().collect();
+    Ok(d)
+}
+
+fn run(cli: Cli) -> Outcome {
+    match cli.command {
+        Command::Check { file, format } => match load(&file, format) {
+            Err(outcome) => outcome,
+            Ok(cluster) => {
+                match format {
+                    Format::Text => println!(
+                        "ok: {} `{}` passes every architecture rule ({} accepted on purpose)",
+                        cluster.architecture(),
+                        cluster.name,
+                        cluster.allows.len()
+                    ),
+                    Format::Json => println!("{}", json(&CheckReport { ok: true, errors: &[] })),
+                }
+                Outcome::Ok
+            }
+        },
+        Command::Render { file, out, format } => match load(&file, format) {
+            Err(outcome) => outcome,
+            Ok(cluster) => match clusterdef::write_to(&cluster, &out) {
+                Ok(report) => {
+                    match format {
+                        Format::Text => {
+                            println!(
+                                "rendered {} files into {} ({} written, {} unchanged, {} removed)",
+                                report.written.len() + report.unchanged.len(),
+                                out.display(),
+                                report.written.len(),
+                                report.unchanged.len(),
+                                report.removed.len()
+                            );
+                        }
+                        Format::Json => println!(
+                            "{}",
+                            json(&serde_json::json!({
+                                "written": report.written, "unchanged": report.unchanged, "removed": report.removed
+                            }))
+                        ),
+                    }
+                    Outcome::Ok
+                }
+                Err(e) => {
+                    eprint!("{}", paint(&format!("error: {e}\n")));
+                    Outcome::Trouble
+                }
+            },
+        },
+        Command::Plan { file, format } => match load(&file, format) {
+            Err(outcome) => outcome,
+            Ok(cluster) => {
+                let plan = cluster.plan();
+                match format {
+                    Format::Text => print!("{plan}"),
+                    Format::Json => println!("{}", json(&plan)),
+                }
+                Outcome::Ok
+            }
+        },
+        Command::Graph { file, format } => match load(&file, Format::Text) {
+            Err(outcome) => outcome,
+            Ok(cluster) => {
+                let plan = cluster.plan();
+                print!(
+                    "{}",
+                    match format {
+                        GraphFormat::Dot => graph::dot(&plan),
+                        GraphFormat::Mermaid => graph::mermaid(&plan),
+                        GraphFormat::Svg => graph::svg(&plan),
+                    }
+                );
+                Outcome::Ok
+            }
+        },
+        Command::Diff { file, out, format } => match load(&file, format) {
+            Err(outcome) => outcome,
+            Ok(cluster) => match diff(&cluster, &out) {
+                Err(e) => {
+                    eprint!("{}", paint(&format!("error: {e}\n")));
+                    Outcome::Trouble
+                }
+                Ok(d) => {
+                    match format {
+                        Format::Text => {
+                            for p in &d.added {
+                                println!("+ {p}");
+                            }
+                            for p in &d.changed {
+                                println!("~ {p}");
+                            }
+                            for p in &d.removed {
+                                println!("- {p}");
+                            }
+                            println!(
+                                "{} to add, {} to change, {} to remove",
+                                d.added.len(),
+                                d.changed.len(),
+                                d.removed.len()
+                            );
+                        }
+                        Format::Json => println!("{}", json(&d)),
+                    }
+                    if d.added.is_empty() && d.changed.is_empty() && d.removed.is_empty() {
+                        Outcome::Ok
+                    } else {
+                        Outcome::Differs
+                    }
+                }
+            },
+        },
+        Command::Export { file, format } => match load(&file, Format::Text) {
+            Err(outcome) => outcome,
+            Ok(cluster) => match format {
+                ExportFormat::Json => {
+                    println!("{}", json(&cluster));
+                    Outcome::Ok
+                }
+                ExportFormat::Yaml => match serde_json::to_value(&cluster) {
+                    Ok(value) => {
+                        print!("{}", clusterdef::render::yaml::document("# clusterdef model", &to_yaml(&value)));
+                        Outcome::Ok
+                    }
+                    Err(e) => {
+                        eprint!("{}", paint(&format!("error: {e}\n")));
+                        Outcome::Trouble
+                    }
+                },
+            },
+        },
+    }
+}
+
+/// The serde value as clusterdef's YAML, which quotes every string.
+fn to_yaml(value: &serde_json::Value) -> clusterdef::render::yaml::Yaml {
+    use clusterdef::render::yaml::Yaml;
+    match value {
+        serde_json::Value::Null => Yaml::Map(Vec::new()),
+        serde_json::Value::Bool(b) => Yaml::Bool(*b),
+        serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Yaml::Str(n.to_string()), Yaml::Int),
+        serde_json::Value::String(s) => Yaml::Str(s.clone()),
+        serde_json::Value::Array(items) => Yaml::Seq(items.iter().map(to_yaml).collect()),
+        serde_json::Value::Object(map) => {
+            Yaml::Map(map.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), to_yaml(v))).collect())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    run(Cli::parse()).into()
+}

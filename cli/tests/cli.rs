@@ -1,0 +1,187 @@
+//! The real `clusterdef` binary on valid and invalid files: output and exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn clusterdef(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_clusterdef")).args(args).env("NO_COLOR", "1").output().expect("run clusterdef")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn production() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster/production.cluster").display().to_string()
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("clusterdef-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        Scratch(dir)
+    }
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn check_accepts_the_seed_and_rejects_with_positions_and_exit_1() {
+    let ok = clusterdef(&["check", &production()]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(stdout(&ok).starts_with("ok: production cluster with central services `prod`"));
+
+    let s = Scratch::new("check");
+    let bad = s.file("bad.cluster", "central: 4 across cabinets [a, b],\nworkers: autoscale 9..2,\n");
+    let out = clusterdef(&["check", &bad]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains(&format!(" --> {bad}:1:10\n  |\n1 | central: 4 across cabinets [a, b],\n  |          ^\n")),
+        "{text}"
+    );
+    assert_eq!(text.matches("error: ").count(), 4, "{text}");
+    assert!(!text.contains('\x1b'), "no colour when not on a terminal");
+
+    let out = clusterdef(&["check", &bad, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(report["ok"], false);
+    let rules: Vec<&str> =
+        report["errors"].as_array().expect("errors").iter().filter_map(|e| e["rule"].as_str()).collect();
+    assert_eq!(rules, ["even_members", "failure_domain_quorum", "failure_domain_quorum", "autoscale_bounds"]);
+    assert_eq!(report["errors"][0]["line"], 1);
+    assert_eq!(report["errors"][0]["column"], 10);
+}
+
+#[test]
+fn yaml_and_json_forms_round_trip_through_the_same_rules() {
+    let s = Scratch::new("forms");
+    for (format, name) in [("yaml", "prod.yaml"), ("json", "prod.json")] {
+        let exported = clusterdef(&["export", &production(), "--format", format]);
+        assert_eq!(exported.status.code(), Some(0), "{}", stderr(&exported));
+        let file = s.file(name, &stdout(&exported));
+        let check = clusterdef(&["check", &file]);
+        assert_eq!(check.status.code(), Some(0), "{name}: {}", stderr(&check));
+        // The same artifacts from every form.
+        let from_form = clusterdef(&["render", &file, "--out", &s.path(&format!("out-{format}"))]);
+        assert_eq!(from_form.status.code(), Some(0), "{}", stderr(&from_form));
+    }
+    let dsl = clusterdef(&["render", &production(), "--out", &s.path("out-dsl")]);
+    assert_eq!(dsl.status.code(), Some(0));
+    for format in ["yaml", "json"] {
+        let diff = clusterdef(&["diff", &s.path("prod.yaml"), "--out", &s.path(&format!("out-{format}"))]);
+        assert_eq!(diff.status.code(), Some(0), "{}", stdout(&diff));
+    }
+    let diff = clusterdef(&["diff", &s.path("prod.json"), "--out", &s.path("out-dsl")]);
+    assert_eq!(diff.status.code(), Some(0), "{}", stdout(&diff));
+
+    // A rule broken in YAML is reported at its path; a syntax error at its line.
+    let yaml = std::fs::read_to_string(s.path("prod.yaml")).expect("yaml");
+    let broken = s.file("broken.yaml", &yaml.replacen("fixed: 5", "fixed: 4", 1));
+    let out = clusterdef(&["check", &broken]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("error: 4 etcd members tolerate 1 failure, the same as 3"), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!(" --> {broken}: at central.size")), "{}", stderr(&out));
+    let typo = s.file("typo.yaml", &yaml.replacen("channel: \"stable\"", "chanel: \"stable\"", 1));
+    let out = clusterdef(&["check", &typo]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("chanel"), "unknown keys are errors: {}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("{typo}:")), "{}", stderr(&out));
+}
+
+#[test]
+fn render_then_diff_shows_changes_and_exits_3() {
+    let s = Scratch::new("diff");
+    let text = std::fs::read_to_string(production())
+        .expect("production")
+        .replace("file \"units/", "file \"../examples/units/");
+    let copy = s.file(
+        "prod.cluster",
+        &text.replace(
+            "\"../examples/units/",
+            &format!("\"{}/", Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/units").display()),
+        ),
+    );
+    let out_dir = s.path("out");
+    let render = clusterdef(&["render", &copy, "--out", &out_dir, "--format", "json"]);
+    assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&render)).expect("json");
+    assert_eq!(report["written"].as_array().map(Vec::len), Some(12));
+    assert_eq!(clusterdef(&["diff", &copy, "--out", &out_dir]).status.code(), Some(0));
+
+    let changed = s.file(
+        "prod.cluster",
+        &std::fs::read_to_string(&copy)
+            .expect("copy")
+            .replace("channel: beta", "channel: alpha")
+            .replace("autoscale 3..50 across cabinets [one, two]", "autoscale 3..50 across cabinets [one]"),
+    );
+    let diff = clusterdef(&["diff", &changed, "--out", &out_dir]);
+    assert_eq!(diff.status.code(), Some(3), "{}", stderr(&diff));
+    let text = stdout(&diff);
+    assert!(text.contains("~ cloud-config/worker-one.yml"), "{text}");
+    assert!(text.contains("- cloud-config/worker-two.yml"), "{text}");
+    assert!(text.ends_with("0 to add, 2 to change, 1 to remove\n"), "{text}");
+}
+
+#[test]
+fn plan_and_graph_describe_the_topology() {
+    let plan = clusterdef(&["plan", &production()]);
+    assert_eq!(plan.status.code(), Some(0));
+    assert!(
+        stdout(&plan).contains("lose cabinet one: 2 of 5 down, 3 left, quorum 3: keeps quorum"),
+        "{}",
+        stdout(&plan)
+    );
+    let json = clusterdef(&["plan", &production(), "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("plan json");
+    assert_eq!(value["etcd"]["tolerates"], 2);
+    assert_eq!(value["domain_losses"].as_array().map(Vec::len), Some(3));
+
+    let dot = stdout(&clusterdef(&["graph", &production()]));
+    assert!(dot.starts_with("digraph \"prod\" {"), "{dot}");
+    assert!(dot.contains("label=\"cabinet one\""), "{dot}");
+    assert_eq!(dot.matches("fillcolor=\"#f4cccc\"").count(), 5, "five etcd members highlighted: {dot}");
+    let mermaid = stdout(&clusterdef(&["graph", &production(), "--format", "mermaid"]));
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert_eq!(mermaid.matches(":::etcd").count(), 5);
+    let svg = stdout(&clusterdef(&["graph", &production(), "--format", "svg"]));
+    assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""), "{svg}");
+    assert_eq!(svg.matches("fill=\"#f4cccc\"").count(), 5);
+    assert!(svg.trim_end().ends_with("</svg>"));
+}
+
+#[test]
+fn help_usage_and_io_errors_have_their_exit_codes() {
+    for command in ["check", "render", "plan", "graph", "diff", "export"] {
+        let out = clusterdef(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command} --help");
+        assert!(stdout(&out).contains("Usage: clusterdef"), "{command}");
+    }
+    assert!(stdout(&clusterdef(&["--help"])).contains("Exit codes: 0 success, 1"));
+    assert_eq!(clusterdef(&["render", &production()]).status.code(), Some(2), "--out is required");
+    assert_eq!(clusterdef(&["frobnicate"]).status.code(), Some(2));
+    let missing = clusterdef(&["check", "no/such/file.cluster"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).starts_with("error: no/such/file.cluster:"), "{}", stderr(&missing));
+}
