@@ -1,6 +1,6 @@
 //! clusterdef from `build.rs`: read a `.cluster` file (the text that would go inside
-//! `cluster! { … }`), check it with the same grammar and rules as the macro, write its artifacts,
-//! and generate a typed module of the cluster's facts.
+//! `cluster! { … }`, or the model's `.yaml`/`.json` form), check it with the same grammar and
+//! rules as the macro, write its artifacts, and generate a typed module of the cluster's facts.
 //!
 //! ```ignore
 //! // build.rs
@@ -22,13 +22,13 @@
 //! only when its bytes change, and uses no network.
 #![forbid(unsafe_code)]
 
+pub mod input;
 mod module;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use clusterdef::{Cluster, Render, RenderError, UnitBody, WriteError, WriteReport, output};
-use clusterdef_syntax::source::{compile_source, render_errors};
 
 pub use module::generate_module;
 
@@ -137,11 +137,13 @@ impl Builder {
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::Env("OUT_DIR"))?,
         };
         let path = manifest_dir.join(&self.input);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io(path.clone(), e))?;
-        let load = |file: &str| std::fs::read_to_string(manifest_dir.join(file)).map_err(|e| e.to_string());
-        let compiled = compile_source(&text, &load)
-            .map_err(|errors| Error::Cluster(render_errors(&self.input.display().to_string(), &text, &errors)))?;
-        let cluster = compiled.cluster;
+        let cluster = match input::load(&path, &self.input.display().to_string(), &manifest_dir) {
+            Ok(cluster) => cluster,
+            Err(input::Failure::Io(message)) => {
+                return Err(Error::Io(path, std::io::Error::other(message)));
+            }
+            Err(input::Failure::Invalid { rendered, .. }) => return Err(Error::Cluster(rendered)),
+        };
 
         let name = self.input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "cluster".into());
         let artifacts_dir = match self.artifacts_dir {
@@ -240,6 +242,31 @@ mod tests {
         let second = build();
         assert!(second.report.written.is_empty(), "unchanged artifacts are not rewritten");
         assert_eq!(std::fs::metadata(&second.module).and_then(|m| m.modified()).expect("mtime"), modified);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_yaml_and_json_forms_build_like_the_dsl() {
+        let dir = scratch("forms");
+        let dsl = "network: { subnet: \"10.0.0.0/24\" },\netcd_node: \"10.0.0.5\",\nworkers: 2,\n";
+        std::fs::write(dir.join("cluster/dev.cluster"), dsl).expect("input");
+        let from_dsl =
+            Builder::new("cluster/dev.cluster").dirs(&dir, dir.join("out-dsl")).try_compile().expect("builds");
+        let json = serde_json::to_string(&from_dsl.cluster).expect("json form");
+        std::fs::write(dir.join("cluster/dev.json"), &json).expect("json input");
+        let from_json =
+            Builder::new("cluster/dev.json").dirs(&dir, dir.join("out-json")).try_compile().expect("builds");
+        assert_eq!(from_json.cluster, from_dsl.cluster);
+        let module = |o: &Output| std::fs::read_to_string(&o.module).expect("module");
+        assert_eq!(
+            module(&from_json).replace("cluster/dev.json", "SOURCE"),
+            module(&from_dsl).replace("cluster/dev.cluster", "SOURCE")
+        );
+        // An incomplete YAML form is rejected, naming the file.
+        std::fs::write(dir.join("cluster/bad.yaml"), "name: \"x\"\nlayout: \"dev_test\"\nproduction: true\n")
+            .expect("yaml");
+        let err = Builder::new("cluster/bad.yaml").dirs(&dir, dir.join("out-bad")).try_compile().expect_err("rejected");
+        assert!(err.to_string().contains("cluster/bad.yaml"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

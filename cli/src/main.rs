@@ -6,7 +6,6 @@
 #![forbid(unsafe_code)]
 
 mod graph;
-mod input;
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -15,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use clusterdef::{Cluster, Render, output};
-use input::{Failure, Problem};
+use clusterdef_build::input::{self, Failure, Problem};
 use serde::Serialize;
 
 /// Declare, check and render CoreOS cluster architectures.
@@ -160,7 +159,7 @@ struct CheckReport<'a> {
 
 /// Loads FILE, reporting problems in `format`. `None` means the caller should exit with `outcome`.
 fn load(file: &Path, format: Format) -> Result<Cluster, Outcome> {
-    match input::load(file) {
+    match input::load(file, &file.display().to_string(), &input::base_dir(file)) {
         Ok(cluster) => Ok(cluster),
         Err(Failure::Io(message)) => {
             eprint!("{}", paint(&format!("error: {message}\n")));

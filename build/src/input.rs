@@ -1,5 +1,6 @@
 //! Reading a cluster from a file: the DSL (`.cluster`), or the model's YAML or JSON form
-//! (`.yaml`, `.yml`, `.json`). Every form goes through the same rules.
+//! (`.yaml`, `.yml`, `.json`). Every form goes through the same rules. Shared by build scripts
+//! and the `clusterdef` command.
 
 use std::path::{Path, PathBuf};
 
@@ -37,18 +38,19 @@ pub enum Failure {
     },
 }
 
-/// The directory unit `file "…"` paths are relative to: the crate root holding the file (the
-/// nearest directory above it with a Cargo.toml), as for the macro and build.rs, else the file's
-/// own directory.
-fn base_dir(path: &Path) -> PathBuf {
+/// The directory unit `file "…"` paths are relative to when no crate root is given: the crate
+/// root holding the file (the nearest directory above it with a Cargo.toml), as for the macro
+/// and build.rs, else the file's own directory.
+pub fn base_dir(path: &Path) -> PathBuf {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
     dir.ancestors().find(|d| d.join("Cargo.toml").is_file()).map(Path::to_path_buf).unwrap_or(dir)
 }
 
-/// Reads and checks the cluster in `path`.
-pub fn load(path: &Path) -> Result<Cluster, Failure> {
-    let shown = path.display().to_string();
+/// Reads and checks the cluster in `path`, shown in messages as `shown`; unit files are read
+/// relative to `base`.
+pub fn load(path: &Path, shown: &str, base: &Path) -> Result<Cluster, Failure> {
+    let shown = shown.to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
     match extension.as_str() {
@@ -63,7 +65,6 @@ pub fn load(path: &Path) -> Result<Cluster, Failure> {
             }),
         ),
         _ => {
-            let base = base_dir(path);
             let load = |file: &str| std::fs::read_to_string(base.join(file)).map_err(|e| e.to_string());
             compile_source(&text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
                 rendered: render_errors(&shown, &text, &errors),
