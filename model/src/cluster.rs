@@ -556,7 +556,7 @@ impl Cluster {
 
     /// Whether the cluster accepts the risk of `rule`.
     pub fn allows(&self, rule: Rule) -> bool {
-        self.allows.iter().any(|a| a.rule == rule)
+        rule.allowable() && self.allows.iter().any(|a| a.rule == rule)
     }
 
     /// Every group: the members first, then the pools in order.

@@ -91,9 +91,23 @@ rules! {
     PxeBoot = "pxe_boot": "PXE-booted machines that can find their config",
     /// Updates never reboot enough etcd members at once to lose quorum.
     RebootQuorum = "reboot_quorum": "quorum while updates reboot etcd members",
+    /// Every value can be written into its file without changing the file's structure: no
+    /// newline in an SSH key, no space in a kernel argument, no line break in a unit option.
+    ValueFormat = "value_format": "configs whose structure no value can change",
 }
 
 impl Rule {
+    /// Whether `allow(RULE, …)` may silence the rule. The rules that keep values writable (a
+    /// name, a metadata entry, an SSH key that would otherwise add lines, keys or arguments to
+    /// the files machines read) cannot be allowed: accepting them would not be a risk taken on
+    /// purpose but a config that says something else than the declaration.
+    pub const fn allowable(self) -> bool {
+        !matches!(
+            self,
+            Rule::UnitName | Rule::MetadataFormat | Rule::HostnameValid | Rule::PoolName | Rule::ValueFormat
+        )
+    }
+
     /// The rule with this stable name.
     pub fn from_name(name: &str) -> Option<Rule> {
         Rule::ALL.iter().copied().find(|r| r.name() == name)

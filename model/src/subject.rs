@@ -57,6 +57,8 @@ pub enum GroupPart {
     Window(usize),
     /// The boot method.
     Boot,
+    /// The group's SSH key at this index.
+    SshKey(usize),
 }
 
 /// A part of the network declaration.
@@ -68,6 +70,8 @@ pub enum NetworkPart {
     Subnet,
     /// The gateway.
     Gateway,
+    /// The interface name.
+    Interface,
 }
 
 /// A part of a unit's declaration.
@@ -110,6 +114,10 @@ pub enum Subject {
     Bootstrap,
     /// The cluster-wide boot server.
     BootServer,
+    /// The cluster's name.
+    Name,
+    /// The cluster-wide SSH key at this index.
+    SshKey(usize),
     /// A part of a group.
     Group(GroupRef, GroupPart),
     /// A part of the network declaration.
@@ -123,7 +131,12 @@ impl Subject {
     pub fn parent(self) -> Option<Subject> {
         Some(match self {
             Subject::Cluster => return None,
-            Subject::Production | Subject::Channel | Subject::Bootstrap | Subject::BootServer => Subject::Cluster,
+            Subject::Production
+            | Subject::Channel
+            | Subject::Bootstrap
+            | Subject::BootServer
+            | Subject::Name
+            | Subject::SshKey(_) => Subject::Cluster,
             Subject::Group(g, part) => match part {
                 GroupPart::Whole => Subject::Cluster,
                 GroupPart::Min | GroupPart::Max => Subject::Group(g, GroupPart::Size),
@@ -155,12 +168,17 @@ impl Subject {
             Subject::Channel => out.push_str("channel"),
             Subject::Bootstrap => out.push_str("bootstrap"),
             Subject::BootServer => out.push_str("boot_server"),
+            Subject::Name => out.push_str("name"),
+            Subject::SshKey(i) => {
+                let _ = write!(out, "ssh_keys[{i}]");
+            }
             Subject::Network(part) => {
                 out.push_str("network");
                 match part {
                     NetworkPart::Whole => {}
                     NetworkPart::Subnet => out.push_str(".subnet"),
                     NetworkPart::Gateway => out.push_str(".gateway"),
+                    NetworkPart::Interface => out.push_str(".interface"),
                 }
             }
             Subject::Group(g, part) => {
@@ -204,6 +222,7 @@ impl Subject {
                     GroupPart::Windows => write!(out, ".window"),
                     GroupPart::Window(i) => write!(out, ".window[{i}]"),
                     GroupPart::Boot => write!(out, ".boot"),
+                    GroupPart::SshKey(i) => write!(out, ".ssh_keys[{i}]"),
                 };
             }
             Subject::Unit(u, part) => {

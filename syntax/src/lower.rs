@@ -72,7 +72,10 @@ pub fn lower(
             continue;
         }
         match &entry.kind {
-            EntryKind::Name(n) => cluster.name = text(&n.value),
+            EntryKind::Name(n) => {
+                cluster.name = text(&n.value);
+                spans.set(Subject::Name, n.span);
+            }
             EntryKind::Production(p) => {
                 cluster.production = p.value;
                 spans.set(Subject::Production, SpanRange::single(entry.key.span()).to(p.span));
@@ -82,7 +85,12 @@ pub fn lower(
                 cluster.channel = c.value;
                 spans.set(Subject::Channel, c.span);
             }
-            EntryKind::SshKeys(keys) => ssh_keys.extend(keys.iter().map(|k| text(&k.value))),
+            EntryKind::SshKeys(keys) => {
+                for key in keys {
+                    spans.set(Subject::SshKey(ssh_keys.len()), key.span);
+                    ssh_keys.push(text(&key.value));
+                }
+            }
             EntryKind::Network(net) => {
                 let Some(subnet) = &net.subnet else {
                     if !recovering {
@@ -103,6 +111,9 @@ pub fn lower(
                 spans.set(Subject::Network(NetworkPart::Subnet), subnet.span);
                 if let Some(g) = &net.gateway {
                     spans.set(Subject::Network(NetworkPart::Gateway), g.span);
+                }
+                if let Some(i) = &net.interface {
+                    spans.set(Subject::Network(NetworkPart::Interface), i.span);
                 }
             }
             EntryKind::Bootstrap(b) => {
@@ -288,6 +299,9 @@ fn lower_group(spec: &GroupSpec, name: &str, role: &str, g: GroupRef, spans: &mu
                 Windows::PerDomain(Cow::Owned(list.iter().map(|(d, w)| (text(&d.value), w.value)).collect()))
             }
         };
+    }
+    for (i, key) in o.ssh_keys.iter().enumerate() {
+        spans.set(at(GroupPart::SshKey(i)), key.span);
     }
     group.ssh_keys = Cow::Owned(o.ssh_keys.iter().map(|k| text(&k.value)).collect());
     if let Some(b) = &o.boot {

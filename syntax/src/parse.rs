@@ -946,6 +946,14 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
             .map_or_else(|| format!("the rules are {}", names.join(", ")), |s| format!("did you mean `{s}`?"));
         syn::Error::new(rule_ident.span(), format!("unknown rule `{name}`\n  = help: {hint}"))
     })?;
+    if !rule.allowable() {
+        return Err(syn::Error::new(
+            rule_ident.span(),
+            format!(
+                "rule `{name}` cannot be allowed: it keeps every value writable, and a value that breaks it would change what the machines' files say\n  = help: fix the value instead"
+            ),
+        ));
+    }
     let Some(reason) = reason else {
         return Err(syn::Error::new(
             rule_ident.span(),

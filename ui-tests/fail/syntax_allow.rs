@@ -4,5 +4,6 @@ fn main() {
         allow(even_member, reason = "replacing a machine"),
         allow(even_members),
         allow(even_members, reason = ""),
+        allow(unit_name, reason = "cannot be"),
     };
 }

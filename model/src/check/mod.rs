@@ -5,6 +5,7 @@
 
 mod etcd;
 mod fleet;
+mod format;
 mod network;
 mod pools;
 
@@ -31,13 +32,15 @@ pub struct Violation {
 impl Violation {
     /// The message, the help and the opt-out as one text, the form every front end prints.
     pub fn full_message(&self) -> String {
-        format!(
-            "{}\n  = help: {}\n  = note: rule `{}`; to accept this risk on purpose, add `allow({}, reason = \"...\")`",
-            self.message,
-            self.help,
-            self.rule.name(),
-            self.rule.name()
-        )
+        let rule = self.rule.name();
+        if self.rule.allowable() {
+            format!(
+                "{}\n  = help: {}\n  = note: rule `{rule}`; to accept this risk on purpose, add `allow({rule}, reason = \"...\")`",
+                self.message, self.help
+            )
+        } else {
+            format!("{}\n  = help: {}\n  = note: rule `{rule}`, which cannot be allowed", self.message, self.help)
+        }
     }
 }
 
@@ -91,6 +94,7 @@ impl Cluster {
         network::check(&mut report);
         pools::check(&mut report);
         fleet::check(&mut report);
+        format::check(&mut report);
         // One error per place and rule: a pattern that breaks for every machine is one mistake.
         let mut seen = HashSet::new();
         let mut out = report.out;
@@ -307,5 +311,19 @@ mod tests {
         assert_eq!(rules(&cluster), [Rule::Bootstrap]);
         cluster.etcd_release = EtcdRelease::V2;
         assert_eq!(rules(&cluster), [], "etcd2 workers find the members through discovery and a proxy");
+    }
+
+    #[test]
+    fn rules_that_keep_values_writable_cannot_be_allowed() {
+        let mut cluster = central(3, &["a", "b", "c"]);
+        let mut unit = Unit::new("web.service", body());
+        unit.conflicts = Cow::Owned(vec![Cow::Borrowed("web*\nExecStartPre=/bin/evil")]);
+        cluster.units = Cow::Owned(vec![unit]);
+        cluster.ssh_keys = Cow::Owned(vec![Cow::Borrowed("ssh-ed25519 AAAA a\nssh-ed25519 BBBB b")]);
+        cluster.allows = Cow::Owned(vec![Allow { rule: Rule::ValueFormat, reason: Cow::Borrowed("no") }]);
+        assert_eq!(rules(&cluster), [Rule::ValueFormat, Rule::ValueFormat], "allow does not silence value_format");
+        let err = cluster.check().expect_err("rejected");
+        assert_eq!(err.paths, ["ssh_keys[0]", "units[\"web.service\"].conflicts[0]"]);
+        assert!(Rule::ALL.iter().filter(|r| !r.allowable()).count() == 5);
     }
 }

@@ -1,0 +1,124 @@
+//! `value_format`: every value reaches its file without changing the file's structure. Values
+//! are quoted where the format allows (YAML strings); these are the values that land where
+//! quoting cannot help: an authorized_keys line, a kernel command line, a dnsmasq option, a
+//! `.network` or unit file line, a fleet option split on whitespace.
+
+use super::Report;
+use crate::cluster::{Boot, Bootstrap};
+use crate::glob;
+use crate::rule::Rule;
+use crate::subject::{GroupPart, NetworkPart, Subject, UnitPart};
+
+pub(super) fn check(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let mut pushes: Vec<(Subject, String, String)> = Vec::new();
+    let mut bad = |subject: Subject, message: String, help: &str| pushes.push((subject, message, help.to_string()));
+    let has_break = |s: &str| s.chars().any(|ch| ch.is_control() || matches!(ch, '\u{85}' | '\u{2028}' | '\u{2029}'));
+    let has_space = |s: &str| s.chars().any(|ch| ch.is_whitespace() || ch.is_control());
+
+    if c.name.is_empty() || has_break(&c.name) {
+        bad(
+            Subject::Name,
+            format!("the cluster name {:?} is empty or holds a control character", c.name),
+            "use a short name such as `prod`",
+        );
+    }
+    let key_help = "one key per entry, on one line: `ssh-ed25519 AAAA... comment`";
+    for (i, key) in c.ssh_keys.iter().enumerate() {
+        if key.trim().is_empty() || has_break(key) {
+            bad(
+                Subject::SshKey(i),
+                format!("SSH key {key:?} is empty or spans lines, so it would add lines to authorized_keys"),
+                key_help,
+            );
+        }
+    }
+    for (g, group) in c.groups() {
+        for (i, key) in group.ssh_keys.iter().enumerate() {
+            if key.trim().is_empty() || has_break(key) {
+                bad(
+                    Subject::Group(g, GroupPart::SshKey(i)),
+                    format!("SSH key {key:?} is empty or spans lines, so it would add lines to authorized_keys"),
+                    key_help,
+                );
+            }
+        }
+        if let Boot::Pxe { url: Some(url) } = &group.boot
+            && has_space(url)
+        {
+            bad(
+                Subject::Group(g, GroupPart::Boot),
+                format!(
+                    "the boot URL {url:?} holds whitespace, which would split the kernel command line and the dnsmasq option"
+                ),
+                "percent-encode spaces (%20)",
+            );
+        }
+    }
+    if let Some(url) = &c.boot_server
+        && (has_space(url) || url.contains('"'))
+    {
+        bad(
+            Subject::BootServer,
+            format!(
+                "the boot server URL {url:?} holds whitespace or quotes, which would split the kernel command line"
+            ),
+            "percent-encode them",
+        );
+    }
+    if let Bootstrap::Discovery(Some(url)) = &c.bootstrap
+        && has_space(url)
+    {
+        bad(
+            Subject::Bootstrap,
+            format!("the discovery URL {url:?} holds whitespace"),
+            "use the URL as discovery.etcd.io returned it",
+        );
+    }
+    if let Some(net) = &c.network {
+        let iface = &*net.interface;
+        if iface.is_empty() || iface.len() > 15 || has_space(iface) || iface.contains('/') {
+            bad(
+                Subject::Network(NetworkPart::Interface),
+                format!("interface name {iface:?} is not a Linux interface name (1-15 characters, no spaces or `/`)"),
+                "use the name the machines' NIC has, e.g. `eth0` or `enp1s0`",
+            );
+        }
+    }
+    for (u, unit) in c.units.iter().enumerate() {
+        let globs = unit.conflicts.iter().enumerate().map(|(i, g)| (UnitPart::Conflict(i), "Conflicts", g));
+        let replaces = unit.replaces.iter().enumerate().map(|(i, g)| (UnitPart::Replace(i), "Replaces", g));
+        for (part, option, pattern) in globs.chain(replaces) {
+            if pattern.is_empty() || has_space(pattern) || !glob::is_valid(pattern) {
+                bad(
+                    Subject::Unit(u, part),
+                    format!(
+                        "{option} {pattern:?} is not a unit name glob: fleet splits it on whitespace, and a line break would end the option"
+                    ),
+                    "write one glob per list entry, e.g. `\"web@*.service\"`",
+                );
+            }
+        }
+        if let Some(target) = &unit.machine_of
+            && let Some(problem) = super::fleet::unit_name_problem(target)
+        {
+            bad(
+                Subject::Unit(u, UnitPart::MachineOf),
+                format!("MachineOf {target:?} does not name a unit: {problem}"),
+                "name the unit to run beside, e.g. `\"web.service\"`",
+            );
+        }
+        if let Some(id) = &unit.machine_id
+            && (id.is_empty() || !id.chars().all(|ch| ch.is_ascii_alphanumeric()))
+        {
+            bad(
+                Subject::Unit(u, UnitPart::MachineId),
+                format!("MachineID {id:?} is not a machine ID"),
+                "use the 32 hex digits of /etc/machine-id (`fleetctl list-machines -l`)",
+            );
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::ValueFormat, subject, message, help);
+    }
+}
