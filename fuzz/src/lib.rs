@@ -1,0 +1,219 @@
+//! The fuzz target of the DSL front ends, and a mutator to drive it without a nightly toolchain.
+//!
+//! [`dsl`] is the target: any bytes, read as `.cluster` text, through the parser, the lowering,
+//! every rule and (for accepted clusters) every renderer. It checks what must hold for every
+//! input: no panic, and a rejected input carries at least one error with a position. The same
+//! function can be handed to libFuzzer (`cargo fuzz`) where a nightly toolchain exists; here the
+//! test in `tests/fuzz.rs` drives it with [`mutate`] from the committed corpus for a few seconds.
+
+use clusterdef::Render;
+use clusterdef::render::{Context, RenderOptions};
+use clusterdef_syntax::source::compile_source;
+
+/// What the target made of an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The cluster passed the rules and rendered.
+    Accepted,
+    /// The cluster was rejected with at least one positioned error.
+    Rejected,
+}
+
+/// A unit file every `file "…"` body reads, so file bodies are exercised too.
+fn load(path: &str) -> Result<String, String> {
+    if path.contains("missing") {
+        Err("no such file".to_string())
+    } else {
+        Ok("[Service]\nExecStart=/bin/true\n".to_string())
+    }
+}
+
+/// The fuzz target. Panics (which the harness reports) if an invariant does not hold.
+pub fn dsl(data: &[u8]) -> Verdict {
+    let text = String::from_utf8_lossy(data);
+    match compile_source(&text, &load) {
+        Ok(compiled) => {
+            let options = RenderOptions { discovery_url: Some("https://discovery.etcd.io/fuzz".to_string()) };
+            if Context::new(&compiled.cluster, &options).is_ok() {
+                // Rendering a checked cluster succeeds (or refuses an unsafe path); it never panics.
+                let _ = compiled.cluster.render_with(&options);
+                let _ = compiled.cluster.plan().to_string();
+            }
+            Verdict::Accepted
+        }
+        Err(errors) => {
+            assert!(!errors.is_empty(), "a rejected input carries at least one error");
+            for e in &errors {
+                assert!(e.line >= 1 && e.column >= 1, "every error has a position: {e:?}");
+                assert!(!e.message.is_empty(), "every error says something");
+            }
+            Verdict::Rejected
+        }
+    }
+}
+
+/// A small, seedable random source (xorshift64*), so a failing run can be replayed.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A source from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+
+    /// The next number.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number below `n` (`n` > 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n.max(1) as u64) as usize
+    }
+}
+
+/// Fragments the mutator inserts: the language's keywords and punctuation, and values that
+/// stress each stage (huge and negative numbers, unbalanced brackets, escapes, non-ASCII).
+const DICTIONARY: &[&str] = &[
+    "central",
+    "machines",
+    "etcd_node",
+    "workers",
+    "pool",
+    "unit",
+    "allow",
+    "network",
+    "bootstrap",
+    "boot_server",
+    "across",
+    "cabinets",
+    "zones",
+    "autoscale",
+    "addresses",
+    "hostnames",
+    "metadata",
+    "window",
+    "reboot",
+    "boot",
+    "global",
+    "conflicts",
+    "machine_of",
+    "machine_id",
+    "replaces",
+    "body",
+    "file",
+    "static",
+    "discovery",
+    "pxe",
+    "dhcp",
+    "etcd_lock",
+    "off",
+    "stable",
+    "beta",
+    "production",
+    "true",
+    "false",
+    "for",
+    "reason",
+    ":",
+    ",",
+    "=",
+    "..",
+    "..=",
+    "[",
+    "]",
+    "{",
+    "}",
+    "(",
+    ")",
+    "0",
+    "1",
+    "3",
+    "5",
+    "4294967296",
+    "-1",
+    "0.4",
+    "2",
+    "\"a\"",
+    "\"\"",
+    "\"10.0.0.1\"",
+    "\"10.0.0.0/24\"",
+    "\"Thu 04:00\"",
+    "\"1h\"",
+    "\"x.service\"",
+    "\"a\\nb\"",
+    "\"\\u{2028}\"",
+    "\"é\"",
+    "\"{n}\"",
+    "\"{domain}\"",
+    "'",
+    "\"",
+    "//",
+    "/*",
+    "r#\"",
+    "even_members",
+    "value_format",
+];
+
+/// One mutation of `input`: tokens deleted, repeated, swapped or inserted from the dictionary,
+/// or bytes flipped.
+pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let text = String::from_utf8_lossy(input).into_owned();
+    let mut pieces: Vec<String> = split_pieces(&text);
+    let rounds = 1 + rng.below(4);
+    for _ in 0..rounds {
+        let n = pieces.len();
+        match rng.below(6) {
+            0 if n > 0 => {
+                pieces.remove(rng.below(n));
+            }
+            1 if n > 0 => {
+                let i = rng.below(n);
+                let piece = pieces[i].clone();
+                pieces.insert(i, piece);
+            }
+            2 if n > 1 => {
+                let (a, b) = (rng.below(n), rng.below(n));
+                pieces.swap(a, b);
+            }
+            3 | 4 => {
+                let word = DICTIONARY[rng.below(DICTIONARY.len())];
+                pieces.insert(rng.below(n + 1), format!(" {word} "));
+            }
+            _ => {
+                let mut bytes = pieces.concat().into_bytes();
+                if !bytes.is_empty() {
+                    let i = rng.below(bytes.len());
+                    bytes[i] ^= 1 << rng.below(8);
+                }
+                pieces = split_pieces(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+    pieces.concat().into_bytes()
+}
+
+/// Splits text into word, number, string and punctuation pieces (whitespace kept with them).
+fn split_pieces(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for ch in text.chars() {
+        let boundary = ch.is_whitespace() || ",:{}[]()=".contains(ch);
+        if boundary {
+            if !current.is_empty() {
+                out.push(std::mem::take(&mut current));
+            }
+            out.push(ch.to_string());
+        } else {
+            current.push(ch);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
