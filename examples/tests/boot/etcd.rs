@@ -25,6 +25,21 @@ static LOOPBACK: Cluster = cluster! {
     workers: 1,
 };
 
+/// The small cluster's layout on loopback: five machines, all members, across three zones.
+static SMALL_LOOPBACK: Cluster = cluster! {
+    name: "small-loopback",
+    production: true,
+    network: { subnet: "127.0.0.0/8" },
+    machines: 5 across zones ["zone-a", "zone-b", "zone-c"] { addresses: "127.0.3.11".."127.0.3.15" },
+};
+
+/// The dev/test layout on loopback: one etcd node.
+static DEV_LOOPBACK: Cluster = cluster! {
+    name: "dev-loopback",
+    network: { subnet: "127.0.0.0/8" },
+    etcd_node: "127.0.4.11",
+};
+
 /// A layout the rules reject, accepted on purpose: three members over two cabinets.
 static RISKY: Cluster = cluster! {
     name: "risky",
@@ -180,6 +195,17 @@ impl Etcd {
         }
     }
 
+    /// The member that leads, by name, from `etcdctl endpoint status`.
+    fn leader(&self) -> Option<String> {
+        let endpoints = self.running_endpoints();
+        let out = self.etcdctl("3", &endpoints, &["--command-timeout=2s", "endpoint", "status", "--write-out=json"])?;
+        let statuses: serde_json::Value = serde_json::from_str(&out).ok()?;
+        let leading =
+            statuses.as_array()?.iter().find(|s| s["Status"]["leader"] == s["Status"]["header"]["member_id"])?;
+        let endpoint = leading["Endpoint"].as_str()?;
+        self.clients.iter().find(|(_, url)| url.as_str() == endpoint).map(|(name, _)| name.clone())
+    }
+
     fn start_members(&mut self) {
         let names: Vec<String> = self.clients.keys().cloned().collect();
         for name in &names {
@@ -257,6 +283,9 @@ fn production_layout_keeps_quorum_without_any_cabinet_and_workers_proxy_v2_write
     let member = etcd.clients.values().next().cloned().expect("a member");
     let read = etcd.etcdctl("2", &[&member], &["get", "/clusterdef/proxied"]).expect("read from a member");
     assert_eq!(read.trim(), "through-the-proxy");
+
+    let recovery = leader_loss_and_rejoin(&mut etcd);
+    println!("production: writes resumed {recovery:?} after the leader was killed");
 }
 
 #[test]
@@ -267,4 +296,56 @@ fn accepted_risk_loses_quorum_where_the_plan_says() {
     let mut etcd = Etcd::from_render(&RISKY, "risky");
     etcd.start_members();
     assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &RISKY), 2);
+}
+
+/// Kills the leader, measures how long until a write succeeds again, restarts it from its
+/// rendered config and shows it rejoins and serves a linearizable read.
+fn leader_loss_and_rejoin(etcd: &mut Etcd) -> Duration {
+    let leader = etcd.leader().expect("a leader");
+    etcd.kill(&leader);
+    let start = Instant::now();
+    assert!(
+        etcd.write_succeeds("/clusterdef/after-leader", Duration::from_secs(20)),
+        "writes resume without the leader"
+    );
+    let recovery = start.elapsed();
+    let new_leader = etcd.leader().expect("a new leader");
+    assert_ne!(new_leader, leader);
+    etcd.start(&leader);
+    etcd.wait_healthy(Duration::from_secs(30));
+    let endpoint = etcd.clients[&leader].clone();
+    let read = etcd.etcdctl(
+        "3",
+        &[&endpoint],
+        &["--command-timeout=5s", "get", "/clusterdef/after-leader", "--print-value-only"],
+    );
+    assert_eq!(read.as_deref().map(str::trim), Some("written"), "the restarted member serves the write it missed");
+    recovery
+}
+
+#[test]
+fn small_layout_survives_each_zone_and_its_leader() {
+    let mut etcd = Etcd::from_render(&SMALL_LOOPBACK, "small");
+    etcd.start_members();
+    assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &SMALL_LOOPBACK), 3);
+    let recovery = leader_loss_and_rejoin(&mut etcd);
+    println!("small: writes resumed {recovery:?} after the leader was killed");
+}
+
+#[test]
+fn dev_node_loss_stops_writes_as_the_plan_says_and_it_rejoins() {
+    let plan = DEV_LOOPBACK.plan();
+    assert_eq!(plan.etcd.tolerates, 0);
+    let mut etcd = Etcd::from_render(&DEV_LOOPBACK, "dev");
+    etcd.start_members();
+    assert!(etcd.write_succeeds("/clusterdef/dev", Duration::from_secs(10)));
+    let node = etcd.clients.keys().next().cloned().expect("the node");
+    etcd.kill(&node);
+    let endpoint = etcd.clients[&node].clone();
+    assert!(etcd.etcdctl("3", &[&endpoint], &["--command-timeout=2s", "put", "/clusterdef/dev", "lost"]).is_none());
+    etcd.start(&node);
+    etcd.wait_healthy(Duration::from_secs(30));
+    let read =
+        etcd.etcdctl("3", &[&endpoint], &["--command-timeout=5s", "get", "/clusterdef/dev", "--print-value-only"]);
+    assert_eq!(read.as_deref().map(str::trim), Some("written"), "the node restarts from its config with its data");
 }
