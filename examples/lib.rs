@@ -15,6 +15,7 @@ pub mod seed {
     pub static SMALL: Cluster = cluster! {
         name: "small",
         production: true,
+        tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
         machines: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
             hostnames: "core-{domain}-{n}",
         },
@@ -46,6 +47,7 @@ pub mod seed {
     pub static PRODUCTION: Cluster = cluster! {
         name: "prod",
         production: true,
+        tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
         etcd: 2,
         channel: stable,
         ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
@@ -89,6 +91,7 @@ pub mod seed {
     pub static LARGE_SCALE: Cluster = cluster! {
         name: "large",
         production: true,
+        tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
         etcd: 2,
         network: { subnet: "10.10.0.0/16", gateway: "10.10.0.1", dns: ["10.10.0.2"] },
         boot_server: "http://10.10.0.5:8080",

@@ -42,6 +42,8 @@ pub struct Cluster {
     pub ssh_keys: List<Text>,
     /// The base URL of the boot server PXE pools fetch their kernel line's cloud-config from.
     pub boot_server: Option<Text>,
+    /// Where every machine finds its etcd TLS files; `None` means plain http.
+    pub tls: Option<Tls>,
     /// fleet units and where they may run.
     pub units: List<Unit>,
     /// Rules whose risk this cluster accepts on purpose.
@@ -127,6 +129,20 @@ pub enum Bootstrap {
     Static,
     /// A discovery URL; `None` means the URL is supplied when the cluster is rendered.
     Discovery(Option<Text>),
+}
+
+/// The etcd TLS files, at the same paths on every machine (each machine's own certificate).
+/// With them, etcd peers and clients use https and certificates on both sides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct Tls {
+    /// The CA certificate that signs every member's and client's certificate.
+    pub ca: Text,
+    /// The machine's certificate, for serving and as a client (serverAuth and clientAuth).
+    pub cert: Text,
+    /// The certificate's private key.
+    pub key: Text,
 }
 
 /// A set of machines configured alike: the etcd members or one worker pool.
@@ -531,6 +547,7 @@ impl Cluster {
             channel: Channel::Stable,
             ssh_keys: Cow::Borrowed(&[]),
             boot_server: None,
+            tls: None,
             units: Cow::Borrowed(&[]),
             allows: Cow::Borrowed(&[]),
         }

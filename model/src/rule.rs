@@ -91,6 +91,8 @@ rules! {
     PxeBoot = "pxe_boot": "PXE-booted machines that can find their config",
     /// Updates never reboot enough etcd members at once to lose quorum.
     RebootQuorum = "reboot_quorum": "quorum while updates reboot etcd members",
+    /// Production etcd traffic uses TLS with client certificates.
+    EtcdTls = "etcd_tls": "encrypted, authenticated etcd traffic in production",
     /// Every value can be written into its file without changing the file's structure: no
     /// newline in an SSH key, no space in a kernel argument, no line break in a unit option.
     ValueFormat = "value_format": "configs whose structure no value can change",

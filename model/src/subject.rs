@@ -116,6 +116,8 @@ pub enum Subject {
     BootServer,
     /// The cluster's name.
     Name,
+    /// The TLS declaration.
+    Tls,
     /// The cluster-wide SSH key at this index.
     SshKey(usize),
     /// A part of a group.
@@ -136,6 +138,7 @@ impl Subject {
             | Subject::Bootstrap
             | Subject::BootServer
             | Subject::Name
+            | Subject::Tls
             | Subject::SshKey(_) => Subject::Cluster,
             Subject::Group(g, part) => match part {
                 GroupPart::Whole => Subject::Cluster,
@@ -169,6 +172,7 @@ impl Subject {
             Subject::Bootstrap => out.push_str("bootstrap"),
             Subject::BootServer => out.push_str("boot_server"),
             Subject::Name => out.push_str("name"),
+            Subject::Tls => out.push_str("tls"),
             Subject::SshKey(i) => {
                 let _ = write!(out, "ssh_keys[{i}]");
             }

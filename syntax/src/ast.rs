@@ -87,6 +87,8 @@ pub enum EntryKind {
     Bootstrap(Spanned<BootstrapAst>),
     /// `boot_server: "http://…"`
     BootServer(Spanned<String>),
+    /// `tls: { ca: "…", cert: "…", key: "…" }`
+    Tls(Spanned<[String; 3]>),
     /// `central: SPEC` or `machines: SPEC`.
     Members(GroupSpec),
     /// `etcd_node: "address" [{ options }]`

@@ -17,7 +17,7 @@
 
 use clusterdef_model::{
     Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, EtcdRelease, Group, Hostnames, Layout,
-    Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Unit, UnitBody, Weekday, Windows,
+    Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit, UnitBody, Weekday, Windows,
 };
 use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
@@ -250,6 +250,7 @@ impl Emit for Cluster {
             .field("channel", |o| self.channel.emit(o))
             .field("ssh_keys", |o| list(o, &self.ssh_keys))
             .field("boot_server", |o| option(o, self.boot_server.as_ref()))
+            .field("tls", |o| option(o, self.tls.as_ref()))
             .field("units", |o| list(o, &self.units))
             .field("allows", |o| list(o, &self.allows))
             .close();
@@ -419,6 +420,16 @@ impl Emit for UnitBody {
                 })
                 .close(),
         }
+    }
+}
+
+impl Emit for Tls {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Tls")
+            .field("ca", |o| self.ca.emit(o))
+            .field("cert", |o| self.cert.emit(o))
+            .field("key", |o| self.key.emit(o))
+            .close();
     }
 }
 

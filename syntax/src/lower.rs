@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use clusterdef_model::{
     Addressing, Allow, Boot, Bootstrap, Cluster, Domain, Group, GroupPart, GroupRef, Hostnames, Layout, Network,
-    NetworkPart, Requirement, Size, Spread, Subject, Unit, UnitBody, UnitPart, Windows,
+    NetworkPart, Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
 };
 use proc_macro2::Span;
 
@@ -122,6 +122,11 @@ pub fn lower(
                     BootstrapAst::Discovery(url) => Bootstrap::Discovery(url.as_ref().map(|u| text(&u.value))),
                 });
                 spans.set(Subject::Bootstrap, b.span);
+            }
+            EntryKind::Tls(files) => {
+                let [ca, cert, key] = &files.value;
+                cluster.tls = Some(Tls { ca: text(ca), cert: text(cert), key: text(key) });
+                spans.set(Subject::Tls, files.span);
             }
             EntryKind::BootServer(url) => {
                 cluster.boot_server = Some(text(&url.value));

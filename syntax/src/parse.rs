@@ -27,6 +27,7 @@ pub const TOP_KEYS: &[&str] = &[
     "network",
     "bootstrap",
     "boot_server",
+    "tls",
     "central",
     "machines",
     "etcd_node",
@@ -235,6 +236,10 @@ impl P<'_, '_> {
                 colon(input, &key)?;
                 EntryKind::BootServer(string(input, &key, "the boot server's base URL, e.g. \"http://10.0.0.2:8080\"")?)
             }
+            "tls" => {
+                colon(input, &key)?;
+                EntryKind::Tls(self.tls(input, &key)?)
+            }
             "central" | "machines" | "workers" => {
                 colon(input, &key)?;
                 let spec = self.group_spec(input, &key)?;
@@ -334,6 +339,34 @@ impl P<'_, '_> {
             }
         });
         Ok(net)
+    }
+
+    fn tls(&mut self, input: ParseStream, key: &Ident) -> syn::Result<Spanned<[String; 3]>> {
+        const EXAMPLE: &str = "`{ ca: \"/etc/ssl/etcd/ca.pem\", cert: \"/etc/ssl/etcd/server.pem\", key: \"/etc/ssl/etcd/server-key.pem\" }`";
+        if at_item_end(input) {
+            return Err(missing_value(input, key, EXAMPLE));
+        }
+        let span = span_of(input.span());
+        let content = open_braces(input, "the TLS files")?;
+        let (mut ca, mut cert, mut tls_key) = (None, None, None);
+        self.comma_list(&content, "TLS files", |_, input| {
+            let k = Ident::parse_any(input)?;
+            colon(input, &k)?;
+            let value = string(input, &k, "an absolute path")?.value;
+            match k.unraw().to_string().as_str() {
+                "ca" => set_once(&mut ca, &k, value),
+                "cert" => set_once(&mut cert, &k, value),
+                "key" => set_once(&mut tls_key, &k, value),
+                _ => Err(unknown_key(&k, &["ca", "cert", "key"], "`tls`")),
+            }
+        });
+        match (ca, cert, tls_key) {
+            (Some(ca), Some(cert), Some(k)) => Ok(Spanned::new([ca, cert, k], span_of(key.span()).to(span))),
+            _ => Err(syn::Error::new(
+                key.span(),
+                format!("`tls` needs `ca`, `cert` and `key`\n  = help: write {EXAMPLE}"),
+            )),
+        }
     }
 
     fn group_spec(&mut self, input: ParseStream, key: &Ident) -> syn::Result<GroupSpec> {

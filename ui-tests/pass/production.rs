@@ -2,6 +2,7 @@
 static PRODUCTION: clusterdef::Cluster = clusterdef::cluster! {
     name: "prod",
     production: true,
+    tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
     channel: stable,
     network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.2"] },
     central: 5 across cabinets [one, two, three] {

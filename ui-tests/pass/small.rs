@@ -3,6 +3,7 @@ fn main() {
     let small = clusterdef::cluster! {
         name: "small",
         production: true,
+        tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
         machines: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"],
         bootstrap: discovery "https://discovery.etcd.io/0123456789abcdef",
     };

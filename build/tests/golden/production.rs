@@ -107,6 +107,11 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             ],
         ),
         boot_server: None,
+        tls: Some(__clusterdef::Tls {
+            ca: Borrowed("/etc/ssl/etcd/ca.pem"),
+            cert: Borrowed("/etc/ssl/etcd/server.pem"),
+            key: Borrowed("/etc/ssl/etcd/server-key.pem"),
+        }),
         units: Borrowed(
             &[
                 __clusterdef::Unit {
@@ -210,14 +215,14 @@ pub const NAME: &str = "prod";
 pub const MEMBER_COUNT: usize = 5usize;
 /// Every etcd member's client URL, in member order.
 pub const ETCD_ENDPOINTS: &[&str] = &[
-    "http://10.0.0.101:2379",
-    "http://10.0.0.102:2379",
-    "http://10.0.0.103:2379",
-    "http://10.0.0.104:2379",
-    "http://10.0.0.105:2379",
+    "https://10.0.0.101:2379",
+    "https://10.0.0.102:2379",
+    "https://10.0.0.103:2379",
+    "https://10.0.0.104:2379",
+    "https://10.0.0.105:2379",
 ];
 /// The etcd `initial-cluster` every member and proxy is configured with.
-pub const INITIAL_CLUSTER: &str = "central-1=http://10.0.0.101:2380,central-2=http://10.0.0.102:2380,central-3=http://10.0.0.103:2380,central-4=http://10.0.0.104:2380,central-5=http://10.0.0.105:2380";
+pub const INITIAL_CLUSTER: &str = "central-1=https://10.0.0.101:2380,central-2=https://10.0.0.102:2380,central-3=https://10.0.0.103:2380,central-4=https://10.0.0.104:2380,central-5=https://10.0.0.105:2380";
 /// Every machine of the fixed-size groups (autoscaled pools have none in advance).
 pub const MACHINES: &[::clusterdef::MachineFacts] = &[
     ::clusterdef::MachineFacts {

@@ -41,11 +41,11 @@ fn generated_constants_are_the_clusters_facts() {
     assert_eq!(
         built::ETCD_ENDPOINTS,
         [
-            "http://10.0.0.101:2379",
-            "http://10.0.0.102:2379",
-            "http://10.0.0.103:2379",
-            "http://10.0.0.104:2379",
-            "http://10.0.0.105:2379"
+            "https://10.0.0.101:2379",
+            "https://10.0.0.102:2379",
+            "https://10.0.0.103:2379",
+            "https://10.0.0.104:2379",
+            "https://10.0.0.105:2379"
         ]
     );
     let central_1 = built::machine::CENTRAL_1;

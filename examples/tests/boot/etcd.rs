@@ -23,6 +23,7 @@ static LOOPBACK: Cluster = cluster! {
     network: { subnet: "127.0.0.0/8" },
     central: 5 across cabinets [a, b, c] { addresses: "127.0.1.11".."127.0.1.15" },
     workers: 1,
+    allow(etcd_tls, reason = "quorum and proxy behaviour on loopback; TLS has its own test"),
 };
 
 /// The small cluster's layout on loopback: five machines, all members, across three zones.
@@ -31,6 +32,7 @@ static SMALL_LOOPBACK: Cluster = cluster! {
     production: true,
     network: { subnet: "127.0.0.0/8" },
     machines: 5 across zones ["zone-a", "zone-b", "zone-c"] { addresses: "127.0.3.11".."127.0.3.15" },
+    allow(etcd_tls, reason = "quorum behaviour on loopback; TLS has its own test"),
 };
 
 /// The dev/test layout on loopback: one etcd node.
@@ -59,6 +61,8 @@ struct Process {
 struct Etcd {
     etcd: PathBuf,
     etcdctl: PathBuf,
+    /// `--cacert`, `--cert`, `--key` for etcdctl against a TLS cluster.
+    client_tls: Vec<String>,
     dir: TempDir,
     processes: BTreeMap<String, Process>,
     clients: BTreeMap<String, String>,
@@ -115,7 +119,7 @@ impl Etcd {
             let log = dir.path().join(format!("{name}.log"));
             processes.insert(name, Process { env, child: None, log });
         }
-        Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), dir, processes, clients }
+        Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), client_tls: Vec::new(), dir, processes, clients }
     }
 
     fn start(&mut self, name: &str) {
@@ -143,10 +147,16 @@ impl Etcd {
     }
 
     fn etcdctl(&self, api: &str, endpoints: &[&str], args: &[&str]) -> Option<String> {
+        self.etcdctl_as(&self.client_tls, api, endpoints, args)
+    }
+
+    /// etcdctl with these TLS flags (none, a CA only, or a client certificate).
+    fn etcdctl_as(&self, tls: &[String], api: &str, endpoints: &[&str], args: &[&str]) -> Option<String> {
         let out = Command::new(&self.etcdctl)
             .env_clear()
             .env("ETCDCTL_API", api)
             .arg(format!("--endpoints={}", endpoints.join(",")))
+            .args(tls)
             .args(args)
             .output()
             .ok()?;
@@ -257,8 +267,12 @@ fn each_domain_loss_matches_the_plan(etcd: &mut Etcd, cluster: &Cluster) -> usiz
     plan.domain_losses.len()
 }
 
+/// The rendered worker proxy listens on 127.0.0.1:2379; tests that start one take turns.
+static PROXY_PORT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn production_layout_keeps_quorum_without_any_cabinet_and_workers_proxy_v2_writes() {
+    let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let mut etcd = Etcd::from_render(&LOOPBACK, "production");
     assert_eq!(etcd.clients.len(), 5);
     etcd.start_members();
@@ -348,4 +362,126 @@ fn dev_node_loss_stops_writes_as_the_plan_says_and_it_rejoins() {
     let read =
         etcd.etcdctl("3", &[&endpoint], &["--command-timeout=5s", "get", "/clusterdef/dev", "--print-value-only"]);
     assert_eq!(read.as_deref().map(str::trim), Some("written"), "the node restarts from its config with its data");
+}
+
+/// Makes a CA and one certificate for every member address and loopback, for serving and as a
+/// client, with openssl.
+fn certificates(dir: &Path, addresses: &[&str]) -> [PathBuf; 3] {
+    let openssl = tool("openssl");
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl).args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let sans: Vec<String> = addresses.iter().map(|a| format!("IP:{a}")).collect();
+    std::fs::write(
+        dir.join("ext.cnf"),
+        format!(
+            "subjectAltName={},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
+            sans.join(",")
+        ),
+    )
+    .expect("extensions");
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=clusterdef test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server-key.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=member",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    ["ca.pem", "server.pem", "server-key.pem"].map(|f| dir.join(f))
+}
+
+#[test]
+fn production_tls_refuses_clients_without_a_certificate() {
+    use std::borrow::Cow;
+    let certs = TempDir::new("tls-certs");
+    let [ca, cert, key] = certificates(certs.path(), &["127.0.5.11", "127.0.5.12", "127.0.5.13"]);
+    let text = |p: &Path| Cow::Owned(p.display().to_string());
+    let mut members = clusterdef::Group::new("central", "central", clusterdef::Size::Fixed(3))
+        .across(clusterdef::DomainKind::Cabinet, ["a", "b", "c"]);
+    members.addressing = clusterdef::Addressing::Range {
+        first: std::net::Ipv4Addr::new(127, 0, 5, 11),
+        last: std::net::Ipv4Addr::new(127, 0, 5, 13),
+    };
+    let mut cluster = Cluster::new("tls", clusterdef::Layout::CentralServices, members);
+    cluster.production = true;
+    cluster.network = Some(clusterdef::Network {
+        subnet: "127.0.0.0/8".parse().expect("subnet"),
+        gateway: None,
+        dns: Cow::Borrowed(&[]),
+        interface: Cow::Borrowed("lo"),
+    });
+    cluster.tls = Some(clusterdef::Tls { ca: text(&ca), cert: text(&cert), key: text(&key) });
+    cluster.pools = Cow::Owned(vec![clusterdef::Group::new("worker", "worker", clusterdef::Size::Fixed(1))]);
+    assert_eq!(cluster.check().map_err(|v| v.to_string()), Ok(()), "production with TLS passes every rule");
+
+    let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut etcd = Etcd::from_render(&cluster, "tls");
+    assert!(etcd.clients.values().all(|url| url.starts_with("https://")));
+    let ca_only = vec![format!("--cacert={}", ca.display())];
+    etcd.client_tls =
+        vec![ca_only[0].clone(), format!("--cert={}", cert.display()), format!("--key={}", key.display())];
+    etcd.start_members();
+    assert!(etcd.write_succeeds("/clusterdef/tls", Duration::from_secs(10)), "a client with a certificate writes");
+    let endpoints = etcd.running_endpoints().into_iter().map(str::to_string).collect::<Vec<_>>();
+    let endpoints: Vec<&str> = endpoints.iter().map(String::as_str).collect();
+    let refused =
+        etcd.etcdctl_as(&ca_only, "3", &endpoints, &["--command-timeout=3s", "put", "/clusterdef/tls", "anonymous"]);
+    assert!(refused.is_none(), "a client without a certificate is refused");
+    let plain: Vec<String> = endpoints.iter().map(|e| e.replacen("https://", "http://", 1)).collect();
+    let plain: Vec<&str> = plain.iter().map(String::as_str).collect();
+    assert!(
+        etcd.etcdctl_as(&[], "3", &plain, &["--command-timeout=3s", "get", "/clusterdef/tls"]).is_none(),
+        "no plain http"
+    );
+
+    // The worker's proxy presents the machine certificate to the members; local clients use it
+    // over loopback. (`--no-sync` keeps etcdctl on the proxy instead of the members' https URLs.)
+    let proxy = etcd.processes.keys().find(|n| n.starts_with("proxy-")).cloned().expect("a worker proxy");
+    etcd.start(&proxy);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while etcd
+        .etcdctl_as(&[], "2", &["http://127.0.0.1:2379"], &["--no-sync", "set", "/clusterdef/tls-proxied", "yes"])
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "the proxy did not forward over TLS; logs in {}", etcd.dir.path().display());
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }

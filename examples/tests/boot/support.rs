@@ -38,7 +38,10 @@ impl TempDir {
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        // CLUSTERDEF_KEEP_TMP keeps logs and data for a post-mortem.
+        if std::env::var_os("CLUSTERDEF_KEEP_TMP").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 }
 

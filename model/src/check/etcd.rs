@@ -26,6 +26,7 @@ pub(super) fn check(r: &mut Report<'_>) {
     single_domain(r, n);
     small_cluster_size(r, n);
     dev_not_production(r);
+    etcd_tls(r);
     production_channel(r);
     production_static_addresses(r);
     bootstrap(r);
@@ -224,6 +225,19 @@ fn dev_not_production(r: &mut Report<'_>) {
             "a dev/test cluster cannot be production: its single etcd node tolerates no failure, so losing \
              one machine stops fleet, locksmith and every etcd client",
             "remove `production: true`, or replace `etcd_node:` with `central: 3 across cabinets [a, b, c]`",
+        );
+    }
+}
+
+fn etcd_tls(r: &mut Report<'_>) {
+    let c = r.cluster;
+    if c.production && c.layout != Layout::DevTest && c.tls.is_none() {
+        r.push(
+            Rule::EtcdTls,
+            Subject::Production,
+            "production etcd traffic must use TLS: over plain http anyone on the network can read every key and \
+             write as any client, and a member cannot tell a peer from an impostor",
+            "add `tls: { ca: \"/etc/ssl/etcd/ca.pem\", cert: \"/etc/ssl/etcd/server.pem\", key: \"/etc/ssl/etcd/server-key.pem\" }`",
         );
     }
 }

@@ -75,6 +75,19 @@ pub(super) fn check(r: &mut Report<'_>) {
             "use the URL as discovery.etcd.io returned it",
         );
     }
+    if let Some(tls) = &c.tls {
+        for (what, path) in [("ca", &tls.ca), ("cert", &tls.cert), ("key", &tls.key)] {
+            if !path.starts_with('/') || has_space(path) {
+                bad(
+                    Subject::Tls,
+                    format!(
+                        "TLS {what} path {path:?} is not an absolute path without spaces, as etcd, fleet and locksmith need"
+                    ),
+                    "write it like `/etc/ssl/etcd/server.pem`",
+                );
+            }
+        }
+    }
     if let Some(net) = &c.network {
         let iface = &*net.interface;
         if iface.is_empty() || iface.len() > 15 || has_space(iface) || iface.contains('/') {

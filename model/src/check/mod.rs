@@ -202,13 +202,34 @@ mod tests {
     }
 
     #[test]
-    fn production_requires_spread_stable_and_static_addresses() {
+    fn production_requires_spread_stable_static_addresses_and_tls() {
         let mut cluster = Cluster::new("p", Layout::CentralServices, Group::new("central", "central", Size::Fixed(3)));
         cluster.production = true;
         cluster.channel = Channel::Beta;
         assert_eq!(
             rules(&cluster),
-            [Rule::SingleDomain, Rule::ProductionChannel, Rule::ProductionStaticAddresses, Rule::Bootstrap]
+            [
+                Rule::SingleDomain,
+                Rule::EtcdTls,
+                Rule::ProductionChannel,
+                Rule::ProductionStaticAddresses,
+                Rule::Bootstrap
+            ]
+        );
+        cluster.tls = Some(Tls {
+            ca: Cow::Borrowed("/etc/ssl/etcd/ca.pem"),
+            cert: Cow::Borrowed("/etc/ssl/etcd/server.pem"),
+            key: Cow::Borrowed("relative.pem"),
+        });
+        assert_eq!(
+            rules(&cluster),
+            [
+                Rule::SingleDomain,
+                Rule::ProductionChannel,
+                Rule::ProductionStaticAddresses,
+                Rule::Bootstrap,
+                Rule::ValueFormat
+            ]
         );
     }
 

@@ -30,6 +30,23 @@ fn host_of(address: Option<Ipv4Addr>) -> String {
     address.map_or_else(|| "$private_ipv4".to_string(), |a| a.to_string())
 }
 
+/// `https` when the cluster's etcd uses TLS, else `http`.
+fn scheme(cluster: &Cluster) -> &'static str {
+    if cluster.tls.is_some() { "https" } else { "http" }
+}
+
+/// The TLS file keys of a section, when the cluster has TLS: `names` are the keys for the CA,
+/// the certificate and the key, in that order.
+fn tls_files(cluster: &Cluster, section: MapBuilder, names: [&str; 3]) -> MapBuilder {
+    match &cluster.tls {
+        Some(tls) => section
+            .str(names[0], tls.ca.to_string())
+            .str(names[1], tls.cert.to_string())
+            .str(names[2], tls.key.to_string()),
+        None => section,
+    }
+}
+
 /// The client and peer ports of the cluster's etcd release.
 fn ports(release: EtcdRelease) -> (u16, u16) {
     match release {
@@ -78,10 +95,11 @@ impl Facts {
             .map(|m| Member { name: m.hostname, host: host_of(m.address) })
             .collect();
         let (client, peer) = ports(cluster.etcd_release);
+        let scheme = scheme(cluster);
         let initial_cluster =
-            members.iter().map(|m| format!("{}=http://{}:{peer}", m.name, m.host)).collect::<Vec<_>>().join(",");
+            members.iter().map(|m| format!("{}={scheme}://{}:{peer}", m.name, m.host)).collect::<Vec<_>>().join(",");
         let client_endpoints =
-            members.iter().map(|m| format!("http://{}:{client}", m.host)).collect::<Vec<_>>().join(",");
+            members.iter().map(|m| format!("{scheme}://{}:{client}", m.host)).collect::<Vec<_>>().join(",");
         Facts { members, initial_cluster, client_endpoints }
     }
 }
@@ -133,7 +151,7 @@ fn config(
 
     let (client, _) = ports(cluster.etcd_release);
     let local_endpoint = match (is_member, cluster.etcd_release) {
-        (true, _) => format!("http://{}:{client}", host.clone().unwrap_or_default()),
+        (true, _) => format!("{}://{}:{client}", scheme(cluster), host.clone().unwrap_or_default()),
         (false, EtcdRelease::V2) => "http://127.0.0.1:2379".to_string(),
         (false, EtcdRelease::V0_4) => facts.client_endpoints.clone(),
     };
@@ -149,16 +167,24 @@ fn config(
         (false, EtcdRelease::V2) => coreos.set("etcd2", etcd2_proxy(ctx, facts)),
         (false, EtcdRelease::V0_4) => coreos,
     };
+    // Clients that talk to members directly present the machine's certificate; workers of an
+    // etcd2 cluster talk to their local proxy, which does.
+    let direct = local_endpoint.starts_with("https://");
+    let fleet = MapBuilder::new()
+        .str("metadata", cluster.fleet_metadata(g, domain).to_fleet())
+        .opt_str("public-ip", host.clone())
+        .str("etcd_servers", local_endpoint.clone());
+    let fleet =
+        if direct { tls_files(cluster, fleet, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"]) } else { fleet };
+    let locksmith = locksmith(group, domain, &local_endpoint);
+    let locksmith = if direct {
+        tls_files(cluster, locksmith, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"])
+    } else {
+        locksmith
+    };
     coreos = coreos
-        .set(
-            "fleet",
-            MapBuilder::new()
-                .str("metadata", cluster.fleet_metadata(g, domain).to_fleet())
-                .opt_str("public-ip", host.clone())
-                .str("etcd_servers", local_endpoint.clone())
-                .build(),
-        )
-        .set("locksmith", locksmith(group, domain, &local_endpoint))
+        .set("fleet", fleet.build())
+        .set("locksmith", locksmith.build())
         .set(
             "update",
             MapBuilder::new()
@@ -171,22 +197,31 @@ fn config(
     MapBuilder::new()
         .opt_str("hostname", machine.map(|m| m.hostname.clone()))
         .non_empty("ssh_authorized_keys", Yaml::Seq(keys))
-        .non_empty("write_files", Yaml::Seq(write_files(cluster, is_member, &local_endpoint)))
+        .non_empty("write_files", Yaml::Seq(write_files(cluster, is_member, &local_endpoint, direct)))
         .set("coreos", coreos.build())
         .build()
 }
 
 fn etcd2_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, host: &str) -> Yaml {
     let name = machine.map_or_else(String::new, |m| m.hostname.clone());
-    let client = format!("http://{host}:2379");
-    let peer = format!("http://{host}:2380");
+    let scheme = scheme(ctx.cluster);
+    let client = format!("{scheme}://{host}:2379");
+    let peer = format!("{scheme}://{host}:2380");
     let section = MapBuilder::new()
         .str("name", name)
         .str("advertise-client-urls", client.clone())
         .str("initial-advertise-peer-urls", peer.clone())
         .str("listen-client-urls", client)
         .str("listen-peer-urls", peer);
-    bootstrap(ctx, facts, section).build()
+    let section = bootstrap(ctx, facts, section);
+    // Both sides authenticate: clients and peers must present a certificate the CA signed.
+    let section = tls_files(ctx.cluster, section, ["trusted-ca-file", "cert-file", "key-file"]);
+    let section = tls_files(ctx.cluster, section, ["peer-trusted-ca-file", "peer-cert-file", "peer-key-file"]);
+    if ctx.cluster.tls.is_some() {
+        section.set("client-cert-auth", Yaml::Bool(true)).set("peer-client-cert-auth", Yaml::Bool(true)).build()
+    } else {
+        section.build()
+    }
 }
 
 /// `initial-cluster` and its companions, or `discovery`: members and proxies must agree.
@@ -200,12 +235,16 @@ fn bootstrap(ctx: &Context<'_>, facts: &Facts, section: MapBuilder) -> MapBuilde
     }
 }
 
+/// The proxy listens on loopback without TLS; towards the members it presents the machine's
+/// certificate, on their client URLs (`cert-file`) and their peer URLs (`peer-cert-file`).
 fn etcd2_proxy(ctx: &Context<'_>, facts: &Facts) -> Yaml {
     let section = MapBuilder::new().str("proxy", "on").str("listen-client-urls", "http://127.0.0.1:2379");
-    match &ctx.discovery {
-        Some(url) => section.str("discovery", url.clone()).build(),
-        None => section.str("initial-cluster", facts.initial_cluster.clone()).build(),
-    }
+    let section = match &ctx.discovery {
+        Some(url) => section.str("discovery", url.clone()),
+        None => section.str("initial-cluster", facts.initial_cluster.clone()),
+    };
+    let section = tls_files(ctx.cluster, section, ["trusted-ca-file", "cert-file", "key-file"]);
+    tls_files(ctx.cluster, section, ["peer-trusted-ca-file", "peer-cert-file", "peer-key-file"]).build()
 }
 
 fn etcd04_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, host: &str) -> Yaml {
@@ -214,6 +253,8 @@ fn etcd04_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, ho
         .str("name", name.clone())
         .str("addr", format!("{host}:4001"))
         .str("peer-addr", format!("{host}:7001"));
+    let section = tls_files(ctx.cluster, section, ["ca-file", "cert-file", "key-file"]);
+    let section = tls_files(ctx.cluster, section, ["peer-ca-file", "peer-cert-file", "peer-key-file"]);
     match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()).build(),
         None => {
@@ -238,14 +279,13 @@ fn window_of(group: &Group, domain: Option<usize>) -> Option<RebootWindow> {
 
 /// Each group has its own locksmith group, so members reboot one at a time among themselves
 /// whatever the workers do.
-fn locksmith(group: &Group, domain: Option<usize>, endpoint: &str) -> Yaml {
+fn locksmith(group: &Group, domain: Option<usize>, endpoint: &str) -> MapBuilder {
     let window = window_of(group, domain);
     MapBuilder::new()
         .str("endpoint", endpoint)
         .str("group", group.name.to_string())
         .opt_str("window_start", window.map(|w| w.start_text()))
         .opt_str("window_length", window.map(|w| w.length_text()))
-        .build()
 }
 
 /// The `.network` unit of a statically addressed machine. Its `00-` prefix sorts before the
@@ -306,16 +346,24 @@ pub fn submit_unit(cluster: &Cluster) -> String {
     text
 }
 
-fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str) -> Vec<Yaml> {
+fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool) -> Vec<Yaml> {
     let file = |path: &str, content: String| {
         MapBuilder::new().str("path", path).str("permissions", "0644").str("content", content).build()
     };
     // The endpoints as a systemd environment file, for units (`EnvironmentFile=`, then
     // `${ETCD_ENDPOINTS}`), and loaded into login shells for etcdctl.
-    let mut out = vec![
-        file(ENV_FILE, format!("ETCD_ENDPOINTS={endpoint}\nETCDCTL_ENDPOINT={endpoint}\nETCDCTL_PEERS={endpoint}\n")),
-        file("/etc/profile.d/etcdctl.sh", format!("set -a\n. {ENV_FILE}\nset +a\n")),
-    ];
+    let mut env = format!("ETCD_ENDPOINTS={endpoint}\nETCDCTL_ENDPOINT={endpoint}\nETCDCTL_PEERS={endpoint}\n");
+    if let (Some(tls), true) = (&cluster.tls, direct) {
+        // etcdctl's v2 and v3 names for the same files.
+        env.push_str(&format!(
+            "ETCDCTL_CA_FILE={ca}\nETCDCTL_CERT_FILE={cert}\nETCDCTL_KEY_FILE={key}\nETCDCTL_CACERT={ca}\nETCDCTL_CERT={cert}\nETCDCTL_KEY={key}\n",
+            ca = tls.ca,
+            cert = tls.cert,
+            key = tls.key
+        ));
+    }
+    let mut out =
+        vec![file(ENV_FILE, env), file("/etc/profile.d/etcdctl.sh", format!("set -a\n. {ENV_FILE}\nset +a\n"))];
     if cluster.etcd_release == EtcdRelease::V0_4 {
         out.push(file(
             "/etc/profile.d/fleetctl.sh",
