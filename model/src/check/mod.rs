@@ -210,10 +210,10 @@ mod tests {
             rules(&cluster),
             [
                 Rule::SingleDomain,
-                Rule::EtcdTls,
                 Rule::ProductionChannel,
                 Rule::ProductionStaticAddresses,
-                Rule::Bootstrap
+                Rule::Bootstrap,
+                Rule::EtcdTls
             ]
         );
         cluster.tls = Some(Tls {
