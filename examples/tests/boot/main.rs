@@ -177,6 +177,45 @@ fn tricky_scalars_round_trip_under_yaml_1_1() {
     assert_eq!(parsed[0], expected(&doc), "round trip failed for:\n{text}");
 }
 
+/// Arbitrary strings (control characters, line and paragraph separators, quotes, YAML
+/// indicators, non-ASCII) as values and keys read back exactly under YAML 1.1. The seed is
+/// printed so a failure can be replayed with `CLUSTERDEF_YAML_SEED`.
+#[test]
+fn arbitrary_strings_round_trip_under_yaml_1_1() {
+    let seed: u64 = std::env::var("CLUSTERDEF_YAML_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(7, |d| d.as_nanos() as u64) | 1
+    });
+    let mut state = seed;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let alphabet: Vec<char> = " \t\n\r\0\u{7}\u{1b}\u{7f}\u{85}\u{a0}\u{2028}\u{2029}\u{feff}\"'\\:#-?|>!&*%@`{}[],=~.0123456789aeEflnorsuxyYNéü中😀"
+        .chars()
+        .collect();
+    let strings: Vec<String> = (0..400)
+        .map(|_| {
+            let len = (next() % 24) as usize;
+            (0..len).map(|_| alphabet[(next() % alphabet.len() as u64) as usize]).collect()
+        })
+        .collect();
+    let mut values = MapBuilder::new();
+    for (i, s) in strings.iter().enumerate() {
+        values = values.str(&format!("k{i}"), s.clone());
+    }
+    let keys =
+        strings.iter().enumerate().fold(MapBuilder::new(), |m, (i, s)| m.set(&format!("{s}{i}"), Yaml::Int(i as i64)));
+    let doc = values
+        .set("keys", keys.build())
+        .set("list", Yaml::Seq(strings.iter().map(|s| Yaml::str(s.clone())).collect()))
+        .build();
+    let text = yaml::document("#cloud-config", &doc);
+    let parsed = read_yaml_1_1(&[&text]);
+    assert_eq!(parsed[0], expected(&doc), "seed {seed}: a string did not round-trip");
+}
+
 #[test]
 fn members_and_proxies_agree_on_the_initial_cluster() {
     for (name, cluster) in
