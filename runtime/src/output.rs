@@ -96,7 +96,7 @@ pub fn read_manifest(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
     }
 }
 
-/// The file operations that change a directory. [`write`] uses the real file system; tests
+/// The file operations that change a directory. [`write()`] uses the real file system; tests
 /// inject failures through [`write_with`].
 pub trait Fs {
     /// Creates or truncates `path` and writes `bytes` to it.
@@ -177,7 +177,7 @@ pub fn write(artifacts: &Artifacts, dir: &Path) -> Result<WriteReport, WriteErro
     write_with(artifacts, dir, &mut RealFs, LOCK_WAIT)
 }
 
-/// [`write`] through `fs`, waiting up to `wait` for the directory's lock.
+/// [`write()`] through `fs`, waiting up to `wait` for the directory's lock.
 ///
 /// Every new file is staged as a temporary file first; only when all are written are they
 /// renamed into place. A write that fails while staging (a full disk, a denied directory)
