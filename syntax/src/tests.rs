@@ -80,7 +80,7 @@ fn every_syntax_error_is_reported_and_parsing_recovers() {
 fn rule_errors_all_come_together() {
     let src = "production: true, channel: beta, central: 4 across cabinets [a, b], workers: autoscale 9..2";
     let rules: Vec<String> = errors(src).into_iter().map(|e| e.2).collect();
-    assert_eq!(rules.len(), 7, "{rules:#?}");
+    assert_eq!(rules.len(), 8, "{rules:#?}");
 }
 
 #[test]
