@@ -25,6 +25,8 @@ pub use clusterdef_model::*;
 
 pub mod output;
 pub mod render;
+#[doc(hidden)]
+pub mod synthetic;
 
 pub use output::{WriteError, WriteReport};
 pub use render::{Artifacts, Plan, Render, RenderError, RenderOptions};

@@ -1,5 +1,7 @@
-//! What `cluster!` costs per expansion: parse, rules and code generation, on the seed's
-//! production cluster and on generated clusters of growing size.
+//! What `cluster!` costs per expansion: parse, every rule and code generation, on the seed's
+//! production cluster and on synthetic clusters across sizes (machines at 10 to 10,000 with 100
+//! units; units at 10 to 1,000 with 100 machines). Each size also reports the expansion's output
+//! bytes per second, and a plain copy of that many bytes is timed beside it for scale.
 //!
 //! Outside a compiler, proc_macro2 runs in fallback mode, where dropping tens of thousands of
 //! tokens costs milliseconds; inside rustc the macro hands its output over and never drops it.
@@ -7,9 +9,9 @@
 //!
 //! Run with `cargo bench -p clusterdef-syntax --bench expand`.
 
-use std::fmt::Write as _;
 use std::hint::black_box;
 
+use clusterdef_syntax::synthetic;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -17,6 +19,7 @@ use quote::quote;
 const PRODUCTION: &str = r#"
     name: "prod",
     production: true,
+    tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
     etcd: 2,
     channel: stable,
     ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
@@ -34,37 +37,6 @@ const PRODUCTION: &str = r#"
     unit "dist-db.service" { metadata: { role = worker, cabinet = one }, body: "[Service]\nExecStart=/usr/bin/db\n" },
 "#;
 
-/// A central-services cluster with `machines` machines (5 central, the rest in pools of 100,
-/// all statically addressed) and `units` units placed by metadata.
-pub fn generated(machines: u32, units: u32) -> String {
-    let mut src = String::from(
-        r#"name: "big", network: { subnet: "10.0.0.0/8", gateway: "10.0.0.1" },
-        central: 5 across cabinets [a, b, c] { addresses: "10.0.0.11".."10.0.0.15" },"#,
-    );
-    let mut left = machines.saturating_sub(5);
-    let mut pool = 0u32;
-    while left > 0 {
-        let n = left.min(100);
-        let base = 10 + pool;
-        let _ = write!(
-            src,
-            r#" pool p{pool}: {n} across cabinets [a, b, c] {{ addresses: "10.{base}.0.1".."10.{base}.0.{n}", metadata: {{ tier = t{t} }} }},"#,
-            t = pool % 4
-        );
-        left -= n;
-        pool += 1;
-    }
-    let tiers = pool.clamp(1, 4);
-    for u in 0..units {
-        let _ = write!(
-            src,
-            r#" unit "app-{u}.service" {{ metadata: {{ role = worker, tier = t{t}, cabinet = [a, b] }}, conflicts: ["app-{u}-*.service"], body: "[Service]\nExecStart=/usr/bin/app {u}\n" }},"#,
-            t = u % tiers
-        );
-    }
-    src
-}
-
 fn tokens(src: &str) -> TokenStream {
     src.parse().expect("benchmark input tokenizes")
 }
@@ -74,33 +46,41 @@ fn no_files(path: &str) -> Result<String, String> {
 }
 
 fn expand(input: &TokenStream) -> TokenStream {
-    let out = clusterdef_syntax::expand(input.clone(), &quote!(::clusterdef), &no_files);
-    assert!(!out.to_string().contains("compile_error"), "benchmark input must pass the rules: {out}");
-    out
+    clusterdef_syntax::expand(input.clone(), &quote!(::clusterdef), &no_files)
+}
+
+/// Times the expansion of `input` and, beside it, a copy of as many bytes as it outputs.
+fn sweep_point(c: &mut Criterion, group: &str, label: String, input: &TokenStream, machines: u64) {
+    let out = expand(input).to_string();
+    assert!(!out.contains("compile_error"), "benchmark input must pass the rules: {out}");
+    let bytes = out.len() as u64;
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes));
+    g.bench_with_input(BenchmarkId::new("expand", &label), input, |b, input| {
+        b.iter_with_large_drop(|| black_box(expand(input)))
+    });
+    let source = vec![0x5au8; bytes as usize];
+    g.bench_with_input(BenchmarkId::new("memcpy", &label), &source, |b, source| b.iter(|| black_box(source.clone())));
+    g.finish();
+    println!("{group}/{label}: {machines} machines, {bytes} output bytes");
 }
 
 fn bench(c: &mut Criterion) {
     let production = tokens(PRODUCTION);
-    c.bench_function("expand/seed_production", |b| {
-        b.iter_with_large_drop(|| {
-            black_box(clusterdef_syntax::expand(black_box(production.clone()), &quote!(::clusterdef), &no_files))
-        })
-    });
-    expand(&production);
+    assert!(!expand(&production).to_string().contains("compile_error"));
+    c.bench_function("expand/seed_production", |b| b.iter_with_large_drop(|| black_box(expand(&production))));
 
-    let mut group = c.benchmark_group("expand/generated");
-    group.sample_size(20);
-    for (machines, units) in [(10, 10), (100, 100), (1_000, 500), (10_000, 1_000)] {
-        let input = tokens(&generated(machines, units));
-        expand(&input);
-        group.throughput(Throughput::Elements(u64::from(machines)));
-        group.bench_with_input(BenchmarkId::from_parameter(format!("{machines}m_{units}u")), &input, |b, input| {
-            b.iter_with_large_drop(|| {
-                black_box(clusterdef_syntax::expand(black_box(input.clone()), &quote!(::clusterdef), &no_files))
-            })
-        });
+    for machines in [10u32, 100, 1_000, 10_000] {
+        let input = tokens(&synthetic::source(machines, 100));
+        sweep_point(c, "expand_machines", format!("{machines}m_100u"), &input, u64::from(machines));
     }
-    group.finish();
+    for units in [10u32, 100, 1_000] {
+        let input = tokens(&synthetic::source(100, units));
+        sweep_point(c, "expand_units", format!("100m_{units}u"), &input, 100);
+    }
+    let budget = tokens(&synthetic::source(1_000, 500));
+    sweep_point(c, "expand_budget", "1000m_500u".to_string(), &budget, 1_000);
 }
 
 criterion_group!(benches, bench);

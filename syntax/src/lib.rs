@@ -12,6 +12,8 @@ pub mod codegen;
 pub mod lower;
 pub mod parse;
 pub mod source;
+#[doc(hidden)]
+pub mod synthetic;
 
 use clusterdef_model::Cluster;
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
