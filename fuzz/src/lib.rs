@@ -181,7 +181,9 @@ pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
                 pieces.swap(a, b);
             }
             3 | 4 => {
-                let word = DICTIONARY[rng.below(DICTIONARY.len())];
+                let keys = clusterdef_syntax::parse::TOP_KEYS;
+                let pick = rng.below(DICTIONARY.len() + keys.len());
+                let word = DICTIONARY.get(pick).copied().unwrap_or_else(|| keys[pick - DICTIONARY.len()]);
                 pieces.insert(rng.below(n + 1), format!(" {word} "));
             }
             _ => {

@@ -16,37 +16,27 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use proc_macro2::TokenStream;
 use quote::quote;
 
-const PRODUCTION: &str = r#"
-    name: "prod",
-    production: true,
-    tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
-    etcd: 2,
-    channel: stable,
-    ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
-    network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.2", "10.0.0.3"] },
-    central: 5 across cabinets [one, two, three] {
-        addresses: "10.0.0.101".."10.0.0.105",
-        hostnames: "central-{n}",
-        reboot: etcd_lock,
-        window: "Sun 04:00" for "2h",
-    },
-    workers: autoscale 3..50 across cabinets [one, two] { channel: beta, metadata: { disk = spinning } },
-    unit "monitoring.service" { global, body: "[Service]\nExecStart=/usr/bin/monitor\n" },
-    unit "kubernetes.service" { global, metadata: { role = central }, body: "[Service]\nExecStart=/usr/bin/kube\n" },
-    unit "webapp@.service" { metadata: { role = worker }, conflicts: ["webapp@*.service"], body: "[Service]\nExecStart=/usr/bin/webapp\n" },
-    unit "dist-db.service" { metadata: { role = worker, cabinet = one }, body: "[Service]\nExecStart=/usr/bin/db\n" },
-"#;
+/// The seed's production cluster, as the examples crate declares it (`cluster/production.cluster`
+/// is the same text as its `cluster!` body).
+fn production_source() -> String {
+    std::fs::read_to_string(examples_dir().join("cluster/production.cluster")).expect("the seed's production cluster")
+}
+
+fn examples_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples")
+}
+
+/// Unit files, read relative to the examples crate as the macro would.
+fn example_files(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(examples_dir().join(path)).map_err(|e| e.to_string())
+}
 
 fn tokens(src: &str) -> TokenStream {
     src.parse().expect("benchmark input tokenizes")
 }
 
-fn no_files(path: &str) -> Result<String, String> {
-    Err(format!("no file {path}"))
-}
-
 fn expand(input: &TokenStream) -> TokenStream {
-    clusterdef_syntax::expand(input.clone(), &quote!(::clusterdef), &no_files)
+    clusterdef_syntax::expand(input.clone(), &quote!(::clusterdef), &example_files)
 }
 
 /// Times the expansion of `input` and, beside it, a copy of as many bytes as it outputs.
@@ -67,7 +57,7 @@ fn sweep_point(c: &mut Criterion, group: &str, label: String, input: &TokenStrea
 }
 
 fn bench(c: &mut Criterion) {
-    let production = tokens(PRODUCTION);
+    let production = tokens(&production_source());
     assert!(!expand(&production).to_string().contains("compile_error"));
     c.bench_function("expand/seed_production", |b| b.iter_with_large_drop(|| black_box(expand(&production))));
 
