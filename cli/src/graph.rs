@@ -37,7 +37,8 @@ fn topology(plan: &Plan) -> Topology {
             }
         }
     };
-    let mut places: Vec<(String, Vec<usize>)> = Vec::new();
+    // Each box's key (a hostname, or `pool@domain` for an autoscaled pool), in box order.
+    let mut places: Vec<String> = Vec::new();
     let mut count = 0usize;
     let mut next_id = || {
         count += 1;
@@ -54,7 +55,7 @@ fn topology(plan: &Plan) -> Topology {
                 if g.domains.is_empty() { vec![None] } else { g.domains.iter().map(Some).collect() };
             for d in domains {
                 let id = next_id();
-                places.push((format!("{}@{}", g.name, d.map_or("", |s| s.as_str())), vec![]));
+                places.push(format!("{}@{}", g.name, d.map_or("", |s| s.as_str())));
                 slots.push((
                     column(title(d)),
                     Node { id, label: vec![g.name.clone(), format!("{} ({})", g.size, g.role)], etcd: false },
@@ -68,13 +69,12 @@ fn topology(plan: &Plan) -> Topology {
                     label.push(a.to_string());
                 }
                 label.push(if g.members { "etcd member".to_string() } else { g.role.clone() });
-                places.push((m.hostname.clone(), vec![]));
+                places.push(m.hostname.clone());
                 slots.push((column(title(m.domain.as_ref())), Node { id, label, etcd: g.members }));
             }
         }
     }
-    let ids: Vec<(String, String)> =
-        places.iter().map(|(k, _)| k.clone()).zip(slots.iter().map(|(_, n)| n.id.clone())).collect();
+    let ids: Vec<(String, String)> = places.iter().cloned().zip(slots.iter().map(|(_, n)| n.id.clone())).collect();
     for (c, node) in slots {
         columns[c].nodes.push(node);
     }
