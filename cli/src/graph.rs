@@ -166,11 +166,13 @@ pub fn svg(plan: &Plan) -> String {
     let width = (t.columns.len().max(t.units.len()) as f64 * col_w + 40.0).max(400.0);
     let height = top + 40.0 + rows * (box_h + gap) + 20.0;
     let mut centers: Vec<(String, f64, f64)> = Vec::new();
+    // Drawn in layers: domain backgrounds, then the lines, then the boxes, then the units.
+    let mut background = String::new();
     let mut body = String::new();
     for (i, c) in t.columns.iter().enumerate() {
         let x = 20.0 + i as f64 * col_w;
         let _ = writeln!(
-            body,
+            background,
             "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"#f7f7f7\" stroke=\"#999\"/><text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>",
             top - 10.0,
             box_w + 10.0,
@@ -200,6 +202,7 @@ pub fn svg(plan: &Plan) -> String {
         }
     }
     let mut units = String::new();
+    let mut lines = String::new();
     for (i, (name, global, targets)) in t.units.iter().enumerate() {
         let x = 20.0 + i as f64 * col_w + box_w / 2.0;
         let _ = writeln!(
@@ -212,14 +215,14 @@ pub fn svg(plan: &Plan) -> String {
             if let Some((_, tx, ty)) = centers.iter().find(|(id, _, _)| id == target) {
                 let dash = if *global { "" } else { " stroke-dasharray=\"5,4\"" };
                 let _ = writeln!(
-                    body,
+                    lines,
                     "<line x1=\"{x}\" y1=\"58\" x2=\"{tx}\" y2=\"{ty}\" stroke=\"#1a4c9c\" stroke-opacity=\"0.5\"{dash}/>"
                 );
             }
         }
     }
     format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n<title>{}</title>\n{body}{units}</svg>\n",
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n<title>{}</title>\n{background}{lines}{body}{units}</svg>\n",
         xml(&plan.name)
     )
 }
