@@ -269,4 +269,49 @@ mod tests {
         assert!(err.to_string().contains("cluster/bad.yaml"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    /// The real thing: a crate whose build.rs checks a bad `.cluster` file fails `cargo build`,
+    /// printing every error as `file:line:col` with the source line and a caret.
+    #[test]
+    fn a_bad_cluster_file_fails_cargo_build_with_positions() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join("target/clusterdef-build-check");
+        let _ = std::fs::remove_dir_all(dir.join("src"));
+        std::fs::create_dir_all(dir.join("src")).expect("scratch crate");
+        std::fs::create_dir_all(dir.join("cluster")).expect("cluster dir");
+        let build_dep = root.join("build").display().to_string();
+        let runtime_dep = root.join("runtime").display().to_string();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"bad-cluster\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nclusterdef = {{ path = {runtime_dep:?}, default-features = false }}\n\n[build-dependencies]\nclusterdef-build = {{ path = {build_dep:?} }}\n\n[workspace]\n"
+            ),
+        )
+        .expect("manifest");
+        let _ = std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"));
+        std::fs::write(
+            dir.join("build.rs"),
+            "fn main() {\n    clusterdef_build::Builder::new(\"cluster/prod.cluster\").compile();\n}\n",
+        )
+        .expect("build.rs");
+        std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
+        std::fs::write(
+            dir.join("cluster/prod.cluster"),
+            "name: \"prod\",\ncentral: 3 across cabinets [a, b],\nworkers: autoscale 9..2,\n",
+        )
+        .expect("input");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["build", "--offline", "--quiet"])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", dir.join("target"))
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("run cargo build");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the build must fail:\n{stderr}");
+        assert!(stderr.contains(" --> cluster/prod.cluster:2:29\n"), "cabinet a, at its position:\n{stderr}");
+        assert!(stderr.contains("2 | central: 3 across cabinets [a, b],"), "{stderr}");
+        assert!(stderr.contains(" --> cluster/prod.cluster:3:20\n"), "the autoscale bounds too:\n{stderr}");
+    }
 }
