@@ -204,12 +204,17 @@ fn run(cli: Cli) -> Outcome {
             Err(outcome) => outcome,
             Ok(cluster) => {
                 match format {
-                    Format::Text => println!(
-                        "ok: {} `{}` passes every architecture rule ({} accepted on purpose)",
-                        cluster.architecture(),
-                        cluster.name,
-                        cluster.allows.len()
-                    ),
+                    Format::Text => {
+                        println!(
+                            "ok: {} `{}` passes every architecture rule ({} accepted on purpose)",
+                            cluster.architecture(),
+                            cluster.name,
+                            cluster.allows.len()
+                        );
+                        for risk in cluster.plan().accepted_risks.iter().filter(|r| r.silenced == 0) {
+                            eprintln!("warning: `allow({})` silences nothing; remove it", risk.rule);
+                        }
+                    }
                     Format::Json => println!("{}", json(&CheckReport { ok: true, errors: &[] })),
                 }
                 Outcome::Ok

@@ -74,6 +74,28 @@ fn check_accepts_the_seed_and_rejects_with_positions_and_exit_1() {
 }
 
 #[test]
+fn an_allow_that_silences_nothing_is_pointed_out() {
+    let s = Scratch::new("stale");
+    let file = s.file(
+        "stale.cluster",
+        "central: 3 across cabinets [a, b, c],\nallow(even_members, reason = \"a fourth machine was being racked\"),\n",
+    );
+    let out = clusterdef(&["check", &file]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("warning: `allow(even_members)` silences nothing; remove it"), "{}", stderr(&out));
+    let plan = stdout(&clusterdef(&["plan", &file]));
+    assert!(
+        plan.contains("even_members: a fourth machine was being racked (silences nothing: remove this allow)"),
+        "{plan}"
+    );
+    let used = s
+        .file("used.cluster", "central: 4 across cabinets [a, b, c, d],\nallow(even_members, reason = \"racking\"),\n");
+    let out = clusterdef(&["check", &used]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert!(stdout(&clusterdef(&["plan", &used])).contains("even_members: racking (silences 1 violation)"));
+}
+
+#[test]
 fn yaml_and_json_forms_round_trip_through_the_same_rules() {
     let s = Scratch::new("forms");
     for (format, name) in [("yaml", "prod.yaml"), ("json", "prod.json")] {

@@ -16,7 +16,7 @@ use std::fmt;
 
 use clusterdef_model::{Bootstrap, Cluster, Violations};
 
-pub use plan::Plan;
+pub use plan::{AcceptedRisk, Plan};
 
 /// The rendered files: a path relative to the output directory (always `/`-separated) and the
 /// file's bytes, in path order.

@@ -29,7 +29,19 @@ pub struct Plan {
     /// Where each unit may run.
     pub units: Vec<UnitPlan>,
     /// The risks the cluster accepts, with their reasons.
-    pub accepted_risks: Vec<(Rule, String)>,
+    pub accepted_risks: Vec<AcceptedRisk>,
+}
+
+/// A rule the cluster allows on purpose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct AcceptedRisk {
+    /// The rule.
+    pub rule: Rule,
+    /// Why the risk is acceptable.
+    pub reason: String,
+    /// How many violations the `allow` silences; 0 means it is stale and can go.
+    pub silenced: usize,
 }
 
 /// The etcd cluster.
@@ -241,7 +253,18 @@ impl Plan {
             groups,
             domain_losses,
             units,
-            accepted_risks: cluster.allows.iter().map(|a| (a.rule, a.reason.to_string())).collect(),
+            accepted_risks: {
+                let all = cluster.all_violations();
+                cluster
+                    .allows
+                    .iter()
+                    .map(|a| AcceptedRisk {
+                        rule: a.rule,
+                        reason: a.reason.to_string(),
+                        silenced: all.iter().filter(|v| v.rule == a.rule).count(),
+                    })
+                    .collect()
+            },
         }
     }
 }
@@ -357,8 +380,12 @@ impl fmt::Display for Plan {
         }
         if !self.accepted_risks.is_empty() {
             writeln!(f, "\naccepted risks")?;
-            for (rule, reason) in &self.accepted_risks {
-                writeln!(f, "  {rule}: {reason}")?;
+            for risk in &self.accepted_risks {
+                let effect = match risk.silenced {
+                    0 => "silences nothing: remove this allow".to_string(),
+                    n => format!("silences {}", plural(n as u32, "violation", "violations")),
+                };
+                writeln!(f, "  {}: {} ({effect})", risk.rule, risk.reason)?;
             }
         }
         Ok(())
