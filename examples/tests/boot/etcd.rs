@@ -485,3 +485,41 @@ fn production_tls_refuses_clients_without_a_certificate() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// A seed cluster moved onto loopback: its member layout as declared (counts, domains), with
+/// addresses from `127.0.<octet>.11` and plain http (TLS has its own test).
+fn on_loopback(seed: &Cluster, octet: u8) -> Cluster {
+    use std::borrow::Cow;
+    let mut cluster = seed.clone();
+    let members = cluster.members.fixed_count().expect("seed members are fixed") as u8;
+    cluster.members.addressing = clusterdef::Addressing::Range {
+        first: std::net::Ipv4Addr::new(127, 0, octet, 11),
+        last: std::net::Ipv4Addr::new(127, 0, octet, 10 + members),
+    };
+    cluster.network = Some(clusterdef::Network {
+        subnet: "127.0.0.0/8".parse().expect("subnet"),
+        gateway: None,
+        dns: Cow::Borrowed(&[]),
+        interface: Cow::Borrowed("lo"),
+    });
+    cluster.bootstrap = clusterdef::Bootstrap::Static;
+    cluster.tls = None;
+    let mut allows = cluster.allows.to_vec();
+    allows.push(clusterdef::Allow {
+        rule: clusterdef::Rule::EtcdTls,
+        reason: Cow::Borrowed("quorum behaviour on loopback"),
+    });
+    cluster.allows = Cow::Owned(allows);
+    cluster
+}
+
+#[test]
+fn large_scale_layout_survives_each_zone_and_its_leader() {
+    let cluster = on_loopback(&clusterdef_examples::seed::LARGE_SCALE, 7);
+    assert_eq!(cluster.check().map_err(|v| v.to_string()), Ok(()));
+    let mut etcd = Etcd::from_render(&cluster, "large");
+    etcd.start_members();
+    assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &cluster), 3);
+    let recovery = leader_loss_and_rejoin(&mut etcd);
+    println!("large_scale: writes resumed {recovery:?} after the leader was killed");
+}
