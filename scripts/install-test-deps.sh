@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real software the test suite runs clusterdef's output against, when missing:
-# etcd 3.4 (server and etcdctl), systemd-analyze, dnsmasq, and PyYAML (a YAML 1.1 reader).
+# etcd 3.4 (server and etcdctl), systemd-analyze, dnsmasq, openssl (test certificates for etcd's
+# TLS), and PyYAML (a YAML 1.1 reader).
 set -euo pipefail
 
 need=()
@@ -9,6 +10,7 @@ command -v etcdctl >/dev/null || need+=(etcd-client)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 command -v python3 >/dev/null || need+=(python3)
+command -v openssl >/dev/null || need+=(openssl)
 
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
