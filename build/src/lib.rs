@@ -314,4 +314,38 @@ mod tests {
         assert!(stderr.contains("2 | central: 3 across cabinets [a, b],"), "{stderr}");
         assert!(stderr.contains(" --> cluster/prod.cluster:3:20\n"), "the autoscale bounds too:\n{stderr}");
     }
+
+    /// The macro's output names the runtime crate through `$crate`, so it works when the user
+    /// renames the dependency in Cargo.toml (checked with a real `cargo build`).
+    #[test]
+    fn the_macro_works_under_a_renamed_dependency() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join("target/clusterdef-rename-check");
+        let _ = std::fs::remove_dir_all(dir.join("src"));
+        std::fs::create_dir_all(dir.join("src")).expect("scratch crate");
+        let runtime_dep = root.join("runtime").display().to_string();
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"renamed\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ninfra = {{ package = \"clusterdef\", path = {runtime_dep:?} }}\n\n[workspace]\n"
+            ),
+        )
+        .expect("manifest");
+        let _ = std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"));
+        std::fs::write(
+            dir.join("src/main.rs"),
+            "#![no_implicit_prelude]\nstatic PROD: ::infra::Cluster = ::infra::cluster! { central: 5 across cabinets [a, b, c], workers: autoscale };\nfn main() {\n    ::std::println!(\"{}\", PROD.members.name);\n}\n",
+        )
+        .expect("main.rs");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = std::process::Command::new(cargo)
+            .args(["run", "--offline", "--quiet"])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", root.join("target/clusterdef-build-check/target"))
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("run cargo");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "central\n");
+    }
 }
