@@ -255,7 +255,7 @@ fn run(cli: Cli) -> Outcome {
             Ok(cluster) => {
                 let plan = cluster.plan();
                 match format {
-                    Format::Text => print!("{plan}"),
+                    Format::Text => print!("{}", plan.tables()),
                     Format::Json => println!("{}", json(&plan)),
                 }
                 Outcome::Ok

@@ -307,6 +307,112 @@ impl Plan {
     }
 }
 
+/// Lays out rows as columns padded to their widest cell, with a rule under the header.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("  {}\n", padded.join("  ").trim_end())
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
+    for row in rows {
+        out.push_str(&line(row.clone()));
+    }
+    out
+}
+
+impl Plan {
+    /// The plan as tables: machines, failure domains of the etcd members, units.
+    pub fn tables(&self) -> String {
+        let production = if self.production { "production" } else { "not production" };
+        let mut out = format!("{} `{}` ({production})\n", self.architecture, self.name);
+        out.push_str(&format!(
+            "etcd: {}, quorum {}, tolerates {}; bootstrap {}\n\nmachines\n",
+            plural(self.etcd.members, "member", "members"),
+            self.etcd.quorum,
+            plural(self.etcd.tolerates, "failure", "failures"),
+            self.etcd.bootstrap
+        ));
+        let mut rows = Vec::new();
+        for g in &self.groups {
+            let etcd = if g.members { "member" } else { "" };
+            if g.machines.is_empty() {
+                let domains = if g.domains.is_empty() { "-".to_string() } else { g.domains.join(" ") };
+                rows.push(vec![
+                    format!("({})", g.size),
+                    g.name.clone(),
+                    g.role.clone(),
+                    domains,
+                    "dhcp".to_string(),
+                    g.channel.as_str().to_string(),
+                    etcd.to_string(),
+                ]);
+            }
+            for m in &g.machines {
+                rows.push(vec![
+                    m.hostname.clone(),
+                    g.name.clone(),
+                    g.role.clone(),
+                    m.domain.clone().unwrap_or_else(|| "-".to_string()),
+                    m.address.map_or_else(|| "dhcp".to_string(), |a| a.to_string()),
+                    g.channel.as_str().to_string(),
+                    etcd.to_string(),
+                ]);
+            }
+        }
+        out.push_str(&table(&["MACHINE", "GROUP", "ROLE", "DOMAIN", "ADDRESS", "CHANNEL", "ETCD"], &rows));
+        if !self.domain_losses.is_empty() {
+            out.push_str("\nlosing one failure domain\n");
+            let rows: Vec<Vec<String>> = self
+                .domain_losses
+                .iter()
+                .map(|l| {
+                    vec![
+                        format!("{} {}", l.kind.key(), l.domain),
+                        l.members_lost.to_string(),
+                        l.members_left.to_string(),
+                        l.quorum.to_string(),
+                        if l.keeps_quorum { "keeps quorum".to_string() } else { "LOSES QUORUM".to_string() },
+                    ]
+                })
+                .collect();
+            out.push_str(&table(&["DOMAIN", "MEMBERS LOST", "LEFT", "QUORUM", "OUTCOME"], &rows));
+        }
+        if !self.units.is_empty() {
+            out.push_str("\nunits\n");
+            let rows: Vec<Vec<String>> = self
+                .units
+                .iter()
+                .map(|u| {
+                    let places = self.describe_eligible(&u.eligible);
+                    vec![
+                        u.name.clone(),
+                        if u.global { "each".to_string() } else { "one of".to_string() },
+                        if places.is_empty() { "no eligible machine".to_string() } else { places.join(", ") },
+                    ]
+                })
+                .collect();
+            out.push_str(&table(&["UNIT", "RUNS ON", "ELIGIBLE"], &rows));
+        }
+        if !self.accepted_risks.is_empty() {
+            out.push_str("\naccepted risks\n");
+            let rows: Vec<Vec<String>> = self
+                .accepted_risks
+                .iter()
+                .map(|r| vec![r.rule.to_string(), r.silenced.to_string(), r.reason.clone()])
+                .collect();
+            out.push_str(&table(&["RULE", "SILENCES", "REASON"], &rows));
+        }
+        out
+    }
+}
+
 fn plural(n: u32, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
