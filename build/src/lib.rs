@@ -270,44 +270,56 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Runs `cargo <command>` in a scratch crate under the workspace's `target/`, offline and on
+    /// the workspace's lock file. `dependencies` is the manifest's dependency sections; `files`
+    /// are (path, text) pairs. The scratch crates share one target directory, so the second one
+    /// built reuses the first one's dependencies.
+    fn scratch_cargo(name: &str, dependencies: &str, files: &[(&str, &str)], command: &str) -> std::process::Output {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = root.join("target/clusterdef-scratch").join(name);
+        let _ = std::fs::remove_dir_all(dir.join("src"));
+        let dependencies = dependencies
+            .replace("{runtime}", &format!("{:?}", root.join("runtime").display().to_string()))
+            .replace("{build}", &format!("{:?}", root.join("build").display().to_string()));
+        let manifest = format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n{dependencies}\n[workspace]\n"
+        );
+        for (path, text) in std::iter::once(("Cargo.toml", manifest.as_str())).chain(files.iter().copied()) {
+            let file = dir.join(path);
+            std::fs::create_dir_all(file.parent().expect("parent")).expect("scratch dir");
+            std::fs::write(file, text).expect("scratch file");
+        }
+        let _ = std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"));
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        std::process::Command::new(cargo)
+            .args([command, "--offline", "--quiet"])
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", root.join("target/clusterdef-scratch/target"))
+            .env_remove("RUSTFLAGS")
+            .output()
+            .expect("run cargo")
+    }
+
     /// The real thing: a crate whose build.rs checks a bad `.cluster` file fails `cargo build`,
     /// printing every error as `file:line:col` with the source line and a caret.
     #[test]
     fn a_bad_cluster_file_fails_cargo_build_with_positions() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let dir = root.join("target/clusterdef-build-check");
-        let _ = std::fs::remove_dir_all(dir.join("src"));
-        std::fs::create_dir_all(dir.join("src")).expect("scratch crate");
-        std::fs::create_dir_all(dir.join("cluster")).expect("cluster dir");
-        let build_dep = root.join("build").display().to_string();
-        let runtime_dep = root.join("runtime").display().to_string();
-        std::fs::write(
-            dir.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"bad-cluster\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nclusterdef = {{ path = {runtime_dep:?}, default-features = false }}\n\n[build-dependencies]\nclusterdef-build = {{ path = {build_dep:?} }}\n\n[workspace]\n"
-            ),
-        )
-        .expect("manifest");
-        let _ = std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"));
-        std::fs::write(
-            dir.join("build.rs"),
-            "fn main() {\n    clusterdef_build::Builder::new(\"cluster/prod.cluster\").compile();\n}\n",
-        )
-        .expect("build.rs");
-        std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").expect("main.rs");
-        std::fs::write(
-            dir.join("cluster/prod.cluster"),
-            "name: \"prod\",\ncentral: 3 across cabinets [a, b],\nworkers: autoscale 9..2,\n",
-        )
-        .expect("input");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args(["build", "--offline", "--quiet"])
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", dir.join("target"))
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("run cargo build");
+        let out = scratch_cargo(
+            "bad-cluster",
+            "[dependencies]\nclusterdef = { path = {runtime}, default-features = false }\n\n[build-dependencies]\nclusterdef-build = { path = {build} }\n",
+            &[
+                (
+                    "build.rs",
+                    "fn main() {\n    clusterdef_build::Builder::new(\"cluster/prod.cluster\").compile();\n}\n",
+                ),
+                ("src/main.rs", "fn main() {}\n"),
+                (
+                    "cluster/prod.cluster",
+                    "name: \"prod\",\ncentral: 3 across cabinets [a, b],\nworkers: autoscale 9..2,\n",
+                ),
+            ],
+            "build",
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "the build must fail:\n{stderr}");
         assert!(stderr.contains(" --> cluster/prod.cluster:2:29\n"), "cabinet a, at its position:\n{stderr}");
@@ -316,35 +328,18 @@ mod tests {
     }
 
     /// The macro's output names the runtime crate through `$crate`, so it works when the user
-    /// renames the dependency in Cargo.toml (checked with a real `cargo build`).
+    /// renames the dependency in Cargo.toml (checked with a real `cargo run`).
     #[test]
     fn the_macro_works_under_a_renamed_dependency() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let dir = root.join("target/clusterdef-rename-check");
-        let _ = std::fs::remove_dir_all(dir.join("src"));
-        std::fs::create_dir_all(dir.join("src")).expect("scratch crate");
-        let runtime_dep = root.join("runtime").display().to_string();
-        std::fs::write(
-            dir.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"renamed\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\ninfra = {{ package = \"clusterdef\", path = {runtime_dep:?} }}\n\n[workspace]\n"
-            ),
-        )
-        .expect("manifest");
-        let _ = std::fs::copy(root.join("Cargo.lock"), dir.join("Cargo.lock"));
-        std::fs::write(
-            dir.join("src/main.rs"),
-            "#![no_implicit_prelude]\nstatic PROD: ::infra::Cluster = ::infra::cluster! { central: 5 across cabinets [a, b, c], workers: autoscale };\nfn main() {\n    ::std::println!(\"{}\", PROD.members.name);\n}\n",
-        )
-        .expect("main.rs");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let out = std::process::Command::new(cargo)
-            .args(["run", "--offline", "--quiet"])
-            .current_dir(&dir)
-            .env("CARGO_TARGET_DIR", root.join("target/clusterdef-build-check/target"))
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("run cargo");
+        let out = scratch_cargo(
+            "renamed",
+            "[dependencies]\ninfra = { package = \"clusterdef\", path = {runtime} }\n",
+            &[(
+                "src/main.rs",
+                "#![no_implicit_prelude]\nstatic PROD: ::infra::Cluster = ::infra::cluster! { central: 5 across cabinets [a, b, c], workers: autoscale };\nfn main() {\n    ::std::println!(\"{}\", PROD.members.name);\n}\n",
+            )],
+            "run",
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         assert_eq!(String::from_utf8_lossy(&out.stdout), "central\n");
     }

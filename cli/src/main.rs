@@ -157,7 +157,7 @@ struct CheckReport<'a> {
     errors: &'a [Problem],
 }
 
-/// Loads FILE, reporting problems in `format`. `None` means the caller should exit with `outcome`.
+/// Loads FILE, reporting problems in `format`; on failure, the outcome the command ends with.
 fn load(file: &Path, format: Format) -> Result<Cluster, Outcome> {
     match input::load(file, &file.display().to_string(), &input::base_dir(file)) {
         Ok(cluster) => Ok(cluster),

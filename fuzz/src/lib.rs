@@ -76,35 +76,14 @@ impl Rng {
     }
 }
 
-/// Fragments the mutator inserts: the language's keywords and punctuation, and values that
-/// stress each stage (huge and negative numbers, unbalanced brackets, escapes, non-ASCII).
+/// Fragments the mutator inserts besides the language's keys (`clusterdef_syntax::parse::KEYS`):
+/// the other keywords, punctuation, and values that stress each stage (huge and negative numbers,
+/// unbalanced brackets, escapes, non-ASCII).
 const DICTIONARY: &[&str] = &[
-    "central",
-    "machines",
-    "etcd_node",
-    "workers",
-    "pool",
-    "unit",
-    "allow",
-    "network",
-    "bootstrap",
-    "boot_server",
     "across",
     "cabinets",
     "zones",
     "autoscale",
-    "addresses",
-    "hostnames",
-    "metadata",
-    "window",
-    "reboot",
-    "boot",
-    "global",
-    "conflicts",
-    "machine_of",
-    "machine_id",
-    "replaces",
-    "body",
     "file",
     "static",
     "discovery",
@@ -114,7 +93,6 @@ const DICTIONARY: &[&str] = &[
     "off",
     "stable",
     "beta",
-    "production",
     "true",
     "false",
     "for",
@@ -181,9 +159,12 @@ pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
                 pieces.swap(a, b);
             }
             3 | 4 => {
-                let keys = clusterdef_syntax::parse::TOP_KEYS;
-                let pick = rng.below(DICTIONARY.len() + keys.len());
-                let word = DICTIONARY.get(pick).copied().unwrap_or_else(|| keys[pick - DICTIONARY.len()]);
+                let keys = clusterdef_syntax::parse::KEYS;
+                let list = match rng.below(keys.len() + 1) {
+                    0 => DICTIONARY,
+                    k => keys[k - 1],
+                };
+                let word = list[rng.below(list.len())];
                 pieces.insert(rng.below(n + 1), format!(" {word} "));
             }
             _ => {

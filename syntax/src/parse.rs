@@ -36,10 +36,15 @@ pub const TOP_KEYS: &[&str] = &[
     "unit",
     "allow",
 ];
-const GROUP_KEYS: &[&str] =
+/// The keys of a group's `{ … }` options.
+pub const GROUP_KEYS: &[&str] =
     &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot"];
-const UNIT_KEYS: &[&str] = &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "body"];
-const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface"];
+/// The keys of a unit's `{ … }` options.
+pub const UNIT_KEYS: &[&str] = &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "body"];
+/// The keys of the `network: { … }` block.
+pub const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface"];
+/// Every key list of the language, for tools that need its vocabulary (the fuzzer's dictionary).
+pub const KEYS: &[&[&str]] = &[TOP_KEYS, GROUP_KEYS, UNIT_KEYS, NETWORK_KEYS];
 
 /// Parses a `cluster!` body. Returns the tree (with the malformed parts left out) and every
 /// syntax error found.

@@ -206,6 +206,10 @@ fn machine_of_target(r: &mut Report<'_>) {
             ));
             continue;
         }
+        // A target that is not even a unit name is `value_format`'s to report, once.
+        if unit_name_problem(target).is_some() {
+            continue;
+        }
         if !names.contains(&&**target) {
             let hint = closest(target, names.iter().copied()).map_or_else(
                 || format!("the cluster's units are {}", join(&names)),

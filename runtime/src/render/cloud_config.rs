@@ -170,18 +170,16 @@ fn config(
     // Clients that talk to members directly present the machine's certificate; workers of an
     // etcd2 cluster talk to their local proxy, which does.
     let direct = local_endpoint.starts_with("https://");
-    let fleet = MapBuilder::new()
-        .str("metadata", cluster.fleet_metadata(g, domain).to_fleet())
-        .opt_str("public-ip", host.clone())
-        .str("etcd_servers", local_endpoint.clone());
-    let fleet =
-        if direct { tls_files(cluster, fleet, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"]) } else { fleet };
-    let locksmith = locksmith(group, domain, &local_endpoint);
-    let locksmith = if direct {
-        tls_files(cluster, locksmith, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"])
-    } else {
-        locksmith
+    let client_tls = |section: MapBuilder| {
+        if direct { tls_files(cluster, section, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"]) } else { section }
     };
+    let fleet = client_tls(
+        MapBuilder::new()
+            .str("metadata", cluster.fleet_metadata(g, domain).to_fleet())
+            .opt_str("public-ip", host.clone())
+            .str("etcd_servers", local_endpoint.clone()),
+    );
+    let locksmith = client_tls(locksmith(group, domain, &local_endpoint));
     coreos = coreos
         .set("fleet", fleet.build())
         .set("locksmith", locksmith.build())
