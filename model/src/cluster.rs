@@ -120,6 +120,39 @@ pub enum EtcdRelease {
     V2,
 }
 
+impl EtcdRelease {
+    /// The client and peer ports the release listens on: 2379/2380 for etcd2, 4001/7001 for 0.4.
+    pub const fn ports(self) -> (u16, u16) {
+        match self {
+            EtcdRelease::V2 => (2379, 2380),
+            EtcdRelease::V0_4 => (4001, 7001),
+        }
+    }
+}
+
+/// One etcd member as every config that names it must: its name, its address, and how it is
+/// reached. Renderers and generated code format URLs from this, never from each other's text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EtcdMember {
+    /// The member's name, which is its hostname.
+    pub name: String,
+    /// Its static address; `None` when the platform assigns one at boot.
+    pub address: Option<Ipv4Addr>,
+    /// The port clients use.
+    pub client_port: u16,
+    /// The port peers use.
+    pub peer_port: u16,
+    /// Whether clients and peers use TLS (`https`).
+    pub tls: bool,
+}
+
+impl EtcdMember {
+    /// `https` with TLS, else `http`.
+    pub const fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+}
+
 /// How etcd members find each other on first boot.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -569,6 +602,24 @@ impl Cluster {
     /// The channel a group follows: its own, else the cluster's.
     pub fn channel_of(&self, group: &Group) -> Channel {
         group.channel.unwrap_or(self.channel)
+    }
+
+    /// The etcd members, in machine order.
+    pub fn etcd_members(&self) -> Vec<EtcdMember> {
+        let (client_port, peer_port) = self.etcd_release.ports();
+        let tls = self.tls.is_some();
+        let group = &self.members;
+        let count = group.fixed_count().unwrap_or(0);
+        (0..count)
+            .zip(group.placement(count))
+            .map(|(index, domain)| EtcdMember {
+                name: group.hostname(index, domain),
+                address: group.addressing.address(index),
+                client_port,
+                peer_port,
+                tls,
+            })
+            .collect()
     }
 
     /// Whether the cluster accepts the risk of `rule`.

@@ -24,6 +24,7 @@
 pub use clusterdef_model::*;
 
 pub mod output;
+pub mod read;
 pub mod render;
 #[doc(hidden)]
 pub mod synthetic;

@@ -126,13 +126,14 @@ fn unit_body(r: &mut Report<'_>) {
 fn fleet_exclusive_options(r: &mut Report<'_>) {
     let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
-        // (present, fleet's name, the DSL's key, subject), in the order the pairs below refer to.
+        // (present, the DSL's key, subject), in the order the pairs below refer to. Messages and
+        // help name the keys the user writes; the reason names what fleet does.
         let options = [
-            (unit.machine_id.is_some(), "MachineID", UnitPart::MachineId),
-            (unit.global, "Global", UnitPart::Global),
-            (unit.machine_of.is_some(), "MachineOf", UnitPart::MachineOf),
-            (!unit.conflicts.is_empty(), "Conflicts", UnitPart::Conflict(0)),
-            (!unit.replaces.is_empty(), "Replaces", UnitPart::Replace(0)),
+            (unit.machine_id.is_some(), "machine_id", UnitPart::MachineId),
+            (unit.global, "global", UnitPart::Global),
+            (unit.machine_of.is_some(), "machine_of", UnitPart::MachineOf),
+            (!unit.conflicts.is_empty(), "conflicts", UnitPart::Conflict(0)),
+            (!unit.replaces.is_empty(), "replaces", UnitPart::Replace(0)),
         ];
         // fleet v1.0's api.ValidateOptions: these pairs are rejected when the unit is submitted.
         let pairs = [
@@ -150,11 +151,7 @@ fn fleet_exclusive_options(r: &mut Report<'_>) {
                 pushes.push((
                     Subject::Unit(u, b.2),
                     format!("`{}` cannot be used with `{}` in `{}`: {why}", b.1, a.1, unit.name),
-                    format!(
-                        "drop `{}` or `{}`; fleet rejects the unit otherwise",
-                        b.1.to_lowercase(),
-                        a.1.to_lowercase()
-                    ),
+                    format!("drop `{}` or `{}`; fleet rejects the unit otherwise", b.1, a.1),
                 ));
             }
         }
@@ -175,8 +172,8 @@ fn machine_of_conflicts(r: &mut Report<'_>) {
                 pushes.push((
                     Subject::Unit(u, UnitPart::Conflict(i)),
                     format!(
-                        "`{}` must run beside `{target}` (MachineOf), but its Conflicts `{pattern}` matches \
-                         `{target}`, so fleet can never place it",
+                        "`{}` must run beside `{target}` (`machine_of`), but its `conflicts` glob `{pattern}` \
+                         matches `{target}`, so fleet can never place it",
                         unit.name
                     ),
                     format!("narrow the conflict so it does not match `{target}`, or drop `machine_of`"),
@@ -233,7 +230,7 @@ fn machine_of_target(r: &mut Report<'_>) {
                 let chain: Vec<String> = seen.iter().map(|&i| format!("`{}`", units[i].name)).collect();
                 pushes.push((
                     subject,
-                    format!("MachineOf forms a cycle: {} each wait for the other, so none starts", join(&chain)),
+                    format!("`machine_of` forms a cycle: {} each wait for the other, so none starts", join(&chain)),
                     "make one unit of the cycle the anchor that follows nothing".to_string(),
                 ));
                 break;
@@ -269,6 +266,9 @@ fn metadata_text_problem(text: &str, is_key: bool) -> Option<&'static str> {
     }
     if text.contains('"') || text.contains('\'') {
         return Some("quotes are stripped by fleet's parser");
+    }
+    if text.contains('%') {
+        return Some("`%` starts a specifier (`%n`, `%p`, `%i`) that fleet replaces in a unit's requirements");
     }
     if is_key && text.starts_with('-') {
         return Some("a key starting with `-` reads as a flag");
@@ -352,7 +352,7 @@ fn metadata_format(r: &mut Report<'_>) {
             if let Some(problem) = metadata_text_problem(&req.key, true) {
                 pushes.push((
                     Subject::Unit(u, UnitPart::Requirement(i)),
-                    format!("metadata key {:?} cannot appear in MachineMetadata: {problem}", req.key),
+                    format!("metadata key {:?} cannot be required of a machine: {problem}", req.key),
                     fix.to_string(),
                 ));
             }
@@ -370,7 +370,7 @@ fn metadata_format(r: &mut Report<'_>) {
                 if let Some(problem) = metadata_text_problem(value, false) {
                     pushes.push((
                         Subject::Unit(u, UnitPart::RequirementValue(i, j)),
-                        format!("metadata value {value:?} cannot appear in MachineMetadata: {problem}"),
+                        format!("metadata value {value:?} cannot be required of a machine: {problem}"),
                         fix.to_string(),
                     ));
                 }
@@ -457,7 +457,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
             .collect();
         pushes.push((
             Subject::Unit(u, UnitPart::Metadata),
-            format!("no single machine satisfies every MachineMetadata requirement of `{}`: {}", unit.name, parts.join("; ")),
+            format!("no single machine satisfies every `metadata` requirement of `{}`: {}", unit.name, parts.join("; ")),
             "requirements on different keys must all hold on one machine; drop one, or add the metadata to the group that should run the unit".to_string(),
         ));
     }

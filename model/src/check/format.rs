@@ -99,14 +99,14 @@ pub(super) fn check(r: &mut Report<'_>) {
         }
     }
     for (u, unit) in c.units.iter().enumerate() {
-        let globs = unit.conflicts.iter().enumerate().map(|(i, g)| (UnitPart::Conflict(i), "Conflicts", g));
-        let replaces = unit.replaces.iter().enumerate().map(|(i, g)| (UnitPart::Replace(i), "Replaces", g));
+        let globs = unit.conflicts.iter().enumerate().map(|(i, g)| (UnitPart::Conflict(i), "conflicts", g));
+        let replaces = unit.replaces.iter().enumerate().map(|(i, g)| (UnitPart::Replace(i), "replaces", g));
         for (part, option, pattern) in globs.chain(replaces) {
             if pattern.is_empty() || has_space(pattern) || !glob::is_valid(pattern) {
                 bad(
                     Subject::Unit(u, part),
                     format!(
-                        "{option} {pattern:?} is not a unit name glob: fleet splits it on whitespace, and a line break would end the option"
+                        "`{option}` entry {pattern:?} is not a unit name glob: fleet splits it on whitespace, and a line break would end the option"
                     ),
                     "write one glob per list entry, e.g. `\"web@*.service\"`",
                 );
@@ -117,7 +117,7 @@ pub(super) fn check(r: &mut Report<'_>) {
         {
             bad(
                 Subject::Unit(u, UnitPart::MachineOf),
-                format!("MachineOf {target:?} does not name a unit: {problem}"),
+                format!("`machine_of` {target:?} does not name a unit: {problem}"),
                 "name the unit to run beside, e.g. `\"web.service\"`",
             );
         }
@@ -126,7 +126,7 @@ pub(super) fn check(r: &mut Report<'_>) {
         {
             bad(
                 Subject::Unit(u, UnitPart::MachineId),
-                format!("MachineID {id:?} is not a machine ID"),
+                format!("`machine_id` {id:?} is not a machine ID"),
                 "use the 32 hex digits of /etc/machine-id (`fleetctl list-machines -l`)",
             );
         }

@@ -10,7 +10,7 @@
 
 use std::net::Ipv4Addr;
 
-use clusterdef_model::{Boot, Cluster, EtcdRelease, Group, GroupRef, Machine, RebootWindow, Size, Windows};
+use clusterdef_model::{Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, RebootWindow, Size, Windows};
 
 use super::yaml::{self, MapBuilder, Yaml};
 use super::{Context, file_component};
@@ -47,12 +47,14 @@ fn tls_files(cluster: &Cluster, section: MapBuilder, names: [&str; 3]) -> MapBui
     }
 }
 
-/// The client and peer ports of the cluster's etcd release.
-fn ports(release: EtcdRelease) -> (u16, u16) {
-    match release {
-        EtcdRelease::V2 => (2379, 2380),
-        EtcdRelease::V0_4 => (4001, 7001),
-    }
+/// A member's client URL as cloud-configs write it.
+pub fn client_url(member: &EtcdMember) -> String {
+    format!("{}://{}:{}", member.scheme(), host_of(member.address), member.client_port)
+}
+
+/// A member's peer URL as cloud-configs write it.
+pub fn peer_url(member: &EtcdMember) -> String {
+    format!("{}://{}:{}", member.scheme(), host_of(member.address), member.peer_port)
 }
 
 /// The path of the shared config of an autoscaled or PXE pool in a domain.
@@ -64,20 +66,22 @@ pub fn pool_config_path(group: &Group, domain: Option<usize>) -> String {
     }
 }
 
+/// The path of the config of a machine that has one of its own.
+pub fn machine_config_path(machine: &Machine) -> String {
+    format!("cloud-config/{}.yml", file_component(&machine.hostname))
+}
+
+/// Where an etcd2 worker's proxy listens, and so where its fleet, locksmith and etcdctl point.
+pub const PROXY_URL: &str = "http://127.0.0.1:2379";
+
 /// Whether a group's machines share one config per domain rather than one each.
 pub fn shares_configs(group: &Group) -> bool {
     matches!(group.size, Size::Autoscale { .. }) || matches!(group.boot, Boot::Pxe { .. })
 }
 
-/// The etcd members: hostname and the address they advertise.
-struct Member {
-    name: String,
-    host: String,
-}
-
 /// What every config of a cluster shares, worked out once per render.
 pub struct Facts {
-    members: Vec<Member>,
+    members: Vec<EtcdMember>,
     /// `name=http://host:2380,…`, as every member's and proxy's `initial-cluster` must read.
     pub initial_cluster: String,
     /// Every member's client URL, comma-separated.
@@ -87,19 +91,10 @@ pub struct Facts {
 impl Facts {
     /// The facts of `cluster`.
     pub fn of(cluster: &Cluster) -> Facts {
-        let placed = cluster.placed_groups();
-        let members: Vec<Member> = placed
-            .into_iter()
-            .filter(|g| g.group_ref == GroupRef::Members)
-            .flat_map(|g| g.machines)
-            .map(|m| Member { name: m.hostname, host: host_of(m.address) })
-            .collect();
-        let (client, peer) = ports(cluster.etcd_release);
-        let scheme = scheme(cluster);
+        let members = cluster.etcd_members();
         let initial_cluster =
-            members.iter().map(|m| format!("{}={scheme}://{}:{peer}", m.name, m.host)).collect::<Vec<_>>().join(",");
-        let client_endpoints =
-            members.iter().map(|m| format!("{scheme}://{}:{client}", m.host)).collect::<Vec<_>>().join(",");
+            members.iter().map(|m| format!("{}={}", m.name, peer_url(m))).collect::<Vec<_>>().join(",");
+        let client_endpoints = members.iter().map(client_url).collect::<Vec<_>>().join(",");
         Facts { members, initial_cluster, client_endpoints }
     }
 }
@@ -124,8 +119,7 @@ pub fn documents(ctx: &Context<'_>) -> Vec<(String, Yaml)> {
         } else {
             for machine in &placed.machines {
                 let doc = config(ctx, &facts, placed.group_ref, group, Some(machine), machine.domain);
-                let path = format!("cloud-config/{}.yml", file_component(&machine.hostname));
-                out.push((path, doc));
+                out.push((machine_config_path(machine), doc));
             }
         }
     }
@@ -149,10 +143,10 @@ fn config(
     let keys: Vec<Yaml> =
         cluster.ssh_keys.iter().chain(group.ssh_keys.iter()).map(|k| Yaml::str(k.to_string())).collect();
 
-    let (client, _) = ports(cluster.etcd_release);
+    let (client, _) = cluster.etcd_release.ports();
     let local_endpoint = match (is_member, cluster.etcd_release) {
         (true, _) => format!("{}://{}:{client}", scheme(cluster), host.clone().unwrap_or_default()),
-        (false, EtcdRelease::V2) => "http://127.0.0.1:2379".to_string(),
+        (false, EtcdRelease::V2) => PROXY_URL.to_string(),
         (false, EtcdRelease::V0_4) => facts.client_endpoints.clone(),
     };
 
@@ -236,7 +230,7 @@ fn bootstrap(ctx: &Context<'_>, facts: &Facts, section: MapBuilder) -> MapBuilde
 /// The proxy listens on loopback without TLS; towards the members it presents the machine's
 /// certificate, on their client URLs (`cert-file`) and their peer URLs (`peer-cert-file`).
 fn etcd2_proxy(ctx: &Context<'_>, facts: &Facts) -> Yaml {
-    let section = MapBuilder::new().str("proxy", "on").str("listen-client-urls", "http://127.0.0.1:2379");
+    let section = MapBuilder::new().str("proxy", "on").str("listen-client-urls", PROXY_URL);
     let section = match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()),
         None => section.str("initial-cluster", facts.initial_cluster.clone()),
@@ -256,8 +250,12 @@ fn etcd04_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, ho
     match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()).build(),
         None => {
-            let peers: Vec<String> =
-                facts.members.iter().filter(|m| m.name != name).map(|m| format!("{}:7001", m.host)).collect();
+            let peers: Vec<String> = facts
+                .members
+                .iter()
+                .filter(|m| m.name != name)
+                .map(|m| format!("{}:{}", host_of(m.address), m.peer_port))
+                .collect();
             let section = if peers.is_empty() { section } else { section.str("peers", peers.join(",")) };
             section.build()
         }

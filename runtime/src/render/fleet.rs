@@ -10,9 +10,11 @@ pub fn render(cluster: &Cluster) -> Vec<(String, String)> {
     cluster.units.iter().map(|u| (format!("units/{}", u.name), unit_file(u))).collect()
 }
 
-/// A unit's file: its body, then `[X-Fleet]`. `MachineMetadata` is written one line per key,
-/// the key's accepted values space-separated on it; fleet reads that as AND across keys and OR
-/// within one.
+/// A unit's file: its body, then `[X-Fleet]`. Every option holds exactly one value per line:
+/// fleet splits a line into several values only when the whole value is quoted, so an unquoted
+/// `MachineMetadata=zone=a zone=b` would be one malformed pair, silently dropped. One
+/// `MachineMetadata=key=value` line per accepted value reads, as fleet groups values by key, as
+/// AND across keys and OR within one.
 pub fn unit_file(unit: &Unit) -> String {
     let mut text = unit.body.text().trim_end_matches('\n').to_string();
     text.push('\n');
@@ -21,8 +23,7 @@ pub fn unit_file(unit: &Unit) -> String {
         fleet.push("Global=true".to_string());
     }
     for req in unit.machine_metadata.iter() {
-        let entries: Vec<String> = req.values.iter().map(|v| format!("{}={v}", req.key)).collect();
-        fleet.push(format!("MachineMetadata={}", entries.join(" ")));
+        fleet.extend(req.values.iter().map(|v| format!("MachineMetadata={}={v}", req.key)));
     }
     if let Some(id) = &unit.machine_id {
         fleet.push(format!("MachineID={id}"));

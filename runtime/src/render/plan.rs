@@ -6,9 +6,11 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use clusterdef_model::{
-    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, Metadata, RebootStrategy, Rule, Size,
-    quorum,
+    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, Machine, Metadata, RebootStrategy,
+    Rule, Size, quorum,
 };
+
+use super::cloud_config;
 
 /// A cluster's plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +60,33 @@ pub struct EtcdPlan {
     pub tolerates: u32,
     /// How the members find each other: `static` or the discovery URL.
     pub bootstrap: String,
+    /// Each member, with the URLs the other members and the clients reach it on.
+    pub member_urls: Vec<MemberPlan>,
+}
+
+/// One etcd member as the configs name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MemberPlan {
+    /// The member's name (its hostname).
+    pub name: String,
+    /// The URL its peers reach it on, as `initial-cluster` lists it.
+    pub peer_url: String,
+    /// The URL clients reach it on.
+    pub client_url: String,
+}
+
+/// How the machines of a group reach etcd.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum EtcdAccess {
+    /// Each machine is a member and talks to itself, on its own client URL.
+    Member,
+    /// A local proxy listens on this URL and relays to the members.
+    Proxy(String),
+    /// Clients list every member's client URL.
+    Endpoints(Vec<String>),
 }
 
 /// One group of machines.
@@ -82,6 +111,8 @@ pub struct GroupPlan {
     pub domains: Vec<String>,
     /// Its machines (none for an autoscaled group).
     pub machines: Vec<MachinePlan>,
+    /// How its machines' fleet, locksmith and etcdctl reach etcd.
+    pub etcd_access: EtcdAccess,
 }
 
 /// One machine.
@@ -124,6 +155,12 @@ pub struct UnitPlan {
     pub global: bool,
     /// The unit it follows (`MachineOf`), whose machine it runs on.
     pub follows: Option<String>,
+    /// The one machine it is pinned to (`MachineID`), among the eligible ones.
+    pub machine_id: Option<String>,
+    /// Globs of units it never runs beside (`Conflicts`).
+    pub conflicts: Vec<String>,
+    /// Globs of units it pushes to other machines (`Replaces`).
+    pub replaces: Vec<String>,
     /// The eligible machines, by group and failure domain.
     pub eligible: Vec<Eligible>,
 }
@@ -139,6 +176,8 @@ pub struct Eligible {
     /// Their hostnames; empty for an autoscaled group, whose machines are not known in advance.
     /// Shared between the units that may run on the same machines.
     pub hostnames: Arc<[String]>,
+    /// The configs those machines boot from: one per machine, or one shared by all of them.
+    pub configs: Arc<[String]>,
 }
 
 impl Plan {
@@ -149,6 +188,14 @@ impl Plan {
         let domain_name = |g: GroupRef, d: Option<usize>| -> Option<String> {
             let group = cluster.group(g)?;
             Some(group.spread.as_ref()?.domains.get(d?)?.name.to_string())
+        };
+        let member_list = cluster.etcd_members();
+        let etcd_access = |g: GroupRef| match (g, cluster.etcd_release) {
+            (GroupRef::Members, _) => EtcdAccess::Member,
+            (GroupRef::Pool(_), EtcdRelease::V2) => EtcdAccess::Proxy(cloud_config::PROXY_URL.to_string()),
+            (GroupRef::Pool(_), EtcdRelease::V0_4) => {
+                EtcdAccess::Endpoints(member_list.iter().map(cloud_config::client_url).collect())
+            }
         };
         let groups = placed
             .iter()
@@ -177,6 +224,7 @@ impl Plan {
                         domain: domain_name(m.group, m.domain),
                     })
                     .collect(),
+                etcd_access: etcd_access(p.group_ref),
             })
             .collect();
 
@@ -203,16 +251,23 @@ impl Plan {
             domain: Option<usize>,
             metadata: Metadata,
             hostnames: Arc<[String]>,
+            configs: Arc<[String]>,
         }
         let mut kinds = Vec::new();
         for p in &placed {
             for domain in cluster.group_domains(p.group_ref) {
-                let hostnames = p.machines.iter().filter(|m| m.domain == domain).map(|m| m.hostname.clone()).collect();
+                let machines: Vec<&Machine> = p.machines.iter().filter(|m| m.domain == domain).collect();
+                let configs = if cloud_config::shares_configs(p.group) {
+                    Arc::from([cloud_config::pool_config_path(p.group, domain)])
+                } else {
+                    machines.iter().map(|m| cloud_config::machine_config_path(m)).collect()
+                };
                 kinds.push(Kind {
                     group: p.group_ref,
                     domain,
                     metadata: cluster.fleet_metadata(p.group_ref, domain),
-                    hostnames,
+                    hostnames: machines.iter().map(|m| m.hostname.clone()).collect(),
+                    configs,
                 });
             }
         }
@@ -223,6 +278,9 @@ impl Plan {
                 name: unit.name.to_string(),
                 global: unit.global,
                 follows: unit.machine_of.as_ref().map(|m| m.to_string()),
+                machine_id: unit.machine_id.as_ref().map(|m| m.to_string()),
+                conflicts: unit.conflicts.iter().map(|c| c.to_string()).collect(),
+                replaces: unit.replaces.iter().map(|c| c.to_string()).collect(),
                 eligible: kinds
                     .iter()
                     .filter(|kind| unit.runs_on(&kind.metadata))
@@ -230,6 +288,7 @@ impl Plan {
                         group: cluster.group(kind.group).map(|g| g.name.to_string()).unwrap_or_default(),
                         domain: domain_name(kind.group, kind.domain),
                         hostnames: kind.hostnames.clone(),
+                        configs: kind.configs.clone(),
                     })
                     .collect(),
             })
@@ -249,6 +308,14 @@ impl Plan {
                     Bootstrap::Discovery(Some(url)) => format!("discovery {url}"),
                     Bootstrap::Discovery(None) => "discovery (URL given at render time)".to_string(),
                 },
+                member_urls: member_list
+                    .iter()
+                    .map(|m| MemberPlan {
+                        name: m.name.clone(),
+                        peer_url: cloud_config::peer_url(m),
+                        client_url: cloud_config::client_url(m),
+                    })
+                    .collect(),
             },
             groups,
             domain_losses,
@@ -439,7 +506,11 @@ impl fmt::Display for Plan {
                 Some(kind) => format!(", across {} {}", kind.plural(), g.domains.join(", ")),
                 None => String::new(),
             };
-            let etcd = if g.members { ", etcd members" } else { "" };
+            let etcd = match &g.etcd_access {
+                EtcdAccess::Member => ", etcd members".to_string(),
+                EtcdAccess::Proxy(url) => format!(", etcd through a local proxy on {url}"),
+                EtcdAccess::Endpoints(_) => ", etcd at the members' endpoints".to_string(),
+            };
             writeln!(
                 f,
                 "  {}: {}, role={}, channel {}, reboot {}{domains}{etcd}",
@@ -475,7 +546,16 @@ impl fmt::Display for Plan {
             writeln!(f, "\nunits")?;
             for u in &self.units {
                 let how = if u.global { "runs on each of" } else { "runs on one of" };
-                let follows = u.follows.as_ref().map_or(String::new(), |t| format!(", beside {t}"));
+                let mut follows = u.follows.as_ref().map_or(String::new(), |t| format!(", beside {t}"));
+                if let Some(id) = &u.machine_id {
+                    follows.push_str(&format!(", only on machine ID {id}"));
+                }
+                if !u.conflicts.is_empty() {
+                    follows.push_str(&format!(", never beside {}", u.conflicts.join(" ")));
+                }
+                if !u.replaces.is_empty() {
+                    follows.push_str(&format!(", moving away {}", u.replaces.join(" ")));
+                }
                 let places = self.describe_eligible(&u.eligible);
                 if places.is_empty() {
                     writeln!(f, "  {}: no eligible machine{follows}", u.name)?;

@@ -1,0 +1,13 @@
+//! Reading rendered files back the way the programs that consume them read them.
+//!
+//! The plan is computed from the model and the files are rendered from the model; nothing but a
+//! reader that follows the consumers' own parsing rules can tell whether the two still agree.
+//! These readers share no code with the renderers: they implement the consumers' rules from
+//! their sources, quirks included, so a file that a renderer writes in a form the consumer
+//! misreads is read back wrong here too.
+//!
+//! - [`fleet`]: unit files as fleet parses them (go-systemd's deserializer, fleet's multi-value
+//!   splitting, requirement keys and their legacy names, specifiers), machine metadata as
+//!   fleetd parses its `metadata` setting, and fleet's metadata matching.
+
+pub mod fleet;
