@@ -78,7 +78,7 @@ impl Lexer<'_> {
     /// The rest of the line, without its `\n` (go-systemd's `toEOL`: it trims a `\r` only when
     /// the line has no `\n`, so a CRLF line keeps its `\r` until the value is trimmed), and
     /// whether the file ended.
-    fn to_eol(&mut self) -> (&[u8], bool) {
+    fn rest_of_line(&mut self) -> (&[u8], bool) {
         let start = self.at;
         match self.bytes[start..].iter().position(|b| *b == b'\n') {
             Some(n) => {
@@ -107,7 +107,7 @@ impl Lexer<'_> {
     /// Skips a comment line and the lines it continues with a trailing `\`.
     fn skip_comment(&mut self) {
         loop {
-            let (line, eof) = self.to_eol();
+            let (line, eof) = self.rest_of_line();
             let line = line.strip_suffix(b" ").unwrap_or(line);
             if !line.ends_with(b"\\") || eof {
                 return;
@@ -144,7 +144,7 @@ pub fn parse_unit_file(text: &str) -> Result<Vec<UnitOption>, UnitFileError> {
                     lx.next_byte();
                 }
                 let name = String::from_utf8_lossy(&lx.bytes[start..start + end]).to_string();
-                let (garbage, _) = lx.to_eol();
+                let (garbage, _) = lx.rest_of_line();
                 if !trim(garbage).is_empty() {
                     return Err(lx.error(format!("found garbage after section name {name}")));
                 }
@@ -169,7 +169,7 @@ pub fn parse_unit_file(text: &str) -> Result<Vec<UnitOption>, UnitFileError> {
                 }
                 let mut value = Vec::new();
                 loop {
-                    let (part, eof) = lx.to_eol();
+                    let (part, eof) = lx.rest_of_line();
                     if trim(part).is_empty() {
                         break;
                     }
