@@ -52,29 +52,8 @@ pub fn dsl(data: &[u8]) -> Verdict {
     }
 }
 
-/// A small, seedable random source (xorshift64*), so a failing run can be replayed.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A source from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
-    }
-
-    /// The next number.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number below `n` (`n` > 0).
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n.max(1) as u64) as usize
-    }
-}
+/// A small, seedable random source, so a failing run can be replayed.
+pub use clusterdef::synthetic::Rng;
 
 /// Fragments the mutator inserts besides the language's keys (`clusterdef_syntax::parse::KEYS`):
 /// the other keywords, punctuation, and values that stress each stage (huge and negative numbers,

@@ -4,6 +4,7 @@
 
 mod build_rs;
 mod etcd;
+mod readback;
 mod support;
 
 use std::collections::BTreeSet;

@@ -6,8 +6,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use clusterdef_model::{
-    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, GroupRef, Machine, Metadata, RebootStrategy,
-    Rule, Size, quorum,
+    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Machine, Metadata,
+    RebootStrategy, Rule, Size, quorum,
 };
 
 use super::cloud_config;
@@ -113,6 +113,8 @@ pub struct GroupPlan {
     pub machines: Vec<MachinePlan>,
     /// How its machines' fleet, locksmith and etcdctl reach etcd.
     pub etcd_access: EtcdAccess,
+    /// Every config its machines boot from.
+    pub configs: Vec<String>,
 }
 
 /// One machine.
@@ -125,6 +127,8 @@ pub struct MachinePlan {
     pub address: Option<Ipv4Addr>,
     /// The failure domain, if any.
     pub domain: Option<String>,
+    /// The config it boots from: its own, or its pool's for the domain.
+    pub config: String,
 }
 
 /// What losing one failure domain of the etcd members does.
@@ -180,6 +184,15 @@ pub struct Eligible {
     pub configs: Arc<[String]>,
 }
 
+/// The config a machine boots from.
+fn config_of(group: &Group, machine: &Machine) -> String {
+    if cloud_config::shares_configs(group) {
+        cloud_config::pool_config_path(group, machine.domain)
+    } else {
+        cloud_config::machine_config_path(machine)
+    }
+}
+
 impl Plan {
     /// The plan of `cluster`.
     pub fn of(cluster: &Cluster) -> Plan {
@@ -222,9 +235,19 @@ impl Plan {
                         hostname: m.hostname.clone(),
                         address: m.address,
                         domain: domain_name(m.group, m.domain),
+                        config: config_of(p.group, m),
                     })
                     .collect(),
                 etcd_access: etcd_access(p.group_ref),
+                configs: if cloud_config::shares_configs(p.group) {
+                    cluster
+                        .group_domains(p.group_ref)
+                        .into_iter()
+                        .map(|d| cloud_config::pool_config_path(p.group, d))
+                        .collect()
+                } else {
+                    p.machines.iter().map(cloud_config::machine_config_path).collect()
+                },
             })
             .collect();
 
@@ -257,17 +280,17 @@ impl Plan {
         for p in &placed {
             for domain in cluster.group_domains(p.group_ref) {
                 let machines: Vec<&Machine> = p.machines.iter().filter(|m| m.domain == domain).collect();
-                let configs = if cloud_config::shares_configs(p.group) {
-                    Arc::from([cloud_config::pool_config_path(p.group, domain)])
-                } else {
-                    machines.iter().map(|m| cloud_config::machine_config_path(m)).collect()
-                };
+                let mut configs: Vec<String> = machines.iter().map(|m| config_of(p.group, m)).collect();
+                configs.dedup();
+                if machines.is_empty() {
+                    configs.push(cloud_config::pool_config_path(p.group, domain));
+                }
                 kinds.push(Kind {
                     group: p.group_ref,
                     domain,
                     metadata: cluster.fleet_metadata(p.group_ref, domain),
                     hostnames: machines.iter().map(|m| m.hostname.clone()).collect(),
-                    configs,
+                    configs: configs.into(),
                 });
             }
         }
