@@ -86,26 +86,42 @@ pub mod seed {
         },
     };
 
-    /// Large-scale cluster: central services in three availability zones, worker pools booted
-    /// by PXE over DHCP from a boot server.
+    /// Large-scale cluster: central services in three availability zones, each zone a network
+    /// of its own (a cloud subnet lives in one zone), and worker pools booted by PXE over DHCP
+    /// from a boot server on each zone's network. The batch machines share their zones'
+    /// networks with the workers, so they are listed by MAC.
     pub static LARGE_SCALE: Cluster = cluster! {
         name: "large",
         production: true,
         tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
         etcd: 2,
-        network: { subnet: "10.10.0.0/16", gateway: "10.10.0.1", dns: ["10.10.0.2"] },
+        network: {
+            subnet: "10.10.0.0/16",
+            dns: ["10.10.0.2"],
+            zones: {
+                "us-east-1a": { subnet: "10.10.0.0/20", gateway: "10.10.0.1" },
+                "us-east-1b": { subnet: "10.10.16.0/20", gateway: "10.10.16.1" },
+                "us-east-1c": { subnet: "10.10.32.0/20", gateway: "10.10.32.1" },
+            },
+        },
         boot_server: "http://10.10.0.5:8080",
         central: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
-            addresses: "10.10.1.11".."10.10.1.15",
+            addresses: ["10.10.1.11", "10.10.17.11", "10.10.33.11", "10.10.1.12", "10.10.17.12"],
             hostnames: "central-{n}",
         },
         workers: autoscale 10..500 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
             boot: pxe,
             channel: stable,
         },
-        pool batch: autoscale 0..200 across zones ["us-east-1a", "us-east-1b"] {
+        pool batch: 4 across zones ["us-east-1a", "us-east-1b"] {
             boot: pxe,
             metadata: { gpu = "false" },
+            inventory: {
+                "52:54:00:0b:a7:01": "us-east-1a",
+                "52:54:00:0b:a7:02": "us-east-1b",
+                "52:54:00:0b:a7:03": "us-east-1a",
+                "52:54:00:0b:a7:04": "us-east-1b",
+            },
         },
         ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
         unit "monitoring.service" {

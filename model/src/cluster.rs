@@ -207,6 +207,21 @@ pub struct Group {
     pub ssh_keys: List<Text>,
     /// How the machines boot.
     pub boot: Boot,
+    /// The machines known by MAC address, with the failure domain each is in: how a PXE pool
+    /// that shares a boot network with other pools or domains tells its machines apart.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub inventory: List<InventoryEntry>,
+}
+
+/// A machine of a PXE pool, known by its MAC address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct InventoryEntry {
+    /// The MAC address of the NIC it boots from, such as `52:54:00:12:34:01`.
+    pub mac: Text,
+    /// The failure domain it stands in, for a pool spread across domains.
+    pub domain: Option<Text>,
 }
 
 impl Group {
@@ -230,6 +245,7 @@ impl Group {
             windows: Windows::Any,
             ssh_keys: Cow::Borrowed(&[]),
             boot: Boot::Disk,
+            inventory: Cow::Borrowed(&[]),
         }
     }
 
@@ -466,6 +482,37 @@ pub struct Network {
     pub dns: List<Ipv4Addr>,
     /// The interface the `.network` unit matches.
     pub interface: Text,
+    /// Failure domains that are networks of their own (a cloud subnet lives in one availability
+    /// zone; a cabinet may have its own VLAN), inside `subnet`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub domains: List<DomainNetwork>,
+}
+
+/// The network of one failure domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct DomainNetwork {
+    /// Whether the domain is a cabinet or a zone.
+    pub kind: DomainKind,
+    /// The domain's name, as groups spread across it name it.
+    pub name: Text,
+    /// Its subnet.
+    pub subnet: Ipv4Net,
+    /// Its gateway; `None` uses the cluster's.
+    pub gateway: Option<Ipv4Addr>,
+}
+
+/// The network segment a machine is on: the subnet its address lies in and the gateway it uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// The subnet.
+    pub subnet: Ipv4Net,
+    /// The gateway.
+    pub gateway: Option<Ipv4Addr>,
+    /// The index of the failure domain's network in [`Network::domains`], or `None` for the
+    /// cluster's network.
+    pub domain_network: Option<usize>,
 }
 
 /// A fleet unit and the `[X-Fleet]` options that place it.
@@ -620,6 +667,23 @@ impl Cluster {
                 tls,
             })
             .collect()
+    }
+
+    /// The network segment of the machines of `group` in its domain `domain`: the domain's own
+    /// network when it has one, else the cluster's; `None` when no network is declared.
+    pub fn segment(&self, group: &Group, domain: Option<usize>) -> Option<Segment> {
+        let network = self.network.as_ref()?;
+        let own = group.spread.as_ref().zip(domain).and_then(|(spread, d)| {
+            let name = &spread.domains.get(d)?.name;
+            network.domains.iter().position(|n| n.kind == spread.kind && n.name == *name)
+        });
+        Some(match own {
+            Some(i) => {
+                let n = &network.domains[i];
+                Segment { subnet: n.subnet, gateway: n.gateway.or(network.gateway), domain_network: Some(i) }
+            }
+            None => Segment { subnet: network.subnet, gateway: network.gateway, domain_network: None },
+        })
     }
 
     /// Whether the cluster accepts the risk of `rule`.

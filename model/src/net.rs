@@ -19,23 +19,28 @@ impl Ipv4Net {
         Ipv4Net { addr, prefix }
     }
 
-    fn mask(self) -> u32 {
+    fn mask_bits(self) -> u32 {
         if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix.min(32))) }
     }
 
     /// The network address (host bits cleared).
     pub fn network(self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) & self.mask())
+        Ipv4Addr::from(u32::from(self.addr) & self.mask_bits())
+    }
+
+    /// The netmask, such as `255.255.255.0` for a /24.
+    pub fn mask(self) -> Ipv4Addr {
+        Ipv4Addr::from(self.mask_bits())
     }
 
     /// The broadcast address (host bits set).
     pub fn broadcast(self) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.addr) | !self.mask())
+        Ipv4Addr::from(u32::from(self.addr) | !self.mask_bits())
     }
 
     /// Whether `addr` lies in the subnet.
     pub fn contains(self, addr: Ipv4Addr) -> bool {
-        u32::from(addr) & self.mask() == u32::from(self.addr) & self.mask()
+        u32::from(addr) & self.mask_bits() == u32::from(self.addr) & self.mask_bits()
     }
 
     /// Whether `addr` can be given to a host: inside the subnet and, for prefixes up to /30,

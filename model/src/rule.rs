@@ -89,6 +89,13 @@ rules! {
     MembersFixed = "members_fixed": "an etcd membership that does not scale away",
     /// PXE pools boot by DHCP from a boot server, and etcd members never PXE-boot.
     PxeBoot = "pxe_boot": "PXE-booted machines that can find their config",
+    /// No two PXE pools or failure domains boot from one network, where every boot server
+    /// answers every machine, unless an inventory tells their machines apart.
+    PxeBootNetwork = "pxe_boot_network": "PXE machines whose domain and pool do not depend on which boot server answers first",
+    /// An inventory names each MAC address once, in a domain of its pool.
+    MachineInventory = "machine_inventory": "an inventory that places each machine once, in a domain of its pool",
+    /// Failure domain networks name a domain, lie in the cluster's subnet and do not overlap.
+    DomainNetwork = "domain_network": "failure-domain networks that exist and are networks of their own",
     /// Updates never reboot enough etcd members at once to lose quorum.
     RebootQuorum = "reboot_quorum": "quorum while updates reboot etcd members",
     /// Production etcd traffic uses TLS with client certificates.

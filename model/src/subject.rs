@@ -59,6 +59,10 @@ pub enum GroupPart {
     Boot,
     /// The group's SSH key at this index.
     SshKey(usize),
+    /// The inventory declaration.
+    Inventory,
+    /// The inventory entry at this index (its MAC address).
+    InventoryEntry(usize),
 }
 
 /// A part of the network declaration.
@@ -72,6 +76,12 @@ pub enum NetworkPart {
     Gateway,
     /// The interface name.
     Interface,
+    /// The failure domain network at this index (its name).
+    Domain(usize),
+    /// The subnet of the failure domain network at this index.
+    DomainSubnet(usize),
+    /// The gateway of the failure domain network at this index.
+    DomainGateway(usize),
 }
 
 /// A part of a unit's declaration.
@@ -149,9 +159,13 @@ impl Subject {
                 GroupPart::Hostname(_) => Subject::Group(g, GroupPart::Hostnames),
                 GroupPart::Window(_) => Subject::Group(g, GroupPart::Windows),
                 GroupPart::MetadataValue(i) => Subject::Group(g, GroupPart::MetadataKey(i)),
+                GroupPart::InventoryEntry(_) => Subject::Group(g, GroupPart::Inventory),
                 _ => Subject::Group(g, GroupPart::Whole),
             },
             Subject::Network(NetworkPart::Whole) => Subject::Cluster,
+            Subject::Network(NetworkPart::DomainSubnet(i) | NetworkPart::DomainGateway(i)) => {
+                Subject::Network(NetworkPart::Domain(i))
+            }
             Subject::Network(_) => Subject::Network(NetworkPart::Whole),
             Subject::Unit(u, part) => match part {
                 UnitPart::Whole => Subject::Cluster,
@@ -183,6 +197,18 @@ impl Subject {
                     NetworkPart::Subnet => out.push_str(".subnet"),
                     NetworkPart::Gateway => out.push_str(".gateway"),
                     NetworkPart::Interface => out.push_str(".interface"),
+                    NetworkPart::Domain(i) | NetworkPart::DomainSubnet(i) | NetworkPart::DomainGateway(i) => {
+                        let net = cluster.network.as_ref().and_then(|n| n.domains.get(i));
+                        let _ = match net {
+                            Some(net) => write!(out, ".{}[{:?}]", net.kind.plural(), net.name),
+                            None => write!(out, ".domains[{i}]"),
+                        };
+                        match part {
+                            NetworkPart::DomainSubnet(_) => out.push_str(".subnet"),
+                            NetworkPart::DomainGateway(_) => out.push_str(".gateway"),
+                            _ => {}
+                        }
+                    }
                 }
             }
             Subject::Group(g, part) => {
@@ -227,6 +253,14 @@ impl Subject {
                     GroupPart::Window(i) => write!(out, ".window[{i}]"),
                     GroupPart::Boot => write!(out, ".boot"),
                     GroupPart::SshKey(i) => write!(out, ".ssh_keys[{i}]"),
+                    GroupPart::Inventory => write!(out, ".inventory"),
+                    GroupPart::InventoryEntry(i) => {
+                        let mac = group.and_then(|g| g.inventory.get(i));
+                        match mac {
+                            Some(entry) => write!(out, ".inventory[{:?}]", entry.mac),
+                            None => write!(out, ".inventory[{i}]"),
+                        }
+                    }
                 };
             }
             Subject::Unit(u, part) => {

@@ -20,6 +20,7 @@ pub fn cluster(machines: u32, units: u32) -> Cluster {
         gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
         dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
         interface: Cow::Borrowed("eth0"),
+        domains: Cow::Borrowed(&[]),
     });
     let pools: Vec<Group> = (0..machines.div_ceil(100))
         .map(|p| {
@@ -221,6 +222,7 @@ fn draw(rng: &mut Rng) -> Cluster {
             gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
             dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
             interface: Cow::Borrowed("eth0"),
+            domains: Cow::Borrowed(&[]),
         });
     }
     cluster.units = Cow::Owned(random_units(rng, &cluster));

@@ -125,6 +125,21 @@ pub struct NetworkAst {
     pub dns: Vec<Spanned<Ipv4Addr>>,
     /// `interface: "eth0"`
     pub interface: Option<Spanned<String>>,
+    /// `zones: { NAME: { subnet: "…", gateway: "…" }, … }` and the same for `cabinets`.
+    pub domains: Vec<DomainNetworkAst>,
+}
+
+/// One failure domain's network: `"us-east-1a": { subnet: "10.10.0.0/20", gateway: "10.10.0.1" }`.
+#[derive(Clone, Debug)]
+pub struct DomainNetworkAst {
+    /// Cabinet or zone, from the key it is listed under.
+    pub kind: DomainKind,
+    /// The domain's name.
+    pub name: Spanned<String>,
+    /// Its subnet.
+    pub subnet: Option<Spanned<Ipv4Net>>,
+    /// Its gateway.
+    pub gateway: Option<Spanned<Ipv4Addr>>,
 }
 
 /// A group's count, spread and options: `5 across cabinets [a, b, c] { … }`.
@@ -198,7 +213,12 @@ pub struct GroupOptions {
     pub ssh_keys: Vec<Spanned<String>>,
     /// `boot: disk | pxe ["url"]`
     pub boot: Option<Spanned<BootAst>>,
+    /// `inventory: { "mac": DOMAIN, … }` or `inventory: ["mac", …]`
+    pub inventory: Option<Spanned<Vec<InventoryAst>>>,
 }
+
+/// One machine of an inventory: its MAC address, and its domain for a spread pool.
+pub type InventoryAst = (Spanned<String>, Option<Spanned<String>>);
 
 /// `dhcp`, a range, or a list of addresses.
 #[derive(Clone, Debug)]

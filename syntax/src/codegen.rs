@@ -16,8 +16,9 @@
 //! more.
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, EtcdRelease, Group, Hostnames, Layout,
-    Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit, UnitBody, Weekday, Windows,
+    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, DomainNetwork, EtcdRelease, Group,
+    Hostnames, InventoryEntry, Ipv4Net, Layout, Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread,
+    Tls, Unit, UnitBody, Weekday, Windows,
 };
 use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
@@ -281,6 +282,37 @@ impl Emit for Group {
             .field("windows", |o| self.windows.emit(o))
             .field("ssh_keys", |o| list(o, &self.ssh_keys))
             .field("boot", |o| self.boot.emit(o))
+            .field("inventory", |o| list(o, &self.inventory))
+            .close();
+    }
+}
+
+impl Emit for InventoryEntry {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "InventoryEntry")
+            .field("mac", |o| self.mac.emit(o))
+            .field("domain", |o| option(o, self.domain.as_ref()))
+            .close();
+    }
+}
+
+impl Emit for Ipv4Net {
+    fn emit(&self, out: &mut Out) {
+        call(out, "Ipv4Net::new", |o| {
+            self.addr.emit(o);
+            o.punct(',');
+            o.literal(Literal::u8_suffixed(self.prefix));
+        })
+    }
+}
+
+impl Emit for DomainNetwork {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "DomainNetwork")
+            .field("kind", |o| self.kind.emit(o))
+            .field("name", |o| self.name.emit(o))
+            .field("subnet", |o| self.subnet.emit(o))
+            .field("gateway", |o| option(o, self.gateway.as_ref()))
             .close();
     }
 }
@@ -370,16 +402,11 @@ impl Emit for Boot {
 impl Emit for Network {
     fn emit(&self, out: &mut Out) {
         Fields::open(out, "Network")
-            .field("subnet", |o| {
-                call(o, "Ipv4Net::new", |o| {
-                    self.subnet.addr.emit(o);
-                    o.punct(',');
-                    o.literal(Literal::u8_suffixed(self.subnet.prefix));
-                })
-            })
+            .field("subnet", |o| self.subnet.emit(o))
             .field("gateway", |o| option(o, self.gateway.as_ref()))
             .field("dns", |o| list(o, &self.dns))
             .field("interface", |o| self.interface.emit(o))
+            .field("domains", |o| list(o, &self.domains))
             .close();
     }
 }

@@ -4,8 +4,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, Group, GroupPart, GroupRef, Hostnames, Layout, Network,
-    NetworkPart, Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
+    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, DomainNetwork, Group, GroupPart, GroupRef, Hostnames,
+    InventoryEntry, Layout, Network, NetworkPart, Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart,
+    Windows,
 };
 use proc_macro2::Span;
 
@@ -106,7 +107,29 @@ pub fn lower(
                     gateway: net.gateway.as_ref().map(|g| g.value),
                     dns: Cow::Owned(net.dns.iter().map(|d| d.value).collect()),
                     interface: net.interface.as_ref().map_or(Cow::Borrowed("eth0"), |i| text(&i.value)),
+                    domains: Cow::Owned(
+                        net.domains
+                            .iter()
+                            .filter_map(|d| {
+                                Some(DomainNetwork {
+                                    kind: d.kind,
+                                    name: text(&d.name.value),
+                                    subnet: d.subnet.as_ref()?.value,
+                                    gateway: d.gateway.as_ref().map(|g| g.value),
+                                })
+                            })
+                            .collect(),
+                    ),
                 });
+                for (i, d) in net.domains.iter().filter(|d| d.subnet.is_some()).enumerate() {
+                    spans.set(Subject::Network(NetworkPart::Domain(i)), d.name.span);
+                    if let Some(s) = &d.subnet {
+                        spans.set(Subject::Network(NetworkPart::DomainSubnet(i)), s.span);
+                    }
+                    if let Some(g) = &d.gateway {
+                        spans.set(Subject::Network(NetworkPart::DomainGateway(i)), g.span);
+                    }
+                }
                 spans.set(Subject::Network(NetworkPart::Whole), SpanRange::single(entry.key.span()));
                 spans.set(Subject::Network(NetworkPart::Subnet), subnet.span);
                 if let Some(g) = &net.gateway {
@@ -309,6 +332,22 @@ fn lower_group(spec: &GroupSpec, name: &str, role: &str, g: GroupRef, spans: &mu
         spans.set(at(GroupPart::SshKey(i)), key.span);
     }
     group.ssh_keys = Cow::Owned(o.ssh_keys.iter().map(|k| text(&k.value)).collect());
+    if let Some(inventory) = &o.inventory {
+        spans.set(at(GroupPart::Inventory), inventory.span);
+        for (i, (mac, _)) in inventory.value.iter().enumerate() {
+            spans.set(at(GroupPart::InventoryEntry(i)), mac.span);
+        }
+        group.inventory = Cow::Owned(
+            inventory
+                .value
+                .iter()
+                .map(|(mac, domain)| InventoryEntry {
+                    mac: text(&mac.value),
+                    domain: domain.as_ref().map(|d| text(&d.value)),
+                })
+                .collect(),
+        );
+    }
     if let Some(b) = &o.boot {
         spans.set(at(GroupPart::Boot), b.span);
         group.boot = match &b.value {

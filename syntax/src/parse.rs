@@ -38,13 +38,16 @@ pub const TOP_KEYS: &[&str] = &[
 ];
 /// The keys of a group's `{ … }` options.
 pub const GROUP_KEYS: &[&str] =
-    &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot"];
+    &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot", "inventory"];
 /// The keys of a unit's `{ … }` options.
 pub const UNIT_KEYS: &[&str] = &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "body"];
 /// The keys of the `network: { … }` block.
-pub const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface"];
+pub const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface", "zones", "cabinets"];
+
+/// The keys of one failure domain's network.
+pub const DOMAIN_NETWORK_KEYS: &[&str] = &["subnet", "gateway"];
 /// Every key list of the language, for tools that need its vocabulary (the fuzzer's dictionary).
-pub const KEYS: &[&[&str]] = &[TOP_KEYS, GROUP_KEYS, UNIT_KEYS, NETWORK_KEYS];
+pub const KEYS: &[&[&str]] = &[TOP_KEYS, GROUP_KEYS, UNIT_KEYS, NETWORK_KEYS, DOMAIN_NETWORK_KEYS];
 
 /// Parses a `cluster!` body. Returns the tree (with the malformed parts left out) and every
 /// syntax error found.
@@ -302,14 +305,52 @@ impl P<'_, '_> {
         let start = input.span();
         let content = open_braces(input, "the network")?;
         let mut net = NetworkAst { span: Some(span_of(start)), ..NetworkAst::default() };
-        self.comma_list(&content, "network settings", |_, input| {
+        let mut seen_kinds = Vec::new();
+        self.comma_list(&content, "network settings", |p, input| {
             let key = Ident::parse_any(input)?;
             colon(input, &key)?;
             match key.unraw().to_string().as_str() {
                 "subnet" => {
-                    let lit = lit_str(input, &key, "a subnet such as \"10.0.0.0/24\"")?;
-                    let subnet: Ipv4Net = lit.value().parse().map_err(|e| syn::Error::new(lit.span(), e))?;
-                    set_once(&mut net.subnet, &key, Spanned::new(subnet, span_of(lit.span())))
+                    let s = subnet(input, &key)?;
+                    set_once(&mut net.subnet, &key, s)
+                }
+                word @ ("zones" | "cabinets") => {
+                    let kind = if word == "zones" { DomainKind::Zone } else { DomainKind::Cabinet };
+                    if seen_kinds.contains(&kind) {
+                        return Err(duplicate(&key));
+                    }
+                    seen_kinds.push(kind);
+                    let content = open_braces(input, "the networks of failure domains")?;
+                    p.comma_list(&content, "failure domains", |p, input| {
+                        let name = name_value(input, &key)?;
+                        colon(input, &key)?;
+                        let body = open_braces(input, "a failure domain's network")?;
+                        let mut domain = DomainNetworkAst { kind, name, subnet: None, gateway: None };
+                        p.comma_list(&body, "network settings", |_, input| {
+                            let key = Ident::parse_any(input)?;
+                            colon(input, &key)?;
+                            match key.unraw().to_string().as_str() {
+                                "subnet" => {
+                                    let s = subnet(input, &key)?;
+                                    set_once(&mut domain.subnet, &key, s)
+                                }
+                                "gateway" => {
+                                    let a = address(input, &key)?;
+                                    set_once(&mut domain.gateway, &key, a)
+                                }
+                                _ => Err(unknown_key(&key, DOMAIN_NETWORK_KEYS, "a failure domain's network")),
+                            }
+                        });
+                        if domain.subnet.is_none() {
+                            return Err(domain.name.span.error(format!(
+                                "the network of `{}` needs a `subnet`\n  = help: write `{{ subnet: \"10.0.0.0/24\", gateway: \"10.0.0.1\" }}`",
+                                domain.name.value
+                            )));
+                        }
+                        net.domains.push(domain);
+                        Ok(())
+                    });
+                    Ok(())
                 }
                 "gateway" => {
                     let a = address(input, &key)?;
@@ -494,10 +535,42 @@ impl P<'_, '_> {
                     let b = boot(input, &key)?;
                     set_once(&mut o.boot, &key, b)
                 }
+                "inventory" => {
+                    let i = p.inventory(input, &key)?;
+                    set_once(&mut o.inventory, &key, i)
+                }
                 _ => Err(unknown_key(&key, GROUP_KEYS, "a group's options")),
             }
         });
         Ok(o)
+    }
+
+    /// `{ "52:54:00:12:34:01": DOMAIN, … }` for a spread pool, or `["52:54:00:12:34:01", …]`.
+    fn inventory(&mut self, input: ParseStream, key: &Ident) -> syn::Result<Spanned<Vec<InventoryAst>>> {
+        if at_item_end(input) {
+            return Err(missing_value(
+                input,
+                key,
+                "`{ \"52:54:00:12:34:01\": \"us-east-1a\", … }` or `[\"52:54:00:12:34:01\", …]`",
+            ));
+        }
+        let span = span_of(input.span());
+        let mut entries = Vec::new();
+        if input.peek(syn::token::Brace) {
+            let content = open_braces(input, "an inventory of MAC addresses and domains")?;
+            self.comma_list(&content, "machines", |_, input| {
+                let mac = string(input, key, "a MAC address such as \"52:54:00:12:34:01\"")?;
+                colon(input, key)?;
+                let domain = name_value(input, key)?;
+                entries.push((mac, Some(domain)));
+                Ok(())
+            });
+        } else {
+            for mac in self.string_list(input, key, "MAC addresses")? {
+                entries.push((mac, None));
+            }
+        }
+        Ok(Spanned::new(entries, span))
     }
 
     fn hostnames(&mut self, input: ParseStream, key: &Ident) -> syn::Result<Spanned<HostnamesAst>> {
@@ -741,6 +814,12 @@ fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
         ));
     }
     Ok(SizeAst::Fixed(count(input, key)?))
+}
+
+fn subnet(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ipv4Net>> {
+    let lit = lit_str(input, key, "a subnet such as \"10.0.0.0/24\"")?;
+    let subnet: Ipv4Net = lit.value().parse().map_err(|e| syn::Error::new(lit.span(), e))?;
+    Ok(Spanned::new(subnet, span_of(lit.span())))
 }
 
 fn address(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ipv4Addr>> {

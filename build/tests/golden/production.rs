@@ -48,6 +48,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             }),
             ssh_keys: Borrowed(&[]),
             boot: __clusterdef::Boot::Disk,
+            inventory: Borrowed(&[]),
         },
         pools: Borrowed(
             &[
@@ -81,6 +82,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     windows: __clusterdef::Windows::Any,
                     ssh_keys: Borrowed(&[]),
                     boot: __clusterdef::Boot::Disk,
+                    inventory: Borrowed(&[]),
                 },
             ],
         ),
@@ -97,6 +99,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                 ],
             ),
             interface: Borrowed("eth0"),
+            domains: Borrowed(&[]),
         }),
         channel: __clusterdef::Channel::Stable,
         ssh_keys: Borrowed(

@@ -447,6 +447,7 @@ fn production_tls_refuses_clients_without_a_certificate() {
         gateway: None,
         dns: Cow::Borrowed(&[]),
         interface: Cow::Borrowed("lo"),
+        domains: Cow::Borrowed(&[]),
     });
     cluster.tls = Some(clusterdef::Tls { ca: text(&ca), cert: text(&cert), key: text(&key) });
     cluster.pools = Cow::Owned(vec![clusterdef::Group::new("worker", "worker", clusterdef::Size::Fixed(1))]);
@@ -501,6 +502,7 @@ fn on_loopback(seed: &Cluster, octet: u8) -> Cluster {
         gateway: None,
         dns: Cow::Borrowed(&[]),
         interface: Cow::Borrowed("lo"),
+        domains: Cow::Borrowed(&[]),
     });
     cluster.bootstrap = clusterdef::Bootstrap::Static;
     cluster.tls = None;
@@ -509,6 +511,14 @@ fn on_loopback(seed: &Cluster, octet: u8) -> Cluster {
         rule: clusterdef::Rule::EtcdTls,
         reason: Cow::Borrowed("quorum behaviour on loopback"),
     });
+    // Loopback is one network, so zones that were networks of their own now share it; the PXE
+    // pools are not booted here.
+    if cluster.pools.iter().any(|p| matches!(p.boot, clusterdef::Boot::Pxe { .. })) {
+        allows.push(clusterdef::Allow {
+            rule: clusterdef::Rule::PxeBootNetwork,
+            reason: Cow::Borrowed("the etcd members on one loopback network"),
+        });
+    }
     cluster.allows = Cow::Owned(allows);
     cluster
 }

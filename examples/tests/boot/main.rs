@@ -346,7 +346,7 @@ fn pxe_dnsmasq_snippets_pass_dnsmasq_test() {
     let artifacts = seed::LARGE_SCALE.render().expect("renders");
     let dir = TempDir::new("dnsmasq");
     let snippets: Vec<_> = artifacts.iter().filter(|(p, _)| p.ends_with("/dnsmasq.conf")).collect();
-    assert_eq!(snippets.len(), 5, "one per PXE pool and zone");
+    assert_eq!(snippets.len(), 3, "one per boot network: the three zones' networks");
     for (path, bytes) in snippets {
         let file = dir.path().join(path.replace('/', "-"));
         std::fs::write(&file, bytes).expect("write snippet");
@@ -381,4 +381,68 @@ fn pxe_boot_files_point_at_the_pools_config() {
         let parsed = &read_yaml_1_1(&[&doc])[0];
         assert!(entries(parsed).iter().all(|(k, _)| k != "hostname"), "{config}: DHCP names PXE machines");
     }
+}
+
+/// The network a dnsmasq snippet answers on, from its `dhcp-range=ADDRESS,proxy,NETMASK`.
+fn answers_on(snippet: &str) -> Option<(u32, u32)> {
+    let range = snippet.lines().find_map(|l| l.strip_prefix("dhcp-range="))?;
+    let parts: Vec<&str> = range.split(',').collect();
+    let [address, "proxy", mask] = parts[..] else { panic!("not a scoped proxy range: {range}") };
+    let address: std::net::Ipv4Addr = address.parse().expect("an address");
+    let mask: std::net::Ipv4Addr = mask.parse().expect("a netmask");
+    Some((u32::from(address) & u32::from(mask), u32::from(mask)))
+}
+
+/// A zone is a network: no two boot configs answer on one network, each answers only on its
+/// own (scoped by netmask), and where pools share a network every machine they list by MAC is
+/// tagged once and every kind's script exists.
+#[test]
+fn no_two_boot_configs_answer_on_one_network() {
+    let artifacts = seed::LARGE_SCALE.render().expect("renders");
+    let snippets: Vec<(&String, String)> = artifacts
+        .iter()
+        .filter(|(p, _)| p.ends_with("/dnsmasq.conf"))
+        .map(|(p, b)| (p, String::from_utf8_lossy(b).to_string()))
+        .collect();
+    let networks: Vec<(&String, (u32, u32))> =
+        snippets.iter().map(|(p, s)| (*p, answers_on(s).expect("every snippet names its network"))).collect();
+    for (i, (a, (net_a, mask_a))) in networks.iter().enumerate() {
+        for (b, (net_b, mask_b)) in &networks[i + 1..] {
+            let overlap = net_a & mask_b == *net_b || net_b & mask_a == *net_a;
+            assert!(!overlap, "{a} and {b} answer on one network");
+        }
+    }
+    let zone_networks = [("us-east-1a", "10.10.0.0"), ("us-east-1b", "10.10.16.0"), ("us-east-1c", "10.10.32.0")];
+    for (zone, network) in zone_networks {
+        let (path, text) = snippets
+            .iter()
+            .find(|(_, t)| t.contains(&format!("dhcp-range={network},proxy,255.255.240.0")))
+            .unwrap_or_else(|| panic!("no boot config answers on {zone}'s network"));
+        // Every script a snippet hands out is rendered, and is its own zone's.
+        for line in text.lines().filter(|l| l.starts_with("dhcp-boot=")) {
+            let url = line.rsplit(',').next().expect("a URL");
+            let script = url.strip_prefix("http://10.10.0.5:8080/").expect("on the boot server");
+            assert!(artifacts.contains_key(script), "{path} hands out {script}, which is not rendered");
+            assert!(script.contains(zone), "{path} on {zone}'s network hands out {script}");
+        }
+    }
+    let tagged: Vec<&str> =
+        snippets.iter().flat_map(|(_, t)| t.lines().filter_map(|l| l.strip_prefix("dhcp-host="))).collect();
+    assert_eq!(tagged.len(), 4, "each of the batch machines is tagged once: {tagged:?}");
+}
+
+#[test]
+fn a_pxe_pool_across_zones_of_one_network_is_rejected_at_run_time_too() {
+    let mut cluster = seed::LARGE_SCALE.clone();
+    if let Some(network) = cluster.network.as_mut() {
+        network.domains = std::borrow::Cow::Borrowed(&[]);
+    }
+    cluster.members.addressing = clusterdef::Addressing::Range {
+        first: std::net::Ipv4Addr::new(10, 10, 1, 11),
+        last: std::net::Ipv4Addr::new(10, 10, 1, 15),
+    };
+    let err = cluster.check().expect_err("zones that share one network");
+    let rules: Vec<clusterdef::Rule> = err.list.iter().map(|v| v.rule).collect();
+    assert_eq!(rules, [clusterdef::Rule::PxeBootNetwork], "{err}");
+    assert_eq!(err.paths, ["pool[\"worker\"].across"], "{err}");
 }

@@ -43,6 +43,15 @@ pub(super) fn check(r: &mut Report<'_>) {
                 );
             }
         }
+        for (i, entry) in group.inventory.iter().enumerate() {
+            if !is_mac(&entry.mac) {
+                bad(
+                    Subject::Group(g, GroupPart::InventoryEntry(i)),
+                    format!("{:?} is not a MAC address, and it lands in a dnsmasq `dhcp-host=` option", entry.mac),
+                    "write six hex pairs separated by colons, e.g. `52:54:00:12:34:01`",
+                );
+            }
+        }
         if let Boot::Pxe { url: Some(url) } = &group.boot
             && has_space(url)
         {
@@ -134,4 +143,10 @@ pub(super) fn check(r: &mut Report<'_>) {
     for (subject, message, help) in pushes {
         r.push(Rule::ValueFormat, subject, message, help);
     }
+}
+
+/// Whether `text` is a MAC address written as six hex pairs separated by colons.
+fn is_mac(text: &str) -> bool {
+    let pairs: Vec<&str> = text.split(':').collect();
+    pairs.len() == 6 && pairs.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }

@@ -295,6 +295,7 @@ mod tests {
             gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
             dns: Cow::Borrowed(&[]),
             interface: Cow::Borrowed("eth0"),
+            domains: Cow::Borrowed(&[]),
         });
         cluster.members.addressing =
             Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 10), last: Ipv4Addr::new(10, 0, 0, 12) };

@@ -4,12 +4,15 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use super::pools::is_dns_label;
-use super::{Report, plural};
+use super::{Report, join, plural};
 use crate::cluster::{Addressing, Hostnames, Size};
+use crate::net::Ipv4Net;
 use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, NetworkPart, Subject};
+use crate::suggest::closest;
 
 pub(super) fn check(r: &mut Report<'_>) {
+    domain_network(r);
     gateway_in_subnet(r);
     address_count(r);
     address_in_subnet(r);
@@ -29,15 +32,100 @@ fn gateway_in_subnet(r: &mut Report<'_>) {
     let Some(net) = &r.cluster.network else {
         return;
     };
-    let Some(gateway) = net.gateway else { return };
-    if !net.subnet.is_host(gateway) {
-        r.push(
-            Rule::GatewayInSubnet,
-            Subject::Network(NetworkPart::Gateway),
-            format!("gateway {gateway} is not a host address of subnet {}, so no machine could reach it", net.subnet),
-            format!("use an address between {} and {}, exclusive", net.subnet.network(), net.subnet.broadcast()),
-        );
+    let outside = |gateway: Ipv4Addr, subnet: Ipv4Net| {
+        (!subnet.is_host(gateway)).then(|| {
+            (
+                format!("gateway {gateway} is not a host address of subnet {subnet}, so no machine could reach it"),
+                format!("use an address between {} and {}, exclusive", subnet.network(), subnet.broadcast()),
+            )
+        })
+    };
+    let mut pushes = Vec::new();
+    if let Some((message, help)) = net.gateway.and_then(|g| outside(g, net.subnet)) {
+        pushes.push((Subject::Network(NetworkPart::Gateway), message, help));
     }
+    for (i, domain) in net.domains.iter().enumerate() {
+        if let Some((message, help)) = domain.gateway.and_then(|g| outside(g, domain.subnet)) {
+            pushes.push((Subject::Network(NetworkPart::DomainGateway(i)), message, help));
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::GatewayInSubnet, subject, message, help);
+    }
+}
+
+/// `domain_network`: each failure domain network names a domain some group is spread across,
+/// lies inside the cluster's subnet, is declared once, and shares no address with another: a
+/// machine's network follows from its domain, so two domains cannot be one network.
+fn domain_network(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let Some(net) = &c.network else {
+        return;
+    };
+    let mut pushes = Vec::new();
+    for (i, domain) in net.domains.iter().enumerate() {
+        let (kind, kinds) = (domain.kind.key(), domain.kind.plural());
+        let spread_names: Vec<&str> = c
+            .groups()
+            .filter_map(|(_, g)| g.spread.as_ref())
+            .filter(|s| s.kind == domain.kind)
+            .flat_map(|s| s.domains.iter().map(|d| &*d.name))
+            .collect();
+        if !spread_names.contains(&&*domain.name) {
+            let mut names = spread_names.clone();
+            names.sort_unstable();
+            names.dedup();
+            let hint = match closest(&domain.name, names.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if names.is_empty() => format!(
+                    "no group is spread across {kinds}; remove the network or spread a group with `across {kinds} [...]`"
+                ),
+                None => format!("the {kinds} groups are spread across are {}", join(&names)),
+            };
+            pushes.push((
+                Subject::Network(NetworkPart::Domain(i)),
+                format!("the network of {kind} `{}` belongs to no {kind} a group is spread across", domain.name),
+                hint,
+            ));
+        }
+        if net.domains[..i].iter().any(|d| d.kind == domain.kind && d.name == domain.name) {
+            pushes.push((
+                Subject::Network(NetworkPart::Domain(i)),
+                format!("{kind} `{}` is given a network twice", domain.name),
+                format!("declare each {kind}'s network once"),
+            ));
+        } else if !(net.subnet.contains(domain.subnet.network()) && net.subnet.contains(domain.subnet.broadcast())) {
+            pushes.push((
+                Subject::Network(NetworkPart::DomainSubnet(i)),
+                format!(
+                    "the subnet {} of {kind} `{}` is not inside the cluster's subnet {}",
+                    domain.subnet, domain.name, net.subnet
+                ),
+                format!("carve the {kinds}' subnets out of {}, or widen it", net.subnet),
+            ));
+        } else if let Some(other) = net.domains[..i].iter().find(|d| overlap(d.subnet, domain.subnet)) {
+            pushes.push((
+                Subject::Network(NetworkPart::DomainSubnet(i)),
+                format!(
+                    "the subnets of {kind} `{}` ({}) and {} `{}` ({}) overlap, so the two would be one network",
+                    domain.name,
+                    domain.subnet,
+                    other.kind.key(),
+                    other.name,
+                    other.subnet
+                ),
+                format!("give each {kind} a subnet of its own"),
+            ));
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::DomainNetwork, subject, message, help);
+    }
+}
+
+/// Whether two subnets share an address.
+fn overlap(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(b.network()) || b.contains(a.network())
 }
 
 fn address_count(r: &mut Report<'_>) {
@@ -95,53 +183,46 @@ fn address_count(r: &mut Report<'_>) {
 fn address_in_subnet(r: &mut Report<'_>) {
     let c = r.cluster;
     let mut pushes = Vec::new();
-    for (g, group) in c.groups() {
+    for placed in c.placed_groups() {
+        let (g, group) = (placed.group_ref, placed.group);
         if !group.addressing.is_static() {
             continue;
         }
-        let Some(net) = &c.network else {
+        if c.network.is_none() {
             pushes.push((
                 Subject::Group(g, GroupPart::Addresses),
                 format!("`{}` has static addresses, but the cluster declares no subnet for them", group.name),
                 "add `network: { subnet: \"10.0.0.0/24\", gateway: \"10.0.0.1\", dns: [\"10.0.0.1\"] }`".to_string(),
             ));
             continue;
-        };
-        let subnet = net.subnet;
-        let outside = |a: Ipv4Addr| !subnet.is_host(a);
-        let why = |a: Ipv4Addr| {
-            if subnet.contains(a) {
+        }
+        for m in &placed.machines {
+            let (Some(a), Some(segment)) = (m.address, c.segment(group, m.domain)) else { continue };
+            let subnet = segment.subnet;
+            if subnet.is_host(a) {
+                continue;
+            }
+            let why = if subnet.contains(a) {
                 format!("{a} is the network or broadcast address of {subnet}")
             } else {
                 format!("{a} is outside subnet {subnet}")
-            }
-        };
-        match &group.addressing {
-            Addressing::Dhcp => {}
-            Addressing::Range { first, last } => {
-                if let Some(a) = [*first, *last].into_iter().find(|a| outside(*a)) {
-                    pushes.push((
-                        Subject::Group(g, GroupPart::Addresses),
-                        format!("the address range of `{}` leaves the subnet: {}", group.name, why(a)),
-                        format!("keep the range between {} and {}, exclusive", subnet.network(), subnet.broadcast()),
-                    ));
+            };
+            // Whose subnet it is, when the machine's domain has a network of its own.
+            let whose = segment.domain_network.and_then(|_| {
+                let spread = group.spread.as_ref()?;
+                Some(format!(", the network of {} {}", spread.kind.key(), spread.domains.get(m.domain?)?.name))
+            });
+            let help = format!("use an address between {} and {}, exclusive", subnet.network(), subnet.broadcast());
+            let message = match (&group.addressing, whose) {
+                (Addressing::Range { .. }, None) => {
+                    format!("the address range of `{}` leaves the subnet: {why}", group.name)
                 }
-            }
-            Addressing::List(list) => {
-                for (i, a) in list.iter().enumerate() {
-                    if outside(*a) {
-                        pushes.push((
-                            Subject::Group(g, GroupPart::Address(i)),
-                            format!("{}, so the machine could not reach its neighbours", why(*a)),
-                            format!(
-                                "use an address between {} and {}, exclusive",
-                                subnet.network(),
-                                subnet.broadcast()
-                            ),
-                        ));
-                    }
+                (_, None) => format!("{why}, so the machine could not reach its neighbours"),
+                (_, Some(whose)) => {
+                    format!("{} would take {a}, but {why}{whose}, so it could not reach its neighbours", m.hostname)
                 }
-            }
+            };
+            pushes.push((address_subject(g, &group.addressing, m.index), message, help));
         }
     }
     for (subject, message, help) in pushes {

@@ -2,6 +2,7 @@
 
 use super::{Report, join, plural};
 use crate::cluster::{Addressing, Boot, Size};
+use crate::net::Ipv4Net;
 use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, Subject};
 
@@ -9,6 +10,8 @@ pub(super) fn check(r: &mut Report<'_>) {
     domain_spread(r);
     autoscale_bounds(r);
     pxe_boot(r);
+    pxe_boot_network(r);
+    machine_inventory(r);
     pool_name(r);
 }
 
@@ -181,6 +184,189 @@ fn pxe_boot(r: &mut Report<'_>) {
     }
     for (subject, message, help) in pushes {
         r.push(Rule::PxeBoot, subject, message, help);
+    }
+}
+
+/// A kind of PXE machine: a pool, by index, and its failure domain.
+type PxeKind = (usize, Option<usize>);
+
+/// `pxe_boot_network`: a PXE machine takes its pool and failure domain from the boot server
+/// that answers it. On one network every proxy-DHCP server answers every PXE client, so two
+/// pools or two domains booting from one network would leave each machine to boot whichever
+/// config answers first, and publish that pool or domain in its metadata. Each kind of PXE
+/// machine (pool and domain) needs a network of its own, except that kinds whose machines are
+/// listed by MAC (`inventory`) share one, beside at most one kind that takes the unlisted ones.
+fn pxe_boot_network(r: &mut Report<'_>) {
+    let c = r.cluster;
+    // The kinds that take unlisted machines, by the network they boot on (`None`: undeclared).
+    let mut unlisted: Vec<(Option<Ipv4Net>, Vec<PxeKind>)> = Vec::new();
+    for (i, pool) in c.pools.iter().enumerate() {
+        if !matches!(pool.boot, Boot::Pxe { .. }) || !pool.inventory.is_empty() {
+            continue;
+        }
+        for domain in c.group_domains(GroupRef::Pool(i)) {
+            let net = c.segment(pool, domain).map(|s| s.subnet);
+            match unlisted.iter_mut().find(|(n, _)| *n == net) {
+                Some((_, kinds)) => kinds.push((i, domain)),
+                None => unlisted.push((net, vec![(i, domain)])),
+            }
+        }
+    }
+    let mut pushes = Vec::new();
+    for (net, kinds) in unlisted.iter().filter(|(_, kinds)| kinds.len() > 1) {
+        let network = net.map_or_else(|| "one undeclared network".to_string(), |n| format!("one network, {n}"));
+        let first = kinds[0].0;
+        let mut pools: Vec<usize> = kinds.iter().map(|(p, _)| *p).collect();
+        pools.dedup();
+        for p in pools {
+            let pool = &c.pools[p];
+            let domains: Vec<&str> = kinds
+                .iter()
+                .filter(|(q, _)| *q == p)
+                .filter_map(|(_, d)| Some(&*pool.spread.as_ref()?.domains.get((*d)?)?.name))
+                .collect();
+            let (kind, kinds_word) =
+                pool.spread.as_ref().map_or(("zone", "zones"), |s| (s.kind.key(), s.kind.plural()));
+            let listing = match domains.first() {
+                Some(d) => format!("`inventory: {{ \"52:54:00:00:00:01\": \"{d}\", ... }}`"),
+                None => "`inventory: [\"52:54:00:00:00:01\", ...]`".to_string(),
+            };
+            let help = match (p == first, domains.first()) {
+                (true, Some(d)) => format!(
+                    "give each {kind} a network of its own, `network: {{ {kinds_word}: {{ \"{d}\": {{ subnet: \"...\", gateway: \"...\" }}, ... }} }}`, \
+                     or list the pool's machines by MAC, {listing}"
+                ),
+                _ => format!(
+                    "list the machines of `{}` by MAC, {listing}; machines not listed boot as `{}`",
+                    pool.name, c.pools[first].name
+                ),
+            };
+            let why = "every PXE boot server on a network answers every machine on it, so each machine would boot \
+                       whichever config answers first and publish that";
+            if p == first && domains.len() > 1 {
+                pushes.push((
+                    Subject::Group(GroupRef::Pool(p), GroupPart::Spread),
+                    format!(
+                        "PXE pool `{}` boots {kinds_word} {} from {network}: {why} {kind} in its fleet metadata",
+                        pool.name,
+                        join(&domains)
+                    ),
+                    help,
+                ));
+            } else if p != first {
+                let other = &c.pools[first].name;
+                pushes.push((
+                    Subject::Group(GroupRef::Pool(p), GroupPart::Boot),
+                    format!("PXE pools `{other}` and `{}` boot from {network}: {why} pool", pool.name),
+                    help,
+                ));
+            }
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::PxeBootNetwork, subject, message, help);
+    }
+}
+
+/// `machine_inventory`: an inventory belongs to a PXE pool, names each MAC address once in the
+/// whole cluster, and places each machine in one of the pool's domains (and only a spread pool's
+/// machines in a domain), since the inventory is what the boot server decides by.
+fn machine_inventory(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    let mut pushes = Vec::new();
+    for (g, group) in c.groups() {
+        if group.inventory.is_empty() {
+            continue;
+        }
+        if !matches!(group.boot, Boot::Pxe { .. }) {
+            pushes.push((
+                Subject::Group(g, GroupPart::Inventory),
+                format!("`{}` lists machines by MAC, but only PXE pools boot by MAC", group.name),
+                "remove `inventory`, or add `boot: pxe`".to_string(),
+            ));
+            continue;
+        }
+        // A fixed pool's inventory lists its machines: as many per domain as the pool places there.
+        if let Size::Fixed(n) = group.size {
+            let listed = |d: Option<&str>| group.inventory.iter().filter(|e| e.domain.as_deref() == d).count();
+            let mismatch = match &group.spread {
+                None => (listed(None) != n as usize).then(|| format!("{} listed", listed(None))),
+                Some(spread) => {
+                    let counts = group.domain_counts(n);
+                    let wrong: Vec<String> = spread
+                        .domains
+                        .iter()
+                        .zip(&counts)
+                        .filter(|(d, c)| listed(Some(&d.name)) != **c as usize)
+                        .map(|(d, c)| {
+                            format!("{} {} holds {c} but {} listed", spread.kind.key(), d.name, listed(Some(&d.name)))
+                        })
+                        .collect();
+                    (!wrong.is_empty()).then(|| wrong.join(", "))
+                }
+            };
+            if let Some(mismatch) = mismatch {
+                pushes.push((
+                    Subject::Group(g, GroupPart::Inventory),
+                    format!(
+                        "`{}` has {} but its inventory does not list them: {mismatch}",
+                        group.name,
+                        plural(n, "machine", "machines")
+                    ),
+                    "list each machine once, in the domain the pool places it in (machines are dealt across domains in turn)"
+                        .to_string(),
+                ));
+            }
+        }
+        for (i, entry) in group.inventory.iter().enumerate() {
+            let at = Subject::Group(g, GroupPart::InventoryEntry(i));
+            let mac = entry.mac.to_ascii_lowercase();
+            if let Some((_, owner)) = seen.iter().find(|(m, _)| *m == mac) {
+                pushes.push((
+                    at,
+                    format!(
+                        "MAC address {} is listed twice (also in `{owner}`), so one machine would be two",
+                        entry.mac
+                    ),
+                    "list each machine once".to_string(),
+                ));
+                continue;
+            }
+            seen.push((mac, &group.name));
+            match (&group.spread, &entry.domain) {
+                (Some(spread), Some(domain)) if !spread.domains.iter().any(|d| d.name == *domain) => {
+                    let names: Vec<&str> = spread.domains.iter().map(|d| &*d.name).collect();
+                    pushes.push((
+                        at,
+                        format!(
+                            "machine {} is placed in {} `{domain}`, which `{}` is not spread across",
+                            entry.mac,
+                            spread.kind.key(),
+                            group.name
+                        ),
+                        format!("use one of {}", join(&names)),
+                    ));
+                }
+                (Some(spread), None) => pushes.push((
+                    at,
+                    format!("machine {} of `{}` has no {}", entry.mac, group.name, spread.kind.key()),
+                    format!("write `\"{}\": \"{}\"`", entry.mac, spread.domains.first().map_or("a", |d| &*d.name)),
+                )),
+                (None, Some(domain)) => pushes.push((
+                    at,
+                    format!(
+                        "machine {} is placed in `{domain}`, but `{}` is not spread across domains",
+                        entry.mac, group.name
+                    ),
+                    "list the MAC alone, or spread the pool with `across zones [...]`".to_string(),
+                )),
+                _ => {}
+            }
+        }
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::MachineInventory, subject, message, help);
     }
 }
 

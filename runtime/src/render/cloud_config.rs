@@ -10,7 +10,9 @@
 
 use std::net::Ipv4Addr;
 
-use clusterdef_model::{Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, RebootWindow, Size, Windows};
+use clusterdef_model::{
+    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, RebootWindow, Segment, Size, Windows,
+};
 
 use super::yaml::{self, MapBuilder, Yaml};
 use super::{Context, file_component};
@@ -184,7 +186,7 @@ fn config(
                 .str("reboot-strategy", group.reboot.as_str())
                 .build(),
         )
-        .non_empty("units", Yaml::Seq(units(cluster, is_member, address)));
+        .non_empty("units", Yaml::Seq(units(cluster, is_member, cluster.segment(group, domain), address)));
 
     MapBuilder::new()
         .opt_str("hostname", machine.map(|m| m.hostname.clone()))
@@ -284,13 +286,14 @@ fn locksmith(group: &Group, domain: Option<usize>, endpoint: &str) -> MapBuilder
         .opt_str("window_length", window.map(|w| w.length_text()))
 }
 
-/// The `.network` unit of a statically addressed machine. Its `00-` prefix sorts before the
-/// image's catch-all `zz-default.network`, which networkd would otherwise apply first.
-pub fn network_unit(cluster: &Cluster, address: Ipv4Addr) -> Option<(String, String)> {
+/// The `.network` unit of a statically addressed machine, on its segment (its failure domain's
+/// network, or the cluster's). Its `00-` prefix sorts before the image's catch-all
+/// `zz-default.network`, which networkd would otherwise apply first.
+pub fn network_unit(cluster: &Cluster, segment: Segment, address: Ipv4Addr) -> Option<(String, String)> {
     let net = cluster.network.as_ref()?;
     let mut content =
-        format!("[Match]\nName={}\n\n[Network]\nAddress={address}/{}\n", net.interface, net.subnet.prefix);
-    if let Some(gateway) = net.gateway {
+        format!("[Match]\nName={}\n\n[Network]\nAddress={address}/{}\n", net.interface, segment.subnet.prefix);
+    if let Some(gateway) = segment.gateway {
         content.push_str(&format!("Gateway={gateway}\n"));
     }
     for dns in net.dns.iter() {
@@ -299,9 +302,9 @@ pub fn network_unit(cluster: &Cluster, address: Ipv4Addr) -> Option<(String, Str
     Some((format!("00-{}.network", net.interface), content))
 }
 
-fn units(cluster: &Cluster, is_member: bool, address: Option<Ipv4Addr>) -> Vec<Yaml> {
+fn units(cluster: &Cluster, is_member: bool, segment: Option<Segment>, address: Option<Ipv4Addr>) -> Vec<Yaml> {
     let mut out = Vec::new();
-    if let Some((name, content)) = address.and_then(|a| network_unit(cluster, a)) {
+    if let Some((name, content)) = segment.zip(address).and_then(|(s, a)| network_unit(cluster, s, a)) {
         out.push(MapBuilder::new().str("name", name).set("runtime", Yaml::Bool(true)).str("content", content).build());
     }
     let command = |name: &str, command: &str| MapBuilder::new().str("name", name).str("command", command).build();
@@ -395,6 +398,7 @@ mod tests {
             gateway: None,
             dns: Cow::Borrowed(&[]),
             interface: Cow::Borrowed("eth0"),
+            domains: Cow::Borrowed(&[]),
         });
         cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(1))]);
         cluster

@@ -3,9 +3,9 @@
 //! that answers PXE clients and chainloads iPXE.
 //!
 //! One set per pool and failure domain: a pool spread across zones boots each zone's machines
-//! with that zone's metadata, from that zone's DHCP server.
+//! with that zone's metadata, from a boot server on that zone's network.
 
-use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef};
+use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Ipv4Net};
 
 use super::cloud_config::pool_config_path;
 use super::{Context, file_component};
@@ -26,10 +26,23 @@ fn base_url(cluster: &Cluster, group: &Group) -> Option<String> {
     Some(url.trim_end_matches('/').to_string())
 }
 
-/// Every PXE file of the cluster, by path.
+/// One kind of PXE machine: a pool in one failure domain, booting from its own directory.
+struct Kind {
+    dir: String,
+    what: String,
+    script_url: String,
+    network: Option<Ipv4Net>,
+    macs: Vec<String>,
+}
+
+/// Every PXE file of the cluster, by path: a pxelinux config and an iPXE script per pool and
+/// domain, and a dnsmasq config per boot network. A network with one kind of machine gets that
+/// kind's config, scoped to the network; a network several kinds share (told apart by their
+/// inventories, which the rules require) gets one config that tags each listed machine by MAC.
 pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let mut out = Vec::new();
+    let mut kinds: Vec<Kind> = Vec::new();
     for (i, group) in cluster.pools.iter().enumerate() {
         let Some(base) = base_url(cluster, group) else {
             continue;
@@ -50,7 +63,35 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
             };
             out.push((format!("{dir}/pxelinux.cfg/default"), pxelinux(&what, &config_url)));
             out.push((format!("{dir}/boot.ipxe"), ipxe(&what, channel, &config_url)));
-            out.push((format!("{dir}/dnsmasq.conf"), dnsmasq(cluster, &what, &format!("{base}/{dir}/boot.ipxe"))));
+            let macs = group
+                .inventory
+                .iter()
+                .filter(|e| e.domain.as_deref() == domain_name.map(|d| &*d.name))
+                .map(|e| e.mac.to_ascii_lowercase())
+                .collect();
+            let network = cluster.segment(group, domain).map(|s| s.subnet);
+            kinds.push(Kind { script_url: format!("{base}/{dir}/boot.ipxe"), dir, what, network, macs });
+        }
+    }
+    let mut networks: Vec<Option<Ipv4Net>> = Vec::new();
+    for kind in &kinds {
+        if !networks.contains(&kind.network) {
+            networks.push(kind.network);
+        }
+    }
+    for network in networks {
+        let on: Vec<&Kind> = kinds.iter().filter(|k| k.network == network).collect();
+        match on[..] {
+            [kind] if kind.macs.is_empty() => {
+                out.push((format!("{}/dnsmasq.conf", kind.dir), dnsmasq(network, &kind.what, &kind.script_url)));
+            }
+            _ => {
+                let dir = match network {
+                    Some(net) => format!("pxe/network-{}-{}", net.network(), net.prefix),
+                    None => "pxe/network".to_string(),
+                };
+                out.push((format!("{dir}/dnsmasq.conf"), shared_dnsmasq(network, &on)));
+            }
         }
     }
     out
@@ -69,18 +110,61 @@ fn ipxe(what: &str, channel: Channel, config_url: &str) -> String {
     )
 }
 
-/// A snippet for dnsmasq's `conf-dir`. With a declared subnet it runs as proxy DHCP, beside
-/// whatever DHCP server hands out the addresses: plain PXE clients are chainloaded to iPXE over
-/// TFTP, and iPXE (which identifies itself with user class `iPXE`) gets the script over http.
-fn dnsmasq(cluster: &Cluster, what: &str, script_url: &str) -> String {
-    let mut text = format!("# {what}: chainload iPXE, then boot {script_url}\n");
-    match &cluster.network {
-        Some(net) => text.push_str(&format!("dhcp-range={},proxy\n", net.subnet.network())),
+/// The lines every snippet opens with: which network it answers on (as proxy DHCP, beside
+/// whatever DHCP server hands out the addresses; the netmask scopes it to exactly that
+/// network), and the user class iPXE identifies itself with.
+fn dnsmasq_head(network: Option<Ipv4Net>, text: &mut String) {
+    match network {
+        Some(net) => text.push_str(&format!("dhcp-range={},proxy,{}\n", net.network(), net.mask())),
         None => text.push_str("# no subnet is declared: add the dhcp-range of the boot network\n"),
     }
-    text.push_str(
-        "dhcp-userclass=set:ipxe,iPXE\npxe-service=tag:!ipxe,x86PC,\"PXE chainload to iPXE\",undionly.kpxe\nenable-tftp\ntftp-root=/var/lib/tftpboot\n",
-    );
+    text.push_str("dhcp-userclass=set:ipxe,iPXE\n");
+}
+
+/// The lines that chainload plain PXE clients to iPXE over TFTP.
+const CHAINLOAD: &str =
+    "pxe-service=tag:!ipxe,x86PC,\"PXE chainload to iPXE\",undionly.kpxe\nenable-tftp\ntftp-root=/var/lib/tftpboot\n";
+
+/// A snippet for dnsmasq's `conf-dir` for a network with one kind of PXE machine: plain PXE
+/// clients are chainloaded to iPXE, and iPXE gets the kind's script over http.
+fn dnsmasq(network: Option<Ipv4Net>, what: &str, script_url: &str) -> String {
+    let mut text = format!("# {what}: chainload iPXE, then boot {script_url}\n");
+    dnsmasq_head(network, &mut text);
+    text.push_str(CHAINLOAD);
     text.push_str(&format!("dhcp-boot=tag:ipxe,{script_url}\n"));
     text
+}
+
+/// A snippet for a network several kinds of PXE machine share: each listed machine is tagged by
+/// its MAC address with its kind, and iPXE gets its kind's script; the one kind without an
+/// inventory, if any, takes every machine not listed (`known` is dnsmasq's tag for a listed
+/// one).
+fn shared_dnsmasq(network: Option<Ipv4Net>, kinds: &[&Kind]) -> String {
+    let mut text = String::from("# one boot network shared by:\n");
+    for kind in kinds {
+        let who = match kind.macs.len() {
+            0 => "every machine not listed below".to_string(),
+            1 => "1 machine by MAC".to_string(),
+            n => format!("{n} machines by MAC"),
+        };
+        text.push_str(&format!("#   {}: {who}\n", kind.what));
+    }
+    dnsmasq_head(network, &mut text);
+    for kind in kinds {
+        let tag = tag_of(kind);
+        for mac in &kind.macs {
+            text.push_str(&format!("dhcp-host={mac},set:{tag}\n"));
+        }
+    }
+    text.push_str(CHAINLOAD);
+    for kind in kinds {
+        let tag = if kind.macs.is_empty() { "!known".to_string() } else { tag_of(kind) };
+        text.push_str(&format!("dhcp-boot=tag:ipxe,tag:{tag},{}\n", kind.script_url));
+    }
+    text
+}
+
+/// The dnsmasq tag of a kind: its directory's name, which is unique and holds no comma.
+fn tag_of(kind: &Kind) -> String {
+    kind.dir.trim_start_matches("pxe/").to_string()
 }
