@@ -214,3 +214,53 @@ fn help_usage_and_io_errors_have_their_exit_codes() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(stderr(&missing).starts_with("error: no/such/file.cluster:"), "{}", stderr(&missing));
 }
+
+/// Any input is contained: a count past the limit, a count the grammar barely accepts, and
+/// brackets nested far deeper than a recursive tokenizer's stack allows all end in a positioned
+/// error and exit 1, never an abort. (Time and memory are bounded by the limits; the fuzz pass
+/// times every input.)
+#[test]
+fn huge_counts_and_deep_nesting_end_in_positioned_errors() {
+    let s = Scratch::new("contained");
+    for (name, text, at, says) in [
+        (
+            "huge.cluster",
+            "central: 3 across cabinets [a, b, c],\nworkers: 100000000,\n".to_string(),
+            ":2:10",
+            "beyond the 10000 machines",
+        ),
+        (
+            "largest.cluster",
+            "central: 3 across cabinets [a, b, c],\nworkers: 4294967295,\n".to_string(),
+            ":2:10",
+            "rule `cluster_size`",
+        ),
+        (
+            "deep.cluster",
+            format!("central: {}{}", "[".repeat(20_000), "]".repeat(20_000)),
+            ":1:42",
+            "nest more than 32 deep",
+        ),
+        (
+            "deep-braces.cluster",
+            format!("unit \"x.service\" {}{}", "{".repeat(50_000), "}".repeat(50_000)),
+            ":1:",
+            "nest more than 32 deep",
+        ),
+    ] {
+        let file = s.file(name, &text);
+        let out = clusterdef(&["check", &file]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(err.contains(&format!("{file}{at}")) && err.contains(says), "{name}: {err}");
+        assert!(err.len() < 2_000, "{name}: the error shows a window of the line, not all of it");
+    }
+    // Brackets inside strings and comments do not count.
+    let text = format!(
+        "// {}\ncentral: 3 across cabinets [a, b, c],\nunit \"x.service\" {{ body: \"{}\" }},\n",
+        "[".repeat(100),
+        "(".repeat(100)
+    );
+    let out = clusterdef(&["check", &s.file("strings.cluster", &text)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

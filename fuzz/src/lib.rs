@@ -92,6 +92,10 @@ const DICTIONARY: &[&str] = &[
     "3",
     "5",
     "4294967296",
+    "4294967295",
+    "100000000",
+    "10000",
+    "9998",
     "-1",
     "0.4",
     "2",
@@ -116,15 +120,34 @@ const DICTIONARY: &[&str] = &[
     "value_format",
 ];
 
+/// How deep the nesting mutation wraps a piece: within the grammar's reach, past the front
+/// end's limit, and deep enough to overflow a recursive tokenizer's stack.
+const NESTING: [usize; 4] = [3, 40, 3_000, 20_000];
+
 /// One mutation of `input`: tokens deleted, repeated, swapped or inserted from the dictionary,
-/// or bytes flipped.
+/// a piece wrapped in deeply nested brackets, a number made huge, or bytes flipped.
 pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
     let text = String::from_utf8_lossy(input).into_owned();
     let mut pieces: Vec<String> = split_pieces(&text);
     let rounds = 1 + rng.below(4);
     for _ in 0..rounds {
         let n = pieces.len();
-        match rng.below(6) {
+        match rng.below(8) {
+            6 if n > 0 => {
+                let i = rng.below(n);
+                let depth = NESTING[rng.below(NESTING.len())];
+                let (open, close) = [("[", "]"), ("{", "}"), ("(", ")")][rng.below(3)];
+                pieces[i] = format!("{}{}{}", open.repeat(depth), pieces[i], close.repeat(depth));
+            }
+            7 => {
+                let numbers: Vec<usize> = (0..n)
+                    .filter(|&i| !pieces[i].is_empty() && pieces[i].bytes().all(|b| b.is_ascii_digit()))
+                    .collect();
+                if !numbers.is_empty() {
+                    let i = numbers[rng.below(numbers.len())];
+                    pieces[i] = ["10001", "100000000", "4294967295"][rng.below(3)].to_string();
+                }
+            }
             0 if n > 0 => {
                 pieces.remove(rng.below(n));
             }

@@ -14,6 +14,10 @@ pub type Text = Cow<'static, str>;
 /// A list of the model: borrowed for `cluster!` output, owned when built at run time.
 pub type List<T> = Cow<'static, [T]>;
 
+/// The most machines a cluster may declare in fixed groups (each machine with a config of its
+/// own). Autoscaled pools are not counted: their machines share one config per domain.
+pub const MAX_FIXED_MACHINES: u64 = 10_000;
+
 /// A whole cluster: its etcd layout, its machines, its fleet units and the risks it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -32,6 +32,9 @@ macro_rules! rules {
 }
 
 rules! {
+    /// The cluster declares at most [`MAX_FIXED_MACHINES`](crate::MAX_FIXED_MACHINES) machines
+    /// of fixed groups, so checking and rendering it is bounded work.
+    ClusterSize = "cluster_size": "declarations that can be checked and rendered in bounded time and memory",
     /// The number of etcd members suits the layout: 1 for dev/test, 3–9 for a small cluster,
     /// 3–5 central-services machines.
     MemberCount = "member_count": "an etcd member count that suits the architecture",
@@ -113,7 +116,12 @@ impl Rule {
     pub const fn allowable(self) -> bool {
         !matches!(
             self,
-            Rule::UnitName | Rule::MetadataFormat | Rule::HostnameValid | Rule::PoolName | Rule::ValueFormat
+            Rule::UnitName
+                | Rule::MetadataFormat
+                | Rule::HostnameValid
+                | Rule::PoolName
+                | Rule::ValueFormat
+                | Rule::ClusterSize
         )
     }
 

@@ -7,6 +7,8 @@
 //! tokens costs milliseconds; inside rustc the macro hands its output over and never drops it.
 //! So the output is dropped outside the timed part (`iter_with_large_drop`).
 //!
+//! Also the largest group the rules accept, and a count past the limit.
+//!
 //! Run with `cargo bench -p clusterdef-syntax --bench expand`.
 
 use std::hint::black_box;
@@ -71,6 +73,16 @@ fn bench(c: &mut Criterion) {
     }
     let budget = tokens(&synthetic::source(1_000, 500));
     sweep_point(c, "expand_budget", "1000m_500u".to_string(), &budget, 1_000);
+
+    // The largest group the rules accept: one pool that takes the cluster to the limit of
+    // machines listed one by one, checked and expanded whole; and a count past the limit, which
+    // is refused before any machine is expanded.
+    let largest = clusterdef_model::MAX_FIXED_MACHINES - 3;
+    let limit = tokens(&format!("central: 3 across cabinets [a, b, c], workers: {largest} across cabinets [a, b, c]"));
+    sweep_point(c, "expand_limit", format!("{largest}m_one_pool"), &limit, largest);
+    let huge = tokens("central: 3 across cabinets [a, b, c], workers: 4294967295");
+    assert!(expand(&huge).to_string().contains("compile_error"));
+    c.bench_function("expand_limit/refused_4294967295", |b| b.iter_with_large_drop(|| black_box(expand(&huge))));
 }
 
 criterion_group!(benches, bench);

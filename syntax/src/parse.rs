@@ -1066,9 +1066,15 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
     if !rule.allowable() {
         return Err(syn::Error::new(
             rule_ident.span(),
-            format!(
-                "rule `{name}` cannot be allowed: it keeps every value writable, and a value that breaks it would change what the machines' files say\n  = help: fix the value instead"
-            ),
+            if rule == Rule::ClusterSize {
+                format!(
+                    "rule `{name}` cannot be allowed: it bounds the work a declaration asks of every front end\n  = help: autoscale the large pool instead"
+                )
+            } else {
+                format!(
+                    "rule `{name}` cannot be allowed: it keeps every value writable, and a value that breaks it would change what the machines' files say\n  = help: fix the value instead"
+                )
+            },
         ));
     }
     let Some(reason) = reason else {

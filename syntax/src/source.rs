@@ -25,8 +25,108 @@ pub struct SourceError {
     pub rule: Option<clusterdef_model::Rule>,
 }
 
+/// The deepest nesting of brackets a source may have. The grammar needs four levels (a unit's
+/// metadata list inside its braces inside the cluster); deeper input is refused before it is
+/// tokenized, since tokenizing and dropping a token tree recurse once per level and a few
+/// thousand levels would overflow the stack.
+pub const MAX_NESTING: usize = 32;
+
+/// The first bracket that opens a level deeper than [`MAX_NESTING`], if any. Brackets inside
+/// string and character literals and comments do not count, as the tokenizer would not count
+/// them.
+fn too_deep(text: &str) -> Option<SourceError> {
+    let chars: Vec<char> = text.chars().collect();
+    let (mut depth, mut line, mut column, mut i) = (0usize, 1usize, 1usize, 0usize);
+    // Moves past `n` characters, keeping the line and column of the next one.
+    let advance = |i: &mut usize, line: &mut usize, column: &mut usize, n: usize| {
+        for _ in 0..n {
+            if chars.get(*i) == Some(&'\n') {
+                *line += 1;
+                *column = 1;
+            } else {
+                *column += 1;
+            }
+            *i += 1;
+        }
+    };
+    while i < chars.len() {
+        let rest = &chars[i..];
+        let skip = match rest {
+            ['/', '/', ..] => rest.iter().position(|c| *c == '\n').unwrap_or(rest.len()),
+            ['/', '*', ..] => {
+                let mut level = 0usize;
+                let mut j = 0;
+                while j < rest.len() {
+                    match (rest[j], rest.get(j + 1)) {
+                        ('/', Some('*')) => {
+                            level += 1;
+                            j += 2;
+                        }
+                        ('*', Some('/')) => {
+                            level -= 1;
+                            j += 2;
+                            if level == 0 {
+                                break;
+                            }
+                        }
+                        _ => j += 1,
+                    }
+                }
+                j
+            }
+            ['"', ..] => {
+                let mut j = 1;
+                while j < rest.len() && rest[j] != '"' {
+                    j += if rest[j] == '\\' { 2 } else { 1 };
+                }
+                j + 1
+            }
+            ['r', '#' | '"', ..] => {
+                let hashes = rest[1..].iter().take_while(|c| **c == '#').count();
+                if rest.get(1 + hashes) == Some(&'"') {
+                    let close: Vec<char> = std::iter::once('"').chain(std::iter::repeat_n('#', hashes)).collect();
+                    let body = 2 + hashes;
+                    let end = (body..rest.len()).find(|&j| rest[j..].starts_with(&close));
+                    end.map_or(rest.len(), |j| j + close.len())
+                } else {
+                    1
+                }
+            }
+            ['\'', '\\', _, '\'', ..] => 4,
+            ['\'', c, '\'', ..] if *c != '\\' => 3,
+            ['(' | '[' | '{', ..] => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(SourceError {
+                        line,
+                        column,
+                        end_line: line,
+                        end_column: column + 1,
+                        message: format!(
+                            "brackets nest more than {MAX_NESTING} deep here; the language needs at most 4 levels\n  = help: check for unbalanced or repeated brackets"
+                        ),
+                        rule: None,
+                    });
+                }
+                1
+            }
+            [')' | ']' | '}', ..] => {
+                depth = depth.saturating_sub(1);
+                1
+            }
+            _ => 1,
+        };
+        let step = skip.clamp(1, chars.len() - i);
+        advance(&mut i, &mut line, &mut column, step);
+    }
+    None
+}
+
 /// Reads, checks and lowers DSL text. Every error is returned, each with its position.
 pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<SourceError>> {
+    if let Some(error) = too_deep(text) {
+        return Err(vec![error]);
+    }
     let tokens: TokenStream = match text.parse() {
         Ok(tokens) => tokens,
         Err(e) => {
@@ -62,6 +162,9 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
     })
 }
 
+/// How many characters of a long source line an error shows.
+const LINE_WINDOW: usize = 120;
+
 /// Prints errors the way rustc does: `error: …`, ` --> path:line:col`, the source line with
 /// carets under the fault, then the help and note lines.
 pub fn render_errors(path: &str, text: &str, errors: &[SourceError]) -> String {
@@ -78,10 +181,26 @@ pub fn render_errors(path: &str, text: &str, errors: &[SourceError]) -> String {
         let _ = writeln!(out, "{gutter}--> {path}:{}:{}", e.line, e.column);
         if let Some(source) = lines.get(e.line.saturating_sub(1)) {
             let width = if e.end_line == e.line { e.end_column.saturating_sub(e.column).max(1) } else { 1 };
-            let pad: String =
-                source.chars().take(e.column.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+            // A long line is shown as a window around the fault, as rustc does.
+            let chars: Vec<char> = source.chars().collect();
+            let (from, to) = if chars.len() > LINE_WINDOW {
+                let from = e.column.saturating_sub(1).saturating_sub(LINE_WINDOW / 2);
+                (from, (from + LINE_WINDOW).min(chars.len()))
+            } else {
+                (0, chars.len())
+            };
+            let (open, close) = (if from > 0 { "..." } else { "" }, if to < chars.len() { "..." } else { "" });
+            let shown: String = chars[from..to].iter().collect();
+            let pad: String = std::iter::repeat_n(' ', open.len())
+                .chain(
+                    chars[from..e.column.saturating_sub(1).clamp(from, to)]
+                        .iter()
+                        .map(|c| if *c == '\t' { '\t' } else { ' ' }),
+                )
+                .collect();
+            let width = width.min(LINE_WINDOW);
             let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{number} | {source}");
+            let _ = writeln!(out, "{number} | {open}{shown}{close}");
             let _ = writeln!(out, "{gutter} | {pad}{}", "^".repeat(width));
         }
         for rest in message {

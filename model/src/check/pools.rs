@@ -1,6 +1,7 @@
 //! Rules on the shape of groups: spreads, autoscaling, PXE boot and pool names.
 
 use super::{Report, join, plural};
+use crate::MAX_FIXED_MACHINES;
 use crate::cluster::{Addressing, Boot, Size};
 use crate::net::Ipv4Net;
 use crate::rule::Rule;
@@ -13,6 +14,54 @@ pub(super) fn check(r: &mut Report<'_>) {
     pxe_boot_network(r);
     machine_inventory(r);
     pool_name(r);
+}
+
+/// `cluster_size`: every machine of a fixed group gets its own config and is checked one by one,
+/// so the count is what bounds the work. Past [`MAX_FIXED_MACHINES`] the declaration is refused
+/// before anything is expanded: no CoreOS, fleet or etcd deployment of that size runs from one
+/// declaration, and a pool that large is an autoscaled one, whose machines share a config.
+pub(super) fn cluster_size(r: &mut Report<'_>) {
+    let mut total: u64 = 0;
+    let mut pushes = Vec::new();
+    for (g, group) in r.cluster.groups() {
+        let Size::Fixed(n) = group.size else { continue };
+        // The groups at fault: each one too large on its own, and the one that takes the total
+        // of the others over.
+        let alone = u64::from(n) > MAX_FIXED_MACHINES;
+        let before = total;
+        if !alone {
+            total += u64::from(n);
+        }
+        if !alone && (before > MAX_FIXED_MACHINES || total <= MAX_FIXED_MACHINES) {
+            continue;
+        }
+        let whole = if alone {
+            format!("`{}` declares {n} machines", group.name)
+        } else {
+            format!("with the {n} machines of `{}`, the cluster declares {total}", group.name)
+        };
+        let help = match g {
+            GroupRef::Members => {
+                "an etcd cluster has 1 to 9 members; declare the other machines as an autoscaled worker pool, \
+                                  `workers: autoscale`"
+                    .to_string()
+            }
+            GroupRef::Pool(_) => {
+                format!("autoscale a large pool instead, `autoscale ..{n}`: its machines share one config per domain")
+            }
+        };
+        pushes.push((
+            Subject::Group(g, GroupPart::Size),
+            format!(
+                "{whole}, beyond the {MAX_FIXED_MACHINES} machines a cluster may list one by one: each gets a config of \
+                 its own, and no CoreOS, fleet or etcd deployment of that size runs from one declaration"
+            ),
+            help,
+        ));
+    }
+    for (subject, message, help) in pushes {
+        r.push(Rule::ClusterSize, subject, message, help);
+    }
 }
 
 fn domain_spread(r: &mut Report<'_>) {
