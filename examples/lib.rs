@@ -152,7 +152,7 @@ pub mod built {
 pub fn run(name: &str, cluster: &Cluster) -> Result<(), Box<dyn std::error::Error>> {
     let dir =
         std::env::args_os().nth(1).map_or_else(|| PathBuf::from("target").join("clusterdef").join(name), PathBuf::from);
-    let report = clusterdef::write_to(cluster, &dir)?;
+    let report = cluster.render()?.write_to(&dir)?;
     let total = report.written.len() + report.unchanged.len();
     println!(
         "rendered {total} files into {} ({} written, {} unchanged, {} removed)",

@@ -5,8 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use clusterdef::Cluster;
+use clusterdef_syntax::files::read_unit_file;
 use clusterdef_syntax::source::{compile_source, render_errors};
 use serde::Serialize;
+
+/// The largest declaration read: 1 MiB, some forty times the text of a 10,000-machine cluster.
+pub const MAX_INPUT: u64 = 1 << 20;
 
 /// One problem with the input, for `--format json`.
 #[derive(Clone, Debug, Serialize)]
@@ -51,6 +55,12 @@ pub fn base_dir(path: &Path) -> PathBuf {
 /// relative to `base`.
 pub fn load(path: &Path, shown: &str, base: &Path) -> Result<Cluster, Failure> {
     let shown = shown.to_string();
+    let size = std::fs::metadata(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?.len();
+    if size > MAX_INPUT {
+        return Err(Failure::Io(format!(
+            "{shown}: {size} bytes; a cluster declaration is at most {MAX_INPUT} bytes (unit bodies can live in their own files)"
+        )));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
     match extension.as_str() {
@@ -65,7 +75,9 @@ pub fn load(path: &Path, shown: &str, base: &Path) -> Result<Cluster, Failure> {
             }),
         ),
         _ => {
-            let load = |file: &str| std::fs::read_to_string(base.join(file)).map_err(|e| e.to_string());
+            // Unit files come from the crate (or the file's own directory), never from elsewhere.
+            let own_dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let load = |file: &str| read_unit_file(file, base, &[base, own_dir]);
             compile_source(&text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
                 rendered: render_errors(&shown, &text, &errors),
                 problems: errors

@@ -28,7 +28,7 @@ mod module;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use clusterdef::{Cluster, Render, RenderError, UnitBody, WriteError, WriteReport, output};
+use clusterdef::{Cluster, Render, RenderError, RenderOptions, UnitBody, WriteError, WriteReport};
 
 pub use module::generate_module;
 
@@ -39,6 +39,7 @@ pub struct Builder {
     artifacts_dir: Option<PathBuf>,
     manifest_dir: Option<PathBuf>,
     out_dir: Option<PathBuf>,
+    discovery_url: Option<String>,
 }
 
 /// What a build produced.
@@ -76,6 +77,9 @@ impl fmt::Display for Error {
         match self {
             Error::Cluster(diagnostics) => f.write_str(diagnostics.trim_end()),
             Error::Io(path, e) => write!(f, "{}: {e}", path.display()),
+            Error::Render(RenderError::MissingDiscoveryUrl) => f.write_str(&RenderError::missing_discovery_url(
+                "call `.discovery_url(\"https://discovery.etcd.io/<token>\")` on the `clusterdef_build::Builder`",
+            )),
             Error::Render(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
             Error::Env(var) => write!(f, "{var} is not set: clusterdef-build runs from a build script"),
@@ -88,13 +92,20 @@ impl std::error::Error for Error {}
 impl Builder {
     /// A build of `input`, a path relative to the crate root.
     pub fn new(input: impl Into<PathBuf>) -> Builder {
-        Builder { input: input.into(), artifacts_dir: None, manifest_dir: None, out_dir: None }
+        Builder { input: input.into(), artifacts_dir: None, manifest_dir: None, out_dir: None, discovery_url: None }
     }
 
     /// Writes the artifacts into `dir` (relative to the crate root) instead of
     /// `OUT_DIR/clusterdef/<name>/`.
     pub fn artifacts_dir(mut self, dir: impl Into<PathBuf>) -> Builder {
         self.artifacts_dir = Some(dir.into());
+        self
+    }
+
+    /// The discovery URL for a cluster declared `bootstrap: discovery` without one (a token
+    /// from `https://discovery.etcd.io/new?size=N`, kept out of the checked-in file).
+    pub fn discovery_url(mut self, url: impl Into<String>) -> Builder {
+        self.discovery_url = Some(url.into());
         self
     }
 
@@ -150,8 +161,9 @@ impl Builder {
             Some(dir) => manifest_dir.join(dir),
             None => out_dir.join("clusterdef").join(&name),
         };
-        let artifacts = cluster.render().map_err(Error::Render)?;
-        let report = output::write(&artifacts, &artifacts_dir).map_err(Error::Write)?;
+        let options = RenderOptions { discovery_url: self.discovery_url };
+        let artifacts = cluster.render_with(&options).map_err(Error::Render)?;
+        let report = artifacts.write_to(&artifacts_dir).map_err(Error::Write)?;
 
         let module_text = generate_module(&cluster, &self.input.display().to_string());
         let module = out_dir.join("clusterdef").join(format!("{name}.rs"));
@@ -216,6 +228,43 @@ mod tests {
         assert!(text.contains(" --> cluster/bad.cluster:3:20"), "the autoscale minimum: {text}");
         assert_eq!(text.matches("error: ").count(), 4, "every error at once: {text}");
         assert!(!dir.join("out").exists(), "nothing is written for a rejected cluster");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The same refusals as the macro and the CLI: a unit file outside the crate is a
+    /// positioned error, and a discovery cluster without a URL says to call `.discovery_url`,
+    /// which then makes it build.
+    #[test]
+    fn unit_files_stay_in_the_crate_and_the_discovery_url_is_an_option() {
+        let dir = scratch("confined");
+        std::fs::write(dir.join("secret"), "not the project's").expect("a file outside the crate");
+        let crate_dir = dir.join("crate");
+        std::fs::create_dir_all(crate_dir.join("cluster")).expect("crate");
+        std::fs::write(
+            crate_dir.join("cluster/escape.cluster"),
+            "central: 3 across cabinets [a, b, c],\nunit \"x.service\" { body: file \"../secret\" },\nunit \"y.service\" { body: file \"/etc/shadow\" },\n",
+        )
+        .expect("input");
+        let err = Builder::new("cluster/escape.cluster")
+            .dirs(&crate_dir, dir.join("out"))
+            .try_compile()
+            .expect_err("refused");
+        let Error::Cluster(text) = err else { panic!("a cluster error, got {err}") };
+        assert!(text.contains(" --> cluster/escape.cluster:2:31") && text.contains("outside the project"), "{text}");
+        assert!(text.contains(" --> cluster/escape.cluster:3:31") && text.contains("absolute path"), "{text}");
+        assert!(!text.contains("not the project's"));
+
+        std::fs::write(
+            crate_dir.join("cluster/card.cluster"),
+            "central: 5 across cabinets [a, b, c], workers: autoscale\n",
+        )
+        .expect("input");
+        let card = || Builder::new("cluster/card.cluster").dirs(&crate_dir, dir.join("out"));
+        let err = card().try_compile().expect_err("no discovery URL");
+        assert!(err.to_string().contains("`.discovery_url(\"https://discovery.etcd.io/<token>\")`"), "{err}");
+        let built = card().discovery_url("https://discovery.etcd.io/token").try_compile().expect("builds");
+        let config = std::fs::read_to_string(built.artifacts_dir.join("cloud-config/central-1.yml")).expect("config");
+        assert!(config.contains("discovery: \"https://discovery.etcd.io/token\""), "{config}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use clusterdef::{Cluster, Render, output};
+use clusterdef::{Artifacts, Cluster, Render, RenderError, RenderOptions, output};
 use clusterdef_build::input::{self, Failure, Problem};
 use serde::Serialize;
 
@@ -45,6 +45,9 @@ enum Command {
         /// The output directory.
         #[arg(long)]
         out: PathBuf,
+        /// The discovery URL, for a cluster declared `bootstrap: discovery` without one.
+        #[arg(long, value_name = "URL")]
+        discovery_url: Option<String>,
         /// Output format of the report.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -72,6 +75,9 @@ enum Command {
         /// The directory a previous render went to.
         #[arg(long)]
         out: PathBuf,
+        /// The discovery URL, for a cluster declared `bootstrap: discovery` without one.
+        #[arg(long, value_name = "URL")]
+        discovery_url: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -182,19 +188,27 @@ struct Diff {
     removed: Vec<String>,
 }
 
-fn diff(cluster: &Cluster, dir: &Path) -> Result<Diff, String> {
-    let artifacts = cluster.render().map_err(|e| e.to_string())?;
+/// Renders `cluster`, with the discovery URL given on the command line; a missing URL says to
+/// pass `--discovery-url`.
+fn render(cluster: &Cluster, discovery_url: Option<String>) -> Result<Artifacts, String> {
+    cluster.render_with(&RenderOptions { discovery_url }).map_err(|e| match e {
+        RenderError::MissingDiscoveryUrl => RenderError::missing_discovery_url("pass `--discovery-url URL`"),
+        e => e.to_string(),
+    })
+}
+
+fn diff(artifacts: &Artifacts, dir: &Path) -> Result<Diff, String> {
     let previous = output::read_manifest(dir).map_err(|e| e.to_string())?;
     let mut d = Diff::default();
-    for (path, bytes) in &artifacts {
+    for (path, bytes) in artifacts {
         match std::fs::read(dir.join(path)) {
-            Ok(old) if old == *bytes => {}
-            Ok(_) => d.changed.push(path.clone()),
-            Err(_) => d.added.push(path.clone()),
+            Ok(old) if old == bytes => {}
+            Ok(_) => d.changed.push(path.to_string()),
+            Err(_) => d.added.push(path.to_string()),
         }
     }
-    let rendered: BTreeSet<&String> = artifacts.keys().collect();
-    d.removed = previous.iter().filter(|p| !rendered.contains(p) && dir.join(p).exists()).cloned().collect();
+    let rendered: BTreeSet<&str> = artifacts.paths().collect();
+    d.removed = previous.iter().filter(|p| !rendered.contains(p.as_str()) && dir.join(p).exists()).cloned().collect();
     Ok(d)
 }
 
@@ -220,35 +234,44 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Render { file, out, format } => match load(&file, format) {
+        Command::Render { file, out, format, discovery_url } => match load(&file, format) {
             Err(outcome) => outcome,
-            Ok(cluster) => match clusterdef::write_to(&cluster, &out) {
-                Ok(report) => {
-                    match format {
-                        Format::Text => {
-                            println!(
-                                "rendered {} files into {} ({} written, {} unchanged, {} removed)",
-                                report.written.len() + report.unchanged.len(),
-                                out.display(),
-                                report.written.len(),
-                                report.unchanged.len(),
-                                report.removed.len()
-                            );
+            Ok(cluster) => {
+                let written = render(&cluster, discovery_url).and_then(|artifacts| {
+                    let report = artifacts.write_to(&out).map_err(|e| e.to_string());
+                    // The process ends next: returning tens of thousands of buffers to the
+                    // allocator one by one would only delay the exit.
+                    std::mem::forget(artifacts);
+                    report
+                });
+                match written {
+                    Ok(report) => {
+                        match format {
+                            Format::Text => {
+                                println!(
+                                    "rendered {} files into {} ({} written, {} unchanged, {} removed)",
+                                    report.written.len() + report.unchanged.len(),
+                                    out.display(),
+                                    report.written.len(),
+                                    report.unchanged.len(),
+                                    report.removed.len()
+                                );
+                            }
+                            Format::Json => println!(
+                                "{}",
+                                json(&serde_json::json!({
+                                    "written": report.written, "unchanged": report.unchanged, "removed": report.removed
+                                }))
+                            ),
                         }
-                        Format::Json => println!(
-                            "{}",
-                            json(&serde_json::json!({
-                                "written": report.written, "unchanged": report.unchanged, "removed": report.removed
-                            }))
-                        ),
+                        Outcome::Ok
                     }
-                    Outcome::Ok
+                    Err(e) => {
+                        eprint!("{}", paint(&format!("error: {e}\n")));
+                        Outcome::Trouble
+                    }
                 }
-                Err(e) => {
-                    eprint!("{}", paint(&format!("error: {e}\n")));
-                    Outcome::Trouble
-                }
-            },
+            }
         },
         Command::Plan { file, format } => match load(&file, format) {
             Err(outcome) => outcome,
@@ -276,9 +299,9 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Diff { file, out, format } => match load(&file, format) {
+        Command::Diff { file, out, format, discovery_url } => match load(&file, format) {
             Err(outcome) => outcome,
-            Ok(cluster) => match diff(&cluster, &out) {
+            Ok(cluster) => match render(&cluster, discovery_url).and_then(|a| diff(&a, &out)) {
                 Err(e) => {
                     eprint!("{}", paint(&format!("error: {e}\n")));
                     Outcome::Trouble

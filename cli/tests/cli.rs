@@ -48,7 +48,7 @@ impl Drop for Scratch {
 fn check_accepts_the_seed_and_rejects_with_positions_and_exit_1() {
     let ok = clusterdef(&["check", &production()]);
     assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
-    assert!(stdout(&ok).starts_with("ok: production cluster with central services `prod`"));
+    assert!(stdout(&ok).starts_with("ok: central-services cluster `prod`"));
 
     let s = Scratch::new("check");
     let bad = s.file("bad.cluster", "central: 4 across cabinets [a, b],\nworkers: autoscale 9..2,\n");
@@ -139,16 +139,14 @@ fn yaml_and_json_forms_round_trip_through_the_same_rules() {
 #[test]
 fn render_then_diff_shows_changes_and_exits_3() {
     let s = Scratch::new("diff");
-    let text = std::fs::read_to_string(production())
-        .expect("production")
-        .replace("file \"units/", "file \"../examples/units/");
-    let copy = s.file(
-        "prod.cluster",
-        &text.replace(
-            "\"../examples/units/",
-            &format!("\"{}/", Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/units").display()),
-        ),
-    );
+    let text = std::fs::read_to_string(production()).expect("production");
+    // Unit files are read from the project only: the copy brings its own.
+    std::fs::create_dir_all(s.0.join("units")).expect("units");
+    for unit in ["monitoring.service", "kubernetes.service"] {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/units").join(unit);
+        std::fs::copy(from, s.0.join("units").join(unit)).expect("unit file");
+    }
+    let copy = s.file("prod.cluster", &text);
     let out_dir = s.path("out");
     let render = clusterdef(&["render", &copy, "--out", &out_dir, "--format", "json"]);
     assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
@@ -263,4 +261,53 @@ fn huge_counts_and_deep_nesting_end_in_positioned_errors() {
     );
     let out = clusterdef(&["check", &s.file("strings.cluster", &text)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+/// Every front end can finish what it starts: the card example bootstraps by discovery, so
+/// `render` and `diff` take the URL on the command line, and say so when it is missing.
+#[test]
+fn render_and_diff_take_the_discovery_url() {
+    let s = Scratch::new("discovery");
+    let card = s.file("card.cluster", "central: 5 across cabinets [a, b, c], workers: autoscale\n");
+    let out_dir = s.path("out");
+    for command in ["render", "diff"] {
+        let out = clusterdef(&[command, &card, "--out", &out_dir]);
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(stderr(&out).contains("or pass `--discovery-url URL`"), "{command}: {}", stderr(&out));
+    }
+    let url = "https://discovery.etcd.io/0123456789abcdef";
+    let out = clusterdef(&["diff", &card, "--out", &out_dir, "--discovery-url", url]);
+    assert_eq!(out.status.code(), Some(3), "everything to add: {}", stderr(&out));
+    let out = clusterdef(&["render", &card, "--out", &out_dir, "--discovery-url", url]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let config = std::fs::read_to_string(Path::new(&out_dir).join("cloud-config/central-1.yml")).expect("rendered");
+    assert!(config.contains(&format!("discovery: \"{url}\"")), "{config}");
+    let out = clusterdef(&["diff", &card, "--out", &out_dir, "--discovery-url", url]);
+    assert_eq!(out.status.code(), Some(0), "nothing left to change: {}", stdout(&out));
+}
+
+/// A declaration reads only its own project's files: a unit body outside the crate (absolute,
+/// climbing out, or through a symlink) is a positioned error, and nothing is rendered.
+#[test]
+fn unit_files_outside_the_project_are_refused_with_positions() {
+    let s = Scratch::new("confined");
+    std::fs::write(s.0.join("secret"), "the machine's secret").expect("secret");
+    std::fs::create_dir_all(s.0.join("project/units")).expect("project");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(s.0.join("secret"), s.0.join("project/units/link.service")).expect("link");
+    let text = "central: 3 across cabinets [a, b, c],\n\
+                unit \"a.service\" { body: file \"/etc/shadow\" },\n\
+                unit \"b.service\" { body: file \"../secret\" },\n\
+                unit \"c.service\" { body: file \"units/link.service\" },\n";
+    let file = s.file("project/x.cluster", text);
+    let out_dir = s.path("out");
+    let out = clusterdef(&["render", &file, "--out", &out_dir]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("{file}:2:31")) && err.contains("absolute path"), "{err}");
+    assert!(err.contains(&format!("{file}:3:31")) && err.contains("outside the project"), "{err}");
+    #[cfg(unix)]
+    assert!(err.contains(&format!("{file}:4:31")), "the symlink: {err}");
+    assert!(!err.contains("the machine's secret"));
+    assert!(!Path::new(&out_dir).exists(), "nothing is rendered");
 }

@@ -12,10 +12,12 @@ pub fn cluster_impl(input: TokenStream) -> TokenStream {
     clusterdef_syntax::expand_invocation(input.into(), &read_crate_file).into()
 }
 
-/// Reads a unit body file relative to the root of the crate being compiled. The generated code
-/// includes the same file with `include_str!`, so cargo tracks it and rebuilds when it changes.
+/// Reads a unit body file relative to the root of the crate being compiled, and only inside it.
+/// The generated code includes the same file with `include_str!`, so cargo tracks it and
+/// rebuilds when it changes.
 fn read_crate_file(path: &str) -> Result<String, String> {
     let root = std::env::var_os("CARGO_MANIFEST_DIR")
         .ok_or_else(|| "CARGO_MANIFEST_DIR is not set, so the crate root is unknown".to_string())?;
-    std::fs::read_to_string(std::path::Path::new(&root).join(path)).map_err(|e| e.to_string())
+    let root = std::path::Path::new(&root);
+    clusterdef_syntax::files::read_unit_file(path, root, &[root])
 }

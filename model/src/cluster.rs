@@ -96,7 +96,7 @@ pub enum Architecture {
     Small,
     /// Easy development/testing cluster: one etcd node.
     DevTest,
-    /// Production cluster with central services.
+    /// Central services: 3–5 machines run etcd, workers reach it (production or not).
     CentralServices,
     /// Large-scale cluster: central services across availability zones and PXE-booted workers.
     LargeScale,
@@ -107,7 +107,7 @@ impl fmt::Display for Architecture {
         f.write_str(match self {
             Architecture::Small => "small cluster",
             Architecture::DevTest => "dev/test cluster",
-            Architecture::CentralServices => "production cluster with central services",
+            Architecture::CentralServices => "central-services cluster",
             Architecture::LargeScale => "large-scale cluster with central services",
         })
     }

@@ -11,7 +11,7 @@ use clusterdef::{Cluster, Render, synthetic};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn point(c: &mut Criterion, group: &str, label: String, cluster: &Cluster) {
-    let bytes: usize = cluster.render().expect("the benchmark cluster renders").values().map(Vec::len).sum();
+    let bytes: usize = cluster.render().expect("the benchmark cluster renders").total_bytes();
     let mut g = c.benchmark_group(group);
     g.sample_size(10);
     g.throughput(Throughput::Bytes(bytes as u64));

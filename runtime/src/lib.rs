@@ -24,6 +24,7 @@
 pub use clusterdef_model::*;
 
 pub mod output;
+mod parallel;
 pub mod read;
 pub mod render;
 #[doc(hidden)]
@@ -31,12 +32,6 @@ pub mod synthetic;
 
 pub use output::{WriteError, WriteReport};
 pub use render::{Artifacts, Plan, Render, RenderError, RenderOptions};
-
-/// Renders a cluster and writes the artifacts into `dir`; see [`output`] for the guarantees.
-pub fn write_to(cluster: &Cluster, dir: &std::path::Path) -> Result<WriteReport, Box<dyn std::error::Error>> {
-    let artifacts = cluster.render()?;
-    Ok(output::write(&artifacts, dir)?)
-}
 
 /// Declares a cluster and checks its architecture rules at compile time.
 ///

@@ -1,13 +1,21 @@
 //! Writing rendered artifacts to a directory: the one place clusterdef touches the file system.
 //!
-//! - Each file is written to a temporary file beside it, then renamed over it, so a reader sees
-//!   the old file or the new one, never half of one.
-//! - A file whose bytes would not change is left alone (its modification time too).
-//! - A manifest, [`MANIFEST`], lists what clusterdef wrote. A later render removes only files
-//!   that manifest lists and the new render no longer has, and refuses to overwrite a file it
-//!   did not write.
+//! - The new tree is staged whole in [`STAGE`] inside the directory, then swapped in with a
+//!   constant number of renames: one per top-level entry (`cloud-config/`, `units/`, `pxe/`,
+//!   `plan.txt`), the manifest last. A reader sees each top-level directory entirely old or
+//!   entirely new, and a write that fails while staging (a full disk, a denied directory)
+//!   removes the stage and leaves the previous render as it was.
+//! - Within a directory that changes, files whose bytes stay the same, and files clusterdef did
+//!   not write, are carried into the staged tree as hard links: their contents, inode and
+//!   modification time are kept, and nothing is copied. A top-level entry with no change at all
+//!   is not touched.
+//! - A manifest, [`MANIFEST`], lists what clusterdef wrote. A later render drops only files that
+//!   manifest lists and the new render no longer has, and refuses to overwrite a file it did not
+//!   write.
+//! - A write interrupted between the two renames that swap a directory (a window of two system
+//!   calls) leaves the old directory in the stage; the next write puts it back before it begins.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -96,13 +104,19 @@ pub fn read_manifest(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
     }
 }
 
-/// The file operations that change a directory. [`write()`] uses the real file system; tests
-/// inject failures through [`write_with`].
-pub trait Fs {
+/// The file operations that change a directory. [`Artifacts::write_to`] uses the real file
+/// system; tests inject failures through [`write_with`].
+///
+/// Files are written from several threads at once, so the operations take `&self`.
+pub trait Fs: Sync {
     /// Creates or truncates `path` and writes `bytes` to it.
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Renames `from` over `to`.
-    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()>;
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes `to` a hard link to `from`.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::hard_link(from, to)
+    }
 }
 
 /// The real file system.
@@ -110,14 +124,20 @@ pub trait Fs {
 pub struct RealFs;
 
 impl Fs for RealFs {
-    fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         fs::write(path, bytes)
     }
 
-    fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
         fs::rename(from, to)
     }
 }
+
+/// The directory, inside the output directory, that a write stages the new tree in.
+pub const STAGE: &str = ".clusterdef-stage";
+
+/// Where, inside the stage, a directory waits between the two renames that swap it.
+const OLD: &str = ".old";
 
 /// The lock file that keeps two writes into one directory from interleaving.
 pub const LOCK: &str = ".clusterdef.lock";
@@ -167,100 +187,281 @@ impl Drop for Lock {
     }
 }
 
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.clusterdef-tmp"))
-}
-
-/// Writes `artifacts` into `dir` (created if missing) and updates the manifest.
-pub fn write(artifacts: &Artifacts, dir: &Path) -> Result<WriteReport, WriteError> {
-    write_with(artifacts, dir, &mut RealFs, LOCK_WAIT)
-}
-
-/// [`write()`] through `fs`, waiting up to `wait` for the directory's lock.
-///
-/// Every new file is staged as a temporary file first; only when all are written are they
-/// renamed into place. A write that fails while staging (a full disk, a denied directory)
-/// removes what it staged and leaves the previous render as it was.
+/// Writes `artifacts` into `dir` through `fs_ops`, waiting up to `wait` for the directory's
+/// lock. [`Artifacts::write_to`] is this with the real file system; see the module's
+/// documentation for the guarantees.
 pub fn write_with(
     artifacts: &Artifacts,
     dir: &Path,
-    fs_ops: &mut dyn Fs,
+    fs_ops: &dyn Fs,
     wait: Duration,
 ) -> Result<WriteReport, WriteError> {
     fs::create_dir_all(dir).map_err(io_at(dir))?;
     let _lock = Lock::acquire(dir, wait)?;
+    let stage = dir.join(STAGE);
+    recover(dir, &stage)?;
     let previous = read_manifest(dir)?;
-    let mut report = WriteReport::default();
     // Check every target first, so a refusal leaves the directory as it was.
-    for rel in artifacts.keys() {
+    for (rel, bytes) in artifacts {
         let path = dir.join(rel);
-        if path.exists() && !previous.contains(rel) {
-            let same = fs::read(&path).is_ok_and(|old| old == artifacts[rel]);
-            if !same {
-                return Err(WriteError::NotOurs(path));
-            }
+        if !previous.contains(rel) && path.exists() && fs::read(&path).ok().as_deref() != Some(bytes) {
+            return Err(WriteError::NotOurs(path));
         }
     }
     let mut manifest = String::from(MANIFEST_HEADER);
-    for rel in artifacts.keys() {
+    for rel in artifacts.paths() {
         manifest.push_str(rel);
         manifest.push('\n');
     }
-    let manifest_path = dir.join(MANIFEST);
-    let mut changes: Vec<(PathBuf, &[u8])> = Vec::new();
-    for (rel, bytes) in artifacts {
-        let path = dir.join(rel);
-        if fs::read(&path).is_ok_and(|old| old == *bytes) {
-            report.unchanged.push(rel.clone());
-        } else {
-            changes.push((path, bytes));
-            report.written.push(rel.clone());
-        }
-    }
-    if fs::read(&manifest_path).ok().as_deref() != Some(manifest.as_bytes()) {
-        changes.push((manifest_path, manifest.as_bytes()));
-    }
+    fs::create_dir_all(&stage).map_err(io_at(&stage))?;
+    let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new() };
+    let staged = writer.stage_all(artifacts, &previous, &manifest).and_then(|staged| {
+        writer.flush()?;
+        Ok(staged)
+    });
+    let result = staged.and_then(|(report, swaps)| commit(dir, &stage, artifacts, &previous, fs_ops, report, swaps));
+    let _ = fs::remove_dir_all(&stage);
+    result
+}
 
-    // Stage.
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let unstage = |staged: &[(PathBuf, PathBuf)]| {
-        for (tmp, path) in staged {
-            let _ = fs::remove_file(tmp);
-            remove_empty_parents(dir, path);
+/// Puts back a directory an interrupted write left between the renames of its swap, and clears
+/// the stage.
+fn recover(dir: &Path, stage: &Path) -> Result<(), WriteError> {
+    let old = stage.join(OLD);
+    if let Ok(entries) = fs::read_dir(&old) {
+        for entry in entries.flatten() {
+            let target = dir.join(entry.file_name());
+            if !target.exists() {
+                fs::rename(entry.path(), &target).map_err(io_at(&target))?;
+            }
         }
-    };
-    for (path, bytes) in &changes {
+    }
+    match fs::remove_dir_all(stage) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_at(stage)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// One top-level entry to swap in, after staging.
+struct Swap {
+    name: String,
+    /// Whether an entry of that name is there now.
+    replaces: bool,
+}
+
+/// Builds the new tree in the stage.
+struct Stager<'a> {
+    dir: &'a Path,
+    stage: &'a Path,
+    fs_ops: &'a dyn Fs,
+    /// Directories already created in the stage.
+    made: BTreeSet<PathBuf>,
+    /// Files to write into the stage, written together by [`Stager::flush`].
+    pending: Vec<(PathBuf, &'a [u8])>,
+}
+
+impl<'a> Stager<'a> {
+    fn parent_of(&mut self, path: &Path) -> Result<(), WriteError> {
         if let Some(parent) = path.parent()
-            && let Err(e) = fs::create_dir_all(parent)
+            && !self.made.contains(parent)
         {
-            unstage(&staged);
-            return Err(io_at(parent)(e));
+            fs::create_dir_all(parent).map_err(io_at(parent))?;
+            self.made.insert(parent.to_path_buf());
         }
-        let tmp = temp_path(path);
-        if let Err(e) = fs_ops.write(&tmp, bytes) {
-            let _ = fs::remove_file(&tmp);
-            unstage(&staged);
-            remove_empty_parents(dir, path);
-            return Err(io_at(&tmp)(e));
-        }
-        staged.push((tmp, path.clone()));
+        Ok(())
     }
 
-    // Commit: the files, then the stale ones go, then the manifest (staged last).
-    let mut pending = staged.iter();
-    for (tmp, path) in pending.by_ref() {
-        if path.ends_with(MANIFEST) {
-            break;
+    fn write(&mut self, rel: &str, bytes: &'a [u8]) -> Result<(), WriteError> {
+        let path = self.stage.join(rel);
+        self.parent_of(&path)?;
+        self.pending.push((path, bytes));
+        Ok(())
+    }
+
+    /// Writes the pending files, on every core: creating many small files is the kernel's work
+    /// per file, which runs in parallel.
+    fn flush(&mut self) -> Result<(), WriteError> {
+        let pending = std::mem::take(&mut self.pending);
+        let fs_ops = self.fs_ops;
+        crate::parallel::map(&pending, |(path, bytes)| fs_ops.write(path, bytes).map_err(io_at(path)))
+            .into_iter()
+            .collect()
+    }
+
+    /// Carries a file of the current tree into the stage, as a hard link where the file system
+    /// allows it, else as a copy with its modification time.
+    fn carry(&mut self, rel: &Path) -> Result<(), WriteError> {
+        let (from, to) = (self.dir.join(rel), self.stage.join(rel));
+        self.parent_of(&to)?;
+        let meta = fs::symlink_metadata(&from).map_err(io_at(&from))?;
+        if meta.file_type().is_symlink() {
+            let target = fs::read_link(&from).map_err(io_at(&from))?;
+            return symlink(&target, &to).map_err(io_at(&to));
         }
-        if let Err(e) = fs_ops.rename(tmp, path) {
-            let rest: Vec<(PathBuf, PathBuf)> = pending.cloned().collect();
-            let _ = fs::remove_file(tmp);
-            unstage(&rest);
-            return Err(io_at(path)(e));
+        if self.fs_ops.hard_link(&from, &to).is_ok() {
+            return Ok(());
+        }
+        fs::copy(&from, &to).map_err(io_at(&to))?;
+        let file = fs::File::options().write(true).open(&to).map_err(io_at(&to))?;
+        match meta.modified() {
+            Ok(time) => file.set_modified(time).map_err(io_at(&to)),
+            Err(_) => Ok(()),
         }
     }
-    for rel in previous.iter().filter(|p| !artifacts.contains_key(*p)) {
+
+    /// Stages every top-level entry that changes, and the manifest; returns what the write will
+    /// do and the entries to swap in.
+    fn stage_all(
+        &mut self,
+        artifacts: &'a Artifacts,
+        previous: &BTreeSet<String>,
+        manifest: &'a str,
+    ) -> Result<(WriteReport, Vec<Swap>), WriteError> {
+        let mut report = WriteReport::default();
+        let mut swaps = Vec::new();
+        let mut tops: BTreeMap<&str, Vec<(&str, &[u8])>> = BTreeMap::new();
+        for (rel, bytes) in artifacts {
+            let top = rel.split('/').next().unwrap_or(rel);
+            tops.entry(top).or_default().push((rel, bytes));
+        }
+        for (top, files) in tops {
+            let current = self.dir.join(top);
+            let is_file = files.len() == 1 && files[0].0 == top;
+            if is_file {
+                let (rel, bytes) = files[0];
+                if fs::read(&current).ok().as_deref() == Some(bytes) {
+                    report.unchanged.push(rel.to_string());
+                } else {
+                    self.write(rel, bytes)?;
+                    report.written.push(rel.to_string());
+                    swaps.push(Swap { name: top.to_string(), replaces: current.exists() });
+                }
+                continue;
+            }
+            if !current.is_dir() {
+                // A new directory: every file is written, nothing is carried.
+                for (rel, bytes) in files {
+                    self.write(rel, bytes)?;
+                    report.written.push(rel.to_string());
+                }
+                swaps.push(Swap { name: top.to_string(), replaces: current.exists() });
+                continue;
+            }
+            let existing = files_under(self.dir, Path::new(top))?;
+            let mut written = Vec::new();
+            let mut unchanged = Vec::new();
+            for (rel, bytes) in &files {
+                if existing.files.contains(Path::new(rel))
+                    && fs::read(self.dir.join(rel)).ok().as_deref() == Some(*bytes)
+                {
+                    unchanged.push(*rel);
+                } else {
+                    written.push((*rel, *bytes));
+                }
+            }
+            let new: BTreeSet<&Path> = files.iter().map(|(rel, _)| Path::new(*rel)).collect();
+            let stale: Vec<&PathBuf> = existing
+                .files
+                .iter()
+                .filter(|f| !new.contains(f.as_path()) && f.to_str().is_some_and(|p| previous.contains(p)))
+                .collect();
+            report.unchanged.extend(unchanged.iter().map(|r| r.to_string()));
+            if written.is_empty() && stale.is_empty() {
+                continue;
+            }
+            for (rel, bytes) in &written {
+                self.write(rel, bytes)?;
+                report.written.push(rel.to_string());
+            }
+            for rel in &unchanged {
+                self.carry(Path::new(rel))?;
+            }
+            // The user's own files and empty directories come along; stale files stay behind.
+            for file in existing.files.iter().filter(|f| !new.contains(f.as_path()) && !stale.contains(f)) {
+                self.carry(file)?;
+            }
+            for empty in &existing.empty_dirs {
+                let path = self.stage.join(empty);
+                fs::create_dir_all(&path).map_err(io_at(&path))?;
+            }
+            report.removed.extend(stale.iter().map(|p| p.to_string_lossy().into_owned()));
+            swaps.push(Swap { name: top.to_string(), replaces: true });
+        }
+        if fs::read(self.dir.join(MANIFEST)).ok().as_deref() != Some(manifest.as_bytes()) {
+            self.write(MANIFEST, manifest.as_bytes())?;
+        }
+        Ok((report, swaps))
+    }
+}
+
+/// The files (and symlinks) under `dir/top`, relative to `dir`, and its empty directories.
+struct Tree {
+    files: BTreeSet<PathBuf>,
+    empty_dirs: Vec<PathBuf>,
+}
+
+fn files_under(dir: &Path, top: &Path) -> Result<Tree, WriteError> {
+    let mut tree = Tree { files: BTreeSet::new(), empty_dirs: Vec::new() };
+    let mut pending = vec![top.to_path_buf()];
+    while let Some(rel) = pending.pop() {
+        let path = dir.join(&rel);
+        let mut empty = true;
+        for entry in fs::read_dir(&path).map_err(io_at(&path))? {
+            let entry = entry.map_err(io_at(&path))?;
+            empty = false;
+            let child = rel.join(entry.file_name());
+            if entry.file_type().map_err(io_at(&path))?.is_dir() {
+                pending.push(child);
+            } else {
+                tree.files.insert(child);
+            }
+        }
+        if empty {
+            tree.empty_dirs.push(rel);
+        }
+    }
+    Ok(tree)
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(not(unix))]
+fn symlink(target: &Path, link: &Path) -> io::Result<()> {
+    fs::copy(target, link).map(|_| ())
+}
+
+/// Swaps the staged entries in, removes stale files the swaps did not cover, then puts the
+/// manifest in place.
+fn commit(
+    dir: &Path,
+    stage: &Path,
+    artifacts: &Artifacts,
+    previous: &BTreeSet<String>,
+    fs_ops: &dyn Fs,
+    mut report: WriteReport,
+    swaps: Vec<Swap>,
+) -> Result<WriteReport, WriteError> {
+    let old = stage.join(OLD);
+    for swap in &swaps {
+        let (from, to) = (stage.join(&swap.name), dir.join(&swap.name));
+        if swap.replaces && to.is_dir() {
+            fs::create_dir_all(&old).map_err(io_at(&old))?;
+            let aside = old.join(&swap.name);
+            fs_ops.rename(&to, &aside).map_err(io_at(&to))?;
+            if let Err(e) = fs_ops.rename(&from, &to) {
+                let _ = fs::rename(&aside, &to);
+                return Err(io_at(&to)(e));
+            }
+        } else {
+            fs_ops.rename(&from, &to).map_err(io_at(&to))?;
+        }
+    }
+    // Files of the previous render under top-level entries this one no longer has.
+    let tops: BTreeSet<&str> = artifacts.paths().map(|p| p.split('/').next().unwrap_or(p)).collect();
+    for rel in previous.iter().filter(|p| !tops.contains(p.split('/').next().unwrap_or(p))) {
         let path = dir.join(rel);
         match fs::remove_file(&path) {
             Ok(()) => report.removed.push(rel.clone()),
@@ -269,9 +470,14 @@ pub fn write_with(
         }
         remove_empty_parents(dir, &path);
     }
-    if let Some((tmp, path)) = staged.last().filter(|(_, p)| p.ends_with(MANIFEST)) {
-        fs_ops.rename(tmp, path).map_err(io_at(path))?;
+    let staged_manifest = stage.join(MANIFEST);
+    if staged_manifest.exists() {
+        let path = dir.join(MANIFEST);
+        fs_ops.rename(&staged_manifest, &path).map_err(io_at(&path))?;
     }
+    report.written.sort();
+    report.unchanged.sort();
+    report.removed.sort();
     Ok(report)
 }
 
@@ -304,12 +510,12 @@ mod tests {
     fn rerender_replaces_changed_keeps_unchanged_and_removes_only_its_own_stale_files() {
         let dir = tempdir("rerender");
         let first = artifacts(&[("a/x.yml", "one"), ("a/y.yml", "two"), ("b/z", "three")]);
-        let report = write(&first, &dir).expect("first write");
+        let report = first.write_to(&dir).expect("first write");
         assert_eq!(report.written, ["a/x.yml", "a/y.yml", "b/z"]);
         fs::write(dir.join("a/mine.txt"), "the user's").expect("user file");
 
         let second = artifacts(&[("a/x.yml", "one"), ("a/y.yml", "TWO")]);
-        let report = write(&second, &dir).expect("second write");
+        let report = second.write_to(&dir).expect("second write");
         assert_eq!(report.unchanged, ["a/x.yml"]);
         assert_eq!(report.written, ["a/y.yml"]);
         assert_eq!(report.removed, ["b/z"]);
@@ -330,7 +536,7 @@ mod tests {
         let dir = tempdir("foreign");
         fs::create_dir_all(dir.join("units")).expect("dir");
         fs::write(dir.join("units/web.service"), "hand-written").expect("user file");
-        let err = write(&artifacts(&[("units/web.service", "generated"), ("other", "x")]), &dir).expect_err("refused");
+        let err = artifacts(&[("units/web.service", "generated"), ("other", "x")]).write_to(&dir).expect_err("refused");
         assert!(matches!(err, WriteError::NotOurs(_)), "{err}");
         assert_eq!(fs::read_to_string(dir.join("units/web.service")).expect("kept"), "hand-written");
         assert!(!dir.join("other").exists(), "nothing is written when a target is refused");
@@ -339,21 +545,28 @@ mod tests {
 
     /// A file system whose writes fail once `budget` bytes have been written.
     struct FailingFs {
-        budget: usize,
+        budget: std::sync::Mutex<usize>,
+    }
+
+    impl FailingFs {
+        fn new(budget: usize) -> FailingFs {
+            FailingFs { budget: std::sync::Mutex::new(budget) }
+        }
     }
 
     impl Fs for FailingFs {
-        fn write(&mut self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-            if bytes.len() > self.budget {
-                fs::write(path, &bytes[..self.budget])?;
-                self.budget = 0;
+        fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+            let mut budget = self.budget.lock().unwrap_or_else(|e| e.into_inner());
+            if bytes.len() > *budget {
+                fs::write(path, &bytes[..*budget])?;
+                *budget = 0;
                 return Err(io::Error::other("no space left on device (injected)"));
             }
-            self.budget -= bytes.len();
+            *budget -= bytes.len();
             fs::write(path, bytes)
         }
 
-        fn rename(&mut self, from: &Path, to: &Path) -> io::Result<()> {
+        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
             fs::rename(from, to)
         }
     }
@@ -380,17 +593,99 @@ mod tests {
     fn a_write_that_fails_part_way_leaves_the_previous_render_intact() {
         let dir = tempdir("failing");
         let old = artifacts(&[("a/x.yml", "one"), ("b/y.yml", "two"), ("c", "three")]);
-        write(&old, &dir).expect("first render");
+        old.write_to(&dir).expect("first render");
         let before = snapshot(&dir);
         let new = artifacts(&[("a/x.yml", "ONE, longer"), ("b/y.yml", "TWO, longer"), ("d/new.yml", "FOUR, longer")]);
         for budget in [0, 5, 11, 15, 30] {
-            let err = write_with(&new, &dir, &mut FailingFs { budget }, LOCK_WAIT).expect_err("the injected failure");
+            let err = write_with(&new, &dir, &FailingFs::new(budget), LOCK_WAIT).expect_err("the injected failure");
             assert!(err.to_string().contains("injected"), "{err}");
             assert_eq!(snapshot(&dir), before, "after failing at byte {budget}, the previous render is untouched");
         }
-        write(&new, &dir).expect("a render that can write completes");
+        // Many files, written from several threads: a failure part way still removes them all.
+        let many: Artifacts = (0..500).map(|i| (format!("m/{}/f{i}.yml", i % 7), vec![b'x'; 100])).collect();
+        let err = write_with(&many, &dir, &FailingFs::new(25_000), LOCK_WAIT).expect_err("fails part way");
+        assert!(err.to_string().contains("injected"), "{err}");
+        assert_eq!(snapshot(&dir), before, "after a parallel write failed, the previous render is untouched");
+        new.write_to(&dir).expect("a render that can write completes");
         assert_eq!(fs::read_to_string(dir.join("d/new.yml")).expect("new"), "FOUR, longer");
         assert!(!dir.join("c").exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[cfg(unix)]
+    fn inode(path: &Path) -> u64 {
+        use std::os::unix::fs::MetadataExt as _;
+        fs::metadata(path).expect("metadata").ino()
+    }
+
+    /// A changed directory is swapped in whole, yet its unchanged files and the user's files in
+    /// it are the same files as before (same inode, same modification time), and a directory
+    /// with no change is not touched at all.
+    #[cfg(unix)]
+    #[test]
+    fn unchanged_and_foreign_files_are_carried_not_rewritten() {
+        let dir = tempdir("carry");
+        let first = artifacts(&[("a/same.yml", "same"), ("a/changes.yml", "v1"), ("b/still.yml", "still")]);
+        first.write_to(&dir).expect("first write");
+        fs::write(dir.join("a/mine.txt"), "the user's").expect("user file");
+        fs::create_dir_all(dir.join("a/empty")).expect("the user's empty directory");
+        let (same, mine, still) =
+            (inode(&dir.join("a/same.yml")), inode(&dir.join("a/mine.txt")), inode(&dir.join("b")));
+        let modified = fs::metadata(dir.join("a/same.yml")).and_then(|m| m.modified()).expect("mtime");
+        std::thread::sleep(Duration::from_millis(20));
+        let second = artifacts(&[("a/same.yml", "same"), ("a/changes.yml", "v2"), ("b/still.yml", "still")]);
+        let report = second.write_to(&dir).expect("second write");
+        assert_eq!(report.written, ["a/changes.yml"]);
+        assert_eq!(report.unchanged, ["a/same.yml", "b/still.yml"]);
+        assert_eq!(inode(&dir.join("a/same.yml")), same);
+        assert_eq!(fs::metadata(dir.join("a/same.yml")).and_then(|m| m.modified()).expect("mtime"), modified);
+        assert_eq!(inode(&dir.join("a/mine.txt")), mine);
+        assert!(dir.join("a/empty").is_dir());
+        assert_eq!(inode(&dir.join("b")), still, "an unchanged directory is not swapped");
+        assert!(!dir.join(STAGE).exists(), "the stage is gone");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A file system whose renames fail after the first `left`.
+    struct FailingRename {
+        left: std::sync::Mutex<usize>,
+    }
+
+    impl Fs for FailingRename {
+        fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+            fs::write(path, bytes)
+        }
+
+        fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+            let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+            if *left == 0 {
+                return Err(io::Error::other("rename refused (injected)"));
+            }
+            *left -= 1;
+            fs::rename(from, to)
+        }
+    }
+
+    #[test]
+    fn a_failed_swap_puts_the_directory_back_and_an_interrupted_one_is_repaired() {
+        let dir = tempdir("swap");
+        let old = artifacts(&[("a/x.yml", "one"), ("b/y.yml", "two")]);
+        old.write_to(&dir).expect("first render");
+        let before = snapshot(&dir);
+        let new = artifacts(&[("a/x.yml", "ONE"), ("b/y.yml", "TWO")]);
+        // The second rename (the staged `a` into place) fails: `a` goes back where it was.
+        let err =
+            write_with(&new, &dir, &FailingRename { left: std::sync::Mutex::new(1) }, LOCK_WAIT).expect_err("injected");
+        assert!(err.to_string().contains("injected"), "{err}");
+        assert_eq!(snapshot(&dir), before);
+        // A write killed between the two renames leaves `a` in the stage; the next one puts it
+        // back before it begins, then completes.
+        fs::create_dir_all(dir.join(STAGE).join(OLD)).expect("stage");
+        fs::rename(dir.join("a"), dir.join(STAGE).join(OLD).join("a")).expect("half a swap");
+        assert!(!dir.join("a").exists());
+        let report = new.write_to(&dir).expect("the next write");
+        assert_eq!(report.written, ["a/x.yml", "b/y.yml"]);
+        assert_eq!(fs::read_to_string(dir.join("a/x.yml")).expect("a"), "ONE");
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -404,7 +699,7 @@ mod tests {
                 let dir = &dir;
                 s.spawn(move || {
                     for _ in 0..25 {
-                        write(set, dir).expect("each write completes");
+                        set.write_to(dir).expect("each write completes");
                     }
                 });
             }
@@ -412,7 +707,7 @@ mod tests {
         // Whichever finished last, the directory is exactly its render and manifest.
         let listed: Vec<String> = read_manifest(&dir).expect("manifest").into_iter().collect();
         let last = if fs::read_to_string(dir.join("x")).expect("x") == "from a" { &a } else { &b };
-        assert_eq!(listed, last.keys().cloned().collect::<Vec<_>>());
+        assert_eq!(listed, last.paths().map(str::to_string).collect::<Vec<_>>());
         let mut files: Vec<String> = snapshot(&dir)
             .into_iter()
             .filter_map(|(p, _)| p.strip_prefix(&dir).ok().map(|r| r.to_string_lossy().into_owned()))
@@ -420,7 +715,7 @@ mod tests {
         files.retain(|f| f != MANIFEST);
         assert_eq!(
             files,
-            last.keys().cloned().collect::<Vec<_>>(),
+            last.paths().map(str::to_string).collect::<Vec<_>>(),
             "no file of the other render is left, no temp file"
         );
         let _ = fs::remove_dir_all(&dir);
@@ -431,12 +726,11 @@ mod tests {
         let dir = tempdir("lock");
         fs::create_dir_all(&dir).expect("dir");
         fs::write(dir.join(LOCK), format!("{}\n", std::process::id())).expect("a lock held by a live process");
-        let err =
-            write_with(&artifacts(&[("x", "1")]), &dir, &mut RealFs, Duration::from_millis(200)).expect_err("locked");
+        let err = write_with(&artifacts(&[("x", "1")]), &dir, &RealFs, Duration::from_millis(200)).expect_err("locked");
         assert!(matches!(err, WriteError::Locked(_)), "{err}");
         assert!(!dir.join("x").exists());
         fs::write(dir.join(LOCK), "4294967295\n").expect("a lock left by a process that is gone");
-        write(&artifacts(&[("x", "1")]), &dir).expect("a dead holder's lock is taken over");
+        artifacts(&[("x", "1")]).write_to(&dir).expect("a dead holder's lock is taken over");
         assert!(!dir.join(LOCK).exists(), "the lock is released");
         let _ = fs::remove_dir_all(&dir);
     }

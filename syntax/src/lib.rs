@@ -9,6 +9,7 @@
 
 pub mod ast;
 pub mod codegen;
+pub mod files;
 pub mod lower;
 pub mod parse;
 pub mod source;

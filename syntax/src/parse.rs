@@ -1019,10 +1019,9 @@ fn body(input: ParseStream, key: &Ident, load: FileLoader<'_>) -> syn::Result<Sp
         let path = lit_str(input, key, "a path relative to the crate root")?;
         let span = span_of(file.span()).to(span_of(path.span()));
         let text = load(&path.value()).map_err(|e| {
-            syn::Error::new(
-                path.span(),
-                format!("cannot read unit file `{}` (relative to the crate root): {e}", path.value()),
-            )
+            let help =
+                if e.contains("= help:") { "" } else { "\n  = help: unit files are named relative to the crate root" };
+            syn::Error::new(path.span(), format!("cannot read unit file `{}`: {e}{help}", path.value()))
         })?;
         return Ok(Spanned::new(BodyAst::File { path: path.value(), text }, span));
     }

@@ -22,9 +22,9 @@ fn the_cluster_file_is_the_macro_body() {
 fn build_rs_and_the_macro_give_byte_identical_artifacts() {
     let from_file = built::CLUSTER.render().expect("renders");
     let from_macro = seed::PRODUCTION.render().expect("renders");
-    assert_eq!(from_file.keys().collect::<Vec<_>>(), from_macro.keys().collect::<Vec<_>>());
+    assert_eq!(from_file.paths().collect::<Vec<_>>(), from_macro.paths().collect::<Vec<_>>());
     for (path, bytes) in &from_file {
-        assert!(*bytes == from_macro[path], "{path} differs between the build.rs and macro paths");
+        assert!(bytes == &from_macro[path], "{path} differs between the build.rs and macro paths");
     }
     // And what build.rs wrote under OUT_DIR is that render.
     let dir = std::path::Path::new(env!("OUT_DIR")).join("clusterdef/production");
@@ -58,7 +58,7 @@ fn generated_constants_are_the_clusters_facts() {
     assert_eq!(built::unit::WEBAPP__SERVICE, "webapp@.service");
     // The constants agree with the configs the machines boot from.
     let artifacts = built::CLUSTER.render().expect("renders");
-    let config = String::from_utf8(artifacts["cloud-config/central-1.yml"].clone()).expect("utf-8");
+    let config = artifacts.text("cloud-config/central-1.yml").expect("utf-8");
     assert!(config.contains(&format!("initial-cluster: \"{}\"", built::INITIAL_CLUSTER)));
     // Unit files named in the .cluster file are read relative to the crate, like the macro's.
     let monitoring = built::CLUSTER.units.iter().find(|u| u.name == "monitoring.service").expect("unit");

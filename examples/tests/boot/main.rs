@@ -53,7 +53,7 @@ fn seed_artifact_trees_match_the_golden_files() {
             continue;
         }
         let on_disk = files_under(&dir);
-        let rendered: BTreeSet<String> = artifacts.keys().cloned().collect();
+        let rendered: BTreeSet<String> = artifacts.paths().map(str::to_string).collect();
         assert_eq!(
             rendered, on_disk,
             "{name}: the files rendered differ from tests/golden/{name} (UPDATE_GOLDEN=1 to accept)"
@@ -372,7 +372,7 @@ fn pxe_boot_files_point_at_the_pools_config() {
             .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("cloud-config-url=")))
             .expect("the kernel line has cloud-config-url");
         let config = url.strip_prefix("http://10.10.0.5:8080/").expect("on the boot server");
-        assert!(artifacts.contains_key(config), "{path} points at {config}, which is not rendered");
+        assert!(artifacts.contains(config), "{path} points at {config}, which is not rendered");
         let pxelinux = String::from_utf8_lossy(&artifacts[&format!("{dir}/pxelinux.cfg/default")]).to_string();
         assert!(pxelinux.contains(&format!("append cloud-config-url={url}\n")), "{dir}: pxelinux and iPXE agree");
         // PXE machines get no $private_ipv4: the platform does not provide it.
@@ -399,12 +399,12 @@ fn answers_on(snippet: &str) -> Option<(u32, u32)> {
 #[test]
 fn no_two_boot_configs_answer_on_one_network() {
     let artifacts = seed::LARGE_SCALE.render().expect("renders");
-    let snippets: Vec<(&String, String)> = artifacts
+    let snippets: Vec<(&str, String)> = artifacts
         .iter()
         .filter(|(p, _)| p.ends_with("/dnsmasq.conf"))
         .map(|(p, b)| (p, String::from_utf8_lossy(b).to_string()))
         .collect();
-    let networks: Vec<(&String, (u32, u32))> =
+    let networks: Vec<(&str, (u32, u32))> =
         snippets.iter().map(|(p, s)| (*p, answers_on(s).expect("every snippet names its network"))).collect();
     for (i, (a, (net_a, mask_a))) in networks.iter().enumerate() {
         for (b, (net_b, mask_b)) in &networks[i + 1..] {
@@ -422,7 +422,7 @@ fn no_two_boot_configs_answer_on_one_network() {
         for line in text.lines().filter(|l| l.starts_with("dhcp-boot=")) {
             let url = line.rsplit(',').next().expect("a URL");
             let script = url.strip_prefix("http://10.10.0.5:8080/").expect("on the boot server");
-            assert!(artifacts.contains_key(script), "{path} hands out {script}, which is not rendered");
+            assert!(artifacts.contains(script), "{path} hands out {script}, which is not rendered");
             assert!(script.contains(zone), "{path} on {zone}'s network hands out {script}");
         }
     }

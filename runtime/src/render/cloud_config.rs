@@ -11,7 +11,7 @@
 use std::net::Ipv4Addr;
 
 use clusterdef_model::{
-    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, RebootWindow, Segment, Size, Windows,
+    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, PlacedGroup, RebootWindow, Segment, Size, Windows,
 };
 
 use super::yaml::{self, MapBuilder, Yaml};
@@ -101,27 +101,51 @@ impl Facts {
     }
 }
 
-/// Every config of the cluster as text, by path.
+/// Every config of the cluster as text, by path. Configs are independent of each other, so
+/// they are formatted on every core.
 pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
-    documents(ctx).into_iter().map(|(path, doc)| (path, yaml::document("#cloud-config", &doc))).collect()
+    let facts = Facts::of(ctx.cluster);
+    let placed = ctx.cluster.placed_groups();
+    let jobs = jobs(ctx.cluster, &placed);
+    crate::parallel::map(&jobs, |job| (job.path.clone(), yaml::document("#cloud-config", &job.config(ctx, &facts))))
 }
 
 /// Every config of the cluster as a YAML value, by path.
 pub fn documents(ctx: &Context<'_>) -> Vec<(String, Yaml)> {
-    let cluster = ctx.cluster;
-    let facts = Facts::of(cluster);
+    let facts = Facts::of(ctx.cluster);
+    let placed = ctx.cluster.placed_groups();
+    jobs(ctx.cluster, &placed).into_iter().map(|job| (job.path.clone(), job.config(ctx, &facts))).collect()
+}
+
+/// One config to make: a machine's own, or a pool's for one domain.
+struct Job<'p> {
+    path: String,
+    group_ref: GroupRef,
+    group: &'p Group,
+    machine: Option<&'p Machine>,
+    domain: Option<usize>,
+}
+
+impl Job<'_> {
+    fn config(&self, ctx: &Context<'_>, facts: &Facts) -> Yaml {
+        config(ctx, facts, self.group_ref, self.group, self.machine, self.domain)
+    }
+}
+
+/// Every config of the cluster, in path order within each group.
+fn jobs<'p>(cluster: &Cluster, placed: &'p [PlacedGroup<'p>]) -> Vec<Job<'p>> {
     let mut out = Vec::new();
-    for placed in cluster.placed_groups() {
-        let group = placed.group;
-        if shares_configs(group) {
-            for domain in cluster.group_domains(placed.group_ref) {
-                let doc = config(ctx, &facts, placed.group_ref, group, None, domain);
-                out.push((pool_config_path(group, domain), doc));
+    for p in placed {
+        if shares_configs(p.group) {
+            for domain in cluster.group_domains(p.group_ref) {
+                let path = pool_config_path(p.group, domain);
+                out.push(Job { path, group_ref: p.group_ref, group: p.group, machine: None, domain });
             }
         } else {
-            for machine in &placed.machines {
-                let doc = config(ctx, &facts, placed.group_ref, group, Some(machine), machine.domain);
-                out.push((machine_config_path(machine), doc));
+            for machine in &p.machines {
+                let path = machine_config_path(machine);
+                let (group_ref, group, domain) = (p.group_ref, p.group, machine.domain);
+                out.push(Job { path, group_ref, group, machine: Some(machine), domain });
             }
         }
     }

@@ -18,9 +18,108 @@ use clusterdef_model::{Bootstrap, Cluster, Violations};
 
 pub use plan::{AcceptedRisk, Plan};
 
-/// The rendered files: a path relative to the output directory (always `/`-separated) and the
-/// file's bytes, in path order.
-pub type Artifacts = BTreeMap<String, Vec<u8>>;
+/// The rendered files of a cluster: paths relative to the output directory (always
+/// `/`-separated), each with the file's bytes, in path order.
+///
+/// ```
+/// use clusterdef::{Render, cluster};
+///
+/// let artifacts = cluster! { central: 3 across cabinets [a, b, c], bootstrap: discovery "https://discovery.etcd.io/x" }
+///     .render()?;
+/// assert!(artifacts.text("cloud-config/central-1.yml").is_some_and(|t| t.starts_with("#cloud-config")));
+/// for (path, bytes) in &artifacts {
+///     assert!(!path.starts_with('/') && !bytes.is_empty());
+/// }
+/// # let dir = std::env::temp_dir().join(format!("clusterdef-doc-{}", std::process::id()));
+/// let report = artifacts.write_to(&dir)?;
+/// assert_eq!(report.written.len(), artifacts.len());
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Artifacts(BTreeMap<String, Vec<u8>>);
+
+impl Artifacts {
+    /// Writes the files into `dir` (created if missing): staged whole, swapped in, with a
+    /// manifest that lets the next write remove what this render no longer makes. See
+    /// [`crate::output`] for the guarantees.
+    pub fn write_to(&self, dir: &std::path::Path) -> Result<crate::WriteReport, crate::WriteError> {
+        crate::output::write_with(self, dir, &crate::output::RealFs, crate::output::LOCK_WAIT)
+    }
+
+    /// The bytes of the file at `path`.
+    pub fn get(&self, path: &str) -> Option<&[u8]> {
+        self.0.get(path).map(Vec::as_slice)
+    }
+
+    /// The file at `path` as text, if it is UTF-8 (every file clusterdef renders is).
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.get(path).and_then(|b| std::str::from_utf8(b).ok())
+    }
+
+    /// Whether there is a file at `path`.
+    pub fn contains(&self, path: &str) -> bool {
+        self.0.contains_key(path)
+    }
+
+    /// The paths, in order.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
+    }
+
+    /// Every file, in path order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
+    }
+
+    /// How many files there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bytes of every file together.
+    pub fn total_bytes(&self) -> usize {
+        self.0.values().map(Vec::len).sum()
+    }
+}
+
+impl<'a> IntoIterator for &'a Artifacts {
+    type Item = (&'a str, &'a [u8]);
+    type IntoIter = Box<dyn Iterator<Item = (&'a str, &'a [u8])> + 'a>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl IntoIterator for Artifacts {
+    type Item = (String, Vec<u8>);
+    type IntoIter = std::collections::btree_map::IntoIter<String, Vec<u8>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl FromIterator<(String, Vec<u8>)> for Artifacts {
+    fn from_iter<I: IntoIterator<Item = (String, Vec<u8>)>>(files: I) -> Artifacts {
+        Artifacts(files.into_iter().collect())
+    }
+}
+
+impl std::ops::Index<&str> for Artifacts {
+    type Output = [u8];
+
+    /// The bytes of the file at `path`; panics if there is none (use [`Artifacts::get`] to ask).
+    fn index(&self, path: &str) -> &[u8] {
+        &self.0[path]
+    }
+}
 
 /// What rendering needs beyond the cluster itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,11 +143,21 @@ impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RenderError::Invalid(v) => write!(f, "the cluster breaks its architecture rules:\n{v}"),
-            RenderError::MissingDiscoveryUrl => f.write_str(
-                "the cluster bootstraps by discovery but names no URL: declare `bootstrap: discovery \"https://discovery.etcd.io/<token>\"` or pass `RenderOptions { discovery_url }`",
-            ),
+            RenderError::MissingDiscoveryUrl => f.write_str(&RenderError::missing_discovery_url(
+                "pass `RenderOptions { discovery_url }` to `render_with`",
+            )),
             RenderError::UnsafePath(p) => write!(f, "`{p}` is not a safe file name for an artifact"),
         }
+    }
+}
+
+impl RenderError {
+    /// The message of [`RenderError::MissingDiscoveryUrl`], ending with `fix`: how the front end
+    /// at hand supplies the URL (a `render_with` option, a command-line flag, a builder call).
+    pub fn missing_discovery_url(fix: &str) -> String {
+        format!(
+            "the cluster bootstraps by discovery but names no URL: declare `bootstrap: discovery \"https://discovery.etcd.io/<token>\"`, or {fix}"
+        )
     }
 }
 
@@ -77,7 +186,7 @@ impl Render for Cluster {
 
     fn render_with(&self, options: &RenderOptions) -> Result<Artifacts, RenderError> {
         let ctx = Context::new(self, options)?;
-        let mut out = Artifacts::new();
+        let mut out = BTreeMap::new();
         for (path, text) in cloud_config::render(&ctx)
             .into_iter()
             .chain(fleet::render(self))
@@ -87,7 +196,7 @@ impl Render for Cluster {
             check_path(&path)?;
             out.insert(path, text.into_bytes());
         }
-        Ok(out)
+        Ok(Artifacts(out))
     }
 
     fn plan(&self) -> Plan {
