@@ -9,9 +9,10 @@ use clusterdef_model::{
     Network, RebootStrategy, Requirement, Rule, Size, Tls, Unit, UnitBody,
 };
 
-/// 5 central machines and `machines` more in pools of 100, each machine with its own
+/// `machines` machines in all (5 central, the rest in pools of 100), each machine with its own
 /// cloud-config, and `units` units placed by metadata.
 pub fn cluster(machines: u32, units: u32) -> Cluster {
+    let machines = machines.saturating_sub(5);
     let mut members = Group::new("central", "central", Size::Fixed(5)).across(DomainKind::Cabinet, ["a", "b", "c"]);
     members.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 15) };
     let mut cluster = Cluster::new("bench", Layout::CentralServices, members);

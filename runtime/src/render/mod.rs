@@ -43,8 +43,8 @@ impl Artifacts {
     /// Writes the files into `dir` (created if missing): staged whole, swapped in, with a
     /// manifest that lets the next write remove what this render no longer makes. See
     /// [`crate::output`] for the guarantees.
-    pub fn write_to(&self, dir: &std::path::Path) -> Result<crate::WriteReport, crate::WriteError> {
-        crate::output::write_with(self, dir, &crate::output::RealFs, crate::output::LOCK_WAIT)
+    pub fn write_to(&self, dir: impl AsRef<std::path::Path>) -> Result<crate::WriteReport, crate::WriteError> {
+        crate::output::write_with(self, dir.as_ref(), &crate::output::RealFs, crate::output::LOCK_WAIT)
     }
 
     /// The bytes of the file at `path`.
