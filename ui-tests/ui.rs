@@ -10,6 +10,35 @@ fn ui() {
     t.compile_fail("fail/*.rs");
 }
 
+/// The rules table of docs/rules.md, as the catalogue in `clusterdef_model::Rule` describes the
+/// rules: the catalogue is the one source, the page shows it.
+fn rules_table() -> String {
+    let mut table = String::from("| Rule | Applies to | Rejects |\n|---|---|---|\n");
+    for rule in clusterdef::Rule::ALL {
+        let allow = if rule.allowable() { "" } else { " Cannot be allowed." };
+        table.push_str(&format!("| `{}` | {} | {}.{allow} |\n", rule.name(), rule.applies_to(), rule.rejects()));
+    }
+    table
+}
+
+/// docs/rules.md shows the catalogue's table; `UPDATE_DOCS=1` rewrites it from the catalogue.
+#[test]
+fn the_rules_page_shows_the_catalogue() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/rules.md");
+    let docs = std::fs::read_to_string(&path).expect("docs/rules.md is readable");
+    let start = docs.find("| Rule | Applies to | Rejects |").expect("the rules table");
+    let end = docs[start..].find("\n\n").map_or(docs.len(), |e| start + e + 1);
+    let table = rules_table();
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, format!("{}{table}{}", &docs[..start], &docs[end..])).expect("rewrite docs/rules.md");
+        return;
+    }
+    assert!(
+        docs[start..end] == table,
+        "docs/rules.md differs from the rule catalogue (UPDATE_DOCS=1 to rewrite):\n{table}"
+    );
+}
+
 /// Every rule has a compile-fail case and a line in docs/rules.md.
 #[test]
 fn every_rule_is_tested_and_documented() {

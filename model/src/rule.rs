@@ -3,11 +3,21 @@
 use std::fmt;
 
 macro_rules! rules {
-    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal: $protects:literal,)*) => {
+    ($($variant:ident { name: $name:literal, applies: $applies:literal, protects: $protects:literal, rejects: $rejects:literal, })*) => {
         /// An architecture rule. Each has a stable name, used in `allow(NAME, reason = "…")`.
+        ///
+        /// This catalogue is the one description of every rule: the variants' documentation,
+        /// [`Rule::protects`], [`Rule::rejects`] and the table in `docs/rules.md` (checked against
+        /// it by a test) all come from it. How each rule checks is documented on its function
+        /// in `check/`.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Rule {
-            $($(#[doc = $doc])* $variant,)*
+            $(
+                #[doc = concat!("`", $name, "` protects ", $protects, ".")]
+                #[doc = ""]
+                #[doc = concat!("Applies to ", $applies, " clusters. Rejects ", $rejects, ".")]
+                $variant,
+            )*
         }
 
         impl Rule {
@@ -27,85 +37,235 @@ macro_rules! rules {
                     $(Rule::$variant => $protects,)*
                 }
             }
+
+            /// Which clusters the rule applies to: `all`, `production`, a layout.
+            pub const fn applies_to(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $applies,)*
+                }
+            }
+
+            /// What the rule rejects, in full.
+            pub const fn rejects(self) -> &'static str {
+                match self {
+                    $(Rule::$variant => $rejects,)*
+                }
+            }
         }
     };
 }
 
 rules! {
-    /// The cluster declares at most [`MAX_FIXED_MACHINES`](crate::MAX_FIXED_MACHINES) machines
-    /// of fixed groups, so checking and rendering it is bounded work.
-    ClusterSize = "cluster_size": "declarations that can be checked and rendered in bounded time and memory",
-    /// The number of etcd members suits the layout: 1 for dev/test, 3–9 for a small cluster,
-    /// 3–5 central-services machines.
-    MemberCount = "member_count": "an etcd member count that suits the architecture",
-    /// The number of etcd members is odd.
-    EvenMembers = "even_members": "an odd etcd member count, since an even one adds no fault tolerance",
-    /// Losing any one cabinet or zone leaves a quorum.
-    FailureDomainQuorum = "failure_domain_quorum": "quorum after the loss of any one cabinet or zone",
-    /// Production etcd members are spread across failure domains.
-    SingleDomain = "single_domain": "production etcd members spread across cabinets or zones",
-    /// Failure domains are unique, hold machines, and explicit counts add up.
-    DomainSpread = "domain_spread": "a spread whose domains are distinct, used, and add up",
-    /// A small cluster has at most 9 machines and no worker pools.
-    SmallClusterSize = "small_cluster_size": "small clusters of 3-9 machines that all run etcd",
-    /// A dev/test cluster is never production.
-    DevNotProduction = "dev_not_production": "production clusters that survive the loss of their etcd node",
-    /// Production etcd members follow the stable channel.
-    ProductionChannel = "production_channel": "production etcd members on the stable channel",
-    /// Production central-services machines have static addresses.
-    ProductionStaticAddresses = "production_static_addresses": "static addresses for production central services",
-    /// The bootstrap method has what it needs: addresses for a static list, a URL for discovery.
-    Bootstrap = "bootstrap": "an etcd bootstrap that can complete",
-    /// No two machines share an address, and none takes the gateway's.
-    AddressUnique = "address_unique": "one address per machine",
-    /// Static addresses are host addresses of the declared subnet.
-    AddressInSubnet = "address_in_subnet": "static addresses inside the declared subnet",
-    /// Static addressing provides an address for every machine.
-    AddressCount = "address_count": "an address for every statically addressed machine",
-    /// The gateway lies inside the subnet.
-    GatewayInSubnet = "gateway_in_subnet": "a reachable gateway",
-    /// Hostnames are valid DNS labels.
-    HostnameValid = "hostname_valid": "hostnames that are valid DNS labels",
-    /// No two machines share a hostname.
-    HostnameUnique = "hostname_unique": "one hostname per machine",
-    /// Pool names are unique labels.
-    PoolName = "pool_name": "distinct pool names usable in hostnames and file names",
-    /// fleet metadata keys and values survive fleet's `k=v,k=v` format.
-    MetadataFormat = "metadata_format": "fleet metadata that fleet reads back as written",
-    /// Some machine satisfies every unit's `MachineMetadata`.
-    MetadataSatisfiable = "metadata_satisfiable": "units that have a machine to run on",
-    /// No unit combines `[X-Fleet]` options that fleet rejects together.
-    FleetExclusiveOptions = "fleet_exclusive_options": "units fleet accepts",
-    /// A unit's `MachineOf` target is not matched by its own `Conflicts`.
-    MachineOfConflicts = "machine_of_conflicts": "units whose placement requirements can be met together",
-    /// A unit's `MachineOf` target is another unit of the cluster, without cycles.
-    MachineOfTarget = "machine_of_target": "units that follow a unit that exists",
-    /// Unit names follow systemd's naming rules.
-    UnitName = "unit_name": "unit names systemd and fleet accept",
-    /// Unit bodies hold a unit, and leave `[X-Fleet]` to the declaration.
-    UnitBody = "unit_body": "unit files whose placement is the declared one",
-    /// Unit names are unique.
-    UnitUnique = "unit_unique": "one unit per name",
-    /// Autoscale bounds are ordered.
-    AutoscaleBounds = "autoscale_bounds": "autoscale bounds with min at most max",
-    /// etcd members are a fixed set of machines.
-    MembersFixed = "members_fixed": "an etcd membership that does not scale away",
-    /// PXE pools boot by DHCP from a boot server, and etcd members never PXE-boot.
-    PxeBoot = "pxe_boot": "PXE-booted machines that can find their config",
-    /// No two PXE pools or failure domains boot from one network, where every boot server
-    /// answers every machine, unless an inventory tells their machines apart.
-    PxeBootNetwork = "pxe_boot_network": "PXE machines whose domain and pool do not depend on which boot server answers first",
-    /// An inventory names each MAC address once, in a domain of its pool.
-    MachineInventory = "machine_inventory": "an inventory that places each machine once, in a domain of its pool",
-    /// Failure domain networks name a domain, lie in the cluster's subnet and do not overlap.
-    DomainNetwork = "domain_network": "failure-domain networks that exist and are networks of their own",
-    /// Updates never reboot enough etcd members at once to lose quorum.
-    RebootQuorum = "reboot_quorum": "quorum while updates reboot etcd members",
-    /// Production etcd traffic uses TLS with client certificates.
-    EtcdTls = "etcd_tls": "encrypted, authenticated etcd traffic in production",
-    /// Every value can be written into its file without changing the file's structure: no
-    /// newline in an SSH key, no space in a kernel argument, no line break in a unit option.
-    ValueFormat = "value_format": "configs whose structure no value can change",
+    ClusterSize {
+        name: "cluster_size",
+        applies: "all",
+        protects: "declarations that can be checked and rendered in bounded time and memory",
+        rejects: "more than 10,000 machines in fixed groups (each gets its own config and is checked one by one): a group that large on its own, and the group that takes the total over. Checked first; when it fails, no other rule runs, so a count such as `workers: 100000000` is refused in microseconds",
+    }
+    MemberCount {
+        name: "member_count",
+        applies: "all",
+        protects: "an etcd member count that suits the architecture",
+        rejects: "a dev/test cluster with other than one node; a small cluster below 3 machines; central services outside 3–5 (1 says to use `etcd_node:`)",
+    }
+    EvenMembers {
+        name: "even_members",
+        applies: "all",
+        protects: "an odd etcd member count, since an even one adds no fault tolerance",
+        rejects: "an even member count above 2: it raises the quorum but not the tolerance (4 tolerate 1, like 3)",
+    }
+    FailureDomainQuorum {
+        name: "failure_domain_quorum",
+        applies: "all",
+        protects: "quorum after the loss of any one cabinet or zone",
+        rejects: "a cabinet or zone holding more than n − majority members, so losing it loses quorum; names the domain and the arithmetic",
+    }
+    SingleDomain {
+        name: "single_domain",
+        applies: "production",
+        protects: "production etcd members spread across cabinets or zones",
+        rejects: "etcd members not spread `across` cabinets or zones",
+    }
+    DomainSpread {
+        name: "domain_spread",
+        applies: "all",
+        protects: "a spread whose domains are distinct, used, and add up",
+        rejects: "a domain listed twice, counts given for some domains only, counts that do not add up, a domain that holds no machine, counts on an autoscaled group",
+    }
+    SmallClusterSize {
+        name: "small_cluster_size",
+        applies: "small",
+        protects: "small clusters of 3-9 machines that all run etcd",
+        rejects: "more than 9 machines (says to use central services), or worker pools",
+    }
+    DevNotProduction {
+        name: "dev_not_production",
+        applies: "dev/test",
+        protects: "production clusters that survive the loss of their etcd node",
+        rejects: "`production: true`",
+    }
+    ProductionChannel {
+        name: "production_channel",
+        applies: "production",
+        protects: "production etcd members on the stable channel",
+        rejects: "etcd members on beta or alpha",
+    }
+    ProductionStaticAddresses {
+        name: "production_static_addresses",
+        applies: "production, central services",
+        protects: "static addresses for production central services",
+        rejects: "central machines without static addresses",
+    }
+    Bootstrap {
+        name: "bootstrap",
+        applies: "all",
+        protects: "an etcd bootstrap that can complete",
+        rejects: "a static `initial-cluster` for members without static addresses; a production cluster without its discovery URL; a discovery URL that is not http(s)",
+    }
+    AddressUnique {
+        name: "address_unique",
+        applies: "all",
+        protects: "one address per machine",
+        rejects: "two machines with one address, or a machine with the gateway's",
+    }
+    AddressInSubnet {
+        name: "address_in_subnet",
+        applies: "all",
+        protects: "static addresses inside the declared subnet",
+        rejects: "static addresses without a `network`, or outside the machine's subnet (its domain's, when the domain has a network of its own), or its network/broadcast address",
+    }
+    AddressCount {
+        name: "address_count",
+        applies: "all",
+        protects: "an address for every statically addressed machine",
+        rejects: "fewer addresses than machines, extra listed addresses, static addresses on an autoscaled pool",
+    }
+    GatewayInSubnet {
+        name: "gateway_in_subnet",
+        applies: "all",
+        protects: "a reachable gateway",
+        rejects: "a gateway (the cluster's or a domain's) that is not a host of its subnet",
+    }
+    HostnameValid {
+        name: "hostname_valid",
+        applies: "all",
+        protects: "hostnames that are valid DNS labels",
+        rejects: "hostnames that are not DNS labels, or a hostname list whose length differs from the machine count",
+    }
+    HostnameUnique {
+        name: "hostname_unique",
+        applies: "all",
+        protects: "one hostname per machine",
+        rejects: "two machines with one hostname (e.g. a pattern without `{n}`)",
+    }
+    PoolName {
+        name: "pool_name",
+        applies: "all",
+        protects: "distinct pool names usable in hostnames and file names",
+        rejects: "pool names that are not DNS labels, or used twice",
+    }
+    MetadataFormat {
+        name: "metadata_format",
+        applies: "all",
+        protects: "fleet metadata that fleet reads back as written",
+        rejects: "metadata keys/values (and domain names, roles) with `=`, `,`, `%` (a fleet specifier), whitespace or quotes, empty ones, a key set twice, or a key the DSL generates (`role`, `pool`, `cabinet`/`zone`)",
+    }
+    MetadataSatisfiable {
+        name: "metadata_satisfiable",
+        applies: "all",
+        protects: "units that have a machine to run on",
+        rejects: "a unit whose `MachineMetadata` no machine satisfies: a key no machine publishes, a value no machine has (with \"did you mean\" and the values that exist), or requirements never met on one machine together",
+    }
+    FleetExclusiveOptions {
+        name: "fleet_exclusive_options",
+        applies: "all",
+        protects: "units fleet accepts",
+        rejects: "`[X-Fleet]` combinations fleet v1.0 rejects: MachineID with MachineOf, Conflicts, Global or Replaces; Global with MachineOf or Replaces; Conflicts with Replaces",
+    }
+    MachineOfConflicts {
+        name: "machine_of_conflicts",
+        applies: "all",
+        protects: "units whose placement requirements can be met together",
+        rejects: "a unit whose own `Conflicts` glob matches its `MachineOf` target",
+    }
+    MachineOfTarget {
+        name: "machine_of_target",
+        applies: "all",
+        protects: "units that follow a unit that exists",
+        rejects: "`MachineOf` naming no unit of the cluster, the unit itself, or forming a cycle",
+    }
+    UnitName {
+        name: "unit_name",
+        applies: "all",
+        protects: "unit names systemd and fleet accept",
+        rejects: "names that break systemd/fleet's rules: characters, length, a missing or unknown type suffix, templates of the wrong type",
+    }
+    UnitBody {
+        name: "unit_body",
+        applies: "all",
+        protects: "unit files whose placement is the declared one",
+        rejects: "an empty unit body, or a body with its own `[X-Fleet]` section (placement comes from the declaration)",
+    }
+    UnitUnique {
+        name: "unit_unique",
+        applies: "all",
+        protects: "one unit per name",
+        rejects: "two units with one name",
+    }
+    AutoscaleBounds {
+        name: "autoscale_bounds",
+        applies: "all",
+        protects: "autoscale bounds with min at most max",
+        rejects: "an autoscale minimum above its maximum, or a maximum of 0",
+    }
+    MembersFixed {
+        name: "members_fixed",
+        applies: "all",
+        protects: "an etcd membership that does not scale away",
+        rejects: "autoscaled etcd members",
+    }
+    PxeBoot {
+        name: "pxe_boot",
+        applies: "all",
+        protects: "PXE-booted machines that can find their config",
+        rejects: "PXE-booted etcd members, PXE pools with static addresses, PXE pools with no boot server, boot URLs that are not plain `http://` or that hold whitespace or quotes",
+    }
+    PxeBootNetwork {
+        name: "pxe_boot_network",
+        applies: "all",
+        protects: "PXE machines whose domain and pool do not depend on which boot server answers first",
+        rejects: "two PXE pools, or two domains of one PXE pool, booting from one network (the cluster's, or one undeclared): every boot server on a network answers every machine, so a machine would boot whichever config answers first and publish that pool or zone. Each needs a network of its own (`network: { zones: { … } }`), or its machines listed by MAC (`inventory`); one kind per network may take the machines not listed",
+    }
+    MachineInventory {
+        name: "machine_inventory",
+        applies: "all",
+        protects: "an inventory that places each machine once, in a domain of its pool",
+        rejects: "an inventory on a pool that does not PXE-boot, a MAC address listed twice, a machine placed in a domain its pool is not spread across (or in none when it is), a fixed pool whose inventory does not list as many machines per domain as the pool places there",
+    }
+    DomainNetwork {
+        name: "domain_network",
+        applies: "all",
+        protects: "failure-domain networks that exist and are networks of their own",
+        rejects: "a failure-domain network for a domain no group is spread across (with \"did you mean\"), declared twice, outside the cluster's subnet, or overlapping another domain's",
+    }
+    RebootQuorum {
+        name: "reboot_quorum",
+        applies: "all but dev/test",
+        protects: "quorum while updates reboot etcd members",
+        rejects: "etcd members with `reboot: reboot` and no window, one window for all, a domain without a window, or windows overlapping so that more than n − majority members can be down at once; windows for domains the group does not have",
+    }
+    EtcdTls {
+        name: "etcd_tls",
+        applies: "production",
+        protects: "encrypted, authenticated etcd traffic in production",
+        rejects: "etcd without `tls: { ca, cert, key }`: plain http lets anyone on the network read every key and write as any client",
+    }
+    ValueFormat {
+        name: "value_format",
+        applies: "all",
+        protects: "configs whose structure no value can change",
+        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), whitespace in a boot URL (an extra kernel argument or dnsmasq option), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory entry that is not a MAC address (a `dhcp-host=` option), an empty or control-character cluster name",
+    }
 }
 
 impl Rule {

@@ -14,9 +14,10 @@ fn at(part: GroupPart) -> Subject {
     Subject::Group(MEMBERS, part)
 }
 
+/// Runs the rules that protect the etcd cluster; the ones about a member count need a fixed one.
 pub(super) fn check(r: &mut Report<'_>) {
-    window_domains(r);
     members_fixed(r);
+    reboot_quorum(r);
     let Size::Fixed(n) = r.cluster.members.size else {
         return;
     };
@@ -30,9 +31,10 @@ pub(super) fn check(r: &mut Report<'_>) {
     production_channel(r);
     production_static_addresses(r);
     bootstrap(r);
-    reboot_quorum(r, n);
 }
 
+/// `members_fixed`: the members' count is fixed. A member scaled away still counts toward the
+/// quorum, so an autoscaled membership loses writes on every scale-down, and its data with it.
 fn members_fixed(r: &mut Report<'_>) {
     if let Size::Autoscale { .. } = r.cluster.members.size {
         let key = r.cluster.layout.members_key();
@@ -55,6 +57,8 @@ fn tolerance_phrase(n: u32) -> String {
     )
 }
 
+/// `member_count`: the member count suits the layout: one node for dev/test, 3–9 machines for a
+/// small cluster, 3–5 central machines (more write slowly, fewer tolerate no failure).
 fn member_count(r: &mut Report<'_>, n: u32) {
     let c = r.cluster;
     let subject = at(GroupPart::Size);
@@ -98,6 +102,8 @@ fn member_count(r: &mut Report<'_>, n: u32) {
     }
 }
 
+/// `even_members`: an even count above 2 raises the quorum without raising the tolerance, so the
+/// error shows both and names the odd counts either side.
 fn even_members(r: &mut Report<'_>, n: u32) {
     // Two members tolerate nothing at all, which `member_count` already reports.
     if n > 2 && n.is_multiple_of(2) {
@@ -124,6 +130,9 @@ fn even_members(r: &mut Report<'_>, n: u32) {
     }
 }
 
+/// `failure_domain_quorum`: with the members dealt across their cabinets or zones, losing any
+/// one domain must leave a quorum: no domain may hold more than n − majority members. Each
+/// domain that holds too many is reported on its own tokens with the arithmetic.
 fn failure_domain_quorum(r: &mut Report<'_>, n: u32) {
     let group = &r.cluster.members;
     let Some(spread) = &group.spread else { return };
@@ -136,11 +145,11 @@ fn failure_domain_quorum(r: &mut Report<'_>, n: u32) {
     let kind = spread.kind;
     let needed = n.div_ceil(tol);
     let explicit = spread.domains.iter().any(|d| d.count.is_some());
-    let mut pushes = Vec::new();
     for (i, (domain, held)) in spread.domains.iter().zip(&counts).enumerate() {
         if *held > tol {
             let subject = if explicit { at(GroupPart::DomainCount(i)) } else { at(GroupPart::Domain(i)) };
-            pushes.push((
+            r.push(
+                Rule::FailureDomainQuorum,
                 subject,
                 format!(
                     "{} {} holds {} of {n} etcd members; losing it leaves {}, and quorum is {}",
@@ -156,14 +165,13 @@ fn failure_domain_quorum(r: &mut Report<'_>, n: u32) {
                     tol,
                     kind.plural()
                 ),
-            ));
+            );
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::FailureDomainQuorum, subject, message, help);
     }
 }
 
+/// `single_domain`: production members are spread `across` cabinets or zones; one rack or zone
+/// holding every member is one failure away from no etcd.
 fn single_domain(r: &mut Report<'_>, n: u32) {
     let c = r.cluster;
     if c.production && c.layout != Layout::DevTest && n >= 2 && c.members.spread.is_none() {
@@ -182,6 +190,8 @@ fn single_domain(r: &mut Report<'_>, n: u32) {
     }
 }
 
+/// `small_cluster_size`: a small cluster runs etcd on all of its 3–9 machines and has no worker
+/// pools; beyond that the guide's answer is central services.
 fn small_cluster_size(r: &mut Report<'_>, n: u32) {
     let c = r.cluster;
     if c.layout != Layout::Small {
@@ -216,6 +226,8 @@ fn small_cluster_size(r: &mut Report<'_>, n: u32) {
     }
 }
 
+/// `dev_not_production`: the dev/test layout has one etcd node, whose loss stops every write, so
+/// it is never declared production.
 fn dev_not_production(r: &mut Report<'_>) {
     let c = r.cluster;
     if c.layout == Layout::DevTest && c.production {
@@ -229,6 +241,8 @@ fn dev_not_production(r: &mut Report<'_>) {
     }
 }
 
+/// `etcd_tls`: production etcd traffic is encrypted and authenticated (`tls: { ca, cert, key }`);
+/// plain http lets anyone on the network read every key and write as any client.
 fn etcd_tls(r: &mut Report<'_>) {
     let c = r.cluster;
     if c.production && c.layout != Layout::DevTest && c.tls.is_none() {
@@ -242,6 +256,8 @@ fn etcd_tls(r: &mut Report<'_>) {
     }
 }
 
+/// `production_channel`: production members follow the stable channel, so an update that
+/// reaches the members has been through beta first.
 fn production_channel(r: &mut Report<'_>) {
     let c = r.cluster;
     let channel = c.channel_of(&c.members);
@@ -266,6 +282,8 @@ fn production_channel(r: &mut Report<'_>) {
     }
 }
 
+/// `production_static_addresses`: production central machines have static addresses, which
+/// the other members, proxies and clients are configured with.
 fn production_static_addresses(r: &mut Report<'_>) {
     let c = r.cluster;
     if c.production && c.layout == Layout::CentralServices && !c.members.addressing.is_static() {
@@ -280,6 +298,9 @@ fn production_static_addresses(r: &mut Report<'_>) {
     }
 }
 
+/// `bootstrap`: the bootstrap has what it needs: a static `initial-cluster` needs the members'
+/// addresses, production declares its discovery URL rather than leaving it to render time, a
+/// discovery URL is http(s), and etcd 0.4 workers (which list the members) have addresses to list.
 fn bootstrap(r: &mut Report<'_>) {
     let c = r.cluster;
     match &c.bootstrap {
@@ -324,7 +345,9 @@ fn bootstrap(r: &mut Report<'_>) {
     }
 }
 
-fn reboot_quorum(r: &mut Report<'_>, n: u32) {
+/// The members' half of `reboot_quorum`: with `reboot: reboot`, how many members the declared
+/// windows can take down at once, checked at every window's opening.
+fn members_down_together(r: &mut Report<'_>, n: u32) {
     let c = r.cluster;
     let group = &c.members;
     let key = c.layout.members_key();
@@ -430,9 +453,20 @@ fn reboot_quorum(r: &mut Report<'_>, n: u32) {
     }
 }
 
-/// Windows naming domains the group does not have; applies to every group.
+/// `reboot_quorum`: updates never reboot more etcd members at once than the quorum can spare.
+/// Per-domain windows must name domains the group has, once each (for every group); then, for
+/// fixed members rebooting on their own (`reboot: reboot`), a window must keep them from all
+/// rebooting together: no window at all, one window for all, a domain without one, or windows
+/// whose overlaps take down more than n − majority members are each an error.
+fn reboot_quorum(r: &mut Report<'_>) {
+    window_domains(r);
+    if let Size::Fixed(n) = r.cluster.members.size {
+        members_down_together(r, n);
+    }
+}
+
+/// Per-domain windows that name no domain of their group, or one domain twice.
 fn window_domains(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (g, group) in r.cluster.groups() {
         let Windows::PerDomain(windows) = &group.windows else {
             continue;
@@ -442,26 +476,25 @@ fn window_domains(r: &mut Report<'_>) {
             if !names.contains(&&**domain) {
                 let hint = closest(domain, names.iter().copied())
                     .map_or_else(|| format!("the domains are {}", join(&names)), |s| format!("did you mean `{s}`?"));
-                pushes.push((
+                r.push(
+                    Rule::RebootQuorum,
                     Subject::Group(g, GroupPart::Window(i)),
                     format!("`{}` has a reboot window for `{domain}`, which is not one of its domains", group.name),
                     hint,
-                ));
+                );
             }
         }
         let mut seen = Vec::new();
         for (i, (domain, _)) in windows.iter().enumerate() {
             if seen.contains(domain) {
-                pushes.push((
+                r.push(
+                    Rule::RebootQuorum,
                     Subject::Group(g, GroupPart::Window(i)),
                     format!("`{domain}` has two reboot windows; locksmith takes one start and one length"),
                     "keep one window per domain".to_string(),
-                ));
+                );
             }
             seen.push(domain.clone());
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::RebootQuorum, subject, message, help);
     }
 }

@@ -6,6 +6,7 @@ use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, Subject, UnitPart};
 use crate::suggest::closest;
 
+/// Runs the rules on fleet units and machine metadata.
 pub(super) fn check(r: &mut Report<'_>) {
     unit_name(r);
     unit_unique(r);
@@ -66,23 +67,24 @@ pub(crate) fn unit_name_problem(name: &str) -> Option<String> {
     None
 }
 
+/// `unit_name`: unit names follow systemd's and fleet's naming rules (characters, length, a known
+/// type suffix, templates only of the types that allow them). Cannot be allowed: the name is also
+/// the file name.
 fn unit_name(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
         if let Some(problem) = unit_name_problem(&unit.name) {
-            pushes.push((u, format!("`{}` is not a valid unit name: {problem}", unit.name)));
+            r.push(
+                Rule::UnitName,
+                Subject::Unit(u, UnitPart::Name),
+                format!("`{}` is not a valid unit name: {problem}", unit.name),
+                "name units like `monitoring.service` or `webapp@1.service`",
+            );
         }
-    }
-    for (u, message) in pushes {
-        r.push(
-            Rule::UnitName,
-            Subject::Unit(u, UnitPart::Name),
-            message,
-            "name units like `monitoring.service` or `webapp@1.service`",
-        );
     }
 }
 
+/// `unit_unique`: unit names are unique; fleet keeps one unit per name, so a second one would be
+/// lost without a word.
 fn unit_unique(r: &mut Report<'_>) {
     let units = &r.cluster.units;
     let dups: Vec<usize> = (0..units.len()).filter(|&i| units[..i].iter().any(|u| u.name == units[i].name)).collect();
@@ -97,34 +99,36 @@ fn unit_unique(r: &mut Report<'_>) {
     }
 }
 
+/// `unit_body`: a unit body holds a unit (something for systemd to run), and leaves `[X-Fleet]` to
+/// the declaration, whose placement the rules checked.
 fn unit_body(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
         let text = unit.body.text();
         if text.trim().is_empty() {
-            pushes.push((
-                u,
+            r.push(
+                Rule::UnitBody,
+                Subject::Unit(u, UnitPart::Body),
                 format!("unit `{}` has an empty body, so systemd has nothing to run", unit.name),
                 "give it at least a `[Service]` section with `ExecStart=`",
-            ));
+            );
         } else if text.lines().any(|line| line.trim() == "[X-Fleet]") {
-            pushes.push((
-                u,
+            r.push(
+                Rule::UnitBody,
+                Subject::Unit(u, UnitPart::Body),
                 format!(
                     "unit `{}` has its own `[X-Fleet]` section, which would contradict the placement declared for it",
                     unit.name
                 ),
                 "remove the section from the body and declare `global`, `metadata`, `conflicts` or `machine_of` on the unit",
-            ));
+            );
         }
-    }
-    for (u, message, help) in pushes {
-        r.push(Rule::UnitBody, Subject::Unit(u, UnitPart::Body), message, help);
     }
 }
 
+/// `fleet_exclusive_options`: no unit combines placement options that fleet v1.0's
+/// `api.ValidateOptions` rejects when the unit is submitted; each pair is reported on the second
+/// option's tokens, with the DSL keys to drop.
 fn fleet_exclusive_options(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
         // (present, the DSL's key, subject), in the order the pairs below refer to. Messages and
         // help name the keys the user writes; the reason names what fleet does.
@@ -148,28 +152,28 @@ fn fleet_exclusive_options(r: &mut Report<'_>) {
         for (a, b, why) in pairs {
             let (a, b) = (&options[a], &options[b]);
             if a.0 && b.0 {
-                pushes.push((
+                r.push(
+                    Rule::FleetExclusiveOptions,
                     Subject::Unit(u, b.2),
                     format!("`{}` cannot be used with `{}` in `{}`: {why}", b.1, a.1, unit.name),
                     format!("drop `{}` or `{}`; fleet rejects the unit otherwise", b.1, a.1),
-                ));
+                );
             }
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::FleetExclusiveOptions, subject, message, help);
-    }
 }
 
+/// `machine_of_conflicts`: a unit's own `conflicts` globs do not match the unit it must run
+/// beside, which fleet could never satisfy.
 fn machine_of_conflicts(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (u, unit) in r.cluster.units.iter().enumerate() {
         let Some(target) = &unit.machine_of else {
             continue;
         };
         for (i, pattern) in unit.conflicts.iter().enumerate() {
             if glob::matches(pattern, target) {
-                pushes.push((
+                r.push(
+                    Rule::MachineOfConflicts,
                     Subject::Unit(u, UnitPart::Conflict(i)),
                     format!(
                         "`{}` must run beside `{target}` (`machine_of`), but its `conflicts` glob `{pattern}` \
@@ -177,30 +181,29 @@ fn machine_of_conflicts(r: &mut Report<'_>) {
                         unit.name
                     ),
                     format!("narrow the conflict so it does not match `{target}`, or drop `machine_of`"),
-                ));
+                );
             }
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::MachineOfConflicts, subject, message, help);
-    }
 }
 
+/// `machine_of_target`: `machine_of` names another unit of the cluster (with "did you mean"), and
+/// following the chain never leads back to the start, where every unit would wait for another.
 fn machine_of_target(r: &mut Report<'_>) {
     let units = &r.cluster.units;
     let names: Vec<&str> = units.iter().map(|u| &*u.name).collect();
-    let mut pushes = Vec::new();
     for (u, unit) in units.iter().enumerate() {
         let Some(target) = &unit.machine_of else {
             continue;
         };
         let subject = Subject::Unit(u, UnitPart::MachineOf);
         if **target == *unit.name {
-            pushes.push((
+            r.push(
+                Rule::MachineOfTarget,
                 subject,
                 format!("`{}` cannot run beside itself", unit.name),
                 "remove `machine_of`".to_string(),
-            ));
+            );
             continue;
         }
         // A target that is not even a unit name is `value_format`'s to report, once.
@@ -212,14 +215,15 @@ fn machine_of_target(r: &mut Report<'_>) {
                 || format!("the cluster's units are {}", join(&names)),
                 |s| format!("did you mean `{s}`?"),
             );
-            pushes.push((
+            r.push(
+                Rule::MachineOfTarget,
                 subject,
                 format!(
                     "`{}` follows `{target}`, which is not a unit of this cluster, so it would never start",
                     unit.name
                 ),
                 hint,
-            ));
+            );
             continue;
         }
         // Follow the chain; a unit that leads back to itself can never be scheduled.
@@ -228,11 +232,12 @@ fn machine_of_target(r: &mut Report<'_>) {
         while let Some(next) = units.iter().position(|x| x.name == current) {
             if next == u {
                 let chain: Vec<String> = seen.iter().map(|&i| format!("`{}`", units[i].name)).collect();
-                pushes.push((
+                r.push(
+                    Rule::MachineOfTarget,
                     subject,
                     format!("`machine_of` forms a cycle: {} each wait for the other, so none starts", join(&chain)),
                     "make one unit of the cycle the anchor that follows nothing".to_string(),
-                ));
+                );
                 break;
             }
             if seen.contains(&next) {
@@ -244,9 +249,6 @@ fn machine_of_target(r: &mut Report<'_>) {
                 None => break,
             }
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::MachineOfTarget, subject, message, help);
     }
 }
 
@@ -276,9 +278,11 @@ fn metadata_text_problem(text: &str, is_key: bool) -> Option<&'static str> {
     None
 }
 
+/// `metadata_format`: every metadata key and value, published or required, survives fleet's
+/// formats (`k=v,k=v` for machines, `k=v` per `MachineMetadata` value): no `=`, `,`, `%`,
+/// whitespace or quotes, nothing empty, no key set twice or generated twice. Cannot be allowed.
 fn metadata_format(r: &mut Report<'_>) {
     let c = r.cluster;
-    let mut pushes = Vec::new();
     let fix = "use letters, digits, `-`, `_`, `.` and `/`";
     for (g, group) in c.groups() {
         let mut generated = vec!["role"];
@@ -289,7 +293,8 @@ fn metadata_format(r: &mut Report<'_>) {
             generated.push(spread.kind.key());
             for (i, d) in spread.domains.iter().enumerate() {
                 if let Some(problem) = metadata_text_problem(&d.name, false) {
-                    pushes.push((
+                    r.push(
+                        Rule::MetadataFormat,
                         Subject::Group(g, GroupPart::Domain(i)),
                         format!(
                             "{} name {:?} cannot be published as fleet metadata: {problem}",
@@ -297,31 +302,34 @@ fn metadata_format(r: &mut Report<'_>) {
                             d.name
                         ),
                         fix.to_string(),
-                    ));
+                    );
                 }
             }
         }
         if let Some(problem) = metadata_text_problem(&group.role, false) {
-            pushes.push((
+            r.push(
+                Rule::MetadataFormat,
                 Subject::Group(g, GroupPart::Role),
                 format!("role {:?} cannot be published as fleet metadata: {problem}", group.role),
                 fix.to_string(),
-            ));
+            );
         }
         for (i, (k, v)) in group.metadata.iter().enumerate() {
             if let Some(problem) = metadata_text_problem(k, true) {
-                pushes.push((
+                r.push(
+                    Rule::MetadataFormat,
                     Subject::Group(g, GroupPart::MetadataKey(i)),
                     format!("metadata key {k:?} cannot be published: {problem}"),
                     fix.to_string(),
-                ));
+                );
             }
             if let Some(problem) = metadata_text_problem(v, false) {
-                pushes.push((
+                r.push(
+                    Rule::MetadataFormat,
                     Subject::Group(g, GroupPart::MetadataValue(i)),
                     format!("metadata value {v:?} cannot be published: {problem}"),
                     fix.to_string(),
-                ));
+                );
             }
             if generated.contains(&&**k) {
                 let how = if &**k == "role" {
@@ -331,62 +339,65 @@ fn metadata_format(r: &mut Report<'_>) {
                 } else {
                     "`across`"
                 };
-                pushes.push((
+                r.push(
+                    Rule::MetadataFormat,
                     Subject::Group(g, GroupPart::MetadataKey(i)),
                     format!(
                         "metadata key `{k}` is generated from {how}; setting it again would give the machine two values"
                     ),
                     format!("remove `{k}` from `metadata`, and set it through {how}"),
-                ));
+                );
             } else if group.metadata[..i].iter().any(|(k2, _)| k2 == k) {
-                pushes.push((
+                r.push(Rule::MetadataFormat,
                     Subject::Group(g, GroupPart::MetadataKey(i)),
                     format!("metadata key `{k}` is set twice; fleet keeps only the last value, so a machine has one value per key"),
                     "keep one value, or use a separate boolean key per value (e.g. `ssd = true`)".to_string(),
-                ));
+                );
             }
         }
     }
     for (u, unit) in c.units.iter().enumerate() {
         for (i, req) in unit.machine_metadata.iter().enumerate() {
             if let Some(problem) = metadata_text_problem(&req.key, true) {
-                pushes.push((
+                r.push(
+                    Rule::MetadataFormat,
                     Subject::Unit(u, UnitPart::Requirement(i)),
                     format!("metadata key {:?} cannot be required of a machine: {problem}", req.key),
                     fix.to_string(),
-                ));
+                );
             }
             if unit.machine_metadata[..i].iter().any(|earlier| earlier.key == req.key) {
-                pushes.push((
+                r.push(
+                    Rule::MetadataFormat,
                     Subject::Unit(u, UnitPart::Requirement(i)),
                     format!(
                         "metadata key `{}` is required twice; list its values once, e.g. `{} = [a, b]`",
                         req.key, req.key
                     ),
                     "merge the two requirements".to_string(),
-                ));
+                );
             }
             for (j, value) in req.values.iter().enumerate() {
                 if let Some(problem) = metadata_text_problem(value, false) {
-                    pushes.push((
+                    r.push(
+                        Rule::MetadataFormat,
                         Subject::Unit(u, UnitPart::RequirementValue(i, j)),
                         format!("metadata value {value:?} cannot be required of a machine: {problem}"),
                         fix.to_string(),
-                    ));
+                    );
                 }
             }
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::MetadataFormat, subject, message, help);
-    }
 }
 
+/// `metadata_satisfiable`: some machine can run each unit. A key no kind of machine publishes, a
+/// value no machine has (even inside an OR list, where it is most likely a typo), or requirements
+/// that hold only on different machines are each reported with what does exist.
 fn metadata_satisfiable(r: &mut Report<'_>) {
     let c = r.cluster;
     let profiles = c.metadata_profiles();
     let group_name = |g: GroupRef| c.group(g).map_or_else(String::new, |g| g.name.to_string());
-    let mut pushes = Vec::new();
     for (u, unit) in c.units.iter().enumerate() {
         if unit.machine_metadata.is_empty() {
             continue;
@@ -408,14 +419,15 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                     || format!("the keys machines publish are {}", join(&keys)),
                     |s| format!("did you mean `{s}`? the keys machines publish are {}", join(&keys)),
                 );
-                pushes.push((
+                r.push(
+                    Rule::MetadataSatisfiable,
                     Subject::Unit(u, UnitPart::Requirement(i)),
                     format!(
                         "no machine publishes metadata key `{}`, so `{}` can never be scheduled",
                         req.key, unit.name
                     ),
                     hint,
-                ));
+                );
                 continue;
             }
             for (j, value) in req.values.iter().enumerate() {
@@ -432,11 +444,12 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                             )
                         },
                     );
-                    pushes.push((
+                    r.push(
+                        Rule::MetadataSatisfiable,
                         Subject::Unit(u, UnitPart::RequirementValue(i, j)),
                         format!("no machine has `{}={value}`, so `{}` can never run there", req.key, unit.name),
                         hint,
-                    ));
+                    );
                 }
             }
         }
@@ -455,13 +468,10 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                 format!("{}={} is on {}", req.key, values.join("|"), join(&groups))
             })
             .collect();
-        pushes.push((
+        r.push(Rule::MetadataSatisfiable,
             Subject::Unit(u, UnitPart::Metadata),
             format!("no single machine satisfies every `metadata` requirement of `{}`: {}", unit.name, parts.join("; ")),
             "requirements on different keys must all hold on one machine; drop one, or add the metadata to the group that should run the unit".to_string(),
-        ));
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::MetadataSatisfiable, subject, message, help);
+        );
     }
 }

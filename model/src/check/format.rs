@@ -9,10 +9,16 @@ use crate::glob;
 use crate::rule::Rule;
 use crate::subject::{GroupPart, NetworkPart, Subject, UnitPart};
 
-pub(super) fn check(r: &mut Report<'_>) {
+/// `value_format`: every value lands in its file without changing the file's structure. YAML
+/// strings are quoted by the writer, so what is checked here are the values that land where
+/// quoting cannot help: SSH keys (one line of authorized_keys each), boot and discovery URLs
+/// (kernel arguments and dnsmasq options), TLS paths (flags of etcd, fleet and locksmith), the
+/// interface name (a `.network` line), `conflicts`/`replaces` globs and `machine_of` (unit lines,
+/// which fleet splits on whitespace), machine IDs, inventory MACs (`dhcp-host=` options) and the
+/// cluster's name. It cannot be allowed: a value that breaks it changes what the files say.
+pub(super) fn value_format(r: &mut Report<'_>) {
     let c = r.cluster;
-    let mut pushes: Vec<(Subject, String, String)> = Vec::new();
-    let mut bad = |subject: Subject, message: String, help: &str| pushes.push((subject, message, help.to_string()));
+    let mut bad = |subject: Subject, message: String, help: &str| r.push(Rule::ValueFormat, subject, message, help);
     let has_break = |s: &str| s.chars().any(|ch| ch.is_control() || matches!(ch, '\u{85}' | '\u{2028}' | '\u{2029}'));
     let has_space = |s: &str| s.chars().any(|ch| ch.is_whitespace() || ch.is_control());
 
@@ -139,9 +145,6 @@ pub(super) fn check(r: &mut Report<'_>) {
                 "use the 32 hex digits of /etc/machine-id (`fleetctl list-machines -l`)",
             );
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::ValueFormat, subject, message, help);
     }
 }
 

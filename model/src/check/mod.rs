@@ -99,7 +99,7 @@ impl Cluster {
         network::check(&mut report);
         pools::check(&mut report);
         fleet::check(&mut report);
-        format::check(&mut report);
+        format::value_format(&mut report);
         // One error per place and rule: a pattern that breaks for every machine is one mistake.
         let mut seen = HashSet::new();
         let mut out = report.out;

@@ -1,6 +1,6 @@
 //! Rules on addresses and hostnames.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::pools::is_dns_label;
@@ -11,13 +11,15 @@ use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, NetworkPart, Subject};
 use crate::suggest::closest;
 
+/// Runs the rules on networks, addresses and hostnames.
 pub(super) fn check(r: &mut Report<'_>) {
     domain_network(r);
     gateway_in_subnet(r);
     address_count(r);
     address_in_subnet(r);
     address_unique(r);
-    hostnames(r);
+    hostname_valid(r);
+    hostname_unique(r);
 }
 
 /// The subject of machine `index`'s address: the listed address, or the range it came from.
@@ -28,6 +30,8 @@ fn address_subject(g: GroupRef, addressing: &Addressing, index: u32) -> Subject 
     }
 }
 
+/// `gateway_in_subnet`: the cluster's gateway, and each failure domain's, is a host address of
+/// its subnet, so the machines can reach it.
 fn gateway_in_subnet(r: &mut Report<'_>) {
     let Some(net) = &r.cluster.network else {
         return;
@@ -40,17 +44,13 @@ fn gateway_in_subnet(r: &mut Report<'_>) {
             )
         })
     };
-    let mut pushes = Vec::new();
     if let Some((message, help)) = net.gateway.and_then(|g| outside(g, net.subnet)) {
-        pushes.push((Subject::Network(NetworkPart::Gateway), message, help));
+        r.push(Rule::GatewayInSubnet, Subject::Network(NetworkPart::Gateway), message, help);
     }
     for (i, domain) in net.domains.iter().enumerate() {
         if let Some((message, help)) = domain.gateway.and_then(|g| outside(g, domain.subnet)) {
-            pushes.push((Subject::Network(NetworkPart::DomainGateway(i)), message, help));
+            r.push(Rule::GatewayInSubnet, Subject::Network(NetworkPart::DomainGateway(i)), message, help);
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::GatewayInSubnet, subject, message, help);
     }
 }
 
@@ -62,7 +62,6 @@ fn domain_network(r: &mut Report<'_>) {
     let Some(net) = &c.network else {
         return;
     };
-    let mut pushes = Vec::new();
     for (i, domain) in net.domains.iter().enumerate() {
         let (kind, kinds) = (domain.kind.key(), domain.kind.plural());
         let spread_names: Vec<&str> = c
@@ -82,29 +81,33 @@ fn domain_network(r: &mut Report<'_>) {
                 ),
                 None => format!("the {kinds} groups are spread across are {}", join(&names)),
             };
-            pushes.push((
+            r.push(
+                Rule::DomainNetwork,
                 Subject::Network(NetworkPart::Domain(i)),
                 format!("the network of {kind} `{}` belongs to no {kind} a group is spread across", domain.name),
                 hint,
-            ));
+            );
         }
         if net.domains[..i].iter().any(|d| d.kind == domain.kind && d.name == domain.name) {
-            pushes.push((
+            r.push(
+                Rule::DomainNetwork,
                 Subject::Network(NetworkPart::Domain(i)),
                 format!("{kind} `{}` is given a network twice", domain.name),
                 format!("declare each {kind}'s network once"),
-            ));
+            );
         } else if !(net.subnet.contains(domain.subnet.network()) && net.subnet.contains(domain.subnet.broadcast())) {
-            pushes.push((
+            r.push(
+                Rule::DomainNetwork,
                 Subject::Network(NetworkPart::DomainSubnet(i)),
                 format!(
                     "the subnet {} of {kind} `{}` is not inside the cluster's subnet {}",
                     domain.subnet, domain.name, net.subnet
                 ),
                 format!("carve the {kinds}' subnets out of {}, or widen it", net.subnet),
-            ));
+            );
         } else if let Some(other) = net.domains[..i].iter().find(|d| overlap(d.subnet, domain.subnet)) {
-            pushes.push((
+            r.push(
+                Rule::DomainNetwork,
                 Subject::Network(NetworkPart::DomainSubnet(i)),
                 format!(
                     "the subnets of {kind} `{}` ({}) and {} `{}` ({}) overlap, so the two would be one network",
@@ -115,11 +118,8 @@ fn domain_network(r: &mut Report<'_>) {
                     other.subnet
                 ),
                 format!("give each {kind} a subnet of its own"),
-            ));
+            );
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::DomainNetwork, subject, message, help);
     }
 }
 
@@ -128,22 +128,24 @@ fn overlap(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.contains(b.network()) || b.contains(a.network())
 }
 
+/// `address_count`: static addressing provides exactly one address per machine, and autoscaled
+/// pools (one shared config) have none.
 fn address_count(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (g, group) in r.cluster.groups() {
         let Some(capacity) = group.addressing.capacity() else {
             continue;
         };
         let at = Subject::Group(g, GroupPart::Addresses);
         match group.size {
-            Size::Autoscale { .. } => pushes.push((
+            Size::Autoscale { .. } => r.push(
+                Rule::AddressCount,
                 at,
                 format!(
                     "`{}` autoscales and shares one cloud-config, so its machines cannot have static addresses",
                     group.name
                 ),
                 "write `addresses: dhcp` (the default) for autoscaled pools".to_string(),
-            )),
+            ),
             Size::Fixed(n) if capacity < u64::from(n) => {
                 let what = match &group.addressing {
                     Addressing::Range { first, last } if u32::from(*first) > u32::from(*last) => {
@@ -154,14 +156,16 @@ fn address_count(r: &mut Report<'_>) {
                     }
                     _ => format!("{} are listed", plural(capacity, "address", "addresses")),
                 };
-                pushes.push((
+                r.push(
+                    Rule::AddressCount,
                     at,
                     format!("`{}` has {}, but {what}", group.name, plural(n, "machine", "machines")),
                     format!("provide {n} addresses"),
-                ));
+                );
             }
             Size::Fixed(n) if capacity > u64::from(n) && matches!(group.addressing, Addressing::List(_)) => {
-                pushes.push((
+                r.push(
+                    Rule::AddressCount,
                     Subject::Group(g, GroupPart::Address(n as usize)),
                     format!(
                         "`{}` has {} but lists {}; the extra ones would never be used",
@@ -170,30 +174,29 @@ fn address_count(r: &mut Report<'_>) {
                         plural(capacity, "address", "addresses")
                     ),
                     format!("list exactly {n}, or raise the machine count"),
-                ));
+                );
             }
             Size::Fixed(_) => {}
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::AddressCount, subject, message, help);
-    }
 }
 
+/// `address_in_subnet`: each static address is a host address of the machine's own segment: its
+/// failure domain's network when the domain has one, else the cluster's subnet.
 fn address_in_subnet(r: &mut Report<'_>) {
     let c = r.cluster;
-    let mut pushes = Vec::new();
     for placed in c.placed_groups() {
         let (g, group) = (placed.group_ref, placed.group);
         if !group.addressing.is_static() {
             continue;
         }
         if c.network.is_none() {
-            pushes.push((
+            r.push(
+                Rule::AddressInSubnet,
                 Subject::Group(g, GroupPart::Addresses),
                 format!("`{}` has static addresses, but the cluster declares no subnet for them", group.name),
                 "add `network: { subnet: \"10.0.0.0/24\", gateway: \"10.0.0.1\", dns: [\"10.0.0.1\"] }`".to_string(),
-            ));
+            );
             continue;
         }
         for m in &placed.machines {
@@ -222,119 +225,131 @@ fn address_in_subnet(r: &mut Report<'_>) {
                     format!("{} would take {a}, but {why}{whose}, so it could not reach its neighbours", m.hostname)
                 }
             };
-            pushes.push((address_subject(g, &group.addressing, m.index), message, help));
+            r.push(Rule::AddressInSubnet, address_subject(g, &group.addressing, m.index), message, help);
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::AddressInSubnet, subject, message, help);
     }
 }
 
+/// `address_unique`: no two machines take one address, and none takes the gateway's.
 fn address_unique(r: &mut Report<'_>) {
     let c = r.cluster;
     let gateway = c.network.as_ref().and_then(|n| n.gateway);
     let mut owners: HashMap<Ipv4Addr, String> = HashMap::new();
-    let mut pushes = Vec::new();
     for placed in c.placed_groups() {
         for m in &placed.machines {
             let Some(address) = m.address else { continue };
             let subject = address_subject(m.group, &placed.group.addressing, m.index);
             if Some(address) == gateway {
-                pushes.push((
+                r.push(
+                    Rule::AddressUnique,
                     subject,
                     format!("{} would take address {address}, which is the gateway's", m.hostname),
                     "give the machine another address, or move the gateway".to_string(),
-                ));
+                );
             } else if let Some(owner) = owners.get(&address) {
-                pushes.push((
+                r.push(
+                    Rule::AddressUnique,
                     subject,
                     format!("{} and {owner} would both take address {address}", m.hostname),
                     "give every machine its own address; check ranges that overlap".to_string(),
-                ));
+                );
             } else {
                 owners.insert(address, m.hostname.clone());
             }
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::AddressUnique, subject, message, help);
+}
+
+/// The groups whose hostnames the hostname rules judge, with their machines placed. Default
+/// hostnames come from the group's name, so a group with a bad or reused name is left to
+/// `pool_name`, which reports the name once rather than every machine.
+fn named_groups(c: &crate::Cluster) -> Vec<crate::PlacedGroup<'_>> {
+    let mut names_seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    for placed in c.placed_groups() {
+        let name = &*placed.group.name;
+        let named_badly = !is_dns_label(name) || names_seen.contains(&name);
+        names_seen.push(name);
+        if !(named_badly && placed.group.hostnames == Hostnames::Default) {
+            out.push(placed);
+        }
+    }
+    out
+}
+
+/// Where machine `index`'s hostname was declared: the listed name, else the pattern or the list,
+/// else the group's name (the default `{group}-{n}`).
+fn hostname_subject(g: GroupRef, hostnames: &Hostnames, index: u32) -> Subject {
+    match hostnames {
+        Hostnames::Default => Subject::Group(g, GroupPart::Name),
+        Hostnames::List(list) if (index as usize) < list.len() => {
+            Subject::Group(g, GroupPart::Hostname(index as usize))
+        }
+        Hostnames::Pattern(_) | Hostnames::List(_) => Subject::Group(g, GroupPart::Hostnames),
     }
 }
 
-fn hostnames(r: &mut Report<'_>) {
-    let c = r.cluster;
-    let mut owners: HashMap<String, GroupRef> = HashMap::new();
-    let mut invalid = Vec::new();
-    let mut duplicate = Vec::new();
-    let mut names_seen: Vec<&str> = Vec::new();
-    for placed in c.placed_groups() {
-        let g = placed.group_ref;
-        let name = &*placed.group.name;
-        // Default hostnames come from the group's name; `pool_name` reports a bad or reused one.
-        let named_badly = !is_dns_label(name) || names_seen.contains(&name);
-        names_seen.push(name);
-        if named_badly && placed.group.hostnames == Hostnames::Default {
-            continue;
-        }
-        for m in &placed.machines {
-            let subject = match &placed.group.hostnames {
-                Hostnames::Default => Subject::Group(g, GroupPart::Name),
-                Hostnames::Pattern(_) => Subject::Group(g, GroupPart::Hostnames),
-                Hostnames::List(list) if (m.index as usize) < list.len() => {
-                    Subject::Group(g, GroupPart::Hostname(m.index as usize))
-                }
-                Hostnames::List(_) => Subject::Group(g, GroupPart::Hostnames),
-            };
-            if !is_dns_label(&m.hostname) {
-                invalid.push((
-                    subject,
-                    format!(
-                        "hostname `{}` is not a valid DNS label: it must be 1 to 63 letters, digits and hyphens, \
-                         and not start or end with a hyphen",
-                        m.hostname
-                    ),
-                    match &placed.group.hostnames {
-                        Hostnames::Pattern(_) => {
-                            "use only letters, digits, hyphens and the placeholders {n}, {group}, {role} and {domain}"
-                                .to_string()
-                        }
-                        _ => "rename the machine, e.g. `central-1`".to_string(),
-                    },
-                ));
-            } else if let Some(_owner) = owners.get(&m.hostname) {
-                duplicate.push((
-                    subject,
-                    format!("two machines would be named `{}`", m.hostname),
-                    match &placed.group.hostnames {
-                        Hostnames::Pattern(_) => "put `{n}` in the hostname pattern so each machine gets its own name",
-                        _ => "give every machine its own hostname",
+/// `hostname_valid`: every machine's hostname, as the pattern or list expands it, is a DNS label
+/// (it names the machine, its cloud-config file and its etcd member), and a hostname list has
+/// one name per machine.
+fn hostname_valid(r: &mut Report<'_>) {
+    for placed in named_groups(r.cluster) {
+        let (g, group) = (placed.group_ref, placed.group);
+        for m in placed.machines.iter().filter(|m| !is_dns_label(&m.hostname)) {
+            r.push(
+                Rule::HostnameValid,
+                hostname_subject(g, &group.hostnames, m.index),
+                format!(
+                    "hostname `{}` is not a valid DNS label: it must be 1 to 63 letters, digits and hyphens, \
+                     and not start or end with a hyphen",
+                    m.hostname
+                ),
+                match &group.hostnames {
+                    Hostnames::Pattern(_) => {
+                        "use only letters, digits, hyphens and the placeholders {n}, {group}, {role} and {domain}"
                     }
-                    .to_string(),
-                ));
-            } else {
-                owners.insert(m.hostname.clone(), g);
-            }
+                    _ => "rename the machine, e.g. `central-1`",
+                },
+            );
         }
-        if let Hostnames::List(list) = &placed.group.hostnames
-            && let Size::Fixed(n) = placed.group.size
+        if let Hostnames::List(list) = &group.hostnames
+            && let Size::Fixed(n) = group.size
             && list.len() != n as usize
         {
-            invalid.push((
+            r.push(
+                Rule::HostnameValid,
                 Subject::Group(g, GroupPart::Hostnames),
                 format!(
                     "`{}` has {} but lists {}",
-                    placed.group.name,
+                    group.name,
                     plural(n, "machine", "machines"),
                     plural(list.len() as u64, "hostname", "hostnames")
                 ),
-                format!("list exactly {n} hostnames, or use a pattern such as \"{}-{{n}}\"", placed.group.name),
-            ));
+                format!("list exactly {n} hostnames, or use a pattern such as \"{}-{{n}}\"", group.name),
+            );
         }
     }
-    for (subject, message, help) in invalid {
-        r.push(Rule::HostnameValid, subject, message, help);
-    }
-    for (subject, message, help) in duplicate {
-        r.push(Rule::HostnameUnique, subject, message, help);
+}
+
+/// `hostname_unique`: no two machines, in any groups, get one hostname; the second is reported,
+/// on the pattern when a pattern without `{n}` made them alike. Invalid hostnames are
+/// `hostname_valid`'s and are not counted.
+fn hostname_unique(r: &mut Report<'_>) {
+    let mut taken: HashSet<String> = HashSet::new();
+    for placed in named_groups(r.cluster) {
+        let (g, group) = (placed.group_ref, placed.group);
+        for m in placed.machines.iter().filter(|m| is_dns_label(&m.hostname)) {
+            if !taken.insert(m.hostname.clone()) {
+                r.push(
+                    Rule::HostnameUnique,
+                    hostname_subject(g, &group.hostnames, m.index),
+                    format!("two machines would be named `{}`", m.hostname),
+                    match &group.hostnames {
+                        Hostnames::Pattern(_) => "put `{n}` in the hostname pattern so each machine gets its own name",
+                        _ => "give every machine its own hostname",
+                    },
+                );
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@ use crate::net::Ipv4Net;
 use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, Subject};
 
+/// Runs the rules on the shape of groups (except `cluster_size`, which runs first of all).
 pub(super) fn check(r: &mut Report<'_>) {
     domain_spread(r);
     autoscale_bounds(r);
@@ -22,7 +23,6 @@ pub(super) fn check(r: &mut Report<'_>) {
 /// declaration, and a pool that large is an autoscaled one, whose machines share a config.
 pub(super) fn cluster_size(r: &mut Report<'_>) {
     let mut total: u64 = 0;
-    let mut pushes = Vec::new();
     for (g, group) in r.cluster.groups() {
         let Size::Fixed(n) = group.size else { continue };
         // The groups at fault: each one too large on its own, and the one that takes the total
@@ -50,22 +50,20 @@ pub(super) fn cluster_size(r: &mut Report<'_>) {
                 format!("autoscale a large pool instead, `autoscale ..{n}`: its machines share one config per domain")
             }
         };
-        pushes.push((
+        r.push(Rule::ClusterSize,
             Subject::Group(g, GroupPart::Size),
             format!(
                 "{whole}, beyond the {MAX_FIXED_MACHINES} machines a cluster may list one by one: each gets a config of \
                  its own, and no CoreOS, fleet or etcd deployment of that size runs from one declaration"
             ),
             help,
-        ));
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::ClusterSize, subject, message, help);
+        );
     }
 }
 
+/// `domain_spread`: a spread's domains are distinct and hold machines, and explicit counts are
+/// given for all or none and add up to the group's size (never on an autoscaled group).
 fn domain_spread(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (g, group) in r.cluster.groups() {
         let Some(spread) = &group.spread else {
             continue;
@@ -73,31 +71,33 @@ fn domain_spread(r: &mut Report<'_>) {
         let (kind, kinds) = (spread.kind.key(), spread.kind.plural());
         let at = |part| Subject::Group(g, part);
         if spread.domains.is_empty() {
-            pushes.push((
+            r.push(
+                Rule::DomainSpread,
                 at(GroupPart::Spread),
                 format!("`across {kinds} []` names no {kind}"),
                 format!("list the {kinds}, e.g. `across {kinds} [a, b, c]`, or drop `across`"),
-            ));
+            );
             continue;
         }
         for (i, domain) in spread.domains.iter().enumerate() {
             if spread.domains[..i].iter().any(|d| d.name == domain.name) {
-                pushes.push((
+                r.push(
+                    Rule::DomainSpread,
                     at(GroupPart::Domain(i)),
                     format!("{kind} `{}` is listed twice, so it would hold the share of two {kinds}", domain.name),
                     format!("list each {kind} once"),
-                ));
+                );
             }
         }
         let explicit = spread.domains.iter().filter(|d| d.count.is_some()).count();
         if explicit > 0 && explicit < spread.domains.len() {
             for (i, domain) in spread.domains.iter().enumerate() {
                 if domain.count.is_none() {
-                    pushes.push((
+                    r.push(Rule::DomainSpread,
                         at(GroupPart::Domain(i)),
                         format!("{kind} `{}` has no machine count while other {kinds} have one", domain.name),
                         format!("give every {kind} a count, e.g. `{}: 1`, or give none and let machines be dealt out in turn", domain.name),
-                    ));
+                    );
                 }
             }
             continue;
@@ -107,7 +107,8 @@ fn domain_spread(r: &mut Report<'_>) {
                 if explicit > 0 {
                     let sum: u64 = spread.domains.iter().map(|d| u64::from(d.count.unwrap_or(0))).sum();
                     if sum != u64::from(n) {
-                        pushes.push((
+                        r.push(
+                            Rule::DomainSpread,
                             at(GroupPart::Spread),
                             format!(
                                 "the {kind} counts add up to {sum}, but `{}` has {}",
@@ -115,7 +116,7 @@ fn domain_spread(r: &mut Report<'_>) {
                                 plural(n, "machine", "machines")
                             ),
                             format!("make the counts add up to {n}"),
-                        ));
+                        );
                         continue;
                     }
                 }
@@ -124,7 +125,8 @@ fn domain_spread(r: &mut Report<'_>) {
                 for i in empty {
                     let name = &spread.domains[i].name;
                     let subject = if explicit > 0 { GroupPart::DomainCount(i) } else { GroupPart::Domain(i) };
-                    pushes.push((
+                    r.push(
+                        Rule::DomainSpread,
                         at(subject),
                         format!(
                             "{kind} `{name}` holds none of the {} of `{}`, so it protects nothing",
@@ -132,51 +134,50 @@ fn domain_spread(r: &mut Report<'_>) {
                             group.name
                         ),
                         format!("remove `{name}` from the {kinds}, or add machines"),
-                    ));
+                    );
                 }
             }
             Size::Autoscale { .. } if explicit > 0 => {
-                pushes.push((
+                r.push(
+                    Rule::DomainSpread,
                     at(GroupPart::Spread),
                     format!("`{}` autoscales, so its machines cannot be counted per {kind}", group.name),
                     format!("drop the counts: an autoscaled group is dealt across its {kinds} in turn"),
-                ));
+                );
             }
             Size::Autoscale { .. } => {}
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::DomainSpread, subject, message, help);
-    }
 }
 
+/// `autoscale_bounds`: an autoscale minimum is at most its maximum, and the maximum is above 0.
 fn autoscale_bounds(r: &mut Report<'_>) {
-    let mut pushes = Vec::new();
     for (g, group) in r.cluster.groups() {
         if let Size::Autoscale { min, max } = group.size {
             if let (Some(min), Some(max)) = (min, max)
                 && min > max
             {
-                pushes.push((
+                r.push(
+                    Rule::AutoscaleBounds,
                     Subject::Group(g, GroupPart::Min),
                     format!("`{}` autoscales from {min} to {max}, but the minimum is above the maximum", group.name),
                     format!("write `autoscale {max}..{min}`"),
-                ));
+                );
             }
             if max == Some(0) {
-                pushes.push((
+                r.push(
+                    Rule::AutoscaleBounds,
                     Subject::Group(g, GroupPart::Max),
                     format!("`{}` autoscales to at most 0 machines, so it never runs anything", group.name),
                     "raise the maximum, or remove the pool".to_string(),
-                ));
+                );
             }
         }
     }
-    for (subject, message, help) in pushes {
-        r.push(Rule::AutoscaleBounds, subject, message, help);
-    }
 }
 
+/// `pxe_boot`: PXE machines can find their config: etcd members never PXE-boot (RAM loses their
+/// data), PXE pools take their address from DHCP, and each has a plain-http boot server.
 fn pxe_boot(r: &mut Report<'_>) {
     let c = r.cluster;
     if let Boot::Pxe { .. } = c.members.boot {
@@ -188,14 +189,14 @@ fn pxe_boot(r: &mut Report<'_>) {
             "boot the members from disk, and PXE-boot a worker pool instead",
         );
     }
-    let mut pushes = Vec::new();
     for (i, pool) in c.pools.iter().enumerate() {
         let Boot::Pxe { url } = &pool.boot else {
             continue;
         };
         let g = GroupRef::Pool(i);
         if !matches!(pool.addressing, Addressing::Dhcp) {
-            pushes.push((
+            r.push(
+                Rule::PxeBoot,
                 Subject::Group(g, GroupPart::Addresses),
                 format!(
                     "PXE pool `{}` has static addresses, but PXE machines get their address from DHCP before \
@@ -203,14 +204,15 @@ fn pxe_boot(r: &mut Report<'_>) {
                     pool.name
                 ),
                 "remove `addresses:` from the pool (or write `addresses: dhcp`)".to_string(),
-            ));
+            );
         }
         let (subject, url) = match url {
             Some(url) => (Subject::Group(g, GroupPart::Boot), Some(url)),
             None => (Subject::BootServer, c.boot_server.as_ref()),
         };
         match url {
-            None => pushes.push((
+            None => r.push(
+                Rule::PxeBoot,
                 Subject::Group(g, GroupPart::Boot),
                 format!(
                     "PXE pool `{}` has no boot server: its kernel line needs `cloud-config-url=` pointing at the \
@@ -219,20 +221,18 @@ fn pxe_boot(r: &mut Report<'_>) {
                 ),
                 "add `boot_server: \"http://10.0.0.2:8080\"` to the cluster, or `boot: pxe \"http://...\"` to the pool"
                     .to_string(),
-            )),
-            Some(url) if !url.starts_with("http://") => pushes.push((
+            ),
+            Some(url) if !url.starts_with("http://") => r.push(
+                Rule::PxeBoot,
                 subject,
                 format!(
                     "the boot server URL `{url}` is not plain http://: stock iPXE and the CoreOS PXE image fetch \
                      `cloud-config-url` over http only"
                 ),
                 "serve the configs over http:// on the provisioning network".to_string(),
-            )),
+            ),
             Some(_) => {}
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::PxeBoot, subject, message, help);
     }
 }
 
@@ -261,7 +261,6 @@ fn pxe_boot_network(r: &mut Report<'_>) {
             }
         }
     }
-    let mut pushes = Vec::new();
     for (net, kinds) in unlisted.iter().filter(|(_, kinds)| kinds.len() > 1) {
         let network = net.map_or_else(|| "one undeclared network".to_string(), |n| format!("one network, {n}"));
         let first = kinds[0].0;
@@ -293,7 +292,8 @@ fn pxe_boot_network(r: &mut Report<'_>) {
             let why = "every PXE boot server on a network answers every machine on it, so each machine would boot \
                        whichever config answers first and publish that";
             if p == first && domains.len() > 1 {
-                pushes.push((
+                r.push(
+                    Rule::PxeBootNetwork,
                     Subject::Group(GroupRef::Pool(p), GroupPart::Spread),
                     format!(
                         "PXE pool `{}` boots {kinds_word} {} from {network}: {why} {kind} in its fleet metadata",
@@ -301,19 +301,17 @@ fn pxe_boot_network(r: &mut Report<'_>) {
                         join(&domains)
                     ),
                     help,
-                ));
+                );
             } else if p != first {
                 let other = &c.pools[first].name;
-                pushes.push((
+                r.push(
+                    Rule::PxeBootNetwork,
                     Subject::Group(GroupRef::Pool(p), GroupPart::Boot),
                     format!("PXE pools `{other}` and `{}` boot from {network}: {why} pool", pool.name),
                     help,
-                ));
+                );
             }
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::PxeBootNetwork, subject, message, help);
     }
 }
 
@@ -323,17 +321,17 @@ fn pxe_boot_network(r: &mut Report<'_>) {
 fn machine_inventory(r: &mut Report<'_>) {
     let c = r.cluster;
     let mut seen: Vec<(String, &str)> = Vec::new();
-    let mut pushes = Vec::new();
     for (g, group) in c.groups() {
         if group.inventory.is_empty() {
             continue;
         }
         if !matches!(group.boot, Boot::Pxe { .. }) {
-            pushes.push((
+            r.push(
+                Rule::MachineInventory,
                 Subject::Group(g, GroupPart::Inventory),
                 format!("`{}` lists machines by MAC, but only PXE pools boot by MAC", group.name),
                 "remove `inventory`, or add `boot: pxe`".to_string(),
-            ));
+            );
             continue;
         }
         // A fixed pool's inventory lists its machines: as many per domain as the pool places there.
@@ -356,7 +354,7 @@ fn machine_inventory(r: &mut Report<'_>) {
                 }
             };
             if let Some(mismatch) = mismatch {
-                pushes.push((
+                r.push(Rule::MachineInventory,
                     Subject::Group(g, GroupPart::Inventory),
                     format!(
                         "`{}` has {} but its inventory does not list them: {mismatch}",
@@ -365,28 +363,30 @@ fn machine_inventory(r: &mut Report<'_>) {
                     ),
                     "list each machine once, in the domain the pool places it in (machines are dealt across domains in turn)"
                         .to_string(),
-                ));
+                );
             }
         }
         for (i, entry) in group.inventory.iter().enumerate() {
             let at = Subject::Group(g, GroupPart::InventoryEntry(i));
             let mac = entry.mac.to_ascii_lowercase();
             if let Some((_, owner)) = seen.iter().find(|(m, _)| *m == mac) {
-                pushes.push((
+                r.push(
+                    Rule::MachineInventory,
                     at,
                     format!(
                         "MAC address {} is listed twice (also in `{owner}`), so one machine would be two",
                         entry.mac
                     ),
                     "list each machine once".to_string(),
-                ));
+                );
                 continue;
             }
             seen.push((mac, &group.name));
             match (&group.spread, &entry.domain) {
                 (Some(spread), Some(domain)) if !spread.domains.iter().any(|d| d.name == *domain) => {
                     let names: Vec<&str> = spread.domains.iter().map(|d| &*d.name).collect();
-                    pushes.push((
+                    r.push(
+                        Rule::MachineInventory,
                         at,
                         format!(
                             "machine {} is placed in {} `{domain}`, which `{}` is not spread across",
@@ -395,27 +395,26 @@ fn machine_inventory(r: &mut Report<'_>) {
                             group.name
                         ),
                         format!("use one of {}", join(&names)),
-                    ));
+                    );
                 }
-                (Some(spread), None) => pushes.push((
+                (Some(spread), None) => r.push(
+                    Rule::MachineInventory,
                     at,
                     format!("machine {} of `{}` has no {}", entry.mac, group.name, spread.kind.key()),
                     format!("write `\"{}\": \"{}\"`", entry.mac, spread.domains.first().map_or("a", |d| &*d.name)),
-                )),
-                (None, Some(domain)) => pushes.push((
+                ),
+                (None, Some(domain)) => r.push(
+                    Rule::MachineInventory,
                     at,
                     format!(
                         "machine {} is placed in `{domain}`, but `{}` is not spread across domains",
                         entry.mac, group.name
                     ),
                     "list the MAC alone, or spread the pool with `across zones [...]`".to_string(),
-                )),
+                ),
                 _ => {}
             }
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::MachineInventory, subject, message, help);
     }
 }
 
@@ -428,29 +427,29 @@ pub(crate) fn is_dns_label(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
+/// `pool_name`: pool names are DNS labels, distinct from each other and from the members' group,
+/// since they name machines and files. Cannot be allowed.
 fn pool_name(r: &mut Report<'_>) {
     let c = r.cluster;
-    let mut pushes = Vec::new();
     for (i, pool) in c.pools.iter().enumerate() {
         let subject = Subject::Group(GroupRef::Pool(i), GroupPart::Name);
         if !is_dns_label(&pool.name) {
-            pushes.push((
+            r.push(
+                Rule::PoolName,
                 subject,
                 format!("pool name `{}` is not a DNS label, and it names the pool's machines and files", pool.name),
                 "use letters, digits and hyphens, e.g. `db-ssd`".to_string(),
-            ));
+            );
         }
         let earlier: Vec<&str> =
             std::iter::once(&*c.members.name).chain(c.pools[..i].iter().map(|p| &*p.name)).collect();
         if earlier.contains(&&*pool.name) {
-            pushes.push((
+            r.push(
+                Rule::PoolName,
                 subject,
                 format!("pool name `{}` is used twice; the groups' machines and files would collide", pool.name),
                 format!("rename one of them; the names in use are {}", join(&earlier)),
-            ));
+            );
         }
-    }
-    for (subject, message, help) in pushes {
-        r.push(Rule::PoolName, subject, message, help);
     }
 }
