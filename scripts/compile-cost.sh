@@ -42,7 +42,7 @@ $body
 fn main() {
     println!(\"{}\", PRODUCTION.name);
 }"
-hand=$(python3 - "$root/build/tests/golden/production.rs" <<'PY'
+hand=$(python3 - "$root/clusterdef-build/tests/golden/production.rs" <<'PY'
 import sys
 text = open(sys.argv[1]).read()
 start = text.index("pub static CLUSTER")

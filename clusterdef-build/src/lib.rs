@@ -329,7 +329,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir.join("src"));
         let dependencies = dependencies
             .replace("{runtime}", &format!("{:?}", root.join("runtime").display().to_string()))
-            .replace("{build}", &format!("{:?}", root.join("build").display().to_string()));
+            .replace("{build}", &format!("{:?}", root.join("clusterdef-build").display().to_string()));
         let manifest = format!(
             "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n{dependencies}\n[workspace]\n"
         );
