@@ -55,27 +55,10 @@ pub fn dsl(data: &[u8]) -> Verdict {
 /// A small, seedable random source, so a failing run can be replayed.
 pub use clusterdef::synthetic::Rng;
 
-/// Fragments the mutator inserts besides the language's keys (`clusterdef_syntax::parse::KEYS`):
-/// the other keywords, punctuation, and values that stress each stage (huge and negative numbers,
-/// unbalanced brackets, escapes, non-ASCII).
+/// Fragments the mutator inserts besides the language's own words (`clusterdef_syntax::symbol`):
+/// punctuation, and values that stress each stage (huge and negative numbers, unbalanced
+/// brackets, escapes, non-ASCII).
 const DICTIONARY: &[&str] = &[
-    "across",
-    "cabinets",
-    "zones",
-    "autoscale",
-    "file",
-    "static",
-    "discovery",
-    "pxe",
-    "dhcp",
-    "etcd_lock",
-    "off",
-    "stable",
-    "beta",
-    "true",
-    "false",
-    "for",
-    "reason",
     ":",
     ",",
     "=",
@@ -161,10 +144,11 @@ pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
                 pieces.swap(a, b);
             }
             3 | 4 => {
-                let keys = clusterdef_syntax::parse::KEYS;
-                let list = match rng.below(keys.len() + 1) {
+                let (keys, values) = (clusterdef_syntax::symbol::KEYS, clusterdef_syntax::symbol::VALUES);
+                let list = match rng.below(keys.len() + values.len() + 1) {
                     0 => DICTIONARY,
-                    k => keys[k - 1],
+                    k if k <= keys.len() => keys[k - 1],
+                    k => values[k - 1 - keys.len()],
                 };
                 let word = list[rng.below(list.len())];
                 pieces.insert(rng.below(n + 1), format!(" {word} "));

@@ -20,6 +20,8 @@ pub mod quorum;
 mod rule;
 mod subject;
 pub mod suggest;
+#[doc(hidden)]
+pub mod synthetic;
 mod window;
 
 pub use check::{Violation, Violations};

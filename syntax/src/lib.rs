@@ -12,7 +12,9 @@ pub mod codegen;
 pub mod files;
 pub mod lower;
 pub mod parse;
+pub mod print;
 pub mod source;
+pub mod symbol;
 #[doc(hidden)]
 pub mod synthetic;
 

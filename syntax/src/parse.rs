@@ -13,41 +13,10 @@ use syn::parse::{ParseStream, Parser};
 use syn::{Ident, LitBool, LitFloat, LitInt, LitStr, Token, braced, bracketed};
 
 use crate::ast::*;
+use crate::symbol::*;
 
 /// Reads a unit body file named relative to the crate root.
 pub type FileLoader<'a> = &'a dyn Fn(&str) -> Result<String, String>;
-
-/// The top-level keys, for "did you mean" suggestions.
-pub const TOP_KEYS: &[&str] = &[
-    "name",
-    "production",
-    "etcd",
-    "channel",
-    "ssh_keys",
-    "network",
-    "bootstrap",
-    "boot_server",
-    "tls",
-    "central",
-    "machines",
-    "etcd_node",
-    "workers",
-    "pool",
-    "unit",
-    "allow",
-];
-/// The keys of a group's `{ … }` options.
-pub const GROUP_KEYS: &[&str] =
-    &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot", "inventory"];
-/// The keys of a unit's `{ … }` options.
-pub const UNIT_KEYS: &[&str] = &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "body"];
-/// The keys of the `network: { … }` block.
-pub const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface", "zones", "cabinets"];
-
-/// The keys of one failure domain's network.
-pub const DOMAIN_NETWORK_KEYS: &[&str] = &["subnet", "gateway"];
-/// Every key list of the language, for tools that need its vocabulary (the fuzzer's dictionary).
-pub const KEYS: &[&[&str]] = &[TOP_KEYS, GROUP_KEYS, UNIT_KEYS, NETWORK_KEYS, DOMAIN_NETWORK_KEYS];
 
 /// Parses a `cluster!` body. Returns the tree (with the malformed parts left out) and every
 /// syntax error found.
@@ -403,7 +372,7 @@ impl P<'_, '_> {
                 "ca" => set_once(&mut ca, &k, value),
                 "cert" => set_once(&mut cert, &k, value),
                 "key" => set_once(&mut tls_key, &k, value),
-                _ => Err(unknown_key(&k, &["ca", "cert", "key"], "`tls`")),
+                _ => Err(unknown_key(&k, TLS_KEYS, "`tls`")),
             }
         });
         match (ca, cert, tls_key) {
@@ -452,8 +421,8 @@ impl P<'_, '_> {
             "cabinets" => DomainKind::Cabinet,
             "zones" => DomainKind::Zone,
             other => {
-                let hint =
-                    closest(other, ["cabinets", "zones"]).map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
+                let hint = closest(other, DOMAIN_KINDS.iter().copied())
+                    .map_or(String::new(), |s| format!(" (did you mean `{s}`?)"));
                 return Err(syn::Error::new(
                     kind_ident.span(),
                     format!("expected `cabinets` or `zones`, found `{other}`{hint}"),
