@@ -26,7 +26,7 @@ pub mod input;
 mod module;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clusterdef::{Cluster, Render, RenderError, RenderOptions, UnitBody, WriteError, WriteReport};
 
@@ -167,7 +167,7 @@ impl Builder {
 
         let module_text = generate_module(&cluster, &self.input.display().to_string());
         let module = out_dir.join("clusterdef").join(format!("{name}.rs"));
-        write_if_changed(&module, module_text.as_bytes())?;
+        clusterdef::output::write_if_changed(&module, module_text.as_bytes()).map_err(Error::Write)?;
 
         let mut inputs = vec![path];
         inputs.extend(cluster.units.iter().filter_map(|u| match &u.body {
@@ -176,19 +176,6 @@ impl Builder {
         }));
         Ok(Output { cluster, module, artifacts_dir, report, inputs })
     }
-}
-
-/// Writes `bytes` to `path` unless it already holds them, so cargo sees no change.
-fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    if std::fs::read(path).is_ok_and(|old| old == bytes) {
-        return Ok(());
-    }
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::Io(parent.to_path_buf(), e))?;
-    }
-    let tmp = path.with_extension("rs.clusterdef-tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::Io(tmp.clone(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::Io(path.to_path_buf(), e))
 }
 
 /// Shorthand for `Builder::new(input).compile()`.

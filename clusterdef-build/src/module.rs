@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use clusterdef::render::cloud_config::Facts;
+use clusterdef::render::cloud_config::{self, Membership};
 use clusterdef::{Cluster, GroupRef};
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -41,11 +41,11 @@ fn opt_str(value: Option<&str>) -> TokenStream {
 
 /// The module's source, formatted, starting with an `@generated` header that names `source`.
 pub fn generate_module(cluster: &Cluster, source: &str) -> String {
-    let facts = Facts::of(cluster);
+    let membership = Membership::of(cluster);
     let name = cluster.name.to_string();
     let cluster_value = clusterdef_syntax::codegen::cluster_expr(cluster, &quote!(::clusterdef));
-    let endpoints: Vec<&str> = facts.client_endpoints.split(',').filter(|s| !s.is_empty()).collect();
-    let initial_cluster = &facts.initial_cluster;
+    let endpoints: Vec<String> = cluster.etcd_members().iter().map(cloud_config::client_url).collect();
+    let initial_cluster = &membership.initial_cluster;
     let member_count = endpoints.len();
 
     let machines: Vec<_> = cluster.machines();

@@ -231,11 +231,11 @@ pub struct InventoryEntry {
 impl Group {
     /// A group of `size` machines with every option at its default.
     pub fn new(name: impl Into<Text>, role: impl Into<Text>, size: Size) -> Group {
-        Group::with_defaults(name.into(), role.into(), size)
+        Group::new_const(name.into(), role.into(), size)
     }
 
     /// [`Group::new`] in a `const` context.
-    pub const fn with_defaults(name: Text, role: Text, size: Size) -> Group {
+    pub const fn new_const(name: Text, role: Text, size: Size) -> Group {
         Group {
             name,
             role,
@@ -612,13 +612,13 @@ impl Cluster {
     /// members have static addresses and discovery (URL supplied at render time) otherwise.
     pub fn new(name: impl Into<Text>, layout: Layout, members: Group) -> Cluster {
         let bootstrap = if members.addressing.is_static() { Bootstrap::Static } else { Bootstrap::Discovery(None) };
-        let mut cluster = Cluster::with_defaults(name.into(), layout, members);
+        let mut cluster = Cluster::new_const(name.into(), layout, members);
         cluster.bootstrap = bootstrap;
         cluster
     }
 
     /// [`Cluster::new`] in a `const` context, with a static bootstrap.
-    pub const fn with_defaults(name: Text, layout: Layout, members: Group) -> Cluster {
+    pub const fn new_const(name: Text, layout: Layout, members: Group) -> Cluster {
         Cluster {
             name,
             production: false,
@@ -712,7 +712,7 @@ impl Cluster {
     /// A cluster that stands in for one that failed to compile; the `cluster!` macro expands to
     /// it beside its errors so that code using the value still type-checks.
     pub const fn placeholder() -> Cluster {
-        let members = Group::with_defaults(Cow::Borrowed("etcd"), Cow::Borrowed("etcd"), Size::Fixed(1));
-        Cluster::with_defaults(Cow::Borrowed("placeholder"), Layout::DevTest, members)
+        let members = Group::new_const(Cow::Borrowed("etcd"), Cow::Borrowed("etcd"), Size::Fixed(1));
+        Cluster::new_const(Cow::Borrowed("placeholder"), Layout::DevTest, members)
     }
 }

@@ -23,6 +23,7 @@ pub mod suggest;
 #[doc(hidden)]
 pub mod synthetic;
 mod window;
+pub mod words;
 
 pub use check::{Violation, Violations};
 pub use cluster::*;

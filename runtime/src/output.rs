@@ -133,6 +133,23 @@ impl Fs for RealFs {
     }
 }
 
+/// Writes `bytes` to `path` (creating its directory) unless it already holds them, through a
+/// temporary file renamed into place; returns whether it wrote. For a single generated file, such
+/// as the module a build script includes, which cargo must not see change when it has not.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
+    if fs::read(path).is_ok_and(|old| old == bytes) {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_at(parent))?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.clusterdef-tmp"));
+    fs::write(&tmp, bytes).map_err(io_at(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    Ok(true)
+}
+
 /// The directory, inside the output directory, that a write stages the new tree in.
 pub const STAGE: &str = ".clusterdef-stage";
 

@@ -24,7 +24,7 @@ use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing
 use quote::quote;
 
 /// The name the runtime's private module is imported under inside the expansion.
-const K: &str = "__clusterdef";
+const PRIVATE: &str = "__clusterdef";
 
 /// A token writer: tokens go into the innermost open group.
 pub struct Out {
@@ -52,7 +52,7 @@ impl Out {
 
     /// `__clusterdef::a::b` for `a::b`.
     fn path(&mut self, segments: &str) {
-        self.ident(K);
+        self.ident(PRIVATE);
         for segment in segments.split("::") {
             self.push(TokenTree::Punct(Punct::new(':', Spacing::Joint)));
             self.push(TokenTree::Punct(Punct::new(':', Spacing::Alone)));

@@ -87,7 +87,7 @@ fn whole_span(tokens: &TokenStream) -> SpanRange {
     }
 }
 
-/// Expands a `cluster!` body to an expression of type `K::Cluster`, where `krate` is the path of
+/// Expands a `cluster!` body to an expression of type `Cluster` (the runtime's), where `krate` is the path of
 /// the runtime crate. On failure the expression holds every error as a `compile_error!` and then
 /// a placeholder cluster, so the caller's other code still type-checks.
 pub fn expand(body: TokenStream, krate: &TokenStream, load: FileLoader<'_>) -> TokenStream {

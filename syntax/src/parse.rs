@@ -24,7 +24,7 @@ pub fn parse(tokens: TokenStream, load: FileLoader<'_>) -> (ClusterAst, Vec<syn:
     let mut errors = Vec::new();
     let mut ast = ClusterAst::default();
     let parser = |input: ParseStream| {
-        let mut p = P { errors: &mut errors, load };
+        let mut p = Grammar { errors: &mut errors, load };
         p.comma_list(input, "entries", |p, input| {
             let entry = p.entry(input)?;
             ast.entries.push(entry);
@@ -38,13 +38,10 @@ pub fn parse(tokens: TokenStream, load: FileLoader<'_>) -> (ClusterAst, Vec<syn:
     (ast, errors)
 }
 
-struct P<'e, 'l> {
+/// The grammar's parser state: the errors it has recovered from so far, and how it reads unit files.
+struct Grammar<'e, 'l> {
     errors: &'e mut Vec<syn::Error>,
     load: FileLoader<'l>,
-}
-
-fn span_of(span: Span) -> SpanRange {
-    SpanRange::single(span)
 }
 
 /// Skips tokens up to (not including) the next comma at this nesting level.
@@ -141,7 +138,7 @@ fn wrong_delimiter<T>(input: ParseStream, open: &str, close: &str, what: &str) -
     Err(input.error(format!("expected `{open}`: {what} is written in `{open}…{close}`")))
 }
 
-impl P<'_, '_> {
+impl Grammar<'_, '_> {
     /// Parses `item, item, …` with an optional trailing comma, recovering at commas.
     fn comma_list(
         &mut self,
@@ -187,7 +184,7 @@ impl P<'_, '_> {
                     return Err(missing_value(input, &key, "`true` or `false`"));
                 }
                 let b: LitBool = input.parse().map_err(|_| input.error("expected `true` or `false`"))?;
-                EntryKind::Production(Spanned::new(b.value, span_of(b.span)))
+                EntryKind::Production(Spanned::new(b.value, SpanRange::single(b.span)))
             }
             "etcd" => {
                 colon(input, &key)?;
@@ -273,7 +270,7 @@ impl P<'_, '_> {
         }
         let start = input.span();
         let content = open_braces(input, "the network")?;
-        let mut net = NetworkAst { span: Some(span_of(start)), ..NetworkAst::default() };
+        let mut net = NetworkAst { span: Some(SpanRange::single(start)), ..NetworkAst::default() };
         let mut seen_kinds = Vec::new();
         self.comma_list(&content, "network settings", |p, input| {
             let key = Ident::parse_any(input)?;
@@ -361,7 +358,7 @@ impl P<'_, '_> {
         if at_item_end(input) {
             return Err(missing_value(input, key, EXAMPLE));
         }
-        let span = span_of(input.span());
+        let span = SpanRange::single(input.span());
         let content = open_braces(input, "the TLS files")?;
         let (mut ca, mut cert, mut tls_key) = (None, None, None);
         self.comma_list(&content, "TLS files", |_, input| {
@@ -376,7 +373,7 @@ impl P<'_, '_> {
             }
         });
         match (ca, cert, tls_key) {
-            (Some(ca), Some(cert), Some(k)) => Ok(Spanned::new([ca, cert, k], span_of(key.span()).to(span))),
+            (Some(ca), Some(cert), Some(k)) => Ok(Spanned::new([ca, cert, k], SpanRange::single(key.span()).to(span))),
             _ => Err(syn::Error::new(
                 key.span(),
                 format!("`tls` needs `ca`, `cert` and `key`\n  = help: write {EXAMPLE}"),
@@ -385,7 +382,7 @@ impl P<'_, '_> {
     }
 
     fn group_spec(&mut self, input: ParseStream, key: &Ident) -> syn::Result<GroupSpec> {
-        let start = span_of(key.span());
+        let start = SpanRange::single(key.span());
         let size = size(input, key)?;
         let mut end = size.span();
         let spread = if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "across") {
@@ -398,7 +395,7 @@ impl P<'_, '_> {
         let options = if input.peek(syn::token::Brace) {
             let brace_span = input.span();
             let options = self.group_options(input)?;
-            end = span_of(brace_span);
+            end = SpanRange::single(brace_span);
             options
         } else {
             GroupOptions::default()
@@ -443,7 +440,7 @@ impl P<'_, '_> {
             domains.push((name, count));
             Ok(())
         });
-        Ok(SpreadAst { span: span_of(across.span()).to(span_of(list_span)), kind, domains })
+        Ok(SpreadAst { span: SpanRange::single(across.span()).to(SpanRange::single(list_span)), kind, domains })
     }
 
     fn group_options(&mut self, input: ParseStream) -> syn::Result<GroupOptions> {
@@ -452,7 +449,7 @@ impl P<'_, '_> {
         self.comma_list(&content, "options", |p, input| {
             let key = Ident::parse_any(input)?;
             colon(input, &key)?;
-            let start = span_of(key.span());
+            let start = SpanRange::single(key.span());
             match key.unraw().to_string().as_str() {
                 "addresses" => {
                     let a = addresses(input, &key, p)?;
@@ -523,7 +520,7 @@ impl P<'_, '_> {
                 "`{ \"52:54:00:12:34:01\": \"us-east-1a\", … }` or `[\"52:54:00:12:34:01\", …]`",
             ));
         }
-        let span = span_of(input.span());
+        let span = SpanRange::single(input.span());
         let mut entries = Vec::new();
         if input.peek(syn::token::Brace) {
             let content = open_braces(input, "an inventory of MAC addresses and domains")?;
@@ -550,7 +547,7 @@ impl P<'_, '_> {
             let lit: LitStr = input.parse()?;
             let pattern = lit.value();
             check_placeholders(&pattern).map_err(|e| syn::Error::new(lit.span(), e))?;
-            return Ok(Spanned::new(HostnamesAst::Pattern(pattern), span_of(lit.span())));
+            return Ok(Spanned::new(HostnamesAst::Pattern(pattern), SpanRange::single(lit.span())));
         }
         let span = input.span();
         let content = open_brackets(input, "a list of hostnames")?;
@@ -559,7 +556,7 @@ impl P<'_, '_> {
             names.push(name_value(input, key)?);
             Ok(())
         });
-        Ok(Spanned::new(HostnamesAst::List(names), span_of(span)))
+        Ok(Spanned::new(HostnamesAst::List(names), SpanRange::single(span)))
     }
 
     fn windows(&mut self, input: ParseStream, key: &Ident, start: SpanRange) -> syn::Result<Spanned<WindowsAst>> {
@@ -581,7 +578,7 @@ impl P<'_, '_> {
                 windows.push((domain, w));
                 Ok(())
             });
-            return Ok(Spanned::new(WindowsAst::PerDomain(windows), span_of(span)));
+            return Ok(Spanned::new(WindowsAst::PerDomain(windows), SpanRange::single(span)));
         }
         let w = window(input, key)?;
         Ok(Spanned::new(WindowsAst::All(w.value), start.to(w.span)))
@@ -596,7 +593,7 @@ impl P<'_, '_> {
         let brace_span = input.span();
         let content = open_braces(input, "a unit's options")?;
         let mut u = UnitAst {
-            span: span_of(key.span()).to(span_of(brace_span)),
+            span: SpanRange::single(key.span()).to(SpanRange::single(brace_span)),
             name,
             global: None,
             metadata: None,
@@ -622,7 +619,7 @@ impl P<'_, '_> {
                     return Err(duplicate(&key));
                 }
                 if on {
-                    u.global = Some(span_of(key.span()));
+                    u.global = Some(SpanRange::single(key.span()));
                 }
                 return Ok(());
             }
@@ -634,7 +631,7 @@ impl P<'_, '_> {
                     }
                     let span = input.span();
                     let content = open_braces(input, "MachineMetadata requirements")?;
-                    u.metadata = Some(span_of(key.span()).to(span_of(span)));
+                    u.metadata = Some(SpanRange::single(key.span()).to(SpanRange::single(span)));
                     p.comma_list(&content, "requirements", |p, input| {
                         let rk = name_value(input, &key)?;
                         if !input.peek(Token![=]) {
@@ -705,7 +702,7 @@ fn lit_str(input: ParseStream, key: &Ident, expected: &str) -> syn::Result<LitSt
 
 fn string(input: ParseStream, key: &Ident, expected: &str) -> syn::Result<Spanned<String>> {
     let lit = lit_str(input, key, expected)?;
-    Ok(Spanned::new(lit.value(), span_of(lit.span())))
+    Ok(Spanned::new(lit.value(), SpanRange::single(lit.span())))
 }
 
 /// An identifier, a string or an integer used as a name.
@@ -715,15 +712,15 @@ fn name_value(input: ParseStream, key: &Ident) -> syn::Result<Spanned<String>> {
     }
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
-        return Ok(Spanned::new(lit.value(), span_of(lit.span())));
+        return Ok(Spanned::new(lit.value(), SpanRange::single(lit.span())));
     }
     if input.peek(LitInt) {
         let lit: LitInt = input.parse()?;
-        return Ok(Spanned::new(lit.to_string(), span_of(lit.span())));
+        return Ok(Spanned::new(lit.to_string(), SpanRange::single(lit.span())));
     }
     if input.peek(Ident::peek_any) {
         let ident = Ident::parse_any(input)?;
-        return Ok(Spanned::new(ident.unraw().to_string(), span_of(ident.span())));
+        return Ok(Spanned::new(ident.unraw().to_string(), SpanRange::single(ident.span())));
     }
     Err(input.error("expected a name: an identifier such as `a`, or a string such as \"us-east-1a\""))
 }
@@ -737,7 +734,7 @@ fn count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
     }
     let lit: LitInt = input.parse().map_err(|_| input.error("expected a machine count such as `3`"))?;
     let n = lit.base10_parse::<u32>()?;
-    Ok(Spanned::new(n, span_of(lit.span())))
+    Ok(Spanned::new(n, SpanRange::single(lit.span())))
 }
 
 fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
@@ -748,7 +745,7 @@ fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
         let ident: Ident = input.fork().parse()?;
         if ident == "autoscale" {
             input.parse::<Ident>()?;
-            let start = span_of(ident.span());
+            let start = SpanRange::single(ident.span());
             let mut end = start;
             let mut min = None;
             let mut max = None;
@@ -764,7 +761,7 @@ fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
                 } else {
                     input.parse::<Token![..]>()?;
                 }
-                end = span_of(dots_span);
+                end = SpanRange::single(dots_span);
                 if input.peek(LitInt) {
                     let m = count(input, key)?;
                     end = m.span;
@@ -788,7 +785,7 @@ fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
 fn subnet(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ipv4Net>> {
     let lit = lit_str(input, key, "a subnet such as \"10.0.0.0/24\"")?;
     let subnet: Ipv4Net = lit.value().parse().map_err(|e| syn::Error::new(lit.span(), e))?;
-    Ok(Spanned::new(subnet, span_of(lit.span())))
+    Ok(Spanned::new(subnet, SpanRange::single(lit.span())))
 }
 
 fn address(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ipv4Addr>> {
@@ -800,17 +797,17 @@ fn address(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ipv4Addr>> {
             format!("`{value}` is not an IPv4 address\n  = help: write four numbers 0-255, e.g. \"10.0.0.101\""),
         )
     })?;
-    Ok(Spanned::new(addr, span_of(lit.span())))
+    Ok(Spanned::new(addr, SpanRange::single(lit.span())))
 }
 
-fn addresses(input: ParseStream, key: &Ident, p: &mut P<'_, '_>) -> syn::Result<Spanned<AddressesAst>> {
+fn addresses(input: ParseStream, key: &Ident, p: &mut Grammar<'_, '_>) -> syn::Result<Spanned<AddressesAst>> {
     if at_item_end(input) {
         return Err(missing_value(input, key, "`dhcp`, a range `\"10.0.0.101\"..\"10.0.0.105\"` or a list"));
     }
     if input.peek(Ident) {
         let ident: Ident = input.parse()?;
         if ident == "dhcp" {
-            return Ok(Spanned::new(AddressesAst::Dhcp, span_of(ident.span())));
+            return Ok(Spanned::new(AddressesAst::Dhcp, SpanRange::single(ident.span())));
         }
         return Err(syn::Error::new(
             ident.span(),
@@ -837,7 +834,7 @@ fn addresses(input: ParseStream, key: &Ident, p: &mut P<'_, '_>) -> syn::Result<
         list.push(address(input, key)?);
         Ok(())
     });
-    Ok(Spanned::new(AddressesAst::List(list), span_of(span)))
+    Ok(Spanned::new(AddressesAst::List(list), SpanRange::single(span)))
 }
 
 fn keyword<T: Copy>(input: ParseStream, key: &Ident, options: &[(&str, T)], what: &str) -> syn::Result<Spanned<T>> {
@@ -852,7 +849,7 @@ fn keyword<T: Copy>(input: ParseStream, key: &Ident, options: &[(&str, T)], what
     let ident = Ident::parse_any(input)?;
     let text = ident.unraw().to_string();
     if let Some((_, v)) = options.iter().find(|(n, _)| *n == text) {
-        return Ok(Spanned::new(*v, span_of(ident.span())));
+        return Ok(Spanned::new(*v, SpanRange::single(ident.span())));
     }
     let hint =
         closest(&text, names.iter().copied()).map_or(String::new(), |s| format!("\n  = help: did you mean `{s}`?"));
@@ -936,22 +933,22 @@ fn etcd_release(input: ParseStream, key: &Ident) -> syn::Result<Spanned<EtcdRele
     if input.peek(LitInt) {
         let lit: LitInt = input.parse()?;
         return match lit.base10_digits() {
-            "2" => Ok(Spanned::new(EtcdRelease::V2, span_of(lit.span()))),
+            "2" => Ok(Spanned::new(EtcdRelease::V2, SpanRange::single(lit.span()))),
             other => Err(wrong(lit.span(), other)),
         };
     }
     if input.peek(LitFloat) {
         let lit: LitFloat = input.parse()?;
         return match lit.base10_digits() {
-            "0.4" => Ok(Spanned::new(EtcdRelease::V0_4, span_of(lit.span()))),
-            "2.0" => Ok(Spanned::new(EtcdRelease::V2, span_of(lit.span()))),
+            "0.4" => Ok(Spanned::new(EtcdRelease::V0_4, SpanRange::single(lit.span()))),
+            "2.0" => Ok(Spanned::new(EtcdRelease::V2, SpanRange::single(lit.span()))),
             other => Err(wrong(lit.span(), other)),
         };
     }
     if input.peek(Ident) {
         let ident: Ident = input.parse()?;
         return match ident.to_string().as_str() {
-            "etcd2" => Ok(Spanned::new(EtcdRelease::V2, span_of(ident.span()))),
+            "etcd2" => Ok(Spanned::new(EtcdRelease::V2, SpanRange::single(ident.span()))),
             other => Err(wrong(ident.span(), other)),
         };
     }
@@ -974,7 +971,7 @@ fn window(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootWindow>>
     }
     input.parse::<Token![for]>()?;
     let length = lit_str(input, key, "a window length such as \"1h\"")?;
-    let span = span_of(start.span()).to(span_of(length.span()));
+    let span = SpanRange::single(start.span()).to(SpanRange::single(length.span()));
     let window = RebootWindow::parse(&start.value(), &length.value()).map_err(|e| span.error(e))?;
     Ok(Spanned::new(window, span))
 }
@@ -986,7 +983,7 @@ fn body(input: ParseStream, key: &Ident, load: FileLoader<'_>) -> syn::Result<Sp
     if input.peek(Ident) && input.fork().parse::<Ident>().is_ok_and(|i| i == "file") {
         let file: Ident = input.parse()?;
         let path = lit_str(input, key, "a path relative to the crate root")?;
-        let span = span_of(file.span()).to(span_of(path.span()));
+        let span = SpanRange::single(file.span()).to(SpanRange::single(path.span()));
         let text = load(&path.value()).map_err(|e| {
             let help =
                 if e.contains("= help:") { "" } else { "\n  = help: unit files are named relative to the crate root" };
@@ -995,7 +992,7 @@ fn body(input: ParseStream, key: &Ident, load: FileLoader<'_>) -> syn::Result<Sp
         return Ok(Spanned::new(BodyAst::File { path: path.value(), text }, span));
     }
     let lit = lit_str(input, key, "the unit's text, or `file \"path\"`")?;
-    Ok(Spanned::new(BodyAst::Inline(lit.value()), span_of(lit.span())))
+    Ok(Spanned::new(BodyAst::Inline(lit.value()), SpanRange::single(lit.span())))
 }
 
 fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
@@ -1056,7 +1053,10 @@ fn allow(input: ParseStream) -> syn::Result<(Spanned<Rule>, Spanned<String>)> {
     if reason.value().trim().is_empty() {
         return Err(syn::Error::new(reason.span(), "the reason is empty\n  = help: say why this risk is acceptable"));
     }
-    Ok((Spanned::new(rule, span_of(rule_ident.span())), Spanned::new(reason.value(), span_of(reason.span()))))
+    Ok((
+        Spanned::new(rule, SpanRange::single(rule_ident.span())),
+        Spanned::new(reason.value(), SpanRange::single(reason.span())),
+    ))
 }
 
 /// Checks that a hostname pattern uses only the known placeholders.

@@ -127,23 +127,7 @@ impl Cluster {
     }
 }
 
-/// `1 member`, `2 members`.
-pub(crate) fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// Joins names as `a, b and c`.
-pub(crate) fn join<S: AsRef<str>>(items: &[S]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.as_ref().to_string(),
-        [rest @ .., last] => {
-            let head: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
-            format!("{} and {}", head.join(", "), last.as_ref())
-        }
-    }
-}
+pub(crate) use crate::words::{join, plural};
 
 #[cfg(test)]
 mod tests {

@@ -14,8 +14,8 @@ use clusterdef_model::{
     Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, PlacedGroup, RebootWindow, Segment, Size, Windows,
 };
 
+use super::context::{Context, file_component};
 use super::yaml::{self, MapBuilder, Yaml};
-use super::{Context, file_component};
 
 /// Where fleet unit files are written on etcd members, for the unit that submits them.
 pub const FLEET_UNITS_DIR: &str = "/etc/clusterdef/fleet-units";
@@ -81,8 +81,8 @@ pub fn shares_configs(group: &Group) -> bool {
     matches!(group.size, Size::Autoscale { .. }) || matches!(group.boot, Boot::Pxe { .. })
 }
 
-/// What every config of a cluster shares, worked out once per render.
-pub struct Facts {
+/// The etcd membership as every config writes it, worked out once per render.
+pub struct Membership {
     members: Vec<EtcdMember>,
     /// `name=http://host:2380,…`, as every member's and proxy's `initial-cluster` must read.
     pub initial_cluster: String,
@@ -90,31 +90,33 @@ pub struct Facts {
     pub client_endpoints: String,
 }
 
-impl Facts {
-    /// The facts of `cluster`.
-    pub fn of(cluster: &Cluster) -> Facts {
+impl Membership {
+    /// The membership of `cluster`.
+    pub fn of(cluster: &Cluster) -> Membership {
         let members = cluster.etcd_members();
         let initial_cluster =
             members.iter().map(|m| format!("{}={}", m.name, peer_url(m))).collect::<Vec<_>>().join(",");
         let client_endpoints = members.iter().map(client_url).collect::<Vec<_>>().join(",");
-        Facts { members, initial_cluster, client_endpoints }
+        Membership { members, initial_cluster, client_endpoints }
     }
 }
 
 /// Every config of the cluster as text, by path. Configs are independent of each other, so
 /// they are formatted on every core.
 pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
-    let facts = Facts::of(ctx.cluster);
+    let membership = Membership::of(ctx.cluster);
     let placed = ctx.cluster.placed_groups();
     let jobs = jobs(ctx.cluster, &placed);
-    crate::parallel::map(&jobs, |job| (job.path.clone(), yaml::document("#cloud-config", &job.config(ctx, &facts))))
+    crate::parallel::map(&jobs, |job| {
+        (job.path.clone(), yaml::document("#cloud-config", &job.config(ctx, &membership)))
+    })
 }
 
 /// Every config of the cluster as a YAML value, by path.
 pub fn documents(ctx: &Context<'_>) -> Vec<(String, Yaml)> {
-    let facts = Facts::of(ctx.cluster);
+    let membership = Membership::of(ctx.cluster);
     let placed = ctx.cluster.placed_groups();
-    jobs(ctx.cluster, &placed).into_iter().map(|job| (job.path.clone(), job.config(ctx, &facts))).collect()
+    jobs(ctx.cluster, &placed).into_iter().map(|job| (job.path.clone(), job.config(ctx, &membership))).collect()
 }
 
 /// One config to make: a machine's own, or a pool's for one domain.
@@ -127,8 +129,8 @@ struct Job<'p> {
 }
 
 impl Job<'_> {
-    fn config(&self, ctx: &Context<'_>, facts: &Facts) -> Yaml {
-        config(ctx, facts, self.group_ref, self.group, self.machine, self.domain)
+    fn config(&self, ctx: &Context<'_>, membership: &Membership) -> Yaml {
+        config(ctx, membership, self.group_ref, self.group, self.machine, self.domain)
     }
 }
 
@@ -154,7 +156,7 @@ fn jobs<'p>(cluster: &Cluster, placed: &'p [PlacedGroup<'p>]) -> Vec<Job<'p>> {
 
 fn config(
     ctx: &Context<'_>,
-    facts: &Facts,
+    membership: &Membership,
     g: GroupRef,
     group: &Group,
     machine: Option<&Machine>,
@@ -173,18 +175,18 @@ fn config(
     let local_endpoint = match (is_member, cluster.etcd_release) {
         (true, _) => format!("{}://{}:{client}", scheme(cluster), host.clone().unwrap_or_default()),
         (false, EtcdRelease::V2) => PROXY_URL.to_string(),
-        (false, EtcdRelease::V0_4) => facts.client_endpoints.clone(),
+        (false, EtcdRelease::V0_4) => membership.client_endpoints.clone(),
     };
 
     let mut coreos = MapBuilder::new();
     coreos = match (is_member, cluster.etcd_release) {
         (true, EtcdRelease::V2) => {
-            coreos.set("etcd2", etcd2_member(ctx, facts, machine, host.as_deref().unwrap_or_default()))
+            coreos.set("etcd2", etcd2_member(ctx, membership, machine, host.as_deref().unwrap_or_default()))
         }
         (true, EtcdRelease::V0_4) => {
-            coreos.set("etcd", etcd04_member(ctx, facts, machine, host.as_deref().unwrap_or_default()))
+            coreos.set("etcd", etcd04_member(ctx, membership, machine, host.as_deref().unwrap_or_default()))
         }
-        (false, EtcdRelease::V2) => coreos.set("etcd2", etcd2_proxy(ctx, facts)),
+        (false, EtcdRelease::V2) => coreos.set("etcd2", etcd2_proxy(ctx, membership)),
         (false, EtcdRelease::V0_4) => coreos,
     };
     // Clients that talk to members directly present the machine's certificate; workers of an
@@ -220,7 +222,7 @@ fn config(
         .build()
 }
 
-fn etcd2_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, host: &str) -> Yaml {
+fn etcd2_member(ctx: &Context<'_>, membership: &Membership, machine: Option<&Machine>, host: &str) -> Yaml {
     let name = machine.map_or_else(String::new, |m| m.hostname.clone());
     let scheme = scheme(ctx.cluster);
     let client = format!("{scheme}://{host}:2379");
@@ -231,7 +233,7 @@ fn etcd2_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, hos
         .str("initial-advertise-peer-urls", peer.clone())
         .str("listen-client-urls", client)
         .str("listen-peer-urls", peer);
-    let section = bootstrap(ctx, facts, section);
+    let section = bootstrap(ctx, membership, section);
     // Both sides authenticate: clients and peers must present a certificate the CA signed.
     let section = tls_files(ctx.cluster, section, ["trusted-ca-file", "cert-file", "key-file"]);
     let section = tls_files(ctx.cluster, section, ["peer-trusted-ca-file", "peer-cert-file", "peer-key-file"]);
@@ -243,11 +245,11 @@ fn etcd2_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, hos
 }
 
 /// `initial-cluster` and its companions, or `discovery`: members and proxies must agree.
-fn bootstrap(ctx: &Context<'_>, facts: &Facts, section: MapBuilder) -> MapBuilder {
+fn bootstrap(ctx: &Context<'_>, membership: &Membership, section: MapBuilder) -> MapBuilder {
     match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()),
         None => section
-            .str("initial-cluster", facts.initial_cluster.clone())
+            .str("initial-cluster", membership.initial_cluster.clone())
             .str("initial-cluster-state", "new")
             .str("initial-cluster-token", ctx.cluster.name.to_string()),
     }
@@ -255,17 +257,17 @@ fn bootstrap(ctx: &Context<'_>, facts: &Facts, section: MapBuilder) -> MapBuilde
 
 /// The proxy listens on loopback without TLS; towards the members it presents the machine's
 /// certificate, on their client URLs (`cert-file`) and their peer URLs (`peer-cert-file`).
-fn etcd2_proxy(ctx: &Context<'_>, facts: &Facts) -> Yaml {
+fn etcd2_proxy(ctx: &Context<'_>, membership: &Membership) -> Yaml {
     let section = MapBuilder::new().str("proxy", "on").str("listen-client-urls", PROXY_URL);
     let section = match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()),
-        None => section.str("initial-cluster", facts.initial_cluster.clone()),
+        None => section.str("initial-cluster", membership.initial_cluster.clone()),
     };
     let section = tls_files(ctx.cluster, section, ["trusted-ca-file", "cert-file", "key-file"]);
     tls_files(ctx.cluster, section, ["peer-trusted-ca-file", "peer-cert-file", "peer-key-file"]).build()
 }
 
-fn etcd04_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, host: &str) -> Yaml {
+fn etcd04_member(ctx: &Context<'_>, membership: &Membership, machine: Option<&Machine>, host: &str) -> Yaml {
     let name = machine.map_or_else(String::new, |m| m.hostname.clone());
     let section = MapBuilder::new()
         .str("name", name.clone())
@@ -276,7 +278,7 @@ fn etcd04_member(ctx: &Context<'_>, facts: &Facts, machine: Option<&Machine>, ho
     match &ctx.discovery {
         Some(url) => section.str("discovery", url.clone()).build(),
         None => {
-            let peers: Vec<String> = facts
+            let peers: Vec<String> = membership
                 .members
                 .iter()
                 .filter(|m| m.name != name)

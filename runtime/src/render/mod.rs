@@ -6,16 +6,17 @@
 //! else.
 
 pub mod cloud_config;
+pub mod context;
 pub mod fleet;
 pub mod plan;
 pub mod pxe;
 pub mod yaml;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use clusterdef_model::{Bootstrap, Cluster, Violations};
+use clusterdef_model::Cluster;
 
+pub use context::{Context, RenderError, RenderOptions, file_component};
 pub use plan::{AcceptedRisk, Plan};
 
 /// The rendered files of a cluster: paths relative to the output directory (always
@@ -121,54 +122,6 @@ impl std::ops::Index<&str> for Artifacts {
     }
 }
 
-/// What rendering needs beyond the cluster itself.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RenderOptions {
-    /// The discovery URL for a cluster declared `bootstrap: discovery` without one.
-    pub discovery_url: Option<String>,
-}
-
-/// Why a cluster could not be rendered.
-#[derive(Debug)]
-pub enum RenderError {
-    /// The cluster breaks rules it does not allow.
-    Invalid(Violations),
-    /// The cluster bootstraps by discovery and neither it nor the options name the URL.
-    MissingDiscoveryUrl,
-    /// A name would make an unsafe file path (only possible when a rule was allowed).
-    UnsafePath(String),
-}
-
-impl fmt::Display for RenderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RenderError::Invalid(v) => write!(f, "the cluster breaks its architecture rules:\n{v}"),
-            RenderError::MissingDiscoveryUrl => f.write_str(&RenderError::missing_discovery_url(
-                "pass `RenderOptions { discovery_url }` to `render_with`",
-            )),
-            RenderError::UnsafePath(p) => write!(f, "`{p}` is not a safe file name for an artifact"),
-        }
-    }
-}
-
-impl RenderError {
-    /// The message of [`RenderError::MissingDiscoveryUrl`], ending with `fix`: how the front end
-    /// at hand supplies the URL (a `render_with` option, a command-line flag, a builder call).
-    pub fn missing_discovery_url(fix: &str) -> String {
-        format!(
-            "the cluster bootstraps by discovery but names no URL: declare `bootstrap: discovery \"https://discovery.etcd.io/<token>\"`, or {fix}"
-        )
-    }
-}
-
-impl std::error::Error for RenderError {}
-
-impl From<Violations> for RenderError {
-    fn from(v: Violations) -> RenderError {
-        RenderError::Invalid(v)
-    }
-}
-
 /// Rendering, planning and writing for [`Cluster`].
 pub trait Render {
     /// Every artifact, in memory. Checks the rules first.
@@ -211,44 +164,6 @@ fn check_path(path: &str) -> Result<(), RenderError> {
         && !path.contains('\\')
         && path.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0'));
     if safe { Ok(()) } else { Err(RenderError::UnsafePath(path.to_string())) }
-}
-
-/// A name as one path component: letters, digits, `-`, `.` and `_` stay; anything else
-/// (`/` in a zone name, say) becomes `_xx` with its bytes in hex, so distinct names stay distinct.
-pub fn file_component(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b == b'-' || b == b'.' {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("_{b:02x}"));
-        }
-    }
-    if out.is_empty() || out == "." || out == ".." {
-        out = format!("_{out}");
-    }
-    out
-}
-
-/// What every renderer shares: the cluster and its bootstrap, resolved once.
-pub struct Context<'c> {
-    /// The cluster being rendered.
-    pub cluster: &'c Cluster,
-    /// The discovery URL, when the cluster bootstraps by discovery.
-    pub discovery: Option<String>,
-}
-
-impl<'c> Context<'c> {
-    /// Checks the cluster and resolves its bootstrap.
-    pub fn new(cluster: &'c Cluster, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
-        cluster.check()?;
-        let discovery = match &cluster.bootstrap {
-            Bootstrap::Static => None,
-            Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
-            Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
-        };
-        Ok(Context { cluster, discovery })
-    }
 }
 
 #[cfg(test)]

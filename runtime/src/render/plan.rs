@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use clusterdef_model::words::plural;
 use clusterdef_model::{
     Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Machine, Metadata,
     RebootStrategy, Rule, Size, quorum,
@@ -503,10 +504,6 @@ impl Plan {
     }
 }
 
-fn plural(n: u32, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let production = if self.production { "production" } else { "not production" };
@@ -592,7 +589,7 @@ impl fmt::Display for Plan {
             for risk in &self.accepted_risks {
                 let effect = match risk.silenced {
                     0 => "silences nothing: remove this allow".to_string(),
-                    n => format!("silences {}", plural(n as u32, "violation", "violations")),
+                    n => format!("silences {}", plural(n as u64, "violation", "violations")),
                 };
                 writeln!(f, "  {}: {} ({effect})", risk.rule, risk.reason)?;
             }

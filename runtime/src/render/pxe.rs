@@ -8,7 +8,7 @@
 use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Ipv4Net};
 
 use super::cloud_config::pool_config_path;
-use super::{Context, file_component};
+use super::context::{Context, file_component};
 
 /// The CoreOS release a channel's PXE images come from. PXE machines run from RAM and never
 /// update themselves, so they boot the channel's current release.

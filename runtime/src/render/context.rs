@@ -1,0 +1,93 @@
+//! What every renderer shares, and the one thing they may depend on besides the model: the
+//! cluster with its bootstrap resolved, and the rule that turns names into file names. The
+//! formats depend on this module, never on each other's output or on `render/mod.rs`.
+
+use std::fmt;
+
+use clusterdef_model::{Bootstrap, Cluster, Violations};
+
+/// What rendering needs beyond the cluster itself.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// The discovery URL for a cluster declared `bootstrap: discovery` without one.
+    pub discovery_url: Option<String>,
+}
+
+/// Why a cluster could not be rendered.
+#[derive(Debug)]
+pub enum RenderError {
+    /// The cluster breaks rules it does not allow.
+    Invalid(Violations),
+    /// The cluster bootstraps by discovery and neither it nor the options name the URL.
+    MissingDiscoveryUrl,
+    /// A name would make an unsafe file path (only possible when a rule was allowed).
+    UnsafePath(String),
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RenderError::Invalid(v) => write!(f, "the cluster breaks its architecture rules:\n{v}"),
+            RenderError::MissingDiscoveryUrl => f.write_str(&RenderError::missing_discovery_url(
+                "pass `RenderOptions { discovery_url }` to `render_with`",
+            )),
+            RenderError::UnsafePath(p) => write!(f, "`{p}` is not a safe file name for an artifact"),
+        }
+    }
+}
+
+impl RenderError {
+    /// The message of [`RenderError::MissingDiscoveryUrl`], ending with `fix`: how the front end
+    /// at hand supplies the URL (a `render_with` option, a command-line flag, a builder call).
+    pub fn missing_discovery_url(fix: &str) -> String {
+        format!(
+            "the cluster bootstraps by discovery but names no URL: declare `bootstrap: discovery \"https://discovery.etcd.io/<token>\"`, or {fix}"
+        )
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+impl From<Violations> for RenderError {
+    fn from(v: Violations) -> RenderError {
+        RenderError::Invalid(v)
+    }
+}
+
+/// A name as one path component: letters, digits, `-`, `.` and `_` stay; anything else
+/// (`/` in a zone name, say) becomes `_xx` with its bytes in hex, so distinct names stay distinct.
+pub fn file_component(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'.' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("_{b:02x}"));
+        }
+    }
+    if out.is_empty() || out == "." || out == ".." {
+        out = format!("_{out}");
+    }
+    out
+}
+
+/// What every renderer shares: the cluster and its bootstrap, resolved once.
+pub struct Context<'c> {
+    /// The cluster being rendered.
+    pub cluster: &'c Cluster,
+    /// The discovery URL, when the cluster bootstraps by discovery.
+    pub discovery: Option<String>,
+}
+
+impl<'c> Context<'c> {
+    /// Checks the cluster and resolves its bootstrap.
+    pub fn new(cluster: &'c Cluster, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
+        cluster.check()?;
+        let discovery = match &cluster.bootstrap {
+            Bootstrap::Static => None,
+            Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
+            Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
+        };
+        Ok(Context { cluster, discovery })
+    }
+}
