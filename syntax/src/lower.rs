@@ -11,6 +11,7 @@ use clusterdef_model::{
 use proc_macro2::Span;
 
 use crate::ast::*;
+use crate::parse::{help_text, with_help};
 
 /// Where each part of a lowered cluster was written.
 #[derive(Clone, Debug, Default)]
@@ -95,9 +96,10 @@ pub fn lower(
             EntryKind::Network(net) => {
                 let Some(subnet) = &net.subnet else {
                     if !recovering {
-                        errors.push(syn::Error::new(
+                        errors.push(with_help(
                             entry.key.span(),
-                            "`network` needs a `subnet`\n  = help: add `subnet: \"10.0.0.0/24\"`",
+                            "`network` needs a `subnet`",
+                            "add `subnet: \"10.0.0.0/24\"`",
                         ));
                     }
                     continue;
@@ -163,12 +165,10 @@ pub fn lower(
                     _ => continue,
                 };
                 if let Some((_, first, _)) = members {
-                    errors.push(syn::Error::new(
+                    errors.push(with_help(
                         entry.key.span(),
-                        format!(
-                            "etcd members are declared once, and `{}` already declares them\n  = help: keep one of them: `machines:` for a small cluster, `etcd_node:` for dev/test, or `central:` for central services",
-                            first.key
-                        ),
+                        format!("etcd members are declared once, and `{}` already declares them", first.key),
+                        "keep one of them: `machines:` for a small cluster, `etcd_node:` for dev/test, or `central:` for central services",
                     ));
                     continue;
                 }
@@ -188,9 +188,9 @@ pub fn lower(
             }
             EntryKind::Unit(u) => {
                 if u.body.is_none() && !recovering {
-                    errors.push(u.name.span.error(format!(
-                        "unit `{}` has no body\n  = help: add `body: \"[Service]\\nExecStart=...\"` or `body: file \"units/{}\"`",
-                        u.name.value, u.name.value
+                    errors.push(u.name.span.error(help_text(
+                        format!("unit `{}` has no body", u.name.value),
+                        format!("add `body: \"[Service]\\nExecStart=...\"` or `body: file \"units/{}\"`", u.name.value),
                     )));
                 }
                 let index = units.len();
@@ -204,9 +204,10 @@ pub fn lower(
         if recovering {
             return (None, errors);
         }
-        errors.push(call_site.error(
-            "a cluster needs etcd members\n  = help: add `central: 3 across cabinets [a, b, c]` (central services), `machines: 5` (small cluster) or `etcd_node: \"10.0.0.101\"` (dev/test)",
-        ));
+        errors.push(call_site.error(help_text(
+            "a cluster needs etcd members",
+            "add `central: 3 across cabinets [a, b, c]` (central services), `machines: 5` (small cluster) or `etcd_node: \"10.0.0.101\"` (dev/test)",
+        )));
         return (None, errors);
     };
     cluster.layout = layout;
