@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use clusterdef_model::{Channel, DomainKind, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule};
+use clusterdef_model::{Channel, DomainKind, EtcdRelease, Ipv4Net, Layout, RebootStrategy, RebootWindow, Rule};
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 
 /// A source range from the first token's start to the last token's end.
@@ -89,8 +89,9 @@ pub enum EntryKind {
     BootServer(Spanned<String>),
     /// `tls: { ca: "…", cert: "…", key: "…" }`
     Tls(Spanned<[String; 3]>),
-    /// `central: SPEC` or `machines: SPEC`.
-    Members(GroupSpec),
+    /// `central: SPEC` (central services) or `machines: SPEC` (a small cluster): the layout the
+    /// key declares, and the members.
+    Members(Layout, GroupSpec),
     /// `etcd_node: "address" [{ options }]`
     EtcdNode(Spanned<Ipv4Addr>, GroupOptions),
     /// `workers: SPEC`

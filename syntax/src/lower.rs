@@ -56,7 +56,6 @@ pub fn lower(
 ) -> (Option<(Cluster, SpanMap)>, Vec<syn::Error>) {
     let mut errors = Vec::new();
     let mut spans = SpanMap { call_site: Some(call_site), ..SpanMap::default() };
-    let mut seen = std::collections::HashSet::new();
     let mut members: Option<(Layout, &Entry, MembersDecl<'_>)> = None;
     let mut cluster = Cluster::placeholder();
     cluster.name = Cow::Borrowed("cluster");
@@ -67,12 +66,6 @@ pub fn lower(
     let mut ssh_keys = Vec::new();
 
     for entry in &ast.entries {
-        let key = entry.key.to_string();
-        let repeatable = matches!(entry.kind, EntryKind::Pool(..) | EntryKind::Unit(_) | EntryKind::Allow(..));
-        if !repeatable && !seen.insert(key.clone()) {
-            errors.push(crate::parse::duplicate(&entry.key));
-            continue;
-        }
         match &entry.kind {
             EntryKind::Name(n) => {
                 cluster.name = text(&n.value);
@@ -157,11 +150,10 @@ pub fn lower(
                 cluster.boot_server = Some(text(&url.value));
                 spans.set(Subject::BootServer, url.span);
             }
-            EntryKind::Members(_) | EntryKind::EtcdNode(..) => {
+            EntryKind::Members(..) | EntryKind::EtcdNode(..) => {
                 let (layout, decl) = match &entry.kind {
                     EntryKind::EtcdNode(address, options) => (Layout::DevTest, MembersDecl::Node(address, options)),
-                    EntryKind::Members(spec) if key == "machines" => (Layout::Small, MembersDecl::Spec(spec)),
-                    EntryKind::Members(spec) => (Layout::CentralServices, MembersDecl::Spec(spec)),
+                    EntryKind::Members(layout, spec) => (*layout, MembersDecl::Spec(spec)),
                     _ => continue,
                 };
                 if let Some((_, first, _)) = members {

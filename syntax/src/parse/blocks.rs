@@ -2,6 +2,7 @@
 //! TLS and unit blocks. Values inside them are parsed by [`super::values`].
 
 use clusterdef_model::DomainKind;
+use clusterdef_model::Layout;
 use clusterdef_model::suggest::closest;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
@@ -69,7 +70,11 @@ impl Grammar<'_, '_> {
             "central" | "machines" | "workers" => {
                 colon(input, &key)?;
                 let spec = self.group_spec(input, &key)?;
-                if name == "workers" { EntryKind::Workers(spec) } else { EntryKind::Members(spec) }
+                match name.as_str() {
+                    "workers" => EntryKind::Workers(spec),
+                    "machines" => EntryKind::Members(Layout::Small, spec),
+                    _ => EntryKind::Members(Layout::CentralServices, spec),
+                }
             }
             "etcd_node" => {
                 colon(input, &key)?;
@@ -96,20 +101,31 @@ impl Grammar<'_, '_> {
         Ok(Entry { key, kind })
     }
 
-    fn string_list(&mut self, input: ParseStream, key: &Ident, what: &str) -> syn::Result<Vec<Spanned<String>>> {
+    /// One item, or `[item, …]`: the one form of every list the language has.
+    pub(super) fn one_or_list<T>(
+        &mut self,
+        input: ParseStream,
+        key: &Ident,
+        what: &str,
+        item: impl Fn(ParseStream, &Ident) -> syn::Result<T>,
+    ) -> syn::Result<Vec<T>> {
         if at_item_end(input) {
             return Err(missing_value(input, key, &format!("a list of {what}, e.g. `[\"…\"]`")));
         }
-        if input.peek(LitStr) {
-            return Ok(vec![string(input, key, what)?]);
+        if !input.peek(syn::token::Bracket) && input.peek(LitStr) {
+            return Ok(vec![item(input, key)?]);
         }
         let content = open_brackets(input, &format!("a list of {what}"))?;
         let mut out = Vec::new();
         self.comma_list(&content, what, |_, input| {
-            out.push(string(input, key, what)?);
+            out.push(item(input, key)?);
             Ok(())
         });
         Ok(out)
+    }
+
+    fn string_list(&mut self, input: ParseStream, key: &Ident, what: &str) -> syn::Result<Vec<Spanned<String>>> {
+        self.one_or_list(input, key, what, |input, key| string(input, key, what))
     }
 
     fn network(&mut self, input: ParseStream, key: &Ident) -> syn::Result<NetworkAst> {
@@ -175,25 +191,8 @@ impl Grammar<'_, '_> {
                     set_once(&mut net.gateway, &key, a)
                 }
                 "dns" => {
-                    if input.peek(LitStr) {
-                        net.dns.push(address(input, &key)?);
-                        return Ok(());
-                    }
-                    let content = open_brackets(input, "a list of DNS servers")?;
-                    let mut errors = Vec::new();
-                    while !content.is_empty() {
-                        match address(&content, &key) {
-                            Ok(a) => net.dns.push(a),
-                            Err(e) => {
-                                errors.push(e);
-                                skip_to_comma(&content);
-                            }
-                        }
-                        if !content.is_empty() {
-                            content.parse::<Token![,]>()?;
-                        }
-                    }
-                    combine(errors)
+                    net.dns = p.one_or_list(input, &key, "DNS servers", address)?;
+                    Ok(())
                 }
                 "interface" => {
                     let s = string(input, &key, "an interface name such as \"eth0\"")?;

@@ -26,8 +26,14 @@ pub fn parse(tokens: TokenStream, load: FileLoader<'_>) -> (ClusterAst, Vec<syn:
     let mut ast = ClusterAst::default();
     let parser = |input: ParseStream| {
         let mut p = Grammar { errors: &mut errors, load };
+        let mut seen = std::collections::HashSet::new();
         p.comma_list(input, "entries", |p, input| {
             let entry = p.entry(input)?;
+            // Pools, units and allows repeat; every other key takes one value.
+            let repeatable = matches!(entry.kind, EntryKind::Pool(..) | EntryKind::Unit(_) | EntryKind::Allow(..));
+            if !repeatable && !seen.insert(entry.key.to_string()) {
+                return Err(duplicate(&entry.key));
+            }
             ast.entries.push(entry);
             Ok(())
         });

@@ -111,19 +111,6 @@ pub(super) fn wrong_delimiter<T>(input: ParseStream, open: &str, close: &str, wh
     Err(input.error(format!("expected `{open}`: {what} is written in `{open}…{close}`")))
 }
 
-pub(super) fn combine(errors: Vec<syn::Error>) -> syn::Result<()> {
-    let mut iter = errors.into_iter();
-    match iter.next() {
-        None => Ok(()),
-        Some(mut first) => {
-            for e in iter {
-                first.combine(e);
-            }
-            Err(first)
-        }
-    }
-}
-
 impl Grammar<'_, '_> {
     /// Parses `item, item, …` with an optional trailing comma, recovering at commas.
     pub(super) fn comma_list(

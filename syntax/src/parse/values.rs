@@ -59,6 +59,20 @@ pub(super) fn count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>
     Ok(Spanned::new(n, SpanRange::single(lit.span())))
 }
 
+/// The `..` or `..=` of a range, if one comes next, and where it was written. Ranges are
+/// inclusive either way, for sizes and addresses alike.
+pub(super) fn range_dots(input: ParseStream) -> syn::Result<Option<Span>> {
+    let span = input.span();
+    if input.peek(Token![..=]) {
+        input.parse::<Token![..=]>()?;
+    } else if input.peek(Token![..]) {
+        input.parse::<Token![..]>()?;
+    } else {
+        return Ok(None);
+    }
+    Ok(Some(span))
+}
+
 pub(super) fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
     if at_item_end(input) {
         return Err(missing_value(input, key, "a machine count such as `5`, or `autoscale`"));
@@ -76,14 +90,8 @@ pub(super) fn size(input: ParseStream, key: &Ident) -> syn::Result<SizeAst> {
                 end = m.span;
                 min = Some(m);
             }
-            if input.peek(Token![..=]) || input.peek(Token![..]) {
-                let dots_span = input.span();
-                if input.peek(Token![..=]) {
-                    input.parse::<Token![..=]>()?;
-                } else {
-                    input.parse::<Token![..]>()?;
-                }
-                end = SpanRange::single(dots_span);
+            if let Some(dots) = range_dots(input)? {
+                end = SpanRange::single(dots);
                 if input.peek(LitInt) {
                     let m = count(input, key)?;
                     end = m.span;
@@ -143,11 +151,7 @@ pub(super) fn addresses(
     }
     if input.peek(LitStr) {
         let first = address(input, key)?;
-        if input.peek(Token![..=]) {
-            input.parse::<Token![..=]>()?;
-        } else if input.peek(Token![..]) {
-            input.parse::<Token![..]>()?;
-        } else {
+        if range_dots(input)?.is_none() {
             return Ok(Spanned::new(AddressesAst::List(vec![first.clone()]), first.span));
         }
         let last = address(input, key)?;
