@@ -5,8 +5,6 @@
 //! 2 bad usage or an I/O error; 3 `diff` found differences.
 #![forbid(unsafe_code)]
 
-mod graph;
-
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -291,9 +289,9 @@ fn run(cli: Cli) -> Outcome {
                 print!(
                     "{}",
                     match format {
-                        GraphFormat::Dot => graph::dot(&plan),
-                        GraphFormat::Mermaid => graph::mermaid(&plan),
-                        GraphFormat::Svg => graph::svg(&plan),
+                        GraphFormat::Dot => clusterdef::render::graph::dot(&plan),
+                        GraphFormat::Mermaid => clusterdef::render::graph::mermaid(&plan),
+                        GraphFormat::Svg => clusterdef::render::graph::svg(&plan),
                     }
                 );
                 Outcome::Ok

@@ -8,6 +8,7 @@
 pub mod cloud_config;
 pub mod context;
 pub mod fleet;
+pub mod graph;
 pub mod plan;
 pub mod pxe;
 pub mod yaml;
