@@ -136,9 +136,13 @@ impl From<Outcome> for ExitCode {
 }
 
 /// `error:` in bold red, when stderr is a terminal and `NO_COLOR` is not set.
+/// Whether errors are shown in colour: on a terminal, unless `NO_COLOR` is set.
+fn colour() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+}
+
 fn paint(text: &str) -> String {
-    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    if !colour {
+    if !colour() {
         return text.to_string();
     }
     text.lines()
@@ -163,7 +167,7 @@ struct CheckReport<'a> {
 
 /// Loads FILE, reporting problems in `format`; on failure, the outcome the command ends with.
 fn load(file: &Path, format: Format) -> Result<Cluster, Outcome> {
-    match input::load(file, &file.display().to_string(), &input::base_dir(file)) {
+    match input::load(file, &file.display().to_string(), &input::base_dir(file), colour()) {
         Ok(cluster) => Ok(cluster),
         Err(Failure::Io(message)) => {
             eprint!("{}", paint(&format!("error: {message}\n")));
@@ -171,6 +175,8 @@ fn load(file: &Path, format: Format) -> Result<Cluster, Outcome> {
         }
         Err(Failure::Invalid { problems, rendered }) => {
             match format {
+                // The `.cluster` diagnostics come styled by rustc's renderer already.
+                Format::Text if colour() && rendered.contains('\x1b') => eprint!("{rendered}"),
                 Format::Text => eprint!("{}", paint(&rendered)),
                 Format::Json => println!("{}", json(&CheckReport { ok: false, errors: &problems })),
             }

@@ -52,8 +52,8 @@ pub fn base_dir(path: &Path) -> PathBuf {
 }
 
 /// Reads and checks the cluster in `path`, shown in messages as `shown`; unit files are read
-/// relative to `base`.
-pub fn load(path: &Path, shown: &str, base: &Path) -> Result<Cluster, Failure> {
+/// relative to `base`. Diagnostics are rendered in rustc's colours when `styled`.
+pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Cluster, Failure> {
     let shown = shown.to_string();
     let size = std::fs::metadata(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?.len();
     if size > MAX_INPUT {
@@ -79,7 +79,7 @@ pub fn load(path: &Path, shown: &str, base: &Path) -> Result<Cluster, Failure> {
             let own_dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let load = |file: &str| read_unit_file(file, base, &[base, own_dir]);
             compile_source(&text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
-                rendered: render_errors(&shown, &text, &errors),
+                rendered: render_errors(&shown, &text, &errors, styled),
                 problems: errors
                     .iter()
                     .map(|e| Problem {

@@ -148,7 +148,7 @@ impl Builder {
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::Env("OUT_DIR"))?,
         };
         let path = manifest_dir.join(&self.input);
-        let cluster = match input::load(&path, &self.input.display().to_string(), &manifest_dir) {
+        let cluster = match input::load(&path, &self.input.display().to_string(), &manifest_dir, false) {
             Ok(cluster) => cluster,
             Err(input::Failure::Io(message)) => {
                 return Err(Error::Io(path, std::io::Error::other(message)));

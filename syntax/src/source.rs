@@ -2,8 +2,6 @@
 //! scripts and the CLI. Same grammar, same rules as the macro; errors carry `line:column`
 //! and print like rustc's, with the source line and a caret.
 
-use std::fmt::Write as _;
-
 use proc_macro2::TokenStream;
 
 use crate::{CompileError, Compiled, FileLoader, compile_detailed};
@@ -162,52 +160,46 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
     })
 }
 
-/// How many characters of a long source line an error shows.
-const LINE_WINDOW: usize = 120;
+/// Prints errors the way rustc does, through rustc's own renderer (annotate-snippets): `error: …`,
+/// ` --> path:line:col`, the source lines with the fault underlined (a long line shown as a
+/// window around it), then the help and note lines. `styled` adds rustc's colours.
+pub fn render_errors(path: &str, text: &str, errors: &[SourceError], styled: bool) -> String {
+    use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
-/// Prints errors the way rustc does: `error: …`, ` --> path:line:col`, the source line with
-/// carets under the fault, then the help and note lines.
-pub fn render_errors(path: &str, text: &str, errors: &[SourceError]) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
     let mut out = String::new();
     for (i, e) in errors.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
         let mut message = e.message.lines();
-        let _ = writeln!(out, "error: {}", message.next().unwrap_or_default());
-        let number = e.line.to_string();
-        let gutter = " ".repeat(number.len());
-        let _ = writeln!(out, "{gutter}--> {path}:{}:{}", e.line, e.column);
-        if let Some(source) = lines.get(e.line.saturating_sub(1)) {
-            let width = if e.end_line == e.line { e.end_column.saturating_sub(e.column).max(1) } else { 1 };
-            // A long line is shown as a window around the fault, as rustc does.
-            let chars: Vec<char> = source.chars().collect();
-            let (from, to) = if chars.len() > LINE_WINDOW {
-                let from = e.column.saturating_sub(1).saturating_sub(LINE_WINDOW / 2);
-                (from, (from + LINE_WINDOW).min(chars.len()))
-            } else {
-                (0, chars.len())
+        let title = message.next().unwrap_or_default();
+        let start = byte_offset(text, e.line, e.column);
+        let end = byte_offset(text, e.end_line, e.end_column).max(start);
+        // An empty span (the end of the text) still shows a caret.
+        let span = if end > start { start..end } else { start..(start + 1).min(text.len().max(start)) };
+        let snippet = Snippet::source(text).path(path).annotation(AnnotationKind::Primary.span(span));
+        let mut group = Level::ERROR.primary_title(title).element(snippet);
+        for line in message {
+            let line = line.trim_start().trim_start_matches('=').trim_start();
+            group = match line.split_once(": ") {
+                Some(("help", rest)) => group.element(Level::HELP.message(rest)),
+                Some(("note", rest)) => group.element(Level::NOTE.message(rest)),
+                _ => group.element(Level::NOTE.message(line)),
             };
-            let (open, close) = (if from > 0 { "..." } else { "" }, if to < chars.len() { "..." } else { "" });
-            let shown: String = chars[from..to].iter().collect();
-            let pad: String = std::iter::repeat_n(' ', open.len())
-                .chain(
-                    chars[from..e.column.saturating_sub(1).clamp(from, to)]
-                        .iter()
-                        .map(|c| if *c == '\t' { '\t' } else { ' ' }),
-                )
-                .collect();
-            let width = width.min(LINE_WINDOW);
-            let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{number} | {open}{shown}{close}");
-            let _ = writeln!(out, "{gutter} | {pad}{}", "^".repeat(width));
         }
-        for rest in message {
-            let _ = writeln!(out, "{gutter} {}", rest.trim_start());
-        }
+        out.push_str(&renderer.render(&[group]));
+        out.push('\n');
     }
     out
+}
+
+/// The byte offset of 1-based `line` and `column` (in characters) in `text`.
+fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = &text[line_start.min(text.len())..];
+    let within: usize = rest.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
+    (line_start + within).min(text.len())
 }
 
 #[cfg(test)]
@@ -224,10 +216,10 @@ mod tests {
         let errors = compile_source(text, &no_files).expect_err("two errors");
         assert_eq!(errors.len(), 1, "syntax errors come first: {errors:?}");
         assert_eq!((errors[0].line, errors[0].column, errors[0].end_column), (3, 1, 7));
-        let printed = render_errors("cluster/prod.cluster", text, &errors);
+        let printed = render_errors("cluster/prod.cluster", text, &errors, false);
         assert_eq!(
             printed,
-            "error: unknown key `centrl` in a cluster\n --> cluster/prod.cluster:3:1\n  |\n3 | centrl: 1,\n  | ^^^^^^\n  = help: did you mean `central`?\n"
+            "error: unknown key `centrl` in a cluster\n --> cluster/prod.cluster:3:1\n  |\n3 | centrl: 1,\n  | ^^^^^^\n  |\n  = help: did you mean `central`?\n"
         );
         let rules = compile_source("central: 3 across cabinets [a, b]", &no_files).expect_err("a rule");
         assert_eq!((rules[0].line, rules[0].column), (1, 29));
