@@ -38,14 +38,8 @@ enum Command {
     },
     /// Render every artifact of FILE into DIR (atomic writes, a manifest, stale files removed).
     Render {
-        /// The cluster file.
-        file: PathBuf,
-        /// The output directory.
-        #[arg(long)]
-        out: PathBuf,
-        /// The discovery URL, for a cluster declared `bootstrap: discovery` without one.
-        #[arg(long, value_name = "URL")]
-        discovery_url: Option<String>,
+        #[command(flatten)]
+        target: Target,
         /// Output format of the report.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -68,14 +62,8 @@ enum Command {
     },
     /// Show what `render` into DIR would add, change or remove; exit 3 if anything.
     Diff {
-        /// The cluster file.
-        file: PathBuf,
-        /// The directory a previous render went to.
-        #[arg(long)]
-        out: PathBuf,
-        /// The discovery URL, for a cluster declared `bootstrap: discovery` without one.
-        #[arg(long, value_name = "URL")]
-        discovery_url: Option<String>,
+        #[command(flatten)]
+        target: Target,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -88,6 +76,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ExportFormat::Yaml)]
         format: ExportFormat,
     },
+}
+
+/// What `render` writes and `diff` compares: a cluster file, rendered into a directory.
+#[derive(clap::Args)]
+struct Target {
+    /// The cluster file.
+    file: PathBuf,
+    /// The output directory (for `diff`, the one a previous render went to).
+    #[arg(long)]
+    out: PathBuf,
+    /// The discovery URL, for a cluster declared `bootstrap: discovery` without one.
+    #[arg(long, value_name = "URL")]
+    discovery_url: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -238,7 +239,7 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Render { file, out, format, discovery_url } => match load(&file, format) {
+        Command::Render { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
             Err(outcome) => outcome,
             Ok(cluster) => {
                 let written = render(&cluster, discovery_url).and_then(|artifacts| {
@@ -303,7 +304,7 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Diff { file, out, format, discovery_url } => match load(&file, format) {
+        Command::Diff { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
             Err(outcome) => outcome,
             Ok(cluster) => match render(&cluster, discovery_url).and_then(|a| diff(&a, &out)) {
                 Err(e) => {

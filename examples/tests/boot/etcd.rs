@@ -442,13 +442,7 @@ fn production_tls_refuses_clients_without_a_certificate() {
     };
     let mut cluster = Cluster::new("tls", clusterdef::Layout::CentralServices, members);
     cluster.production = true;
-    cluster.network = Some(clusterdef::Network {
-        subnet: "127.0.0.0/8".parse().expect("subnet"),
-        gateway: None,
-        dns: Cow::Borrowed(&[]),
-        interface: Cow::Borrowed("lo"),
-        domains: Cow::Borrowed(&[]),
-    });
+    cluster.network = Some(loopback_network());
     cluster.tls = Some(clusterdef::Tls { ca: text(&ca), cert: text(&cert), key: text(&key) });
     cluster.pools = Cow::Owned(vec![clusterdef::Group::new("worker", "worker", clusterdef::Size::Fixed(1))]);
     assert_eq!(cluster.check().map_err(|v| v.to_string()), Ok(()), "production with TLS passes every rule");
@@ -497,13 +491,7 @@ fn on_loopback(seed: &Cluster, octet: u8) -> Cluster {
         first: std::net::Ipv4Addr::new(127, 0, octet, 11),
         last: std::net::Ipv4Addr::new(127, 0, octet, 10 + members),
     };
-    cluster.network = Some(clusterdef::Network {
-        subnet: "127.0.0.0/8".parse().expect("subnet"),
-        gateway: None,
-        dns: Cow::Borrowed(&[]),
-        interface: Cow::Borrowed("lo"),
-        domains: Cow::Borrowed(&[]),
-    });
+    cluster.network = Some(loopback_network());
     cluster.bootstrap = clusterdef::Bootstrap::Static;
     cluster.tls = None;
     let mut allows = cluster.allows.to_vec();
@@ -532,4 +520,16 @@ fn large_scale_layout_survives_each_zone_and_its_leader() {
     assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &cluster), 3);
     let recovery = leader_loss_and_rejoin(&mut etcd);
     println!("large_scale: writes resumed {recovery:?} after the leader was killed");
+}
+
+/// The loopback network, where the tests run every member.
+fn loopback_network() -> clusterdef::Network {
+    use std::borrow::Cow;
+    clusterdef::Network {
+        subnet: "127.0.0.0/8".parse().expect("subnet"),
+        gateway: None,
+        dns: Cow::Borrowed(&[]),
+        interface: Cow::Borrowed("lo"),
+        domains: Cow::Borrowed(&[]),
+    }
 }
