@@ -1,9 +1,9 @@
 //! Parsing a `cluster!` body into the spanned syntax tree, in three stages of its own:
 //!
-//! - [`recovery`]: how an error is recorded and skipped up to the next comma, so one invocation
+//! - `recovery`: how an error is recorded and skipped up to the next comma, so one invocation
 //!   reports every syntax error at once, and the helpers every error is made with;
-//! - [`blocks`]: the block grammar: entries, groups and their options, networks, units;
-//! - [`values`]: the values inside them: names, counts, sizes, addresses and ranges, keywords,
+//! - `blocks`: the block grammar: entries, groups and their options, networks, units;
+//! - `values`: the values inside them: names, counts, sizes, addresses and ranges, keywords,
 //!   windows, unit bodies, allows.
 
 mod blocks;
