@@ -25,6 +25,9 @@ pub const MAX_FIXED_MACHINES: u64 = 10_000;
 pub struct Cluster {
     /// The cluster's name; it also seeds the etcd `initial-cluster-token`.
     pub name: Text,
+    /// The operating system the machines run, which decides what the cluster renders to.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub os: Os,
     /// Whether the cluster is declared as production, which turns on the production rules.
     pub production: bool,
     /// Which of the seed architectures the etcd members follow.
@@ -52,6 +55,30 @@ pub struct Cluster {
     pub units: List<Unit>,
     /// Rules whose risk this cluster accepts on purpose.
     pub allows: List<Allow>,
+}
+
+/// The operating system a cluster's machines run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum Os {
+    /// CoreOS Container Linux, as the architecture guide describes it: cloud-configs, etcd2 and
+    /// fleet. End of life since 2020; kept for the guide's clusters and their migration.
+    #[default]
+    CoreOs,
+    /// Flatcar Container Linux, CoreOS's maintained successor: Ignition configs, etcd 3.5 in
+    /// `etcd-member.service`, no fleet (unit placement is decided when the cluster is rendered).
+    Flatcar,
+}
+
+impl Os {
+    /// The name the language uses: `coreos` or `flatcar`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Os::CoreOs => "coreos",
+            Os::Flatcar => "flatcar",
+        }
+    }
 }
 
 /// The etcd layouts of the seed architecture guide.
@@ -409,6 +436,8 @@ pub enum Channel {
     Beta,
     /// The alpha channel.
     Alpha,
+    /// Flatcar's long-term-support channel.
+    Lts,
 }
 
 impl Channel {
@@ -418,6 +447,7 @@ impl Channel {
             Channel::Stable => "stable",
             Channel::Beta => "beta",
             Channel::Alpha => "alpha",
+            Channel::Lts => "lts",
         }
     }
 }
@@ -621,6 +651,7 @@ impl Cluster {
     pub const fn new_const(name: Text, layout: Layout, members: Group) -> Cluster {
         Cluster {
             name,
+            os: Os::CoreOs,
             production: false,
             layout,
             etcd_release: EtcdRelease::V2,

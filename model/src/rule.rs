@@ -260,6 +260,18 @@ rules! {
         protects: "encrypted, authenticated etcd traffic in production",
         rejects: "etcd without `tls: { ca, cert, key }`: plain http lets anyone on the network read every key and write as any client",
     }
+    StaticBootstrap {
+        name: "static_bootstrap",
+        applies: "Flatcar",
+        protects: "a Flatcar etcd cluster that bootstraps without a deprecated public service",
+        rejects: "Flatcar members that would bootstrap by discovery: etcd 3.5's v2 discovery depends on discovery.etcd.io, a deprecated public service, and etcd 3.7 removes it; give the members static addresses so they list each other in a static `initial-cluster`",
+    }
+    OsSupport {
+        name: "os_support",
+        applies: "all",
+        protects: "settings the cluster's operating system has",
+        rejects: "the `lts` channel on CoreOS, which had none, and `etcd: 0.4` on Flatcar, which runs etcd 3.5",
+    }
     ValueFormat {
         name: "value_format",
         applies: "all",

@@ -128,6 +128,10 @@ pub enum Subject {
     Name,
     /// The TLS declaration.
     Tls,
+    /// The operating system declaration.
+    Os,
+    /// The etcd release declaration.
+    EtcdRelease,
     /// The cluster-wide SSH key at this index.
     SshKey(usize),
     /// A part of a group.
@@ -149,6 +153,8 @@ impl Subject {
             | Subject::BootServer
             | Subject::Name
             | Subject::Tls
+            | Subject::Os
+            | Subject::EtcdRelease
             | Subject::SshKey(_) => Subject::Cluster,
             Subject::Group(g, part) => match part {
                 GroupPart::Whole => Subject::Cluster,
@@ -187,6 +193,8 @@ impl Subject {
             Subject::BootServer => out.push_str("boot_server"),
             Subject::Name => out.push_str("name"),
             Subject::Tls => out.push_str("tls"),
+            Subject::Os => out.push_str("os"),
+            Subject::EtcdRelease => out.push_str("etcd"),
             Subject::SshKey(i) => {
                 let _ = write!(out, "ssh_keys[{i}]");
             }

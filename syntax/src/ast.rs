@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use clusterdef_model::{Channel, DomainKind, EtcdRelease, Ipv4Net, Layout, RebootStrategy, RebootWindow, Rule};
+use clusterdef_model::{Channel, DomainKind, EtcdRelease, Ipv4Net, Layout, Os, RebootStrategy, RebootWindow, Rule};
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 
 /// A source range from the first token's start to the last token's end.
@@ -77,6 +77,8 @@ pub enum EntryKind {
     Production(Spanned<bool>),
     /// `etcd: 2 | 0.4`
     Etcd(Spanned<EtcdRelease>),
+    /// `os: coreos | flatcar`
+    Os(Spanned<Os>),
     /// `channel: stable | beta | alpha`
     Channel(Spanned<Channel>),
     /// `ssh_keys: ["…", …]`

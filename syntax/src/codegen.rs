@@ -17,8 +17,8 @@
 
 use clusterdef_model::{
     Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, DomainNetwork, EtcdRelease, Group,
-    Hostnames, InventoryEntry, Ipv4Net, Layout, Network, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread,
-    Tls, Unit, UnitBody, Weekday, Windows,
+    Hostnames, InventoryEntry, Ipv4Net, Layout, Network, Os, RebootStrategy, RebootWindow, Requirement, Rule, Size,
+    Spread, Tls, Unit, UnitBody, Weekday, Windows,
 };
 use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
@@ -235,12 +235,13 @@ macro_rules! emit_unit_enum {
     };
 }
 
-emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule);
+emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule, Os);
 
 impl Emit for Cluster {
     fn emit(&self, out: &mut Out) {
         Fields::open(out, "Cluster")
             .field("name", |o| self.name.emit(o))
+            .field("os", |o| self.os.emit(o))
             .field("production", |o| boolean(o, self.production))
             .field("layout", |o| self.layout.emit(o))
             .field("etcd_release", |o| self.etcd_release.emit(o))

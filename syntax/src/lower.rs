@@ -75,7 +75,14 @@ pub fn lower(
                 cluster.production = p.value;
                 spans.set(Subject::Production, SpanRange::single(entry.key.span()).to(p.span));
             }
-            EntryKind::Etcd(r) => cluster.etcd_release = r.value,
+            EntryKind::Etcd(r) => {
+                cluster.etcd_release = r.value;
+                spans.set(Subject::EtcdRelease, SpanRange::single(entry.key.span()).to(r.span));
+            }
+            EntryKind::Os(os) => {
+                cluster.os = os.value;
+                spans.set(Subject::Os, os.span);
+            }
             EntryKind::Channel(c) => {
                 cluster.channel = c.value;
                 spans.set(Subject::Channel, c.span);

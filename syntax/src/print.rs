@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 
 use clusterdef_model::{
-    Addressing, Boot, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Hostnames, Layout,
+    Addressing, Boot, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Hostnames, Layout, Os,
     RebootStrategy, Size, Unit, UnitBody, Windows,
 };
 
@@ -39,6 +39,9 @@ pub fn print(cluster: &Cluster) -> String {
         out.push_str(",\n");
     };
     entry(format!("name: {}", string(&cluster.name)));
+    if cluster.os != Os::CoreOs {
+        entry(format!("os: {}", cluster.os.as_str()));
+    }
     if cluster.production {
         entry("production: true".to_string());
     }

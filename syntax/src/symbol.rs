@@ -5,6 +5,7 @@
 /// The top-level keys.
 pub const TOP_KEYS: &[&str] = &[
     "name",
+    "os",
     "production",
     "etcd",
     "channel",
@@ -38,7 +39,9 @@ pub const KEYS: &[&[&str]] = &[TOP_KEYS, GROUP_KEYS, UNIT_KEYS, NETWORK_KEYS, DO
 /// The failure domain kinds after `across`.
 pub const DOMAIN_KINDS: &[&str] = &["cabinets", "zones"];
 /// The update channels.
-pub const CHANNELS: &[&str] = &["stable", "beta", "alpha"];
+pub const CHANNELS: &[&str] = &["stable", "beta", "alpha", "lts"];
+/// The operating systems.
+pub const OSES: &[&str] = &["coreos", "flatcar"];
 /// The reboot strategies.
 pub const REBOOT_STRATEGIES: &[&str] = &["etcd_lock", "reboot", "off"];
 /// The boot methods.
@@ -49,7 +52,7 @@ pub const BOOTSTRAP_METHODS: &[&str] = &["static", "discovery"];
 pub const OTHER_WORDS: &[&str] = &["across", "autoscale", "dhcp", "file", "for", "reason", "true", "false"];
 /// Every keyword value list.
 pub const VALUES: &[&[&str]] =
-    &[DOMAIN_KINDS, CHANNELS, REBOOT_STRATEGIES, BOOT_METHODS, BOOTSTRAP_METHODS, OTHER_WORDS];
+    &[DOMAIN_KINDS, OSES, CHANNELS, REBOOT_STRATEGIES, BOOT_METHODS, BOOTSTRAP_METHODS, OTHER_WORDS];
 
 /// Words a name is quoted as (`"true"`, `"for"`) rather than written bare: Rust's keywords, which
 /// read back as keywords, and the language's own value words, which read back as keywords where

@@ -7,6 +7,7 @@ mod etcd;
 mod fleet;
 mod format;
 mod network;
+mod os;
 mod pools;
 
 use std::collections::HashSet;
@@ -99,6 +100,7 @@ impl Cluster {
         network::check(&mut report);
         pools::check(&mut report);
         fleet::check(&mut report);
+        os::check(&mut report);
         format::value_format(&mut report);
         // One error per place and rule: a pattern that breaks for every machine is one mistake.
         let mut seen = HashSet::new();

@@ -43,6 +43,10 @@ impl Grammar<'_, '_> {
                 colon(input, &key)?;
                 EntryKind::Etcd(etcd_release(input, &key)?)
             }
+            "os" => {
+                colon(input, &key)?;
+                EntryKind::Os(os(input, &key)?)
+            }
             "channel" => {
                 colon(input, &key)?;
                 EntryKind::Channel(channel(input, &key)?)

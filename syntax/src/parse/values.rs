@@ -4,7 +4,7 @@
 use std::net::Ipv4Addr;
 
 use clusterdef_model::suggest::closest;
-use clusterdef_model::{Channel, EtcdRelease, Ipv4Net, RebootStrategy, RebootWindow, Rule};
+use clusterdef_model::{Channel, EtcdRelease, Ipv4Net, Os, RebootStrategy, RebootWindow, Rule};
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::ParseStream;
@@ -198,9 +198,13 @@ pub(super) fn channel(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Ch
     keyword(
         input,
         key,
-        &[("stable", Channel::Stable), ("beta", Channel::Beta), ("alpha", Channel::Alpha)],
+        &[("stable", Channel::Stable), ("beta", Channel::Beta), ("alpha", Channel::Alpha), ("lts", Channel::Lts)],
         "an update channel",
     )
+}
+
+pub(super) fn os(input: ParseStream, key: &Ident) -> syn::Result<Spanned<Os>> {
+    keyword(input, key, &[("coreos", Os::CoreOs), ("flatcar", Os::Flatcar)], "an operating system")
 }
 
 pub(super) fn reboot(input: ParseStream, key: &Ident) -> syn::Result<Spanned<RebootStrategy>> {
