@@ -69,7 +69,7 @@ fn every_syntax_error_is_reported_and_parsing_recovers() {
             "unknown key `centrl` in a cluster",
             "wrong delimiter: the list of cabinets is written in `[…]`, not `(…)`",
             "unknown key `bogus` in a unit",
-            "`stabel` is not an update channel: expected one of `stable`, `beta`, `alpha`",
+            "`stabel` is not an update channel: expected one of `stable`, `beta`, `alpha`, `lts`",
         ]
     );
     assert_eq!((errs[0].0, errs[0].1), (1, 0));

@@ -6,6 +6,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
     use ::core::option::Option::{None, Some};
     const __CLUSTERDEF_CLUSTER: __clusterdef::Cluster = __clusterdef::Cluster {
         name: Borrowed("prod"),
+        os: __clusterdef::Os::CoreOs,
         production: true,
         layout: __clusterdef::Layout::CentralServices,
         etcd_release: __clusterdef::EtcdRelease::V2,
