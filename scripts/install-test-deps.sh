@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real software the test suite runs clusterdef's output against, when missing:
 # etcd 3.4 (server and etcdctl), systemd-analyze, dnsmasq, openssl (test certificates for etcd's
-# TLS), and PyYAML (a YAML 1.1 reader).
+# TLS), Ignition (its validator), and PyYAML (a YAML 1.1 reader).
 set -euo pipefail
 
 need=()
@@ -11,6 +11,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 command -v python3 >/dev/null || need+=(python3)
 command -v openssl >/dev/null || need+=(openssl)
+# Debian's Ignition 2.14: the validator at /usr/bin/ignition-validate and the full binary.
+[ -x /usr/bin/ignition-validate ] || need+=(ignition)
 
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""

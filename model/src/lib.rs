@@ -29,7 +29,7 @@ pub use check::{Violation, Violations};
 pub use cluster::*;
 pub use machines::{Machine, PlacedGroup};
 pub use net::{Ipv4Net, ParseNetError};
-pub use placement::{Metadata, Profile};
+pub use placement::{Host, Metadata, Profile, Unplaceable};
 pub use rule::Rule;
 pub use subject::{GroupPart, GroupRef, NetworkPart, Subject, UnitPart};
 pub use window::{ParseWindowError, RebootWindow, Weekday};

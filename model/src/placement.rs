@@ -1,7 +1,8 @@
 //! fleet placement: the metadata each machine publishes, and which machines may run a unit.
 //! The rules, the plan and the renderers all read it from here.
 
-use crate::cluster::{Cluster, Requirement, Size, Unit};
+use crate::cluster::{Boot, Cluster, Group, Requirement, Size, Unit};
+use crate::glob;
 use crate::subject::GroupRef;
 
 /// The fleet metadata of a machine, in the order it is published: `role`, then `cabinet` or
@@ -100,4 +101,131 @@ impl Cluster {
             })
             .collect()
     }
+}
+
+impl Group {
+    /// Whether the group's machines share one config per failure domain rather than one each:
+    /// autoscaled pools (machines unknown in advance) and PXE pools (told apart only by DHCP).
+    pub fn shares_configs(&self) -> bool {
+        matches!(self.size, Size::Autoscale { .. }) || matches!(self.boot, Boot::Pxe { .. })
+    }
+}
+
+/// A config that carries a unit, where the OS has no fleet to place it at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Host {
+    /// One machine of a fixed group, by its index in the group.
+    Machine(GroupRef, u32),
+    /// The shared config of a pool in one failure domain: every machine booted from it.
+    Pool(GroupRef, Option<usize>),
+}
+
+/// A unit that cannot be placed at compile time, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unplaceable {
+    /// The unit's index.
+    pub unit: usize,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: String,
+}
+
+impl Cluster {
+    /// Where each unit runs when nothing schedules at run time (Flatcar has no fleet): fleet's
+    /// placement decided now. A global unit goes to every config whose machines match its
+    /// metadata (AND across keys, OR within one); any other unit goes to one matching machine of
+    /// a fixed group (the least loaded, then the first by hostname), beside its `machine_of`
+    /// target and away from every unit it conflicts with (in either direction). Units that
+    /// cannot be placed are returned with the reason; their hosts are empty.
+    pub fn compile_placement(&self) -> (Vec<Vec<Host>>, Vec<Unplaceable>) {
+        let machines: Vec<(Host, String, Metadata)> = self
+            .machines()
+            .into_iter()
+            .filter(|m| self.group(m.group).is_some_and(|g| !g.shares_configs()))
+            .map(|m| (Host::Machine(m.group, m.index), m.hostname.clone(), self.fleet_metadata(m.group, m.domain)))
+            .collect();
+        let pools: Vec<(Host, Metadata)> = self
+            .groups()
+            .filter(|(_, g)| g.shares_configs())
+            .flat_map(|(g, _)| {
+                self.group_domains(g).into_iter().map(move |d| (Host::Pool(g, d), self.fleet_metadata(g, d)))
+            })
+            .collect();
+        let units = &self.units;
+        let mut hosts: Vec<Vec<Host>> = vec![Vec::new(); units.len()];
+        let mut problems = Vec::new();
+        let mut load: Vec<usize> = vec![0; machines.len()];
+        // Units that follow another come after it; a cycle is `machine_of_target`'s to report.
+        let mut order: Vec<usize> = (0..units.len()).collect();
+        order.sort_by_key(|&u| chain_length(units, u));
+        for u in order {
+            let unit = &units[u];
+            if unit.global {
+                hosts[u] = machines.iter().filter(|(_, _, m)| unit.runs_on(m)).map(|(h, _, _)| *h).collect();
+                hosts[u].extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
+                continue;
+            }
+            let beside: Option<Vec<Host>> = unit
+                .machine_of
+                .as_ref()
+                .and_then(|t| units.iter().position(|x| x.name == *t))
+                .map(|t| hosts[t].clone());
+            let matching: Vec<usize> = (0..machines.len()).filter(|&i| unit.runs_on(&machines[i].2)).collect();
+            let candidates: Vec<usize> = matching
+                .iter()
+                .copied()
+                .filter(|&i| beside.as_ref().is_none_or(|b| b.contains(&machines[i].0)))
+                .filter(|&i| {
+                    !(0..units.len()).any(|v| hosts[v].contains(&machines[i].0) && v != u && conflict(unit, &units[v]))
+                })
+                .collect();
+            match candidates.into_iter().min_by(|&a, &b| (load[a], &machines[a].1).cmp(&(load[b], &machines[b].1))) {
+                Some(i) => {
+                    load[i] += 1;
+                    hosts[u] = vec![machines[i].0];
+                }
+                None if matching.is_empty() && pools.iter().any(|(_, m)| unit.runs_on(m)) => problems.push(Unplaceable {
+                    unit: u,
+                    message: format!(
+                        "only autoscaled or PXE pools can run `{}`, and one config serves a whole pool, so with no \
+                         scheduler it would run on every machine of the pool",
+                        unit.name
+                    ),
+                    help: "make it `global` to run it on every machine of the pool, or give its metadata to a pool of a fixed count".to_string(),
+                }),
+                None if matching.is_empty() => {}
+                None => problems.push(Unplaceable {
+                    unit: u,
+                    message: format!(
+                        "no machine is left for `{}`: each of the {} that match its metadata {}",
+                        unit.name,
+                        matching.len(),
+                        if beside.is_some() { "is not beside its `machine_of` unit or runs a unit it conflicts with" } else { "already runs a unit it conflicts with" }
+                    ),
+                    help: "add machines with its metadata, or narrow its `conflicts`".to_string(),
+                }),
+            }
+        }
+        (hosts, problems)
+    }
+}
+
+/// How many `machine_of` links lead from unit `u` (bounded, so a cycle ends).
+fn chain_length(units: &[Unit], u: usize) -> usize {
+    let mut length = 0;
+    let mut current = u;
+    while let Some(next) = units[current].machine_of.as_ref().and_then(|t| units.iter().position(|x| x.name == *t)) {
+        length += 1;
+        current = next;
+        if length > units.len() {
+            break;
+        }
+    }
+    length
+}
+
+/// Whether two units may not share a machine: either's `conflicts` globs match the other.
+fn conflict(a: &Unit, b: &Unit) -> bool {
+    a.conflicts.iter().any(|g| glob::matches(g, &b.name)) || b.conflicts.iter().any(|g| glob::matches(g, &a.name))
 }

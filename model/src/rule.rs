@@ -266,6 +266,12 @@ rules! {
         protects: "a Flatcar etcd cluster that bootstraps without a deprecated public service",
         rejects: "Flatcar members that would bootstrap by discovery: etcd 3.5's v2 discovery depends on discovery.etcd.io, a deprecated public service, and etcd 3.7 removes it; give the members static addresses so they list each other in a static `initial-cluster`",
     }
+    UnitPlacement {
+        name: "unit_placement",
+        applies: "Flatcar",
+        protects: "units that run where the declaration says with no scheduler at run time",
+        rejects: "a single unit whose only eligible machines are in autoscaled or PXE pools (one config serves the whole pool, so it would run on every machine of it), and a unit whose `conflicts` or `machine_of` leave it no machine",
+    }
     OsSupport {
         name: "os_support",
         applies: "all",

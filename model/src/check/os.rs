@@ -3,12 +3,25 @@
 use super::Report;
 use crate::cluster::{Bootstrap, Channel, EtcdRelease, Os};
 use crate::rule::Rule;
-use crate::subject::{GroupPart, Subject};
+use crate::subject::{GroupPart, Subject, UnitPart};
 
 /// Runs the rules that depend on the operating system.
 pub(super) fn check(r: &mut Report<'_>) {
     static_bootstrap(r);
+    unit_placement(r);
     os_support(r);
+}
+
+/// `unit_placement`: on Flatcar nothing schedules units at run time, so each must be placed when
+/// the cluster is rendered (`Cluster::compile_placement`, fleet's rules decided now). A unit that
+/// cannot be is reported on its name, with the reason.
+fn unit_placement(r: &mut Report<'_>) {
+    if r.cluster.os != Os::Flatcar {
+        return;
+    }
+    for problem in r.cluster.compile_placement().1 {
+        r.push(Rule::UnitPlacement, Subject::Unit(problem.unit, UnitPart::Name), problem.message, problem.help);
+    }
 }
 
 /// `static_bootstrap`: Flatcar's etcd 3.5 finds its peers from a static `initial-cluster`, the

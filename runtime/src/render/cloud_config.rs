@@ -11,7 +11,7 @@
 use std::net::Ipv4Addr;
 
 use clusterdef_model::{
-    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, PlacedGroup, RebootWindow, Segment, Size, Windows,
+    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, PlacedGroup, RebootWindow, Segment, Windows,
 };
 
 use super::context::{Context, file_component};
@@ -78,7 +78,7 @@ pub const PROXY_URL: &str = "http://127.0.0.1:2379";
 
 /// Whether a group's machines share one config per domain rather than one each.
 pub fn shares_configs(group: &Group) -> bool {
-    matches!(group.size, Size::Autoscale { .. }) || matches!(group.boot, Boot::Pxe { .. })
+    group.shares_configs()
 }
 
 /// The etcd membership as every config writes it, worked out once per render.
@@ -408,7 +408,7 @@ mod tests {
     use std::borrow::Cow;
     use std::net::Ipv4Addr;
 
-    use clusterdef_model::{Addressing, DomainKind, Layout, Network};
+    use clusterdef_model::{Addressing, DomainKind, Layout, Network, Size};
 
     use super::*;
     use crate::RenderOptions;

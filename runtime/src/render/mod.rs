@@ -9,13 +9,15 @@ pub mod cloud_config;
 pub mod context;
 pub mod fleet;
 pub mod graph;
+pub mod ignition;
+pub mod json;
 pub mod plan;
 pub mod pxe;
 pub mod yaml;
 
 use std::collections::BTreeMap;
 
-use clusterdef_model::Cluster;
+use clusterdef_model::{Cluster, Os};
 
 pub use context::{Context, RenderError, RenderOptions, file_component};
 pub use plan::{AcceptedRisk, Plan};
@@ -141,11 +143,14 @@ impl Render for Cluster {
     fn render_with(&self, options: &RenderOptions) -> Result<Artifacts, RenderError> {
         let ctx = Context::new(self, options)?;
         let mut out = BTreeMap::new();
-        for (path, text) in cloud_config::render(&ctx)
-            .into_iter()
-            .chain(fleet::render(self))
-            .chain(pxe::render(&ctx))
-            .chain([("plan.txt".to_string(), self.plan().to_string())])
+        // The OS decides the formats: cloud-configs and fleet units for CoreOS, Ignition configs
+        // (units placed now) for Flatcar.
+        let configs = match self.os {
+            Os::CoreOs => cloud_config::render(&ctx).into_iter().chain(fleet::render(self)).collect::<Vec<_>>(),
+            Os::Flatcar => ignition::render(&ctx),
+        };
+        for (path, text) in
+            configs.into_iter().chain(pxe::render(&ctx)).chain([("plan.txt".to_string(), self.plan().to_string())])
         {
             check_path(&path)?;
             out.insert(path, text.into_bytes());

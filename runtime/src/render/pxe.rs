@@ -5,15 +5,35 @@
 //! One set per pool and failure domain: a pool spread across zones boots each zone's machines
 //! with that zone's metadata, from a boot server on that zone's network.
 
-use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Ipv4Net};
+use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Ipv4Net, Os};
 
 use super::cloud_config::pool_config_path;
 use super::context::{Context, file_component};
+use super::ignition;
 
-/// The CoreOS release a channel's PXE images come from. PXE machines run from RAM and never
-/// update themselves, so they boot the channel's current release.
-fn release_url(channel: Channel) -> String {
-    format!("http://{}.release.core-os.net/amd64-usr/current", channel.as_str())
+/// What a PXE machine boots: the OS's image names, where a channel's current release is served
+/// (PXE machines run from RAM and never update themselves, so they boot the channel's current
+/// release), and the kernel arguments that point it at its config.
+struct Image {
+    name: &'static str,
+    release: String,
+    args: String,
+}
+
+fn image(os: Os, channel: Channel, config_url: &str) -> Image {
+    match os {
+        Os::CoreOs => Image {
+            name: "coreos",
+            release: format!("http://{}.release.core-os.net/amd64-usr/current", channel.as_str()),
+            args: format!("cloud-config-url={config_url}"),
+        },
+        // Ignition runs on every boot of a RAM machine only when told it is the first one.
+        Os::Flatcar => Image {
+            name: "flatcar",
+            release: format!("http://{}.release.flatcar-linux.net/amd64-usr/current", channel.as_str()),
+            args: format!("flatcar.first_boot=1 ignition.config.url={config_url}"),
+        },
+    }
 }
 
 /// The boot server's base URL for a pool, without a trailing slash.
@@ -49,7 +69,11 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
         };
         let channel = cluster.channel_of(group);
         for domain in cluster.group_domains(GroupRef::Pool(i)) {
-            let config_url = format!("{base}/{}", pool_config_path(group, domain));
+            let config = match cluster.os {
+                Os::CoreOs => pool_config_path(group, domain),
+                Os::Flatcar => ignition::pool_config_path(group, domain),
+            };
+            let image = image(cluster.os, channel, &format!("{base}/{config}"));
             let domain_name = domain.and_then(|d| group.spread.as_ref()?.domains.get(d));
             let dir = match domain_name {
                 Some(d) => format!("pxe/{}-{}", file_component(&group.name), file_component(&d.name)),
@@ -61,8 +85,8 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
                 }
                 _ => format!("PXE pool `{}`", group.name),
             };
-            out.push((format!("{dir}/pxelinux.cfg/default"), pxelinux(&what, &config_url)));
-            out.push((format!("{dir}/boot.ipxe"), ipxe(&what, channel, &config_url)));
+            out.push((format!("{dir}/pxelinux.cfg/default"), pxelinux(&what, &image)));
+            out.push((format!("{dir}/boot.ipxe"), ipxe(&what, &image)));
             let macs = group
                 .inventory
                 .iter()
@@ -97,16 +121,19 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     out
 }
 
-fn pxelinux(what: &str, config_url: &str) -> String {
+fn pxelinux(what: &str, image: &Image) -> String {
+    let name = image.name;
     format!(
-        "# {what}\ndefault coreos\nprompt 1\ntimeout 15\n\nlabel coreos\n  menu default\n  kernel coreos_production_pxe.vmlinuz\n  initrd coreos_production_pxe_image.cpio.gz\n  append cloud-config-url={config_url}\n"
+        "# {what}\ndefault {name}\nprompt 1\ntimeout 15\n\nlabel {name}\n  menu default\n  kernel {name}_production_pxe.vmlinuz\n  initrd {name}_production_pxe_image.cpio.gz\n  append {}\n",
+        image.args
     )
 }
 
-fn ipxe(what: &str, channel: Channel, config_url: &str) -> String {
+fn ipxe(what: &str, image: &Image) -> String {
+    let name = image.name;
     format!(
-        "#!ipxe\n# {what}\nset base-url {}\nkernel ${{base-url}}/coreos_production_pxe.vmlinuz cloud-config-url={config_url}\ninitrd ${{base-url}}/coreos_production_pxe_image.cpio.gz\nboot\n",
-        release_url(channel)
+        "#!ipxe\n# {what}\nset base-url {}\nkernel ${{base-url}}/{name}_production_pxe.vmlinuz {}\ninitrd ${{base-url}}/{name}_production_pxe_image.cpio.gz\nboot\n",
+        image.release, image.args
     )
 }
 

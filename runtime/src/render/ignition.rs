@@ -1,0 +1,287 @@
+//! Ignition configs (spec 3.3.0) for Flatcar Container Linux: one per machine of a fixed group,
+//! one per pool and failure domain for autoscaled and PXE pools, as the cloud-config renderer
+//! splits them.
+//!
+//! - The spec is 3.3.0: the newest that Debian's `ignition-validate` (2.14) and every Flatcar
+//!   with spec-3 Ignition (LTS 2023 included) accept, and what Butane's `flatcar` 1.0.0 emits.
+//! - Every file clusterdef writes has `overwrite: true` (Flatcar's `/etc` already holds image
+//!   files such as `update.conf`), and its contents are a `data:` URL, so nothing is fetched.
+//! - Members run `etcd-member.service` (etcd 3.5 in Docker), configured only through
+//!   `Environment=ETCD_*` lines in a drop-in: etcd aborts when a setting comes both as a flag
+//!   and from the environment, and the wrapper always exports some. TLS files are passed as
+//!   `ETCD_SSL_DIR` (mounted at `/etc/ssl/certs` in the container) and container paths.
+//! - Workers reach etcd through `etcd gateway` on `127.0.0.1:2379`, in a unit of its own: it
+//!   forwards TCP to the members, so both the v2 API (locksmith) and v3 work, unlike the
+//!   grpc-proxy (v3 only); the v2 proxy the CoreOS workers ran is gone from etcd 3.6.
+//! - Updates and reboots: `/etc/flatcar/update.conf` carries `GROUP`, `REBOOT_STRATEGY` and the
+//!   `LOCKSMITHD_*` settings (locksmithd loads the file as its environment). Members enable the
+//!   v2 API where locksmith takes its lock (`etcd-lock`), since locksmith speaks v2.
+//! - Units are placed now (`Cluster::compile_placement`): each config carries exactly the units
+//!   placed on its machines, enabled, with an `[Install]` section added where the body has none.
+
+use clusterdef_model::{
+    Cluster, EtcdMember, Group, GroupRef, Host, Machine, PlacedGroup, RebootStrategy, Unit, Windows,
+};
+
+use super::cloud_config::{client_url, network_unit, peer_url};
+use super::context::{Context, file_component};
+use super::json::{Json, data_url};
+
+/// The Ignition spec version every config declares.
+pub const SPEC: &str = "3.3.0";
+
+/// The etcd image Flatcar's `etcd-member.service` and the workers' gateway run.
+pub const ETCD_IMAGE: &str = "quay.io/coreos/etcd:v3.5.16";
+
+/// The drop-in that configures `etcd-member.service`.
+pub const ETCD_DROPIN: &str = "20-clusterdef.conf";
+
+/// Where the workers' gateway listens, and so where their locksmith and etcdctl point.
+pub const GATEWAY_ADDR: &str = "127.0.0.1:2379";
+
+/// The unit that runs the workers' gateway.
+pub const GATEWAY_UNIT: &str = "etcd-gateway.service";
+
+/// Where Flatcar's etcd container sees the TLS directory.
+const CONTAINER_SSL_DIR: &str = "/etc/ssl/certs";
+
+/// The path of a machine's own config.
+pub fn machine_config_path(machine: &Machine) -> String {
+    format!("ignition/{}.ign", file_component(&machine.hostname))
+}
+
+/// The path of the shared config of an autoscaled or PXE pool in a domain.
+pub fn pool_config_path(group: &Group, domain: Option<usize>) -> String {
+    match domain.and_then(|d| group.spread.as_ref()?.domains.get(d)) {
+        Some(d) => format!("ignition/{}-{}.ign", file_component(&group.name), file_component(&d.name)),
+        None => format!("ignition/{}.ign", file_component(&group.name)),
+    }
+}
+
+/// One config to make.
+struct Job<'p> {
+    path: String,
+    host: Host,
+    group_ref: GroupRef,
+    group: &'p Group,
+    machine: Option<&'p Machine>,
+    domain: Option<usize>,
+}
+
+/// Every config of the cluster, by path.
+pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
+    let cluster = ctx.cluster;
+    let members = cluster.etcd_members();
+    let (placement, _) = cluster.compile_placement();
+    let placed = cluster.placed_groups();
+    let jobs = jobs(cluster, &placed);
+    crate::parallel::map(&jobs, |job| (job.path.clone(), config(cluster, &members, &placement, job).to_text()))
+}
+
+fn jobs<'p>(cluster: &Cluster, placed: &'p [PlacedGroup<'p>]) -> Vec<Job<'p>> {
+    let mut out = Vec::new();
+    for p in placed {
+        if p.group.shares_configs() {
+            for domain in cluster.group_domains(p.group_ref) {
+                let (path, host) = (pool_config_path(p.group, domain), Host::Pool(p.group_ref, domain));
+                out.push(Job { path, host, group_ref: p.group_ref, group: p.group, machine: None, domain });
+            }
+        } else {
+            for m in &p.machines {
+                let (path, host) = (machine_config_path(m), Host::Machine(p.group_ref, m.index));
+                out.push(Job {
+                    path,
+                    host,
+                    group_ref: p.group_ref,
+                    group: p.group,
+                    machine: Some(m),
+                    domain: m.domain,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A file clusterdef owns: replaced whatever is there, contents inline.
+fn file(path: &str, mode: i64, contents: &str) -> Json {
+    Json::obj([
+        ("path", Some(Json::str(path))),
+        ("mode", Some(Json::Int(mode))),
+        ("overwrite", Some(Json::Bool(true))),
+        ("contents", Some(Json::obj([("source", Some(Json::str(data_url(contents.as_bytes()))))]))),
+    ])
+}
+
+fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], job: &Job<'_>) -> Json {
+    let is_member = job.group_ref == GroupRef::Members;
+    let mut files = Vec::new();
+    if let Some(m) = job.machine {
+        files.push(file("/etc/hostname", 0o644, &format!("{}\n", m.hostname)));
+        let segment = cluster.segment(job.group, m.domain);
+        if let Some((name, content)) = segment.zip(m.address).and_then(|(s, a)| network_unit(cluster, s, a)) {
+            files.push(file(&format!("/etc/systemd/network/{name}"), 0o644, &content));
+        }
+    }
+    let member = job.machine.filter(|_| is_member).and_then(|m| members.iter().find(|e| e.name == m.hostname));
+    // The gateway forwards TCP, so a worker's clients speak the members' scheme (and, with TLS,
+    // present the machine's certificate) through it.
+    let endpoint = match member {
+        Some(member) => client_url(member),
+        None => format!("{}://{GATEWAY_ADDR}", if cluster.tls.is_some() { "https" } else { "http" }),
+    };
+    files.push(file("/etc/flatcar/update.conf", 0o644, &update_conf(cluster, job, &endpoint)));
+
+    let mut units = Vec::new();
+    match member {
+        Some(member) => units.push(Json::obj([
+            ("name", Some(Json::str("etcd-member.service"))),
+            ("enabled", Some(Json::Bool(true))),
+            (
+                "dropins",
+                Some(Json::Arr(vec![Json::obj([
+                    ("name", Some(Json::str(ETCD_DROPIN))),
+                    ("contents", Some(Json::str(etcd_dropin(cluster, members, member)))),
+                ])])),
+            ),
+        ])),
+        None => units.push(Json::obj([
+            ("name", Some(Json::str(GATEWAY_UNIT))),
+            ("enabled", Some(Json::Bool(true))),
+            ("contents", Some(Json::str(gateway_unit(members)))),
+        ])),
+    }
+    for (u, unit) in cluster.units.iter().enumerate() {
+        if placement.get(u).is_some_and(|hosts| hosts.contains(&job.host)) {
+            units.extend(unit_entries(unit));
+        }
+    }
+
+    let keys: Vec<Json> =
+        cluster.ssh_keys.iter().chain(job.group.ssh_keys.iter()).map(|k| Json::str(k.to_string())).collect();
+    let passwd = (!keys.is_empty()).then(|| {
+        Json::obj([(
+            "users",
+            Some(Json::Arr(vec![Json::obj([
+                ("name", Some(Json::str("core"))),
+                ("sshAuthorizedKeys", Some(Json::Arr(keys))),
+            ])])),
+        )])
+    });
+    Json::obj([
+        ("ignition", Some(Json::obj([("version", Some(Json::str(SPEC)))]))),
+        ("passwd", passwd),
+        ("storage", Some(Json::obj([("files", Some(Json::Arr(files)))]))),
+        ("systemd", Some(Json::obj([("units", Some(Json::Arr(units)))]))),
+    ])
+}
+
+/// The unit entries that carry a placed unit: its file, enabled; a template's instance `1`
+/// enabled beside the template.
+fn unit_entries(unit: &Unit) -> Vec<Json> {
+    let mut body = unit.body.text().trim_end_matches('\n').to_string();
+    body.push('\n');
+    if !body.lines().any(|l| l.trim() == "[Install]") {
+        body.push_str("\n[Install]\nWantedBy=multi-user.target\n");
+    }
+    match unit.name.split_once("@.") {
+        Some((prefix, suffix)) => vec![
+            Json::obj([("name", Some(Json::str(unit.name.to_string()))), ("contents", Some(Json::Str(body)))]),
+            Json::obj([("name", Some(Json::str(format!("{prefix}@1.{suffix}")))), ("enabled", Some(Json::Bool(true)))]),
+        ],
+        None => vec![Json::obj([
+            ("name", Some(Json::str(unit.name.to_string()))),
+            ("enabled", Some(Json::Bool(true))),
+            ("contents", Some(Json::Str(body))),
+        ])],
+    }
+}
+
+/// The member's `etcd-member.service` drop-in: `Environment=ETCD_*` lines only.
+pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMember) -> String {
+    let (peer, client) = (peer_url(member), client_url(member));
+    let initial: Vec<String> = members.iter().map(|m| format!("{}={}", m.name, peer_url(m))).collect();
+    let mut env: Vec<(String, String)> = vec![
+        ("IMAGE_TAG".into(), ETCD_IMAGE.rsplit(':').next().unwrap_or_default().to_string()),
+        ("NAME".into(), member.name.clone()),
+        ("INITIAL_CLUSTER".into(), initial.join(",")),
+        ("INITIAL_CLUSTER_STATE".into(), "new".to_string()),
+        ("INITIAL_CLUSTER_TOKEN".into(), cluster.name.to_string()),
+        ("INITIAL_ADVERTISE_PEER_URLS".into(), peer.clone()),
+        ("LISTEN_PEER_URLS".into(), peer),
+        ("LISTEN_CLIENT_URLS".into(), client.clone()),
+        ("ADVERTISE_CLIENT_URLS".into(), client),
+    ];
+    // locksmith takes its reboot lock through etcd's v2 API, off by default since etcd 3.4.
+    if cluster.groups().any(|(_, g)| g.reboot == RebootStrategy::EtcdLock) {
+        env.push(("ENABLE_V2".into(), "true".to_string()));
+    }
+    if let Some(tls) = &cluster.tls {
+        let dir = std::path::Path::new(&*tls.ca).parent().map_or("/etc/ssl/etcd".into(), |p| p.display().to_string());
+        let inside = |path: &str| {
+            let name =
+                std::path::Path::new(path).file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
+            format!("{CONTAINER_SSL_DIR}/{name}")
+        };
+        env.push(("SSL_DIR".into(), dir));
+        for side in ["", "PEER_"] {
+            env.push((format!("{side}TRUSTED_CA_FILE"), inside(&tls.ca)));
+            env.push((format!("{side}CERT_FILE"), inside(&tls.cert)));
+            env.push((format!("{side}KEY_FILE"), inside(&tls.key)));
+            env.push((format!("{side}CLIENT_CERT_AUTH"), "true".to_string()));
+        }
+    }
+    let mut text = String::from("[Service]\n");
+    for (key, value) in env {
+        text.push_str(&format!("Environment=\"ETCD_{key}={value}\"\n"));
+    }
+    text
+}
+
+/// The workers' gateway: `etcd gateway` from the same image, forwarding `127.0.0.1:2379` to the
+/// members' client ports.
+pub fn gateway_unit(members: &[EtcdMember]) -> String {
+    let endpoints: Vec<String> = members
+        .iter()
+        .map(|m| client_url(m).split_once("://").map_or_else(String::new, |(_, h)| h.to_string()))
+        .collect();
+    format!(
+        "[Unit]\nDescription=etcd gateway to the cluster's members\nWants=network-online.target\nAfter=network-online.target docker.service\n\n[Service]\nExecStartPre=-/usr/bin/docker rm -f etcd-gateway\nExecStart=/usr/bin/docker run --name etcd-gateway --network=host {ETCD_IMAGE} /usr/local/bin/etcd gateway start --endpoints={} --listen-addr={GATEWAY_ADDR}\nExecStop=/usr/bin/docker stop etcd-gateway\nRestart=always\nRestartSec=10s\n\n[Install]\nWantedBy=multi-user.target\n",
+        endpoints.join(",")
+    )
+}
+
+/// `/etc/flatcar/update.conf`: the channel, the reboot strategy, and locksmith's endpoint,
+/// group, window and, with TLS, the machine's client certificate (all three files, as
+/// locksmith requires).
+fn update_conf(cluster: &Cluster, job: &Job<'_>, endpoint: &str) -> String {
+    let group = job.group;
+    let mut text = format!(
+        "GROUP={}\nREBOOT_STRATEGY={}\nLOCKSMITHD_ENDPOINT={endpoint}\nLOCKSMITHD_GROUP={}\n",
+        cluster.channel_of(group).as_str(),
+        group.reboot.as_str(),
+        group.name
+    );
+    let window = match &group.windows {
+        Windows::Any => None,
+        Windows::All(w) => Some(*w),
+        Windows::PerDomain(list) => {
+            let name = job.domain.and_then(|d| group.spread.as_ref()?.domains.get(d)).map(|d| &d.name);
+            list.iter().find(|(d, _)| Some(d) == name).map(|(_, w)| *w)
+        }
+    };
+    if let Some(w) = window {
+        text.push_str(&format!(
+            "LOCKSMITHD_REBOOT_WINDOW_START=\"{}\"\nLOCKSMITHD_REBOOT_WINDOW_LENGTH={}\n",
+            w.start_text(),
+            w.length_text()
+        ));
+    }
+    if let Some(tls) = &cluster.tls {
+        text.push_str(&format!(
+            "LOCKSMITHD_ETCD_CAFILE={}\nLOCKSMITHD_ETCD_CERTFILE={}\nLOCKSMITHD_ETCD_KEYFILE={}\n",
+            tls.ca, tls.cert, tls.key
+        ));
+    }
+    text
+}

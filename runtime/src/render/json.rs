@@ -1,0 +1,115 @@
+//! A small JSON writer for the Ignition configs: values built in order, written compactly and
+//! deterministically, every string escaped as RFC 8259 requires.
+
+use std::fmt::Write as _;
+
+/// A JSON value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Json {
+    /// A string.
+    Str(String),
+    /// An integer.
+    Int(i64),
+    /// A boolean.
+    Bool(bool),
+    /// An array.
+    Arr(Vec<Json>),
+    /// An object, keys in the order given.
+    Obj(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// A string value.
+    pub fn str(s: impl Into<String>) -> Json {
+        Json::Str(s.into())
+    }
+
+    /// An object from `(key, value)` pairs, leaving out the `None` values.
+    pub fn obj<const N: usize>(fields: [(&str, Option<Json>); N]) -> Json {
+        Json::Obj(fields.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect())
+    }
+
+    /// The value as JSON text, with a final newline.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out.push('\n');
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Json::Str(s) => write_string(out, s),
+            Json::Int(i) => {
+                let _ = write!(out, "{i}");
+            }
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Arr(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(']');
+            }
+            Json::Obj(fields) => {
+                out.push('{');
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_string(out, k);
+                    out.push(':');
+                    v.write(out);
+                }
+                out.push('}');
+            }
+        }
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A `data:` URL of `bytes`: every byte outside `[A-Za-z0-9._~-]` percent-encoded, which every
+/// Ignition version reads back exactly.
+pub fn data_url(bytes: &[u8]) -> String {
+    let mut out = String::from("data:,");
+    for b in bytes {
+        if b.is_ascii_alphanumeric() || b"._~-".contains(b) {
+            out.push(*b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_and_data_urls_encode_all_but_unreserved_bytes() {
+        let v = Json::obj([("a", Some(Json::str("q\"\\\n\u{1}é"))), ("b", None), ("c", Some(Json::Int(420)))]);
+        assert_eq!(v.to_text(), "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"c\":420}\n");
+        assert_eq!(data_url(b"a b=1\n"), "data:,a%20b%3D1%0A");
+    }
+}
