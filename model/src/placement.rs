@@ -198,10 +198,17 @@ impl Cluster {
                 None => problems.push(Unplaceable {
                     unit: u,
                     message: format!(
-                        "no machine is left for `{}`: each of the {} that match its metadata {}",
+                        "no machine is left for `{}`: {} its metadata {}",
                         unit.name,
-                        matching.len(),
-                        if beside.is_some() { "is not beside its `machine_of` unit or runs a unit it conflicts with" } else { "already runs a unit it conflicts with" }
+                        match matching.len() {
+                            1 => "the one machine that matches".to_string(),
+                            n => format!("each of the {n} machines that match"),
+                        },
+                        if beside.is_some() {
+                            "is not beside its `machine_of` unit or already runs a unit it conflicts with"
+                        } else {
+                            "already runs a unit it conflicts with"
+                        }
                     ),
                     help: "add machines with its metadata, or narrow its `conflicts`".to_string(),
                 }),
