@@ -135,6 +135,129 @@ pub mod seed {
         },
     };
 
+    /// The guide's four architectures on Flatcar Container Linux: the same declarations with
+    /// `os: flatcar`, and what Flatcar needs: members with static addresses (they bootstrap from a
+    /// static initial-cluster), and a fixed worker count wherever a single unit must be placed,
+    /// since nothing schedules at run time.
+    pub mod flatcar {
+        use super::*;
+
+        /// Small cluster: five machines that all run etcd, statically addressed.
+        pub static SMALL: Cluster = cluster! {
+            name: "small",
+            os: flatcar,
+            production: true,
+            tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
+            network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
+            machines: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
+                hostnames: "core-{domain}-{n}",
+                addresses: "10.0.0.11".."10.0.0.15",
+            },
+            ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+            unit "hello.service" {
+                global,
+                body: "[Unit]\nDescription=Say hello\n\n[Service]\nExecStart=/usr/bin/echo hello\n",
+            },
+        };
+
+        /// Easy development/testing cluster: one etcd node; the workers reach it through their
+        /// gateway, and the stress unit is placed on one of them.
+        pub static DEVTEST: Cluster = cluster! {
+            name: "dev",
+            os: flatcar,
+            network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.1"] },
+            etcd_node: "10.0.0.101" { hostnames: [etcdserver] },
+            workers: 3 { channel: alpha },
+            ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+            unit "stress.service" {
+                metadata: { role = worker },
+                body: "[Unit]\nDescription=Take a beating\n\n[Service]\nExecStart=/usr/bin/sha256sum /dev/zero\n",
+            },
+        };
+
+        /// Production cluster with central services, and the guide's unit table placed at
+        /// compile time on four workers in two cabinets.
+        pub static PRODUCTION: Cluster = cluster! {
+            name: "prod",
+            os: flatcar,
+            production: true,
+            tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
+            channel: stable,
+            ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+            network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.2", "10.0.0.3"] },
+            central: 5 across cabinets [one, two, three] {
+                addresses: "10.0.0.101".."10.0.0.105",
+                hostnames: "central-{n}",
+                reboot: etcd_lock,
+                window: "Sun 04:00" for "2h",
+            },
+            workers: 4 across cabinets [one, two] {
+                channel: beta,
+                metadata: { disk = spinning },
+            },
+            unit "monitoring.service" { global, body: file "units/monitoring.service" },
+            unit "kubernetes.service" { global, metadata: { role = central }, body: file "units/kubernetes.service" },
+            unit "webapp@.service" {
+                metadata: { role = worker },
+                conflicts: ["webapp@*.service"],
+                body: "[Unit]\nDescription=Web application instance %i\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart=/usr/bin/docker run --rm --name webapp-%i -p 80:8080 example/webapp\n",
+            },
+            unit "dist-db.service" {
+                metadata: { role = worker, cabinet = one },
+                body: "[Unit]\nDescription=Distributed database\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart=/usr/bin/docker run --rm --name dist-db example/dist-db\n",
+            },
+        };
+
+        /// Large-scale cluster: central services across zones that are networks of their own,
+        /// PXE pools booting Flatcar with Ignition; the batch runner runs on every batch machine.
+        pub static LARGE_SCALE: Cluster = cluster! {
+            name: "large",
+            os: flatcar,
+            production: true,
+            tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
+            network: {
+                subnet: "10.10.0.0/16",
+                dns: ["10.10.0.2"],
+                zones: {
+                    "us-east-1a": { subnet: "10.10.0.0/20", gateway: "10.10.0.1" },
+                    "us-east-1b": { subnet: "10.10.16.0/20", gateway: "10.10.16.1" },
+                    "us-east-1c": { subnet: "10.10.32.0/20", gateway: "10.10.32.1" },
+                },
+            },
+            boot_server: "http://10.10.0.5:8080",
+            central: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
+                addresses: ["10.10.1.11", "10.10.17.11", "10.10.33.11", "10.10.1.12", "10.10.17.12"],
+                hostnames: "central-{n}",
+            },
+            workers: autoscale 10..500 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] { boot: pxe },
+            pool batch: 4 across zones ["us-east-1a", "us-east-1b"] {
+                boot: pxe,
+                metadata: { gpu = "false" },
+                inventory: {
+                    "52:54:00:0b:a7:01": "us-east-1a",
+                    "52:54:00:0b:a7:02": "us-east-1b",
+                    "52:54:00:0b:a7:03": "us-east-1a",
+                    "52:54:00:0b:a7:04": "us-east-1b",
+                },
+            },
+            ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+            unit "monitoring.service" {
+                global,
+                body: "[Unit]\nDescription=Node monitoring\n\n[Service]\nExecStart=/usr/bin/node-exporter\n",
+            },
+            unit "batch-runner.service" {
+                global,
+                metadata: { pool = batch },
+                body: "[Unit]\nDescription=Batch runner\n\n[Service]\nExecStart=/usr/bin/batch-runner\n",
+            },
+        };
+
+        /// Every Flatcar seed cluster, by name.
+        pub fn all() -> [(&'static str, &'static Cluster); 4] {
+            [("small", &SMALL), ("devtest", &DEVTEST), ("production", &PRODUCTION), ("large_scale", &LARGE_SCALE)]
+        }
+    }
+
     /// Every seed cluster, by the name its example and golden files use.
     pub fn all() -> [(&'static str, &'static Cluster); 4] {
         [("small", &SMALL), ("devtest", &DEVTEST), ("production", &PRODUCTION), ("large_scale", &LARGE_SCALE)]

@@ -12,7 +12,7 @@ bash scripts/install-test-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 cargo test --workspace --locked
-for example in card small devtest production large_scale; do
+for example in card small devtest production large_scale flatcar; do
     cargo run --quiet --locked -p clusterdef-examples --example "$example" >/dev/null
 done
-echo "examples: 5 passed, 0 failed"
+echo "examples: 6 passed, 0 failed"

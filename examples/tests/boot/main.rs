@@ -4,6 +4,7 @@
 
 mod build_rs;
 mod etcd;
+mod flatcar;
 mod readback;
 mod support;
 

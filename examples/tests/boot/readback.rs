@@ -260,6 +260,10 @@ fn etcd_disagreements(r: &Rendered, configs: &BTreeMap<String, Value>) -> Vec<St
                     }
                     url.clone()
                 }
+                EtcdAccess::Gateway(url) => {
+                    o.push(format!("{path}: a cloud-config's plan names a gateway ({url}), which only Flatcar runs"));
+                    continue;
+                }
                 EtcdAccess::Endpoints(list) => {
                     let own = get(value, &["coreos", "etcd2"]).or_else(|| get(value, &["coreos", "etcd"]));
                     expect(o, path, "a worker's own etcd section", own, None);

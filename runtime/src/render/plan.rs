@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use clusterdef_model::words::plural;
 use clusterdef_model::{
-    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Machine, Metadata,
+    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Host, Machine, Metadata, Os,
     RebootStrategy, Rule, Size, quorum,
 };
 
-use super::cloud_config;
+use super::{cloud_config, ignition};
 
 /// A cluster's plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +19,8 @@ use super::cloud_config;
 pub struct Plan {
     /// The cluster's name.
     pub name: String,
+    /// The operating system its machines run.
+    pub os: Os,
     /// Which architecture of the guide it follows.
     pub architecture: Architecture,
     /// Whether it is declared production.
@@ -88,6 +90,8 @@ pub enum EtcdAccess {
     Proxy(String),
     /// Clients list every member's client URL.
     Endpoints(Vec<String>),
+    /// A local `etcd gateway` listens on this URL and forwards to the members (Flatcar).
+    Gateway(String),
 }
 
 /// One group of machines.
@@ -166,6 +170,11 @@ pub struct UnitPlan {
     pub conflicts: Vec<String>,
     /// Globs of units it pushes to other machines (`Replaces`).
     pub replaces: Vec<String>,
+    /// Where it runs when nothing schedules at run time (Flatcar): the machines, or the pools'
+    /// configs, that carry it. Empty for CoreOS, where fleet chooses among the eligible ones.
+    pub placed_on: Vec<String>,
+    /// The configs that carry it, where it is placed at compile time.
+    pub placed_configs: Vec<String>,
     /// The eligible machines, by group and failure domain.
     pub eligible: Vec<Eligible>,
 }
@@ -186,11 +195,23 @@ pub struct Eligible {
 }
 
 /// The config a machine boots from.
-fn config_of(group: &Group, machine: &Machine) -> String {
-    if cloud_config::shares_configs(group) {
-        cloud_config::pool_config_path(group, machine.domain)
-    } else {
-        cloud_config::machine_config_path(machine)
+fn config_of(os: Os, group: &Group, machine: &Machine) -> String {
+    if group.shares_configs() { pool_config(os, group, machine.domain) } else { machine_config(os, machine) }
+}
+
+/// The path of a machine's own config, in the OS's format.
+fn machine_config(os: Os, machine: &Machine) -> String {
+    match os {
+        Os::CoreOs => cloud_config::machine_config_path(machine),
+        Os::Flatcar => ignition::machine_config_path(machine),
+    }
+}
+
+/// The path of a pool's shared config in a domain, in the OS's format.
+fn pool_config(os: Os, group: &Group, domain: Option<usize>) -> String {
+    match os {
+        Os::CoreOs => cloud_config::pool_config_path(group, domain),
+        Os::Flatcar => ignition::pool_config_path(group, domain),
     }
 }
 
@@ -206,6 +227,10 @@ impl Plan {
         let member_list = cluster.etcd_members();
         let etcd_access = |g: GroupRef| match (g, cluster.etcd_release) {
             (GroupRef::Members, _) => EtcdAccess::Member,
+            (GroupRef::Pool(_), _) if cluster.os == Os::Flatcar => {
+                let scheme = if cluster.tls.is_some() { "https" } else { "http" };
+                EtcdAccess::Gateway(format!("{scheme}://{}", ignition::GATEWAY_ADDR))
+            }
             (GroupRef::Pool(_), EtcdRelease::V2) => EtcdAccess::Proxy(cloud_config::PROXY_URL.to_string()),
             (GroupRef::Pool(_), EtcdRelease::V0_4) => {
                 EtcdAccess::Endpoints(member_list.iter().map(cloud_config::client_url).collect())
@@ -236,18 +261,18 @@ impl Plan {
                         hostname: m.hostname.clone(),
                         address: m.address,
                         domain: domain_name(m.group, m.domain),
-                        config: config_of(p.group, m),
+                        config: config_of(cluster.os, p.group, m),
                     })
                     .collect(),
                 etcd_access: etcd_access(p.group_ref),
-                configs: if cloud_config::shares_configs(p.group) {
+                configs: if p.group.shares_configs() {
                     cluster
                         .group_domains(p.group_ref)
                         .into_iter()
-                        .map(|d| cloud_config::pool_config_path(p.group, d))
+                        .map(|d| pool_config(cluster.os, p.group, d))
                         .collect()
                 } else {
-                    p.machines.iter().map(cloud_config::machine_config_path).collect()
+                    p.machines.iter().map(|m| machine_config(cluster.os, m)).collect()
                 },
             })
             .collect();
@@ -281,10 +306,10 @@ impl Plan {
         for p in &placed {
             for domain in cluster.group_domains(p.group_ref) {
                 let machines: Vec<&Machine> = p.machines.iter().filter(|m| m.domain == domain).collect();
-                let mut configs: Vec<String> = machines.iter().map(|m| config_of(p.group, m)).collect();
+                let mut configs: Vec<String> = machines.iter().map(|m| config_of(cluster.os, p.group, m)).collect();
                 configs.dedup();
                 if machines.is_empty() {
-                    configs.push(cloud_config::pool_config_path(p.group, domain));
+                    configs.push(pool_config(cluster.os, p.group, domain));
                 }
                 kinds.push(Kind {
                     group: p.group_ref,
@@ -295,16 +320,44 @@ impl Plan {
                 });
             }
         }
+        let placement = if cluster.os == Os::Flatcar { cluster.compile_placement().0 } else { Vec::new() };
+        let host_name = |h: &Host| match *h {
+            Host::Machine(g, i) => placed
+                .iter()
+                .find(|p| p.group_ref == g)
+                .and_then(|p| p.machines.get(i as usize))
+                .map_or_else(String::new, |m| m.hostname.clone()),
+            Host::Pool(g, d) => {
+                let group = cluster.group(g).map_or_else(String::new, |g| g.name.to_string());
+                match domain_name(g, d) {
+                    Some(d) => format!("{group} in {d} (every machine)"),
+                    None => format!("{group} (every machine)"),
+                }
+            }
+        };
+        let host_config = |h: &Host| match *h {
+            Host::Machine(g, i) => placed
+                .iter()
+                .find(|p| p.group_ref == g)
+                .and_then(|p| Some(config_of(cluster.os, p.group, p.machines.get(i as usize)?)))
+                .unwrap_or_default(),
+            Host::Pool(g, d) => cluster.group(g).map_or_else(String::new, |group| pool_config(cluster.os, group, d)),
+        };
         let units = cluster
             .units
             .iter()
-            .map(|unit| UnitPlan {
+            .enumerate()
+            .map(|(u, unit)| UnitPlan {
                 name: unit.name.to_string(),
                 global: unit.global,
                 follows: unit.machine_of.as_ref().map(|m| m.to_string()),
                 machine_id: unit.machine_id.as_ref().map(|m| m.to_string()),
                 conflicts: unit.conflicts.iter().map(|c| c.to_string()).collect(),
                 replaces: unit.replaces.iter().map(|c| c.to_string()).collect(),
+                placed_on: placement.get(u).map_or_else(Vec::new, |hosts| hosts.iter().map(&host_name).collect()),
+                placed_configs: placement
+                    .get(u)
+                    .map_or_else(Vec::new, |hosts| hosts.iter().map(&host_config).collect()),
                 eligible: kinds
                     .iter()
                     .filter(|kind| unit.runs_on(&kind.metadata))
@@ -320,6 +373,7 @@ impl Plan {
 
         Plan {
             name: cluster.name.to_string(),
+            os: cluster.os,
             architecture: cluster.architecture(),
             production: cluster.production,
             etcd: EtcdPlan {
@@ -482,10 +536,15 @@ impl Plan {
                 .iter()
                 .map(|u| {
                     let places = self.describe_eligible(&u.eligible);
+                    let (how, places) = match (u.placed_on.is_empty(), u.global) {
+                        (false, _) => ("placed on", u.placed_on.join(", ")),
+                        (true, true) => ("each", places.join(", ")),
+                        (true, false) => ("one of", places.join(", ")),
+                    };
                     vec![
                         u.name.clone(),
-                        if u.global { "each".to_string() } else { "one of".to_string() },
-                        if places.is_empty() { "no eligible machine".to_string() } else { places.join(", ") },
+                        how.to_string(),
+                        if places.is_empty() { "no eligible machine".to_string() } else { places },
                     ]
                 })
                 .collect();
@@ -508,9 +567,10 @@ impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let production = if self.production { "production" } else { "not production" };
         writeln!(f, "{} `{}` ({production})", self.architecture, self.name)?;
-        let release = match self.etcd.release {
-            EtcdRelease::V2 => "etcd2",
-            EtcdRelease::V0_4 => "etcd 0.4",
+        let release = match (self.os, self.etcd.release) {
+            (Os::Flatcar, _) => "etcd 3.5 in etcd-member, Flatcar",
+            (_, EtcdRelease::V2) => "etcd2",
+            (_, EtcdRelease::V0_4) => "etcd 0.4",
         };
         writeln!(
             f,
@@ -530,6 +590,7 @@ impl fmt::Display for Plan {
                 EtcdAccess::Member => ", etcd members".to_string(),
                 EtcdAccess::Proxy(url) => format!(", etcd through a local proxy on {url}"),
                 EtcdAccess::Endpoints(_) => ", etcd at the members' endpoints".to_string(),
+                EtcdAccess::Gateway(url) => format!(", etcd through a local gateway on {url}"),
             };
             writeln!(
                 f,
@@ -577,7 +638,9 @@ impl fmt::Display for Plan {
                     follows.push_str(&format!(", moving away {}", u.replaces.join(" ")));
                 }
                 let places = self.describe_eligible(&u.eligible);
-                if places.is_empty() {
+                if !u.placed_on.is_empty() {
+                    writeln!(f, "  {}: placed on {}{follows}", u.name, u.placed_on.join(", "))?;
+                } else if places.is_empty() {
                     writeln!(f, "  {}: no eligible machine{follows}", u.name)?;
                 } else {
                     writeln!(f, "  {}: {how} {}{follows}", u.name, places.join(", "))?;

@@ -1,0 +1,140 @@
+//! The guide's four architectures on Flatcar: every Ignition config passes Debian's
+//! `ignition-validate` with no output at all (it prints warnings and still exits 0), and the
+//! configs, read back as JSON, carry what the plan says: each unit in exactly the configs it is
+//! placed on, each member's etcd settings from the plan's member list, and every other machine's
+//! gateway to those members.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use clusterdef::render::ignition::{ETCD_DROPIN, GATEWAY_UNIT};
+use clusterdef::{Render, Rule};
+use clusterdef_examples::seed::flatcar;
+use serde_json::Value;
+
+use crate::support::TempDir;
+
+/// Debian's validator, by its full path: another build may come first on PATH.
+const VALIDATE: &str = "/usr/bin/ignition-validate";
+
+fn configs(cluster: &clusterdef::Cluster) -> BTreeMap<String, String> {
+    let artifacts = cluster.render().expect("the Flatcar seeds render");
+    artifacts
+        .iter()
+        .filter(|(p, _)| p.ends_with(".ign"))
+        .map(|(p, b)| (p.to_string(), String::from_utf8(b.to_vec()).expect("utf-8")))
+        .collect()
+}
+
+#[test]
+fn every_flatcar_config_passes_ignition_validate_silently() {
+    assert!(
+        std::path::Path::new(VALIDATE).is_file(),
+        "{VALIDATE} is not installed; run `bash scripts/install-test-deps.sh`"
+    );
+    let dir = TempDir::new("ignition-validate");
+    let mut checked = 0;
+    for (name, cluster) in flatcar::all() {
+        for (path, text) in configs(cluster) {
+            let file = dir.path().join(format!("{name}-{}", path.replace('/', "-")));
+            std::fs::write(&file, &text).expect("write config");
+            let out = Command::new(VALIDATE).arg(&file).output().expect("run ignition-validate");
+            let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+            assert!(out.status.success() && said.trim().is_empty(), "{name}/{path}: {said}\n{text}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 20, "{checked} configs validated");
+    // And the check has teeth: a config with a relative path fails.
+    let bad = dir.path().join("bad.ign");
+    std::fs::write(&bad, r#"{"ignition":{"version":"3.3.0"},"storage":{"files":[{"path":"etc/x"}]}}"#).expect("write");
+    let out = Command::new(VALIDATE).arg(&bad).output().expect("run");
+    assert!(!out.status.success() || !out.stdout.is_empty());
+}
+
+/// The `ETCD_*` settings of a drop-in, as systemd reads `Environment="K=V"` lines.
+fn environment(dropin: &str) -> BTreeMap<String, String> {
+    dropin
+        .lines()
+        .filter_map(|l| l.strip_prefix("Environment="))
+        .map(|v| v.trim_matches('"'))
+        .filter_map(|v| v.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn flatcar_configs_carry_the_planned_units_and_etcd_settings() {
+    for (name, cluster) in flatcar::all() {
+        let plan = cluster.plan();
+        let parsed: BTreeMap<String, Value> =
+            configs(cluster).into_iter().map(|(p, t)| (p, serde_json::from_str(&t).expect("JSON"))).collect();
+        let units_in = |config: &Value| -> BTreeSet<String> {
+            config["systemd"]["units"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| u["name"].as_str().map(str::to_string))
+                .collect()
+        };
+        // Each unit is in exactly the configs the plan places it on.
+        for unit in &plan.units {
+            let carrying: BTreeSet<String> = unit.placed_configs.iter().cloned().collect();
+            let found: BTreeSet<String> =
+                parsed.iter().filter(|(_, c)| units_in(c).contains(&unit.name)).map(|(p, _)| p.clone()).collect();
+            assert!(!found.is_empty(), "{name}: {} is placed nowhere", unit.name);
+            assert_eq!(
+                found, carrying,
+                "{name}: {} is carried by {found:?}, the plan says {:?}",
+                unit.name, unit.placed_on
+            );
+        }
+        // Members carry etcd-member with the plan's settings; every other machine a gateway to them.
+        let initial: Vec<String> = plan.etcd.member_urls.iter().map(|m| format!("{}={}", m.name, m.peer_url)).collect();
+        for group in &plan.groups {
+            for path in &group.configs {
+                let config = &parsed[path];
+                let units = config["systemd"]["units"].as_array().expect("units");
+                if group.members {
+                    let member = units.iter().find(|u| u["name"] == "etcd-member.service").expect("etcd-member");
+                    assert_eq!(member["enabled"], true, "{name}/{path}");
+                    let dropin = &member["dropins"][0];
+                    assert_eq!(dropin["name"], ETCD_DROPIN);
+                    let env = environment(dropin["contents"].as_str().expect("contents"));
+                    assert_eq!(env.get("ETCD_INITIAL_CLUSTER"), Some(&initial.join(",")), "{name}/{path}");
+                    let me = group.machines.iter().find(|m| &m.config == path).expect("the member");
+                    let urls = plan.etcd.member_urls.iter().find(|u| u.name == me.hostname).expect("its URLs");
+                    assert_eq!(env.get("ETCD_NAME"), Some(&me.hostname));
+                    assert_eq!(env.get("ETCD_INITIAL_ADVERTISE_PEER_URLS"), Some(&urls.peer_url));
+                    assert_eq!(env.get("ETCD_ADVERTISE_CLIENT_URLS"), Some(&urls.client_url));
+                    assert!(!env.contains_key("ETCD_DISCOVERY"), "static bootstrap only");
+                } else {
+                    let gateway = units.iter().find(|u| u["name"] == GATEWAY_UNIT).expect("the gateway");
+                    let text = gateway["contents"].as_str().expect("contents");
+                    let hosts: Vec<String> = plan
+                        .etcd
+                        .member_urls
+                        .iter()
+                        .map(|m| m.client_url.split_once("://").map(|(_, h)| h.to_string()).unwrap_or_default())
+                        .collect();
+                    assert!(text.contains(&format!("--endpoints={}", hosts.join(","))), "{name}/{path}: {text}");
+                }
+                // Every file clusterdef owns replaces what the image ships.
+                for file in config["storage"]["files"].as_array().into_iter().flatten() {
+                    assert_eq!(file["overwrite"], true, "{name}/{path}: {}", file["path"]);
+                    assert!(file["contents"]["source"].as_str().is_some_and(|s| s.starts_with("data:")));
+                }
+            }
+        }
+    }
+}
+
+/// The design card on Flatcar does not bootstrap without addresses; at run time the same rule
+/// stops it (the compile-time error is `ui-tests/fail/static_bootstrap.rs`).
+#[test]
+fn the_card_on_flatcar_needs_static_members() {
+    let mut card = clusterdef::cluster! { central: 5 across cabinets [a, b, c], workers: autoscale };
+    card.os = clusterdef::Os::Flatcar;
+    let rules: Vec<Rule> = card.violations().iter().map(|v| v.rule).collect();
+    assert_eq!(rules, [Rule::StaticBootstrap]);
+}
