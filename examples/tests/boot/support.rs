@@ -113,3 +113,69 @@ pub fn entries(value: &Value) -> Vec<(String, Value)> {
         .map(|list| list.iter().map(|e| (e[0].as_str().unwrap_or_default().to_string(), e[1].clone())).collect())
         .unwrap_or_default()
 }
+/// The absolute paths of the programs a unit's `Exec*=` lines run.
+fn executables(unit: &str) -> Vec<String> {
+    unit.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.trim().starts_with("Exec"))
+        .filter_map(|(_, v)| {
+            v.trim().trim_start_matches(['-', '@', '+', '!', ':']).split_whitespace().next().map(str::to_string)
+        })
+        .filter(|p| p.starts_with('/'))
+        .collect()
+}
+
+/// The units a unit names in its dependencies.
+fn dependencies(unit: &str) -> Vec<String> {
+    unit.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| {
+            matches!(k.trim(), "Requires" | "Wants" | "After" | "Before" | "BindsTo" | "PartOf" | "Requisite")
+        })
+        .flat_map(|(_, v)| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .collect()
+}
+
+/// Makes `root` a tree `systemd-analyze verify --root` can check `units` in: a copy of this
+/// machine's system units, a stub for every program the units run and every unit they name that
+/// is not there, and an empty `etc/systemd/system`.
+pub fn prepare_systemd_root(root: &Path, units: &[&str]) {
+    let system = root.join("usr/lib/systemd/system");
+    std::fs::create_dir_all(&system).expect("root");
+    let copied = Command::new("cp").arg("-a").arg("/usr/lib/systemd/system/.").arg(&system).status().expect("cp");
+    assert!(copied.success(), "copy the system units");
+    let etc = root.join("etc/systemd/system");
+    std::fs::create_dir_all(&etc).expect("etc");
+    for text in units {
+        for exe in executables(text) {
+            let stub = root.join(exe.trim_start_matches('/'));
+            if stub.exists() {
+                continue;
+            }
+            std::fs::create_dir_all(stub.parent().expect("parent")).expect("stub dir");
+            std::fs::write(&stub, "#!/bin/sh\nexit 0\n").expect("stub");
+            let made = Command::new("chmod").arg("755").arg(&stub).status().expect("chmod");
+            assert!(made.success());
+        }
+        for dep in dependencies(text) {
+            if !system.join(&dep).exists() && !etc.join(&dep).exists() {
+                std::fs::write(etc.join(&dep), "[Unit]\nDescription=stub\n\n[Service]\nExecStart=/bin/true\n")
+                    .expect("stub unit");
+            }
+        }
+    }
+}
+
+/// `systemd-analyze verify --root=root unit`: `Err` with what it said, if it failed or said
+/// anything at all.
+pub fn verify_unit(root: &Path, unit: &Path) -> Result<(), String> {
+    let out = Command::new(tool("systemd-analyze"))
+        .arg("verify")
+        .arg(format!("--root={}", root.display()))
+        .arg(unit)
+        .output()
+        .expect("run systemd-analyze");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let complaints: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    if out.status.success() && complaints.is_empty() { Ok(()) } else { Err(stderr.into_owned()) }
+}

@@ -151,9 +151,12 @@ fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], jo
             ("contents", Some(Json::str(gateway_unit(members)))),
         ])),
     }
+    let mut links = Vec::new();
     for (u, unit) in cluster.units.iter().enumerate() {
         if placement.get(u).is_some_and(|hosts| hosts.contains(&job.host)) {
-            units.extend(unit_entries(unit));
+            let (entries, wants) = unit_entries(unit);
+            units.extend(entries);
+            links.extend(wants);
         }
     }
 
@@ -171,30 +174,84 @@ fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], jo
     Json::obj([
         ("ignition", Some(Json::obj([("version", Some(Json::str(SPEC)))]))),
         ("passwd", passwd),
-        ("storage", Some(Json::obj([("files", Some(Json::Arr(files)))]))),
+        (
+            "storage",
+            Some(Json::obj([
+                ("files", Some(Json::Arr(files))),
+                ("links", (!links.is_empty()).then_some(Json::Arr(links))),
+            ])),
+        ),
         ("systemd", Some(Json::obj([("units", Some(Json::Arr(units)))]))),
     ])
 }
 
-/// The unit entries that carry a placed unit: its file, enabled; a template's instance `1`
-/// enabled beside the template.
-fn unit_entries(unit: &Unit) -> Vec<Json> {
+/// The entries that carry a placed unit: its file, enabled; for a template, the file, and its
+/// instance `1` enabled the way `systemctl enable` does it, with a link in each directory its
+/// `[Install]` section names. (Enabling an instance through Ignition's preset needs a running systemd
+/// manager, which the initramfs has and nothing else does; a link works wherever it is applied.)
+fn unit_entries(unit: &Unit) -> (Vec<Json>, Vec<Json>) {
     let mut body = unit.body.text().trim_end_matches('\n').to_string();
     body.push('\n');
     if !body.lines().any(|l| l.trim() == "[Install]") {
         body.push_str("\n[Install]\nWantedBy=multi-user.target\n");
     }
     match unit.name.split_once("@.") {
-        Some((prefix, suffix)) => vec![
-            Json::obj([("name", Some(Json::str(unit.name.to_string()))), ("contents", Some(Json::Str(body)))]),
-            Json::obj([("name", Some(Json::str(format!("{prefix}@1.{suffix}")))), ("enabled", Some(Json::Bool(true)))]),
-        ],
-        None => vec![Json::obj([
-            ("name", Some(Json::str(unit.name.to_string()))),
-            ("enabled", Some(Json::Bool(true))),
-            ("contents", Some(Json::Str(body))),
-        ])],
+        Some((prefix, suffix)) => {
+            let instance = format!("{prefix}@1.{suffix}");
+            let template = format!("/etc/systemd/system/{}", unit.name);
+            let links = install_dirs(&body)
+                .into_iter()
+                .map(|dir| {
+                    Json::obj([
+                        ("path", Some(Json::str(format!("/etc/systemd/system/{dir}/{instance}")))),
+                        ("target", Some(Json::str(template.clone()))),
+                        ("overwrite", Some(Json::Bool(true))),
+                    ])
+                })
+                .collect();
+            (
+                vec![Json::obj([
+                    ("name", Some(Json::str(unit.name.to_string()))),
+                    ("contents", Some(Json::Str(body))),
+                ])],
+                links,
+            )
+        }
+        None => (
+            vec![Json::obj([
+                ("name", Some(Json::str(unit.name.to_string()))),
+                ("enabled", Some(Json::Bool(true))),
+                ("contents", Some(Json::Str(body))),
+            ])],
+            Vec::new(),
+        ),
     }
+}
+
+/// The link directories `systemctl enable` fills from an `[Install]` section: `T.wants` for each
+/// `WantedBy=T`, `T.requires` for each `RequiredBy=T` (an empty value resets the list, as in
+/// systemd).
+fn install_dirs(body: &str) -> Vec<String> {
+    let mut in_install = false;
+    let (mut wants, mut requires) = (Vec::new(), Vec::new());
+    for line in body.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_install = line == "[Install]";
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=').filter(|_| in_install) else { continue };
+        let list: &mut Vec<String> = match key.trim() {
+            "WantedBy" => &mut wants,
+            "RequiredBy" => &mut requires,
+            _ => continue,
+        };
+        if value.trim().is_empty() {
+            list.clear();
+        }
+        list.extend(value.split_whitespace().map(str::to_string));
+    }
+    let wants = wants.into_iter().map(|t| format!("{t}.wants"));
+    wants.chain(requires.into_iter().map(|t| format!("{t}.requires"))).collect()
 }
 
 /// The member's `etcd-member.service` drop-in: `Environment=ETCD_*` lines only.
