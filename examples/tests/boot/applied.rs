@@ -24,7 +24,7 @@ const CORE_UID: u32 = 500;
 
 /// Flatcar's shipped `etcd-member.service` (coreos-overlay `app-admin/etcd-wrapper`), so the
 /// applied drop-in is verified against the unit it extends.
-const ETCD_MEMBER_UNIT: &str = "[Unit]\nDescription=etcd (System Application Container)\nDocumentation=https://github.com/etcd-io/etcd\nWants=network-online.target network.target\nAfter=network-online.target\nConflicts=etcd.service\nConflicts=etcd2.service\n\n[Service]\nType=notify\nRestart=always\nRestartSec=10s\nTimeoutStartSec=0\nLimitNOFILE=40000\nEnvironment=\"ETCD_IMAGE_TAG=v3.5.16\"\nEnvironment=\"ETCD_NAME=%m\"\nEnvironment=\"ETCD_USER=etcd\"\nEnvironment=\"ETCD_DATA_DIR=/var/lib/etcd\"\nEnvironment=\"ETCD_SSL_DIR=/etc/ssl/certs\"\nExecStart=/usr/lib/flatcar/etcd-wrapper $ETCD_OPTS\nExecStop=/usr/bin/docker stop etcd-member\nExecStopPost=/usr/bin/docker rm etcd-member\n\n[Install]\nWantedBy=multi-user.target\n";
+pub const ETCD_MEMBER_UNIT: &str = "[Unit]\nDescription=etcd (System Application Container)\nDocumentation=https://github.com/etcd-io/etcd\nWants=network-online.target network.target\nAfter=network-online.target\nConflicts=etcd.service\nConflicts=etcd2.service\n\n[Service]\nType=notify\nRestart=always\nRestartSec=10s\nTimeoutStartSec=0\nLimitNOFILE=40000\nEnvironment=\"ETCD_IMAGE_TAG=v3.5.16\"\nEnvironment=\"ETCD_NAME=%m\"\nEnvironment=\"ETCD_USER=etcd\"\nEnvironment=\"ETCD_DATA_DIR=/var/lib/etcd\"\nEnvironment=\"ETCD_SSL_DIR=/etc/ssl/certs\"\nExecStart=/usr/lib/flatcar/etcd-wrapper $ETCD_OPTS\nExecStop=/usr/bin/docker stop etcd-member\nExecStopPost=/usr/bin/docker rm etcd-member\n\n[Install]\nWantedBy=multi-user.target\n";
 
 /// One config applied into its own root.
 pub struct Applied {
@@ -323,4 +323,61 @@ fn placement_holds(name: &str, plan: &clusterdef::Plan, applied: &BTreeMap<Strin
             }
         }
     }
+}
+
+/// The environment a unit's `[Service]` `Environment=` lines give, in the order systemd applies
+/// them (a later assignment wins): each line holds whitespace-separated `K=V` words, each word
+/// optionally in double or single quotes, with `\` escaping the next character.
+pub fn systemd_environment(units: &[&str]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for text in units {
+        let mut in_service = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with('[') {
+                in_service = line == "[Service]";
+                continue;
+            }
+            let Some(value) = line.strip_prefix("Environment=").filter(|_| in_service) else { continue };
+            for word in words(value) {
+                if let Some((k, v)) = word.split_once('=') {
+                    env.retain(|(key, _)| key != k);
+                    env.push((k.to_string(), v.to_string()));
+                }
+            }
+        }
+    }
+    env
+}
+
+/// A command line or an `Environment=` value split the way systemd splits it.
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return out;
+        }
+        let mut word = String::new();
+        let mut quote: Option<char> = None;
+        while let Some(c) = chars.next() {
+            match (c, quote) {
+                ('\\', _) => word.extend(chars.next()),
+                ('"' | '\'', None) => quote = Some(c),
+                (q, Some(open)) if q == open => quote = None,
+                (w, None) if w.is_whitespace() => break,
+                (other, _) => word.push(other),
+            }
+        }
+        out.push(word);
+    }
+}
+
+#[test]
+fn environment_lines_split_as_systemd_splits_them() {
+    let unit = "[Service]\nEnvironment=\"A=1 2\" B=3\nEnvironment='C=x\\'y' A=4\n[Install]\nEnvironment=D=5\n";
+    let env = systemd_environment(&[unit]);
+    assert_eq!(env, [("B", "3"), ("C", "x'y"), ("A", "4")].map(|(k, v)| (k.to_string(), v.to_string())));
 }

@@ -53,6 +53,10 @@ static RISKY: Cluster = cluster! {
 /// One etcd process started from a rendered config.
 struct Process {
     env: Vec<(String, String)>,
+    /// Arguments (the gateway's subcommand and flags; members take none).
+    args: Vec<String>,
+    /// The host directory etcd-member's wrapper mounts at `/etc/ssl/certs` in the container.
+    ssl_dir: Option<PathBuf>,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -117,7 +121,60 @@ impl Etcd {
                 clients.insert(name.clone(), client.expect("members advertise a client URL"));
             }
             let log = dir.path().join(format!("{name}.log"));
-            processes.insert(name, Process { env, child: None, log });
+            processes.insert(name, Process { env, args: Vec::new(), ssl_dir: None, child: None, log });
+        }
+        Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), client_tls: Vec::new(), dir, processes, clients }
+    }
+
+    /// Applies each Flatcar config with real Ignition and prepares a process per applied
+    /// etcd unit: a member from Flatcar's etcd-member defaults overridden by the applied drop-in
+    /// (the wrapper's own variables included: etcd only logs them as unrecognised), with its data
+    /// directory and TLS directory where the wrapper would put them; a gateway from the applied
+    /// unit's command line, from the etcd binary on.
+    fn from_applied(cluster: &Cluster, tag: &str) -> Etcd {
+        use crate::applied::{apply_all, systemd_environment, words};
+        use clusterdef::render::ignition::{ETCD_DROPIN, GATEWAY_UNIT};
+        let dir = TempDir::new(&format!("etcd-applied-{tag}"));
+        let mut processes = BTreeMap::new();
+        let mut clients = BTreeMap::new();
+        for (config, tree) in apply_all(tag, cluster) {
+            let dropin = tree.read(&format!("/etc/systemd/system/etcd-member.service.d/{ETCD_DROPIN}"));
+            let gateway = tree.read(&format!("/etc/systemd/system/{GATEWAY_UNIT}"));
+            let (name, process) = match (dropin, gateway) {
+                (Some(dropin), None) => {
+                    let mut env = systemd_environment(&[crate::applied::ETCD_MEMBER_UNIT, &dropin]);
+                    let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+                    let name = get("ETCD_NAME").expect("the drop-in names the member");
+                    let client = get("ETCD_ADVERTISE_CLIENT_URLS").expect("members advertise a client URL");
+                    let ssl_dir = get("ETCD_SSL_DIR").map(PathBuf::from).filter(|d| d != Path::new("/etc/ssl/certs"));
+                    env.retain(|(k, _)| k != "ETCD_DATA_DIR");
+                    env.push(("ETCD_DATA_DIR".into(), dir.path().join(&name).display().to_string()));
+                    clients.insert(name.clone(), client);
+                    (name, Process { env, args: Vec::new(), ssl_dir, child: None, log: PathBuf::new() })
+                }
+                (None, Some(unit)) => {
+                    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+                    let argv = words(exec);
+                    let from = argv.iter().position(|w| w == "/usr/local/bin/etcd").expect("runs etcd") + 1;
+                    let name = format!(
+                        "gateway-{}",
+                        Path::new(&config).file_stem().map(|s| s.to_string_lossy()).unwrap_or_default()
+                    );
+                    (
+                        name,
+                        Process {
+                            env: Vec::new(),
+                            args: argv[from..].to_vec(),
+                            ssl_dir: None,
+                            child: None,
+                            log: PathBuf::new(),
+                        },
+                    )
+                }
+                other => panic!("{config}: a Flatcar machine runs etcd-member or a gateway, got {other:?}"),
+            };
+            let log = dir.path().join(format!("{name}.log"));
+            processes.insert(name, Process { log, ..process });
         }
         Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), client_tls: Vec::new(), dir, processes, clients }
     }
@@ -125,7 +182,22 @@ impl Etcd {
     fn start(&mut self, name: &str) {
         let p = self.processes.get_mut(name).expect("known process");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log).expect("log file");
-        let child = Command::new(&self.etcd)
+        // etcd-member's wrapper mounts ETCD_SSL_DIR read-only at /etc/ssl/certs in the container;
+        // a private mount namespace does the same for this process alone.
+        let mut command = match &p.ssl_dir {
+            Some(dir) => {
+                let mut c = Command::new(tool("unshare"));
+                c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                    .arg("mount --bind -o ro \"$1\" /etc/ssl/certs && shift && exec \"$@\"")
+                    .arg("sh")
+                    .arg(dir)
+                    .arg(&self.etcd);
+                c
+            }
+            None => Command::new(&self.etcd),
+        };
+        let child = command
+            .args(&p.args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .envs(p.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -428,24 +500,33 @@ fn certificates(dir: &Path, addresses: &[&str]) -> [PathBuf; 3] {
     ["ca.pem", "server.pem", "server-key.pem"].map(|f| dir.join(f))
 }
 
-#[test]
-fn production_tls_refuses_clients_without_a_certificate() {
+/// Production central services with TLS on loopback: three members at `127.0.<octet>.11–13`
+/// across three cabinets and one worker, with the certificates `certificates` made.
+fn loopback_tls_cluster(os: clusterdef::Os, octet: u8, [ca, cert, key]: &[PathBuf; 3]) -> Cluster {
     use std::borrow::Cow;
-    let certs = TempDir::new("tls-certs");
-    let [ca, cert, key] = certificates(certs.path(), &["127.0.5.11", "127.0.5.12", "127.0.5.13"]);
     let text = |p: &Path| Cow::Owned(p.display().to_string());
     let mut members = clusterdef::Group::new("central", "central", clusterdef::Size::Fixed(3))
         .across(clusterdef::DomainKind::Cabinet, ["a", "b", "c"]);
     members.addressing = clusterdef::Addressing::Range {
-        first: std::net::Ipv4Addr::new(127, 0, 5, 11),
-        last: std::net::Ipv4Addr::new(127, 0, 5, 13),
+        first: std::net::Ipv4Addr::new(127, 0, octet, 11),
+        last: std::net::Ipv4Addr::new(127, 0, octet, 13),
     };
     let mut cluster = Cluster::new("tls", clusterdef::Layout::CentralServices, members);
+    cluster.os = os;
     cluster.production = true;
     cluster.network = Some(loopback_network());
-    cluster.tls = Some(clusterdef::Tls { ca: text(&ca), cert: text(&cert), key: text(&key) });
+    cluster.tls = Some(clusterdef::Tls { ca: text(ca), cert: text(cert), key: text(key) });
     cluster.pools = Cow::Owned(vec![clusterdef::Group::new("worker", "worker", clusterdef::Size::Fixed(1))]);
     assert_eq!(cluster.check().map_err(|v| v.to_string()), Ok(()), "production with TLS passes every rule");
+    cluster
+}
+
+#[test]
+fn production_tls_refuses_clients_without_a_certificate() {
+    let certs = TempDir::new("tls-certs");
+    let files = certificates(certs.path(), &["127.0.5.11", "127.0.5.12", "127.0.5.13"]);
+    let [ca, cert, key] = &files;
+    let cluster = loopback_tls_cluster(clusterdef::Os::CoreOs, 5, &files);
 
     let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
     let mut etcd = Etcd::from_render(&cluster, "tls");
@@ -479,6 +560,75 @@ fn production_tls_refuses_clients_without_a_certificate() {
         assert!(Instant::now() < deadline, "the proxy did not forward over TLS; logs in {}", etcd.dir.path().display());
         std::thread::sleep(Duration::from_millis(300));
     }
+}
+
+/// The production layout on Flatcar, on loopback: five members across three cabinets and a
+/// worker whose reboots take locksmith's lock, so the members serve etcd's v2 API too.
+static FLATCAR_LOOPBACK: Cluster = cluster! {
+    name: "flatcar-loopback",
+    os: flatcar,
+    production: true,
+    network: { subnet: "127.0.0.0/8" },
+    central: 5 across cabinets [a, b, c] { addresses: "127.0.8.11".."127.0.8.15" },
+    workers: 1 { reboot: etcd_lock },
+    allow(etcd_tls, reason = "quorum and gateway behaviour on loopback; TLS has its own test"),
+};
+
+#[test]
+fn flatcar_members_form_the_cluster_from_their_applied_dropins_and_the_gateway_carries_v2_and_v3() {
+    let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut etcd = Etcd::from_applied(&FLATCAR_LOOPBACK, "flatcar");
+    assert_eq!(etcd.clients.len(), 5, "five applied drop-ins");
+    etcd.start_members();
+    assert!(etcd.write_succeeds("/clusterdef/flatcar", Duration::from_secs(10)));
+    assert_eq!(each_domain_loss_matches_the_plan(&mut etcd, &FLATCAR_LOOPBACK), 3);
+
+    // The worker's gateway, from its applied unit's command line: a v2 and a v3 write through
+    // 127.0.0.1:2379 land in the members.
+    let gateway = etcd.processes.keys().find(|n| n.starts_with("gateway-")).cloned().expect("a worker gateway");
+    etcd.start(&gateway);
+    let local = format!("http://{}", clusterdef::render::ignition::GATEWAY_ADDR);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while etcd
+        .etcdctl("3", &[&local], &["--command-timeout=2s", "put", "/clusterdef/v3", "through-the-gateway"])
+        .is_none()
+    {
+        assert!(Instant::now() < deadline, "no v3 write through the gateway; logs in {}", etcd.dir.path().display());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let v2 = etcd.etcdctl("2", &[&local], &["--no-sync", "set", "/clusterdef/v2", "through-the-gateway"]);
+    assert!(v2.is_some(), "the gateway carries a v2 write (locksmith's API); logs in {}", etcd.dir.path().display());
+    let member = etcd.clients.values().next().cloned().expect("a member");
+    let read = etcd.etcdctl("3", &[&member], &["get", "/clusterdef/v3", "--print-value-only"]);
+    assert_eq!(read.as_deref().map(str::trim), Some("through-the-gateway"));
+    let read = etcd.etcdctl("2", &[&member], &["get", "/clusterdef/v2"]);
+    assert_eq!(read.as_deref().map(str::trim), Some("through-the-gateway"));
+}
+
+#[test]
+fn flatcar_tls_from_the_applied_dropins_refuses_clients_without_a_certificate() {
+    let certs = TempDir::new("flatcar-tls-certs");
+    let files = certificates(certs.path(), &["127.0.9.11", "127.0.9.12", "127.0.9.13"]);
+    let [ca, cert, key] = &files;
+    let cluster = loopback_tls_cluster(clusterdef::Os::Flatcar, 9, &files);
+    let mut etcd = Etcd::from_applied(&cluster, "flatcar-tls");
+    // The members read their certificates at container paths, through the mounted ETCD_SSL_DIR.
+    for name in etcd.clients.keys() {
+        let p = &etcd.processes[name];
+        assert_eq!(p.ssl_dir.as_deref(), Some(certs.path()), "{name}");
+        let cert_file = p.env.iter().find(|(k, _)| k == "ETCD_CERT_FILE").map(|(_, v)| v.as_str());
+        assert_eq!(cert_file, Some("/etc/ssl/certs/server.pem"), "{name}");
+    }
+    let ca_only = vec![format!("--cacert={}", ca.display())];
+    etcd.client_tls =
+        vec![ca_only[0].clone(), format!("--cert={}", cert.display()), format!("--key={}", key.display())];
+    etcd.start_members();
+    assert!(etcd.write_succeeds("/clusterdef/tls", Duration::from_secs(10)), "a client with a certificate writes");
+    let endpoints: Vec<String> = etcd.running_endpoints().into_iter().map(str::to_string).collect();
+    let endpoints: Vec<&str> = endpoints.iter().map(String::as_str).collect();
+    let refused =
+        etcd.etcdctl_as(&ca_only, "3", &endpoints, &["--command-timeout=3s", "put", "/clusterdef/tls", "anonymous"]);
+    assert!(refused.is_none(), "a client without a certificate is refused");
 }
 
 /// A seed cluster moved onto loopback: its member layout as declared (counts, domains), with
