@@ -272,6 +272,18 @@ rules! {
         protects: "units that run where the declaration says with no scheduler at run time",
         rejects: "a single unit whose only eligible machines are in autoscaled or PXE pools (one config serves the whole pool, so it would run on every machine of it), and a unit whose `conflicts` or `machine_of` leave it no machine",
     }
+    TlsDirectory {
+        name: "tls_directory",
+        applies: "Flatcar",
+        protects: "TLS files etcd-member can read in its container",
+        rejects: "a `tls` block whose `ca`, `cert` and `key` are not in one directory: etcd-member's wrapper mounts one host directory (`ETCD_SSL_DIR`) at `/etc/ssl/certs` in the container, so a file elsewhere is missing when etcd starts",
+    }
+    ReservedUnitName {
+        name: "reserved_unit_name",
+        applies: "Flatcar",
+        protects: "the etcd units clusterdef writes on Flatcar",
+        rejects: "a declared unit named `etcd-member.service` or `etcd-gateway.service`: clusterdef writes those itself (the member's drop-in, the workers' gateway), and two entries under one name are a duplicate Ignition rejects at boot",
+    }
     OsSupport {
         name: "os_support",
         applies: "all",
@@ -290,7 +302,9 @@ impl Rule {
     /// Whether `allow(RULE, …)` may silence the rule. The rules that keep values writable (a
     /// name, a metadata entry, an SSH key that would otherwise add lines, keys or arguments to
     /// the files machines read) cannot be allowed: accepting them would not be a risk taken on
-    /// purpose but a config that says something else than the declaration.
+    /// purpose but a config that says something else than the declaration. Nor can the rules
+    /// whose breach is a machine that cannot boot as declared (etcd missing its TLS files, a
+    /// config Ignition rejects).
     pub const fn allowable(self) -> bool {
         !matches!(
             self,
@@ -300,6 +314,8 @@ impl Rule {
                 | Rule::PoolName
                 | Rule::ValueFormat
                 | Rule::ClusterSize
+                | Rule::TlsDirectory
+                | Rule::ReservedUnitName
         )
     }
 

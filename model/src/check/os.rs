@@ -10,6 +10,64 @@ pub(super) fn check(r: &mut Report<'_>) {
     static_bootstrap(r);
     unit_placement(r);
     os_support(r);
+    tls_directory(r);
+    reserved_unit_name(r);
+}
+
+/// `tls_directory`: etcd-member's wrapper mounts one host directory, `ETCD_SSL_DIR`, read-only
+/// at `/etc/ssl/certs` in etcd's container, and the renderer points `ETCD_*_FILE` at the files'
+/// names there; a file in another directory would be missing when etcd starts.
+fn tls_directory(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let Some(tls) = c.tls.as_ref().filter(|_| c.os == Os::Flatcar) else { return };
+    let dir = |path: &str| path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
+    let dirs: Vec<String> = [&tls.ca, &tls.cert, &tls.key].iter().map(|p| dir(p)).collect();
+    if dirs.iter().any(|d| *d != dirs[0]) {
+        let mut unique: Vec<String> = Vec::new();
+        for d in &dirs {
+            let quoted = format!("`{d}`");
+            if !unique.contains(&quoted) {
+                unique.push(quoted);
+            }
+        }
+        r.push(
+            Rule::TlsDirectory,
+            Subject::Tls,
+            format!(
+                "the TLS files are in {}: etcd-member mounts one directory into its container, so etcd would not \
+                 find the others",
+                crate::words::join(&unique)
+            ),
+            format!("put `ca`, `cert` and `key` in one directory, e.g. `{}/`", dirs[0]),
+        );
+    }
+}
+
+/// The units clusterdef writes itself on Flatcar machines.
+const FLATCAR_ETCD_UNITS: [&str; 2] = ["etcd-member.service", "etcd-gateway.service"];
+
+/// `reserved_unit_name`: on Flatcar clusterdef writes `etcd-member.service` (with the member's
+/// drop-in) and `etcd-gateway.service` itself; a declared unit of the same name would be a second
+/// entry under one name, which Ignition rejects when the machine boots.
+fn reserved_unit_name(r: &mut Report<'_>) {
+    let c = r.cluster;
+    if c.os != Os::Flatcar {
+        return;
+    }
+    for (u, unit) in c.units.iter().enumerate() {
+        if FLATCAR_ETCD_UNITS.contains(&&*unit.name) {
+            r.push(
+                Rule::ReservedUnitName,
+                Subject::Unit(u, UnitPart::Name),
+                format!(
+                    "`{}` is written by clusterdef on Flatcar machines; a second entry under that name is a duplicate \
+                     Ignition rejects at boot",
+                    unit.name
+                ),
+                "give the unit a name of its own; to change how etcd runs, use the cluster's etcd settings",
+            );
+        }
+    }
 }
 
 /// `unit_placement`: on Flatcar nothing schedules units at run time, so each must be placed when
