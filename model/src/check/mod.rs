@@ -337,6 +337,19 @@ mod tests {
         assert_eq!(rules(&cluster), [Rule::ValueFormat, Rule::ValueFormat], "allow does not silence value_format");
         let err = cluster.check().expect_err("rejected");
         assert_eq!(err.paths, ["ssh_keys[0]", "units[\"web.service\"].conflicts[0]"]);
-        assert!(Rule::ALL.iter().filter(|r| !r.allowable()).count() == 6);
+        let fixed: Vec<&str> = Rule::ALL.iter().filter(|r| !r.allowable()).map(|r| r.name()).collect();
+        assert_eq!(
+            fixed,
+            [
+                "cluster_size",
+                "hostname_valid",
+                "pool_name",
+                "metadata_format",
+                "unit_name",
+                "tls_directory",
+                "reserved_unit_name",
+                "value_format"
+            ]
+        );
     }
 }
