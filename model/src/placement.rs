@@ -156,14 +156,23 @@ impl Cluster {
         let mut hosts: Vec<Vec<Host>> = vec![Vec::new(); units.len()];
         let mut problems = Vec::new();
         let mut load: Vec<usize> = vec![0; machines.len()];
-        // Units that follow another come after it; a cycle is `machine_of_target`'s to report.
+        // As in fleet, the engine's decisions come first and global units after them: fleet's
+        // engine places the non-global units (a unit that follows another after it; a cycle is
+        // `machine_of_target`'s to report), and each agent then runs the global units that match
+        // its machine, skipping one that conflicts with a unit already there (fleet ≥ 1.0). So
+        // the result does not depend on the order the units are declared in.
         let mut order: Vec<usize> = (0..units.len()).collect();
-        order.sort_by_key(|&u| chain_length(units, u));
+        order.sort_by_key(|&u| (units[u].global, chain_length(units, u)));
         for u in order {
             let unit = &units[u];
+            let free = |host: &Host, hosts: &[Vec<Host>]| {
+                !(0..units.len()).any(|v| v != u && hosts[v].contains(host) && conflict(unit, &units[v]))
+            };
             if unit.global {
-                hosts[u] = machines.iter().filter(|(_, _, m)| unit.runs_on(m)).map(|(h, _, _)| *h).collect();
-                hosts[u].extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
+                let mut on: Vec<Host> =
+                    machines.iter().filter(|(_, _, m)| unit.runs_on(m)).map(|(h, _, _)| *h).collect();
+                on.extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
+                hosts[u] = on.into_iter().filter(|h| free(h, &hosts)).collect();
                 continue;
             }
             let beside: Option<Vec<Host>> = unit
@@ -176,9 +185,7 @@ impl Cluster {
                 .iter()
                 .copied()
                 .filter(|&i| beside.as_ref().is_none_or(|b| b.contains(&machines[i].0)))
-                .filter(|&i| {
-                    !(0..units.len()).any(|v| hosts[v].contains(&machines[i].0) && v != u && conflict(unit, &units[v]))
-                })
+                .filter(|&i| free(&machines[i].0, &hosts))
                 .collect();
             match candidates.into_iter().min_by(|&a, &b| (load[a], &machines[a].1).cmp(&(load[b], &machines[b].1))) {
                 Some(i) => {
@@ -235,4 +242,64 @@ fn chain_length(units: &[Unit], u: usize) -> usize {
 /// Whether two units may not share a machine: either's `conflicts` globs match the other.
 fn conflict(a: &Unit, b: &Unit) -> bool {
     a.conflicts.iter().any(|g| glob::matches(g, &b.name)) || b.conflicts.iter().any(|g| glob::matches(g, &a.name))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use crate::*;
+
+    fn unit(name: &'static str, global: bool, conflicts: &[&'static str]) -> Unit {
+        let mut unit = Unit::new(name, UnitBody::Inline(Cow::Borrowed("[Service]\nExecStart=/bin/true\n")));
+        unit.global = global;
+        unit.conflicts = Cow::Owned(conflicts.iter().map(|c| Cow::Borrowed(*c)).collect());
+        unit
+    }
+
+    /// Where each unit lands, by machine index, for units declared in this order.
+    fn placed(units: Vec<Unit>) -> Vec<(String, Vec<u32>)> {
+        let members = Group::new("member", "member", Size::Fixed(3)).across(DomainKind::Cabinet, ["a", "b", "c"]);
+        let mut cluster = Cluster::new("p", Layout::Small, members);
+        cluster.os = Os::Flatcar;
+        cluster.units = Cow::Owned(units);
+        let (hosts, problems) = cluster.compile_placement();
+        assert!(problems.is_empty(), "{problems:?}");
+        let mut out: Vec<(String, Vec<u32>)> = cluster
+            .units
+            .iter()
+            .zip(hosts)
+            .map(|(u, hosts)| {
+                let machines = hosts.iter().filter_map(|h| match h {
+                    Host::Machine(_, i) => Some(*i),
+                    Host::Pool(..) => None,
+                });
+                (u.name.to_string(), machines.collect())
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn a_global_unit_skips_the_machine_of_a_unit_it_conflicts_with_in_any_declaration_order() {
+        let spread = || unit("solo.service", false, &["s*.service"]);
+        let everywhere = || unit("sidecar.service", true, &[]);
+        let one_way = placed(vec![spread(), everywhere()]);
+        let other_way = placed(vec![everywhere(), spread()]);
+        assert_eq!(one_way, other_way);
+        assert_eq!(one_way, [("sidecar.service".to_string(), vec![1, 2]), ("solo.service".to_string(), vec![0])]);
+    }
+
+    #[test]
+    fn conflicting_instances_spread_over_the_least_loaded_machines() {
+        let placed = placed(vec![
+            unit("web-1.service", false, &["web-*.service"]),
+            unit("web-2.service", false, &["web-*.service"]),
+            unit("cache.service", false, &[]),
+        ]);
+        let on = |name: &str| placed.iter().find(|(n, _)| n == name).map(|(_, m)| m.clone()).unwrap_or_default();
+        assert_ne!(on("web-1.service"), on("web-2.service"));
+        assert_eq!(on("cache.service"), [2], "the one machine with nothing on it");
+    }
 }

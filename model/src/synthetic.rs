@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use crate::{
     Addressing, Allow, Boot, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, Hostnames, Ipv4Net, Layout,
-    Network, RebootStrategy, Requirement, Rule, Size, Tls, Unit, UnitBody,
+    Network, Os, RebootStrategy, Requirement, Rule, Size, Tls, Unit, UnitBody,
 };
 
 /// `machines` machines in all (5 central, the rest in pools of 100 across three cabinets, all
@@ -129,6 +129,41 @@ const METADATA: [(&str, &[&str]); 3] =
 /// cannot be allowed is drawn again from the next seed. Returns the cluster and the seed that
 /// made it.
 pub fn random_cluster(seed: u64) -> (Cluster, u64) {
+    accepting_risks(seed, draw)
+}
+
+/// A random cluster as [`random_cluster`] draws it, moved to Flatcar: etcd 3.5 members with
+/// static addresses on a declared network, bootstrapping from a static initial-cluster, units
+/// placed at compile time. Returns the cluster and the seed that made it.
+pub fn random_flatcar_cluster(seed: u64) -> (Cluster, u64) {
+    accepting_risks(seed, |rng| {
+        let mut cluster = draw(rng);
+        cluster.os = Os::Flatcar;
+        cluster.etcd_release = EtcdRelease::V2;
+        cluster.bootstrap = Bootstrap::Static;
+        if !cluster.members.addressing.is_static() {
+            let count = cluster.members.fixed_count().unwrap_or(1);
+            let first = Ipv4Addr::new(10, 0, 200, 10);
+            cluster.members.addressing =
+                Addressing::Range { first, last: Ipv4Addr::from(u32::from(first) + count - 1) };
+        }
+        if rng.chance(20) {
+            cluster.channel = Channel::Lts;
+        }
+        cluster.network.get_or_insert_with(|| Network {
+            subnet: Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 16),
+            gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
+            dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
+            interface: Cow::Borrowed("eth0"),
+            domains: Cow::Borrowed(&[]),
+        });
+        cluster
+    })
+}
+
+/// Draws clusters from `seed` on until one breaks only rules that may be allowed, and allows
+/// those, as a user taking the risks would.
+fn accepting_risks(seed: u64, draw: impl Fn(&mut Rng) -> Cluster) -> (Cluster, u64) {
     let mut seed = seed;
     loop {
         let mut cluster = draw(&mut Rng::new(seed));

@@ -318,12 +318,20 @@ fn every_seed_cluster_reads_back_as_planned() {
     assert!(large.plan.units.iter().any(|u| u.name == "batch-runner@.service" && u.eligible.len() == 2));
 }
 
-#[test]
-fn random_clusters_read_back_as_planned() {
+/// The first seed and the number of random clusters a test draws: `CLUSTERDEF_READBACK_SEED`
+/// replays a run (a new seed each run otherwise), `CLUSTERDEF_READBACK_COUNT` overrides
+/// `default_count`.
+pub fn seed_range(default_count: u64) -> (u64, u64) {
     let seed: u64 = std::env::var("CLUSTERDEF_READBACK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(11, |d| d.as_nanos() as u64)
     });
-    let count: u64 = std::env::var("CLUSTERDEF_READBACK_COUNT").ok().and_then(|s| s.parse().ok()).unwrap_or(300);
+    let count = std::env::var("CLUSTERDEF_READBACK_COUNT").ok().and_then(|s| s.parse().ok()).unwrap_or(default_count);
+    (seed, count)
+}
+
+#[test]
+fn random_clusters_read_back_as_planned() {
+    let (seed, count) = seed_range(300);
     let rendered: Vec<Rendered> = (0..count)
         .map(|i| {
             let (cluster, drawn) = random_cluster(seed.wrapping_add(i));
