@@ -172,7 +172,19 @@ impl Cluster {
                 let mut on: Vec<Host> =
                     machines.iter().filter(|(_, _, m)| unit.runs_on(m)).map(|(h, _, _)| *h).collect();
                 on.extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
+                let matching = on.len();
                 hosts[u] = on.into_iter().filter(|h| free(h, &hosts)).collect();
+                if matching > 0 && hosts[u].is_empty() {
+                    problems.push(Unplaceable {
+                        unit: u,
+                        message: format!(
+                            "no machine is left for global `{}`: {} its metadata already runs a unit it conflicts with",
+                            unit.name,
+                            machines_that_match(matching)
+                        ),
+                        help: "narrow the `conflicts` on either side, or add machines with its metadata".to_string(),
+                    });
+                }
                 continue;
             }
             let beside: Option<Vec<Host>> = unit
@@ -207,10 +219,7 @@ impl Cluster {
                     message: format!(
                         "no machine is left for `{}`: {} its metadata {}",
                         unit.name,
-                        match matching.len() {
-                            1 => "the one machine that matches".to_string(),
-                            n => format!("each of the {n} machines that match"),
-                        },
+                        machines_that_match(matching.len()),
                         if beside.is_some() {
                             "is not beside its `machine_of` unit or already runs a unit it conflicts with"
                         } else {
@@ -222,6 +231,14 @@ impl Cluster {
             }
         }
         (hosts, problems)
+    }
+}
+
+/// "the one machine that matches" or "each of the N machines that match".
+fn machines_that_match(n: usize) -> String {
+    match n {
+        1 => "the one machine that matches".to_string(),
+        n => format!("each of the {n} machines that match"),
     }
 }
 
@@ -289,6 +306,23 @@ mod tests {
         let other_way = placed(vec![everywhere(), spread()]);
         assert_eq!(one_way, other_way);
         assert_eq!(one_way, [("sidecar.service".to_string(), vec![1, 2]), ("solo.service".to_string(), vec![0])]);
+    }
+
+    #[test]
+    fn a_global_unit_every_match_of_which_runs_a_conflicting_unit_is_unplaceable() {
+        let members = Group::new("member", "member", Size::Fixed(1));
+        let mut cluster = Cluster::new("p", Layout::Small, members);
+        cluster.os = Os::Flatcar;
+        cluster.units =
+            Cow::Owned(vec![unit("sidecar.service", true, &[]), unit("solo.service", false, &["s*.service"])]);
+        let (hosts, problems) = cluster.compile_placement();
+        assert_eq!(hosts[0], [], "sidecar is left no machine");
+        assert_eq!(problems.iter().map(|p| p.unit).collect::<Vec<_>>(), [0]);
+        assert!(
+            problems[0].message.contains("no machine is left for global `sidecar.service`"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]

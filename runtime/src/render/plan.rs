@@ -538,6 +538,10 @@ impl Plan {
                     let places = self.describe_eligible(&u.eligible);
                     let (how, places) = match (u.placed_on.is_empty(), u.global) {
                         (false, _) => ("placed on", u.placed_on.join(", ")),
+                        // With no scheduler, a unit not placed now never runs.
+                        (true, _) if self.os == Os::Flatcar => {
+                            ("placed on", "no machine, so it never runs".to_string())
+                        }
                         (true, true) => ("each", places.join(", ")),
                         (true, false) => ("one of", places.join(", ")),
                     };
@@ -640,6 +644,8 @@ impl fmt::Display for Plan {
                 let places = self.describe_eligible(&u.eligible);
                 if !u.placed_on.is_empty() {
                     writeln!(f, "  {}: placed on {}{follows}", u.name, u.placed_on.join(", "))?;
+                } else if self.os == Os::Flatcar {
+                    writeln!(f, "  {}: placed on no machine, so it never runs{follows}", u.name)?;
                 } else if places.is_empty() {
                     writeln!(f, "  {}: no eligible machine{follows}", u.name)?;
                 } else {
