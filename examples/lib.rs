@@ -200,6 +200,7 @@ pub mod seed {
             unit "webapp@.service" {
                 metadata: { role = worker },
                 conflicts: ["webapp@*.service"],
+                instances: 3,
                 body: "[Unit]\nDescription=Web application instance %i\nAfter=docker.service\nRequires=docker.service\n\n[Service]\nExecStart=/usr/bin/docker run --rm --name webapp-%i -p 80:8080 example/webapp\n",
             },
             unit "dist-db.service" {

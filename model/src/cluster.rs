@@ -571,6 +571,11 @@ pub struct Unit {
     pub machine_id: Option<Text>,
     /// `Replaces=` globs.
     pub replaces: List<Text>,
+    /// How many instances of a template unit to run: `name@1.service` … `name@N.service`. Each
+    /// is placed on its own (with the unit's metadata, `conflicts` and `machine_of`). `None`:
+    /// one instance on Flatcar; on CoreOS, fleet starts what the operator submits.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub instances: Option<u32>,
 }
 
 impl Unit {
@@ -585,6 +590,23 @@ impl Unit {
             machine_of: None,
             machine_id: None,
             replaces: Cow::Borrowed(&[]),
+            instances: None,
+        }
+    }
+
+    /// Whether the unit is a template (`name@.service`).
+    pub fn is_template(&self) -> bool {
+        self.name.contains("@.")
+    }
+
+    /// The names of the units that run: a template's instances `name@1.service` …
+    /// `name@N.service` (one unless `instances` says otherwise), or the unit itself.
+    pub fn instance_names(&self) -> Vec<String> {
+        match self.name.split_once("@.") {
+            Some((prefix, suffix)) => {
+                (1..=self.instances.unwrap_or(1).max(1)).map(|i| format!("{prefix}@{i}.{suffix}")).collect()
+            }
+            None => vec![self.name.to_string()],
         }
     }
 }

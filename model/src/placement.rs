@@ -125,6 +125,9 @@ pub enum Host {
 pub struct Unplaceable {
     /// The unit's index.
     pub unit: usize,
+    /// Where in the unit the problem lies: its name, or its `instances` when only some of a
+    /// template's instances find a machine.
+    pub part: crate::subject::UnitPart,
     /// What is wrong.
     pub message: String,
     /// How to fix it.
@@ -154,6 +157,9 @@ impl Cluster {
             .collect();
         let units = &self.units;
         let mut hosts: Vec<Vec<Host>> = vec![Vec::new(); units.len()];
+        // What runs where, by name (a template's instances each under their own), for the
+        // conflict checks.
+        let mut running: Vec<(Host, String, usize)> = Vec::new();
         let mut problems = Vec::new();
         let mut load: Vec<usize> = vec![0; machines.len()];
         // As in fleet, the engine's decisions come first and global units after them: fleet's
@@ -165,18 +171,23 @@ impl Cluster {
         order.sort_by_key(|&u| (units[u].global, chain_length(units, u)));
         for u in order {
             let unit = &units[u];
-            let free = |host: &Host, hosts: &[Vec<Host>]| {
-                !(0..units.len()).any(|v| v != u && hosts[v].contains(host) && conflict(unit, &units[v]))
+            let free = |host: &Host, name: &str, running: &[(Host, String, usize)]| {
+                !running
+                    .iter()
+                    .any(|(h, other, v)| h == host && other != name && conflict(unit, name, &units[*v], other))
             };
+            let names = unit.instance_names();
             if unit.global {
                 let mut on: Vec<Host> =
                     machines.iter().filter(|(_, _, m)| unit.runs_on(m)).map(|(h, _, _)| *h).collect();
                 on.extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
                 let matching = on.len();
-                hosts[u] = on.into_iter().filter(|h| free(h, &hosts)).collect();
+                hosts[u] = on.into_iter().filter(|h| names.iter().all(|n| free(h, n, &running))).collect();
+                running.extend(hosts[u].iter().flat_map(|h| names.iter().map(move |n| (*h, n.clone(), u))));
                 if matching > 0 && hosts[u].is_empty() {
                     problems.push(Unplaceable {
                         unit: u,
+                        part: crate::subject::UnitPart::Name,
                         message: format!(
                             "no machine is left for global `{}`: {} its metadata already runs a unit it conflicts with",
                             unit.name,
@@ -193,41 +204,63 @@ impl Cluster {
                 .and_then(|t| units.iter().position(|x| x.name == *t))
                 .map(|t| hosts[t].clone());
             let matching: Vec<usize> = (0..machines.len()).filter(|&i| unit.runs_on(&machines[i].2)).collect();
-            let candidates: Vec<usize> = matching
-                .iter()
-                .copied()
-                .filter(|&i| beside.as_ref().is_none_or(|b| b.contains(&machines[i].0)))
-                .filter(|&i| free(&machines[i].0, &hosts))
-                .collect();
-            match candidates.into_iter().min_by(|&a, &b| (load[a], &machines[a].1).cmp(&(load[b], &machines[b].1))) {
-                Some(i) => {
-                    load[i] += 1;
-                    hosts[u] = vec![machines[i].0];
+            if matching.is_empty() {
+                if pools.iter().any(|(_, m)| unit.runs_on(m)) {
+                    problems.push(Unplaceable {
+                        unit: u,
+                        part: crate::subject::UnitPart::Name,
+                        message: format!(
+                            "only autoscaled or PXE pools can run `{}`, and one config serves a whole pool, so with \
+                             no scheduler it would run on every machine of the pool",
+                            unit.name
+                        ),
+                        help: "make it `global` to run it on every machine of the pool, or give its metadata to a pool of a fixed count".to_string(),
+                    });
                 }
-                None if matching.is_empty() && pools.iter().any(|(_, m)| unit.runs_on(m)) => problems.push(Unplaceable {
-                    unit: u,
-                    message: format!(
-                        "only autoscaled or PXE pools can run `{}`, and one config serves a whole pool, so with no \
-                         scheduler it would run on every machine of the pool",
-                        unit.name
-                    ),
-                    help: "make it `global` to run it on every machine of the pool, or give its metadata to a pool of a fixed count".to_string(),
-                }),
-                None if matching.is_empty() => {}
-                None => problems.push(Unplaceable {
-                    unit: u,
-                    message: format!(
-                        "no machine is left for `{}`: {} its metadata {}",
-                        unit.name,
-                        machines_that_match(matching.len()),
-                        if beside.is_some() {
-                            "is not beside its `machine_of` unit or already runs a unit it conflicts with"
-                        } else {
-                            "already runs a unit it conflicts with"
-                        }
-                    ),
-                    help: "add machines with its metadata, or narrow its `conflicts`".to_string(),
-                }),
+                continue;
+            }
+            // Each instance of a template is placed on its own, as fleet schedules each.
+            for (k, name) in names.iter().enumerate() {
+                let candidates = matching
+                    .iter()
+                    .copied()
+                    .filter(|&i| beside.as_ref().is_none_or(|b| b.contains(&machines[i].0)))
+                    .filter(|&i| free(&machines[i].0, name, &running));
+                match candidates.min_by(|&a, &b| (load[a], &machines[a].1).cmp(&(load[b], &machines[b].1))) {
+                    Some(i) => {
+                        load[i] += 1;
+                        hosts[u].push(machines[i].0);
+                        running.push((machines[i].0, name.clone(), u));
+                    }
+                    None => {
+                        problems.push(Unplaceable {
+                            unit: u,
+                            part: if k > 0 {
+                                crate::subject::UnitPart::Instances
+                            } else {
+                                crate::subject::UnitPart::Name
+                            },
+                            message: format!(
+                                "no machine is left for `{name}`: {} its metadata {}",
+                                machines_that_match(matching.len()),
+                                if beside.is_some() {
+                                    "is not beside its `machine_of` unit or already runs a unit it conflicts with"
+                                } else {
+                                    "already runs a unit it conflicts with"
+                                }
+                            ),
+                            help: if names.len() > 1 {
+                                "lower `instances` to at most the machines that can run it, add machines with its \
+                                 metadata, or narrow its `conflicts`"
+                                    .to_string()
+                            } else {
+                                "add machines with its metadata, or narrow its `conflicts`".to_string()
+                            },
+                        });
+                        // Placed instances stay; the rest cannot be placed either.
+                        break;
+                    }
+                }
             }
         }
         (hosts, problems)
@@ -256,9 +289,10 @@ fn chain_length(units: &[Unit], u: usize) -> usize {
     length
 }
 
-/// Whether two units may not share a machine: either's `conflicts` globs match the other.
-fn conflict(a: &Unit, b: &Unit) -> bool {
-    a.conflicts.iter().any(|g| glob::matches(g, &b.name)) || b.conflicts.iter().any(|g| glob::matches(g, &a.name))
+/// Whether `a_name` (of unit `a`) and `b_name` (of unit `b`) may not share a machine: either
+/// unit's `conflicts` globs match the other's name (an instance's, for a template).
+fn conflict(a: &Unit, a_name: &str, b: &Unit, b_name: &str) -> bool {
+    a.conflicts.iter().any(|g| glob::matches(g, b_name)) || b.conflicts.iter().any(|g| glob::matches(g, a_name))
 }
 
 #[cfg(test)]

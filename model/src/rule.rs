@@ -182,6 +182,12 @@ rules! {
         protects: "units fleet accepts",
         rejects: "`[X-Fleet]` combinations fleet v1.0 rejects: MachineID with MachineOf, Conflicts, Global or Replaces; Global with MachineOf or Replaces; Conflicts with Replaces",
     }
+    UnitInstances {
+        name: "unit_instances",
+        applies: "all",
+        protects: "instance counts that say how many copies run",
+        rejects: "`instances` on a unit that is not a template (`name@.service`), which has no instances, or on a `global` unit, which runs one copy on every matching machine",
+    }
     MachineOfConflicts {
         name: "machine_of_conflicts",
         applies: "all",
@@ -304,7 +310,8 @@ impl Rule {
     /// the files machines read) cannot be allowed: accepting them would not be a risk taken on
     /// purpose but a config that says something else than the declaration. Nor can the rules
     /// whose breach is a machine that cannot boot as declared (etcd missing its TLS files, a
-    /// config Ignition rejects).
+    /// config Ignition rejects), or a count that would be ignored (`instances` where it means
+    /// nothing).
     pub const fn allowable(self) -> bool {
         !matches!(
             self,
@@ -316,6 +323,7 @@ impl Rule {
                 | Rule::ClusterSize
                 | Rule::TlsDirectory
                 | Rule::ReservedUnitName
+                | Rule::UnitInstances
         )
     }
 

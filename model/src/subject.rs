@@ -107,6 +107,8 @@ pub enum UnitPart {
     MachineId,
     /// The `Replaces` glob at this index.
     Replace(usize),
+    /// `instances`.
+    Instances,
     /// The unit's body.
     Body,
 }
@@ -296,6 +298,7 @@ impl Subject {
                     UnitPart::MachineOf => write!(out, ".machine_of"),
                     UnitPart::MachineId => write!(out, ".machine_id"),
                     UnitPart::Replace(i) => write!(out, ".replaces[{i}]"),
+                    UnitPart::Instances => write!(out, ".instances"),
                     UnitPart::Body => write!(out, ".body"),
                 };
             }

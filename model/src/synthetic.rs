@@ -315,6 +315,9 @@ fn random_units(rng: &mut Rng, cluster: &Cluster) -> Vec<Unit> {
                 .collect(),
         );
         if !unit.global {
+            if template && rng.chance(40) {
+                unit.instances = Some(1 + rng.below(3) as u32);
+            }
             if rng.chance(30) {
                 let glob = if template { format!("t{u}@*.service") } else { "u*.service".to_string() };
                 unit.conflicts = Cow::Owned(vec![Cow::Owned(glob)]);

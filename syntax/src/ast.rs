@@ -282,6 +282,8 @@ pub struct UnitAst {
     pub machine_id: Option<Spanned<String>>,
     /// `replaces: ["glob", …]`
     pub replaces: Vec<Spanned<String>>,
+    /// `instances: N`
+    pub instances: Option<Spanned<u32>>,
     /// `body: "text"` or `body: file "path"`.
     pub body: Option<Spanned<BodyAst>>,
 }

@@ -423,6 +423,7 @@ impl Emit for Unit {
             .field("machine_of", |o| option(o, self.machine_of.as_ref()))
             .field("machine_id", |o| option(o, self.machine_id.as_ref()))
             .field("replaces", |o| list(o, &self.replaces))
+            .field("instances", |o| option(o, self.instances.as_ref()))
             .close();
     }
 }

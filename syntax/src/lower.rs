@@ -408,5 +408,9 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
         spans.set(at(UnitPart::MachineId), m.span);
         unit.machine_id = Some(text(&m.value));
     }
+    if let Some(n) = &u.instances {
+        spans.set(at(UnitPart::Instances), n.span);
+        unit.instances = Some(n.value);
+    }
     unit
 }

@@ -259,6 +259,9 @@ fn unit_entry(unit: &Unit) -> String {
     if !unit.replaces.is_empty() {
         parts.push(format!("replaces: {}", strings(&unit.replaces)));
     }
+    if let Some(n) = unit.instances {
+        parts.push(format!("instances: {n}"));
+    }
     parts.push(match &unit.body {
         UnitBody::Inline(text) => format!("body: {}", string(text)),
         UnitBody::File { path, .. } => format!("body: file {}", string(path)),

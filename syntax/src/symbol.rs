@@ -26,7 +26,8 @@ pub const TOP_KEYS: &[&str] = &[
 pub const GROUP_KEYS: &[&str] =
     &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot", "inventory"];
 /// The keys of a unit's `{ … }` options.
-pub const UNIT_KEYS: &[&str] = &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "body"];
+pub const UNIT_KEYS: &[&str] =
+    &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "instances", "body"];
 /// The keys of the `network: { … }` block.
 pub const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface", "zones", "cabinets"];
 /// The keys of one failure domain's network.

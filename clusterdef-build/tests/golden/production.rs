@@ -135,6 +135,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_of: None,
                     machine_id: None,
                     replaces: Borrowed(&[]),
+                    instances: None,
                 },
                 __clusterdef::Unit {
                     name: Borrowed("kubernetes.service"),
@@ -160,6 +161,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_of: None,
                     machine_id: None,
                     replaces: Borrowed(&[]),
+                    instances: None,
                 },
                 __clusterdef::Unit {
                     name: Borrowed("webapp@.service"),
@@ -181,6 +183,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_of: None,
                     machine_id: None,
                     replaces: Borrowed(&[]),
+                    instances: None,
                 },
                 __clusterdef::Unit {
                     name: Borrowed("dist-db.service"),
@@ -206,6 +209,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_of: None,
                     machine_id: None,
                     replaces: Borrowed(&[]),
+                    instances: None,
                 },
             ],
         ),

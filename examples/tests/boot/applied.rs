@@ -302,6 +302,23 @@ pub fn placement_holds(name: &str, plan: &clusterdef::Plan, applied: &BTreeMap<S
             applied.iter().filter(|(_, tree)| runs(tree, &unit.name)).map(|(c, _)| c.as_str()).collect();
         let planned: BTreeSet<&str> = unit.placed_configs.iter().map(String::as_str).collect();
         assert_eq!(applied_on, planned, "{name}: {} runs where the plan does not say", unit.name);
+        // Each instance of a template is enabled on exactly the machine the plan names for it.
+        let prefix = unit.name.split_once("@.").map(|(p, _)| format!("{p}@"));
+        if let Some(prefix) = prefix.filter(|_| !unit.instances.is_empty()) {
+            let mut planned_instances: BTreeSet<(&str, &str)> = BTreeSet::new();
+            for (instance, config) in unit.instances.iter().zip(&unit.placed_configs) {
+                planned_instances.insert((config.as_str(), instance.as_str()));
+            }
+            let applied_instances: BTreeSet<(&str, String)> = applied
+                .iter()
+                .flat_map(|(c, tree)| {
+                    tree.enabled().into_iter().filter(|e| e.starts_with(&prefix)).map(move |e| (c.as_str(), e))
+                })
+                .collect();
+            let applied_instances: BTreeSet<(&str, &str)> =
+                applied_instances.iter().map(|(c, e)| (*c, e.as_str())).collect();
+            assert_eq!(applied_instances, planned_instances, "{name}: {}'s instances", unit.name);
+        }
         for (host, config) in unit.placed_on.iter().zip(&unit.placed_configs) {
             if let Some(own) = machine_config.get(host.as_str()) {
                 assert_eq!(own, config, "{name}: {} on {host}", unit.name);

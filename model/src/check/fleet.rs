@@ -12,6 +12,7 @@ pub(super) fn check(r: &mut Report<'_>) {
     unit_unique(r);
     unit_body(r);
     fleet_exclusive_options(r);
+    unit_instances(r);
     machine_of_conflicts(r);
     machine_of_target(r);
     metadata_format(r);
@@ -160,6 +161,39 @@ fn fleet_exclusive_options(r: &mut Report<'_>) {
                 );
             }
         }
+    }
+}
+
+/// `unit_instances`: `instances` counts copies of a template (`name@1.service` …); a plain unit
+/// has none, and a global unit runs on every matching machine, where a count means nothing.
+fn unit_instances(r: &mut Report<'_>) {
+    for (u, unit) in r.cluster.units.iter().enumerate() {
+        let Some(n) = unit.instances else { continue };
+        let (message, help) = if !unit.is_template() {
+            (
+                format!("`{}` is not a template, so it has no instances to count", unit.name),
+                format!("drop `instances: {n}`, or name the unit as a template, e.g. `{}`", template_name(&unit.name)),
+            )
+        } else if unit.global {
+            (
+                format!(
+                    "`{}` is global: it runs on every matching machine, so `instances: {n}` means nothing",
+                    unit.name
+                ),
+                "drop `instances`, or drop `global` to run that many instances spread by `conflicts`".to_string(),
+            )
+        } else {
+            continue;
+        };
+        r.push(Rule::UnitInstances, Subject::Unit(u, UnitPart::Instances), message, help);
+    }
+}
+
+/// `web.service` as a template name: `web@.service`.
+fn template_name(name: &str) -> String {
+    match name.rsplit_once('.') {
+        Some((stem, kind)) => format!("{stem}@.{kind}"),
+        None => format!("{name}@.service"),
     }
 }
 

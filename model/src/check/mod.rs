@@ -345,6 +345,7 @@ mod tests {
                 "hostname_valid",
                 "pool_name",
                 "metadata_format",
+                "unit_instances",
                 "unit_name",
                 "tls_directory",
                 "reserved_unit_name",

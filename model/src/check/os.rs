@@ -78,7 +78,7 @@ fn unit_placement(r: &mut Report<'_>) {
         return;
     }
     for problem in r.cluster.compile_placement().1 {
-        r.push(Rule::UnitPlacement, Subject::Unit(problem.unit, UnitPart::Name), problem.message, problem.help);
+        r.push(Rule::UnitPlacement, Subject::Unit(problem.unit, problem.part), problem.message, problem.help);
     }
 }
 

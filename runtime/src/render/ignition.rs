@@ -153,8 +153,9 @@ fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], jo
     }
     let mut links = Vec::new();
     for (u, unit) in cluster.units.iter().enumerate() {
-        if placement.get(u).is_some_and(|hosts| hosts.contains(&job.host)) {
-            let (entries, wants) = unit_entries(unit);
+        let here = instances_on(unit, placement.get(u).map_or(&[][..], Vec::as_slice), job.host);
+        if !here.is_empty() {
+            let (entries, wants) = unit_entries(unit, &here);
             units.extend(entries);
             links.extend(wants);
         }
@@ -185,47 +186,49 @@ fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], jo
     ])
 }
 
-/// The entries that carry a placed unit: its file, enabled; for a template, the file, and its
-/// instance `1` enabled the way `systemctl enable` does it, with a link in each directory its
-/// `[Install]` section names. (Enabling an instance through Ignition's preset needs a running systemd
-/// manager, which the initramfs has and nothing else does; a link works wherever it is applied.)
-fn unit_entries(unit: &Unit) -> (Vec<Json>, Vec<Json>) {
+/// The names of `unit` that run on `host`: every instance of a global unit on each of its
+/// hosts; instance `k` of any other where `hosts[k]` is this host.
+fn instances_on(unit: &Unit, hosts: &[Host], host: Host) -> Vec<String> {
+    let names = unit.instance_names();
+    if unit.global {
+        return if hosts.contains(&host) { names } else { Vec::new() };
+    }
+    names.into_iter().zip(hosts).filter(|(_, h)| **h == host).map(|(n, _)| n).collect()
+}
+
+/// The entries that carry a placed unit: its file, enabled; for a template, the file, and the
+/// instances placed here enabled the way `systemctl enable` does it, with a link in each
+/// directory its `[Install]` section names. (Enabling an instance through Ignition's preset
+/// needs a running systemd manager, which the initramfs has and nothing else does; a link works
+/// wherever it is applied.)
+fn unit_entries(unit: &Unit, instances: &[String]) -> (Vec<Json>, Vec<Json>) {
     let mut body = unit.body.text().trim_end_matches('\n').to_string();
     body.push('\n');
     if !body.lines().any(|l| l.trim() == "[Install]") {
         body.push_str("\n[Install]\nWantedBy=multi-user.target\n");
     }
-    match unit.name.split_once("@.") {
-        Some((prefix, suffix)) => {
-            let instance = format!("{prefix}@1.{suffix}");
-            let template = format!("/etc/systemd/system/{}", unit.name);
-            let links = install_dirs(&body)
-                .into_iter()
-                .map(|dir| {
-                    Json::obj([
-                        ("path", Some(Json::str(format!("/etc/systemd/system/{dir}/{instance}")))),
-                        ("target", Some(Json::str(template.clone()))),
-                        ("overwrite", Some(Json::Bool(true))),
-                    ])
-                })
-                .collect();
-            (
-                vec![Json::obj([
-                    ("name", Some(Json::str(unit.name.to_string()))),
-                    ("contents", Some(Json::Str(body))),
-                ])],
-                links,
-            )
-        }
-        None => (
-            vec![Json::obj([
-                ("name", Some(Json::str(unit.name.to_string()))),
-                ("enabled", Some(Json::Bool(true))),
-                ("contents", Some(Json::Str(body))),
-            ])],
-            Vec::new(),
-        ),
+    if !unit.is_template() {
+        let entry = Json::obj([
+            ("name", Some(Json::str(unit.name.to_string()))),
+            ("enabled", Some(Json::Bool(true))),
+            ("contents", Some(Json::Str(body))),
+        ]);
+        return (vec![entry], Vec::new());
     }
+    let template = format!("/etc/systemd/system/{}", unit.name);
+    let dirs = install_dirs(&body);
+    let links = instances
+        .iter()
+        .flat_map(|instance| dirs.iter().map(move |dir| (dir, instance)))
+        .map(|(dir, instance)| {
+            Json::obj([
+                ("path", Some(Json::str(format!("/etc/systemd/system/{dir}/{instance}")))),
+                ("target", Some(Json::str(template.clone()))),
+                ("overwrite", Some(Json::Bool(true))),
+            ])
+        })
+        .collect();
+    (vec![Json::obj([("name", Some(Json::str(unit.name.to_string()))), ("contents", Some(Json::Str(body)))])], links)
 }
 
 /// The link directories `systemctl enable` fills from an `[Install]` section: `T.wants` for each

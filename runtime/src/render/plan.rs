@@ -175,6 +175,9 @@ pub struct UnitPlan {
     pub placed_on: Vec<String>,
     /// The configs that carry it, where it is placed at compile time.
     pub placed_configs: Vec<String>,
+    /// For a template placed at compile time (not global): the instance on each entry of
+    /// `placed_on`, in the same order (`web@1.service`, …). Empty otherwise.
+    pub instances: Vec<String>,
     /// The eligible machines, by group and failure domain.
     pub eligible: Vec<Eligible>,
 }
@@ -358,6 +361,12 @@ impl Plan {
                 placed_configs: placement
                     .get(u)
                     .map_or_else(Vec::new, |hosts| hosts.iter().map(&host_config).collect()),
+                instances: match placement.get(u) {
+                    Some(hosts) if unit.is_template() && !unit.global => {
+                        unit.instance_names().into_iter().take(hosts.len()).collect()
+                    }
+                    _ => Vec::new(),
+                },
                 eligible: kinds
                     .iter()
                     .filter(|kind| unit.runs_on(&kind.metadata))
@@ -642,7 +651,11 @@ impl fmt::Display for Plan {
                     follows.push_str(&format!(", moving away {}", u.replaces.join(" ")));
                 }
                 let places = self.describe_eligible(&u.eligible);
-                if !u.placed_on.is_empty() {
+                if !u.instances.is_empty() {
+                    let each: Vec<String> =
+                        u.instances.iter().zip(&u.placed_on).map(|(i, host)| format!("{i} on {host}")).collect();
+                    writeln!(f, "  {}: placed {}{follows}", u.name, each.join(", "))?;
+                } else if !u.placed_on.is_empty() {
                     writeln!(f, "  {}: placed on {}{follows}", u.name, u.placed_on.join(", "))?;
                 } else if self.os == Os::Flatcar {
                     writeln!(f, "  {}: placed on no machine, so it never runs{follows}", u.name)?;

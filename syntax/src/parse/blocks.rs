@@ -456,6 +456,7 @@ impl Grammar<'_, '_> {
             machine_of: None,
             machine_id: None,
             replaces: Vec::new(),
+            instances: None,
             body: None,
         };
         let load = self.load;
@@ -522,6 +523,10 @@ impl Grammar<'_, '_> {
                 "machine_id" => {
                     let s = string(input, &key, "a machine ID")?;
                     set_once(&mut u.machine_id, &key, s)
+                }
+                "instances" => {
+                    let n = instance_count(input, &key)?;
+                    set_once(&mut u.instances, &key, n)
                 }
                 "body" => {
                     let b = body(input, &key, load)?;

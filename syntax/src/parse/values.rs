@@ -59,6 +59,18 @@ pub(super) fn count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>
     Ok(Spanned::new(n, SpanRange::single(lit.span())))
 }
 
+/// `instances: N`, a template's instance count (at least 1).
+pub(super) fn instance_count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
+    if at_item_end(input) {
+        return Err(missing_value(input, key, "an instance count"));
+    }
+    let lit: LitInt = input.parse().map_err(|_| input.error("expected an instance count such as `3`"))?;
+    match lit.base10_parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
+        _ => Err(syn::Error::new(lit.span(), "an instance count is a whole number from 1 up, such as `3`")),
+    }
+}
+
 /// The `..` or `..=` of a range, if one comes next, and where it was written. Ranges are
 /// inclusive either way, for sizes and addresses alike.
 pub(super) fn range_dots(input: ParseStream) -> syn::Result<Option<Span>> {
