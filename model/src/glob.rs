@@ -3,6 +3,16 @@
 /// Whether `name` matches `pattern`: `*` matches any run of characters but `/`, `?` one
 /// character but `/`, `[a-z]`/`[^0-9]` a class, and `\` escapes. A malformed pattern matches nothing.
 pub fn matches(pattern: &str, name: &str) -> bool {
+    // Most checks fail on the literal text before the first special character (placement
+    // compares every unit's globs with every name on a machine), so that is looked at first,
+    // without allocating.
+    let literal = pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len());
+    if !name.starts_with(&pattern[..literal]) {
+        return false;
+    }
+    if literal == pattern.len() {
+        return name.len() == pattern.len();
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n).unwrap_or(false)

@@ -1,6 +1,8 @@
 //! fleet placement: the metadata each machine publishes, and which machines may run a unit.
 //! The rules, the plan and the renderers all read it from here.
 
+use std::collections::BTreeMap;
+
 use crate::cluster::{Boot, Cluster, Group, Requirement, Size, Unit};
 use crate::glob;
 use crate::subject::GroupRef;
@@ -142,11 +144,23 @@ impl Cluster {
     /// target and away from every unit it conflicts with (in either direction). Units that
     /// cannot be placed are returned with the reason; their hosts are empty.
     pub fn compile_placement(&self) -> (Vec<Vec<Host>>, Vec<Unplaceable>) {
-        let machines: Vec<(Host, String, Metadata)> = self
+        // Machines of one group and domain publish the same metadata: each kind is matched once
+        // per unit, not each machine.
+        let mut kinds: Vec<((GroupRef, Option<usize>), Metadata)> = Vec::new();
+        let machines: Vec<(Host, String, usize)> = self
             .machines()
             .into_iter()
             .filter(|m| self.group(m.group).is_some_and(|g| !g.shares_configs()))
-            .map(|m| (Host::Machine(m.group, m.index), m.hostname.clone(), self.fleet_metadata(m.group, m.domain)))
+            .map(|m| {
+                let kind = match kinds.iter().position(|(k, _)| *k == (m.group, m.domain)) {
+                    Some(k) => k,
+                    None => {
+                        kinds.push(((m.group, m.domain), self.fleet_metadata(m.group, m.domain)));
+                        kinds.len() - 1
+                    }
+                };
+                (Host::Machine(m.group, m.index), m.hostname.clone(), kind)
+            })
             .collect();
         let pools: Vec<(Host, Metadata)> = self
             .groups()
@@ -157,9 +171,9 @@ impl Cluster {
             .collect();
         let units = &self.units;
         let mut hosts: Vec<Vec<Host>> = vec![Vec::new(); units.len()];
-        // What runs where, by name (a template's instances each under their own), for the
-        // conflict checks.
-        let mut running: Vec<(Host, String, usize)> = Vec::new();
+        // What runs on each host, by name (a template's instances each under their own), for
+        // the conflict checks.
+        let mut running: BTreeMap<Host, Vec<(String, usize)>> = BTreeMap::new();
         let mut problems = Vec::new();
         let mut load: Vec<usize> = vec![0; machines.len()];
         // As in fleet, the engine's decisions come first and global units after them: fleet's
@@ -171,19 +185,21 @@ impl Cluster {
         order.sort_by_key(|&u| (units[u].global, chain_length(units, u)));
         for u in order {
             let unit = &units[u];
-            let free = |host: &Host, name: &str, running: &[(Host, String, usize)]| {
-                !running
-                    .iter()
-                    .any(|(h, other, v)| h == host && other != name && conflict(unit, name, &units[*v], other))
+            let free = |host: &Host, name: &str, running: &BTreeMap<Host, Vec<(String, usize)>>| {
+                !running.get(host).is_some_and(|here| {
+                    here.iter().any(|(other, v)| other != name && conflict(unit, name, &units[*v], other))
+                })
             };
             let names = unit.instance_names();
             if unit.global {
-                let mut on: Vec<Host> =
-                    machines.iter().filter(|(_, _, m)| unit.runs_on(m)).map(|(h, _, _)| *h).collect();
+                let fits: Vec<bool> = kinds.iter().map(|(_, m)| unit.runs_on(m)).collect();
+                let mut on: Vec<Host> = machines.iter().filter(|(_, _, k)| fits[*k]).map(|(h, _, _)| *h).collect();
                 on.extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
                 let matching = on.len();
                 hosts[u] = on.into_iter().filter(|h| names.iter().all(|n| free(h, n, &running))).collect();
-                running.extend(hosts[u].iter().flat_map(|h| names.iter().map(move |n| (*h, n.clone(), u))));
+                for h in &hosts[u] {
+                    running.entry(*h).or_default().extend(names.iter().map(|n| (n.clone(), u)));
+                }
                 if matching > 0 && hosts[u].is_empty() {
                     problems.push(Unplaceable {
                         unit: u,
@@ -203,7 +219,8 @@ impl Cluster {
                 .as_ref()
                 .and_then(|t| units.iter().position(|x| x.name == *t))
                 .map(|t| hosts[t].clone());
-            let matching: Vec<usize> = (0..machines.len()).filter(|&i| unit.runs_on(&machines[i].2)).collect();
+            let fits: Vec<bool> = kinds.iter().map(|(_, m)| unit.runs_on(m)).collect();
+            let matching: Vec<usize> = (0..machines.len()).filter(|&i| fits[machines[i].2]).collect();
             if matching.is_empty() {
                 if pools.iter().any(|(_, m)| unit.runs_on(m)) {
                     problems.push(Unplaceable {
@@ -230,7 +247,7 @@ impl Cluster {
                     Some(i) => {
                         load[i] += 1;
                         hosts[u].push(machines[i].0);
-                        running.push((machines[i].0, name.clone(), u));
+                        running.entry(machines[i].0).or_default().push((name.clone(), u));
                     }
                     None => {
                         problems.push(Unplaceable {

@@ -19,6 +19,8 @@
 //! - Units are placed now (`Cluster::compile_placement`): each config carries exactly the units
 //!   placed on its machines, enabled, with an `[Install]` section added where the body has none.
 
+use std::collections::BTreeMap;
+
 use clusterdef_model::{
     Cluster, EtcdMember, Group, GroupRef, Host, Machine, PlacedGroup, RebootStrategy, Unit, Windows,
 };
@@ -73,9 +75,37 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let members = cluster.etcd_members();
     let (placement, _) = cluster.compile_placement();
+    let on_host = units_by_host(cluster, &placement);
     let placed = cluster.placed_groups();
     let jobs = jobs(cluster, &placed);
-    crate::parallel::map(&jobs, |job| (job.path.clone(), config(cluster, &members, &placement, job).to_text()))
+    crate::parallel::map(&jobs, |job| {
+        let here = on_host.get(&job.host).map_or(&[][..], Vec::as_slice);
+        (job.path.clone(), config(cluster, &members, here, job).to_text())
+    })
+}
+
+/// The units each host runs, in declaration order, with the names that run there: every
+/// instance of a global unit on each of its hosts; instance `k` of any other where
+/// `placement[u][k]` is. Built once, so each config looks up its own.
+fn units_by_host(cluster: &Cluster, placement: &[Vec<Host>]) -> BTreeMap<Host, Vec<(usize, Vec<String>)>> {
+    let mut out: BTreeMap<Host, Vec<(usize, Vec<String>)>> = BTreeMap::new();
+    for (u, unit) in cluster.units.iter().enumerate() {
+        let hosts = placement.get(u).map_or(&[][..], Vec::as_slice);
+        let names = unit.instance_names();
+        let pairs: Vec<(Host, String)> = if unit.global {
+            hosts.iter().flat_map(|h| names.iter().map(move |n| (*h, n.clone()))).collect()
+        } else {
+            hosts.iter().copied().zip(names).collect()
+        };
+        for (host, name) in pairs {
+            let entries = out.entry(host).or_default();
+            match entries.last_mut() {
+                Some((last, list)) if *last == u => list.push(name),
+                _ => entries.push((u, vec![name])),
+            }
+        }
+    }
+    out
 }
 
 fn jobs<'p>(cluster: &Cluster, placed: &'p [PlacedGroup<'p>]) -> Vec<Job<'p>> {
@@ -113,7 +143,7 @@ fn file(path: &str, mode: i64, contents: &str) -> Json {
     ])
 }
 
-fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], job: &Job<'_>) -> Json {
+fn config(cluster: &Cluster, members: &[EtcdMember], here: &[(usize, Vec<String>)], job: &Job<'_>) -> Json {
     let is_member = job.group_ref == GroupRef::Members;
     let mut files = Vec::new();
     if let Some(m) = job.machine {
@@ -152,13 +182,10 @@ fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], jo
         ])),
     }
     let mut links = Vec::new();
-    for (u, unit) in cluster.units.iter().enumerate() {
-        let here = instances_on(unit, placement.get(u).map_or(&[][..], Vec::as_slice), job.host);
-        if !here.is_empty() {
-            let (entries, wants) = unit_entries(unit, &here);
-            units.extend(entries);
-            links.extend(wants);
-        }
+    for (u, names) in here {
+        let (entries, wants) = unit_entries(&cluster.units[*u], names);
+        units.extend(entries);
+        links.extend(wants);
     }
 
     let keys: Vec<Json> =
@@ -184,16 +211,6 @@ fn config(cluster: &Cluster, members: &[EtcdMember], placement: &[Vec<Host>], jo
         ),
         ("systemd", Some(Json::obj([("units", Some(Json::Arr(units)))]))),
     ])
-}
-
-/// The names of `unit` that run on `host`: every instance of a global unit on each of its
-/// hosts; instance `k` of any other where `hosts[k]` is this host.
-fn instances_on(unit: &Unit, hosts: &[Host], host: Host) -> Vec<String> {
-    let names = unit.instance_names();
-    if unit.global {
-        return if hosts.contains(&host) { names } else { Vec::new() };
-    }
-    names.into_iter().zip(hosts).filter(|(_, h)| **h == host).map(|(n, _)| n).collect()
 }
 
 /// The entries that carry a placed unit: its file, enabled; for a template, the file, and the
