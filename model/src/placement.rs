@@ -144,6 +144,19 @@ impl Cluster {
     /// target and away from every unit it conflicts with (in either direction). Units that
     /// cannot be placed are returned with the reason; their hosts are empty.
     pub fn compile_placement(&self) -> (Vec<Vec<Host>>, Vec<Unplaceable>) {
+        self.place_units()
+    }
+
+    /// Where each unit runs when the OS has no scheduler (Flatcar), per unit; empty where fleet
+    /// places units at run time (CoreOS).
+    pub fn placement_for_os(&self) -> Vec<Vec<Host>> {
+        match self.os {
+            crate::cluster::Os::Flatcar => self.place_units().0,
+            crate::cluster::Os::CoreOs => Vec::new(),
+        }
+    }
+
+    fn place_units(&self) -> (Vec<Vec<Host>>, Vec<Unplaceable>) {
         // Machines of one group and domain publish the same metadata: each kind is matched once
         // per unit, not each machine.
         let mut kinds: Vec<((GroupRef, Option<usize>), Metadata)> = Vec::new();

@@ -14,6 +14,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use crate::cluster::Cluster;
+use crate::placement::Host;
 use crate::rule::Rule;
 use crate::subject::Subject;
 
@@ -78,6 +79,8 @@ impl std::error::Error for Violations {}
 pub(crate) struct Report<'c> {
     pub cluster: &'c Cluster,
     out: Vec<Violation>,
+    /// The units' placement, when a rule computed it (Flatcar), kept for the renderer.
+    pub placement: Vec<Vec<Host>>,
 }
 
 impl Report<'_> {
@@ -90,11 +93,17 @@ impl Report<'_> {
 impl Cluster {
     /// Every violation of every rule, including those of rules the cluster allows.
     pub fn all_violations(&self) -> Vec<Violation> {
-        let mut report = Report { cluster: self, out: Vec::new() };
+        self.run_rules().0
+    }
+
+    /// Every violation, and the placement the rules computed on the way (Flatcar; empty on
+    /// CoreOS, or when `cluster_size` stopped the other rules).
+    fn run_rules(&self) -> (Vec<Violation>, Vec<Vec<Host>>) {
+        let mut report = Report { cluster: self, out: Vec::new(), placement: Vec::new() };
         pools::cluster_size(&mut report);
         if !report.out.is_empty() {
             // Every other rule looks at machines one by one; past the limit, that is unbounded work.
-            return report.out;
+            return (report.out, Vec::new());
         }
         etcd::check(&mut report);
         network::check(&mut report);
@@ -107,7 +116,7 @@ impl Cluster {
         let mut out = report.out;
         out.retain(|v| seen.insert((v.rule, v.subject)));
         out.sort_by_key(|v| v.rule);
-        out
+        (out, report.placement)
     }
 
     /// The violations of the rules the cluster does not allow.
@@ -119,9 +128,16 @@ impl Cluster {
 
     /// Checks the cluster against every architecture rule it does not allow.
     pub fn check(&self) -> Result<(), Violations> {
-        let list = self.violations();
+        self.check_and_place().map(|_| ())
+    }
+
+    /// [`Cluster::check`], returning on success where each unit runs when the OS has no
+    /// scheduler (as [`Cluster::placement_for_os`], computed once for the rules and the caller).
+    pub fn check_and_place(&self) -> Result<Vec<Vec<Host>>, Violations> {
+        let (mut list, placement) = self.run_rules();
+        list.retain(|v| !self.allows(v.rule));
         if list.is_empty() {
-            Ok(())
+            Ok(placement)
         } else {
             let paths = list.iter().map(|v| v.subject.describe(self)).collect();
             Err(Violations { list, paths })

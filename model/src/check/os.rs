@@ -77,7 +77,9 @@ fn unit_placement(r: &mut Report<'_>) {
     if r.cluster.os != Os::Flatcar {
         return;
     }
-    for problem in r.cluster.compile_placement().1 {
+    let (placement, problems) = r.cluster.compile_placement();
+    r.placement = placement;
+    for problem in problems {
         r.push(Rule::UnitPlacement, Subject::Unit(problem.unit, problem.part), problem.message, problem.help);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use clusterdef_model::{Bootstrap, Cluster, Violations};
+use clusterdef_model::{Bootstrap, Cluster, Host, Violations};
 
 /// What rendering needs beyond the cluster itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,17 +77,20 @@ pub struct Context<'c> {
     pub cluster: &'c Cluster,
     /// The discovery URL, when the cluster bootstraps by discovery.
     pub discovery: Option<String>,
+    /// Where each unit runs, decided now when nothing schedules at run time (Flatcar); empty
+    /// on CoreOS, where fleet decides. Computed once for the plan and the configs.
+    pub placement: Vec<Vec<Host>>,
 }
 
 impl<'c> Context<'c> {
     /// Checks the cluster and resolves its bootstrap.
     pub fn new(cluster: &'c Cluster, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
-        cluster.check()?;
+        let placement = cluster.check_and_place()?;
         let discovery = match &cluster.bootstrap {
             Bootstrap::Static => None,
             Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
             Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
         };
-        Ok(Context { cluster, discovery })
+        Ok(Context { cluster, discovery, placement })
     }
 }

@@ -74,8 +74,7 @@ struct Job<'p> {
 pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let members = cluster.etcd_members();
-    let (placement, _) = cluster.compile_placement();
-    let on_host = units_by_host(cluster, &placement);
+    let on_host = units_by_host(cluster, &ctx.placement);
     let placed = cluster.placed_groups();
     let jobs = jobs(cluster, &placed);
     crate::parallel::map(&jobs, |job| {

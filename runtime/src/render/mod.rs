@@ -149,8 +149,10 @@ impl Render for Cluster {
             Os::CoreOs => cloud_config::render(&ctx).into_iter().chain(fleet::render(self)).collect::<Vec<_>>(),
             Os::Flatcar => ignition::render(&ctx),
         };
-        for (path, text) in
-            configs.into_iter().chain(pxe::render(&ctx)).chain([("plan.txt".to_string(), self.plan().to_string())])
+        for (path, text) in configs
+            .into_iter()
+            .chain(pxe::render(&ctx))
+            .chain([("plan.txt".to_string(), Plan::with_placement(self, &ctx.placement).to_string())])
         {
             check_path(&path)?;
             out.insert(path, text.into_bytes());

@@ -221,6 +221,12 @@ fn pool_config(os: Os, group: &Group, domain: Option<usize>) -> String {
 impl Plan {
     /// The plan of `cluster`.
     pub fn of(cluster: &Cluster) -> Plan {
+        Plan::with_placement(cluster, &cluster.placement_for_os())
+    }
+
+    /// The plan of `cluster` with its units placed as `placement` says (computed once by the
+    /// render context).
+    pub(crate) fn with_placement(cluster: &Cluster, placement: &[Vec<Host>]) -> Plan {
         let members = cluster.members.fixed_count().unwrap_or(0);
         let placed = cluster.placed_groups();
         let domain_name = |g: GroupRef, d: Option<usize>| -> Option<String> {
@@ -323,7 +329,6 @@ impl Plan {
                 });
             }
         }
-        let placement = if cluster.os == Os::Flatcar { cluster.compile_placement().0 } else { Vec::new() };
         let host_name = |h: &Host| match *h {
             Host::Machine(g, i) => placed
                 .iter()
