@@ -72,31 +72,44 @@ impl Json {
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Copies the runs between characters that need escaping in one go: configs are mostly
+    // long data URLs and unit text with nothing to escape.
+    let mut run = 0;
+    for (i, ch) in s.char_indices() {
+        let escape = match ch {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            let _ = write!(out, "\\u{:04x}", ch as u32);
+        } else {
+            out.push_str(escape);
         }
+        run = i + ch.len_utf8();
     }
+    out.push_str(&s[run..]);
     out.push('"');
 }
 
 /// A `data:` URL of `bytes`: every byte outside `[A-Za-z0-9._~-]` percent-encoded, which every
 /// Ignition version reads back exactly.
 pub fn data_url(bytes: &[u8]) -> String {
-    let mut out = String::from("data:,");
-    for b in bytes {
-        if b.is_ascii_alphanumeric() || b"._~-".contains(b) {
-            out.push(*b as char);
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(6 + bytes.len() * 2);
+    out.push_str("data:,");
+    for &b in bytes {
+        if b.is_ascii_alphanumeric() || b"._~-".contains(&b) {
+            out.push(b as char);
         } else {
-            let _ = write!(out, "%{b:02X}");
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
         }
     }
     out
@@ -111,5 +124,8 @@ mod tests {
         let v = Json::obj([("a", Some(Json::str("q\"\\\n\u{1}é"))), ("b", None), ("c", Some(Json::Int(420)))]);
         assert_eq!(v.to_text(), "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"c\":420}\n");
         assert_eq!(data_url(b"a b=1\n"), "data:,a%20b%3D1%0A");
+        assert_eq!(data_url("é\u{ff}".as_bytes()), "data:,%C3%A9%C3%BF");
+        let v = Json::str("x\u{2028}y\u{1f}\t\"end");
+        assert_eq!(v.to_text(), "\"x\\u2028y\\u001f\\t\\\"end\"\n");
     }
 }
