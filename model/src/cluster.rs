@@ -209,6 +209,34 @@ pub struct Tls {
     pub key: Text,
 }
 
+impl Tls {
+    /// The directories holding the three files, each once, in `ca`, `cert`, `key` order (`/`
+    /// for a file at the root).
+    pub fn directories(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for path in [&self.ca, &self.cert, &self.key] {
+            let dir = match path.rsplit_once('/') {
+                Some(("", _)) => "/",
+                Some((dir, _)) => dir,
+                None => "",
+            };
+            if !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+        out
+    }
+
+    /// The one directory all three files are in, if they share one (Flatcar's etcd-member
+    /// mounts a single directory into its container).
+    pub fn directory(&self) -> Option<&str> {
+        match self.directories()[..] {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+}
+
 /// A set of machines configured alike: the etcd members or one worker pool.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -136,7 +136,30 @@ pub struct Unplaceable {
     pub help: String,
 }
 
+impl Unit {
+    /// What runs where, given the hosts [`Cluster::compile_placement`] chose for this unit:
+    /// every instance of a global unit on each of its hosts; instance `k` of any other unit on
+    /// `hosts[k]`.
+    pub fn placed_names(&self, hosts: &[Host]) -> Vec<(Host, String)> {
+        let names = self.instance_names();
+        if self.global {
+            hosts.iter().flat_map(|h| names.iter().map(move |n| (*h, n.clone()))).collect()
+        } else {
+            hosts.iter().copied().zip(names).collect()
+        }
+    }
+}
+
 impl Cluster {
+    /// Where each unit runs when the OS has no scheduler (Flatcar), per unit; empty where fleet
+    /// places units at run time (CoreOS).
+    pub fn placement_for_os(&self) -> Vec<Vec<Host>> {
+        match self.os {
+            crate::cluster::Os::Flatcar => self.compile_placement().0,
+            crate::cluster::Os::CoreOs => Vec::new(),
+        }
+    }
+
     /// Where each unit runs when nothing schedules at run time (Flatcar has no fleet): fleet's
     /// placement decided now. A global unit goes to every config whose machines match its
     /// metadata (AND across keys, OR within one); any other unit goes to one matching machine of
@@ -144,19 +167,6 @@ impl Cluster {
     /// target and away from every unit it conflicts with (in either direction). Units that
     /// cannot be placed are returned with the reason; their hosts are empty.
     pub fn compile_placement(&self) -> (Vec<Vec<Host>>, Vec<Unplaceable>) {
-        self.place_units()
-    }
-
-    /// Where each unit runs when the OS has no scheduler (Flatcar), per unit; empty where fleet
-    /// places units at run time (CoreOS).
-    pub fn placement_for_os(&self) -> Vec<Vec<Host>> {
-        match self.os {
-            crate::cluster::Os::Flatcar => self.place_units().0,
-            crate::cluster::Os::CoreOs => Vec::new(),
-        }
-    }
-
-    fn place_units(&self) -> (Vec<Vec<Host>>, Vec<Unplaceable>) {
         // Machines of one group and domain publish the same metadata: each kind is matched once
         // per unit, not each machine.
         let mut kinds: Vec<((GroupRef, Option<usize>), Metadata)> = Vec::new();

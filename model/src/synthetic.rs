@@ -150,13 +150,7 @@ pub fn random_flatcar_cluster(seed: u64) -> (Cluster, u64) {
         if rng.chance(20) {
             cluster.channel = Channel::Lts;
         }
-        cluster.network.get_or_insert_with(|| Network {
-            subnet: Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 16),
-            gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
-            dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
-            interface: Cow::Borrowed("eth0"),
-            domains: Cow::Borrowed(&[]),
-        });
+        cluster.network.get_or_insert_with(random_network);
         cluster
     })
 }
@@ -267,16 +261,21 @@ fn draw(rng: &mut Rng) -> Cluster {
     }
     cluster.pools = Cow::Owned(pools);
     if cluster.groups().any(|(_, g)| g.addressing.is_static()) {
-        cluster.network = Some(Network {
-            subnet: Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 16),
-            gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
-            dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
-            interface: Cow::Borrowed("eth0"),
-            domains: Cow::Borrowed(&[]),
-        });
+        cluster.network = Some(random_network());
     }
     cluster.units = Cow::Owned(random_units(rng, &cluster));
     cluster
+}
+
+/// The network of random clusters with static addresses: 10.0.0.0/16.
+fn random_network() -> Network {
+    Network {
+        subnet: Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 16),
+        gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
+        dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
+        interface: Cow::Borrowed("eth0"),
+        domains: Cow::Borrowed(&[]),
+    }
 }
 
 fn random_units(rng: &mut Rng, cluster: &Cluster) -> Vec<Unit> {

@@ -20,23 +20,16 @@ pub(super) fn check(r: &mut Report<'_>) {
 fn tls_directory(r: &mut Report<'_>) {
     let c = r.cluster;
     let Some(tls) = c.tls.as_ref().filter(|_| c.os == Os::Flatcar) else { return };
-    let dir = |path: &str| path.rsplit_once('/').map_or(String::new(), |(d, _)| d.to_string());
-    let dirs: Vec<String> = [&tls.ca, &tls.cert, &tls.key].iter().map(|p| dir(p)).collect();
-    if dirs.iter().any(|d| *d != dirs[0]) {
-        let mut unique: Vec<String> = Vec::new();
-        for d in &dirs {
-            let quoted = format!("`{d}`");
-            if !unique.contains(&quoted) {
-                unique.push(quoted);
-            }
-        }
+    let dirs = tls.directories();
+    if dirs.len() > 1 {
+        let quoted: Vec<String> = dirs.iter().map(|d| format!("`{d}`")).collect();
         r.push(
             Rule::TlsDirectory,
             Subject::Tls,
             format!(
                 "the TLS files are in {}: etcd-member mounts one directory into its container, so etcd would not \
                  find the others",
-                crate::words::join(&unique)
+                crate::words::join(&quoted)
             ),
             format!("put `ca`, `cert` and `key` in one directory, e.g. `{}/`", dirs[0]),
         );

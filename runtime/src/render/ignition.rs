@@ -83,20 +83,13 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     })
 }
 
-/// The units each host runs, in declaration order, with the names that run there: every
-/// instance of a global unit on each of its hosts; instance `k` of any other where
-/// `placement[u][k]` is. Built once, so each config looks up its own.
+/// The units each host runs, in declaration order, with the names that run there
+/// (`Unit::placed_names`). Built once, so each config looks up its own.
 fn units_by_host(cluster: &Cluster, placement: &[Vec<Host>]) -> BTreeMap<Host, Vec<(usize, Vec<String>)>> {
     let mut out: BTreeMap<Host, Vec<(usize, Vec<String>)>> = BTreeMap::new();
     for (u, unit) in cluster.units.iter().enumerate() {
         let hosts = placement.get(u).map_or(&[][..], Vec::as_slice);
-        let names = unit.instance_names();
-        let pairs: Vec<(Host, String)> = if unit.global {
-            hosts.iter().flat_map(|h| names.iter().map(move |n| (*h, n.clone()))).collect()
-        } else {
-            hosts.iter().copied().zip(names).collect()
-        };
-        for (host, name) in pairs {
+        for (host, name) in unit.placed_names(hosts) {
             let entries = out.entry(host).or_default();
             match entries.last_mut() {
                 Some((last, list)) if *last == u => list.push(name),
@@ -293,12 +286,10 @@ pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMembe
         env.push(("ENABLE_V2".into(), "true".to_string()));
     }
     if let Some(tls) = &cluster.tls {
-        let dir = std::path::Path::new(&*tls.ca).parent().map_or("/etc/ssl/etcd".into(), |p| p.display().to_string());
-        let inside = |path: &str| {
-            let name =
-                std::path::Path::new(path).file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned());
-            format!("{CONTAINER_SSL_DIR}/{name}")
-        };
+        // `tls_directory` keeps the three files in one directory, which the wrapper mounts at
+        // CONTAINER_SSL_DIR; etcd reads each file there by its name.
+        let dir = tls.directory().unwrap_or("/").to_string();
+        let inside = |path: &str| format!("{CONTAINER_SSL_DIR}/{}", path.rsplit('/').next().unwrap_or(path));
         env.push(("SSL_DIR".into(), dir));
         for side in ["", "PEER_"] {
             env.push((format!("{side}TRUSTED_CA_FILE"), inside(&tls.ca)));

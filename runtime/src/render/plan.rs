@@ -368,7 +368,7 @@ impl Plan {
                     .map_or_else(Vec::new, |hosts| hosts.iter().map(&host_config).collect()),
                 instances: match placement.get(u) {
                     Some(hosts) if unit.is_template() && !unit.global => {
-                        unit.instance_names().into_iter().take(hosts.len()).collect()
+                        unit.placed_names(hosts).into_iter().map(|(_, name)| name).collect()
                     }
                     _ => Vec::new(),
                 },
