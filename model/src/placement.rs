@@ -1,8 +1,6 @@
 //! fleet placement: the metadata each machine publishes, and which machines may run a unit.
 //! The rules, the plan and the renderers all read it from here.
 
-use std::collections::BTreeMap;
-
 use crate::cluster::{Boot, Cluster, Group, Requirement, Size, Unit};
 use crate::glob;
 use crate::subject::GroupRef;
@@ -193,10 +191,19 @@ impl Cluster {
             })
             .collect();
         let units = &self.units;
-        let mut hosts: Vec<Vec<Host>> = vec![Vec::new(); units.len()];
-        // What runs on each host, by name (a template's instances each under their own), for
-        // the conflict checks.
-        let mut running: BTreeMap<Host, Vec<(String, usize)>> = BTreeMap::new();
+        // Hosts are slots: the fixed machines, then the pool configs. The loops below run per
+        // unit over every matching machine, so they compare integers, not hostnames or hosts.
+        let slots: Vec<Host> = machines.iter().map(|(h, _, _)| *h).chain(pools.iter().map(|(h, _)| *h)).collect();
+        let mut by_name: Vec<usize> = (0..machines.len()).collect();
+        by_name.sort_by(|&a, &b| machines[a].1.cmp(&machines[b].1));
+        let mut name_rank = vec![0; machines.len()];
+        for (rank, &i) in by_name.iter().enumerate() {
+            name_rank[i] = rank;
+        }
+        let names: Vec<Vec<String>> = units.iter().map(Unit::instance_names).collect();
+        let mut on: Vec<Vec<usize>> = vec![Vec::new(); units.len()];
+        // What runs in each slot, as (unit, instance), for the conflict checks.
+        let mut running: Vec<Vec<(usize, usize)>> = vec![Vec::new(); slots.len()];
         let mut problems = Vec::new();
         let mut load: Vec<usize> = vec![0; machines.len()];
         // As in fleet, the engine's decisions come first and global units after them: fleet's
@@ -206,43 +213,48 @@ impl Cluster {
         // the result does not depend on the order the units are declared in.
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by_key(|&u| (units[u].global, chain_length(units, u)));
+        let conflicts_anywhere = units.iter().any(|u| !u.conflicts.is_empty());
         for u in order {
             let unit = &units[u];
-            let free = |host: &Host, name: &str, running: &BTreeMap<Host, Vec<(String, usize)>>| {
-                !running.get(host).is_some_and(|here| {
-                    here.iter().any(|(other, v)| other != name && conflict(unit, name, &units[*v], other))
-                })
+            let free = |slot: usize, name: &str, running: &[Vec<(usize, usize)>]| {
+                !conflicts_anywhere
+                    || !running[slot].iter().any(|&(v, k)| {
+                        let other = &names[v][k];
+                        other != name && conflict(unit, name, &units[v], other)
+                    })
             };
-            let names = unit.instance_names();
+            let names_here = &names[u];
+            let fits: Vec<bool> = kinds.iter().map(|(_, m)| unit.runs_on(m)).collect();
             if unit.global {
-                let fits: Vec<bool> = kinds.iter().map(|(_, m)| unit.runs_on(m)).collect();
-                let mut on: Vec<Host> = machines.iter().filter(|(_, _, k)| fits[*k]).map(|(h, _, _)| *h).collect();
-                on.extend(pools.iter().filter(|(_, m)| unit.runs_on(m)).map(|(h, _)| *h));
-                let matching = on.len();
-                hosts[u] = on.into_iter().filter(|h| names.iter().all(|n| free(h, n, &running))).collect();
-                for h in &hosts[u] {
-                    running.entry(*h).or_default().extend(names.iter().map(|n| (n.clone(), u)));
+                let mut matching: Vec<usize> = (0..machines.len()).filter(|&i| fits[machines[i].2]).collect();
+                matching.extend((0..pools.len()).filter(|&p| unit.runs_on(&pools[p].1)).map(|p| machines.len() + p));
+                let count = matching.len();
+                on[u] = matching.into_iter().filter(|&s| names_here.iter().all(|n| free(s, n, &running))).collect();
+                for &s in &on[u] {
+                    running[s].extend((0..names_here.len()).map(|k| (u, k)));
                 }
-                if matching > 0 && hosts[u].is_empty() {
+                if count > 0 && on[u].is_empty() {
                     problems.push(Unplaceable {
                         unit: u,
                         part: crate::subject::UnitPart::Name,
                         message: format!(
                             "no machine is left for global `{}`: {} its metadata already runs a unit it conflicts with",
                             unit.name,
-                            machines_that_match(matching)
+                            machines_that_match(count)
                         ),
                         help: "narrow the `conflicts` on either side, or add machines with its metadata".to_string(),
                     });
                 }
                 continue;
             }
-            let beside: Option<Vec<Host>> = unit
-                .machine_of
-                .as_ref()
-                .and_then(|t| units.iter().position(|x| x.name == *t))
-                .map(|t| hosts[t].clone());
-            let fits: Vec<bool> = kinds.iter().map(|(_, m)| unit.runs_on(m)).collect();
+            let beside: Option<Vec<bool>> =
+                unit.machine_of.as_ref().and_then(|t| units.iter().position(|x| x.name == *t)).map(|t| {
+                    let mut beside = vec![false; slots.len()];
+                    for &s in &on[t] {
+                        beside[s] = true;
+                    }
+                    beside
+                });
             let matching: Vec<usize> = (0..machines.len()).filter(|&i| fits[machines[i].2]).collect();
             if matching.is_empty() {
                 if pools.iter().any(|(_, m)| unit.runs_on(m)) {
@@ -260,17 +272,17 @@ impl Cluster {
                 continue;
             }
             // Each instance of a template is placed on its own, as fleet schedules each.
-            for (k, name) in names.iter().enumerate() {
+            for (k, name) in names_here.iter().enumerate() {
                 let candidates = matching
                     .iter()
                     .copied()
-                    .filter(|&i| beside.as_ref().is_none_or(|b| b.contains(&machines[i].0)))
-                    .filter(|&i| free(&machines[i].0, name, &running));
-                match candidates.min_by(|&a, &b| (load[a], &machines[a].1).cmp(&(load[b], &machines[b].1))) {
+                    .filter(|&i| beside.as_ref().is_none_or(|b| b[i]))
+                    .filter(|&i| free(i, name, &running));
+                match candidates.min_by_key(|&i| (load[i], name_rank[i])) {
                     Some(i) => {
                         load[i] += 1;
-                        hosts[u].push(machines[i].0);
-                        running.entry(machines[i].0).or_default().push((name.clone(), u));
+                        on[u].push(i);
+                        running[i].push((u, k));
                     }
                     None => {
                         problems.push(Unplaceable {
@@ -289,7 +301,7 @@ impl Cluster {
                                     "already runs a unit it conflicts with"
                                 }
                             ),
-                            help: if names.len() > 1 {
+                            help: if names_here.len() > 1 {
                                 "lower `instances` to at most the machines that can run it, add machines with its \
                                  metadata, or narrow its `conflicts`"
                                     .to_string()
@@ -303,6 +315,7 @@ impl Cluster {
                 }
             }
         }
+        let hosts = on.into_iter().map(|slots_of| slots_of.into_iter().map(|s| slots[s]).collect()).collect();
         (hosts, problems)
     }
 }

@@ -90,14 +90,30 @@ impl Report<'_> {
     }
 }
 
+/// What one run of the rules found.
+#[derive(Clone, Debug, Default)]
+pub struct Review {
+    /// The violations: all of them from [`Cluster::review`], the allowed ones from a successful
+    /// [`Cluster::check_and_place`].
+    pub violations: Vec<Violation>,
+    /// Where each unit runs when the OS has no scheduler (Flatcar), per unit; empty on CoreOS.
+    pub placement: Vec<Vec<Host>>,
+}
+
 impl Cluster {
     /// Every violation of every rule, including those of rules the cluster allows.
     pub fn all_violations(&self) -> Vec<Violation> {
-        self.run_rules().0
+        self.review().violations
     }
 
-    /// Every violation, and the placement the rules computed on the way (Flatcar; empty on
-    /// CoreOS, or when `cluster_size` stopped the other rules).
+    /// Every violation (allowed or not), and the placement the rules computed on the way
+    /// (Flatcar; empty on CoreOS, or when `cluster_size` stopped the other rules): one run of
+    /// the rules for callers that need both, such as the plan.
+    pub fn review(&self) -> Review {
+        let (violations, placement) = self.run_rules();
+        Review { violations, placement }
+    }
+
     fn run_rules(&self) -> (Vec<Violation>, Vec<Vec<Host>>) {
         let mut report = Report { cluster: self, out: Vec::new(), placement: Vec::new() };
         pools::cluster_size(&mut report);
@@ -131,13 +147,14 @@ impl Cluster {
         self.check_and_place().map(|_| ())
     }
 
-    /// [`Cluster::check`], returning on success where each unit runs when the OS has no
-    /// scheduler (as [`Cluster::placement_for_os`], computed once for the rules and the caller).
-    pub fn check_and_place(&self) -> Result<Vec<Vec<Host>>, Violations> {
-        let (mut list, placement) = self.run_rules();
-        list.retain(|v| !self.allows(v.rule));
+    /// [`Cluster::check`], returning on success what the rules found on the way: where each
+    /// unit runs when the OS has no scheduler (as [`Cluster::placement_for_os`]), and the
+    /// violations the cluster allows, so no caller runs the rules twice.
+    pub fn check_and_place(&self) -> Result<Review, Violations> {
+        let (all, placement) = self.run_rules();
+        let (allowed, list): (Vec<Violation>, Vec<Violation>) = all.into_iter().partition(|v| self.allows(v.rule));
         if list.is_empty() {
-            Ok(placement)
+            Ok(Review { violations: allowed, placement })
         } else {
             let paths = list.iter().map(|v| v.subject.describe(self)).collect();
             Err(Violations { list, paths })

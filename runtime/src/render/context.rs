@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use clusterdef_model::{Bootstrap, Cluster, Host, Violations};
+use clusterdef_model::{Bootstrap, Cluster, Host, Violation, Violations};
 
 /// What rendering needs beyond the cluster itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -80,17 +80,19 @@ pub struct Context<'c> {
     /// Where each unit runs, decided now when nothing schedules at run time (Flatcar); empty
     /// on CoreOS, where fleet decides. Computed once for the plan and the configs.
     pub placement: Vec<Vec<Host>>,
+    /// The violations of rules the cluster allows, for the plan's accepted risks.
+    pub allowed: Vec<Violation>,
 }
 
 impl<'c> Context<'c> {
     /// Checks the cluster and resolves its bootstrap.
     pub fn new(cluster: &'c Cluster, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
-        let placement = cluster.check_and_place()?;
+        let review = cluster.check_and_place()?;
         let discovery = match &cluster.bootstrap {
             Bootstrap::Static => None,
             Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
             Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
         };
-        Ok(Context { cluster, discovery, placement })
+        Ok(Context { cluster, discovery, placement: review.placement, allowed: review.violations })
     }
 }

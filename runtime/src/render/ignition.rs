@@ -27,7 +27,7 @@ use clusterdef_model::{
 
 use super::cloud_config::{client_url, network_unit, peer_url};
 use super::context::{Context, file_component};
-use super::json::{Json, data_url};
+use super::json::Json;
 
 /// The Ignition spec version every config declares.
 pub const SPEC: &str = "3.3.0";
@@ -75,12 +75,86 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let members = cluster.etcd_members();
     let on_host = units_by_host(cluster, &ctx.placement);
+    let shared = Shared {
+        cluster,
+        gateway: Json::obj([
+            ("name", Some(Json::str(GATEWAY_UNIT))),
+            ("enabled", Some(Json::Bool(true))),
+            ("contents", Some(Json::str(gateway_unit(&members)))),
+        ])
+        .shared(),
+        units: cluster
+            .units
+            .iter()
+            .zip(&ctx.placement)
+            .map(|(unit, hosts)| (!hosts.is_empty()).then(|| PreparedUnit::new(unit)))
+            .collect(),
+        members,
+    };
     let placed = cluster.placed_groups();
     let jobs = jobs(cluster, &placed);
     crate::parallel::map(&jobs, |job| {
         let here = on_host.get(&job.host).map_or(&[][..], Vec::as_slice);
-        (job.path.clone(), config(cluster, &members, here, job).to_text())
+        (job.path.clone(), config(&shared, here, job).to_text())
     })
+}
+
+/// What many configs carry alike, built once per render: with thousands of machines, the
+/// units and the gateway are escaped and percent-encoded once, not once per machine.
+struct Shared<'c> {
+    cluster: &'c Cluster,
+    members: Vec<EtcdMember>,
+    /// The workers' gateway unit entry.
+    gateway: Json,
+    /// Per unit of the cluster (`None` where it is placed nowhere).
+    units: Vec<Option<PreparedUnit>>,
+}
+
+/// A placed unit as every config that carries it writes it.
+struct PreparedUnit {
+    /// The unit's entry: enabled, or for a template, the template alone.
+    entry: Json,
+    /// For a template: its path, and the directories an enabled instance links from.
+    template: Option<(String, Vec<String>)>,
+}
+
+impl PreparedUnit {
+    /// The unit's entry; a body without an `[Install]` section gets one, so enabling it works.
+    fn new(unit: &Unit) -> PreparedUnit {
+        let mut body = unit.body.text().trim_end_matches('\n').to_string();
+        body.push('\n');
+        if !body.lines().any(|l| l.trim() == "[Install]") {
+            body.push_str("\n[Install]\nWantedBy=multi-user.target\n");
+        }
+        let name = Some(Json::str(unit.name.to_string()));
+        if !unit.is_template() {
+            let entry =
+                Json::obj([("name", name), ("enabled", Some(Json::Bool(true))), ("contents", Some(Json::Str(body)))]);
+            return PreparedUnit { entry: entry.shared(), template: None };
+        }
+        let template = (format!("/etc/systemd/system/{}", unit.name), install_dirs(&body));
+        let entry = Json::obj([("name", name), ("contents", Some(Json::Str(body)))]);
+        PreparedUnit { entry: entry.shared(), template: Some(template) }
+    }
+
+    /// The unit's entry, and for a template the links that enable the instances placed here
+    /// the way `systemctl enable` does, in each directory its `[Install]` section names.
+    /// (Enabling an instance through Ignition's preset needs a running systemd manager, which
+    /// the initramfs has and nothing else does; a link works wherever it is applied.)
+    fn entries(&self, instances: &[String], links: &mut Vec<Json>) -> Json {
+        if let Some((template, dirs)) = &self.template {
+            for instance in instances {
+                links.extend(dirs.iter().map(|dir| {
+                    Json::obj([
+                        ("path", Some(Json::str(format!("/etc/systemd/system/{dir}/{instance}")))),
+                        ("target", Some(Json::str(template.as_str()))),
+                        ("overwrite", Some(Json::Bool(true))),
+                    ])
+                }));
+            }
+        }
+        self.entry.clone()
+    }
 }
 
 /// The units each host runs, in declaration order, with the names that run there
@@ -131,11 +205,12 @@ fn file(path: &str, mode: i64, contents: &str) -> Json {
         ("path", Some(Json::str(path))),
         ("mode", Some(Json::Int(mode))),
         ("overwrite", Some(Json::Bool(true))),
-        ("contents", Some(Json::obj([("source", Some(Json::str(data_url(contents.as_bytes()))))]))),
+        ("contents", Some(Json::obj([("source", Some(Json::data_url(contents.as_bytes())))]))),
     ])
 }
 
-fn config(cluster: &Cluster, members: &[EtcdMember], here: &[(usize, Vec<String>)], job: &Job<'_>) -> Json {
+fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> Json {
+    let (cluster, members) = (shared.cluster, shared.members.as_slice());
     let is_member = job.group_ref == GroupRef::Members;
     let mut files = Vec::new();
     if let Some(m) = job.machine {
@@ -167,17 +242,13 @@ fn config(cluster: &Cluster, members: &[EtcdMember], here: &[(usize, Vec<String>
                 ])])),
             ),
         ])),
-        None => units.push(Json::obj([
-            ("name", Some(Json::str(GATEWAY_UNIT))),
-            ("enabled", Some(Json::Bool(true))),
-            ("contents", Some(Json::str(gateway_unit(members)))),
-        ])),
+        None => units.push(shared.gateway.clone()),
     }
     let mut links = Vec::new();
     for (u, names) in here {
-        let (entries, wants) = unit_entries(&cluster.units[*u], names);
-        units.extend(entries);
-        links.extend(wants);
+        if let Some(Some(prepared)) = shared.units.get(*u) {
+            units.push(prepared.entries(names, &mut links));
+        }
     }
 
     let keys: Vec<Json> =
@@ -203,41 +274,6 @@ fn config(cluster: &Cluster, members: &[EtcdMember], here: &[(usize, Vec<String>
         ),
         ("systemd", Some(Json::obj([("units", Some(Json::Arr(units)))]))),
     ])
-}
-
-/// The entries that carry a placed unit: its file, enabled; for a template, the file, and the
-/// instances placed here enabled the way `systemctl enable` does it, with a link in each
-/// directory its `[Install]` section names. (Enabling an instance through Ignition's preset
-/// needs a running systemd manager, which the initramfs has and nothing else does; a link works
-/// wherever it is applied.)
-fn unit_entries(unit: &Unit, instances: &[String]) -> (Vec<Json>, Vec<Json>) {
-    let mut body = unit.body.text().trim_end_matches('\n').to_string();
-    body.push('\n');
-    if !body.lines().any(|l| l.trim() == "[Install]") {
-        body.push_str("\n[Install]\nWantedBy=multi-user.target\n");
-    }
-    if !unit.is_template() {
-        let entry = Json::obj([
-            ("name", Some(Json::str(unit.name.to_string()))),
-            ("enabled", Some(Json::Bool(true))),
-            ("contents", Some(Json::Str(body))),
-        ]);
-        return (vec![entry], Vec::new());
-    }
-    let template = format!("/etc/systemd/system/{}", unit.name);
-    let dirs = install_dirs(&body);
-    let links = instances
-        .iter()
-        .flat_map(|instance| dirs.iter().map(move |dir| (dir, instance)))
-        .map(|(dir, instance)| {
-            Json::obj([
-                ("path", Some(Json::str(format!("/etc/systemd/system/{dir}/{instance}")))),
-                ("target", Some(Json::str(template.clone()))),
-                ("overwrite", Some(Json::Bool(true))),
-            ])
-        })
-        .collect();
-    (vec![Json::obj([("name", Some(Json::str(unit.name.to_string()))), ("contents", Some(Json::Str(body)))])], links)
 }
 
 /// The link directories `systemctl enable` fills from an `[Install]` section: `T.wants` for each

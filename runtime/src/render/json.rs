@@ -2,6 +2,7 @@
 //! deterministically, every string escaped as RFC 8259 requires.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// A JSON value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +15,11 @@ pub enum Json {
     Bool(bool),
     /// An array.
     Arr(Vec<Json>),
-    /// An object, keys in the order given.
-    Obj(Vec<(String, Json)>),
+    /// An object, keys in the order given (the spec's field names).
+    Obj(Vec<(&'static str, Json)>),
+    /// A value already written as JSON text ([`Json::shared`]): what many configs carry alike
+    /// is escaped once and copied into each.
+    Raw(Arc<str>),
 }
 
 impl Json {
@@ -25,8 +29,15 @@ impl Json {
     }
 
     /// An object from `(key, value)` pairs, leaving out the `None` values.
-    pub fn obj<const N: usize>(fields: [(&str, Option<Json>); N]) -> Json {
-        Json::Obj(fields.into_iter().filter_map(|(k, v)| Some((k.to_string(), v?))).collect())
+    pub fn obj<const N: usize>(fields: [(&'static str, Option<Json>); N]) -> Json {
+        Json::Obj(fields.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
+    }
+
+    /// The value written once, to be copied wherever it appears.
+    pub fn shared(&self) -> Json {
+        let mut out = String::new();
+        self.write(&mut out);
+        Json::Raw(out.into())
     }
 
     /// The value as JSON text, with a final newline.
@@ -44,6 +55,7 @@ impl Json {
                 let _ = write!(out, "{i}");
             }
             Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Raw(text) => out.push_str(text),
             Json::Arr(items) => {
                 out.push('[');
                 for (i, item) in items.iter().enumerate() {
@@ -97,22 +109,26 @@ fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// A `data:` URL of `bytes`: every byte outside `[A-Za-z0-9._~-]` percent-encoded, which every
-/// Ignition version reads back exactly.
-pub fn data_url(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(6 + bytes.len() * 2);
-    out.push_str("data:,");
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || b"._~-".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 15)] as char);
+impl Json {
+    /// A `data:` URL of `bytes` as a JSON string: every byte outside `[A-Za-z0-9._~-]`
+    /// percent-encoded, which every Ignition version reads back exactly. Nothing in it needs
+    /// JSON escaping, so it is written as JSON text directly.
+    pub fn data_url(bytes: &[u8]) -> Json {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = String::with_capacity(8 + bytes.len() * 2);
+        out.push_str("\"data:,");
+        for &b in bytes {
+            if b.is_ascii_alphanumeric() || b"._~-".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
         }
+        out.push('"');
+        Json::Raw(out.into())
     }
-    out
 }
 
 #[cfg(test)]
@@ -123,9 +139,14 @@ mod tests {
     fn strings_are_escaped_and_data_urls_encode_all_but_unreserved_bytes() {
         let v = Json::obj([("a", Some(Json::str("q\"\\\n\u{1}é"))), ("b", None), ("c", Some(Json::Int(420)))]);
         assert_eq!(v.to_text(), "{\"a\":\"q\\\"\\\\\\n\\u0001é\",\"c\":420}\n");
-        assert_eq!(data_url(b"a b=1\n"), "data:,a%20b%3D1%0A");
-        assert_eq!(data_url("é\u{ff}".as_bytes()), "data:,%C3%A9%C3%BF");
+        assert_eq!(Json::data_url(b"a b=1\n").to_text(), "\"data:,a%20b%3D1%0A\"\n");
+        assert_eq!(Json::data_url("é\u{ff}\"\\".as_bytes()).to_text(), "\"data:,%C3%A9%C3%BF%22%5C\"\n");
         let v = Json::str("x\u{2028}y\u{1f}\t\"end");
         assert_eq!(v.to_text(), "\"x\\u2028y\\u001f\\t\\\"end\"\n");
+        let shared = Json::obj([("k", Some(Json::str("a\"b")))]);
+        assert_eq!(
+            Json::Arr(vec![shared.shared(), Json::Int(1)]).to_text(),
+            Json::Arr(vec![shared, Json::Int(1)]).to_text()
+        );
     }
 }

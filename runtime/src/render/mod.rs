@@ -152,7 +152,7 @@ impl Render for Cluster {
         for (path, text) in configs
             .into_iter()
             .chain(pxe::render(&ctx))
-            .chain([("plan.txt".to_string(), Plan::with_placement(self, &ctx.placement).to_string())])
+            .chain([("plan.txt".to_string(), Plan::from_review(self, &ctx.placement, &ctx.allowed).to_string())])
         {
             check_path(&path)?;
             out.insert(path, text.into_bytes());

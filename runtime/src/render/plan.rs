@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clusterdef_model::words::plural;
 use clusterdef_model::{
     Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Host, Machine, Metadata, Os,
-    RebootStrategy, Rule, Size, quorum,
+    RebootStrategy, Rule, Size, Violation, quorum,
 };
 
 use super::{cloud_config, ignition};
@@ -221,12 +221,14 @@ fn pool_config(os: Os, group: &Group, domain: Option<usize>) -> String {
 impl Plan {
     /// The plan of `cluster`.
     pub fn of(cluster: &Cluster) -> Plan {
-        Plan::with_placement(cluster, &cluster.placement_for_os())
+        let review = cluster.review();
+        Plan::from_review(cluster, &review.placement, &review.violations)
     }
 
-    /// The plan of `cluster` with its units placed as `placement` says (computed once by the
-    /// render context).
-    pub(crate) fn with_placement(cluster: &Cluster, placement: &[Vec<Host>]) -> Plan {
+    /// The plan of `cluster` from what its rules found: units placed as `placement` says, and
+    /// the accepted risks counted from `violations` (those of rules the cluster does not allow
+    /// are not counted), so the render context's one run of the rules serves the plan too.
+    pub(crate) fn from_review(cluster: &Cluster, placement: &[Vec<Host>], violations: &[Violation]) -> Plan {
         let members = cluster.members.fixed_count().unwrap_or(0);
         let placed = cluster.placed_groups();
         let domain_name = |g: GroupRef, d: Option<usize>| -> Option<String> {
@@ -412,18 +414,15 @@ impl Plan {
             groups,
             domain_losses,
             units,
-            accepted_risks: {
-                let all = cluster.all_violations();
-                cluster
-                    .allows
-                    .iter()
-                    .map(|a| AcceptedRisk {
-                        rule: a.rule,
-                        reason: a.reason.to_string(),
-                        silenced: all.iter().filter(|v| v.rule == a.rule).count(),
-                    })
-                    .collect()
-            },
+            accepted_risks: cluster
+                .allows
+                .iter()
+                .map(|a| AcceptedRisk {
+                    rule: a.rule,
+                    reason: a.reason.to_string(),
+                    silenced: violations.iter().filter(|v| v.rule == a.rule).count(),
+                })
+                .collect(),
         }
     }
 }
