@@ -9,5 +9,12 @@
 //! - [`fleet`]: unit files as fleet parses them (go-systemd's deserializer, fleet's multi-value
 //!   splitting, requirement keys and their legacy names, specifiers), machine metadata as
 //!   fleetd parses its `metadata` setting, and fleet's metadata matching.
+//! - [`yaml`] (feature `import`): YAML as go-yaml reads it (YAML 1.1 booleans on plain scalars
+//!   only), every node with its position.
+//! - [`cloud_config`] (feature `import`): a cloud-config as coreos-cloudinit reads it.
 
+#[cfg(feature = "import")]
+pub mod cloud_config;
 pub mod fleet;
+#[cfg(feature = "import")]
+pub mod yaml;

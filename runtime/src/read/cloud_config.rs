@@ -1,0 +1,349 @@
+//! A cloud-config as coreos-cloudinit reads it: the `#cloud-config` header, every `-` in a key
+//! read as `_`, string fields taking any scalar's text (an unquoted `off` reaches
+//! `reboot_strategy` as "off", since the typed value wins where the kinds are compatible), bool
+//! fields only YAML 1.1 booleans. The keys this reader takes are kept with their positions;
+//! everything else is listed, so a caller can say what it did not read.
+
+use super::yaml::{self, Node, Value};
+
+/// A scalar setting and where it was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The text, as a string field receives it.
+    pub value: String,
+    /// 1-based line.
+    pub line: usize,
+}
+
+/// A `coreos.<section>` mapping (`etcd2`, `fleet`, …): its settings in order, keys in `_` form.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Section {
+    /// The settings.
+    pub fields: Vec<(String, Field)>,
+    /// Where the section starts.
+    pub line: usize,
+}
+
+impl Section {
+    /// The value of `key` (in `_` form); the last one written wins, as in a YAML mapping read
+    /// into a struct.
+    pub fn get(&self, key: &str) -> Option<&Field> {
+        self.fields.iter().rev().find(|(k, _)| k == key).map(|(_, f)| f)
+    }
+}
+
+/// An entry of `coreos.units`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CloudUnit {
+    /// `name`.
+    pub name: Option<Field>,
+    /// `command`.
+    pub command: Option<Field>,
+    /// `content`.
+    pub content: Option<Field>,
+    /// `runtime`.
+    pub runtime: bool,
+    /// `enable`.
+    pub enable: bool,
+    /// `mask`.
+    pub mask: bool,
+    /// `drop_ins`, as (name, content).
+    pub drop_ins: Vec<(Field, Field)>,
+    /// Where the entry starts.
+    pub line: usize,
+}
+
+/// An entry of `write_files`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteFile {
+    /// `path`.
+    pub path: Option<Field>,
+    /// `content`.
+    pub content: Option<Field>,
+    /// `permissions`.
+    pub permissions: Option<Field>,
+    /// `owner`.
+    pub owner: Option<Field>,
+    /// `encoding`.
+    pub encoding: Option<Field>,
+    /// Where the entry starts.
+    pub line: usize,
+}
+
+/// Something in the file this reader does not take, or takes differently than it was meant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unread {
+    /// The key's path, `coreos.flannel.interface` or `users[0]`.
+    pub key: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Why it is listed.
+    pub why: String,
+}
+
+/// A cloud-config as coreos-cloudinit reads it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CloudConfig {
+    /// `hostname`.
+    pub hostname: Option<Field>,
+    /// `ssh_authorized_keys`.
+    pub ssh_authorized_keys: Vec<Field>,
+    /// `coreos.etcd2`.
+    pub etcd2: Option<Section>,
+    /// `coreos.etcd` (etcd 0.4).
+    pub etcd: Option<Section>,
+    /// `coreos.fleet`.
+    pub fleet: Option<Section>,
+    /// `coreos.locksmith`.
+    pub locksmith: Option<Section>,
+    /// `coreos.update`.
+    pub update: Option<Section>,
+    /// `coreos.units`.
+    pub units: Vec<CloudUnit>,
+    /// `write_files`.
+    pub write_files: Vec<WriteFile>,
+    /// What was not read.
+    pub unread: Vec<Unread>,
+}
+
+/// Why a file is not a cloud-config this reader can take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloudConfigError {
+    /// What is wrong.
+    pub message: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+}
+
+/// Whether `text` is a cloud-config: its first line, trailing whitespace removed, is exactly
+/// `#cloud-config`.
+pub fn is_cloud_config(text: &str) -> bool {
+    text.lines().next().is_some_and(|l| l.trim_end() == "#cloud-config")
+}
+
+/// `-` in a key is read as `_`, as coreos-cloudinit normalises keys before decoding.
+fn normalise(key: &str) -> String {
+    key.replace('-', "_")
+}
+
+fn scalar(node: &Node, key: &str, unread: &mut Vec<Unread>) -> Option<Field> {
+    match node.text() {
+        Some(_) if node.is_null() => None,
+        Some(text) => Some(Field { value: text.to_string(), line: node.line }),
+        None => {
+            unread.push(Unread {
+                key: key.to_string(),
+                line: node.line,
+                why: format!("a string was expected, this is {}", node.kind()),
+            });
+            None
+        }
+    }
+}
+
+fn boolean(node: &Node, key: &str, unread: &mut Vec<Unread>) -> bool {
+    node.as_bool().unwrap_or_else(|| {
+        if !node.is_null() {
+            unread.push(Unread {
+                key: key.to_string(),
+                line: node.line,
+                why: "coreos-cloudinit takes only an unquoted YAML boolean here, and reads this one as false".into(),
+            });
+        }
+        false
+    })
+}
+
+/// A mapping's entries: the key in `_` form, the line it is on, and the value.
+fn mapping<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> Vec<(String, usize, &'n Node)> {
+    match &node.value {
+        Value::Map(pairs) => pairs
+            .iter()
+            .filter_map(|(k, v)| match k.text() {
+                Some(text) => Some((normalise(text), k.line, v)),
+                None => {
+                    unread.push(Unread { key: key.to_string(), line: k.line, why: "a key that is not a string".into() });
+                    None
+                }
+            })
+            .collect(),
+        _ if node.is_null() => Vec::new(),
+        _ => {
+            unread.push(Unread {
+                key: key.to_string(),
+                line: node.line,
+                why: format!("a mapping was expected, this is {}", node.kind()),
+            });
+            Vec::new()
+        }
+    }
+}
+
+fn sequence<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> &'n [Node] {
+    match &node.value {
+        Value::Seq(items) => items,
+        _ => {
+            if !node.is_null() {
+                unread.push(Unread {
+                    key: key.to_string(),
+                    line: node.line,
+                    why: format!("a list was expected, this is {}", node.kind()),
+                });
+            }
+            &[]
+        }
+    }
+}
+
+fn section(node: &Node, key: &str, unread: &mut Vec<Unread>) -> Section {
+    let mut out = Section { fields: Vec::new(), line: node.line };
+    for (k, _, v) in mapping(node, key, unread) {
+        let path = format!("{key}.{k}");
+        // Bool settings (`client_cert_auth`, …) are kept as their YAML 1.1 reading.
+        let field = match v.as_bool() {
+            Some(b) if !matches!(k.as_str(), "proxy" | "reboot_strategy") => {
+                Some(Field { value: b.to_string(), line: v.line })
+            }
+            _ => scalar(v, &path, unread),
+        };
+        if let Some(field) = field {
+            out.fields.push((k, field));
+        }
+    }
+    out
+}
+
+/// Reads `text` as coreos-cloudinit does.
+pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
+    if !is_cloud_config(text) {
+        return Err(CloudConfigError { message: "the first line is not `#cloud-config`".into(), line: 1, column: 1 });
+    }
+    let root = yaml::parse(text)
+        .map_err(|e| CloudConfigError { message: e.message, line: e.line, column: e.column })?;
+    let mut out = CloudConfig::default();
+    let Some(root) = root else { return Ok(out) };
+    let unread = &mut out.unread;
+    let (mut hostname, mut keys, mut units, mut files) = (None, Vec::new(), Vec::new(), Vec::new());
+    let mut sections: [(&str, Option<Section>); 5] =
+        [("etcd2", None), ("etcd", None), ("fleet", None), ("locksmith", None), ("update", None)];
+    for (key, line, value) in mapping(&root, "", unread) {
+        match key.as_str() {
+            "hostname" => hostname = scalar(value, "hostname", unread),
+            "ssh_authorized_keys" => {
+                for item in sequence(value, "ssh_authorized_keys", unread) {
+                    keys.extend(scalar(item, "ssh_authorized_keys", unread));
+                }
+            }
+            "write_files" => {
+                for (i, item) in sequence(value, "write_files", unread).iter().enumerate() {
+                    let at = format!("write_files[{i}]");
+                    let mut file = WriteFile { line: item.line, ..WriteFile::default() };
+                    for (k, line, v) in mapping(item, &at, unread) {
+                        let path = format!("{at}.{k}");
+                        let slot = match k.as_str() {
+                            "path" => &mut file.path,
+                            "content" => &mut file.content,
+                            "permissions" => &mut file.permissions,
+                            "owner" => &mut file.owner,
+                            "encoding" => &mut file.encoding,
+                            _ => {
+                                unread.push(Unread { key: path, line, why: "not a write_files key".into() });
+                                continue;
+                            }
+                        };
+                        *slot = scalar(v, &path, unread);
+                    }
+                    files.push(file);
+                }
+            }
+            "coreos" => {
+                for (k, line, v) in mapping(value, "coreos", unread) {
+                    let path = format!("coreos.{k}");
+                    if let Some((_, slot)) = sections.iter_mut().find(|(name, _)| *name == k) {
+                        *slot = Some(section(v, &path, unread));
+                    } else if k == "units" {
+                        for (i, item) in sequence(v, &path, unread).iter().enumerate() {
+                            units.push(unit(item, &format!("coreos.units[{i}]"), unread));
+                        }
+                    } else {
+                        unread.push(Unread { key: path, line, why: "clusterdef does not model it".into() });
+                    }
+                }
+            }
+            _ => unread.push(Unread { key, line, why: "clusterdef does not model it".into() }),
+        }
+    }
+    let [etcd2, etcd, fleet, locksmith, update] = sections.map(|(_, s)| s);
+    Ok(CloudConfig {
+        hostname,
+        ssh_authorized_keys: keys,
+        etcd2,
+        etcd,
+        fleet,
+        locksmith,
+        update,
+        units,
+        write_files: files,
+        unread: out.unread,
+    })
+}
+
+fn unit(node: &Node, at: &str, unread: &mut Vec<Unread>) -> CloudUnit {
+    let mut out = CloudUnit { line: node.line, ..CloudUnit::default() };
+    for (k, line, v) in mapping(node, at, unread) {
+        let path = format!("{at}.{k}");
+        match k.as_str() {
+            "name" => out.name = scalar(v, &path, unread),
+            "command" => out.command = scalar(v, &path, unread),
+            "content" => out.content = scalar(v, &path, unread),
+            "runtime" => out.runtime = boolean(v, &path, unread),
+            "enable" => out.enable = boolean(v, &path, unread),
+            "mask" => out.mask = boolean(v, &path, unread),
+            "drop_ins" => {
+                for (i, item) in sequence(v, &path, unread).iter().enumerate() {
+                    let at = format!("{path}[{i}]");
+                    let pairs = mapping(item, &at, unread);
+                    let get = |key: &str, unread: &mut Vec<Unread>| {
+                        pairs.iter().find(|(k, _, _)| k == key).and_then(|(_, _, v)| scalar(v, &format!("{at}.{key}"), unread))
+                    };
+                    if let (Some(name), Some(content)) = (get("name", unread), get("content", unread)) {
+                        out.drop_ins.push((name, content));
+                    }
+                }
+            }
+            _ => unread.push(Unread { key: path, line, why: "not a coreos.units key".into() }),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_normalised_strings_take_any_scalar_and_the_rest_is_listed() {
+        let text = "#cloud-config\nhostname: core-01\ncoreos:\n  update:\n    reboot-strategy: off\n  etcd2:\n    client-cert-auth: yes\n    proxy: on\n  flannel:\n    interface: eth1\n  units:\n    - name: etcd2.service\n      command: start\n      enable: \"true\"\nusers:\n  - name: core\n";
+        let config = parse(text).expect("reads");
+        assert_eq!(config.hostname.as_ref().map(|f| f.value.as_str()), Some("core-01"));
+        let update = config.update.as_ref().expect("update");
+        assert_eq!(update.get("reboot_strategy").map(|f| (f.value.as_str(), f.line)), Some(("off", 5)));
+        let etcd2 = config.etcd2.as_ref().expect("etcd2");
+        assert_eq!(etcd2.get("client_cert_auth").map(|f| f.value.as_str()), Some("true"));
+        assert_eq!(etcd2.get("proxy").map(|f| f.value.as_str()), Some("on"));
+        assert_eq!(config.units[0].command.as_ref().map(|f| f.value.as_str()), Some("start"));
+        assert!(!config.units[0].enable, "a quoted \"true\" is not a boolean to coreos-cloudinit");
+        let unread: Vec<(&str, usize)> = config.unread.iter().map(|u| (u.key.as_str(), u.line)).collect();
+        assert_eq!(unread, [("coreos.flannel", 9), ("coreos.units[0].enable", 14), ("users", 15)]);
+    }
+
+    #[test]
+    fn a_file_without_the_header_or_with_broken_yaml_is_an_error_with_a_position() {
+        assert_eq!(parse("hostname: x\n").expect_err("no header").line, 1);
+        assert!(parse("#cloud-config  \n").is_ok(), "trailing whitespace after the header is allowed");
+        let error = parse("#cloud-config\ncoreos:\n  units: [\n").expect_err("broken");
+        assert!(error.line >= 3, "{error:?}");
+    }
+}
