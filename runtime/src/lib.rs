@@ -23,6 +23,8 @@
 
 pub use clusterdef_model::*;
 
+#[cfg(feature = "import")]
+pub mod import;
 pub mod output;
 mod parallel;
 pub mod read;

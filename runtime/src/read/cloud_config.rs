@@ -164,7 +164,11 @@ fn mapping<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> Vec<(Stri
             .filter_map(|(k, v)| match k.text() {
                 Some(text) => Some((normalise(text), k.line, v)),
                 None => {
-                    unread.push(Unread { key: key.to_string(), line: k.line, why: "a key that is not a string".into() });
+                    unread.push(Unread {
+                        key: key.to_string(),
+                        line: k.line,
+                        why: "a key that is not a string".into(),
+                    });
                     None
                 }
             })
@@ -220,8 +224,8 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
     if !is_cloud_config(text) {
         return Err(CloudConfigError { message: "the first line is not `#cloud-config`".into(), line: 1, column: 1 });
     }
-    let root = yaml::parse(text)
-        .map_err(|e| CloudConfigError { message: e.message, line: e.line, column: e.column })?;
+    let root =
+        yaml::parse(text).map_err(|e| CloudConfigError { message: e.message, line: e.line, column: e.column })?;
     let mut out = CloudConfig::default();
     let Some(root) = root else { return Ok(out) };
     let unread = &mut out.unread;
@@ -306,7 +310,10 @@ fn unit(node: &Node, at: &str, unread: &mut Vec<Unread>) -> CloudUnit {
                     let at = format!("{path}[{i}]");
                     let pairs = mapping(item, &at, unread);
                     let get = |key: &str, unread: &mut Vec<Unread>| {
-                        pairs.iter().find(|(k, _, _)| k == key).and_then(|(_, _, v)| scalar(v, &format!("{at}.{key}"), unread))
+                        pairs
+                            .iter()
+                            .find(|(k, _, _)| k == key)
+                            .and_then(|(_, _, v)| scalar(v, &format!("{at}.{key}"), unread))
                     };
                     if let (Some(name), Some(content)) = (get("name", unread), get("content", unread)) {
                         out.drop_ins.push((name, content));

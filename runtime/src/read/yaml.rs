@@ -101,7 +101,9 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
         match event {
             Event::Scalar(value, style, anchor, _) => {
                 let plain = style == ScalarStyle::Plain;
-                builder.add(Node { value: Value::Scalar { text: value.into_owned(), plain }, line, column }, anchor).map_err(at)?;
+                builder
+                    .add(Node { value: Value::Scalar { text: value.into_owned(), plain }, line, column }, anchor)
+                    .map_err(at)?;
             }
             Event::SequenceStart(_, anchor, _) => {
                 builder.stack.push((Node { value: Value::Seq(Vec::new()), line, column }, anchor, None))

@@ -1,0 +1,81 @@
+//! `render(import(render(c)))` against `render(c)`: the importer reads back every file the
+//! renderer writes for the seed clusters and for random ones, and the re-rendered files are the
+//! same bytes. `plan.txt` is left out of the comparison: it is the plan, not a file a machine
+//! reads, and it says things no machine's files carry (autoscale bounds, the allowed rules'
+//! reasons, the cluster's name when members bootstrap by discovery).
+
+use clusterdef::import::{Imported, SourceFile, accept_risks, import};
+use clusterdef::synthetic::random_cluster;
+use clusterdef::{Artifacts, Cluster, Os, Render};
+use clusterdef_examples::seed;
+
+use crate::readback::seed_range;
+
+fn sources(artifacts: &Artifacts) -> Vec<SourceFile> {
+    artifacts
+        .iter()
+        .filter(|(path, _)| *path != "plan.txt")
+        .map(|(path, bytes)| SourceFile { path: path.to_string(), text: String::from_utf8_lossy(bytes).into_owned() })
+        .collect()
+}
+
+/// What differs between the first render and the render of its import, or why there was no
+/// second render.
+fn round_trip(cluster: &Cluster) -> Result<Imported, String> {
+    let first = cluster.render().map_err(|e| format!("the original does not render: {e}"))?;
+    let mut imported = import(&sources(&first), None).map_err(|e| format!("import failed: {e}"))?;
+    let left = accept_risks(&mut imported.cluster);
+    if !left.is_empty() {
+        return Err(format!("the import breaks rules that cannot be allowed: {left:?}"));
+    }
+    let second = imported.cluster.render().map_err(|e| format!("the import does not render: {e}"))?;
+    let mut differences = Vec::new();
+    for (path, bytes) in first.iter().filter(|(p, _)| *p != "plan.txt") {
+        match second.get(path) {
+            None => differences.push(format!("{path}: missing after the round trip")),
+            Some(again) if again != bytes => differences.push(format!(
+                "{path} differs:\n--- first\n{}\n--- after import\n{}",
+                String::from_utf8_lossy(bytes),
+                String::from_utf8_lossy(again)
+            )),
+            Some(_) => {}
+        }
+    }
+    for path in second.paths().filter(|p| *p != "plan.txt" && !first.contains(p)) {
+        differences.push(format!("{path}: only after the round trip"));
+    }
+    if differences.is_empty() {
+        Ok(imported)
+    } else {
+        Err(format!("{}\nimported as:\n{:#?}", differences.join("\n"), imported.cluster))
+    }
+}
+
+#[test]
+fn every_seed_cluster_survives_render_import_render_byte_for_byte() {
+    for (name, cluster) in seed::all() {
+        match round_trip(cluster) {
+            Ok(imported) => assert!(!imported.is_lossy(), "{name}: {:#?}", imported.findings),
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+}
+
+#[test]
+fn random_clusters_survive_render_import_render_byte_for_byte() {
+    let (seed, count) = seed_range(300);
+    let mut failures = Vec::new();
+    for i in 0..count {
+        let (cluster, drawn) = random_cluster(seed.wrapping_add(i));
+        assert_eq!(cluster.os, Os::CoreOs);
+        if let Err(e) = round_trip(&cluster) {
+            failures.push(format!("random cluster drawn from seed {drawn}: {e}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {count} clusters changed in the round trip (replay with CLUSTERDEF_READBACK_SEED={seed}):\n{}",
+        failures.len(),
+        failures.first().map_or("", String::as_str)
+    );
+}
