@@ -1,8 +1,9 @@
 //! `clusterdef`: check, render, plan, graph, diff and export clusters declared in `.cluster`
-//! files (the `cluster!` language) or in the model's YAML or JSON form.
+//! files (the `cluster!` language) or in the model's YAML or JSON form; import a running
+//! cluster's cloud-configs and fleet units as a declaration.
 //!
-//! Exit codes: 0 success; 1 the input breaks the grammar or the rules (or cannot be rendered);
-//! 2 bad usage or an I/O error; 3 `diff` found differences.
+//! Exit codes: 0 success; 1 the input breaks the grammar or the rules (or cannot be rendered,
+//! or an import loses something); 2 bad usage or an I/O error; 3 `diff` found differences.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeSet;
@@ -19,7 +20,7 @@ use serde::Serialize;
 #[derive(Parser)]
 #[command(name = "clusterdef", version, about, long_about = None)]
 #[command(
-    after_help = "Exit codes: 0 success, 1 the input breaks the grammar or the rules, 2 usage or I/O error, 3 diff found differences.\nFILE is a .cluster file (the cluster! language), or the model's .yaml/.yml or .json form."
+    after_help = "Exit codes: 0 success, 1 the input breaks the grammar or the rules (or an import loses something), 2 usage or I/O error, 3 diff found differences.\nFILE is a .cluster file (the cluster! language), or the model's .yaml/.yml or .json form."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -75,6 +76,26 @@ enum Command {
         /// The form.
         #[arg(long, value_enum, default_value_t = ExportFormat::Yaml)]
         format: ExportFormat,
+    },
+    /// Read a running cluster's cloud-configs and fleet units under DIR and print the `.cluster`
+    /// declaration they implement, then check it. What the language cannot say is listed with
+    /// file:line; exit 1 if anything is lost (unless --allow-lossy) or a rule is broken.
+    Import {
+        /// The directory of cloud-configs (`#cloud-config` files) and unit files.
+        dir: PathBuf,
+        /// Write the declaration to FILE instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The cluster's name, when the files do not say it (a static `initial-cluster-token` does).
+        #[arg(long)]
+        name: Option<String>,
+        /// Succeed even when something the cluster does cannot be declared (it is still listed).
+        #[arg(long)]
+        allow_lossy: bool,
+        /// Write `allow(rule, reason = "imported: …")` for each rule the cluster breaks, so the
+        /// declaration compiles as it is and each risk stays visible in it.
+        #[arg(long)]
+        allow_risks: bool,
     },
 }
 
@@ -340,6 +361,9 @@ fn run(cli: Cli) -> Outcome {
                 }
             },
         },
+        Command::Import { dir, out, name, allow_lossy, allow_risks } => {
+            import(&dir, out.as_deref(), name.as_deref(), allow_lossy, allow_risks)
+        }
         Command::Export { file, format } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
             Ok(cluster) => match format {
@@ -359,6 +383,92 @@ fn run(cli: Cli) -> Outcome {
                 },
             },
         },
+    }
+}
+
+/// The largest file `import` reads; cloud-configs and units are a few KiB.
+const MAX_IMPORTED_FILE: u64 = 8 << 20;
+
+/// Every regular file under `dir`, by path relative to it, in path order; the manifest of a
+/// previous render is skipped, and so are files that are not UTF-8 (listed on stderr).
+fn read_tree(dir: &Path) -> Result<Vec<clusterdef::import::SourceFile>, String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if meta.is_dir() {
+                stack.push(path);
+            } else if rel == output::MANIFEST {
+            } else if meta.len() > MAX_IMPORTED_FILE {
+                return Err(format!("{rel}: {} bytes; import reads files of at most {MAX_IMPORTED_FILE}", meta.len()));
+            } else {
+                match String::from_utf8(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?) {
+                    Ok(text) => out.push(clusterdef::import::SourceFile { path: rel, text }),
+                    Err(_) => eprintln!("{rel}: note: the file: not UTF-8 text; not read"),
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allow_lossy: bool, allow_risks: bool) -> Outcome {
+    let files = match read_tree(dir) {
+        Ok(files) => files,
+        Err(e) => {
+            eprint!("{}", paint(&format!("error: {e}\n")));
+            return Outcome::Trouble;
+        }
+    };
+    let mut imported = match clusterdef::import::import(&files, name) {
+        Ok(imported) => imported,
+        Err(e) => {
+            eprint!("{}", paint(&format!("error: {}: {e}\n", dir.display())));
+            return Outcome::Invalid;
+        }
+    };
+    for finding in &imported.findings {
+        eprintln!("{finding}");
+    }
+    if allow_risks {
+        clusterdef::import::accept_risks(&mut imported.cluster);
+    }
+    let text = clusterdef_syntax::print::print(&imported.cluster);
+    let shown = match out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &text) {
+                eprint!("{}", paint(&format!("error: {}: {e}\n", path.display())));
+                return Outcome::Trouble;
+            }
+            path.display().to_string()
+        }
+        None => {
+            print!("{text}");
+            "<imported declaration>".to_string()
+        }
+    };
+    let lossy = imported.findings.iter().filter(|f| f.severity == clusterdef::import::Severity::Lossy).count();
+    let here = Path::new(".");
+    let checked = input::check_source(&text, &shown, here, here, colour());
+    if let Err(Failure::Invalid { rendered, .. }) = &checked {
+        if colour() && rendered.contains('\x1b') {
+            eprint!("{rendered}");
+        } else {
+            eprint!("{}", paint(rendered));
+        }
+    }
+    if lossy > 0 {
+        let verdict = if allow_lossy { "allowed by --allow-lossy" } else { "pass --allow-lossy to accept that" };
+        eprintln!("{lossy} setting(s) of the running cluster cannot be declared and were left out ({verdict})");
+    }
+    match (checked, lossy > 0 && !allow_lossy) {
+        (Ok(_), false) => Outcome::Ok,
+        _ => Outcome::Invalid,
     }
 }
 

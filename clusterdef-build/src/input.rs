@@ -77,23 +77,30 @@ pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Clust
         _ => {
             // Unit files come from the crate (or the file's own directory), never from elsewhere.
             let own_dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let load = |file: &str| read_unit_file(file, base, &[base, own_dir]);
-            compile_source(&text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
-                rendered: render_errors(&shown, &text, &errors, styled),
-                problems: errors
-                    .iter()
-                    .map(|e| Problem {
-                        file: shown.clone(),
-                        line: Some(e.line),
-                        column: Some(e.column),
-                        rule: e.rule.map(|r| r.name().to_string()),
-                        at: None,
-                        message: e.message.clone(),
-                    })
-                    .collect(),
-            })
+            check_source(&text, &shown, base, own_dir, styled)
         }
     }
+}
+
+/// Compiles and checks `.cluster` text shown in messages as `shown`, as `clusterdef check` does
+/// a file: unit `file "…"` paths are read from `base` or `own_dir` only. Errors point into the
+/// text (`shown:line:col`), rendered in rustc's colours when `styled`.
+pub fn check_source(text: &str, shown: &str, base: &Path, own_dir: &Path, styled: bool) -> Result<Cluster, Failure> {
+    let load = |file: &str| read_unit_file(file, base, &[base, own_dir]);
+    compile_source(text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
+        rendered: render_errors(shown, text, &errors, styled),
+        problems: errors
+            .iter()
+            .map(|e| Problem {
+                file: shown.to_string(),
+                line: Some(e.line),
+                column: Some(e.column),
+                rule: e.rule.map(|r| r.name().to_string()),
+                at: None,
+                message: e.message.clone(),
+            })
+            .collect(),
+    })
 }
 
 /// A cluster read from its serde form, checked by the rules.
