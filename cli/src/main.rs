@@ -86,7 +86,8 @@ enum Command {
         /// Write the declaration to FILE instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
-        /// The cluster's name, when the files do not say it (a static `initial-cluster-token` does).
+        /// The cluster's name, when the files do not say it (a static `initial-cluster-token` does);
+        /// by default, the directory's name.
         #[arg(long)]
         name: Option<String>,
         /// Succeed even when something the cluster does cannot be declared (it is still listed).
@@ -425,7 +426,9 @@ fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allow_lossy: bool,
             return Outcome::Trouble;
         }
     };
-    let mut imported = match clusterdef::import::import(&files, name) {
+    // Unnamed by its files, the cluster takes the directory's name.
+    let dir_name = std::fs::canonicalize(dir).ok().and_then(|d| Some(d.file_name()?.to_string_lossy().into_owned()));
+    let mut imported = match clusterdef::import::import(&files, name.or(dir_name.as_deref())) {
         Ok(imported) => imported,
         Err(e) => {
             eprint!("{}", paint(&format!("error: {}: {e}\n", dir.display())));

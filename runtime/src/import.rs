@@ -29,7 +29,7 @@ use clusterdef_model::{
 
 use crate::read::cloud_config::{self, CloudConfig, Section};
 use crate::read::fleet;
-use crate::render::cloud_config::{ENV_FILE, FLEET_UNITS_DIR, SUBMIT_UNIT};
+use crate::render::cloud_config::{ENV_FILE, FLEET_UNITS_DIR, SUBMIT_UNIT, machine_config_path, pool_config_path};
 
 /// A file to import: its path (as it will be shown) and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -210,7 +210,8 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
         config.inventory = inventory.remove(&config.path).unwrap_or_default();
     }
     let units = read_units(&unit_files, &configs, &mut findings);
-    let cluster = build(configs, units, name, &mut findings)?;
+    let (cluster, sources) = build(configs, units, name, &mut findings)?;
+    compare_with_render(&cluster, &sources, &mut findings);
     findings.sort_by(|a, b| (&a.file, a.line, &a.what).cmp(&(&b.file, b.line, &b.what)));
     findings.dedup();
     Ok(Imported { cluster, findings })
@@ -277,6 +278,8 @@ struct Config {
     unit_copies: Vec<(String, String)>,
     /// Everything else that sets the machine apart, for telling apparent groups apart.
     shape: Vec<(String, String)>,
+    /// The file as read, to compare with what the declaration renders for the same machine.
+    read: CloudConfig,
 }
 
 impl Config {
@@ -363,7 +366,8 @@ fn url_host(url: &str) -> Option<&str> {
     Some(rest.rsplit_once(':').map_or(rest, |(h, _)| h))
 }
 
-fn read_config(file: &SourceFile, cc: CloudConfig, findings: &mut Vec<Finding>) -> Config {
+fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>) -> Config {
+    let cc = &read;
     let path = file.path.as_str();
     for u in &cc.unread {
         findings.push(lossy(path, u.line, &u.key, &u.why));
@@ -415,20 +419,6 @@ fn read_config(file: &SourceFile, cc: CloudConfig, findings: &mut Vec<Finding>) 
         (None, None) => (None, None),
     };
     let discovery = field(etcd2.or(etcd), "discovery");
-    if let Some(s) = etcd2 {
-        for key in ["listen_client_urls", "advertise_client_urls"] {
-            if let Some(f) = s.get(key)
-                && (f.value.contains(":4001") || f.value.contains("0.0.0.0"))
-            {
-                findings.push(note(
-                    path,
-                    f.line,
-                    format!("coreos.etcd2.{key}"),
-                    "the declaration's members listen and advertise on their own address and port 2379 only (no legacy :4001, no 0.0.0.0); every machine reaches them there",
-                ));
-            }
-        }
-    }
     let tls = [
         (etcd2, ["trusted_ca_file", "cert_file", "key_file"]),
         (etcd, ["ca_file", "cert_file", "key_file"]),
@@ -565,6 +555,7 @@ fn read_config(file: &SourceFile, cc: CloudConfig, findings: &mut Vec<Finding>) 
         inventory: Vec::new(),
         unit_copies,
         shape: Vec::new(),
+        read: read.clone(),
     };
     if let Some(f) = &cc.hostname
         && f.value.contains('$')
@@ -797,12 +788,13 @@ fn natural_key(hostname: &str) -> (u64, String) {
     (tail.parse().unwrap_or(u64::MAX), hostname.to_string())
 }
 
+/// The cluster, and each config read with the path of the config the cluster renders for it.
 fn build(
     configs: Vec<Config>,
     units: Vec<ReadUnit>,
     name: Option<&str>,
     findings: &mut Vec<Finding>,
-) -> Result<Cluster, ImportError> {
+) -> Result<(Cluster, Vec<(Config, String)>), ImportError> {
     let (members, others): (Vec<Config>, Vec<Config>) = configs.into_iter().partition(|c| c.member.is_some());
     if members.is_empty() {
         return Err(ImportError {
@@ -889,7 +881,126 @@ fn build(
     cluster.network = network(std::iter::once(&member_assembly).chain(pools.iter()), findings);
     cluster.units = units.into_iter().map(|u| u.unit).collect();
     check_membership(&cluster, &member_assembly, findings);
-    Ok(cluster)
+    // Which rendered config stands for each file read: a machine's by its hostname, a pool's by
+    // its group and domain.
+    let mut sources = Vec::new();
+    for (assembly, placed) in std::iter::once(&member_assembly).chain(pools.iter()).zip(cluster.placed_groups()) {
+        for config in &assembly.configs {
+            let rendered = match &config.hostname {
+                Some(h) => placed.machines.iter().find(|m| m.hostname == *h).map(machine_config_path),
+                None => {
+                    let domain = config
+                        .domain()
+                        .and_then(|(_, d)| placed.group.spread.as_ref()?.domains.iter().position(|x| x.name == d));
+                    Some(pool_config_path(placed.group, domain))
+                }
+            };
+            if let Some(rendered) = rendered {
+                sources.push((config.clone(), rendered));
+            }
+        }
+    }
+    Ok((cluster, sources))
+}
+
+/// The sections whose settings are compared with the render, and how a value is compared:
+/// lists of URLs and `name=url` pairs, and fleet metadata, as sets (their order means nothing
+/// to the engines).
+const COMPARED: &[(&str, &[&str])] = &[
+    ("etcd2", &["advertise_client_urls", "listen_client_urls", "initial_cluster"]),
+    ("etcd", &["peers"]),
+    ("fleet", &["metadata", "etcd_servers"]),
+    ("locksmith", &["endpoint"]),
+    ("update", &[]),
+];
+
+/// Each file read against what the declaration renders for the same machine: a setting the
+/// declaration writes differently, leaves out or adds is a note on its line, so nothing
+/// changes without a word when the cluster is rendered from the declaration.
+fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)], findings: &mut Vec<Finding>) {
+    let mut renderable = cluster.clone();
+    accept_risks(&mut renderable);
+    let Ok(artifacts) = crate::Render::render(&renderable) else { return };
+    for (config, rendered_path) in sources {
+        let Some(rendered) = artifacts.text(rendered_path).and_then(|t| cloud_config::parse(t).ok()) else { continue };
+        let path = config.path.as_str();
+        let read = &config.read;
+        for (name, as_sets) in COMPARED {
+            let pick = |c: &CloudConfig| -> Option<Section> {
+                match *name {
+                    "etcd2" => c.etcd2.clone(),
+                    "etcd" => c.etcd.clone(),
+                    "fleet" => c.fleet.clone(),
+                    "locksmith" => c.locksmith.clone(),
+                    _ => c.update.clone(),
+                }
+            };
+            let (was, now) = (pick(read), pick(&rendered));
+            let normal = |key: &str, value: &str| -> Vec<String> {
+                let mut items: Vec<String> = if as_sets.contains(&key) {
+                    value.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+                } else {
+                    vec![value.to_string()]
+                };
+                items.sort();
+                items
+            };
+            let at = was.as_ref().map_or(0, |s| s.line);
+            let known: &[&str] = match *name {
+                "etcd2" => ETCD2_KEYS,
+                "etcd" => ETCD04_KEYS,
+                "fleet" => FLEET_KEYS,
+                "locksmith" => LOCKSMITH_KEYS,
+                _ => UPDATE_KEYS,
+            };
+            // Keys the importer does not know are reported as lossy already.
+            for (key, field) in was.iter().flat_map(|s| s.fields.iter()).filter(|(k, _)| known.contains(&k.as_str())) {
+                match now.as_ref().and_then(|s| s.get(key)) {
+                    Some(new) if normal(key, &new.value) == normal(key, &field.value) => {}
+                    Some(new) => findings.push(note(
+                        path,
+                        field.line,
+                        format!("coreos.{name}.{key}"),
+                        format!("the declaration renders `{}` (here `{}`)", new.value, field.value),
+                    )),
+                    None => findings.push(note(
+                        path,
+                        field.line,
+                        format!("coreos.{name}.{key}"),
+                        "the declaration does not render it",
+                    )),
+                }
+            }
+            for (key, field) in now.iter().flat_map(|s| s.fields.iter()) {
+                if !was.as_ref().is_some_and(|s| s.get(key).is_some()) {
+                    findings.push(note(
+                        path,
+                        at,
+                        format!("coreos.{name}.{key}"),
+                        format!("the declaration adds `{}`", field.value),
+                    ));
+                }
+            }
+        }
+        let added: Vec<String> = rendered
+            .write_files
+            .iter()
+            .filter_map(|f| f.path.as_ref().map(|p| p.value.clone()))
+            .filter(|p| !read.write_files.iter().any(|f| f.path.as_ref().is_some_and(|x| x.value == *p)))
+            .collect();
+        if !added.is_empty() {
+            findings.push(note(path, 0, "write_files", format!("the declaration adds {}", added.join(", "))));
+        }
+        let added: Vec<String> = rendered
+            .units
+            .iter()
+            .filter_map(|u| u.name.as_ref().map(|n| n.value.clone()))
+            .filter(|n| !read.units.iter().any(|u| u.name.as_ref().is_some_and(|x| x.value == *n)))
+            .collect();
+        if !added.is_empty() {
+            findings.push(note(path, 0, "coreos.units", format!("the declaration adds {}", added.join(", "))));
+        }
+    }
 }
 
 fn sort_machines(configs: &mut [Config]) {
@@ -958,6 +1069,8 @@ fn assemble(
         (false, _) => Size::Fixed(count),
     };
     let mut group = Group::new(a.name.clone(), first.role().to_string(), size);
+    // The machines in the order the language deals them out.
+    let mut order: Vec<usize> = (0..a.configs.len()).collect();
     let kind = a.configs.iter().find_map(|c| c.domain().map(|(k, _)| k));
     if let Some(kind) = kind {
         let mut names: Vec<String> = Vec::new();
@@ -985,24 +1098,40 @@ fn assemble(
         if !shared {
             let wanted: Vec<Option<usize>> =
                 a.configs.iter().map(|c| c.domain().and_then(|(_, d)| names.iter().position(|n| n == d))).collect();
-            if group.placement(count) != wanted {
-                // Not dealt round-robin: say how many each domain holds.
-                let mut counted = group.clone();
-                if let Some(spread) = &mut counted.spread {
+            let held = |placement: &[Option<usize>], i: usize| placement.iter().filter(|w| **w == Some(i)).count();
+            let dealt = group.placement(count);
+            if (0..names.len()).any(|i| held(&dealt, i) != held(&wanted, i)) {
+                // Not as many per domain as dealing round-robin gives: say how many each holds.
+                if let Some(spread) = &mut group.spread {
                     let domains: Vec<Domain> = names
                         .iter()
                         .enumerate()
-                        .map(|(i, n)| Domain {
-                            name: n.clone().into(),
-                            count: Some(wanted.iter().filter(|w| **w == Some(i)).count() as u32),
-                        })
+                        .map(|(i, n)| Domain { name: n.clone().into(), count: Some(held(&wanted, i) as u32) })
                         .collect();
                     *spread = Spread { kind, domains: domains.into() };
                 }
-                if counted.placement(count) != wanted {
-                    findings.push(lossy(&first.path, 0, format!("group `{}`", a.name), format!("its machines are in {} in an order the language cannot deal them out in; the declaration deals them by count", kind.plural())));
-                }
-                group = counted;
+            }
+            // The language deals machines out in its own order; each slot takes the next machine
+            // of its domain, so every machine keeps its name, address and domain (the names then
+            // may need a list rather than a `{n}` pattern).
+            let mut taken = vec![false; a.configs.len()];
+            order = group
+                .placement(count)
+                .iter()
+                .filter_map(|slot| {
+                    let i = (0..a.configs.len()).find(|&i| !taken[i] && wanted[i] == *slot)?;
+                    taken[i] = true;
+                    Some(i)
+                })
+                .collect();
+            if order.len() != a.configs.len() {
+                findings.push(lossy(
+                    &first.path,
+                    0,
+                    format!("group `{}`", a.name),
+                    format!("its machines cannot be dealt out across its {} as they are", kind.plural()),
+                ));
+                order = (0..a.configs.len()).collect();
             }
         }
     }
@@ -1069,9 +1198,10 @@ fn assemble(
         Windows::PerDomain(per.into_iter().map(|(d, w)| (d.into(), w)).collect())
     };
     if !shared {
-        let hostnames: Vec<String> = a.configs.iter().map(|c| c.hostname.clone().unwrap_or_default()).collect();
+        let ordered: Vec<&Config> = order.iter().map(|&i| &a.configs[i]).collect();
+        let hostnames: Vec<String> = ordered.iter().map(|c| c.hostname.clone().unwrap_or_default()).collect();
         group.hostnames = hostname_pattern(&group, &hostnames);
-        let addresses: Vec<Option<Ipv4Addr>> = a.configs.iter().map(|c| c.link.as_ref().map(|l| l.address)).collect();
+        let addresses: Vec<Option<Ipv4Addr>> = ordered.iter().map(|c| c.link.as_ref().map(|l| l.address)).collect();
         group.addressing = addressing(&addresses, &a.name, &first.path, findings);
     }
     group
