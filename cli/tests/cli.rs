@@ -315,3 +315,145 @@ fn unit_files_outside_the_project_are_refused_with_positions() {
     assert!(!err.contains("the machine's secret"));
     assert!(!Path::new(&out_dir).exists(), "nothing is rendered");
 }
+
+fn import_fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import").join(name).display().to_string()
+}
+
+/// The declaration `clusterdef import` printed for a fixture, against the expected one kept
+/// beside it (`UPDATE_GOLDEN=1` rewrites it).
+fn assert_expected_declaration(name: &str, printed: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import").join(format!("{name}.cluster"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, printed).expect("write the expected declaration");
+    }
+    let expected = std::fs::read_to_string(&path).expect("the expected declaration");
+    assert_eq!(printed, expected, "the import of {name} changed; rerun with UPDATE_GOLDEN=1 if that is intended");
+}
+
+/// The parts of a plan an import must keep: machines, members, metadata and unit placement.
+fn architecture(plan: &serde_json::Value) -> serde_json::Value {
+    let groups: Vec<serde_json::Value> = plan["groups"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            serde_json::json!({
+                "name": g["name"], "role": g["role"], "members": g["members"], "channel": g["channel"],
+                "reboot": g["reboot"], "domains": g["domains"], "etcd_access": g["etcd_access"],
+                "machines": g["machines"].as_array().into_iter().flatten()
+                    .map(|m| serde_json::json!([m["hostname"], m["address"], m["domain"]])).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let units: Vec<serde_json::Value> = plan["units"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|u| {
+            let eligible: Vec<serde_json::Value> = u["eligible"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| serde_json::json!([e["group"], e["domain"], e["hostnames"]]))
+                .collect();
+            (
+                u["name"].as_str().unwrap_or_default().to_string(),
+                serde_json::json!({
+                    "global": u["global"], "conflicts": u["conflicts"], "follows": u["follows"], "eligible": eligible,
+                }),
+            )
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into_values()
+        .collect();
+    serde_json::json!({ "etcd": plan["etcd"]["member_urls"], "groups": groups, "units": units })
+}
+
+#[test]
+fn the_hand_written_production_cluster_imports_to_the_same_architecture() {
+    let scratch = Scratch::new("import-production");
+    let out = scratch.path("prod.cluster");
+    let imported = clusterdef(&["import", &import_fixture("production"), "--out", &out]);
+    let (printed, errors) = (std::fs::read_to_string(&out).unwrap_or_default(), stderr(&imported));
+    assert_eq!(imported.status.code(), Some(0), "{errors}");
+    assert_expected_declaration("production", &printed);
+    // What the declaration writes differently is said, on the line it differs on.
+    assert!(errors.contains("central-1.yml:13: note: coreos.etcd2.listen_client_urls: the declaration renders `https://10.0.0.101:2379` (here `https://0.0.0.0:2379,https://0.0.0.0:4001`)"), "{errors}");
+    assert!(errors.contains("worker-one.yml:19: note: coreos.fleet.metadata"), "{errors}");
+    assert!(!errors.contains("lossy"), "{errors}");
+    let check = clusterdef(&["check", &out]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    // Same machines, members, metadata and unit placement as the guide's production cluster
+    // declared by hand (which is also `production: true`, something no machine's file says).
+    let plan = |file: &str| -> serde_json::Value {
+        let o = clusterdef(&["plan", "--format", "json", file]);
+        serde_json::from_str(&stdout(&o)).expect("plan JSON")
+    };
+    assert_eq!(architecture(&plan(&out)), architecture(&plan(&production())));
+}
+
+/// Imports a fixture that fails: exit 1, the expected declaration printed all the same.
+/// Returns the fixture's path and what was said on stderr.
+fn import_failing(name: &str) -> (String, String) {
+    let fixture = import_fixture(name);
+    let imported = clusterdef(&["import", &fixture]);
+    let errors = stderr(&imported);
+    assert_eq!(imported.status.code(), Some(1), "{errors}");
+    assert_expected_declaration(name, &stdout(&imported));
+    (fixture, errors)
+}
+
+#[test]
+fn a_risky_cluster_imports_with_its_rule_errors_and_allow_risks_keeps_them_visible() {
+    let (fixture, errors) = import_failing("risky");
+    assert!(errors.contains("error: 4 etcd members tolerate 1 failure, the same as 3"), "{errors}");
+    assert!(errors.contains(" --> <imported declaration>:3:11"), "{errors}");
+    assert!(
+        errors.contains("error: cabinet a holds 2 of 4 etcd members; losing it leaves 2, and quorum is 3"),
+        "{errors}"
+    );
+    assert!(errors.contains(" --> <imported declaration>:3:30"), "{errors}");
+    assert_eq!(errors.matches("error:").count(), 2, "{errors}");
+
+    let accepted = clusterdef(&["import", &fixture, "--allow-risks"]);
+    assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
+    let declaration = stdout(&accepted);
+    assert!(
+        declaration.contains("allow(even_members, reason = \"imported: 4 etcd members tolerate 1 failure"),
+        "{declaration}"
+    );
+    assert!(
+        declaration.contains("allow(failure_domain_quorum, reason = \"imported: cabinet a holds 2 of 4"),
+        "{declaration}"
+    );
+}
+
+#[test]
+fn what_the_language_cannot_say_fails_the_import_with_file_and_line() {
+    let (fixture, errors) = import_failing("lossy");
+    for expected in [
+        "etcd.yml:14: lossy: coreos.etcd2.heartbeat_interval: the language has no setting for it",
+        "worker.yml:13: lossy: coreos.flannel: clusterdef does not model it",
+        "worker.yml:23: lossy: coreos.units `docker-tcp.socket`",
+        "worker.yml:37: lossy: users: clusterdef does not model it",
+        "hello.service:9: lossy: MachineMetadata=role=worker role=etcd: not one key=value pair",
+        "5 setting(s) of the running cluster cannot be declared",
+    ] {
+        assert!(errors.contains(expected), "missing `{expected}` in:\n{errors}");
+    }
+    let allowed = clusterdef(&["import", &fixture, "--allow-lossy"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
+    assert!(stderr(&allowed).contains("worker.yml:13: lossy: coreos.flannel"), "still listed when allowed");
+}
+
+#[test]
+fn import_of_a_directory_without_a_cluster_says_what_is_missing() {
+    let scratch = Scratch::new("import-empty");
+    scratch.file("notes.txt", "nothing here\n");
+    let o = clusterdef(&["import", &scratch.0.display().to_string()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no `#cloud-config` file was found"), "{}", stderr(&o));
+    let o = clusterdef(&["import", &scratch.path("absent")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}

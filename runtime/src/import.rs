@@ -972,7 +972,7 @@ fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)], findings
                 }
             }
             for (key, field) in now.iter().flat_map(|s| s.fields.iter()) {
-                if !was.as_ref().is_some_and(|s| s.get(key).is_some()) {
+                if was.as_ref().is_none_or(|s| s.get(key).is_none()) {
                     findings.push(note(
                         path,
                         at,
