@@ -457,3 +457,51 @@ fn import_of_a_directory_without_a_cluster_says_what_is_missing() {
     let o = clusterdef(&["import", &scratch.path("absent")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn the_worked_example_of_docs_import_md_runs_as_written() {
+    // The production fixture, its central machines rebooting freely inside one shared window.
+    let scratch = Scratch::new("import-worked-example");
+    let configs = scratch.0.join("cloud-configs");
+    std::fs::create_dir_all(configs.join("units")).expect("scratch dirs");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import/production");
+    for entry in
+        std::fs::read_dir(&fixture).expect("fixture").chain(std::fs::read_dir(fixture.join("units")).expect("units"))
+    {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            let text = std::fs::read_to_string(&path).expect("fixture file");
+            let rel = path.strip_prefix(&fixture).expect("inside");
+            let text = if rel.to_string_lossy().starts_with("central-") {
+                text.replace("reboot-strategy: etcd-lock", "reboot-strategy: reboot")
+            } else {
+                text
+            };
+            std::fs::write(configs.join(rel), text).expect("copy");
+        }
+    }
+    let declaration = scratch.path("prod.cluster");
+    let imported = clusterdef(&["import", &configs.display().to_string(), "--out", &declaration]);
+    let errors = stderr(&imported);
+    assert_eq!(imported.status.code(), Some(1), "{errors}");
+    assert!(
+        errors.contains("error: one reboot window (Sun 04:00 for 2h) for every etcd member lets all 5 reboot at once"),
+        "{errors}"
+    );
+    assert!(errors.contains(&format!(" --> {declaration}:5:104")), "{errors}");
+
+    let text = std::fs::read_to_string(&declaration).expect("the declaration is written all the same");
+    let fixed = text.replace(
+        "window: \"Sun 04:00\" for \"2h\"",
+        "window: { one: \"Sun 04:00\" for \"1h\", two: \"Sun 05:00\" for \"1h\", three: \"Sun 06:00\" for \"1h\" }",
+    );
+    assert_ne!(fixed, text, "the shared window is in the declaration");
+    std::fs::write(&declaration, fixed).expect("fix");
+    let check = clusterdef(&["check", &declaration]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    let out = scratch.path("boot");
+    let render = clusterdef(&["render", &declaration, "--out", &out]);
+    assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
+    let central_2 = std::fs::read_to_string(Path::new(&out).join("cloud-config/central-2.yml")).expect("rendered");
+    assert!(central_2.contains("window_start: \"Sun 05:00\""), "{central_2}");
+}
