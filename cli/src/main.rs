@@ -387,40 +387,14 @@ fn run(cli: Cli) -> Outcome {
     }
 }
 
-/// The largest file `import` reads; cloud-configs and units are a few KiB.
-const MAX_IMPORTED_FILE: u64 = 8 << 20;
-
-/// Every regular file under `dir`, by path relative to it, in path order; the manifest of a
-/// previous render is skipped, and so are files that are not UTF-8 (listed on stderr).
-fn read_tree(dir: &Path) -> Result<Vec<clusterdef::import::SourceFile>, String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
-        for entry in entries {
-            let path = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
-            let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
-            let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            if meta.is_dir() {
-                stack.push(path);
-            } else if rel == output::MANIFEST {
-            } else if meta.len() > MAX_IMPORTED_FILE {
-                return Err(format!("{rel}: {} bytes; import reads files of at most {MAX_IMPORTED_FILE}", meta.len()));
-            } else {
-                match String::from_utf8(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?) {
-                    Ok(text) => out.push(clusterdef::import::SourceFile { path: rel, text }),
-                    Err(_) => eprintln!("{rel}: note: the file: not UTF-8 text; not read"),
-                }
-            }
-        }
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
-}
-
 fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allow_lossy: bool, allow_risks: bool) -> Outcome {
-    let files = match read_tree(dir) {
-        Ok(files) => files,
+    let files = match clusterdef::import::read_dir(dir) {
+        Ok((files, skipped)) => {
+            for path in skipped {
+                eprintln!("{path}: note: the file: not UTF-8 text; not read");
+            }
+            files
+        }
         Err(e) => {
             eprint!("{}", paint(&format!("error: {e}\n")));
             return Outcome::Trouble;

@@ -114,6 +114,40 @@ impl fmt::Display for ImportError {
 
 impl std::error::Error for ImportError {}
 
+/// The largest file [`read_dir`] reads; cloud-configs and units are a few KiB.
+pub const MAX_FILE: u64 = 8 << 20;
+
+/// Every regular file under `dir`, by path relative to it, in path order, for [`import`]; the
+/// manifest of a previous render is skipped. Also returns the paths of files that are not
+/// UTF-8 text, which are not read.
+pub fn read_dir(dir: &std::path::Path) -> Result<(Vec<SourceFile>, Vec<String>), String> {
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if meta.is_dir() {
+                stack.push(path);
+            } else if rel == crate::output::MANIFEST {
+                continue;
+            } else if meta.len() > MAX_FILE {
+                return Err(format!("{rel}: {} bytes; import reads files of at most {MAX_FILE}", meta.len()));
+            } else {
+                match String::from_utf8(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?) {
+                    Ok(text) => files.push(SourceFile { path: rel, text }),
+                    Err(_) => skipped.push(rel),
+                }
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort();
+    Ok((files, skipped))
+}
+
 /// Unit file suffixes fleet takes.
 const UNIT_SUFFIXES: &[&str] =
     &[".service", ".socket", ".timer", ".path", ".mount", ".automount", ".device", ".target", ".swap"];
@@ -1362,6 +1396,93 @@ fn check_membership(cluster: &Cluster, members: &Assembly, findings: &mut Vec<Fi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile { path: path.to_string(), text: text.to_string() }
+    }
+
+    /// A machine's config: an etcd2 member (by discovery) or a proxy, with `extra` lines under
+    /// `coreos:`.
+    fn machine(hostname: &str, member: bool, metadata: &str, extra: &str) -> String {
+        let etcd2 = if member {
+            "  etcd2:\n    discovery: https://discovery.etcd.io/abc\n    listen-peer-urls: http://$private_ipv4:2380\n"
+        } else {
+            "  etcd2:\n    proxy: on\n    discovery: https://discovery.etcd.io/abc\n"
+        };
+        format!(
+            "#cloud-config\nhostname: {hostname}\ncoreos:\n{etcd2}  fleet:\n    public-ip: $private_ipv4\n    metadata: {metadata}\n{extra}"
+        )
+    }
+
+    #[test]
+    fn machines_of_one_group_that_differ_are_split_and_the_keys_named() {
+        let files = [
+            file("m1.yml", &machine("m-1", true, "role=central", "")),
+            file("m2.yml", &machine("m-2", true, "role=central", "")),
+            file("m3.yml", &machine("m-3", true, "role=central", "")),
+            file("w1.yml", &machine("worker-1", false, "role=worker", "  update:\n    group: beta\n")),
+            file("w2.yml", &machine("worker-2", false, "role=worker", "  update:\n    group: alpha\n")),
+        ];
+        let imported = import(&files, Some("t")).expect("imports");
+        let pools: Vec<(&str, Option<Channel>)> =
+            imported.cluster.pools.iter().map(|p| (p.name.as_ref(), p.channel)).collect();
+        assert_eq!(pools, [("worker", Some(Channel::Beta)), ("worker-2", Some(Channel::Alpha))]);
+        let split = imported.findings.iter().find(|f| f.what == "group `worker`").expect("the split is said");
+        assert_eq!((split.file.as_str(), split.severity), ("w2.yml", Severity::Note));
+        assert!(split.why.contains("coreos.update.group") && split.why.contains("`worker-2`"), "{}", split.why);
+    }
+
+    #[test]
+    fn windows_per_domain_and_etcd_0_4_members_are_read() {
+        let member = |n: u8, cabinet: &str, start: &str| {
+            file(
+                &format!("c{n}.yml"),
+                &format!(
+                    "#cloud-config\nhostname: central-{n}\ncoreos:\n  etcd:\n    name: central-{n}\n    addr: 10.0.0.1{n}:4001\n    peer-addr: 10.0.0.1{n}:7001\n  fleet:\n    metadata: role=central,cabinet={cabinet}\n  update:\n    reboot-strategy: reboot\n  locksmith:\n    window-start: {start}\n    window-length: 1h\n  units:\n    - name: 00-eth0.network\n      runtime: true\n      content: |\n        [Match]\n        Name=eth0\n        [Network]\n        Address=10.0.0.1{n}/24\n"
+                ),
+            )
+        };
+        let files = [member(1, "a", "Mon 01:00"), member(2, "b", "Mon 03:00"), member(3, "c", "Mon 05:00")];
+        let imported = import(&files, Some("t")).expect("imports");
+        let cluster = &imported.cluster;
+        assert_eq!(cluster.etcd_release, EtcdRelease::V0_4);
+        assert_eq!(cluster.members.reboot, RebootStrategy::Reboot);
+        let Windows::PerDomain(windows) = &cluster.members.windows else { panic!("{:?}", cluster.members.windows) };
+        let starts: Vec<(&str, String)> = windows.iter().map(|(d, w)| (d.as_ref(), w.start_text())).collect();
+        assert_eq!(
+            starts,
+            [("a", "Mon 01:00".to_string()), ("b", "Mon 03:00".to_string()), ("c", "Mon 05:00".to_string())]
+        );
+        assert_eq!(
+            cluster.members.addressing,
+            Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 13) }
+        );
+        assert!(!imported.is_lossy(), "{:#?}", imported.findings);
+    }
+
+    #[test]
+    fn what_coreos_cloudinit_reads_otherwise_is_reported_at_its_line() {
+        let text = machine(
+            "m-1",
+            true,
+            "role=member",
+            "  units:\n    - name: x.service\n      enable: \"true\"\n      command: start\n  update:\n    reboot-strategy: best-effort\n",
+        );
+        let imported = import(&[file("m.yml", &text), file("notes.md", "# hello\n")], None).expect("imports");
+        let at: Vec<(usize, &str, Severity)> = imported
+            .findings
+            .iter()
+            .filter(|f| f.file == "m.yml" && f.line > 0 && f.severity == Severity::Lossy)
+            .map(|f| (f.line, f.what.as_str(), f.severity))
+            .collect();
+        assert!(at.contains(&(12, "coreos.units[0].enable", Severity::Lossy)), "{at:?}");
+        assert!(at.contains(&(11, "coreos.units `x.service`", Severity::Lossy)), "{at:?}");
+        assert!(at.contains(&(15, "coreos.update.reboot-strategy", Severity::Lossy)), "{at:?}");
+        assert!(imported.findings.iter().any(|f| f.file == "notes.md" && f.severity == Severity::Note));
+        assert_eq!(imported.cluster.name, "imported");
+        let none = import(&[file("w.yml", &machine("w", false, "role=worker", ""))], None).expect_err("no member");
+        assert!(none.message.contains("no config runs an etcd member"), "{none}");
+    }
 
     #[test]
     fn unit_bodies_lose_only_the_fleet_section_and_hostnames_sort_by_number() {

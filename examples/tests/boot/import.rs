@@ -86,3 +86,30 @@ fn random_clusters_survive_render_import_render_byte_for_byte() {
         failures.first().map_or("", String::as_str)
     );
 }
+
+#[test]
+fn damaged_files_never_stop_the_importer_with_a_panic() {
+    // Each rendered file cut short, or with one byte replaced, in turn: the importer answers
+    // with a cluster or an error, whatever the damage.
+    let (seed, count) = seed_range(40);
+    let mut rng = clusterdef::synthetic::Rng::new(seed);
+    for i in 0..count {
+        let (cluster, _) = random_cluster(seed.wrapping_add(i));
+        let Ok(artifacts) = cluster.render() else { continue };
+        let files = sources(&artifacts);
+        for victim in 0..files.len() {
+            let mut damaged = files.clone();
+            let text = &mut damaged[victim].text;
+            let at = rng.below(text.len().max(1));
+            let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+            if rng.chance(50) {
+                text.truncate(at);
+            } else {
+                let replacement =
+                    *rng.pick(&["\"", "'", ":", "-", "[", "{", "#", "\n", "=", "%", " ", "\t", "&a", "*a"]);
+                text.replace_range(at..(at + text[at..].chars().next().map_or(0, char::len_utf8)), replacement);
+            }
+            let _ = import(&damaged, None);
+        }
+    }
+}
