@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use crate::{
     Addressing, Allow, Boot, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, Hostnames, Ipv4Net, Layout,
-    Network, Os, RebootStrategy, Requirement, Rule, Size, Tls, Unit, UnitBody,
+    Network, Os, RebootStrategy, RebootWindow, Requirement, Rule, Size, Tls, Unit, UnitBody, Windows,
 };
 
 /// `machines` machines in all (5 central, the rest in pools of 100 across three cabinets, all
@@ -216,11 +216,16 @@ fn draw(rng: &mut Rng) -> Cluster {
     }
     members.channel = rng.chance(20).then(|| *rng.pick(&[Channel::Stable, Channel::Beta]));
     members.reboot = *rng.pick(&[RebootStrategy::EtcdLock, RebootStrategy::EtcdLock, RebootStrategy::Off]);
+    members.windows = random_windows(rng, &members);
     let mut cluster = Cluster::new(format!("gen{}", rng.below(1000)), layout, members);
     cluster.etcd_release = release;
     if let Bootstrap::Discovery(_) = cluster.bootstrap {
         cluster.bootstrap =
             Bootstrap::Discovery(Some(Cow::Owned(format!("https://discovery.etcd.io/{:032x}", rng.next_u64()))));
+    }
+    if rng.chance(30) {
+        cluster.ssh_keys =
+            Cow::Owned(vec![Cow::Borrowed("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGdlbmVyYXRlZA ops@example.com")]);
     }
     if rng.chance(30) {
         cluster.tls = Some(Tls {
@@ -254,6 +259,13 @@ fn draw(rng: &mut Rng) -> Cluster {
             _ => {}
         }
         pool.channel = rng.chance(30).then(|| *rng.pick(&[Channel::Stable, Channel::Beta, Channel::Alpha]));
+        pool.reboot = *rng.pick(&[RebootStrategy::EtcdLock, RebootStrategy::Reboot, RebootStrategy::Off]);
+        pool.windows = random_windows(rng, &pool);
+        if rng.chance(20) {
+            pool.ssh_keys = Cow::Owned(vec![Cow::Owned(format!(
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHBvb2wt{p} pool{p}@example.com"
+            ))]);
+        }
         pools.push(pool);
     }
     if pools.iter().any(|p| matches!(p.boot, Boot::Pxe { .. })) {
@@ -265,6 +277,18 @@ fn draw(rng: &mut Rng) -> Cluster {
     }
     cluster.units = Cow::Owned(random_units(rng, &cluster));
     cluster
+}
+
+/// No window, one for the whole group, or (for a spread group) one per domain, hours apart.
+fn random_windows(rng: &mut Rng, group: &Group) -> Windows {
+    let window = |hour: usize| RebootWindow::parse(&format!("Sun {hour:02}:00"), "1h").ok();
+    match (rng.below(3), &group.spread) {
+        (1, _) => window(rng.below(20)).map_or(Windows::Any, Windows::All),
+        (2, Some(spread)) => Windows::PerDomain(Cow::Owned(
+            spread.domains.iter().enumerate().filter_map(|(i, d)| Some((d.name.clone(), window(2 * i + 1)?))).collect(),
+        )),
+        _ => Windows::Any,
+    }
 }
 
 /// The network of random clusters with static addresses: 10.0.0.0/16.
