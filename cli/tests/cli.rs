@@ -504,4 +504,19 @@ fn the_worked_example_of_docs_import_md_runs_as_written() {
     assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
     let central_2 = std::fs::read_to_string(Path::new(&out).join("cloud-config/central-2.yml")).expect("rendered");
     assert!(central_2.contains("window_start: \"Sun 05:00\""), "{central_2}");
+
+    // On Flatcar nothing schedules at run time: the units only autoscaled workers can run are
+    // refused, and a fixed count of workers places them.
+    let fixed = std::fs::read_to_string(&declaration).expect("declaration");
+    let flatcar = scratch.file("flatcar.cluster", &format!("os: flatcar,\n{fixed}"));
+    let check = clusterdef(&["check", &flatcar]);
+    let errors = stderr(&check);
+    assert_eq!(check.status.code(), Some(1), "{errors}");
+    assert_eq!(errors.matches("rule `unit_placement`").count(), 2, "{errors}");
+    let placed = fixed.replace("workers: autoscale across", "workers: 4 across");
+    assert_ne!(placed, fixed);
+    let flatcar = scratch.file("flatcar.cluster", &format!("os: flatcar,\n{placed}"));
+    let render = clusterdef(&["render", &flatcar, "--out", &scratch.path("flatcar")]);
+    assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
+    assert!(Path::new(&scratch.path("flatcar")).join("ignition/worker-1.ign").is_file());
 }
