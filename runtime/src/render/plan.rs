@@ -427,6 +427,20 @@ impl Plan {
     }
 }
 
+impl UnitPlan {
+    /// Where a unit placed at render time runs: its machines, or for a template's instances
+    /// each instance with its machine (`web@1.service: worker-1, web@2.service: worker-2`).
+    fn placed_text(&self) -> String {
+        if self.instances.is_empty() {
+            self.placed_on.join(", ")
+        } else {
+            let each: Vec<String> =
+                self.instances.iter().zip(&self.placed_on).map(|(i, host)| format!("{i}: {host}")).collect();
+            each.join(", ")
+        }
+    }
+}
+
 impl Plan {
     /// The eligible machines in words, one phrase per group: its hostnames when they are few,
     /// else the group, the domains when not all of them, and the count.
@@ -550,7 +564,7 @@ impl Plan {
                 .map(|u| {
                     let places = self.describe_eligible(&u.eligible);
                     let (how, places) = match (u.placed_on.is_empty(), u.global) {
-                        (false, _) => ("placed on", u.placed_on.join(", ")),
+                        (false, _) => ("placed on", u.placed_text()),
                         // With no scheduler, a unit not placed now never runs.
                         (true, _) if self.os == Os::Flatcar => {
                             ("placed on", "no machine, so it never runs".to_string())
@@ -655,12 +669,8 @@ impl fmt::Display for Plan {
                     follows.push_str(&format!(", moving away {}", u.replaces.join(" ")));
                 }
                 let places = self.describe_eligible(&u.eligible);
-                if !u.instances.is_empty() {
-                    let each: Vec<String> =
-                        u.instances.iter().zip(&u.placed_on).map(|(i, host)| format!("{i} on {host}")).collect();
-                    writeln!(f, "  {}: placed {}{follows}", u.name, each.join(", "))?;
-                } else if !u.placed_on.is_empty() {
-                    writeln!(f, "  {}: placed on {}{follows}", u.name, u.placed_on.join(", "))?;
+                if !u.placed_on.is_empty() {
+                    writeln!(f, "  {}: placed on {}{follows}", u.name, u.placed_text())?;
                 } else if self.os == Os::Flatcar {
                     writeln!(f, "  {}: placed on no machine, so it never runs{follows}", u.name)?;
                 } else if places.is_empty() {
@@ -681,5 +691,44 @@ impl fmt::Display for Plan {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+    use std::net::Ipv4Addr;
+
+    use clusterdef_model::{Addressing, Layout, Network, Unit, UnitBody};
+
+    use super::*;
+
+    #[test]
+    fn each_placed_instance_is_named_with_its_machine_in_the_text_and_the_tables() {
+        let mut members = Group::new("central", "central", Size::Fixed(3));
+        members.addressing =
+            Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 13) };
+        let mut cluster = Cluster::new("t", Layout::CentralServices, members);
+        cluster.os = Os::Flatcar;
+        cluster.bootstrap = Bootstrap::Static;
+        cluster.network = Some(Network {
+            subnet: "10.0.0.0/24".parse().expect("subnet"),
+            gateway: None,
+            dns: Cow::Borrowed(&[]),
+            interface: Cow::Borrowed("eth0"),
+            domains: Cow::Borrowed(&[]),
+        });
+        cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(3))]);
+        let mut web = Unit::new("web@.service", UnitBody::Inline(Cow::Borrowed("[Service]\nExecStart=/bin/true\n")));
+        web.instances = Some(2);
+        web.machine_metadata = Cow::Owned(vec![clusterdef_model::Requirement {
+            key: Cow::Borrowed("role"),
+            values: Cow::Owned(vec![Cow::Borrowed("worker")]),
+        }]);
+        cluster.units = Cow::Owned(vec![web]);
+        let plan = Plan::of(&cluster);
+        let placed = "web@1.service: worker-1, web@2.service: worker-2";
+        assert!(plan.to_string().contains(&format!("web@.service: placed on {placed}")), "{plan}");
+        assert!(plan.tables().contains(placed), "{}", plan.tables());
     }
 }
