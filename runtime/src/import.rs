@@ -309,6 +309,8 @@ struct Config {
     pxe: Option<String>,
     /// The MACs the boot network sends to this config.
     inventory: Vec<String>,
+    /// The template instances clusterdef's submit unit starts by name.
+    started: Vec<String>,
     unit_copies: Vec<(String, String)>,
     /// Everything else that sets the machine apart, for telling apparent groups apart.
     shape: Vec<(String, String)>,
@@ -520,6 +522,7 @@ fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>
     };
 
     let mut link = None;
+    let mut started = Vec::new();
     let mut shape: Vec<(String, String)> = Vec::new();
     for unit in &cc.units {
         let Some(name) = unit.name.as_ref() else {
@@ -537,7 +540,14 @@ fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>
             }
             ("etcd2.service" | "fleet.service", Some("start"), None) if plain => {}
             ("etcd.service", Some("start" | "stop"), None) if plain => {}
-            (SUBMIT_UNIT, Some("start"), Some(_)) if plain => {}
+            (SUBMIT_UNIT, Some("start"), Some(content)) if plain => {
+                // The instances it starts by name (paths are the units it starts whole).
+                for line in content.value.lines() {
+                    if let Some(names) = line.trim().strip_prefix("ExecStart=/usr/bin/fleetctl start ") {
+                        started.extend(names.split_whitespace().filter(|n| !n.contains('/')).map(str::to_string));
+                    }
+                }
+            }
             (n, _, _) => findings.push(lossy(
                 path,
                 name.line,
@@ -587,6 +597,7 @@ fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>
         platform_address,
         pxe: None,
         inventory: Vec::new(),
+        started,
         unit_copies,
         shape: Vec::new(),
         read: read.clone(),
@@ -913,7 +924,29 @@ fn build(
         cluster.pools = pools_out.into();
     }
     cluster.network = network(std::iter::once(&member_assembly).chain(pools.iter()), findings);
-    cluster.units = units.into_iter().map(|u| u.unit).collect();
+    let started: Vec<String> = member_assembly.configs.iter().flat_map(|c| c.started.iter().cloned()).collect();
+    let mut units: Vec<Unit> = units.into_iter().map(|u| u.unit).collect();
+    for unit in units.iter_mut().filter(|u| u.is_template()) {
+        let Some((prefix, suffix)) = unit.name.split_once("@.") else { continue };
+        let count = (1..).take_while(|i| started.contains(&format!("{prefix}@{i}.{suffix}"))).count();
+        if count > 0 {
+            unit.instances = Some(count as u32);
+        }
+    }
+    for name in &started {
+        let counted = units.iter().any(|u| u.instances.is_some() && u.instance_names().contains(name));
+        if !counted {
+            let path =
+                member_assembly.configs.iter().find(|c| c.started.contains(name)).map_or("", |c| c.path.as_str());
+            findings.push(lossy(
+                path,
+                0,
+                format!("started instance `{name}`"),
+                "not one of instances 1..N of a template here",
+            ));
+        }
+    }
+    cluster.units = units.into();
     check_membership(&cluster, &member_assembly, findings);
     // Which rendered config stands for each file read: a machine's by its hostname, a pool's by
     // its group and domain.

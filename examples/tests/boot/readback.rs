@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clusterdef::read::fleet::{Placement, expand_specifiers, parse_machine_metadata, parse_unit_file};
-use clusterdef::render::cloud_config::{ENV_FILE, FLEET_UNITS_DIR, shares_configs};
+use clusterdef::render::cloud_config::{ENV_FILE, FLEET_UNITS_DIR, SUBMIT_UNIT, shares_configs};
 use clusterdef::render::plan::EtcdAccess;
 use clusterdef::synthetic::random_cluster;
 use clusterdef::{Bootstrap, Cluster, EtcdRelease, Plan, Render, RenderOptions, cluster};
@@ -166,6 +166,26 @@ fn unit_disagreements(
         };
         if placement != want {
             out.push(format!("unit {}: the plan says {want:?}; fleet reads {placement:?}", unit.name));
+        }
+    }
+    // The instances the members' submit unit starts by name, as systemd reads its ExecStart
+    // lines, against the instances the plan says fleet starts.
+    let planned: Vec<String> =
+        r.plan.units.iter().filter(|u| u.placed_on.is_empty()).flat_map(|u| u.instances.iter().cloned()).collect();
+    for (path, value) in configs {
+        let units = get(value, &["coreos", "units"]).and_then(Value::as_array).into_iter().flatten();
+        for submit in units.filter(|u| text(u, &["name"]) == Some(SUBMIT_UNIT)) {
+            let Ok(options) = parse_unit_file(text(submit, &["content"]).unwrap_or_default()) else {
+                out.push(format!("{path}: the submit unit does not parse"));
+                continue;
+            };
+            let started: Vec<String> = options
+                .iter()
+                .filter(|o| o.section == "Service" && o.name == "ExecStart")
+                .filter_map(|o| o.value.strip_prefix("/usr/bin/fleetctl start "))
+                .flat_map(|names| names.split_whitespace().filter(|n| !n.contains('/')).map(str::to_string))
+                .collect();
+            expect(&mut out, path, "the instances the submit unit starts", started, planned.clone());
         }
     }
     out

@@ -353,7 +353,9 @@ fn units(cluster: &Cluster, is_member: bool, segment: Option<Segment>, address: 
 }
 
 /// The unit that hands the cluster's fleet units to fleet once it answers. Every member runs
-/// it; fleet takes the same unit twice as one. Templates are submitted, the rest started.
+/// it; fleet takes the same unit twice as one. Templates are submitted, the rest started, then
+/// the instances a template declares (`instances: N`) are started by name: fleet instantiates
+/// each from the submitted template (or, failing that, from the file in the working directory).
 pub fn submit_unit(cluster: &Cluster) -> String {
     let path = |name: &str| format!("{FLEET_UNITS_DIR}/{name}");
     let (templates, units): (Vec<_>, Vec<_>) = cluster.units.iter().partition(|u| u.name.contains("@."));
@@ -368,7 +370,19 @@ pub fn submit_unit(cluster: &Cluster) -> String {
         let files: Vec<String> = units.iter().map(|u| path(&u.name)).collect();
         text.push_str(&format!("ExecStart=/usr/bin/fleetctl start {}\n", files.join(" ")));
     }
+    let instances: Vec<String> = started_instances(cluster);
+    if !instances.is_empty() {
+        text.push_str(&format!("WorkingDirectory={FLEET_UNITS_DIR}\n"));
+        text.push_str(&format!("ExecStart=/usr/bin/fleetctl start {}\n", instances.join(" ")));
+    }
     text
+}
+
+/// The instances the members' submit unit starts on CoreOS: those of every template that
+/// declares `instances`, by name, in declaration order. (A template without a count is only
+/// submitted; on CoreOS its instances are started by hand.)
+pub fn started_instances(cluster: &Cluster) -> Vec<String> {
+    cluster.units.iter().filter(|u| u.is_template() && u.instances.is_some()).flat_map(|u| u.instance_names()).collect()
 }
 
 fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool) -> Vec<Yaml> {

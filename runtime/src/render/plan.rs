@@ -176,7 +176,9 @@ pub struct UnitPlan {
     /// The configs that carry it, where it is placed at compile time.
     pub placed_configs: Vec<String>,
     /// For a template placed at compile time (not global): the instance on each entry of
-    /// `placed_on`, in the same order (`web@1.service`, …). Empty otherwise.
+    /// `placed_on`, in the same order (`web@1.service`, …). On CoreOS, for a template that
+    /// declares `instances`: the instances the members' submit unit starts, each placed by
+    /// fleet. Empty otherwise.
     pub instances: Vec<String>,
     /// The eligible machines, by group and failure domain.
     pub eligible: Vec<Eligible>,
@@ -368,10 +370,12 @@ impl Plan {
                 placed_configs: placement
                     .get(u)
                     .map_or_else(Vec::new, |hosts| hosts.iter().map(&host_config).collect()),
-                instances: match placement.get(u) {
-                    Some(hosts) if unit.is_template() && !unit.global => {
+                instances: match (cluster.os, placement.get(u)) {
+                    (Os::Flatcar, Some(hosts)) if unit.is_template() && !unit.global => {
                         unit.placed_names(hosts).into_iter().map(|(_, name)| name).collect()
                     }
+                    // On CoreOS the members' submit unit starts them and fleet places them.
+                    (Os::CoreOs, _) if unit.is_template() && unit.instances.is_some() => unit.instance_names(),
                     _ => Vec::new(),
                 },
                 eligible: kinds
@@ -570,6 +574,9 @@ impl Plan {
                             ("placed on", "no machine, so it never runs".to_string())
                         }
                         (true, true) => ("each", places.join(", ")),
+                        (true, false) if !u.instances.is_empty() => {
+                            ("one of", format!("{} (started as {})", places.join(", "), u.instances.join(" ")))
+                        }
                         (true, false) => ("one of", places.join(", ")),
                     };
                     vec![
@@ -667,6 +674,9 @@ impl fmt::Display for Plan {
                 }
                 if !u.replaces.is_empty() {
                     follows.push_str(&format!(", moving away {}", u.replaces.join(" ")));
+                }
+                if u.placed_on.is_empty() && !u.instances.is_empty() {
+                    follows.push_str(&format!(", started as {}", u.instances.join(" ")));
                 }
                 let places = self.describe_eligible(&u.eligible);
                 if !u.placed_on.is_empty() {
