@@ -454,6 +454,9 @@ fn import_of_a_directory_without_a_cluster_says_what_is_missing() {
     let o = clusterdef(&["import", &scratch.0.display().to_string()]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no `#cloud-config` file was found"), "{}", stderr(&o));
+    scratch.file("m.ign", "{\"ignition\":{\"version\":\"3.3.0\"}}\n");
+    let o = clusterdef(&["import", &scratch.0.display().to_string()]);
+    assert!(stderr(&o).contains("only Ignition configs"), "{}", stderr(&o));
     let o = clusterdef(&["import", &scratch.path("absent")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

@@ -185,7 +185,13 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
         }
     }
     if configs.is_empty() {
-        return Err(ImportError { message: "no `#cloud-config` file was found".into(), findings });
+        let ignition = files.iter().any(|f| f.text.trim_start().starts_with('{') && f.text.contains("\"ignition\""));
+        let message = if ignition {
+            "no `#cloud-config` file was found, only Ignition configs: import reads a CoreOS cluster's cloud-configs and fleet units (a Flatcar cluster declared with clusterdef has its declaration already)"
+        } else {
+            "no `#cloud-config` file was found"
+        };
+        return Err(ImportError { message: message.into(), findings });
     }
     // A PXE pool's config is the one its boot script's `cloud-config-url` names.
     let mut pxe_base: BTreeMap<String, String> = BTreeMap::new();
