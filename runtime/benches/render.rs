@@ -4,7 +4,9 @@
 //! reports output bytes per second, and a plain copy of that many bytes is timed beside it, so
 //! rendering throughput can be read as a fraction of what the machine can move at all.
 //!
-//! Run with `cargo bench -p clusterdef --bench render`.
+//! Run with `cargo bench -p clusterdef --bench render`. With `--features import`, the group
+//! `import_machines` times `clusterdef::import` reading the same clusters' rendered files back
+//! (which includes rendering the imported cluster once to compare).
 
 use std::hint::black_box;
 
@@ -35,6 +37,31 @@ fn bench(c: &mut Criterion) {
     for units in [10u32, 100, 1_000] {
         point(c, "render_units", format!("100m_{units}u"), &synthetic::cluster(100, units));
     }
+    #[cfg(feature = "import")]
+    for machines in [10u32, 100, 1_000, 10_000] {
+        import_point(c, machines);
+    }
+}
+
+/// Reading a rendered cluster back, bytes read per second.
+#[cfg(feature = "import")]
+fn import_point(c: &mut Criterion, machines: u32) {
+    use clusterdef::import::{SourceFile, import};
+    let cluster = synthetic::cluster(machines, 100);
+    let artifacts = cluster.render().expect("the benchmark cluster renders");
+    let files: Vec<SourceFile> = artifacts
+        .iter()
+        .filter(|(path, _)| *path != "plan.txt")
+        .map(|(path, bytes)| SourceFile { path: path.to_string(), text: String::from_utf8_lossy(bytes).into_owned() })
+        .collect();
+    let bytes: usize = files.iter().map(|f| f.text.len()).sum();
+    let mut g = c.benchmark_group("import_machines");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_with_input(BenchmarkId::new("import", format!("{machines}m_100u")), &files, |b, files| {
+        b.iter_with_large_drop(|| black_box(import(files, None)))
+    });
+    g.finish();
 }
 
 /// The synthetic cluster on Flatcar: the same machines and units, members bootstrapping from

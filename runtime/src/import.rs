@@ -17,7 +17,7 @@
 //!   pattern where they follow one;
 //! - channel, reboot strategy and windows, SSH keys; each fleet unit's body and placement.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -160,15 +160,25 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
     let mut unit_files = Vec::new();
     let mut boot_scripts = Vec::new();
     let mut dnsmasq = Vec::new();
-    for file in files {
-        let base = file.path.rsplit('/').next().unwrap_or(&file.path);
-        if cloud_config::is_cloud_config(&file.text) {
-            match cloud_config::parse(&file.text) {
-                Ok(cc) => configs.push(read_config(file, cc, &mut findings)),
+    // Reading YAML is most of an import's time, and each file is read on its own: on every core.
+    let read = crate::parallel::map(files, |file| {
+        cloud_config::is_cloud_config(&file.text).then(|| {
+            let mut found = Vec::new();
+            let config = match cloud_config::parse(&file.text) {
+                Ok(cc) => Some(read_config(file, cc, &mut found)),
                 Err(e) => {
-                    findings.push(lossy(&file.path, e.line, "the file", format!("not readable YAML: {}", e.message)))
+                    found.push(lossy(&file.path, e.line, "the file", format!("not readable YAML: {}", e.message)));
+                    None
                 }
-            }
+            };
+            (config, found)
+        })
+    });
+    for (file, read) in files.iter().zip(read) {
+        let base = file.path.rsplit('/').next().unwrap_or(&file.path);
+        if let Some((config, found)) = read {
+            configs.extend(config);
+            findings.extend(found);
         } else if UNIT_SUFFIXES.iter().any(|s| base.ends_with(s)) && base.len() > 8 {
             unit_files.push((file, base.to_string()));
         } else if file.text.contains("cloud-config-url=") {
@@ -606,7 +616,7 @@ fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>
         started,
         unit_copies,
         shape: Vec::new(),
-        read: read.clone(),
+        read: CloudConfig::default(),
     };
     if let Some(f) = &cc.hostname
         && f.value.contains('$')
@@ -637,6 +647,7 @@ fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>
             .map_or(String::new(), |l| format!("{l:?}")),
     ));
     config.shape = shape;
+    config.read = read;
     config
 }
 
@@ -957,10 +968,13 @@ fn build(
     // Which rendered config stands for each file read: a machine's by its hostname, a pool's by
     // its group and domain.
     let mut sources = Vec::new();
-    for (assembly, placed) in std::iter::once(&member_assembly).chain(pools.iter()).zip(cluster.placed_groups()) {
-        for config in &assembly.configs {
+    let placed_groups = cluster.placed_groups();
+    for (assembly, placed) in std::iter::once(member_assembly).chain(pools).zip(&placed_groups) {
+        let by_hostname: HashMap<&str, &clusterdef_model::Machine> =
+            placed.machines.iter().map(|m| (m.hostname.as_str(), m)).collect();
+        for config in assembly.configs {
             let rendered = match &config.hostname {
-                Some(h) => placed.machines.iter().find(|m| m.hostname == *h).map(machine_config_path),
+                Some(h) => by_hostname.get(h.as_str()).map(|m| machine_config_path(m)),
                 None => {
                     let domain = config
                         .domain()
@@ -969,7 +983,7 @@ fn build(
                 }
             };
             if let Some(rendered) = rendered {
-                sources.push((config.clone(), rendered));
+                sources.push((config, rendered));
             }
         }
     }
@@ -994,8 +1008,10 @@ fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)], findings
     let mut renderable = cluster.clone();
     accept_risks(&mut renderable);
     let Ok(artifacts) = crate::Render::render(&renderable) else { return };
-    for (config, rendered_path) in sources {
-        let Some(rendered) = artifacts.text(rendered_path).and_then(|t| cloud_config::parse(t).ok()) else { continue };
+    let rendered_configs =
+        crate::parallel::map(sources, |(_, path)| artifacts.text(path).and_then(|t| cloud_config::parse(t).ok()));
+    for ((config, _), rendered) in sources.iter().zip(rendered_configs) {
+        let Some(rendered) = rendered else { continue };
         let path = config.path.as_str();
         let read = &config.read;
         for (name, as_sets) in COMPARED {
@@ -1187,16 +1203,11 @@ fn assemble(
             // The language deals machines out in its own order; each slot takes the next machine
             // of its domain, so every machine keeps its name, address and domain (the names then
             // may need a list rather than a `{n}` pattern).
-            let mut taken = vec![false; a.configs.len()];
-            order = group
-                .placement(count)
-                .iter()
-                .filter_map(|slot| {
-                    let i = (0..a.configs.len()).find(|&i| !taken[i] && wanted[i] == *slot)?;
-                    taken[i] = true;
-                    Some(i)
-                })
-                .collect();
+            let mut queues: BTreeMap<Option<usize>, std::collections::VecDeque<usize>> = BTreeMap::new();
+            for (i, w) in wanted.iter().enumerate() {
+                queues.entry(*w).or_default().push_back(i);
+            }
+            order = group.placement(count).iter().filter_map(|slot| queues.get_mut(slot)?.pop_front()).collect();
             if order.len() != a.configs.len() {
                 findings.push(lossy(
                     &first.path,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use granit_parser::{Event, Parser, ScalarStyle};
+use granit_parser::{Event, Options, Parser, ScalarStyle};
 
 /// The most nodes a document may expand to, aliases included: a few aliases to large
 /// collections can otherwise expand to billions of nodes.
@@ -90,7 +90,10 @@ impl Node {
 /// The first document of `text`, or `None` for an empty stream.
 pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
     let mut builder = Builder { anchors: HashMap::new(), stack: Vec::new(), nodes: 0, root: None };
-    for event in Parser::new_from_str(text) {
+    // Comments mean nothing to go-yaml; not collecting them saves a fifth of the parse.
+    let mut options = Options::default();
+    options.emit_comments = false;
+    for event in Parser::new_from_str_with_options(text, options) {
         let (event, span) = event.map_err(|e| YamlError {
             message: e.info().to_string(),
             line: e.marker().line(),
