@@ -509,6 +509,42 @@ fn remove_empty_parents(dir: &Path, path: &Path) {
     }
 }
 
+#[cfg(feature = "import")]
+/// The largest file [`read_sources`] reads; cloud-configs and units are a few KiB.
+pub const MAX_SOURCE_FILE: u64 = 8 << 20;
+
+#[cfg(feature = "import")]
+/// Every regular file under `dir`, by path relative to it, in path order, for [`crate::import::import`]; the
+/// manifest of a previous render is skipped. Also returns the paths of files that are not
+/// UTF-8 text, which are not read.
+pub fn read_sources(dir: &Path) -> Result<(Vec<crate::import::SourceFile>, Vec<String>), String> {
+    let (mut files, mut skipped) = (Vec::new(), Vec::new());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+        for entry in entries {
+            let path = entry.map_err(|e| format!("{}: {e}", d.display()))?.path();
+            let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let meta = std::fs::metadata(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            if meta.is_dir() {
+                stack.push(path);
+            } else if rel == MANIFEST {
+                continue;
+            } else if meta.len() > MAX_SOURCE_FILE {
+                return Err(format!("{rel}: {} bytes; import reads files of at most {MAX_SOURCE_FILE}", meta.len()));
+            } else {
+                match String::from_utf8(std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?) {
+                    Ok(text) => files.push(crate::import::SourceFile { path: rel, text }),
+                    Err(_) => skipped.push(rel),
+                }
+            }
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort();
+    Ok((files, skipped))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

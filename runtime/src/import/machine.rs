@@ -1,0 +1,437 @@
+//! One cloud-config read into what it says of its machine: membership, metadata, addresses,
+//! channel, reboot settings, TLS; every key the language has no place for is a finding.
+
+use std::net::Ipv4Addr;
+
+use clusterdef_model::{Channel, DomainKind, EtcdRelease, RebootStrategy, RebootWindow};
+
+use crate::read::cloud_config::{CloudConfig, Section};
+use crate::read::fleet;
+use crate::render::cloud_config::{ENV_FILE, FLEET_UNITS_DIR, SUBMIT_UNIT};
+
+use super::{Finding, SourceFile, lossy, note};
+
+/// A machine's (or a pool's) static network, from its `.network` unit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Link {
+    pub(super) interface: String,
+    pub(super) address: Ipv4Addr,
+    pub(super) prefix: u8,
+    pub(super) gateway: Option<Ipv4Addr>,
+    pub(super) dns: Vec<Ipv4Addr>,
+}
+
+/// One cloud-config, read.
+#[derive(Clone, Debug)]
+pub(super) struct Config {
+    pub(super) path: String,
+    pub(super) hostname: Option<String>,
+    pub(super) keys: Vec<String>,
+    /// fleet metadata as fleetd keeps it: the last value of a key wins, in first-seen order.
+    pub(super) metadata: Vec<(String, String)>,
+    pub(super) member: Option<MemberSection>,
+    pub(super) release: Option<EtcdRelease>,
+    pub(super) discovery: Option<String>,
+    pub(super) tls: Option<(String, String, String)>,
+    pub(super) link: Option<Link>,
+    pub(super) channel: Option<Channel>,
+    pub(super) reboot: RebootStrategy,
+    pub(super) window: Option<RebootWindow>,
+    pub(super) locksmith_group: Option<String>,
+    /// Whether the machine takes its address from the platform (`$private_ipv4`).
+    pub(super) platform_address: bool,
+    pub(super) pxe: Option<String>,
+    /// The MACs the boot network sends to this config.
+    pub(super) inventory: Vec<String>,
+    /// The template instances clusterdef's submit unit starts by name.
+    pub(super) started: Vec<String>,
+    pub(super) unit_copies: Vec<(String, String)>,
+    /// Everything else that sets the machine apart, for telling apparent groups apart.
+    pub(super) shape: Vec<(String, String)>,
+    /// The file as read, to compare with what the declaration renders for the same machine.
+    pub(super) read: CloudConfig,
+}
+
+impl Config {
+    pub(super) fn role(&self) -> &str {
+        self.metadata.iter().find(|(k, _)| k == "role").map_or("worker", |(_, v)| v)
+    }
+
+    pub(super) fn domain(&self) -> Option<(DomainKind, &str)> {
+        self.metadata.iter().find_map(|(k, v)| match k.as_str() {
+            "cabinet" => Some((DomainKind::Cabinet, v.as_str())),
+            "zone" => Some((DomainKind::Zone, v.as_str())),
+            _ => None,
+        })
+    }
+
+    pub(super) fn group_name(&self) -> String {
+        self.locksmith_group.clone().unwrap_or_else(|| self.role().to_string())
+    }
+}
+
+/// What an etcd member's section says of it.
+#[derive(Clone, Debug)]
+pub(super) struct MemberSection {
+    pub(super) name: Option<String>,
+    /// `name=peer-url` pairs of `initial-cluster` (or 0.4's `peers`).
+    pub(super) initial_cluster: Vec<(String, String)>,
+    pub(super) token: Option<String>,
+}
+
+pub(super) fn field(section: Option<&Section>, key: &str) -> Option<String> {
+    section.and_then(|s| s.get(key)).map(|f| f.value.clone())
+}
+
+/// The keys of each section the importer understands; the rest are lossy.
+pub(super) const ETCD2_KEYS: &[&str] = &[
+    "name",
+    "advertise_client_urls",
+    "initial_advertise_peer_urls",
+    "listen_client_urls",
+    "listen_peer_urls",
+    "initial_cluster",
+    "initial_cluster_state",
+    "initial_cluster_token",
+    "discovery",
+    "proxy",
+    "trusted_ca_file",
+    "cert_file",
+    "key_file",
+    "peer_trusted_ca_file",
+    "peer_cert_file",
+    "peer_key_file",
+    "client_cert_auth",
+    "peer_client_cert_auth",
+];
+pub(super) const ETCD04_KEYS: &[&str] = &[
+    "name",
+    "addr",
+    "peer_addr",
+    "peers",
+    "discovery",
+    "ca_file",
+    "cert_file",
+    "key_file",
+    "peer_ca_file",
+    "peer_cert_file",
+    "peer_key_file",
+];
+pub(super) const FLEET_KEYS: &[&str] =
+    &["metadata", "public_ip", "etcd_servers", "etcd_cafile", "etcd_certfile", "etcd_keyfile"];
+pub(super) const LOCKSMITH_KEYS: &[&str] =
+    &["endpoint", "group", "window_start", "window_length", "etcd_cafile", "etcd_certfile", "etcd_keyfile"];
+pub(super) const UPDATE_KEYS: &[&str] = &["group", "reboot_strategy"];
+
+pub(super) fn unknown_keys(
+    path: &str,
+    name: &str,
+    section: Option<&Section>,
+    known: &[&str],
+    findings: &mut Vec<Finding>,
+) {
+    for (key, f) in section.map_or(&[][..], |s| &s.fields[..]) {
+        if !known.contains(&key.as_str()) {
+            findings.push(lossy(path, f.line, format!("coreos.{name}.{key}"), "the language has no setting for it"));
+        }
+    }
+}
+
+/// `host:port` or `scheme://host:port` → the host, when it is an address.
+pub(super) fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    Some(rest.rsplit_once(':').map_or(rest, |(h, _)| h))
+}
+
+pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut Vec<Finding>) -> Config {
+    let cc = &read;
+    let path = file.path.as_str();
+    for u in &cc.unread {
+        findings.push(lossy(path, u.line, &u.key, &u.why));
+    }
+    let (etcd2, etcd, fleet_s, locksmith, update) =
+        (cc.etcd2.as_ref(), cc.etcd.as_ref(), cc.fleet.as_ref(), cc.locksmith.as_ref(), cc.update.as_ref());
+    unknown_keys(path, "etcd2", etcd2, ETCD2_KEYS, findings);
+    unknown_keys(path, "etcd", etcd, ETCD04_KEYS, findings);
+    unknown_keys(path, "fleet", fleet_s, FLEET_KEYS, findings);
+    unknown_keys(path, "locksmith", locksmith, LOCKSMITH_KEYS, findings);
+    unknown_keys(path, "update", update, UPDATE_KEYS, findings);
+
+    let mut metadata: Vec<(String, String)> = Vec::new();
+    if let Some(raw) = fleet_s.and_then(|s| s.get("metadata")) {
+        // fleetd: entries split on `,`, each on its first `=`, trimmed; the last value wins.
+        for pair in raw.value.split(',') {
+            match pair.split_once('=') {
+                Some((k, v)) => {
+                    let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                    match metadata.iter_mut().find(|(key, _)| *key == k) {
+                        Some(slot) => {
+                            findings.push(note(
+                                path,
+                                raw.line,
+                                format!("fleet metadata `{k}`"),
+                                "given twice; fleetd keeps the last value",
+                            ));
+                            slot.1 = v;
+                        }
+                        None => metadata.push((k, v)),
+                    }
+                }
+                None if pair.trim().is_empty() => {}
+                None => findings.push(lossy(
+                    path,
+                    raw.line,
+                    format!("fleet metadata `{}`", pair.trim()),
+                    "not a key=value pair; fleetd skips it",
+                )),
+            }
+        }
+    }
+
+    let proxy = field(etcd2, "proxy").is_some_and(|p| p != "off");
+    let (release, member) = match (etcd2, etcd) {
+        (Some(s), _) if !proxy => (Some(EtcdRelease::V2), Some(member_section(s, "initial_cluster", findings, path))),
+        (Some(_), _) => (Some(EtcdRelease::V2), None),
+        (None, Some(s)) => (Some(EtcdRelease::V0_4), Some(member_section(s, "peers", findings, path))),
+        (None, None) => (None, None),
+    };
+    let discovery = field(etcd2.or(etcd), "discovery");
+    let tls = [
+        (etcd2, ["trusted_ca_file", "cert_file", "key_file"]),
+        (etcd, ["ca_file", "cert_file", "key_file"]),
+        (fleet_s, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"]),
+        (locksmith, ["etcd_cafile", "etcd_certfile", "etcd_keyfile"]),
+    ]
+    .into_iter()
+    .find_map(|(s, [ca, cert, key])| Some((field(s, ca)?, field(s, cert)?, field(s, key)?)));
+
+    let channel = update.and_then(|s| s.get("group")).and_then(|f| match f.value.as_str() {
+        "stable" => Some(Channel::Stable),
+        "beta" => Some(Channel::Beta),
+        "alpha" => Some(Channel::Alpha),
+        "lts" => Some(Channel::Lts),
+        other => {
+            findings.push(lossy(
+                path,
+                f.line,
+                "coreos.update.group",
+                format!("`{other}` is not a channel the language names (stable, beta, alpha, lts)"),
+            ));
+            None
+        }
+    });
+    let reboot = match update.and_then(|s| s.get("reboot_strategy")) {
+        None => RebootStrategy::EtcdLock,
+        Some(f) => match f.value.as_str() {
+            "etcd-lock" => RebootStrategy::EtcdLock,
+            "reboot" => RebootStrategy::Reboot,
+            "off" => RebootStrategy::Off,
+            other => {
+                findings.push(lossy(
+                    path,
+                    f.line,
+                    "coreos.update.reboot-strategy",
+                    format!("`{other}` is not a strategy the language names (etcd-lock, reboot, off)"),
+                ));
+                RebootStrategy::EtcdLock
+            }
+        },
+    };
+    let window = match (locksmith.and_then(|s| s.get("window_start")), locksmith.and_then(|s| s.get("window_length"))) {
+        (Some(start), Some(length)) => match RebootWindow::parse(&start.value, &length.value) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                findings.push(lossy(
+                    path,
+                    start.line,
+                    "coreos.locksmith.window-start",
+                    format!("not a window the language reads: {e}"),
+                ));
+                None
+            }
+        },
+        (Some(f), None) | (None, Some(f)) => {
+            findings.push(lossy(
+                path,
+                f.line,
+                "coreos.locksmith window",
+                "start and length must be set together (locksmithd exits otherwise)",
+            ));
+            None
+        }
+        (None, None) => None,
+    };
+
+    let mut link = None;
+    let mut started = Vec::new();
+    let mut shape: Vec<(String, String)> = Vec::new();
+    for unit in &cc.units {
+        let Some(name) = unit.name.as_ref() else {
+            findings.push(lossy(path, unit.line, "coreos.units entry", "no name; coreos-cloudinit skips it"));
+            continue;
+        };
+        let command = unit.command.as_ref().map(|c| c.value.as_str());
+        let plain = unit.drop_ins.is_empty() && !unit.mask && !unit.enable;
+        match (name.value.as_str(), command, &unit.content) {
+            (n, _, Some(content)) if n.ends_with(".network") && plain && link.is_none() => {
+                match read_link(&content.value) {
+                    Ok(l) => link = Some(l),
+                    Err(why) => findings.push(lossy(path, content.line, format!("coreos.units `{n}`"), why)),
+                }
+            }
+            ("etcd2.service" | "fleet.service", Some("start"), None) if plain => {}
+            ("etcd.service", Some("start" | "stop"), None) if plain => {}
+            (SUBMIT_UNIT, Some("start"), Some(content)) if plain => {
+                // The instances it starts by name (paths are the units it starts whole).
+                for line in content.value.lines() {
+                    if let Some(names) = line.trim().strip_prefix("ExecStart=/usr/bin/fleetctl start ") {
+                        started.extend(names.split_whitespace().filter(|n| !n.contains('/')).map(str::to_string));
+                    }
+                }
+            }
+            (n, _, _) => findings.push(lossy(
+                path,
+                name.line,
+                format!("coreos.units `{n}`"),
+                "a unit the cloud-config runs itself; the language places units through fleet (declare it as a `unit`)",
+            )),
+        }
+    }
+    let mut unit_copies = Vec::new();
+    for wf in &cc.write_files {
+        let Some(p) = wf.path.as_ref() else { continue };
+        let extras = wf.owner.is_some() || wf.encoding.is_some();
+        match p.value.as_str() {
+            ENV_FILE | "/etc/profile.d/etcdctl.sh" | "/etc/profile.d/fleetctl.sh" if !extras => {}
+            other if other.starts_with(FLEET_UNITS_DIR) && !extras => {
+                let name = other.rsplit('/').next().unwrap_or_default().to_string();
+                unit_copies.push((name, wf.content.as_ref().map(|c| c.value.clone()).unwrap_or_default()));
+            }
+            other => findings.push(lossy(
+                path,
+                p.line,
+                format!("write_files `{other}`"),
+                "the language writes no files of its own choosing",
+            )),
+        }
+    }
+    let public_ip = field(fleet_s, "public_ip");
+    let platform_address = public_ip.as_deref() == Some("$private_ipv4")
+        || member.is_some()
+            && field(etcd2.or(etcd), "listen_peer_urls")
+                .or(field(etcd, "peer_addr"))
+                .is_some_and(|u| u.contains("$private_ipv4"));
+    let mut config = Config {
+        path: path.to_string(),
+        hostname: cc.hostname.as_ref().map(|f| f.value.clone()),
+        keys: cc.ssh_authorized_keys.iter().map(|f| f.value.clone()).collect(),
+        metadata,
+        member,
+        release,
+        discovery,
+        tls,
+        link,
+        channel,
+        reboot,
+        window,
+        locksmith_group: field(locksmith, "group"),
+        platform_address,
+        pxe: None,
+        inventory: Vec::new(),
+        started,
+        unit_copies,
+        shape: Vec::new(),
+        read: CloudConfig::default(),
+    };
+    if let Some(f) = &cc.hostname
+        && f.value.contains('$')
+    {
+        findings.push(lossy(path, f.line, "hostname", "a substituted hostname; the language names machines itself"));
+    }
+    // What must agree between machines of one group, key by key.
+    shape.push((
+        "fleet metadata".into(),
+        config
+            .metadata
+            .iter()
+            .filter(|(k, _)| k != "cabinet" && k != "zone")
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    ));
+    shape.push(("ssh_authorized_keys".into(), config.keys.join("\n")));
+    shape.push(("coreos.update.group".into(), format!("{:?}", config.channel)));
+    shape.push(("coreos.update.reboot-strategy".into(), config.reboot.as_str().into()));
+    shape.push(("hostname".into(), config.hostname.is_some().to_string()));
+    shape.push((
+        "static address".into(),
+        config
+            .link
+            .as_ref()
+            .map(|l| (l.interface.clone(), l.prefix, l.dns.clone()))
+            .map_or(String::new(), |l| format!("{l:?}")),
+    ));
+    config.shape = shape;
+    config.read = read;
+    config
+}
+
+pub(super) fn member_section(
+    section: &Section,
+    list_key: &str,
+    findings: &mut Vec<Finding>,
+    path: &str,
+) -> MemberSection {
+    let mut initial_cluster = Vec::new();
+    if let Some(f) = section.get(list_key) {
+        for entry in f.value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            match entry.split_once('=') {
+                Some((name, url)) => initial_cluster.push((name.to_string(), url.to_string())),
+                // etcd 0.4's `peers` lists addresses only.
+                None if list_key == "peers" => initial_cluster.push((String::new(), entry.to_string())),
+                None => findings.push(lossy(
+                    path,
+                    f.line,
+                    format!("initial-cluster entry `{entry}`"),
+                    "not name=url; etcd refuses it",
+                )),
+            }
+        }
+    }
+    MemberSection {
+        name: section.get("name").map(|f| f.value.clone()),
+        initial_cluster,
+        token: section.get("initial_cluster_token").map(|f| f.value.clone()),
+    }
+}
+
+/// A `.network` unit the language writes for a static address: `[Match] Name=`, `[Network]`
+/// with one `Address=`, at most one `Gateway=`, any `DNS=`.
+pub(super) fn read_link(content: &str) -> Result<Link, String> {
+    let options = fleet::parse_unit_file(content).map_err(|e| format!("not a unit file: {e}"))?;
+    let (mut interface, mut address, mut gateway, mut dns) = (None, None, None, Vec::new());
+    for o in &options {
+        match (o.section.as_str(), o.name.as_str()) {
+            ("Match", "Name") => interface = Some(o.value.clone()),
+            ("Network", "Address") if address.is_none() => {
+                let (a, p) = o.value.split_once('/').ok_or("an Address= without a prefix length")?;
+                let a: Ipv4Addr = a.parse().map_err(|_| format!("`{}` is not an IPv4 address", o.value))?;
+                let p: u8 = p.parse().ok().filter(|p| *p <= 32).ok_or("a prefix length out of range")?;
+                address = Some((a, p));
+            }
+            ("Network", "Gateway") if gateway.is_none() => {
+                gateway = Some(o.value.parse().map_err(|_| format!("`{}` is not an IPv4 gateway", o.value))?)
+            }
+            ("Network", "DNS") => {
+                dns.push(o.value.parse().map_err(|_| format!("`{}` is not an IPv4 DNS server", o.value))?)
+            }
+            (section, name) => {
+                return Err(format!(
+                    "`{name}=` in [{section}]: the language's static networking has address, gateway and DNS only"
+                ));
+            }
+        }
+    }
+    let (address, prefix) = address.ok_or("no Address=")?;
+    Ok(Link { interface: interface.ok_or("no [Match] Name=")?, address, prefix, gateway, dns })
+}

@@ -1,0 +1,379 @@
+//! A running CoreOS cluster's cloud-configs and fleet units read back into a [`Cluster`], so
+//! its architecture can be checked by the rules, rendered again, or moved to Flatcar.
+//!
+//! The files are read as the engines read them ([`crate::read::cloud_config`],
+//! [`crate::read::fleet`]): an importer that reads differently would import a cluster other
+//! than the one running. What the language cannot say is never dropped quietly: every such key,
+//! section or unit line is a [`Finding`] with its file and line. What the importer infers:
+//!
+//! - members: configs with an etcd2 (or etcd 0.4) section that is not a proxy; the layout from
+//!   their role and count; bootstrap from `initial-cluster` or `discovery`; TLS file paths;
+//! - groups: by locksmith group (else fleet `role`); machines of one group that differ in
+//!   anything but hostname, address and failure domain are split into groups of their own, and
+//!   the differing keys are named; a config without a hostname serves a pool (autoscaled, or
+//!   PXE-booted when its boot script points at it);
+//! - failure domains from `cabinet=`/`zone=` metadata, with counts where machines are not dealt
+//!   round-robin; addresses from the `.network` units (a range where contiguous); hostnames as a
+//!   pattern where they follow one;
+//! - channel, reboot strategy and windows, SSH keys; each fleet unit's body and placement.
+
+//!
+//! Stages, one module each: `machine` reads each cloud-config, `units` each fleet unit,
+//! `assemble` groups the machines and builds the model, `compare` renders the model and
+//! compares each file read with its rendered counterpart.
+
+mod assemble;
+mod compare;
+mod machine;
+mod units;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use clusterdef_model::{Allow, Cluster, Violation};
+
+use crate::read::cloud_config;
+use assemble::build;
+use compare::compare_with_render;
+use machine::read_config;
+use units::read_units;
+
+pub use crate::output::read_sources as read_dir;
+
+/// A file to import: its path (as it will be shown) and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The path, relative to the imported directory.
+    pub path: String,
+    /// The contents.
+    pub text: String,
+}
+
+/// How much a finding matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Something the cluster does that the declaration does not say: importing it loses it.
+    Lossy,
+    /// Something the declaration says another way, or a file that was not read, with the reason.
+    Note,
+}
+
+/// Something the importer could not carry into the declaration, or chose how to carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// The file.
+    pub file: String,
+    /// The 1-based line (0 when the finding is about the whole file).
+    pub line: usize,
+    /// How much it matters.
+    pub severity: Severity,
+    /// What it is about: a key, a unit line, a file.
+    pub what: String,
+    /// Why.
+    pub why: String,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Lossy => "lossy",
+            Severity::Note => "note",
+        };
+        match self.line {
+            0 => write!(f, "{}: {severity}: {}: {}", self.file, self.what, self.why),
+            line => write!(f, "{}:{line}: {severity}: {}: {}", self.file, self.what, self.why),
+        }
+    }
+}
+
+/// What an import found: the cluster, and what it could not carry.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    /// The cluster the files implement.
+    pub cluster: Cluster,
+    /// Every key, line or file not carried as it was, in file and line order.
+    pub findings: Vec<Finding>,
+}
+
+impl Imported {
+    /// Whether anything the cluster does was lost.
+    pub fn is_lossy(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Lossy)
+    }
+}
+
+/// Why nothing could be imported.
+#[derive(Clone, Debug)]
+pub struct ImportError {
+    /// What is missing.
+    pub message: String,
+    /// What was found on the way.
+    pub findings: Vec<Finding>,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        for finding in &self.findings {
+            write!(f, "\n{finding}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// Unit file suffixes fleet takes.
+const UNIT_SUFFIXES: &[&str] =
+    &[".service", ".socket", ".timer", ".path", ".mount", ".automount", ".device", ".target", ".swap"];
+
+/// Reads `files` as one cluster. `name` names it when the files do not (its static
+/// `initial-cluster-token` does).
+pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, ImportError> {
+    let mut findings = Vec::new();
+    let mut configs = Vec::new();
+    let mut unit_files = Vec::new();
+    let mut boot_scripts = Vec::new();
+    let mut dnsmasq = Vec::new();
+    // Reading YAML is most of an import's time, and each file is read on its own: on every core.
+    let read = crate::parallel::map(files, |file| {
+        cloud_config::is_cloud_config(&file.text).then(|| {
+            let mut found = Vec::new();
+            let config = match cloud_config::parse(&file.text) {
+                Ok(cc) => Some(read_config(file, cc, &mut found)),
+                Err(e) => {
+                    found.push(lossy(&file.path, e.line, "the file", format!("not readable YAML: {}", e.message)));
+                    None
+                }
+            };
+            (config, found)
+        })
+    });
+    for (file, read) in files.iter().zip(read) {
+        let base = file.path.rsplit('/').next().unwrap_or(&file.path);
+        if let Some((config, found)) = read {
+            configs.extend(config);
+            findings.extend(found);
+        } else if UNIT_SUFFIXES.iter().any(|s| base.ends_with(s)) && base.len() > 8 {
+            unit_files.push((file, base.to_string()));
+        } else if file.text.contains("cloud-config-url=") {
+            boot_scripts.push(file);
+        } else if file.text.lines().any(|l| l.starts_with("dhcp-range=") || l.starts_with("dhcp-boot=")) {
+            dnsmasq.push(file);
+        } else {
+            findings.push(note(
+                &file.path,
+                0,
+                "the file",
+                "neither a cloud-config, a unit file, a boot script nor a dnsmasq config; not read",
+            ));
+        }
+    }
+    if configs.is_empty() {
+        let ignition = files.iter().any(|f| f.text.trim_start().starts_with('{') && f.text.contains("\"ignition\""));
+        let message = if ignition {
+            "no `#cloud-config` file was found, only Ignition configs: import reads a CoreOS cluster's cloud-configs and fleet units (a Flatcar cluster declared with clusterdef has its declaration already)"
+        } else {
+            "no `#cloud-config` file was found"
+        };
+        return Err(ImportError { message: message.into(), findings });
+    }
+    // A PXE pool's config is the one its boot script's `cloud-config-url` names.
+    let mut pxe_base: BTreeMap<String, String> = BTreeMap::new();
+    let mut script_config: Vec<(&str, String)> = Vec::new();
+    for script in &boot_scripts {
+        for url in script.text.split_whitespace().filter_map(|w| w.strip_prefix("cloud-config-url=")) {
+            for config in &configs {
+                if let Some(base) = url.strip_suffix(config.path.as_str()) {
+                    pxe_base.insert(config.path.clone(), base.trim_end_matches('/').to_string());
+                    script_config.push((script.path.as_str(), config.path.clone()));
+                }
+            }
+        }
+    }
+    // Machines a shared boot network tells apart by MAC: `dhcp-host=<mac>,set:<tag>`, and the
+    // tag's `dhcp-boot` names the boot script, which names the config.
+    let mut inventory: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in &dnsmasq {
+        // (mac, tag, line) and (tag, boot script URL).
+        let mut macs: Vec<(&str, &str, usize)> = Vec::new();
+        let mut boots: Vec<(&str, &str)> = Vec::new();
+        for (i, line) in file.text.lines().enumerate() {
+            if let Some(rest) = line.strip_prefix("dhcp-host=") {
+                match rest.split(',').collect::<Vec<_>>()[..] {
+                    [mac, tag] if tag.starts_with("set:") => macs.push((mac, &tag[4..], i + 1)),
+                    _ => {
+                        findings.push(lossy(&file.path, i + 1, "dhcp-host", "only `dhcp-host=<mac>,set:<tag>` is read"))
+                    }
+                }
+            } else if let Some(rest) = line.strip_prefix("dhcp-boot=") {
+                let parts: Vec<&str> = rest.split(',').collect();
+                let url = parts.last().copied().unwrap_or_default();
+                for tag in
+                    parts.iter().filter_map(|p| p.strip_prefix("tag:")).filter(|t| *t != "ipxe" && !t.starts_with('!'))
+                {
+                    boots.push((tag, url));
+                }
+            }
+        }
+        for (mac, tag, line) in macs {
+            let script = boots.iter().find(|(t, _)| *t == tag).map(|(_, url)| *url);
+            let config = script.and_then(|url| script_config.iter().find(|(p, _)| url.ends_with(&format!("/{p}"))));
+            match config {
+                Some((_, config)) => inventory.entry(config.clone()).or_default().push(mac.to_string()),
+                None => findings.push(lossy(
+                    &file.path,
+                    line,
+                    format!("dhcp-host {mac}"),
+                    "its tag boots no script that names a config here",
+                )),
+            }
+        }
+    }
+    for config in &mut configs {
+        config.pxe = pxe_base.get(&config.path).cloned();
+        config.inventory = inventory.remove(&config.path).unwrap_or_default();
+    }
+    let units = read_units(&unit_files, &configs, &mut findings);
+    let (cluster, sources) = build(configs, units, name, &mut findings)?;
+    compare_with_render(&cluster, &sources, &mut findings);
+    findings.sort_by(|a, b| (&a.file, a.line, &a.what).cmp(&(&b.file, b.line, &b.what)));
+    findings.dedup();
+    Ok(Imported { cluster, findings })
+}
+
+/// Adds an `allow(rule, reason = "imported: …")` for every allowable rule the cluster breaks,
+/// so the declaration compiles as it is and each risk stays visible in it. Returns the
+/// violations of rules that cannot be allowed.
+pub fn accept_risks(cluster: &mut Cluster) -> Vec<Violation> {
+    let violations = cluster.violations();
+    let mut allows: Vec<Allow> = cluster.allows.to_vec();
+    let mut left = Vec::new();
+    for v in violations {
+        if !v.rule.allowable() {
+            left.push(v);
+        } else if !allows.iter().any(|a| a.rule == v.rule) {
+            allows.push(Allow { rule: v.rule, reason: format!("imported: {}", v.message).into() });
+        }
+    }
+    cluster.allows = allows.into();
+    left
+}
+
+pub(crate) fn lossy(file: &str, line: usize, what: impl Into<String>, why: impl Into<String>) -> Finding {
+    Finding { file: file.to_string(), line, severity: Severity::Lossy, what: what.into(), why: why.into() }
+}
+
+pub(crate) fn note(file: &str, line: usize, what: impl Into<String>, why: impl Into<String>) -> Finding {
+    Finding { file: file.to_string(), line, severity: Severity::Note, what: what.into(), why: why.into() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use clusterdef_model::{Addressing, Channel, EtcdRelease, RebootStrategy, Windows};
+
+    use super::assemble::natural_key;
+    use super::units::body_without_fleet_section;
+    use super::*;
+
+    fn file(path: &str, text: &str) -> SourceFile {
+        SourceFile { path: path.to_string(), text: text.to_string() }
+    }
+
+    /// A machine's config: an etcd2 member (by discovery) or a proxy, with `extra` lines under
+    /// `coreos:`.
+    fn machine(hostname: &str, member: bool, metadata: &str, extra: &str) -> String {
+        let etcd2 = if member {
+            "  etcd2:\n    discovery: https://discovery.etcd.io/abc\n    listen-peer-urls: http://$private_ipv4:2380\n"
+        } else {
+            "  etcd2:\n    proxy: on\n    discovery: https://discovery.etcd.io/abc\n"
+        };
+        format!(
+            "#cloud-config\nhostname: {hostname}\ncoreos:\n{etcd2}  fleet:\n    public-ip: $private_ipv4\n    metadata: {metadata}\n{extra}"
+        )
+    }
+
+    #[test]
+    fn machines_of_one_group_that_differ_are_split_and_the_keys_named() {
+        let files = [
+            file("m1.yml", &machine("m-1", true, "role=central", "")),
+            file("m2.yml", &machine("m-2", true, "role=central", "")),
+            file("m3.yml", &machine("m-3", true, "role=central", "")),
+            file("w1.yml", &machine("worker-1", false, "role=worker", "  update:\n    group: beta\n")),
+            file("w2.yml", &machine("worker-2", false, "role=worker", "  update:\n    group: alpha\n")),
+        ];
+        let imported = import(&files, Some("t")).expect("imports");
+        let pools: Vec<(&str, Option<Channel>)> =
+            imported.cluster.pools.iter().map(|p| (p.name.as_ref(), p.channel)).collect();
+        assert_eq!(pools, [("worker", Some(Channel::Beta)), ("worker-2", Some(Channel::Alpha))]);
+        let split = imported.findings.iter().find(|f| f.what == "group `worker`").expect("the split is said");
+        assert_eq!((split.file.as_str(), split.severity), ("w2.yml", Severity::Note));
+        assert!(split.why.contains("coreos.update.group") && split.why.contains("`worker-2`"), "{}", split.why);
+    }
+
+    #[test]
+    fn windows_per_domain_and_etcd_0_4_members_are_read() {
+        let member = |n: u8, cabinet: &str, start: &str| {
+            file(
+                &format!("c{n}.yml"),
+                &format!(
+                    "#cloud-config\nhostname: central-{n}\ncoreos:\n  etcd:\n    name: central-{n}\n    addr: 10.0.0.1{n}:4001\n    peer-addr: 10.0.0.1{n}:7001\n  fleet:\n    metadata: role=central,cabinet={cabinet}\n  update:\n    reboot-strategy: reboot\n  locksmith:\n    window-start: {start}\n    window-length: 1h\n  units:\n    - name: 00-eth0.network\n      runtime: true\n      content: |\n        [Match]\n        Name=eth0\n        [Network]\n        Address=10.0.0.1{n}/24\n"
+                ),
+            )
+        };
+        let files = [member(1, "a", "Mon 01:00"), member(2, "b", "Mon 03:00"), member(3, "c", "Mon 05:00")];
+        let imported = import(&files, Some("t")).expect("imports");
+        let cluster = &imported.cluster;
+        assert_eq!(cluster.etcd_release, EtcdRelease::V0_4);
+        assert_eq!(cluster.members.reboot, RebootStrategy::Reboot);
+        let Windows::PerDomain(windows) = &cluster.members.windows else { panic!("{:?}", cluster.members.windows) };
+        let starts: Vec<(&str, String)> = windows.iter().map(|(d, w)| (d.as_ref(), w.start_text())).collect();
+        assert_eq!(
+            starts,
+            [("a", "Mon 01:00".to_string()), ("b", "Mon 03:00".to_string()), ("c", "Mon 05:00".to_string())]
+        );
+        assert_eq!(
+            cluster.members.addressing,
+            Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 13) }
+        );
+        assert!(!imported.is_lossy(), "{:#?}", imported.findings);
+    }
+
+    #[test]
+    fn what_coreos_cloudinit_reads_otherwise_is_reported_at_its_line() {
+        let text = machine(
+            "m-1",
+            true,
+            "role=member",
+            "  units:\n    - name: x.service\n      enable: \"true\"\n      command: start\n  update:\n    reboot-strategy: best-effort\n",
+        );
+        let imported = import(&[file("m.yml", &text), file("notes.md", "# hello\n")], None).expect("imports");
+        let at: Vec<(usize, &str, Severity)> = imported
+            .findings
+            .iter()
+            .filter(|f| f.file == "m.yml" && f.line > 0 && f.severity == Severity::Lossy)
+            .map(|f| (f.line, f.what.as_str(), f.severity))
+            .collect();
+        assert!(at.contains(&(12, "coreos.units[0].enable", Severity::Lossy)), "{at:?}");
+        assert!(at.contains(&(11, "coreos.units `x.service`", Severity::Lossy)), "{at:?}");
+        assert!(at.contains(&(15, "coreos.update.reboot-strategy", Severity::Lossy)), "{at:?}");
+        assert!(imported.findings.iter().any(|f| f.file == "notes.md" && f.severity == Severity::Note));
+        assert_eq!(imported.cluster.name, "imported");
+        let none = import(&[file("w.yml", &machine("w", false, "role=worker", ""))], None).expect_err("no member");
+        assert!(none.message.contains("no config runs an etcd member"), "{none}");
+    }
+
+    #[test]
+    fn unit_bodies_lose_only_the_fleet_section_and_hostnames_sort_by_number() {
+        assert_eq!(body_without_fleet_section("[Service]\nA=1\n\n[X-Fleet]\nGlobal=true\n"), "[Service]\nA=1\n");
+        assert_eq!(
+            body_without_fleet_section("[X-Fleet]\nGlobal=true\n[Install]\nWantedBy=x\n"),
+            "[Install]\nWantedBy=x\n"
+        );
+        let mut names = vec!["w-10", "w-2", "w-1"];
+        names.sort_by_key(|n| natural_key(n));
+        assert_eq!(names, ["w-1", "w-2", "w-10"]);
+    }
+}
