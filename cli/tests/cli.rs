@@ -523,3 +523,18 @@ fn the_worked_example_of_docs_import_md_runs_as_written() {
     assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
     assert!(Path::new(&scratch.path("flatcar")).join("ignition/worker-1.ign").is_file());
 }
+
+#[test]
+fn an_etcd_0_4_cluster_written_by_hand_imports_with_its_hostname_pattern() {
+    let imported = clusterdef(&["import", &import_fixture("etcd04")]);
+    let errors = stderr(&imported);
+    assert_eq!(imported.status.code(), Some(0), "{errors}");
+    assert_expected_declaration("etcd04", &stdout(&imported));
+    assert!(
+        errors.contains(
+            "node1.yml:11: note: coreos.fleet.etcd_servers: the declaration adds `http://$private_ipv4:4001`"
+        ),
+        "{errors}"
+    );
+    assert!(!errors.contains("lossy"), "{errors}");
+}
