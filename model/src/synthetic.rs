@@ -258,6 +258,11 @@ fn draw(rng: &mut Rng) -> Cluster {
             Size::Fixed(n) if rng.chance(50) => pool.addressing = take_addresses(n),
             _ => {}
         }
+        if let (Size::Fixed(n), true) = (size, rng.chance(15)) {
+            // Names that count down, so the order of names is not the order of machines.
+            pool.hostnames =
+                Hostnames::List(Cow::Owned((0..n).map(|i| Cow::Owned(format!("{}-x{}", pool.name, n - i))).collect()));
+        }
         pool.channel = rng.chance(30).then(|| *rng.pick(&[Channel::Stable, Channel::Beta, Channel::Alpha]));
         pool.reboot = *rng.pick(&[RebootStrategy::EtcdLock, RebootStrategy::Reboot, RebootStrategy::Off]);
         pool.windows = random_windows(rng, &pool);
