@@ -97,6 +97,10 @@ enum Command {
         /// declaration compiles as it is and each risk stays visible in it.
         #[arg(long)]
         allow_risks: bool,
+        /// Output format: the declaration with findings and errors on stderr, or one JSON
+        /// object with all three.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
 }
 
@@ -362,8 +366,8 @@ fn run(cli: Cli) -> Outcome {
                 }
             },
         },
-        Command::Import { dir, out, name, allow_lossy, allow_risks } => {
-            import(&dir, out.as_deref(), name.as_deref(), allow_lossy, allow_risks)
+        Command::Import { dir, out, name, allow_lossy, allow_risks, format } => {
+            import(&dir, out.as_deref(), name.as_deref(), Allowed { lossy: allow_lossy, risks: allow_risks }, format)
         }
         Command::Export { file, format } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
@@ -387,7 +391,22 @@ fn run(cli: Cli) -> Outcome {
     }
 }
 
-fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allow_lossy: bool, allow_risks: bool) -> Outcome {
+/// What `import` accepts on purpose.
+struct Allowed {
+    lossy: bool,
+    risks: bool,
+}
+
+#[derive(Serialize)]
+struct ImportReport<'a> {
+    ok: bool,
+    declaration: &'a str,
+    findings: &'a [clusterdef::import::Finding],
+    errors: &'a [Problem],
+}
+
+fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allowed: Allowed, format: Format) -> Outcome {
+    let text_output = matches!(format, Format::Text);
     let files = match clusterdef::import::read_dir(dir) {
         Ok((files, skipped)) => {
             for path in skipped {
@@ -409,10 +428,12 @@ fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allow_lossy: bool,
             return Outcome::Invalid;
         }
     };
-    for finding in &imported.findings {
-        eprintln!("{finding}");
+    if text_output {
+        for finding in &imported.findings {
+            eprintln!("{finding}");
+        }
     }
-    if allow_risks {
+    if allowed.risks {
         clusterdef::import::accept_risks(&mut imported.cluster);
     }
     let text = clusterdef_syntax::print::print(&imported.cluster);
@@ -425,28 +446,41 @@ fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allow_lossy: bool,
             path.display().to_string()
         }
         None => {
-            print!("{text}");
+            if text_output {
+                print!("{text}");
+            }
             "<imported declaration>".to_string()
         }
     };
     let lossy = imported.findings.iter().filter(|f| f.severity == clusterdef::import::Severity::Lossy).count();
     let here = Path::new(".");
-    let checked = input::check_source(&text, &shown, here, here, colour());
-    if let Err(Failure::Invalid { rendered, .. }) = &checked {
-        if colour() && rendered.contains('\x1b') {
-            eprint!("{rendered}");
-        } else {
-            eprint!("{}", paint(rendered));
+    let checked = input::check_source(&text, &shown, here, here, colour() && text_output);
+    let problems: &[Problem] = match &checked {
+        Err(Failure::Invalid { problems, .. }) => problems,
+        _ => &[],
+    };
+    let ok = checked.is_ok() && (lossy == 0 || allowed.lossy);
+    match format {
+        Format::Json => println!(
+            "{}",
+            json(&ImportReport { ok, declaration: &text, findings: &imported.findings, errors: problems })
+        ),
+        Format::Text => {
+            if let Err(Failure::Invalid { rendered, .. }) = &checked {
+                if colour() && rendered.contains('\x1b') {
+                    eprint!("{rendered}");
+                } else {
+                    eprint!("{}", paint(rendered));
+                }
+            }
+            if lossy > 0 {
+                let verdict =
+                    if allowed.lossy { "allowed by --allow-lossy" } else { "pass --allow-lossy to accept that" };
+                eprintln!("{lossy} setting(s) of the running cluster cannot be declared and were left out ({verdict})");
+            }
         }
     }
-    if lossy > 0 {
-        let verdict = if allow_lossy { "allowed by --allow-lossy" } else { "pass --allow-lossy to accept that" };
-        eprintln!("{lossy} setting(s) of the running cluster cannot be declared and were left out ({verdict})");
-    }
-    match (checked, lossy > 0 && !allow_lossy) {
-        (Ok(_), false) => Outcome::Ok,
-        _ => Outcome::Invalid,
-    }
+    if ok { Outcome::Ok } else { Outcome::Invalid }
 }
 
 /// The serde value as clusterdef's YAML, which quotes every string.

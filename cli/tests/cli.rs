@@ -442,6 +442,17 @@ fn what_the_language_cannot_say_fails_the_import_with_file_and_line() {
     ] {
         assert!(errors.contains(expected), "missing `{expected}` in:\n{errors}");
     }
+    let report = clusterdef(&["import", &fixture, "--format", "json"]);
+    assert_eq!(report.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&report)).expect("one JSON object");
+    assert_eq!(report["ok"], false);
+    let flannel = report["findings"].as_array().into_iter().flatten().find(|f| f["what"] == "coreos.flannel");
+    let flannel = flannel.expect("the flannel finding");
+    assert_eq!(
+        (&flannel["file"], &flannel["line"], &flannel["severity"]),
+        (&"worker.yml".into(), &13.into(), &"lossy".into())
+    );
+    assert!(report["declaration"].as_str().is_some_and(|d| d.contains("etcd_node: \"192.168.7.10\"")), "{report}");
     let allowed = clusterdef(&["import", &fixture, "--allow-lossy"]);
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
     assert!(stderr(&allowed).contains("worker.yml:13: lossy: coreos.flannel"), "still listed when allowed");

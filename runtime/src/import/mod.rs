@@ -51,6 +51,8 @@ pub struct SourceFile {
 
 /// How much a finding matters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
 pub enum Severity {
     /// Something the cluster does that the declaration does not say: importing it loses it.
     Lossy,
@@ -60,6 +62,7 @@ pub enum Severity {
 
 /// Something the importer could not carry into the declaration, or chose how to carry.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Finding {
     /// The file.
     pub file: String,
