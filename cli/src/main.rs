@@ -97,6 +97,10 @@ enum Command {
         /// declaration compiles as it is and each risk stays visible in it.
         #[arg(long)]
         allow_risks: bool,
+        /// Declare and check it as a production cluster (`production: true`), which no
+        /// machine's file can say.
+        #[arg(long)]
+        production: bool,
         /// Output format: the declaration with findings and errors on stderr, or one JSON
         /// object with all three.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -366,8 +370,9 @@ fn run(cli: Cli) -> Outcome {
                 }
             },
         },
-        Command::Import { dir, out, name, allow_lossy, allow_risks, format } => {
-            import(&dir, out.as_deref(), name.as_deref(), Allowed { lossy: allow_lossy, risks: allow_risks }, format)
+        Command::Import { dir, out, name, allow_lossy, allow_risks, production, format } => {
+            let allowed = Allowed { lossy: allow_lossy, risks: allow_risks };
+            import(&dir, out.as_deref(), name.as_deref(), production, allowed, format)
         }
         Command::Export { file, format } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
@@ -405,7 +410,14 @@ struct ImportReport<'a> {
     errors: &'a [Problem],
 }
 
-fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allowed: Allowed, format: Format) -> Outcome {
+fn import(
+    dir: &Path,
+    out: Option<&Path>,
+    name: Option<&str>,
+    production: bool,
+    allowed: Allowed,
+    format: Format,
+) -> Outcome {
     let text_output = matches!(format, Format::Text);
     let files = match clusterdef::import::read_dir(dir) {
         Ok((files, skipped)) => {
@@ -433,6 +445,7 @@ fn import(dir: &Path, out: Option<&Path>, name: Option<&str>, allowed: Allowed, 
             eprintln!("{finding}");
         }
     }
+    imported.cluster.production |= production;
     if allowed.risks {
         clusterdef::import::accept_risks(&mut imported.cluster);
     }

@@ -391,6 +391,15 @@ fn the_hand_written_production_cluster_imports_to_the_same_architecture() {
         serde_json::from_str(&stdout(&o)).expect("plan JSON")
     };
     assert_eq!(architecture(&plan(&out)), architecture(&plan(&production())));
+
+    // Declared production, as the guide's cluster is, it passes the production rules too; the
+    // dev/test fixture cannot be production.
+    let as_production = clusterdef(&["import", &import_fixture("production"), "--production"]);
+    assert_eq!(as_production.status.code(), Some(0), "{}", stderr(&as_production));
+    assert!(stdout(&as_production).contains("production: true,"), "{}", stdout(&as_production));
+    let devtest = clusterdef(&["import", &import_fixture("lossy"), "--production", "--allow-lossy"]);
+    assert_eq!(devtest.status.code(), Some(1), "{}", stderr(&devtest));
+    assert!(stderr(&devtest).contains("rule `"), "{}", stderr(&devtest));
 }
 
 /// Imports a fixture that fails: exit 1, the expected declaration printed all the same.

@@ -267,10 +267,11 @@ fn production_channel(r: &mut Report<'_>) {
             Rule::ProductionChannel,
             subject,
             format!(
-                "production etcd members must follow the stable channel, but `{}` follows {}: a {} release \
+                "production etcd members must follow the stable channel, but `{}` follows {}: {} {} release \
                  that breaks etcd breaks every machine of the cluster at once",
                 c.layout.members_key(),
                 channel.as_str(),
+                if channel.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" },
                 channel.as_str()
             ),
             format!(
