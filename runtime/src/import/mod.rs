@@ -345,6 +345,21 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_file_that_differs_from_the_copy_members_submit_yields_to_the_copy() {
+        let copy = "[Service]\nExecStart=/bin/true\n";
+        let member = format!(
+            "{}write_files:\n  - path: /etc/clusterdef/fleet-units/a.service\n    content: |\n      [Service]\n      ExecStart=/bin/true\n",
+            machine("m-1", true, "role=member", "")
+        );
+        let files = [file("m.yml", &member), file("units/a.service", "[Service]\nExecStart=/bin/false\n")];
+        let imported = import(&files, None).expect("imports");
+        assert_eq!(imported.cluster.units[0].body.text(), copy);
+        let finding = imported.findings.iter().find(|f| f.file == "units/a.service").expect("the difference is said");
+        assert_eq!(finding.severity, Severity::Lossy);
+        assert!(finding.why.contains("the copy is what runs"), "{}", finding.why);
+    }
+
+    #[test]
     fn what_coreos_cloudinit_reads_otherwise_is_reported_at_its_line() {
         let text = machine(
             "m-1",

@@ -22,10 +22,25 @@ pub(super) fn read_units(
     let mut sources: Vec<(String, String, String)> = Vec::new();
     if let Some(member) = configs.iter().find(|c| !c.unit_copies.is_empty()) {
         for (name, text) in &member.unit_copies {
-            let file = files.iter().find(|(_, n)| n == name);
-            let (path, text) =
-                file.map_or((member.path.clone(), text.clone()), |(f, _)| (f.path.clone(), f.text.clone()));
-            sources.push((name.clone(), path, text));
+            // The copy is what the members submit, so it is what fleet runs; the unit file is
+            // read in its place (for its line numbers) only when the two are the same.
+            let path = match files.iter().find(|(_, n)| n == name) {
+                Some((f, _)) if f.text == *text => f.path.clone(),
+                Some((f, _)) => {
+                    findings.push(lossy(
+                        &f.path,
+                        0,
+                        format!("unit `{name}`"),
+                        format!(
+                            "differs from the copy `{}` carries for fleet; the copy is what runs, and what is declared",
+                            member.path
+                        ),
+                    ));
+                    member.path.clone()
+                }
+                None => member.path.clone(),
+            };
+            sources.push((name.clone(), path, text.clone()));
         }
     }
     let mut rest: Vec<&(&SourceFile, String)> =
