@@ -16,7 +16,6 @@
 //!   round-robin; addresses from the `.network` units (a range where contiguous); hostnames as a
 //!   pattern where they follow one;
 //! - channel, reboot strategy and windows, SSH keys; each fleet unit's body and placement.
-
 //!
 //! Stages, one module each: `machine` reads each cloud-config, `units` each fleet unit,
 //! `assemble` groups the machines and builds the model, `compare` renders the model and
