@@ -156,7 +156,7 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
         if let Some((config, found)) = read {
             configs.extend(config);
             findings.extend(found);
-        } else if UNIT_SUFFIXES.iter().any(|s| base.ends_with(s)) && base.len() > 8 {
+        } else if UNIT_SUFFIXES.iter().any(|s| base.len() > s.len() && base.ends_with(s)) {
             unit_files.push((file, base.to_string()));
         } else if file.text.contains("cloud-config-url=") {
             boot_scripts.push(file);
