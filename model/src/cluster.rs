@@ -550,6 +550,23 @@ pub struct Network {
     pub domains: List<DomainNetwork>,
 }
 
+impl Network {
+    /// The interface a network's `.network` unit matches unless the declaration names another.
+    pub const DEFAULT_INTERFACE: &'static str = "eth0";
+
+    /// `subnet` with the declaration's defaults: no gateway, no DNS servers, the default
+    /// interface, no failure-domain networks.
+    pub fn new(subnet: Ipv4Net) -> Network {
+        Network {
+            subnet,
+            gateway: None,
+            dns: Cow::Borrowed(&[]),
+            interface: Cow::Borrowed(Network::DEFAULT_INTERFACE),
+            domains: Cow::Borrowed(&[]),
+        }
+    }
+}
+
 /// The network of one failure domain.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

@@ -22,11 +22,9 @@ pub fn cluster(machines: u32, units: u32) -> Cluster {
     members.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 15) };
     let mut cluster = Cluster::new("bench", Layout::CentralServices, members);
     cluster.network = Some(Network {
-        subnet: "10.0.0.0/8".parse().expect("subnet"),
         gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
         dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
-        interface: Cow::Borrowed("eth0"),
-        domains: Cow::Borrowed(&[]),
+        ..Network::new(Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 8))
     });
     let pools: Vec<Group> = (0..machines.div_ceil(100))
         .map(|p| {
@@ -299,11 +297,9 @@ fn random_windows(rng: &mut Rng, group: &Group) -> Windows {
 /// The network of random clusters with static addresses: 10.0.0.0/16.
 fn random_network() -> Network {
     Network {
-        subnet: Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 16),
         gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
         dns: Cow::Owned(vec![Ipv4Addr::new(10, 0, 0, 2)]),
-        interface: Cow::Borrowed("eth0"),
-        domains: Cow::Borrowed(&[]),
+        ..Network::new(Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 16))
     }
 }
 

@@ -108,7 +108,10 @@ pub fn lower(
                     subnet: subnet.value,
                     gateway: net.gateway.as_ref().map(|g| g.value),
                     dns: Cow::Owned(net.dns.iter().map(|d| d.value).collect()),
-                    interface: net.interface.as_ref().map_or(Cow::Borrowed("eth0"), |i| text(&i.value)),
+                    interface: net
+                        .interface
+                        .as_ref()
+                        .map_or(Cow::Borrowed(Network::DEFAULT_INTERFACE), |i| text(&i.value)),
                     domains: Cow::Owned(
                         net.domains
                             .iter()

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 
 use clusterdef_model::{
-    Addressing, Boot, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Hostnames, Layout, Os,
-    RebootStrategy, Size, Unit, UnitBody, Windows,
+    Addressing, Boot, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Hostnames, Layout,
+    Network, Os, RebootStrategy, Size, Unit, UnitBody, Windows,
 };
 
 use crate::symbol;
@@ -66,7 +66,7 @@ pub fn print(cluster: &Cluster) -> String {
             let dns: Vec<String> = net.dns.iter().map(|a| a.to_string()).collect();
             parts.push(format!("dns: {}", strings(&dns)));
         }
-        if net.interface != "eth0" {
+        if net.interface != Network::DEFAULT_INTERFACE {
             parts.push(format!("interface: {}", string(&net.interface)));
         }
         for kind in [DomainKind::Zone, DomainKind::Cabinet] {

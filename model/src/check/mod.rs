@@ -315,11 +315,8 @@ mod tests {
     fn addresses_are_checked_against_the_subnet_and_each_other() {
         let mut cluster = central(3, &["a", "b", "c"]);
         cluster.network = Some(Network {
-            subnet: "10.0.0.0/24".parse().expect("valid"),
             gateway: Some(Ipv4Addr::new(10, 0, 0, 1)),
-            dns: Cow::Borrowed(&[]),
-            interface: Cow::Borrowed("eth0"),
-            domains: Cow::Borrowed(&[]),
+            ..Network::new("10.0.0.0/24".parse().expect("valid"))
         });
         cluster.members.addressing =
             Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 10), last: Ipv4Addr::new(10, 0, 0, 12) };

@@ -433,13 +433,7 @@ mod tests {
             Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 13) };
         let mut cluster = Cluster::new("c", Layout::CentralServices, members);
         cluster.etcd_release = release;
-        cluster.network = Some(Network {
-            subnet: "10.0.0.0/24".parse().expect("subnet"),
-            gateway: None,
-            dns: Cow::Borrowed(&[]),
-            interface: Cow::Borrowed("eth0"),
-            domains: Cow::Borrowed(&[]),
-        });
+        cluster.network = Some(Network::new("10.0.0.0/24".parse().expect("subnet")));
         cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(1))]);
         cluster
     }

@@ -721,13 +721,7 @@ mod tests {
         let mut cluster = Cluster::new("t", Layout::CentralServices, members);
         cluster.os = Os::Flatcar;
         cluster.bootstrap = Bootstrap::Static;
-        cluster.network = Some(Network {
-            subnet: "10.0.0.0/24".parse().expect("subnet"),
-            gateway: None,
-            dns: Cow::Borrowed(&[]),
-            interface: Cow::Borrowed("eth0"),
-            domains: Cow::Borrowed(&[]),
-        });
+        cluster.network = Some(Network::new("10.0.0.0/24".parse().expect("subnet")));
         cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(3))]);
         let mut web = Unit::new("web@.service", UnitBody::Inline(Cow::Borrowed("[Service]\nExecStart=/bin/true\n")));
         web.instances = Some(2);
