@@ -674,12 +674,8 @@ fn large_scale_layout_survives_each_zone_and_its_leader() {
 
 /// The loopback network, where the tests run every member.
 fn loopback_network() -> clusterdef::Network {
-    use std::borrow::Cow;
     clusterdef::Network {
-        subnet: "127.0.0.0/8".parse().expect("subnet"),
-        gateway: None,
-        dns: Cow::Borrowed(&[]),
-        interface: Cow::Borrowed("lo"),
-        domains: Cow::Borrowed(&[]),
+        interface: std::borrow::Cow::Borrowed("lo"),
+        ..clusterdef::Network::new("127.0.0.0/8".parse().expect("subnet"))
     }
 }
