@@ -10,10 +10,11 @@ mod network;
 mod os;
 mod pools;
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Allow, Cluster};
 use crate::placement::Host;
 use crate::rule::Rule;
 use crate::subject::Subject;
@@ -140,6 +141,23 @@ impl Cluster {
         let mut out = self.all_violations();
         out.retain(|v| !self.allows(v.rule));
         out
+    }
+
+    /// Accepts every risk the cluster takes that may be accepted: an `allow` for each allowable
+    /// rule it breaks and does not allow yet, with the reason `reason` gives for the rule's
+    /// first violation. Returns the violations of rules that cannot be allowed.
+    pub fn accept_risks(&mut self, reason: impl Fn(&Violation) -> String) -> Vec<Violation> {
+        let mut allows = self.allows.to_vec();
+        let mut left = Vec::new();
+        for v in self.violations() {
+            if !v.rule.allowable() {
+                left.push(v);
+            } else if !allows.iter().any(|a| a.rule == v.rule) {
+                allows.push(Allow { rule: v.rule, reason: Cow::Owned(reason(&v)) });
+            }
+        }
+        self.allows = Cow::Owned(allows);
+        left
     }
 
     /// Checks the cluster against every architecture rule it does not allow.

@@ -29,7 +29,7 @@ mod units;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use clusterdef_model::{Allow, Cluster, Violation};
+use clusterdef_model::{Cluster, Violation};
 
 use crate::read::cloud_config;
 use assemble::build;
@@ -248,18 +248,7 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
 /// so the declaration compiles as it is and each risk stays visible in it. Returns the
 /// violations of rules that cannot be allowed.
 pub fn accept_risks(cluster: &mut Cluster) -> Vec<Violation> {
-    let violations = cluster.violations();
-    let mut allows: Vec<Allow> = cluster.allows.to_vec();
-    let mut left = Vec::new();
-    for v in violations {
-        if !v.rule.allowable() {
-            left.push(v);
-        } else if !allows.iter().any(|a| a.rule == v.rule) {
-            allows.push(Allow { rule: v.rule, reason: format!("imported: {}", v.message).into() });
-        }
-    }
-    cluster.allows = allows.into();
-    left
+    cluster.accept_risks(|v| format!("imported: {}", v.message))
 }
 
 pub(crate) fn lossy(file: &str, line: usize, what: impl Into<String>, why: impl Into<String>) -> Finding {
