@@ -654,6 +654,13 @@ impl Unit {
             None => vec![self.name.to_string()],
         }
     }
+
+    /// The instances a CoreOS cluster's members start by name, leaving fleet to place each:
+    /// those of a template that declares `instances` (a template without a count is only
+    /// submitted). Empty for any other unit.
+    pub fn started_instances(&self) -> Vec<String> {
+        if self.is_template() && self.instances.is_some() { self.instance_names() } else { Vec::new() }
+    }
 }
 
 /// Where a unit's text came from.

@@ -130,7 +130,7 @@ pub(super) fn build(
         }
     }
     for name in &started {
-        let counted = units.iter().any(|u| u.instances.is_some() && u.instance_names().contains(name));
+        let counted = units.iter().any(|u| u.started_instances().contains(name));
         if !counted {
             let path =
                 member_assembly.configs.iter().find(|c| c.started.contains(name)).map_or("", |c| c.path.as_str());

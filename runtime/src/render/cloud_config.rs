@@ -378,11 +378,9 @@ pub fn submit_unit(cluster: &Cluster) -> String {
     text
 }
 
-/// The instances the members' submit unit starts on CoreOS: those of every template that
-/// declares `instances`, by name, in declaration order. (A template without a count is only
-/// submitted; on CoreOS its instances are started by hand.)
+/// The instances the members' submit unit starts, in declaration order.
 pub fn started_instances(cluster: &Cluster) -> Vec<String> {
-    cluster.units.iter().filter(|u| u.is_template() && u.instances.is_some()).flat_map(|u| u.instance_names()).collect()
+    cluster.units.iter().flat_map(clusterdef_model::Unit::started_instances).collect()
 }
 
 fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool) -> Vec<Yaml> {

@@ -375,7 +375,7 @@ impl Plan {
                         unit.placed_names(hosts).into_iter().map(|(_, name)| name).collect()
                     }
                     // On CoreOS the members' submit unit starts them and fleet places them.
-                    (Os::CoreOs, _) if unit.is_template() && unit.instances.is_some() => unit.instance_names(),
+                    (Os::CoreOs, _) => unit.started_instances(),
                     _ => Vec::new(),
                 },
                 eligible: kinds
