@@ -2,21 +2,10 @@
 
 use clusterdef_model::Cluster;
 
-use crate::read::cloud_config::{self, CloudConfig, Section};
+use crate::read::cloud_config;
 
-use super::machine::{Config, ETCD2_KEYS, ETCD04_KEYS, FLEET_KEYS, LOCKSMITH_KEYS, UPDATE_KEYS};
+use super::machine::{Config, SECTIONS};
 use super::{Finding, accept_risks, note};
-
-/// The sections whose settings are compared with the render, and how a value is compared:
-/// lists of URLs and `name=url` pairs, and fleet metadata, as sets (their order means nothing
-/// to the engines).
-pub(super) const COMPARED: &[(&str, &[&str])] = &[
-    ("etcd2", &["advertise_client_urls", "listen_client_urls", "initial_cluster"]),
-    ("etcd", &["peers"]),
-    ("fleet", &["metadata", "etcd_servers"]),
-    ("locksmith", &["endpoint"]),
-    ("update", &[]),
-];
 
 /// Each file read against what the declaration renders for the same machine: a setting the
 /// declaration writes differently, leaves out or adds is a note on its line, so nothing
@@ -31,19 +20,10 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
         let Some(rendered) = rendered else { continue };
         let path = config.path.as_str();
         let read = &config.read;
-        for (name, as_sets) in COMPARED {
-            let pick = |c: &CloudConfig| -> Option<Section> {
-                match *name {
-                    "etcd2" => c.etcd2.clone(),
-                    "etcd" => c.etcd.clone(),
-                    "fleet" => c.fleet.clone(),
-                    "locksmith" => c.locksmith.clone(),
-                    _ => c.update.clone(),
-                }
-            };
-            let (was, now) = (pick(read), pick(&rendered));
+        for keys in &SECTIONS {
+            let (name, was, now) = (keys.name, read.section(keys.name), rendered.section(keys.name));
             let normal = |key: &str, value: &str| -> Vec<String> {
-                let mut items: Vec<String> = if as_sets.contains(&key) {
+                let mut items: Vec<String> = if keys.sets.contains(&key) {
                     value.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
                 } else {
                     vec![value.to_string()]
@@ -51,17 +31,12 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
                 items.sort();
                 items
             };
-            let at = was.as_ref().map_or(0, |s| s.line);
-            let known: &[&str] = match *name {
-                "etcd2" => ETCD2_KEYS,
-                "etcd" => ETCD04_KEYS,
-                "fleet" => FLEET_KEYS,
-                "locksmith" => LOCKSMITH_KEYS,
-                _ => UPDATE_KEYS,
-            };
+            let at = was.map_or(0, |s| s.line);
             // Keys the importer does not know are reported as lossy already.
-            for (key, field) in was.iter().flat_map(|s| s.fields.iter()).filter(|(k, _)| known.contains(&k.as_str())) {
-                match now.as_ref().and_then(|s| s.get(key)) {
+            for (key, field) in
+                was.iter().flat_map(|s| s.fields.iter()).filter(|(k, _)| keys.known.contains(&k.as_str()))
+            {
+                match now.and_then(|s| s.get(key)) {
                     Some(new) if normal(key, &new.value) == normal(key, &field.value) => {}
                     Some(new) => findings.push(note(
                         path,
@@ -78,7 +53,7 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
                 }
             }
             for (key, field) in now.iter().flat_map(|s| s.fields.iter()) {
-                if was.as_ref().is_none_or(|s| s.get(key).is_none()) {
+                if was.is_none_or(|s| s.get(key).is_none()) {
                     findings.push(note(
                         path,
                         at,

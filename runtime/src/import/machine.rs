@@ -7,7 +7,7 @@ use clusterdef_model::{Channel, DomainKind, EtcdRelease, RebootStrategy, RebootW
 
 use crate::read::cloud_config::{CloudConfig, Section};
 use crate::read::fleet;
-use crate::render::cloud_config::{ENV_FILE, FLEET_UNITS_DIR, SUBMIT_UNIT};
+use crate::render::cloud_config::{ENV_FILE, ETCDCTL_PROFILE, FLEET_UNITS_DIR, FLEETCTL_PROFILE, SUBMIT_UNIT};
 
 use super::{Finding, SourceFile, lossy, note};
 
@@ -83,56 +83,75 @@ pub(super) fn field(section: Option<&Section>, key: &str) -> Option<String> {
     section.and_then(|s| s.get(key)).map(|f| f.value.clone())
 }
 
-/// The keys of each section the importer understands; the rest are lossy.
-pub(super) const ETCD2_KEYS: &[&str] = &[
-    "name",
-    "advertise_client_urls",
-    "initial_advertise_peer_urls",
-    "listen_client_urls",
-    "listen_peer_urls",
-    "initial_cluster",
-    "initial_cluster_state",
-    "initial_cluster_token",
-    "discovery",
-    "proxy",
-    "trusted_ca_file",
-    "cert_file",
-    "key_file",
-    "peer_trusted_ca_file",
-    "peer_cert_file",
-    "peer_key_file",
-    "client_cert_auth",
-    "peer_client_cert_auth",
-];
-pub(super) const ETCD04_KEYS: &[&str] = &[
-    "name",
-    "addr",
-    "peer_addr",
-    "peers",
-    "discovery",
-    "ca_file",
-    "cert_file",
-    "key_file",
-    "peer_ca_file",
-    "peer_cert_file",
-    "peer_key_file",
-];
-pub(super) const FLEET_KEYS: &[&str] =
-    &["metadata", "public_ip", "etcd_servers", "etcd_cafile", "etcd_certfile", "etcd_keyfile"];
-pub(super) const LOCKSMITH_KEYS: &[&str] =
-    &["endpoint", "group", "window_start", "window_length", "etcd_cafile", "etcd_certfile", "etcd_keyfile"];
-pub(super) const UPDATE_KEYS: &[&str] = &["group", "reboot_strategy"];
+/// Each `coreos.*` section the importer reads: its name, the keys it understands (the rest are
+/// lossy), and the keys whose value is a comma-separated list whose order means nothing to the
+/// engines (URL lists, `initial-cluster`, metadata), compared as sets.
+pub(super) struct SectionKeys {
+    pub(super) name: &'static str,
+    pub(super) known: &'static [&'static str],
+    pub(super) sets: &'static [&'static str],
+}
 
-pub(super) fn unknown_keys(
-    path: &str,
-    name: &str,
-    section: Option<&Section>,
-    known: &[&str],
-    findings: &mut Vec<Finding>,
-) {
+pub(super) const SECTIONS: [SectionKeys; 5] = [
+    SectionKeys {
+        name: "etcd2",
+        known: &[
+            "name",
+            "advertise_client_urls",
+            "initial_advertise_peer_urls",
+            "listen_client_urls",
+            "listen_peer_urls",
+            "initial_cluster",
+            "initial_cluster_state",
+            "initial_cluster_token",
+            "discovery",
+            "proxy",
+            "trusted_ca_file",
+            "cert_file",
+            "key_file",
+            "peer_trusted_ca_file",
+            "peer_cert_file",
+            "peer_key_file",
+            "client_cert_auth",
+            "peer_client_cert_auth",
+        ],
+        sets: &["advertise_client_urls", "listen_client_urls", "initial_cluster"],
+    },
+    SectionKeys {
+        name: "etcd",
+        known: &[
+            "name",
+            "addr",
+            "peer_addr",
+            "peers",
+            "discovery",
+            "ca_file",
+            "cert_file",
+            "key_file",
+            "peer_ca_file",
+            "peer_cert_file",
+            "peer_key_file",
+        ],
+        sets: &["peers"],
+    },
+    SectionKeys {
+        name: "fleet",
+        known: &["metadata", "public_ip", "etcd_servers", "etcd_cafile", "etcd_certfile", "etcd_keyfile"],
+        sets: &["metadata", "etcd_servers"],
+    },
+    SectionKeys {
+        name: "locksmith",
+        known: &["endpoint", "group", "window_start", "window_length", "etcd_cafile", "etcd_certfile", "etcd_keyfile"],
+        sets: &["endpoint"],
+    },
+    SectionKeys { name: "update", known: &["group", "reboot_strategy"], sets: &[] },
+];
+
+fn unknown_keys(path: &str, keys: &SectionKeys, section: Option<&Section>, findings: &mut Vec<Finding>) {
     for (key, f) in section.map_or(&[][..], |s| &s.fields[..]) {
-        if !known.contains(&key.as_str()) {
-            findings.push(lossy(path, f.line, format!("coreos.{name}.{key}"), "the language has no setting for it"));
+        if !keys.known.contains(&key.as_str()) {
+            let what = format!("coreos.{}.{key}", keys.name);
+            findings.push(lossy(path, f.line, what, "the language has no setting for it"));
         }
     }
 }
@@ -151,11 +170,9 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     }
     let (etcd2, etcd, fleet_s, locksmith, update) =
         (cc.etcd2.as_ref(), cc.etcd.as_ref(), cc.fleet.as_ref(), cc.locksmith.as_ref(), cc.update.as_ref());
-    unknown_keys(path, "etcd2", etcd2, ETCD2_KEYS, findings);
-    unknown_keys(path, "etcd", etcd, ETCD04_KEYS, findings);
-    unknown_keys(path, "fleet", fleet_s, FLEET_KEYS, findings);
-    unknown_keys(path, "locksmith", locksmith, LOCKSMITH_KEYS, findings);
-    unknown_keys(path, "update", update, UPDATE_KEYS, findings);
+    for keys in &SECTIONS {
+        unknown_keys(path, keys, cc.section(keys.name), findings);
+    }
 
     let mut metadata: Vec<(String, String)> = Vec::new();
     if let Some(raw) = fleet_s.and_then(|s| s.get("metadata")) {
@@ -302,7 +319,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         let Some(p) = wf.path.as_ref() else { continue };
         let extras = wf.owner.is_some() || wf.encoding.is_some();
         match p.value.as_str() {
-            ENV_FILE | "/etc/profile.d/etcdctl.sh" | "/etc/profile.d/fleetctl.sh" if !extras => {}
+            ENV_FILE | ETCDCTL_PROFILE | FLEETCTL_PROFILE if !extras => {}
             other if other.starts_with(FLEET_UNITS_DIR) && !extras => {
                 let name = other.rsplit('/').next().unwrap_or_default().to_string();
                 unit_copies.push((name, wf.content.as_ref().map(|c| c.value.clone()).unwrap_or_default()));

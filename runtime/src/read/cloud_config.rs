@@ -106,6 +106,21 @@ pub struct CloudConfig {
     pub unread: Vec<Unread>,
 }
 
+impl CloudConfig {
+    /// The `coreos.<name>` section this reader keeps (`etcd2`, `etcd`, `fleet`, `locksmith`,
+    /// `update`), if the file has it.
+    pub fn section(&self, name: &str) -> Option<&Section> {
+        match name {
+            "etcd2" => self.etcd2.as_ref(),
+            "etcd" => self.etcd.as_ref(),
+            "fleet" => self.fleet.as_ref(),
+            "locksmith" => self.locksmith.as_ref(),
+            "update" => self.update.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// Why a file is not a cloud-config this reader can take.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CloudConfigError {

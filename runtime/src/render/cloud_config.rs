@@ -23,6 +23,12 @@ pub const FLEET_UNITS_DIR: &str = "/etc/clusterdef/fleet-units";
 /// The environment file that names the machine's etcd endpoints (`ETCD_ENDPOINTS`).
 pub const ENV_FILE: &str = "/etc/clusterdef/etcd.env";
 
+/// The login-shell script that loads [`ENV_FILE`], for etcdctl.
+pub const ETCDCTL_PROFILE: &str = "/etc/profile.d/etcdctl.sh";
+
+/// The login-shell script that points fleetctl at the local fleet (etcd 0.4 clusters).
+pub const FLEETCTL_PROFILE: &str = "/etc/profile.d/fleetctl.sh";
+
 /// The name of the unit that submits the cluster's fleet units from the members.
 pub const SUBMIT_UNIT: &str = "clusterdef-fleet-units.service";
 
@@ -399,11 +405,10 @@ fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool)
             key = tls.key
         ));
     }
-    let mut out =
-        vec![file(ENV_FILE, env), file("/etc/profile.d/etcdctl.sh", format!("set -a\n. {ENV_FILE}\nset +a\n"))];
+    let mut out = vec![file(ENV_FILE, env), file(ETCDCTL_PROFILE, format!("set -a\n. {ENV_FILE}\nset +a\n"))];
     if cluster.etcd_release == EtcdRelease::V0_4 {
         out.push(file(
-            "/etc/profile.d/fleetctl.sh",
+            FLEETCTL_PROFILE,
             "export FLEETCTL_ENDPOINT=unix:///var/run/fleet.sock\nexport FLEETCTL_EXPERIMENTAL_API=true\n".to_string(),
         ));
     }
