@@ -12,7 +12,6 @@ use clusterdef_model::{
 use crate::render::cloud_config::{machine_config_path, pool_config_path};
 
 use super::machine::{Config, Link, url_host};
-use super::units::ReadUnit;
 use super::{Finding, ImportError, lossy, note};
 
 /// A group being assembled: its configs in machine order.
@@ -32,7 +31,7 @@ pub(super) fn natural_key(hostname: &str) -> (u64, String) {
 /// The cluster, and each config read with the path of the config the cluster renders for it.
 pub(super) fn build(
     configs: Vec<Config>,
-    units: Vec<ReadUnit>,
+    mut units: Vec<Unit>,
     name: Option<&str>,
     findings: &mut Vec<Finding>,
 ) -> Result<(Cluster, Vec<(Config, String)>), ImportError> {
@@ -61,7 +60,7 @@ pub(super) fn build(
     let mut member_assembly = Assembly { name: members[0].group_name(), configs: members };
     sort_machines(&mut member_assembly.configs);
     for c in &member_assembly.configs[1..] {
-        let differing = differing_keys(&member_assembly.configs[0], c);
+        let differing = member_assembly.configs[0].differs_from(c);
         if !differing.is_empty() {
             findings.push(lossy(&c.path, 0, "etcd member", format!("differs from `{}` in {}; the members are one group, so the declaration gives them the first member's settings", member_assembly.configs[0].path, differing.join(", "))));
         }
@@ -121,7 +120,6 @@ pub(super) fn build(
     }
     cluster.network = network(std::iter::once(&member_assembly).chain(pools.iter()), findings);
     let started: Vec<String> = member_assembly.configs.iter().flat_map(|c| c.started.iter().cloned()).collect();
-    let mut units: Vec<Unit> = units.into_iter().map(|u| u.unit).collect();
     for unit in units.iter_mut().filter(|u| u.is_template()) {
         let Some((prefix, suffix)) = unit.name.split_once("@.") else { continue };
         let count = (1..).take_while(|i| started.contains(&format!("{prefix}@{i}.{suffix}"))).count();
@@ -176,21 +174,17 @@ pub(super) fn sort_machines(configs: &mut [Config]) {
     });
 }
 
-pub(super) fn differing_keys(a: &Config, b: &Config) -> Vec<String> {
-    a.shape.iter().zip(&b.shape).filter(|(x, y)| x.1 != y.1).map(|(x, _)| x.0.clone()).collect()
-}
-
 /// Splits an apparent group whose machines differ into groups that agree, saying how.
 pub(super) fn split(group: Assembly, findings: &mut Vec<Finding>) -> Vec<Assembly> {
     let mut parts: Vec<Assembly> = Vec::new();
     for config in group.configs {
-        match parts.iter_mut().find(|p| differing_keys(&p.configs[0], &config).is_empty()) {
+        match parts.iter_mut().find(|p| p.configs[0].differs_from(&config).is_empty()) {
             Some(p) => p.configs.push(config),
             None => {
                 let name =
                     if parts.is_empty() { group.name.clone() } else { format!("{}-{}", group.name, parts.len() + 1) };
                 if let Some(first) = parts.first() {
-                    let differing = differing_keys(&first.configs[0], &config);
+                    let differing = first.configs[0].differs_from(&config);
                     findings.push(note(
                         &config.path,
                         0,

@@ -46,8 +46,6 @@ pub(super) struct Config {
     /// The template instances clusterdef's submit unit starts by name.
     pub(super) started: Vec<String>,
     pub(super) unit_copies: Vec<(String, String)>,
-    /// Everything else that sets the machine apart, for telling apparent groups apart.
-    pub(super) shape: Vec<(String, String)>,
     /// The file as read, to compare with what the declaration renders for the same machine.
     pub(super) read: CloudConfig,
 }
@@ -63,6 +61,25 @@ impl Config {
             "zone" => Some((DomainKind::Zone, v.as_str())),
             _ => None,
         })
+    }
+
+    /// The settings in which this machine differs from `other` where machines of one group
+    /// must agree (hostname, address and failure domain aside), as the files name them.
+    pub(super) fn differs_from(&self, other: &Config) -> Vec<&'static str> {
+        let metadata =
+            |c: &Config| c.metadata.iter().filter(|(k, _)| k != "cabinet" && k != "zone").cloned().collect::<Vec<_>>();
+        let link = |c: &Config| c.link.as_ref().map(|l| (l.interface.clone(), l.prefix, l.dns.clone()));
+        [
+            ("fleet metadata", metadata(self) != metadata(other)),
+            ("ssh_authorized_keys", self.keys != other.keys),
+            ("coreos.update.group", self.channel != other.channel),
+            ("coreos.update.reboot-strategy", self.reboot != other.reboot),
+            ("hostname", self.hostname.is_some() != other.hostname.is_some()),
+            ("static address", link(self) != link(other)),
+        ]
+        .into_iter()
+        .filter_map(|(key, differs)| differs.then_some(key))
+        .collect()
     }
 
     pub(super) fn group_name(&self) -> String {
@@ -281,7 +298,6 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
 
     let mut link = None;
     let mut started = Vec::new();
-    let mut shape: Vec<(String, String)> = Vec::new();
     for unit in &cc.units {
         let Some(name) = unit.name.as_ref() else {
             findings.push(lossy(path, unit.line, "coreos.units entry", "no name; coreos-cloudinit skips it"));
@@ -357,7 +373,6 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         inventory: Vec::new(),
         started,
         unit_copies,
-        shape: Vec::new(),
         read: CloudConfig::default(),
     };
     if let Some(f) = &cc.hostname
@@ -365,30 +380,6 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     {
         findings.push(lossy(path, f.line, "hostname", "a substituted hostname; the language names machines itself"));
     }
-    // What must agree between machines of one group, key by key.
-    shape.push((
-        "fleet metadata".into(),
-        config
-            .metadata
-            .iter()
-            .filter(|(k, _)| k != "cabinet" && k != "zone")
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(","),
-    ));
-    shape.push(("ssh_authorized_keys".into(), config.keys.join("\n")));
-    shape.push(("coreos.update.group".into(), format!("{:?}", config.channel)));
-    shape.push(("coreos.update.reboot-strategy".into(), config.reboot.as_str().into()));
-    shape.push(("hostname".into(), config.hostname.is_some().to_string()));
-    shape.push((
-        "static address".into(),
-        config
-            .link
-            .as_ref()
-            .map(|l| (l.interface.clone(), l.prefix, l.dns.clone()))
-            .map_or(String::new(), |l| format!("{l:?}")),
-    ));
-    config.shape = shape;
     config.read = read;
     config
 }

@@ -7,16 +7,11 @@ use crate::read::fleet;
 use super::machine::Config;
 use super::{Finding, SourceFile, lossy};
 
-/// A fleet unit, read.
-pub(super) struct ReadUnit {
-    pub(super) unit: Unit,
-}
-
 pub(super) fn read_units(
     files: &[(&SourceFile, String)],
     configs: &[Config],
     findings: &mut Vec<Finding>,
-) -> Vec<ReadUnit> {
+) -> Vec<Unit> {
     // The units' declaration order is the order the members carry their copies in; units only
     // found as files follow by name.
     let mut sources: Vec<(String, String, String)> = Vec::new();
@@ -61,7 +56,7 @@ pub(super) fn read_units(
     sources.into_iter().filter_map(|(name, path, text)| read_unit(&name, &path, &text, findings)).collect()
 }
 
-pub(super) fn read_unit(name: &str, path: &str, text: &str, findings: &mut Vec<Finding>) -> Option<ReadUnit> {
+pub(super) fn read_unit(name: &str, path: &str, text: &str, findings: &mut Vec<Finding>) -> Option<Unit> {
     let options = match fleet::parse_unit_file(text) {
         Ok(o) => o,
         Err(e) => {
@@ -134,7 +129,7 @@ pub(super) fn read_unit(name: &str, path: &str, text: &str, findings: &mut Vec<F
             "fleet does not know this key (fleetctl refuses the unit)",
         ));
     }
-    Some(ReadUnit { unit })
+    Some(unit)
 }
 
 /// The unit's text without its `[X-Fleet]` section, ending in one newline.
