@@ -40,6 +40,26 @@ impl Json {
         Json::Raw(out.into())
     }
 
+    /// A `data:` URL of `bytes` as a JSON string: every byte outside `[A-Za-z0-9._~-]`
+    /// percent-encoded, which every Ignition version reads back exactly. Nothing in it needs
+    /// JSON escaping, so it is written as JSON text directly.
+    pub fn data_url(bytes: &[u8]) -> Json {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut out = String::with_capacity(8 + bytes.len() * 2);
+        out.push_str("\"data:,");
+        for &b in bytes {
+            if b.is_ascii_alphanumeric() || b"._~-".contains(&b) {
+                out.push(b as char);
+            } else {
+                out.push('%');
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 15)] as char);
+            }
+        }
+        out.push('"');
+        Json::Raw(out.into())
+    }
+
     /// The value as JSON text, with a final newline.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
@@ -107,28 +127,6 @@ fn write_string(out: &mut String, s: &str) {
     }
     out.push_str(&s[run..]);
     out.push('"');
-}
-
-impl Json {
-    /// A `data:` URL of `bytes` as a JSON string: every byte outside `[A-Za-z0-9._~-]`
-    /// percent-encoded, which every Ignition version reads back exactly. Nothing in it needs
-    /// JSON escaping, so it is written as JSON text directly.
-    pub fn data_url(bytes: &[u8]) -> Json {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        let mut out = String::with_capacity(8 + bytes.len() * 2);
-        out.push_str("\"data:,");
-        for &b in bytes {
-            if b.is_ascii_alphanumeric() || b"._~-".contains(&b) {
-                out.push(b as char);
-            } else {
-                out.push('%');
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 15)] as char);
-            }
-        }
-        out.push('"');
-        Json::Raw(out.into())
-    }
 }
 
 #[cfg(test)]
