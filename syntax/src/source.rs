@@ -163,22 +163,29 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
 /// Prints errors the way rustc does, through rustc's own renderer (annotate-snippets): `error: …`,
 /// ` --> path:line:col`, the source lines with the fault underlined (a long line shown as a
 /// window around it), then the help and note lines. `styled` adds rustc's colours.
+///
+/// Linear in the text plus the errors: the errors' positions are turned into byte offsets in one
+/// pass over the text ([`byte_offsets`]), and each error hands the renderer only the lines it
+/// covers, cut to a window of at most [`SNIPPET_WINDOW`] bytes either side of the fault, with the
+/// position in the ` --> ` line given as it was found rather than counted again.
 pub fn render_errors(path: &str, text: &str, errors: &[SourceError], styled: bool) -> String {
     use annotate_snippets::{AnnotationKind, Level, Renderer, Snippet};
 
     let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+    let offsets = byte_offsets(text, errors);
     let mut out = String::new();
-    for (i, e) in errors.iter().enumerate() {
+    for (i, (e, &(start, end))) in errors.iter().zip(&offsets).enumerate() {
         if i > 0 {
             out.push('\n');
         }
         let mut message = e.message.lines();
         let title = message.next().unwrap_or_default();
-        let start = byte_offset(text, e.line, e.column);
-        let end = byte_offset(text, e.end_line, e.end_column).max(start);
-        // An empty span (the end of the text) still shows a caret.
-        let span = if end > start { start..end } else { start..(start + 1).min(text.len().max(start)) };
-        let snippet = Snippet::source(text).path(path).annotation(AnnotationKind::Primary.span(span));
+        let (window, line_start, span) = snippet_window(text, start, end.max(start));
+        // The renderer counts the column from the start of what it is shown; where the window
+        // cuts the line, the count in its ` --> ` line is put right below.
+        let shown_column = window[..span.start].chars().rev().take_while(|c| *c != '\n').count() + 1;
+        let snippet =
+            Snippet::source(window).path(path).line_start(line_start).annotation(AnnotationKind::Primary.span(span));
         let mut group = Level::ERROR.primary_title(title).element(snippet);
         for line in message {
             let line = line.trim_start().trim_start_matches('=').trim_start();
@@ -188,18 +195,108 @@ pub fn render_errors(path: &str, text: &str, errors: &[SourceError], styled: boo
                 _ => group.element(Level::NOTE.message(line)),
             };
         }
-        out.push_str(&renderer.render(&[group]));
+        let rendered = renderer.render(&[group]);
+        let (line, column) = (e.line, e.column);
+        match rendered.find('\n').filter(|_| shown_column != column) {
+            Some(title_end) => {
+                let (head, rest) = rendered.split_at(title_end);
+                out.push_str(head);
+                out.push_str(&rest.replacen(&format!(":{line}:{shown_column}"), &format!(":{line}:{column}"), 1));
+            }
+            None => out.push_str(&rendered),
+        }
         out.push('\n');
     }
     out
 }
 
-/// The byte offset of 1-based `line` and `column` (in characters) in `text`.
-fn byte_offset(text: &str, line: usize, column: usize) -> usize {
-    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
-    let rest = &text[line_start.min(text.len())..];
-    let within: usize = rest.chars().take(column.saturating_sub(1)).map(char::len_utf8).sum();
-    (line_start + within).min(text.len())
+/// How many bytes of a line the renderer is shown on each side of a fault: enough for any line a
+/// person writes, and a bound on the work per error when a file is one enormous line.
+pub const SNIPPET_WINDOW: usize = 512;
+
+/// The piece of `text` an error's snippet shows, the 1-based line it starts on, and the fault's
+/// byte range within it. The piece is the whole lines from `start`'s to `end`'s, or only
+/// `start`'s line when the span runs over more than a window's worth of lines; a line longer
+/// than the window either side is cut at character boundaries. The range is widened by
+/// [`caret_span`] so an empty fault still shows a caret. O(window) plus a backward scan of the
+/// start line, which is itself bounded by the window.
+fn snippet_window(text: &str, start: usize, end: usize) -> (&str, usize, std::ops::Range<usize>) {
+    let (start, end) = caret_span(text, start, end);
+    let line_begin = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_number = 1 + text[..line_begin].bytes().filter(|b| *b == b'\n').count();
+    let mut lines_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    if lines_end - line_begin > 4 * SNIPPET_WINDOW {
+        // A span over many lines: show its first line only, underlined to that line's end.
+        lines_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    }
+    let from = floor_char_boundary(text, line_begin.max(start.saturating_sub(SNIPPET_WINDOW)));
+    let to = ceil_char_boundary(text, lines_end.min(end.max(start).saturating_add(SNIPPET_WINDOW)));
+    let end = end.min(to).max(start);
+    (&text[from..to], line_number, (start - from)..(end - from))
+}
+
+/// A fault's byte range on character boundaries, widened to the character at `start` when it is
+/// empty (so the renderer has something to underline) and left empty only at the end of the
+/// text. The one place error spans are widened: a span is always a range of whole characters,
+/// whatever their width in UTF-8.
+pub fn caret_span(text: &str, start: usize, end: usize) -> (usize, usize) {
+    let start = floor_char_boundary(text, start.min(text.len()));
+    let end = ceil_char_boundary(text, end.clamp(start, text.len()));
+    if end > start {
+        return (start, end);
+    }
+    let width = text[start..].chars().next().map_or(0, char::len_utf8);
+    (start, start + width)
+}
+
+/// The largest character boundary of `text` at or before `at`.
+fn floor_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The smallest character boundary of `text` at or after `at`.
+fn ceil_char_boundary(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// The byte offsets of each error's start and end (1-based lines, columns in characters) in
+/// `text`. The positions are sorted once and the text walked once, so this is
+/// O(text + errors × log errors) however many errors share a line. A position past the end of its
+/// line (or of the text) clamps to it.
+fn byte_offsets(text: &str, errors: &[SourceError]) -> Vec<(usize, usize)> {
+    let mut wanted: Vec<(usize, usize, usize)> = Vec::with_capacity(errors.len() * 2);
+    for (i, e) in errors.iter().enumerate() {
+        wanted.push((e.line, e.column, 2 * i));
+        wanted.push((e.end_line, e.end_column, 2 * i + 1));
+    }
+    wanted.sort_unstable();
+    let mut found = vec![0usize; wanted.len()];
+    let (mut line, mut column) = (1usize, 1usize);
+    let mut chars = text.char_indices().peekable();
+    for (want_line, want_column, slot) in wanted {
+        while let Some(&(_, ch)) = chars.peek() {
+            if (line, column) >= (want_line, want_column) || (line == want_line && ch == '\n') {
+                break;
+            }
+            chars.next();
+            if ch == '\n' {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+        }
+        found[slot] = chars.peek().map_or(text.len(), |&(at, _)| at);
+    }
+    found.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect()
 }
 
 #[cfg(test)]
@@ -238,5 +335,60 @@ mod tests {
         let compiled =
             compile_source("central: 5 across cabinets [a, b, c], workers: autoscale", &no_files).expect("ok");
         assert_eq!(compiled.cluster.members.domain_counts(5), [2, 2, 1]);
+    }
+
+    /// Renders the errors of `text`, which must be rejected, and returns the output.
+    fn rendered(text: &str) -> String {
+        let errors = compile_source(text, &no_files).expect_err("rejected");
+        render_errors("m.cluster", text, &errors, false)
+    }
+
+    #[test]
+    fn errors_at_multi_byte_characters_render_without_panicking() {
+        for text in [
+            "😀",
+            "central: 3, workers: ☃",
+            "central: 3, workers: \"é\"",
+            "\u{200d}\u{202e}central: 3",
+            "central: 3,\r\n\u{feff}workers: autoscale",
+            "central: 3, e\u{301}: 1",
+            "👨\u{200d}👩\u{200d}👧",
+            "central: 3 across cabinets [a, b], name: \"\u{200f}",
+        ] {
+            let out = rendered(text);
+            assert!(out.starts_with("error: "), "{text:?}: {out}");
+            assert!(out.contains(" --> m.cluster:"), "{text:?}: {out}");
+        }
+    }
+
+    #[test]
+    fn an_empty_span_widens_to_a_whole_character() {
+        assert_eq!(caret_span("😀", 0, 0), (0, 4));
+        assert_eq!(caret_span("a☃", 1, 1), (1, 4));
+        assert_eq!(caret_span("ab", 2, 2), (2, 2), "at the end of the text the span stays empty");
+        assert_eq!(caret_span("é", 1, 1), (0, 2), "a start inside a character moves to its start");
+    }
+
+    #[test]
+    fn a_fault_far_along_a_long_line_keeps_its_column() {
+        let text = format!("name: \"{}\", centrl: 1", "x".repeat(70_000));
+        let out = rendered(&text);
+        assert!(out.contains(" --> m.cluster:1:70011\n"), "{}", &out[..out.len().min(400)]);
+        assert!(out.len() < 4 * SNIPPET_WINDOW, "the line is shown as a window: {} bytes", out.len());
+    }
+
+    #[test]
+    fn byte_offsets_are_found_in_one_pass_for_errors_in_any_order() {
+        let text = "ab\ncdé\nf";
+        let at = |line, column| SourceError {
+            line,
+            column,
+            end_line: line,
+            end_column: column + 1,
+            message: String::new(),
+            rule: None,
+        };
+        let errors = [at(3, 1), at(1, 2), at(2, 3), at(2, 9), at(7, 1)];
+        assert_eq!(byte_offsets(text, &errors), [(8, 9), (1, 2), (5, 7), (7, 7), (9, 9)]);
     }
 }

@@ -483,17 +483,32 @@ impl Plan {
     }
 }
 
-/// Lays out rows as columns padded to their widest cell, with a rule under the header.
+/// The widest a table column is padded to. A longer cell is written whole and pushes the rest
+/// of its row along, so the table stays linear in what it holds: padding every row to one
+/// enormous cell would make a small file print rows × that cell's width.
+const WIDEST_COLUMN: usize = 64;
+
+/// Lays out rows as columns padded to their widest cell (at most [`WIDEST_COLUMN`]), with a rule
+/// under the header. Padding is written by hand: `format!`'s width is limited to `u16`, and a
+/// cell may be any length. O(cells + their text).
 fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(cell.chars().count().min(WIDEST_COLUMN));
         }
     }
     let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        format!("  {}\n", padded.join("  ").trim_end())
+        let mut text = String::from("  ");
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            let pad = width.saturating_sub(cell.chars().count());
+            text.extend(std::iter::repeat_n(' ', pad));
+        }
+        format!("{}\n", text.trim_end())
     };
     let mut out = line(header.iter().map(|h| h.to_string()).collect());
     out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect()));
@@ -734,5 +749,16 @@ mod tests {
         let placed = "web@1.service: worker-1, web@2.service: worker-2";
         assert!(plan.to_string().contains(&format!("web@.service: placed on {placed}")), "{plan}");
         assert!(plan.tables().contains(placed), "{}", plan.tables());
+    }
+
+    #[test]
+    fn cells_of_any_length_lay_out_without_padding_every_row_to_them() {
+        let long = "z".repeat(70_000);
+        let rows = vec![vec![long.clone(), "a".to_string()], vec!["b".to_string(), "c".to_string()]];
+        let text = table(&["name", "x"], &rows);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[2], format!("  {long}  a"), "the long cell is written whole");
+        assert_eq!(lines[3], format!("  b{}  c", " ".repeat(WIDEST_COLUMN - 1)), "other rows pad to the cap");
+        assert!(text.len() < 70_000 + 4 * WIDEST_COLUMN + 64, "{} bytes", text.len());
     }
 }
