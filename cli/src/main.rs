@@ -419,13 +419,10 @@ fn import(
     format: Format,
 ) -> Outcome {
     let text_output = matches!(format, Format::Text);
-    let files = match clusterdef::import::read_dir(dir) {
-        Ok((files, skipped)) => {
-            for path in skipped {
-                eprintln!("{path}: note: the file: not UTF-8 text; not read");
-            }
-            files
-        }
+    // What was not read (links out of the directory, special files, files too large or not
+    // text) comes back as findings on their paths, reported with the importer's own.
+    let (files, unread) = match clusterdef::import::read_dir(dir) {
+        Ok(read) => read,
         Err(e) => {
             eprint!("{}", paint(&format!("error: {e}\n")));
             return Outcome::Trouble;
@@ -440,6 +437,7 @@ fn import(
             return Outcome::Invalid;
         }
     };
+    imported.findings.splice(0..0, unread);
     if text_output {
         for finding in &imported.findings {
             eprintln!("{finding}");

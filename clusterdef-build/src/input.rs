@@ -55,13 +55,14 @@ pub fn base_dir(path: &Path) -> PathBuf {
 /// relative to `base`. Diagnostics are rendered in rustc's colours when `styled`.
 pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Cluster, Failure> {
     let shown = shown.to_string();
-    let size = std::fs::metadata(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?.len();
-    if size > MAX_INPUT {
-        return Err(Failure::Io(format!(
-            "{shown}: {size} bytes; a cluster declaration is at most {MAX_INPUT} bytes (unit bodies can live in their own files)"
-        )));
-    }
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{shown}: {e}")))?;
+    // Opened once, checked on the handle and read through the limit: a FIFO, a device such as
+    // `/dev/zero` (whose reported size is 0) or a file larger than the limit is refused.
+    let text = clusterdef_fs::read_text(path, MAX_INPUT).map_err(|e| match e {
+        clusterdef_fs::ReadError::TooLarge { limit } => Failure::Io(format!(
+            "{shown}: more than {limit} bytes; a cluster declaration is at most {limit} bytes (unit bodies can live in their own files)"
+        )),
+        e => Failure::Io(format!("{shown}: {e}")),
+    })?;
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
     match extension.as_str() {
         "json" => {

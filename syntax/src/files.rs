@@ -7,8 +7,14 @@
 //! points out of it). So a path must be relative, must stay inside one of the allowed
 //! directories both as written and after following symlinks, must name a regular file, and the
 //! file may hold at most [`MAX_UNIT_FILE`] bytes.
+//!
+//! The file is opened once and the containment proven on the opened handle
+//! ([`clusterdef_fs::read_inside`]): swapping a project directory for a symlink out of it while
+//! the declaration is read yields an error, never the outside file. A file with more than one
+//! hard link is refused: a hard link inside the project can be another name of any file on the
+//! same file system (`/etc/shadow` where both lie on one), and nothing on the file says which
+//! name is the project's; a copy is the project's own content.
 
-use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
 /// The largest unit body file read: 1 MiB, far above any unit file, so a declaration cannot make
@@ -56,27 +62,13 @@ pub fn read_unit_file(requested: &str, base: &Path, allowed: &[&Path]) -> Result
     if !roots.iter().any(|root| lexical.starts_with(root)) {
         return Err(escape(&lexical));
     }
-    // After following symlinks: no link may lead out either.
-    let resolved = base.join(as_written).canonicalize().map_err(|e| e.to_string())?;
-    let real_roots: Vec<PathBuf> = allowed.iter().filter_map(|d| d.canonicalize().ok()).collect();
-    if !real_roots.iter().any(|root| resolved.starts_with(root)) {
-        return Err(escape(&resolved));
-    }
-    let file = std::fs::File::open(&resolved).map_err(|e| e.to_string())?;
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err(
-            "it is not a regular file\n  = help: name the unit file itself, e.g. `units/name.service`".to_string()
-        );
-    }
-    let mut text = String::new();
-    let read = file.take(MAX_UNIT_FILE + 1).read_to_string(&mut text).map_err(|e| e.to_string())?;
-    if read as u64 > MAX_UNIT_FILE {
-        return Err(format!(
-            "it is larger than {MAX_UNIT_FILE} bytes, far beyond any unit file\n  = help: name the unit file itself, not a data file"
-        ));
-    }
-    Ok(text)
+    // After following symlinks: no link may lead out either, proven on the opened file
+    // (clusterdef_fs::read_inside), so a path swapped while it is read cannot lead out.
+    let real_roots = clusterdef_fs::canonical_roots(allowed);
+    clusterdef_fs::read_inside(&base.join(as_written), &real_roots, MAX_UNIT_FILE).map_err(|e| match e {
+        clusterdef_fs::ReadError::Outside { resolved } => escape(&resolved),
+        e => e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -107,14 +99,26 @@ mod tests {
         assert!(
             read("../../../../../../../../../../etc/shadow").expect_err("escape").contains("resolves to /etc/shadow")
         );
-        assert!(read("units").expect_err("a directory").contains("not a regular file"));
+        assert!(read("units").expect_err("a directory").contains("it is a directory, and only regular files are read"));
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.0.join("secret"), crate_root.join("units/link.service")).expect("link");
             let err = read("units/link.service").expect_err("a symlink out");
             assert!(err.contains("outside the project"), "{err}");
+            assert!(
+                std::process::Command::new("mkfifo")
+                    .arg(crate_root.join("units/p.service"))
+                    .status()
+                    .expect("mkfifo")
+                    .success()
+            );
+            let err = read("units/p.service").expect_err("a fifo, refused without waiting for a writer");
+            assert!(err.contains("a named pipe"), "{err}");
+            std::fs::hard_link(dir.0.join("secret"), crate_root.join("units/hard.service")).expect("hard link");
+            let err = read("units/hard.service").expect_err("a second name of a file outside");
+            assert!(err.contains("2 hard links"), "{err}");
         }
         std::fs::write(crate_root.join("units/huge.service"), vec![b'x'; MAX_UNIT_FILE as usize + 1]).expect("huge");
-        assert!(read("units/huge.service").expect_err("too large").contains("larger than"));
+        assert!(read("units/huge.service").expect_err("too large").contains("more than 1048576 bytes"));
     }
 }
