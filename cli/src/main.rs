@@ -236,10 +236,10 @@ fn diff(artifacts: &Artifacts, dir: &Path) -> Result<Diff, String> {
     let previous = output::read_manifest(dir).map_err(|e| e.to_string())?;
     let mut d = Diff::default();
     for (path, bytes) in artifacts {
-        match std::fs::read(dir.join(path)) {
-            Ok(old) if old == bytes => {}
-            Ok(_) => d.changed.push(path.to_string()),
-            Err(_) => d.added.push(path.to_string()),
+        match output::current_bytes(&dir.join(path)).map_err(|e| e.to_string())? {
+            Some(old) if old == bytes => {}
+            Some(_) => d.changed.push(path.to_string()),
+            None => d.added.push(path.to_string()),
         }
     }
     let rendered: BTreeSet<&str> = artifacts.paths().collect();

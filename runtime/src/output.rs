@@ -9,11 +9,21 @@
 //!   not write, are carried into the staged tree as hard links: their contents, inode and
 //!   modification time are kept, and nothing is copied. A top-level entry with no change at all
 //!   is not touched.
-//! - A manifest, [`MANIFEST`], lists what clusterdef wrote. A later render drops only files that
-//!   manifest lists and the new render no longer has, and refuses to overwrite a file it did not
-//!   write.
-//! - A write interrupted between the two renames that swap a directory (a window of two system
-//!   calls) leaves the old directory in the stage; the next write puts it back before it begins.
+//! - A manifest, [`MANIFEST`], lists what clusterdef wrote, each file with a hash of its bytes.
+//!   A later render drops only files the manifest lists, still holding what was written, that
+//!   the new render no longer makes, and refuses to overwrite a file it did not write or that
+//!   was changed since.
+//! - Every change is a rename of a whole top-level entry: a stale entry is swapped for one
+//!   holding only the user's files (or set aside whole), never pruned file by file, so a kill at
+//!   any point leaves every top-level entry wholly old or wholly new. A write interrupted
+//!   between the two renames that swap an entry (a window of two system calls) leaves the old
+//!   entry in the stage; the next write puts it back before it begins, if it can prove it is its
+//!   own (named by the manifest, holding what the manifest says was written, its place empty).
+//! - Only what clusterdef owns is touched: a symlink, a FIFO or device, or an entry of another
+//!   file system where it writes, compares, carries or removes is never followed, moved, linked
+//!   or written through; the render stops before changing anything, naming it
+//!   ([`WriteError::Foreign`]). Links the user keeps inside a managed directory are carried as
+//!   links.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -55,6 +65,14 @@ pub enum WriteError {
     NotOurs(PathBuf),
     /// Another write into the directory held its lock for longer than the wait.
     Locked(PathBuf),
+    /// An entry where clusterdef writes is not its own to replace (a symlink, a special file,
+    /// another file system); nothing was changed.
+    Foreign {
+        /// The entry.
+        path: PathBuf,
+        /// What it is, and why it stops the render.
+        why: String,
+    },
 }
 
 impl fmt::Display for WriteError {
@@ -66,6 +84,14 @@ impl fmt::Display for WriteError {
                 "{} exists and was not written by clusterdef; move it away or render into another directory",
                 path.display()
             ),
+            WriteError::Foreign { path, why } => {
+                let why = why.replace("\n  = help: ", "; ");
+                write!(
+                    f,
+                    "{}: {why}; nothing was changed: move it away or render into another directory",
+                    path.display()
+                )
+            }
             WriteError::Locked(path) => write!(
                 f,
                 "another render into this directory is running (it holds {}); wait for it, or remove the file if no render is running",
@@ -79,7 +105,7 @@ impl std::error::Error for WriteError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             WriteError::Io { source, .. } => Some(source),
-            WriteError::NotOurs(_) | WriteError::Locked(_) => None,
+            WriteError::NotOurs(_) | WriteError::Locked(_) | WriteError::Foreign { .. } => None,
         }
     }
 }
@@ -88,19 +114,104 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     move |source| WriteError::Io { path: path.to_path_buf(), source }
 }
 
+/// The most bytes of a manifest read: 64 MiB, a million paths.
+const MAX_MANIFEST: u64 = 64 << 20;
+
+/// The largest output file compared with what a render would write: one larger differs.
+const MAX_COMPARED: u64 = 1 << 30;
+
+/// What the manifest in an output directory says clusterdef wrote: each path, with the FNV-1a
+/// hash of the bytes it wrote there (`None` for a manifest of an older release, which listed
+/// paths only). A file whose bytes no longer hash to that value has been changed by someone
+/// else, and is no longer clusterdef's to replace or remove.
+#[derive(Clone, Debug, Default)]
+struct Manifest {
+    files: BTreeMap<String, Option<u64>>,
+}
+
+impl Manifest {
+    /// Reads the manifest in `dir` (none: empty). A manifest that is a symlink, or not a regular
+    /// file, is refused rather than read through.
+    fn read(dir: &Path) -> Result<Manifest, WriteError> {
+        let path = dir.join(MANIFEST);
+        let text = match clusterdef_fs::read_own(&path, MAX_MANIFEST) {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(clusterdef_fs::ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok(Manifest::default());
+            }
+            Err(e) => return Err(WriteError::Foreign { path, why: e.to_string() }),
+        };
+        let mut files = BTreeMap::new();
+        for line in text.lines().filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let (hash, rel) = match line.split_once(' ') {
+                Some((hash, rel)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                    (u64::from_str_radix(hash, 16).ok(), rel)
+                }
+                _ => (None, line),
+            };
+            // A manifest edited by hand cannot point outside the directory.
+            if rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") {
+                files.insert(rel.to_string(), hash);
+            }
+        }
+        Ok(Manifest { files })
+    }
+
+    /// The manifest's text for `artifacts`.
+    fn text(artifacts: &Artifacts) -> String {
+        let mut text = String::from(MANIFEST_HEADER);
+        for (rel, bytes) in artifacts {
+            text.push_str(&format!("{:016x} {rel}\n", fnv1a(bytes)));
+        }
+        text
+    }
+
+    fn contains(&self, rel: &str) -> bool {
+        self.files.contains_key(rel)
+    }
+
+    /// The top-level entries the manifest's files lie in.
+    fn tops(&self) -> BTreeSet<&str> {
+        self.files.keys().map(|p| top_of(p)).collect()
+    }
+
+    /// Whether `bytes`, found at `rel`, are what clusterdef wrote there.
+    fn wrote(&self, rel: &str, bytes: &[u8]) -> bool {
+        match self.files.get(rel) {
+            Some(Some(hash)) => *hash == fnv1a(bytes),
+            Some(None) => true,
+            None => false,
+        }
+    }
+}
+
+/// The top-level entry a relative path lies in.
+fn top_of(rel: &str) -> &str {
+    rel.split('/').next().unwrap_or(rel)
+}
+
+/// FNV-1a, 64 bits: a stable hash (unlike std's, which may change between releases) of what a
+/// render wrote, so a later render can tell its own file from one changed since. Not a defence
+/// against someone who can write the directory, who could change the manifest too.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// The paths the manifest in `dir` lists, if there is one.
 pub fn read_manifest(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
-    let path = dir.join(MANIFEST);
-    match fs::read_to_string(&path) {
-        Ok(text) => Ok(text
-            .lines()
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            // A manifest edited by hand cannot point outside the directory.
-            .filter(|l| l.split('/').all(|c| !c.is_empty() && c != "." && c != ".."))
-            .map(str::to_string)
-            .collect()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(BTreeSet::new()),
-        Err(e) => Err(io_at(&path)(e)),
+    Ok(Manifest::read(dir)?.files.into_keys().collect())
+}
+
+/// The bytes of the file clusterdef manages at `path`, if it is there (`None` for nothing, or a
+/// directory): never read through a symlink, never from a FIFO or device, which are errors; a
+/// file larger than any render writes reads as empty, which differs from every render.
+pub fn current_bytes(path: &Path) -> Result<Option<Vec<u8>>, WriteError> {
+    match clusterdef_fs::read_own(path, MAX_COMPARED) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(clusterdef_fs::ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(clusterdef_fs::ReadError::TooLarge { .. }) => Ok(Some(Vec::new())),
+        Err(clusterdef_fs::ReadError::NotRegular(clusterdef_fs::Kind::Directory)) => Ok(None),
+        Err(e) => Err(WriteError::Foreign { path: path.to_path_buf(), why: e.to_string() }),
     }
 }
 
@@ -109,7 +220,7 @@ pub fn read_manifest(dir: &Path) -> Result<BTreeSet<String>, WriteError> {
 ///
 /// Files are written from several threads at once, so the operations take `&self`.
 pub trait Fs: Sync {
-    /// Creates or truncates `path` and writes `bytes` to it.
+    /// Creates `path`, which does not exist, and writes `bytes` to it.
     fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
     /// Renames `from` over `to`.
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
@@ -125,7 +236,7 @@ pub struct RealFs;
 
 impl Fs for RealFs {
     fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        fs::write(path, bytes)
+        create_new(path, bytes)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -133,11 +244,19 @@ impl Fs for RealFs {
     }
 }
 
+/// Creates `path` and writes `bytes`; fails if anything, a symlink included, is already there,
+/// so a write never follows a link someone put in its way.
+fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    fs::OpenOptions::new().write(true).create_new(true).open(path)?.write_all(bytes)
+}
+
 /// Writes `bytes` to `path` (creating its directory) unless it already holds them, through a
 /// temporary file renamed into place; returns whether it wrote. For a single generated file, such
-/// as the module a build script includes, which cargo must not see change when it has not.
+/// as the module a build script includes, which cargo must not see change when it has not. A
+/// symlink or special file at `path` is refused, never written through.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
-    if fs::read(path).is_ok_and(|old| old == bytes) {
+    if current_bytes(path)?.as_deref() == Some(bytes) {
         return Ok(false);
     }
     if let Some(parent) = path.parent() {
@@ -145,7 +264,12 @@ pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
     }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.clusterdef-tmp"));
-    fs::write(&tmp, bytes).map_err(io_at(&tmp))?;
+    // A leftover of an interrupted write (or anything put there) is removed, not written through.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_at(&tmp)(e)),
+        _ => {}
+    }
+    create_new(&tmp, bytes).map_err(io_at(&tmp))?;
     fs::rename(&tmp, path).map_err(io_at(path))?;
     Ok(true)
 }
@@ -179,7 +303,11 @@ impl Lock {
                     return Ok(Lock(path));
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let holder = fs::read_to_string(&path).ok().and_then(|t| t.trim().parse::<u32>().ok());
+                    let holder = match clusterdef_fs::read_own(&path, 64) {
+                        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().parse::<u32>().ok(),
+                        Err(clusterdef_fs::ReadError::Io(_)) => None,
+                        Err(e) => return Err(WriteError::Foreign { path, why: e.to_string() }),
+                    };
                     let gone = holder.is_some_and(|pid| {
                         cfg!(target_os = "linux") && !Path::new("/proc").join(pid.to_string()).exists()
                     });
@@ -214,41 +342,127 @@ pub fn write_with(
     wait: Duration,
 ) -> Result<WriteReport, WriteError> {
     fs::create_dir_all(dir).map_err(io_at(dir))?;
+    let device = fs::metadata(dir).map(|m| clusterdef_fs::device(&m)).map_err(io_at(dir))?;
     let _lock = Lock::acquire(dir, wait)?;
+    let previous = Manifest::read(dir)?;
     let stage = dir.join(STAGE);
-    recover(dir, &stage)?;
-    let previous = read_manifest(dir)?;
-    // Check every target first, so a refusal leaves the directory as it was.
+    recover(dir, &stage, &previous, device)?;
+    // Check every entry first, so a refusal leaves the directory as it was.
+    let mut tops: BTreeSet<&str> = artifacts.paths().map(top_of).collect();
+    tops.extend(previous.tops());
+    for top in &tops {
+        check_managed(dir, Path::new(top), device)?;
+    }
     for (rel, bytes) in artifacts {
         let path = dir.join(rel);
-        if !previous.contains(rel) && path.exists() && fs::read(&path).ok().as_deref() != Some(bytes) {
+        check_parents(dir, rel)?;
+        if let Some(current) = current_bytes(&path)?
+            && current != *bytes
+            && !previous.wrote(rel, &current)
+        {
             return Err(WriteError::NotOurs(path));
         }
     }
-    let mut manifest = String::from(MANIFEST_HEADER);
-    for rel in artifacts.paths() {
-        manifest.push_str(rel);
-        manifest.push('\n');
-    }
+    let manifest = Manifest::text(artifacts);
     fs::create_dir_all(&stage).map_err(io_at(&stage))?;
     let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new() };
-    let staged = writer.stage_all(artifacts, &previous, &manifest).and_then(|staged| {
+    let staged = writer.stage_all(artifacts, &tops, &previous, &manifest).and_then(|staged| {
         writer.flush()?;
         Ok(staged)
     });
-    let result = staged.and_then(|(report, swaps)| commit(dir, &stage, artifacts, &previous, fs_ops, report, swaps));
+    let result = staged.and_then(|(report, swaps)| commit(dir, &stage, fs_ops, report, swaps));
     let _ = fs::remove_dir_all(&stage);
     result
 }
 
-/// Puts back a directory an interrupted write left between the renames of its swap, and clears
-/// the stage.
-fn recover(dir: &Path, stage: &Path) -> Result<(), WriteError> {
+/// Refuses a managed top-level entry that is not clusterdef's to replace: a symlink (replacing
+/// it would move the user's directory or write through it), or anything on another device (a
+/// mount point). Inside a managed directory, the same holds for every entry: the walk never
+/// follows a link. O(entries under it).
+fn check_managed(dir: &Path, top: &Path, device: u64) -> Result<(), WriteError> {
+    let mut pending = vec![top.to_path_buf()];
+    while let Some(rel) = pending.pop() {
+        let path = dir.join(&rel);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_at(&path)(e)),
+        };
+        if rel == top && meta.file_type().is_symlink() {
+            return Err(WriteError::Foreign {
+                path,
+                why: "it is a symlink where clusterdef writes an entry of its own; it is never replaced, followed or written through".to_string(),
+            });
+        }
+        if clusterdef_fs::device(&meta) != device {
+            return Err(WriteError::Foreign {
+                path,
+                why: "it lies on another file system (a mount point); clusterdef moves and links files within the output directory's own".to_string(),
+            });
+        }
+        if meta.is_dir() {
+            for entry in fs::read_dir(&path).map_err(io_at(&path))? {
+                pending.push(rel.join(entry.map_err(io_at(&path))?.file_name()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an artifact whose directories in the output are not real directories: a symlink
+/// there would carry the render into another directory.
+fn check_parents(dir: &Path, rel: &str) -> Result<(), WriteError> {
+    let mut path = dir.to_path_buf();
+    let components: Vec<&str> = rel.split('/').collect();
+    for component in &components[..components.len().saturating_sub(1)] {
+        path.push(component);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(WriteError::Foreign {
+                    path,
+                    why: format!(
+                        "it is not a directory, and {rel} goes inside it; clusterdef never writes through a symlink"
+                    ),
+                });
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Puts back a top-level entry an interrupted write left between the renames of its swap, and
+/// clears the stage. Only what can be proven clusterdef's own is renamed: the stage and its
+/// `.old` must be real directories on the output's device (a symlink there is refused, never
+/// followed), the entry must be named as a top-level entry by the manifest, not be a symlink,
+/// hold every file the manifest lists under it with the bytes it wrote, and its place must be
+/// empty.
+fn recover(dir: &Path, stage: &Path, manifest: &Manifest, device: u64) -> Result<(), WriteError> {
+    let real_dir = |path: &Path| -> Result<bool, WriteError> {
+        match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() && clusterdef_fs::device(&meta) == device => Ok(true),
+            Ok(_) => Err(WriteError::Foreign {
+                path: path.to_path_buf(),
+                why: "clusterdef stages its renders here, and this is not a directory of its own (a symlink, a file, or on another file system)".to_string(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_at(path)(e)),
+        }
+    };
+    if !real_dir(stage)? {
+        return Ok(());
+    }
     let old = stage.join(OLD);
-    if let Ok(entries) = fs::read_dir(&old) {
-        for entry in entries.flatten() {
-            let target = dir.join(entry.file_name());
-            if !target.exists() {
+    if real_dir(&old)? {
+        let tops = manifest.tops();
+        for entry in fs::read_dir(&old).map_err(io_at(&old))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let target = dir.join(&name);
+            let own = tops.contains(name.as_str())
+                && fs::symlink_metadata(&target).is_err()
+                && holds_what_it_wrote(&entry.path(), &name, manifest);
+            if own {
                 fs::rename(entry.path(), &target).map_err(io_at(&target))?;
             }
         }
@@ -259,11 +473,32 @@ fn recover(dir: &Path, stage: &Path) -> Result<(), WriteError> {
     }
 }
 
+/// Whether `path`, a copy of top-level entry `top` set aside by an interrupted swap, holds every
+/// file the manifest lists under `top` with the bytes clusterdef wrote (no symlink followed).
+fn holds_what_it_wrote(path: &Path, top: &str, manifest: &Manifest) -> bool {
+    if fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_symlink()) {
+        return false;
+    }
+    manifest.files.keys().filter(|rel| top_of(rel) == top).all(|rel| {
+        let inside = rel.strip_prefix(top).unwrap_or(rel).trim_start_matches('/');
+        let file = if inside.is_empty() { path.to_path_buf() } else { path.join(inside) };
+        let parents_real = Path::new(inside)
+            .ancestors()
+            .skip(1)
+            .filter(|p| !p.as_os_str().is_empty())
+            .all(|p| fs::symlink_metadata(path.join(p)).is_ok_and(|m| m.is_dir()));
+        parents_real && matches!(clusterdef_fs::read_own(&file, MAX_COMPARED), Ok(bytes) if manifest.wrote(rel, &bytes))
+    })
+}
+
 /// One top-level entry to swap in, after staging.
 struct Swap {
     name: String,
     /// Whether an entry of that name is there now.
     replaces: bool,
+    /// Whether the entry goes without a replacement (it held only files of the previous render
+    /// that this one no longer makes).
+    removes: bool,
 }
 
 /// Builds the new tree in the stage.
@@ -306,7 +541,8 @@ impl<'a> Stager<'a> {
     }
 
     /// Carries a file of the current tree into the stage, as a hard link where the file system
-    /// allows it, else as a copy with its modification time.
+    /// allows it, else as a copy with its modification time; a symlink is carried as a symlink
+    /// (never followed).
     fn carry(&mut self, rel: &Path) -> Result<(), WriteError> {
         let (from, to) = (self.dir.join(rel), self.stage.join(rel));
         self.parent_of(&to)?;
@@ -314,6 +550,12 @@ impl<'a> Stager<'a> {
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&from).map_err(io_at(&from))?;
             return symlink(&target, &to).map_err(io_at(&to));
+        }
+        if !meta.is_file() {
+            return Err(WriteError::Foreign {
+                path: from,
+                why: "it is not a regular file (a FIFO, device or socket), and clusterdef carries only files and links when it replaces the directory holding it".to_string(),
+            });
         }
         if self.fs_ops.hard_link(&from, &to).is_ok() {
             return Ok(());
@@ -326,50 +568,82 @@ impl<'a> Stager<'a> {
         }
     }
 
-    /// Stages every top-level entry that changes, and the manifest; returns what the write will
-    /// do and the entries to swap in.
+    /// Stages every top-level entry that changes (`tops`: those the render makes and those the
+    /// previous render made), and the manifest; returns what the write will do and the entries
+    /// to swap in. A top-level entry the render no longer makes is staged like any other: the
+    /// user's files in it are carried, the previous render's are left behind, and the entry is
+    /// swapped (or removed) whole, never pruned file by file.
     fn stage_all(
         &mut self,
         artifacts: &'a Artifacts,
-        previous: &BTreeSet<String>,
+        tops: &BTreeSet<&str>,
+        previous: &Manifest,
         manifest: &'a str,
     ) -> Result<(WriteReport, Vec<Swap>), WriteError> {
         let mut report = WriteReport::default();
         let mut swaps = Vec::new();
-        let mut tops: BTreeMap<&str, Vec<(&str, &[u8])>> = BTreeMap::new();
+        let mut by_top: BTreeMap<&str, Vec<(&str, &[u8])>> = tops.iter().map(|t| (*t, Vec::new())).collect();
         for (rel, bytes) in artifacts {
-            let top = rel.split('/').next().unwrap_or(rel);
-            tops.entry(top).or_default().push((rel, bytes));
+            by_top.entry(top_of(rel)).or_default().push((rel, bytes));
         }
-        for (top, files) in tops {
+        for (top, files) in by_top {
             let current = self.dir.join(top);
+            let current_meta = fs::symlink_metadata(&current).ok();
             let is_file = files.len() == 1 && files[0].0 == top;
             if is_file {
                 let (rel, bytes) = files[0];
-                if fs::read(&current).ok().as_deref() == Some(bytes) {
+                if current_bytes(&current)?.as_deref() == Some(bytes) {
                     report.unchanged.push(rel.to_string());
                 } else {
                     self.write(rel, bytes)?;
                     report.written.push(rel.to_string());
-                    swaps.push(Swap { name: top.to_string(), replaces: current.exists() });
+                    swaps.push(Swap { name: top.to_string(), replaces: current_meta.is_some(), removes: false });
                 }
                 continue;
             }
-            if !current.is_dir() {
-                // A new directory: every file is written, nothing is carried.
-                for (rel, bytes) in files {
-                    self.write(rel, bytes)?;
-                    report.written.push(rel.to_string());
+            match &current_meta {
+                None => {
+                    // A new directory: every file is written, nothing is carried.
+                    for (rel, bytes) in &files {
+                        self.write(rel, bytes)?;
+                        report.written.push(rel.to_string());
+                    }
+                    if !files.is_empty() {
+                        swaps.push(Swap { name: top.to_string(), replaces: false, removes: false });
+                    }
+                    continue;
                 }
-                swaps.push(Swap { name: top.to_string(), replaces: current.exists() });
-                continue;
+                Some(meta) if !meta.is_dir() => {
+                    // A file of the previous render (or the user's) where this one makes a
+                    // directory, or one it no longer makes.
+                    let ours = previous.contains(top)
+                        && current_bytes(&current)?.is_some_and(|bytes| previous.wrote(top, &bytes));
+                    if files.is_empty() {
+                        if ours {
+                            report.removed.push(top.to_string());
+                            swaps.push(Swap { name: top.to_string(), replaces: true, removes: true });
+                        }
+                        continue;
+                    }
+                    if !ours {
+                        return Err(WriteError::NotOurs(current));
+                    }
+                    for (rel, bytes) in &files {
+                        self.write(rel, bytes)?;
+                        report.written.push(rel.to_string());
+                    }
+                    report.removed.push(top.to_string());
+                    swaps.push(Swap { name: top.to_string(), replaces: true, removes: false });
+                    continue;
+                }
+                Some(_) => {}
             }
             let existing = files_under(self.dir, Path::new(top))?;
             let mut written = Vec::new();
             let mut unchanged = Vec::new();
             for (rel, bytes) in &files {
                 if existing.files.contains(Path::new(rel))
-                    && fs::read(self.dir.join(rel)).ok().as_deref() == Some(*bytes)
+                    && current_bytes(&self.dir.join(rel))?.as_deref() == Some(*bytes)
                 {
                     unchanged.push(*rel);
                 } else {
@@ -377,11 +651,15 @@ impl<'a> Stager<'a> {
                 }
             }
             let new: BTreeSet<&Path> = files.iter().map(|(rel, _)| Path::new(*rel)).collect();
-            let stale: Vec<&PathBuf> = existing
-                .files
-                .iter()
-                .filter(|f| !new.contains(f.as_path()) && f.to_str().is_some_and(|p| previous.contains(p)))
-                .collect();
+            let mut stale: Vec<&PathBuf> = Vec::new();
+            for f in existing.files.iter().filter(|f| !new.contains(f.as_path())) {
+                let Some(rel) = f.to_str().filter(|p| previous.contains(p)) else { continue };
+                match current_bytes(&self.dir.join(f))? {
+                    Some(bytes) if previous.wrote(rel, &bytes) => stale.push(f),
+                    // Changed since clusterdef wrote it: someone else's now, carried.
+                    _ => {}
+                }
+            }
             report.unchanged.extend(unchanged.iter().map(|r| r.to_string()));
             if written.is_empty() && stale.is_empty() {
                 continue;
@@ -394,7 +672,9 @@ impl<'a> Stager<'a> {
                 self.carry(Path::new(rel))?;
             }
             // The user's own files and empty directories come along; stale files stay behind.
-            for file in existing.files.iter().filter(|f| !new.contains(f.as_path()) && !stale.contains(f)) {
+            let kept: Vec<&PathBuf> =
+                existing.files.iter().filter(|f| !new.contains(f.as_path()) && !stale.contains(f)).collect();
+            for file in &kept {
                 self.carry(file)?;
             }
             for empty in &existing.empty_dirs {
@@ -402,16 +682,21 @@ impl<'a> Stager<'a> {
                 fs::create_dir_all(&path).map_err(io_at(&path))?;
             }
             report.removed.extend(stale.iter().map(|p| p.to_string_lossy().into_owned()));
-            swaps.push(Swap { name: top.to_string(), replaces: true });
+            let removes = files.is_empty() && kept.is_empty() && existing.empty_dirs.is_empty();
+            if !removes && !self.stage.join(top).exists() {
+                fs::create_dir_all(self.stage.join(top)).map_err(io_at(&self.stage.join(top)))?;
+            }
+            swaps.push(Swap { name: top.to_string(), replaces: true, removes });
         }
-        if fs::read(self.dir.join(MANIFEST)).ok().as_deref() != Some(manifest.as_bytes()) {
+        if current_bytes(&self.dir.join(MANIFEST))?.as_deref() != Some(manifest.as_bytes()) {
             self.write(MANIFEST, manifest.as_bytes())?;
         }
         Ok((report, swaps))
     }
 }
 
-/// The files (and symlinks) under `dir/top`, relative to `dir`, and its empty directories.
+/// The files (and symlinks) under `dir/top`, relative to `dir`, and its empty directories. Links
+/// are listed, never followed. O(entries).
 struct Tree {
     files: BTreeSet<PathBuf>,
     empty_dirs: Vec<PathBuf>,
@@ -433,7 +718,7 @@ fn files_under(dir: &Path, top: &Path) -> Result<Tree, WriteError> {
                 tree.files.insert(child);
             }
         }
-        if empty {
+        if empty && rel != top {
             tree.empty_dirs.push(rel);
         }
     }
@@ -450,13 +735,13 @@ fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     fs::copy(target, link).map(|_| ())
 }
 
-/// Swaps the staged entries in, removes stale files the swaps did not cover, then puts the
-/// manifest in place.
+/// Swaps the staged entries in (an entry that goes is set aside in the stage, which is removed
+/// after), then puts the manifest in place. Every change to the directory is a rename of a whole
+/// top-level entry, so a kill at any point leaves each entry wholly old or wholly new (or, in
+/// the two-rename window of one swap, set aside in the stage, which the next write puts back).
 fn commit(
     dir: &Path,
     stage: &Path,
-    artifacts: &Artifacts,
-    previous: &BTreeSet<String>,
     fs_ops: &dyn Fs,
     mut report: WriteReport,
     swaps: Vec<Swap>,
@@ -464,10 +749,14 @@ fn commit(
     let old = stage.join(OLD);
     for swap in &swaps {
         let (from, to) = (stage.join(&swap.name), dir.join(&swap.name));
-        if swap.replaces && to.is_dir() {
+        let current_is_dir = fs::symlink_metadata(&to).is_ok_and(|m| m.is_dir());
+        if swap.replaces && (current_is_dir || swap.removes) {
             fs::create_dir_all(&old).map_err(io_at(&old))?;
             let aside = old.join(&swap.name);
             fs_ops.rename(&to, &aside).map_err(io_at(&to))?;
+            if swap.removes {
+                continue;
+            }
             if let Err(e) = fs_ops.rename(&from, &to) {
                 let _ = fs::rename(&aside, &to);
                 return Err(io_at(&to)(e));
@@ -475,17 +764,6 @@ fn commit(
         } else {
             fs_ops.rename(&from, &to).map_err(io_at(&to))?;
         }
-    }
-    // Files of the previous render under top-level entries this one no longer has.
-    let tops: BTreeSet<&str> = artifacts.paths().map(|p| p.split('/').next().unwrap_or(p)).collect();
-    for rel in previous.iter().filter(|p| !tops.contains(p.split('/').next().unwrap_or(p))) {
-        let path = dir.join(rel);
-        match fs::remove_file(&path) {
-            Ok(()) => report.removed.push(rel.clone()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(io_at(&path)(e)),
-        }
-        remove_empty_parents(dir, &path);
     }
     let staged_manifest = stage.join(MANIFEST);
     if staged_manifest.exists() {
@@ -496,17 +774,6 @@ fn commit(
     report.unchanged.sort();
     report.removed.sort();
     Ok(report)
-}
-
-/// Removes the directories between `path` and `dir` that the removal left empty.
-fn remove_empty_parents(dir: &Path, path: &Path) {
-    let mut current = path.parent();
-    while let Some(p) = current {
-        if p == dir || !p.starts_with(dir) || fs::remove_dir(p).is_err() {
-            break;
-        }
-        current = p.parent();
-    }
 }
 
 #[cfg(feature = "import")]
@@ -848,5 +1115,153 @@ mod tests {
         artifacts(&[("x", "1")]).write_to(&dir).expect("a dead holder's lock is taken over");
         assert!(!dir.join(LOCK).exists(), "the lock is released");
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// Every path under `dir`, each with what it is (a link with its target), for comparing a
+    /// directory before and after a refused write.
+    #[cfg(unix)]
+    fn listing(dir: &Path) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in fs::read_dir(&d).expect("dir").filter_map(Result::ok) {
+                let p = e.path();
+                let meta = fs::symlink_metadata(&p).expect("meta");
+                let what = if meta.file_type().is_symlink() {
+                    format!("-> {}", fs::read_link(&p).expect("link").display())
+                } else if meta.is_dir() {
+                    stack.push(p.clone());
+                    "dir".to_string()
+                } else {
+                    format!("{} {:?}", inode(&p), fs::read(&p).expect("file"))
+                };
+                out.push((p, what));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// (a) A top-level entry of the previous render replaced by a symlink to another directory:
+    /// a render that no longer makes it stops, naming it, and nothing in the other directory is
+    /// removed, the file clusterdef never wrote included.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_entry_of_the_previous_render_is_never_pruned_through() {
+        let dir = tempdir("prune-link");
+        let elsewhere = tempdir("prune-link-elsewhere");
+        artifacts(&[("pxe/a.ipxe", "A"), ("pxe/b/c.cfg", "C"), ("cloud-config/x.yml", "X")])
+            .write_to(&dir)
+            .expect("first");
+        fs::create_dir_all(elsewhere.join("b")).expect("elsewhere");
+        fs::write(elsewhere.join("a.ipxe"), "A").expect("same name, same bytes");
+        fs::write(elsewhere.join("b/c.cfg"), "C").expect("same name, same bytes");
+        fs::write(elsewhere.join("never-written.txt"), "mine").expect("the user's");
+        fs::remove_dir_all(dir.join("pxe")).expect("pxe");
+        std::os::unix::fs::symlink(&elsewhere, dir.join("pxe")).expect("link");
+        let (before, before_elsewhere) = (listing(&dir), listing(&elsewhere));
+        let err = artifacts(&[("cloud-config/x.yml", "X2")]).write_to(&dir).expect_err("refused");
+        assert!(matches!(&err, WriteError::Foreign { path, .. } if path.ends_with("pxe")), "{err}");
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert_eq!(listing(&elsewhere), before_elsewhere, "nothing in the other directory changed");
+        assert_eq!(listing(&dir), before, "nothing in the output changed");
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_dir_all(&elsewhere);
+    }
+
+    /// (b) The stage replaced by a symlink to a directory holding `.old/stuff`: recovery refuses
+    /// it and moves nothing into the output.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_stage_is_refused_and_nothing_is_recovered_from_it() {
+        let dir = tempdir("stage-link");
+        let elsewhere = tempdir("stage-link-elsewhere");
+        artifacts(&[("stuff/x", "X")]).write_to(&dir).expect("first");
+        fs::create_dir_all(elsewhere.join(".old/stuff")).expect("elsewhere");
+        fs::write(elsewhere.join(".old/stuff/x"), "X").expect("a copy that looks like ours");
+        fs::remove_dir_all(dir.join("stuff")).expect("the entry is gone, as after a kill");
+        std::os::unix::fs::symlink(&elsewhere, dir.join(STAGE)).expect("link");
+        let before_elsewhere = listing(&elsewhere);
+        let err = artifacts(&[("stuff/x", "X")]).write_to(&dir).expect_err("refused");
+        assert!(matches!(&err, WriteError::Foreign { path, .. } if path.ends_with(STAGE)), "{err}");
+        assert_eq!(listing(&elsewhere), before_elsewhere);
+        assert!(!dir.join("stuff").exists(), "nothing was moved in");
+        // In a real stage, an entry the manifest does not name, or one that does not hold what
+        // clusterdef wrote, stays where it is (and goes with the stage).
+        fs::remove_file(dir.join(STAGE)).expect("unlink");
+        fs::create_dir_all(dir.join(STAGE).join(OLD).join("stuff")).expect("stage");
+        fs::write(dir.join(STAGE).join(OLD).join("stuff/x"), "not what was written").expect("x");
+        fs::create_dir_all(dir.join(STAGE).join(OLD).join("unknown")).expect("stage");
+        let report = artifacts(&[("other", "O")]).write_to(&dir).expect("the write goes on");
+        assert_eq!(report.written, ["other"]);
+        assert!(!dir.join("stuff").exists() && !dir.join("unknown").exists(), "{:?}", listing(&dir));
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_dir_all(&elsewhere);
+    }
+
+    /// (c) A managed directory replaced by a symlink to the user's directory: the render stops;
+    /// the link stays a link, and the user's files are not linked into the output.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_managed_directory_is_never_replaced_or_linked_from() {
+        let dir = tempdir("dir-link");
+        let user = tempdir("dir-link-user");
+        artifacts(&[("cloud-config/a.yml", "A")]).write_to(&dir).expect("first");
+        fs::create_dir_all(&user).expect("user");
+        fs::write(user.join("secret.txt"), "secret").expect("secret");
+        fs::remove_dir_all(dir.join("cloud-config")).expect("dir");
+        std::os::unix::fs::symlink(&user, dir.join("cloud-config")).expect("link");
+        let (before, before_user) = (listing(&dir), listing(&user));
+        let err = artifacts(&[("cloud-config/a.yml", "A2")]).write_to(&dir).expect_err("refused");
+        assert!(matches!(&err, WriteError::Foreign { path, .. } if path.ends_with("cloud-config")), "{err}");
+        assert_eq!(listing(&dir), before);
+        assert_eq!(listing(&user), before_user, "the user's file has one link, its own");
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_dir_all(&user);
+    }
+
+    /// A file clusterdef wrote and someone changed since is no longer its own: a render that
+    /// would overwrite it stops, and a render that no longer makes it leaves it in place.
+    #[test]
+    fn a_file_changed_since_it_was_written_is_neither_overwritten_nor_removed() {
+        let dir = tempdir("edited");
+        artifacts(&[("a/x.yml", "X"), ("a/y.yml", "Y")]).write_to(&dir).expect("first");
+        fs::write(dir.join("a/x.yml"), "edited by hand").expect("edit");
+        let err = artifacts(&[("a/x.yml", "X2")]).write_to(&dir).expect_err("refused");
+        assert!(matches!(err, WriteError::NotOurs(_)), "{err}");
+        let report = artifacts(&[("a/y.yml", "Y2")]).write_to(&dir).expect("x is no longer rendered");
+        assert!(report.removed.is_empty(), "{report:?}");
+        assert_eq!(fs::read_to_string(dir.join("a/x.yml")).expect("kept"), "edited by hand");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    /// A FIFO or a symlink where clusterdef compares or writes a file is refused without
+    /// blocking and without writing through the link.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_and_links_at_artifact_paths_are_refused_without_blocking() {
+        let dir = tempdir("special");
+        let outside = tempdir("special-outside");
+        fs::create_dir_all(dir.join("a")).expect("a");
+        fs::create_dir_all(&outside).expect("outside");
+        assert!(std::process::Command::new("mkfifo").arg(dir.join("a/x.yml")).status().expect("mkfifo").success());
+        let err = artifacts(&[("a/x.yml", "X")]).write_to(&dir).expect_err("a fifo");
+        assert!(err.to_string().contains("named pipe"), "{err}");
+        fs::remove_file(dir.join("a/x.yml")).expect("fifo");
+        std::os::unix::fs::symlink(outside.join("target"), dir.join("a/x.yml")).expect("link");
+        let err = artifacts(&[("a/x.yml", "X")]).write_to(&dir).expect_err("a link");
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(!outside.join("target").exists(), "nothing was written through the link");
+        let module = dir.join("module.rs");
+        std::os::unix::fs::symlink(outside.join("module"), &module).expect("link");
+        assert!(write_if_changed(&module, b"m").is_err());
+        std::os::unix::fs::symlink(outside.join("tmp"), dir.join(".module2.rs.clusterdef-tmp")).expect("link");
+        assert!(write_if_changed(&dir.join("module2.rs"), b"m").expect("written"));
+        assert!(
+            !outside.join("module").exists() && !outside.join("tmp").exists(),
+            "nothing was written through a link"
+        );
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_dir_all(&outside);
     }
 }
