@@ -211,18 +211,38 @@ impl Cluster {
         // `machine_of_target`'s to report), and each agent then runs the global units that match
         // its machine, skipping one that conflicts with a unit already there (fleet ≥ 1.0). So
         // the result does not depend on the order the units are declared in.
+        let position: std::collections::HashMap<&str, usize> =
+            units.iter().enumerate().rev().map(|(i, x)| (&*x.name, i)).collect();
+        let target = |u: usize| units[u].machine_of.as_ref().and_then(|t| position.get(&**t).copied());
+        let chains = chain_lengths(units.len(), target);
         let mut order: Vec<usize> = (0..units.len()).collect();
-        order.sort_by_key(|&u| (units[u].global, chain_length(units, u)));
+        order.sort_by_key(|&u| (units[u].global, chains[u]));
         let conflicts_anywhere = units.iter().any(|u| !u.conflicts.is_empty());
         for u in order {
             let unit = &units[u];
-            let free = |slot: usize, name: &str, running: &[Vec<(usize, usize)>]| {
-                !conflicts_anywhere
-                    || !running[slot].iter().any(|&(v, k)| {
-                        let other = &names[v][k];
-                        other != name && conflict(unit, name, &units[v], other)
-                    })
+            let blocked = |slot: usize, name: &str, running: &[Vec<(usize, usize)>]| {
+                if !conflicts_anywhere {
+                    return Blocked::No;
+                }
+                let mut blocked = Blocked::No;
+                for &(v, k) in &running[slot] {
+                    let other = &names[v][k];
+                    if other == name {
+                        continue;
+                    }
+                    if unit.conflicts.iter().any(|g| glob::matches(g, other)) {
+                        return Blocked::ForEveryInstance;
+                    }
+                    if units[v].conflicts.iter().any(|g| glob::matches(g, name)) {
+                        blocked = Blocked::ForThisInstance;
+                    }
+                }
+                blocked
             };
+            // Which of two units' globs match only matters to the heap below; here a conflict in
+            // either direction keeps a global unit off the machine.
+            let free =
+                |slot: usize, name: &str, running: &[Vec<(usize, usize)>]| blocked(slot, name, running) == Blocked::No;
             let names_here = &names[u];
             let fits: Vec<bool> = kinds.iter().map(|(_, m)| unit.runs_on(m)).collect();
             if unit.global {
@@ -247,14 +267,13 @@ impl Cluster {
                 }
                 continue;
             }
-            let beside: Option<Vec<bool>> =
-                unit.machine_of.as_ref().and_then(|t| units.iter().position(|x| x.name == *t)).map(|t| {
-                    let mut beside = vec![false; slots.len()];
-                    for &s in &on[t] {
-                        beside[s] = true;
-                    }
-                    beside
-                });
+            let beside: Option<Vec<bool>> = target(u).map(|t| {
+                let mut beside = vec![false; slots.len()];
+                for &s in &on[t] {
+                    beside[s] = true;
+                }
+                beside
+            });
             let matching: Vec<usize> = (0..machines.len()).filter(|&i| fits[machines[i].2]).collect();
             if matching.is_empty() {
                 if pools.iter().any(|(_, m)| unit.runs_on(m)) {
@@ -271,18 +290,38 @@ impl Cluster {
                 }
                 continue;
             }
-            // Each instance of a template is placed on its own, as fleet schedules each.
+            // Each instance of a template is placed on its own, as fleet schedules each: on the
+            // free candidate with the least load, then the first hostname. The candidates wait in
+            // a heap by that order; one that runs a unit this one conflicts with is dropped for
+            // good (that never changes while this unit is placed), one blocked only for this
+            // instance's name waits for the next. So N instances over M machines cost
+            // O((N + M) log M) checks, not N × M.
+            let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(usize, usize, usize)>> = matching
+                .iter()
+                .copied()
+                .filter(|&i| beside.as_ref().is_none_or(|b| b[i]))
+                .map(|i| std::cmp::Reverse((load[i], name_rank[i], i)))
+                .collect();
             for (k, name) in names_here.iter().enumerate() {
-                let candidates = matching
-                    .iter()
-                    .copied()
-                    .filter(|&i| beside.as_ref().is_none_or(|b| b[i]))
-                    .filter(|&i| free(i, name, &running));
-                match candidates.min_by_key(|&i| (load[i], name_rank[i])) {
+                let mut waiting = Vec::new();
+                let mut chosen = None;
+                while let Some(std::cmp::Reverse(entry)) = heap.pop() {
+                    match blocked(entry.2, name, &running) {
+                        Blocked::No => {
+                            chosen = Some(entry.2);
+                            break;
+                        }
+                        Blocked::ForThisInstance => waiting.push(std::cmp::Reverse(entry)),
+                        Blocked::ForEveryInstance => {}
+                    }
+                }
+                heap.extend(waiting);
+                match chosen {
                     Some(i) => {
                         load[i] += 1;
                         on[u].push(i);
                         running[i].push((u, k));
+                        heap.push(std::cmp::Reverse((load[i], name_rank[i], i)));
                     }
                     None => {
                         problems.push(Unplaceable {
@@ -328,24 +367,51 @@ fn machines_that_match(n: usize) -> String {
     }
 }
 
-/// How many `machine_of` links lead from unit `u` (bounded, so a cycle ends).
-fn chain_length(units: &[Unit], u: usize) -> usize {
-    let mut length = 0;
-    let mut current = u;
-    while let Some(next) = units[current].machine_of.as_ref().and_then(|t| units.iter().position(|x| x.name == *t)) {
-        length += 1;
-        current = next;
-        if length > units.len() {
-            break;
+/// Whether a machine may take a unit's instance, given what already runs there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Blocked {
+    /// Nothing there conflicts with it.
+    No,
+    /// A unit there conflicts with this instance's name only (its own globs match the name).
+    ForThisInstance,
+    /// The unit's own globs match a unit there: no instance of it may go there.
+    ForEveryInstance,
+}
+
+/// How many `machine_of` links lead from each of `count` units (`target` gives the next), each
+/// chain walked once and remembered, so the whole is O(units); a unit on a cycle (which
+/// `machine_of_target` reports) counts the units of the cycle.
+fn chain_lengths(count: usize, target: impl Fn(usize) -> Option<usize>) -> Vec<usize> {
+    const UNKNOWN: usize = usize::MAX;
+    let mut length = vec![UNKNOWN; count];
+    for start in 0..count {
+        // Walk until a unit whose length is known, or a unit seen on this walk (a cycle).
+        let mut path = Vec::new();
+        let mut on_path = std::collections::HashSet::new();
+        let mut current = Some(start);
+        let mut base = 0;
+        while let Some(c) = current {
+            if length[c] != UNKNOWN {
+                base = length[c] + 1;
+                break;
+            }
+            if !on_path.insert(c) {
+                base = path.len();
+                break;
+            }
+            path.push(c);
+            current = target(c);
+        }
+        if current.is_none() {
+            base = 0;
+        }
+        for (i, &c) in path.iter().rev().enumerate() {
+            if length[c] == UNKNOWN {
+                length[c] = if current.is_none() { i } else { base + i };
+            }
         }
     }
     length
-}
-
-/// Whether `a_name` (of unit `a`) and `b_name` (of unit `b`) may not share a machine: either
-/// unit's `conflicts` globs match the other's name (an instance's, for a template).
-fn conflict(a: &Unit, a_name: &str, b: &Unit, b_name: &str) -> bool {
-    a.conflicts.iter().any(|g| glob::matches(g, b_name)) || b.conflicts.iter().any(|g| glob::matches(g, a_name))
 }
 
 #[cfg(test)]

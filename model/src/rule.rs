@@ -60,7 +60,7 @@ rules! {
         name: "cluster_size",
         applies: "all",
         protects: "declarations that can be checked and rendered in bounded time and memory",
-        rejects: "more than 10,000 machines in fixed groups (each gets its own config and is checked one by one): a group that large on its own, and the group that takes the total over. Checked first; when it fails, no other rule runs, so a count such as `workers: 100000000` is refused in microseconds",
+        rejects: "more than 10,000 machines in fixed groups (each gets its own config and is checked one by one): a group that large on its own, and the group that takes the total over; likewise more than 10,000 template instances in all (each is named, placed and listed). Checked first; when it fails, no other rule runs, so a count such as `workers: 100000000` or `instances: 4294967295` is refused in microseconds",
     }
     MemberCount {
         name: "member_count",

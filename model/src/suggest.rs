@@ -16,12 +16,24 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The candidate closest to `wanted`, if it is close enough to be a likely typo.
+/// The longest name a suggestion is looked for: a typo is in a word, and the distance costs
+/// the product of the two lengths.
+const LONGEST_SUGGESTED: usize = 64;
+
+/// The candidate closest to `wanted`, if it is close enough to be a likely typo. Candidates
+/// whose length differs by more than the allowed distance are passed over without measuring,
+/// and nothing is suggested for a name over [`LONGEST_SUGGESTED`] characters, so a call is
+/// O(candidates) plus O(64²) per candidate of about the right length.
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (wanted.chars().count() / 3).max(1);
+    let length = wanted.chars().count();
+    if length > LONGEST_SUGGESTED {
+        return None;
+    }
+    let limit = (length / 3).max(1);
     candidates
         .into_iter()
         .filter(|c| *c != wanted)
+        .filter(|c| c.len() <= 4 * (length + limit) && c.chars().count().abs_diff(length) <= limit)
         .map(|c| (edit_distance(&wanted.to_lowercase(), &c.to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)

@@ -370,3 +370,73 @@ pub fn paired_medians(
     b.sort();
     (a[runs / 2], b[runs / 2])
 }
+
+/// Asserts that `work(n)` grows no faster than n log n: for the sizes `n`, 10 n and 100 n, the
+/// median time of the larger (interleaved with the smaller, so both see the same noise) is at
+/// most twice n log n's ratio, plus a little for timer noise. A ratio within one run, so it
+/// holds on any machine; a quadratic algorithm takes 100× and 10,000× and fails.
+#[doc(hidden)]
+pub fn assert_near_linear(label: &str, n: usize, work: impl Fn(usize)) {
+    let n_log_n = |n: usize| (n as f64) * (n as f64).log2().max(1.0);
+    for factor in [10, 100] {
+        let big = n * factor;
+        let runs = if factor == 100 { 3 } else { 5 };
+        let (small_time, big_time) = paired_medians(runs, || work(n), || work(big));
+        let ratio = big_time.as_secs_f64() / small_time.as_secs_f64().max(1e-6);
+        let bound = 2.0 * n_log_n(big) / n_log_n(n) + 2.0;
+        assert!(
+            ratio <= bound,
+            "{label}: {factor}x the size ({n} -> {big}) took {ratio:.1}x the time ({small_time:?} -> {big_time:?}); \
+             n log n allows {bound:.0}x"
+        );
+    }
+}
+
+/// A Flatcar cluster of `workers` fixed workers (and 5 central machines) with one template
+/// whose `instances` (as many as the workers) are spread one per machine by `conflicts`: the
+/// shape that makes compile-time placement quadratic when each instance scans every machine.
+pub fn spread_template(workers: u32) -> Cluster {
+    let mut members = Group::new("central", "central", Size::Fixed(5)).across(DomainKind::Cabinet, ["a", "b", "c"]);
+    members.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 15) };
+    let mut cluster = Cluster::new("spread", Layout::CentralServices, members);
+    cluster.os = Os::Flatcar;
+    cluster.bootstrap = Bootstrap::Static;
+    cluster.network = Some(Network::new(Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 8)));
+    let mut pool = Group::new("worker", "worker", Size::Fixed(workers));
+    pool.addressing = Addressing::Range {
+        first: Ipv4Addr::new(10, 1, 0, 1),
+        last: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 0)) + workers),
+    };
+    cluster.pools = Cow::Owned(vec![pool]);
+    let mut web = Unit::new("web@.service", UnitBody::Inline(Cow::Borrowed("[Service]\nExecStart=/bin/true\n")));
+    web.instances = Some(workers);
+    web.conflicts = Cow::Owned(vec![Cow::Borrowed("web@*.service")]);
+    web.machine_metadata =
+        Cow::Owned(vec![Requirement { key: Cow::Borrowed("role"), values: Cow::Owned(vec![Cow::Borrowed("worker")]) }]);
+    cluster.units = Cow::Owned(vec![web]);
+    cluster
+}
+
+/// Five members across `cabinets` cabinets, rebooting on their own (`reboot: reboot`), each
+/// cabinet with its own window, every other one overlapping the next: the shape that makes
+/// `reboot_quorum` cubic when each window is compared with every other and each overlap with
+/// every domain.
+pub fn many_windows(cabinets: usize) -> Cluster {
+    let names: Vec<String> = (0..cabinets).map(|c| format!("c{c}")).collect();
+    let mut members = Group::new("central", "central", Size::Fixed(5)).across(DomainKind::Cabinet, names.clone());
+    members.reboot = RebootStrategy::Reboot;
+    let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    members.windows = Windows::PerDomain(Cow::Owned(
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let start = format!("{} {:02}:{:02}", days[(i / 96) % 7], (i / 4) % 24, (i % 4) * 15);
+                let window = RebootWindow::parse(&start, "20m")
+                    .unwrap_or_else(|_| RebootWindow::parse("Sun 04:00", "1h").expect("a window"));
+                (Cow::Owned(name.clone()), window)
+            })
+            .collect(),
+    ));
+    Cluster::new("windows", Layout::CentralServices, members)
+}

@@ -98,7 +98,7 @@ impl RebootWindow {
     }
 
     /// The spans of the week, in seconds from Sunday 00:00, during which the window is open.
-    fn spans(&self) -> Vec<(u64, u64)> {
+    pub fn spans(&self) -> Vec<(u64, u64)> {
         let start = u64::from(self.start_minute) * 60;
         let length = self.length_secs.min(WEEK);
         let starts: Vec<u64> = match self.day {

@@ -395,9 +395,11 @@ fn members_down_together(r: &mut Report<'_>, n: u32) {
                 return;
             };
             let counts = group.domain_counts(n);
-            let domain_index = |name: &str| spread.domains.iter().position(|d| d.name == name);
+            let index: std::collections::HashMap<&str, usize> =
+                spread.domains.iter().enumerate().rev().map(|(i, d)| (&*d.name, i)).collect();
+            let windowed: std::collections::HashSet<&str> = windows.iter().map(|(d, _)| &**d).collect();
             for (i, domain) in spread.domains.iter().enumerate() {
-                if counts.get(i).copied().unwrap_or(0) > 0 && !windows.iter().any(|(d, _)| *d == domain.name) {
+                if counts.get(i).copied().unwrap_or(0) > 0 && !windowed.contains(&*domain.name) {
                     r.push(
                         Rule::RebootQuorum,
                         at(GroupPart::Windows),
@@ -412,46 +414,110 @@ fn members_down_together(r: &mut Report<'_>, n: u32) {
                     );
                 }
             }
-            // The most members down together is reached when some window opens: check every opening.
-            let mut reported = std::collections::HashSet::new();
-            for (i, (_, window)) in windows.iter().enumerate() {
-                let mut together: Vec<usize> = vec![i];
-                for (j, (_, other)) in windows.iter().enumerate() {
-                    if j != i && window.overlaps(other) {
-                        together.push(j);
-                    }
-                }
-                let mut down = 0;
-                let mut names = Vec::new();
-                let mut domains_seen = Vec::new();
-                for &k in &together {
-                    if let Some(d) = domain_index(&windows[k].0)
-                        && !domains_seen.contains(&d)
-                    {
-                        domains_seen.push(d);
-                        down += counts.get(d).copied().unwrap_or(0);
-                        names.push(windows[k].0.to_string());
-                    }
-                }
-                let last = together.iter().copied().max().unwrap_or(i);
-                if down > tol && together.len() > 1 && reported.insert(last) {
-                    r.push(
-                        Rule::RebootQuorum,
-                        at(GroupPart::Window(last)),
-                        format!(
-                            "the reboot windows of {} {} overlap, so {} of {n} etcd members can be down at once; \
-                             quorum is {}",
-                            spread.kind.plural(),
-                            join(&names),
-                            down,
-                            majority(n)
-                        ),
-                        "move the windows apart so that at most one of these domains reboots at a time",
-                    );
-                }
+            let domains: Vec<Option<usize>> = windows.iter().map(|(d, _)| index.get(&**d).copied()).collect();
+            for together in overlapping_windows(windows.iter().map(|(_, w)| w), &domains, &counts, tol) {
+                let names: Vec<String> = together.domains.iter().map(|&d| spread.domains[d].name.to_string()).collect();
+                r.push(
+                    Rule::RebootQuorum,
+                    at(GroupPart::Window(together.last)),
+                    format!(
+                        "the reboot windows of {} {} overlap, so {} of {n} etcd members can be down at once; \
+                         quorum is {}",
+                        spread.kind.plural(),
+                        join(&names),
+                        together.down,
+                        majority(n)
+                    ),
+                    "move the windows apart so that at most one of these domains reboots at a time",
+                );
             }
         }
     }
+}
+
+/// Windows open at one moment that take more members down than the quorum can spare.
+struct OpenTogether {
+    /// The last of the open windows, by declaration order: where the error points.
+    last: usize,
+    /// The domains (with members) whose windows are open, in the order of their windows.
+    domains: Vec<usize>,
+    /// How many members those domains hold.
+    down: u32,
+}
+
+/// Every moment of the week at which windows open together take down more than `tolerance`
+/// members, once per last window: a sweep over the windows' openings and closings in time order
+/// (the most members are down just after some window opens), keeping the windows open, each
+/// domain's open windows (a domain counts once however many of its windows are open) and the
+/// members down. `domains[i]` is window `i`'s domain, `None` for one its group does not have
+/// (it counts as open but takes no member down). O(W log W) for W windows, plus the names of
+/// each report.
+fn overlapping_windows<'a>(
+    windows: impl Iterator<Item = &'a crate::window::RebootWindow>,
+    domains: &[Option<usize>],
+    counts: &[u32],
+    tolerance: u32,
+) -> Vec<OpenTogether> {
+    // (time, opens, window); at one time closings (false) sort first: windows are half-open.
+    let mut events: Vec<(u64, bool, usize)> = Vec::new();
+    for (i, window) in windows.enumerate() {
+        for (start, end) in window.spans() {
+            events.push((start, true, i));
+            events.push((end, false, i));
+        }
+    }
+    events.sort_unstable();
+    let mut open_spans = vec![0usize; domains.len()];
+    let mut open: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+    let mut domain_open = vec![0usize; counts.len()];
+    let mut down: u32 = 0;
+    let mut reported = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut e = 0;
+    while e < events.len() {
+        let time = events[e].0;
+        let mut opened = false;
+        while e < events.len() && events[e].0 == time {
+            let (_, opens, w) = events[e];
+            e += 1;
+            let members = domains[w].map(|d| (d, counts.get(d).copied().unwrap_or(0)));
+            if opens {
+                opened = true;
+                open_spans[w] += 1;
+                if open_spans[w] == 1 {
+                    open.insert(w);
+                    if let Some((d, c)) = members {
+                        domain_open[d] += 1;
+                        if domain_open[d] == 1 {
+                            down += c;
+                        }
+                    }
+                }
+            } else {
+                open_spans[w] = open_spans[w].saturating_sub(1);
+                if open_spans[w] == 0
+                    && open.remove(&w)
+                    && let Some((d, c)) = members
+                {
+                    domain_open[d] -= 1;
+                    if domain_open[d] == 0 {
+                        down -= c;
+                    }
+                }
+            }
+        }
+        let Some(&last) = open.last() else { continue };
+        if opened && down > tolerance && open.len() > 1 && reported.insert(last) {
+            let mut seen = std::collections::HashSet::new();
+            let domains = open
+                .iter()
+                .filter_map(|&w| domains[w])
+                .filter(|&d| counts.get(d).copied().unwrap_or(0) > 0 && seen.insert(d))
+                .collect();
+            out.push(OpenTogether { last, domains, down });
+        }
+    }
+    out
 }
 
 /// `reboot_quorum`: updates never reboot more etcd members at once than the quorum can spare.
@@ -466,17 +532,24 @@ fn reboot_quorum(r: &mut Report<'_>) {
     }
 }
 
-/// Per-domain windows that name no domain of their group, or one domain twice.
+/// Per-domain windows that name no domain of their group, or one domain twice. O(W + D) for W
+/// windows and D domains, plus a "did you mean" per unknown name.
 fn window_domains(r: &mut Report<'_>) {
     for (g, group) in r.cluster.groups() {
         let Windows::PerDomain(windows) = &group.windows else {
             continue;
         };
         let names: Vec<&str> = group.spread.iter().flat_map(|s| s.domains.iter().map(|d| &*d.name)).collect();
+        let known: std::collections::HashSet<&str> = names.iter().copied().collect();
         for (i, (domain, _)) in windows.iter().enumerate() {
-            if !names.contains(&&**domain) {
-                let hint = closest(domain, names.iter().copied())
-                    .map_or_else(|| format!("the domains are {}", join(&names)), |s| format!("did you mean `{s}`?"));
+            if !known.contains(&**domain) {
+                let hint = closest(domain, names.iter().copied()).map_or_else(
+                    || match names.len() {
+                        0..=12 => format!("the domains are {}", join(&names)),
+                        n => format!("it has {n} domains, from `{}` to `{}`", names[0], names[n - 1]),
+                    },
+                    |s| format!("did you mean `{s}`?"),
+                );
                 r.push(
                     Rule::RebootQuorum,
                     Subject::Group(g, GroupPart::Window(i)),
@@ -485,9 +558,9 @@ fn window_domains(r: &mut Report<'_>) {
                 );
             }
         }
-        let mut seen = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for (i, (domain, _)) in windows.iter().enumerate() {
-            if seen.contains(domain) {
+            if !seen.insert(&**domain) {
                 r.push(
                     Rule::RebootQuorum,
                     Subject::Group(g, GroupPart::Window(i)),
@@ -495,7 +568,6 @@ fn window_domains(r: &mut Report<'_>) {
                     "keep one window per domain".to_string(),
                 );
             }
-            seen.push(domain.clone());
         }
     }
 }

@@ -18,10 +18,14 @@ pub(super) fn check(r: &mut Report<'_>) {
 }
 
 /// `cluster_size`: every machine of a fixed group gets its own config and is checked one by one,
-/// so the count is what bounds the work. Past [`MAX_FIXED_MACHINES`] the declaration is refused
+/// and every instance of a template is named, placed and listed one by one, so these counts are
+/// what bounds the work (everything else a declaration lists is bounded by its text). Past
+/// [`MAX_FIXED_MACHINES`] machines, or as many instances in all, the declaration is refused
 /// before anything is expanded: no CoreOS, fleet or etcd deployment of that size runs from one
 /// declaration, and a pool that large is an autoscaled one, whose machines share a config.
+/// O(groups + units).
 pub(super) fn cluster_size(r: &mut Report<'_>) {
+    instance_count(r);
     let mut total: u64 = 0;
     for (g, group) in r.cluster.groups() {
         let Size::Fixed(n) = group.size else { continue };
@@ -57,6 +61,39 @@ pub(super) fn cluster_size(r: &mut Report<'_>) {
                  its own, and no CoreOS, fleet or etcd deployment of that size runs from one declaration"
             ),
             help,
+        );
+    }
+}
+
+/// `cluster_size` for templates: the instances of all templates together are at most
+/// [`MAX_FIXED_MACHINES`]; the template that takes the total over is at fault.
+fn instance_count(r: &mut Report<'_>) {
+    let mut total: u64 = 0;
+    for (u, unit) in r.cluster.units.iter().enumerate() {
+        let Some(n) = unit.instances.filter(|_| unit.is_template()) else { continue };
+        // As for machines: each template too large on its own, and the one that takes the
+        // total of the others over.
+        let alone = u64::from(n) > MAX_FIXED_MACHINES;
+        let before = total;
+        if !alone {
+            total += u64::from(n);
+        }
+        if !alone && (before > MAX_FIXED_MACHINES || total <= MAX_FIXED_MACHINES) {
+            continue;
+        }
+        let whole = if alone {
+            format!("`{}` declares {n} instances", unit.name)
+        } else {
+            format!("with the {n} instances of `{}`, the cluster declares {total}", unit.name)
+        };
+        r.push(
+            Rule::ClusterSize,
+            Subject::Unit(u, crate::subject::UnitPart::Instances),
+            format!(
+                "{whole}, beyond the {MAX_FIXED_MACHINES} instances a cluster may declare: each is named, placed and \
+                 listed one by one"
+            ),
+            "make the unit `global` to run one copy on every machine that matches, or lower `instances`".to_string(),
         );
     }
 }

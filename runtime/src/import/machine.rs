@@ -194,11 +194,13 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     let mut metadata: Vec<(String, String)> = Vec::new();
     if let Some(raw) = fleet_s.and_then(|s| s.get("metadata")) {
         // fleetd: entries split on `,`, each on its first `=`, trimmed; the last value wins.
+        // Keys indexed, so N pairs cost O(N).
+        let mut key_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for pair in raw.value.split(',') {
             match pair.split_once('=') {
                 Some((k, v)) => {
                     let (k, v) = (k.trim().to_string(), v.trim().to_string());
-                    match metadata.iter_mut().find(|(key, _)| *key == k) {
+                    match key_at.get(&k).map(|&i| &mut metadata[i]) {
                         Some(slot) => {
                             findings.push(note(
                                 path,
@@ -208,7 +210,10 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
                             ));
                             slot.1 = v;
                         }
-                        None => metadata.push((k, v)),
+                        None => {
+                            key_at.insert(k.clone(), metadata.len());
+                            metadata.push((k, v));
+                        }
                     }
                 }
                 None if pair.trim().is_empty() => {}

@@ -70,7 +70,10 @@ pub(super) fn read_unit(name: &str, path: &str, text: &str, findings: &mut Vec<F
     let x_fleet: Vec<&fleet::UnitOption> = options.iter().filter(|o| o.section == "X-Fleet").collect();
     // Requirements in the order written, values as fleet splits them; fleet's own reading
     // (Placement) decides what they mean, so a pair it drops is dropped here and reported.
+    // Indexed by key and by pair, so N pairs cost O(N) lookups, not N × keys.
     let mut requirements: Vec<(String, Vec<String>)> = Vec::new();
+    let mut key_at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut pairs_seen: std::collections::HashSet<(String, String)> = std::collections::HashSet::new();
     for o in &x_fleet {
         if !matches!(o.name.as_str(), "MachineMetadata" | "X-ConditionMachineMetadata") {
             continue;
@@ -86,11 +89,17 @@ pub(super) fn read_unit(name: &str, path: &str, text: &str, findings: &mut Vec<F
             }
             let expanded = fleet::expand_specifiers(&value, name);
             match expanded.split('=').collect::<Vec<_>>()[..] {
-                [k, v] if !k.is_empty() && !v.is_empty() => match requirements.iter_mut().find(|(key, _)| key == k) {
-                    Some((_, values)) if values.iter().any(|x| x == v) => {}
-                    Some((_, values)) => values.push(v.to_string()),
-                    None => requirements.push((k.to_string(), vec![v.to_string()])),
-                },
+                [k, v] if !k.is_empty() && !v.is_empty() => {
+                    if pairs_seen.insert((k.to_string(), v.to_string())) {
+                        match key_at.get(k) {
+                            Some(&i) => requirements[i].1.push(v.to_string()),
+                            None => {
+                                key_at.insert(k.to_string(), requirements.len());
+                                requirements.push((k.to_string(), vec![v.to_string()]));
+                            }
+                        }
+                    }
+                }
                 _ => findings.push(lossy(path, o.line, format!("MachineMetadata={value}"), "not one key=value pair: fleet drops it without a word, so the unit runs on more machines than it says")),
             }
         }
