@@ -12,6 +12,10 @@ bash scripts/install-test-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 
 cargo test --workspace --locked
+# The growth tests time the algorithms over what a small file can make large (×10 and ×100),
+# asserting no faster growth than n log n; a debug build's timings say little, so in release.
+cargo test --release --locked -p clusterdef-model -p clusterdef-syntax -p clusterdef --features clusterdef/import \
+    --test growth -- --ignored
 for example in card small devtest production large_scale flatcar; do
     cargo run --quiet --locked -p clusterdef-examples --example "$example" >/dev/null
 done

@@ -174,18 +174,18 @@ pub fn render_errors(path: &str, text: &str, errors: &[SourceError], styled: boo
     let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
     let offsets = byte_offsets(text, errors);
     let mut out = String::new();
-    for (i, (e, &(start, end))) in errors.iter().zip(&offsets).enumerate() {
+    for (i, (e, &(start, end, line_begin))) in errors.iter().zip(&offsets).enumerate() {
         if i > 0 {
             out.push('\n');
         }
         let mut message = e.message.lines();
         let title = message.next().unwrap_or_default();
-        let (window, line_start, span) = snippet_window(text, start, end.max(start));
+        let (window, span) = snippet_window(text, line_begin, start, end.max(start));
         // The renderer counts the column from the start of what it is shown; where the window
         // cuts the line, the count in its ` --> ` line is put right below.
         let shown_column = window[..span.start].chars().rev().take_while(|c| *c != '\n').count() + 1;
         let snippet =
-            Snippet::source(window).path(path).line_start(line_start).annotation(AnnotationKind::Primary.span(span));
+            Snippet::source(window).path(path).line_start(e.line).annotation(AnnotationKind::Primary.span(span));
         let mut group = Level::ERROR.primary_title(title).element(snippet);
         for line in message {
             let line = line.trim_start().trim_start_matches('=').trim_start();
@@ -214,25 +214,27 @@ pub fn render_errors(path: &str, text: &str, errors: &[SourceError], styled: boo
 /// person writes, and a bound on the work per error when a file is one enormous line.
 pub const SNIPPET_WINDOW: usize = 512;
 
-/// The piece of `text` an error's snippet shows, the 1-based line it starts on, and the fault's
-/// byte range within it. The piece is the whole lines from `start`'s to `end`'s, or only
-/// `start`'s line when the span runs over more than a window's worth of lines; a line longer
-/// than the window either side is cut at character boundaries. The range is widened by
-/// [`caret_span`] so an empty fault still shows a caret. O(window) plus a backward scan of the
-/// start line, which is itself bounded by the window.
-fn snippet_window(text: &str, start: usize, end: usize) -> (&str, usize, std::ops::Range<usize>) {
+/// The piece of `text` an error's snippet shows and the fault's byte range within it, for a
+/// fault at `start..end` on the line that begins at `line_begin`. The piece is the whole lines
+/// from `start`'s to `end`'s, or only `start`'s line when the span runs over more than a
+/// window's worth of lines; a line longer than the window either side is cut at character
+/// boundaries. The range is widened by [`caret_span`] so an empty fault still shows a caret.
+/// O(window): nothing before the window is looked at.
+fn snippet_window(text: &str, line_begin: usize, start: usize, end: usize) -> (&str, std::ops::Range<usize>) {
     let (start, end) = caret_span(text, start, end);
-    let line_begin = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let line_number = 1 + text[..line_begin].bytes().filter(|b| *b == b'\n').count();
-    let mut lines_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    if lines_end - line_begin > 4 * SNIPPET_WINDOW {
+    let line_begin = line_begin.min(start);
+    let reach = end.max(start).saturating_add(SNIPPET_WINDOW).min(text.len());
+    let reach = ceil_char_boundary(text, reach);
+    let mut lines_end = text[end..reach].find('\n').map_or(reach, |i| end + i);
+    if lines_end - line_begin.max(start.saturating_sub(SNIPPET_WINDOW)) > 4 * SNIPPET_WINDOW {
         // A span over many lines: show its first line only, underlined to that line's end.
-        lines_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        let first_reach = ceil_char_boundary(text, start.saturating_add(SNIPPET_WINDOW).min(text.len()));
+        lines_end = text[start..first_reach].find('\n').map_or(first_reach, |i| start + i);
     }
     let from = floor_char_boundary(text, line_begin.max(start.saturating_sub(SNIPPET_WINDOW)));
-    let to = ceil_char_boundary(text, lines_end.min(end.max(start).saturating_add(SNIPPET_WINDOW)));
+    let to = lines_end;
     let end = end.min(to).max(start);
-    (&text[from..to], line_number, (start - from)..(end - from))
+    (&text[from..to], (start - from)..(end - from))
 }
 
 /// A fault's byte range on character boundaries, widened to the character at `start` when it is
@@ -268,21 +270,21 @@ fn ceil_char_boundary(text: &str, at: usize) -> usize {
 }
 
 /// The byte offsets of each error's start and end (1-based lines, columns in characters) in
-/// `text`. The positions are sorted once and the text walked once, so this is
-/// O(text + errors × log errors) however many errors share a line. A position past the end of its
-/// line (or of the text) clamps to it.
-fn byte_offsets(text: &str, errors: &[SourceError]) -> Vec<(usize, usize)> {
+/// `text`, with the offset at which the start's line begins. The positions are sorted once and
+/// the text walked once, so this is O(text + errors × log errors) however many errors share a
+/// line. A position past the end of its line (or of the text) clamps to it.
+fn byte_offsets(text: &str, errors: &[SourceError]) -> Vec<(usize, usize, usize)> {
     let mut wanted: Vec<(usize, usize, usize)> = Vec::with_capacity(errors.len() * 2);
     for (i, e) in errors.iter().enumerate() {
         wanted.push((e.line, e.column, 2 * i));
         wanted.push((e.end_line, e.end_column, 2 * i + 1));
     }
     wanted.sort_unstable();
-    let mut found = vec![0usize; wanted.len()];
-    let (mut line, mut column) = (1usize, 1usize);
+    let mut found = vec![(0usize, 0usize); wanted.len()];
+    let (mut line, mut column, mut line_begin) = (1usize, 1usize, 0usize);
     let mut chars = text.char_indices().peekable();
     for (want_line, want_column, slot) in wanted {
-        while let Some(&(_, ch)) = chars.peek() {
+        while let Some(&(at, ch)) = chars.peek() {
             if (line, column) >= (want_line, want_column) || (line == want_line && ch == '\n') {
                 break;
             }
@@ -290,13 +292,14 @@ fn byte_offsets(text: &str, errors: &[SourceError]) -> Vec<(usize, usize)> {
             if ch == '\n' {
                 line += 1;
                 column = 1;
+                line_begin = at + 1;
             } else {
                 column += 1;
             }
         }
-        found[slot] = chars.peek().map_or(text.len(), |&(at, _)| at);
+        found[slot] = (chars.peek().map_or(text.len(), |&(at, _)| at), line_begin);
     }
-    found.chunks_exact(2).map(|pair| (pair[0], pair[1])).collect()
+    found.chunks_exact(2).map(|pair| (pair[0].0, pair[1].0, pair[0].1)).collect()
 }
 
 #[cfg(test)]
@@ -389,6 +392,6 @@ mod tests {
             rule: None,
         };
         let errors = [at(3, 1), at(1, 2), at(2, 3), at(2, 9), at(7, 1)];
-        assert_eq!(byte_offsets(text, &errors), [(8, 9), (1, 2), (5, 7), (7, 7), (9, 9)]);
+        assert_eq!(byte_offsets(text, &errors), [(8, 9, 8), (1, 2, 0), (5, 7, 3), (7, 7, 3), (9, 9, 8)]);
     }
 }

@@ -432,24 +432,40 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
     let c = r.cluster;
     let profiles = c.metadata_profiles();
     let group_name = |g: GroupRef| c.group(g).map_or_else(String::new, |g| g.name.to_string());
+    // What machines publish, gathered once: every key, and each key's values (sorted, once
+    // each). So R requirements cost O(R) lookups; "did you mean" is looked for in the first
+    // SUGGESTED misses only, since each compares with every key.
+    const SUGGESTED: usize = 32;
+    let mut published_values: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
+    for p in &profiles {
+        for (k, v) in &p.metadata.0 {
+            published_values.entry(k.as_str()).or_default().push(v.as_str());
+        }
+    }
+    for values in published_values.values_mut() {
+        values.sort_unstable();
+        values.dedup();
+    }
+    let mut keys: Vec<&str> = published_values.keys().copied().collect();
+    keys.sort_unstable();
+    let mut suggestions_left = SUGGESTED;
+    let mut suggest = |wanted: &str, among: &[&str]| -> Option<String> {
+        if suggestions_left == 0 {
+            return None;
+        }
+        suggestions_left -= 1;
+        closest(wanted, among.iter().copied()).map(str::to_string)
+    };
     for (u, unit) in c.units.iter().enumerate() {
         if unit.machine_metadata.is_empty() {
             continue;
         }
         let mut value_missing = false;
         for (i, req) in unit.machine_metadata.iter().enumerate() {
-            let published: Vec<&str> = {
-                let mut v: Vec<&str> = profiles.iter().filter_map(|p| p.metadata.get(&req.key)).collect();
-                v.sort_unstable();
-                v.dedup();
-                v
-            };
+            let published: &[&str] = published_values.get(&*req.key).map_or(&[], Vec::as_slice);
             if published.is_empty() {
                 value_missing = true;
-                let mut keys: Vec<&str> = profiles.iter().flat_map(|p| p.metadata.keys()).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                let hint = closest(&req.key, keys.iter().copied()).map_or_else(
+                let hint = suggest(&req.key, &keys).map_or_else(
                     || format!("the keys machines publish are {}", join(&keys)),
                     |s| format!("did you mean `{s}`? the keys machines publish are {}", join(&keys)),
                 );
@@ -465,16 +481,16 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                 continue;
             }
             for (j, value) in req.values.iter().enumerate() {
-                if !published.contains(&&**value) {
+                if published.binary_search(&&**value).is_err() {
                     value_missing = true;
-                    let hint = closest(value, published.iter().copied()).map_or_else(
-                        || format!("the values of `{}` are {}", req.key, join(&published)),
+                    let hint = suggest(value, published).map_or_else(
+                        || format!("the values of `{}` are {}", req.key, join(published)),
                         |s| {
                             format!(
                                 "did you mean `{}={s}`? the values of `{}` are {}",
                                 req.key,
                                 req.key,
-                                join(&published)
+                                join(published)
                             )
                         },
                     );
