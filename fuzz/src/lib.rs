@@ -1,21 +1,24 @@
 //! The fuzz target of the DSL front ends, and a mutator to drive it without a nightly toolchain.
 //!
 //! [`dsl`] is the target: any bytes, read as `.cluster` text, through the parser, the lowering,
-//! every rule and (for accepted clusters) every renderer. It checks what must hold for every
-//! input: no panic, and a rejected input carries at least one error with a position. The same
-//! function can be handed to libFuzzer (`cargo fuzz`) where a nightly toolchain exists; here the
-//! test in `tests/fuzz.rs` drives it with [`mutate`] from the committed corpus for a few seconds.
+//! every rule, the diagnostics renderer every front end prints errors with (build.rs, the CLI,
+//! the importer's check of its printed declaration), and for accepted clusters the printer and
+//! a re-check of the printed text (what `clusterdef import` does), every renderer and the plan's
+//! text and tables. It checks what must hold for every input: no panic, and a rejected input
+//! carries at least one error with a position that the renderer shows. The same function can be
+//! handed to libFuzzer (`cargo fuzz`) where a nightly toolchain exists; here the test in
+//! `tests/fuzz.rs` drives it with [`mutate`] from the committed corpus for a few seconds.
 
 use clusterdef::Render;
 use clusterdef::render::{Context, RenderOptions};
-use clusterdef_syntax::source::compile_source;
+use clusterdef_syntax::source::{compile_source, render_errors};
 
 /// What the target made of an input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// The cluster passed the rules and rendered.
     Accepted,
-    /// The cluster was rejected with at least one positioned error.
+    /// The cluster was rejected with at least one positioned error, rendered.
     Rejected,
 }
 
@@ -28,16 +31,32 @@ fn load(path: &str) -> Result<String, String> {
     }
 }
 
+/// Renders `errors` of `text` as every front end does, plain and in colour, and checks that
+/// each error's ` --> ` line is there.
+fn rendered_errors(text: &str, errors: &[clusterdef_syntax::source::SourceError]) {
+    for styled in [false, true] {
+        let out = render_errors("fuzz.cluster", text, errors, styled);
+        assert!(out.matches("fuzz.cluster:").count() >= errors.len(), "every error is shown with its position");
+    }
+}
+
 /// The fuzz target. Panics (which the harness reports) if an invariant does not hold.
 pub fn dsl(data: &[u8]) -> Verdict {
     let text = String::from_utf8_lossy(data);
     match compile_source(&text, &load) {
         Ok(compiled) => {
+            // What the importer does with a cluster: print it, check the printed text.
+            let printed = clusterdef_syntax::print::print(&compiled.cluster);
+            if let Err(errors) = compile_source(&printed, &load) {
+                rendered_errors(&printed, &errors);
+            }
             let options = RenderOptions { discovery_url: Some("https://discovery.etcd.io/fuzz".to_string()) };
             if Context::new(&compiled.cluster, &options).is_ok() {
                 // Rendering a checked cluster succeeds (or refuses an unsafe path); it never panics.
                 let _ = compiled.cluster.render_with(&options);
-                let _ = compiled.cluster.plan().to_string();
+                let plan = compiled.cluster.plan();
+                let _ = plan.to_string();
+                let _ = plan.tables();
             }
             Verdict::Accepted
         }
@@ -47,6 +66,7 @@ pub fn dsl(data: &[u8]) -> Verdict {
                 assert!(e.line >= 1 && e.column >= 1, "every error has a position: {e:?}");
                 assert!(!e.message.is_empty(), "every error says something");
             }
+            rendered_errors(&text, &errors);
             Verdict::Rejected
         }
     }
@@ -92,6 +112,27 @@ const DICTIONARY: &[&str] = &[
     "\"a\\nb\"",
     "\"\\u{2028}\"",
     "\"é\"",
+    // Non-ASCII of every width, bare (where the tokenizer or the parser stops on it) and quoted
+    // (where a rule does): 2-, 3- and 4-byte UTF-8, a combining mark, bidi controls, a ZWJ
+    // sequence, a BOM, CRLF and tabs.
+    "é",
+    "☃",
+    "😀",
+    "\"☃\"",
+    "\"😀\"",
+    "\u{301}",
+    "e\u{301}",
+    "\"e\u{301}\"",
+    "\u{202e}",
+    "\u{200f}",
+    "\u{200e}",
+    "\"\u{202e}x\"",
+    "👨\u{200d}👩\u{200d}👧",
+    "\"👨\u{200d}👩\u{200d}👧\"",
+    "\u{feff}",
+    "\r\n",
+    "\t",
+    "\u{a0}",
     "\"{n}\"",
     "\"{domain}\"",
     "'",
@@ -102,6 +143,17 @@ const DICTIONARY: &[&str] = &[
     "even_members",
     "value_format",
 ];
+
+/// Very long names and reasons, made once per mutation at a length past `format!`'s widths.
+fn long_piece(rng: &mut Rng) -> String {
+    let unit = ["z", "é", "☃", "😀"][rng.below(4)];
+    let body = unit.repeat(66_000 + rng.below(4_000));
+    match rng.below(3) {
+        0 => format!("\"{body}\""),
+        1 => format!("allow(even_members, reason = \"{body}\")"),
+        _ => body,
+    }
+}
 
 /// How deep the nesting mutation wraps a piece: within the grammar's reach, past the front
 /// end's limit, and deep enough to overflow a recursive tokenizer's stack.
@@ -142,6 +194,9 @@ pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
             2 if n > 1 => {
                 let (a, b) = (rng.below(n), rng.below(n));
                 pieces.swap(a, b);
+            }
+            5 if rng.chance(10) => {
+                pieces.insert(rng.below(n + 1), format!(" {} ", long_piece(rng)));
             }
             3 | 4 => {
                 let (keys, values) = (clusterdef_syntax::symbol::KEYS, clusterdef_syntax::symbol::VALUES);

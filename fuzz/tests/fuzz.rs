@@ -66,7 +66,7 @@ fn the_front_end_survives_the_corpus_and_its_mutations() {
         kept += u64::from(verdict == Verdict::Accepted);
     }
     println!(
-        "fuzz: {runs} mutated inputs in {secs} s (seed {seed}): {} accepted, {} rejected",
+        "fuzz: {runs} mutated inputs in {secs} s (seed {seed}): {} accepted (printed, re-checked, rendered, planned), {} rejected (each error rendered by the diagnostics renderer)",
         verdicts[0], verdicts[1]
     );
     assert!(runs > 100, "the pass ran {runs} inputs");

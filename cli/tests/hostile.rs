@@ -1,0 +1,382 @@
+//! The hostile-input suite: every way a user (or a file system) can hand clusterdef something
+//! it must refuse, each ending in a clear error or the documented outcome, never a panic, a
+//! hang or unbounded memory. Each case runs the real binary under a time limit and an
+//! address-space limit (`ulimit -v`); a case that overruns either fails.
+//!
+//! The limits here are for a debug build, which is some ten times slower than a release one;
+//! docs/reliability.md has the release figures.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clusterdef::synthetic::{Rng, many_windows, spread_template};
+
+/// The longest a case may run (debug build).
+const TIME_LIMIT: Duration = Duration::from_secs(20);
+
+/// The address space a case may use, in KiB: 2 GiB, so reading a device to the end, or
+/// expanding four billion instances, aborts instead of passing.
+const MEMORY_LIMIT_KIB: u64 = 2 << 20;
+
+/// What a bounded run of the binary did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    took: Duration,
+}
+
+/// Runs `clusterdef args…` in `dir` under the limits; panics if it does not end in time.
+fn bounded(dir: &Path, args: &[&str]) -> Run {
+    let script = format!("ulimit -v {MEMORY_LIMIT_KIB} && exec \"$0\" \"$@\"");
+    let started = Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_clusterdef"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run clusterdef");
+    // Drain both pipes while waiting, so a large output cannot block the child.
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out_pipe, &mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err_pipe, &mut s);
+        s
+    });
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            let stdout = String::from_utf8_lossy(&out.join().expect("stdout")).into_owned();
+            let stderr = String::from_utf8_lossy(&err.join().expect("stderr")).into_owned();
+            return Run { code: status.code(), stdout, stderr, took: started.elapsed() };
+        }
+        if started.elapsed() > TIME_LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("clusterdef {args:?} ran past {TIME_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+impl Run {
+    /// Asserts a clean refusal: exit 1 or 2 (never 101, a panic, or a signal), with `error`
+    /// text containing `says`.
+    fn refused(&self, says: &str) -> &Self {
+        assert!(matches!(self.code, Some(1 | 2)), "exit {:?} (a panic is 101, a signal none):\n{}", self.code, self.stderr);
+        assert!(self.stderr.contains(says), "expected {says:?} in:\n{}", self.stderr);
+        self
+    }
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("clusterdef-hostile-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dir");
+        }
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    fn fifo(&self, name: &str) -> PathBuf {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dir");
+        }
+        assert!(Command::new("mkfifo").arg(&path).status().expect("mkfifo").success());
+        path
+    }
+
+    fn link(&self, name: &str, target: impl AsRef<Path>) -> PathBuf {
+        let path = self.0.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dir");
+        }
+        std::os::unix::fs::symlink(target, &path).expect("symlink");
+        path
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Non-ASCII of every width at error positions, in every front end's diagnostics: the file that
+/// is only an emoji, a snowman where a count goes, bidi controls, a ZWJ sequence, a lone
+/// combining mark, a BOM past byte 0. Each is a positioned error, never the renderer's panic.
+#[test]
+fn non_ascii_at_error_positions_is_a_positioned_error() {
+    let s = Scratch::new("unicode");
+    let cases = [
+        "😀",
+        "central: 3, workers: ☃",
+        "central: 3, workers: \"é\"",
+        "\u{202e}central: 3",
+        "central: 3,\n\u{200f}workrs: 2",
+        "central: 3, \u{301}",
+        "👨\u{200d}👩\u{200d}👧",
+        "central: 3,\r\n\u{feff}workers: autoscale",
+        "central:\t3 across cabinets [a, b], name: \"☃\u{200d}",
+    ];
+    for (i, text) in cases.iter().enumerate() {
+        s.file(&format!("u{i}.cluster"), text);
+        bounded(&s.0, &["check", &format!("u{i}.cluster")]).refused(&format!("u{i}.cluster:"));
+    }
+}
+
+/// Token soup of the language's own words with non-ASCII between them: never a panic.
+#[test]
+fn token_soup_with_non_ascii_never_panics() {
+    let s = Scratch::new("soup");
+    let seed = std::env::var("CLUSTERDEF_HOSTILE_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(17);
+    let mut rng = Rng::new(seed);
+    let words: Vec<&str> = clusterdef_syntax::symbol::KEYS
+        .iter()
+        .chain(clusterdef_syntax::symbol::VALUES)
+        .flat_map(|list| list.iter().copied())
+        .chain([":", ",", "{", "}", "[", "]", "\"é\"", "☃", "😀", "\u{301}", "\u{202e}", "..", "3"])
+        .collect();
+    for i in 0..40 {
+        let text: Vec<&str> = (0..1 + rng.below(12)).map(|_| *rng.pick(&words)).collect();
+        let name = format!("s{i}.cluster");
+        s.file(&name, text.join(" "));
+        let run = bounded(&s.0, &["check", &name]);
+        assert!(matches!(run.code, Some(0..=2)), "seed {seed}, {:?}: exit {:?}\n{}", text.join(" "), run.code, run.stderr);
+    }
+}
+
+/// A table cell longer than `format!`'s widths allow: a 70,000-character reason in `plan`.
+#[test]
+fn a_70000_character_allow_reason_plans() {
+    let s = Scratch::new("long-reason");
+    let reason = "r".repeat(70_000);
+    s.file("long.cluster", format!("central: 4 across cabinets [a, b, c, d],\nallow(even_members, reason = \"{reason}\"),\n"));
+    let run = bounded(&s.0, &["plan", "long.cluster"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains(&reason));
+}
+
+/// Devices, FIFOs and directories where a file is expected: refused on the handle, at once.
+#[test]
+fn devices_fifos_and_directories_are_refused_without_reading() {
+    let s = Scratch::new("special");
+    s.link("z.cluster", "/dev/zero");
+    s.link("z.yaml", "/dev/zero");
+    s.link("r.json", "/dev/urandom");
+    s.fifo("p.cluster");
+    std::fs::create_dir_all(s.0.join("d.cluster")).expect("dir");
+    for (file, says) in [
+        ("z.cluster", "it is a device"),
+        ("z.yaml", "it is a device"),
+        ("r.json", "it is a device"),
+        ("p.cluster", "it is a named pipe"),
+        ("d.cluster", "it is a directory"),
+    ] {
+        for command in ["check", "plan"] {
+            let run = bounded(&s.0, &[command, file]);
+            run.refused(says);
+            assert!(run.took < Duration::from_secs(5), "{command} {file} took {:?}", run.took);
+        }
+    }
+    // A unit body that is a FIFO: a positioned error on the `file "…"` tokens.
+    s.fifo("units/p.service");
+    s.file("unit.cluster", "central: 3,\nunit \"p.service\" { body: file \"units/p.service\" },\n");
+    bounded(&s.0, &["check", "unit.cluster"]).refused("unit.cluster:2:").refused("named pipe");
+}
+
+/// Counts a small file can make large: refused before anything is expanded.
+#[test]
+fn huge_instance_counts_are_refused_before_expansion() {
+    let s = Scratch::new("instances");
+    for n in ["4294967295", "10000000"] {
+        s.file(
+            "i.cluster",
+            format!("central: 3,\nworkers: 3,\nunit \"web@.service\" {{ body: \"[Service]\\nExecStart=/bin/true\\n\", instances: {n} }},\n"),
+        );
+        let run = bounded(&s.0, &["check", "i.cluster"]);
+        run.refused(&format!("declares {n} instances")).refused("i.cluster:3:");
+        assert!(run.took < Duration::from_secs(5), "{n}: {:?}", run.took);
+    }
+}
+
+/// Work that used to grow faster than the input: a `conflicts`-spread template over 9,995
+/// Flatcar workers, 5,000 per-cabinet reboot windows, 60,000 error lines. Each ends in time.
+#[test]
+fn inputs_that_grew_superlinear_work_end_in_time() {
+    let s = Scratch::new("superlinear");
+    s.file("spread.cluster", clusterdef_syntax::print::print(&spread_template(9_995)));
+    let run = bounded(&s.0, &["plan", "spread.cluster"]);
+    assert_eq!(run.code, Some(0), "{}", &run.stderr[..run.stderr.len().min(2_000)]);
+    assert!(run.stdout.contains("web@9995.service"), "every instance is placed");
+    s.file("windows.cluster", clusterdef_syntax::print::print(&many_windows(5_000)));
+    let run = bounded(&s.0, &["check", "windows.cluster"]);
+    assert!(matches!(run.code, Some(0 | 1)), "{}", &run.stderr[..run.stderr.len().min(2_000)]);
+    s.file("errors.cluster", format!("central: 3,\n{}", "centrl: 1,\n".repeat(60_000)));
+    let run = bounded(&s.0, &["check", "errors.cluster"]);
+    run.refused("errors.cluster:60001:1");
+    assert_eq!(run.stderr.matches("error: unknown key `centrl`").count(), 60_000);
+}
+
+/// An import directory that links out of itself, holds special files or oversized ones: none
+/// of it is read, each is a finding with its path, and nothing outside appears in the output.
+#[test]
+fn import_stays_inside_its_directory() {
+    let s = Scratch::new("import");
+    let outside = s.file("outside/secret.txt", "TOP-SECRET-CONTENT\n");
+    let dir = s.0.join("d");
+    std::fs::create_dir_all(&dir).expect("d");
+    s.file(
+        "d/node.yml",
+        "#cloud-config\nhostname: node-1\ncoreos:\n  etcd2:\n    name: node-1\n    initial-cluster: node-1=http://10.0.0.1:2380\n",
+    );
+    s.link("d/secret.service", &outside);
+    s.link("d/environ.yml", "/proc/self/environ");
+    s.link("d/etc", "/etc");
+    s.link("d/zero.yml", "/dev/zero");
+    s.link("d/loop", &dir);
+    s.link("d/nowhere.yml", s.0.join("missing"));
+    s.fifo("d/pipe.yml");
+    s.file("d/big.yml", format!("#cloud-config\nhostname: {}\n", "h".repeat(1 << 20)));
+    let run = bounded(&s.0, &["import", "d", "--allow-lossy", "--format", "json"]);
+    assert!(matches!(run.code, Some(0 | 1)), "exit {:?}: {}", run.code, run.stderr);
+    assert!(!run.stdout.contains("TOP-SECRET") && !run.stderr.contains("TOP-SECRET"), "the secret leaked");
+    assert!(!run.stdout.contains("PATH=") && !run.stdout.contains("root:"), "the host leaked");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    let findings = report["findings"].as_array().expect("findings");
+    let about = |file: &str| {
+        findings
+            .iter()
+            .find(|f| f["file"] == file)
+            .map(|f| f["why"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_else(|| panic!("no finding on {file}: {findings:?}"))
+    };
+    assert!(about("secret.service").contains("outside the imported directory"));
+    assert!(about("environ.yml").contains("outside the imported directory"));
+    assert!(about("etc").contains("outside the imported directory"));
+    assert!(about("zero.yml").contains("outside the imported directory"));
+    assert!(about("nowhere.yml").contains("leads nowhere"));
+    assert!(about("pipe.yml").contains("named pipe"));
+    assert!(about("big.yml").contains("more than 1048576 bytes"));
+    assert!(findings.iter().all(|f| !f["file"].as_str().unwrap_or_default().starts_with("loop/")), "a loop is walked once");
+}
+
+/// Every top-level entry of the output, by name, with its files and their bytes (`None`: not
+/// there).
+type Tree = std::collections::BTreeMap<String, Vec<(String, Vec<u8>)>>;
+
+fn tree_of(dir: &Path) -> Tree {
+    let mut tree = Tree::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return tree };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        tree.insert(name, files_of(&entry.path()));
+    }
+    tree
+}
+
+fn files_of(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(path.to_path_buf(), String::new())];
+    while let Some((p, rel)) = stack.pop() {
+        if p.is_dir() {
+            for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+                stack.push((e.path(), format!("{rel}/{}", e.file_name().to_string_lossy())));
+            }
+        } else {
+            out.push((rel, std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A render killed with SIGKILL at random points, over and over, alternating two clusters whose
+/// renders differ in every top-level entry (one has `pxe/`, the other not): after every kill,
+/// each top-level entry is wholly the one render's or wholly the other's (or, inside the two
+/// renames of one swap, set aside whole in the stage), and the next render completes.
+/// `CLUSTERDEF_KILL_SEED` replays a run.
+#[test]
+fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
+    let s = Scratch::new("kill");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    for unit in ["monitoring.service", "kubernetes.service"] {
+        s.file(&format!("units/{unit}"), std::fs::read(examples.join("units").join(unit)).expect("unit"));
+    }
+    let a = std::fs::read_to_string(examples.join("cluster/production.cluster")).expect("seed");
+    let b = a
+        .replace("name: \"prod\",", "name: \"prod\",\nallow(pxe_boot_network, reason = \"one lab network\"),")
+        .replace("    channel: beta,", "    channel: alpha,\n    boot: pxe \"http://10.0.0.2/boot\",");
+    s.file("a.cluster", &a);
+    s.file("b.cluster", &b);
+    for (name, out) in [("a.cluster", "a"), ("b.cluster", "b")] {
+        let run = bounded(&s.0, &["render", name, "--out", out]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+    }
+    let (tree_a, tree_b) = (tree_of(&s.0.join("a")), tree_of(&s.0.join("b")));
+    assert!(tree_b.contains_key("pxe") && !tree_a.contains_key("pxe"));
+    let seed = std::env::var("CLUSTERDEF_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs())
+    });
+    let mut rng = Rng::new(seed);
+    let out = s.0.join("out");
+    let (mut killed, mut finished) = (0, 0);
+    for round in 0..80 {
+        let input = if round % 2 == 0 { "a.cluster" } else { "b.cluster" };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clusterdef"))
+            .args(["render", input, "--out", "out"])
+            .current_dir(&s.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("render");
+        std::thread::sleep(Duration::from_micros(rng.below(15_000) as u64));
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        if status.success() { finished += 1 } else { killed += 1 }
+        let now = tree_of(&out);
+        let aside = tree_of(&out.join(".clusterdef-stage/.old"));
+        for name in tree_a.keys().chain(tree_b.keys()).chain(now.keys()) {
+            if name.starts_with(".clusterdef") || name == "clusterdef-manifest.txt" {
+                continue;
+            }
+            let (here, old, new) = (now.get(name), tree_a.get(name), tree_b.get(name));
+            let ok = match here {
+                Some(files) => Some(files) == old || Some(files) == new,
+                None => old.is_none() || new.is_none() || aside.get(name).is_some_and(|f| Some(f) == old || Some(f) == new),
+            };
+            assert!(ok, "seed {seed}, round {round}: `{name}` is neither render's after a kill:\n{:?}", here.map(|f| f.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>()));
+        }
+    }
+    let run = bounded(&s.0, &["render", "a.cluster", "--out", "out"]);
+    assert_eq!(run.code, Some(0), "seed {seed}: the render after the kills: {}", run.stderr);
+    let mut now = tree_of(&out);
+    now.remove("clusterdef-manifest.txt");
+    let mut expected = tree_a.clone();
+    expected.remove("clusterdef-manifest.txt");
+    assert_eq!(now, expected, "seed {seed}: the last render is exactly its own");
+    assert!(killed > 0 && finished + killed == 80, "seed {seed}: {killed} killed, {finished} finished");
+}
