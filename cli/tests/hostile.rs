@@ -75,7 +75,12 @@ impl Run {
     /// Asserts a clean refusal: exit 1 or 2 (never 101, a panic, or a signal), with `error`
     /// text containing `says`.
     fn refused(&self, says: &str) -> &Self {
-        assert!(matches!(self.code, Some(1 | 2)), "exit {:?} (a panic is 101, a signal none):\n{}", self.code, self.stderr);
+        assert!(
+            matches!(self.code, Some(1 | 2)),
+            "exit {:?} (a panic is 101, a signal none):\n{}",
+            self.code,
+            self.stderr
+        );
         assert!(self.stderr.contains(says), "expected {says:?} in:\n{}", self.stderr);
         self
     }
@@ -165,7 +170,13 @@ fn token_soup_with_non_ascii_never_panics() {
         let name = format!("s{i}.cluster");
         s.file(&name, text.join(" "));
         let run = bounded(&s.0, &["check", &name]);
-        assert!(matches!(run.code, Some(0..=2)), "seed {seed}, {:?}: exit {:?}\n{}", text.join(" "), run.code, run.stderr);
+        assert!(
+            matches!(run.code, Some(0..=2)),
+            "seed {seed}, {:?}: exit {:?}\n{}",
+            text.join(" "),
+            run.code,
+            run.stderr
+        );
     }
 }
 
@@ -174,7 +185,10 @@ fn token_soup_with_non_ascii_never_panics() {
 fn a_70000_character_allow_reason_plans() {
     let s = Scratch::new("long-reason");
     let reason = "r".repeat(70_000);
-    s.file("long.cluster", format!("central: 4 across cabinets [a, b, c, d],\nallow(even_members, reason = \"{reason}\"),\n"));
+    s.file(
+        "long.cluster",
+        format!("central: 4 across cabinets [a, b, c, d],\nallow(even_members, reason = \"{reason}\"),\n"),
+    );
     let run = bounded(&s.0, &["plan", "long.cluster"]);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains(&reason));
@@ -281,7 +295,10 @@ fn import_stays_inside_its_directory() {
     assert!(about("nowhere.yml").contains("leads nowhere"));
     assert!(about("pipe.yml").contains("named pipe"));
     assert!(about("big.yml").contains("more than 1048576 bytes"));
-    assert!(findings.iter().all(|f| !f["file"].as_str().unwrap_or_default().starts_with("loop/")), "a loop is walked once");
+    assert!(
+        findings.iter().all(|f| !f["file"].as_str().unwrap_or_default().starts_with("loop/")),
+        "a loop is walked once"
+    );
 }
 
 /// Every top-level entry of the output, by name, with its files and their bytes (`None`: not
@@ -356,7 +373,11 @@ fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
         std::thread::sleep(Duration::from_micros(rng.below(15_000) as u64));
         let _ = child.kill();
         let status = child.wait().expect("wait");
-        if status.success() { finished += 1 } else { killed += 1 }
+        if status.success() {
+            finished += 1
+        } else {
+            killed += 1
+        }
         let now = tree_of(&out);
         let aside = tree_of(&out.join(".clusterdef-stage/.old"));
         for name in tree_a.keys().chain(tree_b.keys()).chain(now.keys()) {
@@ -366,9 +387,15 @@ fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
             let (here, old, new) = (now.get(name), tree_a.get(name), tree_b.get(name));
             let ok = match here {
                 Some(files) => Some(files) == old || Some(files) == new,
-                None => old.is_none() || new.is_none() || aside.get(name).is_some_and(|f| Some(f) == old || Some(f) == new),
+                None => {
+                    old.is_none() || new.is_none() || aside.get(name).is_some_and(|f| Some(f) == old || Some(f) == new)
+                }
             };
-            assert!(ok, "seed {seed}, round {round}: `{name}` is neither render's after a kill:\n{:?}", here.map(|f| f.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>()));
+            assert!(
+                ok,
+                "seed {seed}, round {round}: `{name}` is neither render's after a kill:\n{:?}",
+                here.map(|f| f.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())
+            );
         }
     }
     let run = bounded(&s.0, &["render", "a.cluster", "--out", "out"]);

@@ -18,7 +18,7 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The longest name a suggestion is looked for: a typo is in a word, and the distance costs
 /// the product of the two lengths.
-const LONGEST_SUGGESTED: usize = 64;
+pub const LONGEST_SUGGESTED: usize = 64;
 
 /// The candidate closest to `wanted`, if it is close enough to be a likely typo. Candidates
 /// whose length differs by more than the allowed distance are passed over without measuring,

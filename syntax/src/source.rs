@@ -165,7 +165,7 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
 /// window around it), then the help and note lines. `styled` adds rustc's colours.
 ///
 /// Linear in the text plus the errors: the errors' positions are turned into byte offsets in one
-/// pass over the text ([`byte_offsets`]), and each error hands the renderer only the lines it
+/// pass over the text, and each error hands the renderer only the lines it
 /// covers, cut to a window of at most [`SNIPPET_WINDOW`] bytes either side of the fault, with the
 /// position in the ` --> ` line given as it was found rather than counted again.
 pub fn render_errors(path: &str, text: &str, errors: &[SourceError], styled: bool) -> String {
