@@ -120,7 +120,7 @@ rules! {
         name: "bootstrap",
         applies: "all",
         protects: "an etcd bootstrap that can complete",
-        rejects: "a static `initial-cluster` for members without static addresses; a production cluster without its discovery URL; a discovery URL that is not http(s)",
+        rejects: "a production cluster without its discovery URL; a discovery URL that is not http(s)",
     }
     AddressUnique {
         name: "address_unique",
@@ -215,8 +215,8 @@ rules! {
     UnitUnique {
         name: "unit_unique",
         applies: "all",
-        protects: "one unit per name",
-        rejects: "two units with one name",
+        protects: "one unit per name, after a template's instances are named",
+        rejects: "two units with one name, or a unit named as an instance of a declared template (`web@1.service` beside `web@.service`): fleet keeps one unit per name and systemd runs one file per name, so the plan would count a unit that never runs. Cannot be allowed",
     }
     AutoscaleBounds {
         name: "autoscale_bounds",
@@ -266,11 +266,17 @@ rules! {
         protects: "encrypted, authenticated etcd traffic in production",
         rejects: "etcd without `tls: { ca, cert, key }`: plain http lets anyone on the network read every key and write as any client",
     }
+    MemberAddresses {
+        name: "member_addresses",
+        applies: "all",
+        protects: "configs that name every etcd member by an address its peers and clients can reach",
+        rejects: "a static `initial-cluster` over members without static addresses (each would list every peer at `$private_ipv4`, its own address, so the cluster never forms); Flatcar members without static addresses (Ignition substitutes nothing, so `$private_ipv4` would reach etcd as text); etcd 0.4 workers listing members without addresses. Cannot be allowed: the cluster would never start",
+    }
     StaticBootstrap {
         name: "static_bootstrap",
         applies: "Flatcar",
         protects: "a Flatcar etcd cluster that bootstraps without a deprecated public service",
-        rejects: "Flatcar members that would bootstrap by discovery: etcd 3.5's v2 discovery depends on discovery.etcd.io, a deprecated public service, and etcd 3.7 removes it; give the members static addresses so they list each other in a static `initial-cluster`",
+        rejects: "Flatcar members with static addresses that would bootstrap by discovery: etcd 3.5's v2 discovery depends on discovery.etcd.io, a deprecated public service, and etcd 3.7 removes it; `bootstrap: static` lists them in a static `initial-cluster` (members without addresses are `member_addresses`')",
     }
     UnitPlacement {
         name: "unit_placement",
@@ -324,6 +330,8 @@ impl Rule {
                 | Rule::TlsDirectory
                 | Rule::ReservedUnitName
                 | Rule::UnitInstances
+                | Rule::UnitUnique
+                | Rule::MemberAddresses
         )
     }
 

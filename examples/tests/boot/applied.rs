@@ -42,6 +42,31 @@ impl Applied {
         std::fs::read_to_string(self.root().join(path.trim_start_matches('/'))).ok()
     }
 
+    /// Every file of the applied tree with a value only coreos-cloudinit would have filled in
+    /// (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`): Ignition substitutes
+    /// nothing, so each would reach its program as text. As `path: token`.
+    pub fn cloud_init_substitutions(&self) -> Vec<String> {
+        const TOKENS: [&str; 4] = ["$private_ipv4", "$public_ipv4", "$private_ipv6", "$public_ipv6"];
+        let mut found = Vec::new();
+        let root = self.root();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_dir() {
+                    stack.push(path);
+                } else if kind.is_file() {
+                    let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap_or_default()).into_owned();
+                    for token in TOKENS.iter().filter(|t| text.contains(**t)) {
+                        found.push(format!("{}: {token}", path.strip_prefix(&root).unwrap_or(&path).display()));
+                    }
+                }
+            }
+        }
+        found
+    }
+
     /// The units enabled at first boot, sorted: those the preset file enables (Ignition 2.14
     /// writes it in no fixed order), and those linked into a `.wants` or `.requires` directory,
     /// as `systemctl enable` leaves them. A link must point at a unit file of the tree.

@@ -123,14 +123,20 @@ fn flatcar_configs_carry_the_planned_units_and_etcd_settings() {
     }
 }
 
-/// The design card on Flatcar does not bootstrap without addresses; at run time the same rule
-/// stops it (the compile-time error is `ui-tests/fail/static_bootstrap.rs`).
+/// The design card on Flatcar has no member addresses, and Ignition substitutes nothing for
+/// `$private_ipv4`; at run time the same rule stops it, and no `allow` silences it (the
+/// compile-time error is `ui-tests/fail/member_addresses.rs`).
 #[test]
 fn the_card_on_flatcar_needs_static_members() {
     let mut card = clusterdef::cluster! { central: 5 across cabinets [a, b, c], workers: autoscale };
     card.os = clusterdef::Os::Flatcar;
     let rules: Vec<Rule> = card.violations().iter().map(|v| v.rule).collect();
-    assert_eq!(rules, [Rule::StaticBootstrap]);
+    assert_eq!(rules, [Rule::MemberAddresses]);
+    assert!(
+        card.accept_risks(|_| "tried".to_string()).iter().any(|v| v.rule == Rule::MemberAddresses),
+        "not allowable"
+    );
+    assert!(card.render().is_err(), "nothing renders");
 }
 
 /// Every path a config writes: files, links, units and drop-ins, where Ignition puts them.
@@ -184,6 +190,13 @@ fn random_flatcar_clusters_validate_apply_and_place_as_planned() {
             configs_seen += 1;
         }
         let applied = crate::applied::apply_all(&format!("random-{seed}"), &cluster);
+        for (config, tree) in &applied {
+            let found = tree.cloud_init_substitutions();
+            assert!(
+                found.is_empty(),
+                "{name}/{config}: Ignition substitutes nothing, yet the applied tree holds {found:?}"
+            );
+        }
         let plan = cluster.plan();
         crate::applied::placement_holds(&name, &plan, &applied);
         // A unit placed nowhere is one a rule reported (and the draw allowed, as a user would).
@@ -197,4 +210,37 @@ fn random_flatcar_clusters_validate_apply_and_place_as_planned() {
         }
     }
     assert!(configs_seen >= count as usize, "{configs_seen} configs from {count} clusters");
+}
+
+/// Random clusters of every addressing and bootstrap (members with or without addresses, by
+/// discovery or static), moved to Flatcar with every allowable risk accepted, as a user could:
+/// each is refused by a rule no `allow` silences, or renders configs whose applied trees hold no
+/// value only coreos-cloudinit would fill in.
+#[test]
+fn no_cloud_init_substitution_reaches_a_flatcar_machine() {
+    let (first, count) = crate::readback::seed_range(60);
+    let (mut refused, mut rendered) = (0, 0);
+    for n in 0..count {
+        let (mut cluster, seed) = clusterdef::synthetic::random_cluster(first + n);
+        cluster.os = clusterdef::Os::Flatcar;
+        cluster.etcd_release = clusterdef::EtcdRelease::V2;
+        if cluster.bootstrap == clusterdef::Bootstrap::Discovery(None) {
+            cluster.bootstrap = clusterdef::Bootstrap::Discovery(Some("https://discovery.etcd.io/t".into()));
+        }
+        cluster.accept_risks(|_| "generated".to_string());
+        let name = format!("random cluster from seed {seed} on Flatcar (replay with CLUSTERDEF_READBACK_SEED={first})");
+        if cluster.check().is_err() {
+            refused += 1;
+            continue;
+        }
+        rendered += 1;
+        for (config, tree) in crate::applied::apply_all(&format!("subst-{seed}"), &cluster) {
+            let found = tree.cloud_init_substitutions();
+            assert!(found.is_empty(), "{name}/{config}: {found:?}");
+        }
+        if !cluster.members.addressing.is_static() {
+            panic!("{name}: members without addresses rendered for Flatcar");
+        }
+    }
+    assert!(refused > 0 && rendered > 0, "both kinds drawn: {refused} refused, {rendered} rendered");
 }

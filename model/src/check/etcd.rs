@@ -2,7 +2,7 @@
 //! bootstrap and reboot safety.
 
 use super::{Report, join, plural};
-use crate::cluster::{Addressing, Bootstrap, Channel, EtcdRelease, Layout, RebootStrategy, Size, Windows};
+use crate::cluster::{Bootstrap, Channel, EtcdRelease, Layout, Os, RebootStrategy, Size, Windows};
 use crate::quorum::{majority, tolerance};
 use crate::rule::Rule;
 use crate::subject::{GroupPart, GroupRef, Subject};
@@ -31,6 +31,7 @@ pub(super) fn check(r: &mut Report<'_>) {
     production_channel(r);
     production_static_addresses(r);
     bootstrap(r);
+    member_addresses(r);
 }
 
 /// `members_fixed`: the members' count is fixed. A member scaled away still counts toward the
@@ -299,22 +300,12 @@ fn production_static_addresses(r: &mut Report<'_>) {
     }
 }
 
-/// `bootstrap`: the bootstrap has what it needs: a static `initial-cluster` needs the members'
-/// addresses, production declares its discovery URL rather than leaving it to render time, a
-/// discovery URL is http(s), and etcd 0.4 workers (which list the members) have addresses to list.
+/// `bootstrap`: the bootstrap has what it needs: production declares its discovery URL rather
+/// than leaving it to render time, and a discovery URL is http(s). (Whether the members'
+/// addresses are known to what lists them is `member_addresses`'.)
 fn bootstrap(r: &mut Report<'_>) {
     let c = r.cluster;
     match &c.bootstrap {
-        Bootstrap::Static if matches!(c.members.addressing, Addressing::Dhcp) => r.push(
-            Rule::Bootstrap,
-            Subject::Bootstrap,
-            "a static bootstrap lists every member's peer URL in `initial-cluster`, but the members have no \
-             static addresses to list",
-            format!(
-                "give `{}:` static `addresses:`, or bootstrap with `bootstrap: discovery \"https://discovery.etcd.io/<token>\"`",
-                c.layout.members_key()
-            ),
-        ),
         Bootstrap::Discovery(None) if c.production => r.push(
             Rule::Bootstrap,
             Subject::Bootstrap,
@@ -331,17 +322,61 @@ fn bootstrap(r: &mut Report<'_>) {
         ),
         _ => {}
     }
-    // etcd 0.4 has no proxy: workers list the members' endpoints, which must be known addresses.
-    if c.etcd_release == EtcdRelease::V0_4 && !c.pools.is_empty() && !c.members.addressing.is_static() {
+}
+
+/// `member_addresses`: whatever names the members by address has their addresses. A member
+/// without a static address is named `$private_ipv4`, which coreos-cloudinit replaces on each
+/// machine with that machine's own address: right for the member's own listen URLs, wrong in a
+/// static `initial-cluster` (every peer would be listed at the listing machine's address, so no
+/// member finds another) and in etcd 0.4 workers' endpoint lists, and never replaced at all by
+/// Ignition. Not allowable: each is a cluster that never starts, not a risk.
+fn member_addresses(r: &mut Report<'_>) {
+    let c = r.cluster;
+    if c.members.addressing.is_static() {
+        return;
+    }
+    let key = c.layout.members_key();
+    let n = match c.members.size {
+        Size::Fixed(n) => n.clamp(1, 200),
+        Size::Autoscale { .. } => 3,
+    };
+    let spread = c.members.spread.as_ref().map_or_else(String::new, |s| {
+        let names: Vec<&str> = s.domains.iter().map(|d| &*d.name).collect();
+        format!(" across {} [{}]", s.kind.plural(), names.join(", "))
+    });
+    let fix = format!(
+        "give `{key}:` static addresses and declare a `network`, e.g. `{key}: {n}{spread} {{ addresses: \
+         \"10.0.0.11\"..\"10.0.0.{}\" }}` and `network: {{ subnet: \"10.0.0.0/24\" }}`",
+        10 + n
+    );
+    if c.bootstrap == Bootstrap::Static {
         r.push(
-            Rule::Bootstrap,
+            Rule::MemberAddresses,
+            Subject::Bootstrap,
+            "a static bootstrap lists every member's peer URL in `initial-cluster`, but the members have no \
+             static addresses: each would list every peer at `$private_ipv4`, its own address, so the cluster never forms",
+            match c.os {
+                Os::CoreOs => format!("{fix}, or bootstrap with `bootstrap: discovery \"https://discovery.etcd.io/<token>\"`"),
+                Os::Flatcar => fix.clone(),
+            },
+        );
+    } else if c.os == Os::Flatcar {
+        r.push(
+            Rule::MemberAddresses,
+            Subject::Group(GroupRef::Members, GroupPart::Whole),
+            "Flatcar members need static addresses: Ignition substitutes nothing, so `$private_ipv4` would reach \
+             etcd as text in every member's URLs and the workers' gateway",
+            format!("{fix}; the members then list each other in a static initial-cluster"),
+        );
+    }
+    // etcd 0.4 has no proxy: workers list the members' endpoints, which must be known addresses.
+    if c.etcd_release == EtcdRelease::V0_4 && !c.pools.is_empty() {
+        r.push(
+            Rule::MemberAddresses,
             Subject::Group(GroupRef::Members, GroupPart::Whole),
             "with etcd 0.4 the workers run no proxy and list every member's endpoint, but the members have no \
              static addresses to list",
-            format!(
-                "give `{}:` static `addresses:`, or use `etcd: 2` so that workers reach the members through a proxy",
-                c.layout.members_key()
-            ),
+            format!("{fix}, or use `etcd: 2` so that workers reach the members through a proxy"),
         );
     }
 }

@@ -88,15 +88,59 @@ fn unit_name(r: &mut Report<'_>) {
 /// lost without a word.
 fn unit_unique(r: &mut Report<'_>) {
     let units = &r.cluster.units;
-    let dups: Vec<usize> = (0..units.len()).filter(|&i| units[..i].iter().any(|u| u.name == units[i].name)).collect();
-    for u in dups {
-        let name = units[u].name.to_string();
-        r.push(
-            Rule::UnitUnique,
-            Subject::Unit(u, UnitPart::Name),
-            format!("unit `{name}` is declared twice; fleet keeps one unit per name, so one would be lost"),
-            "rename one of them, or merge them",
-        );
+    // Every name a unit claims: its own, and a template's instances (the first, where no count
+    // is declared: Flatcar runs it, and CoreOS users start it). Later claimants are at fault.
+    // O(units + instances), which `cluster_size` bounds.
+    let mut claimed: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (u, unit) in units.iter().enumerate() {
+        let mut names = vec![unit.name.to_string()];
+        if unit.is_template() {
+            names.extend(unit.instance_names());
+        }
+        let mut reported = false;
+        for name in names {
+            match claimed.get(&name) {
+                Some(&first) if first != u && !reported => {
+                    reported = true;
+                    let other = &units[first];
+                    let (message, help) = if other.name == unit.name {
+                        (
+                            format!(
+                                "unit `{name}` is declared twice; fleet keeps one unit per name, so one would be lost"
+                            ),
+                            "rename one of them, or merge them".to_string(),
+                        )
+                    } else if other.is_template() {
+                        (
+                            format!(
+                                "`{}` names an instance of template `{}`, which already runs `{name}`: fleet and systemd \
+                                 keep one unit per name, so one of the two would never run",
+                                unit.name, other.name
+                            ),
+                            format!(
+                                "rename `{}`, or drop it and let the template run that instance (its `instances` count \
+                                 says how many)",
+                                unit.name
+                            ),
+                        )
+                    } else {
+                        (
+                            format!(
+                                "template `{}` would run `{name}`, which is already declared as a unit of its own: fleet \
+                                 and systemd keep one unit per name, so one of the two would never run",
+                                unit.name
+                            ),
+                            format!("rename `{}` or the template, or lower the template's `instances`", other.name),
+                        )
+                    };
+                    r.push(Rule::UnitUnique, Subject::Unit(u, UnitPart::Name), message, help);
+                }
+                Some(_) => {}
+                None => {
+                    claimed.insert(name, u);
+                }
+            }
+        }
     }
 }
 

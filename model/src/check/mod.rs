@@ -364,12 +364,44 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_named_as_a_templates_instance_collides_on_both_oses() {
+        for os in [Os::CoreOs, Os::Flatcar] {
+            let mut cluster = central(3, &["a", "b", "c"]);
+            cluster.os = os;
+            let mut template = Unit::new("web@.service", body());
+            template.instances = Some(2);
+            let explicit = Unit::new("web@1.service", body());
+            let other = Unit::new("web@3.service", body());
+            cluster.units = Cow::Owned(vec![template.clone(), explicit.clone(), other.clone()]);
+            let found: Vec<Violation> =
+                cluster.violations().into_iter().filter(|v| v.rule == Rule::UnitUnique).collect();
+            assert_eq!(found.len(), 1, "{os:?}: {found:?}");
+            assert!(found[0].message.contains("names an instance of template `web@.service`"), "{}", found[0].message);
+            // Declared the other way round, the template is the second claimant of the name.
+            cluster.units = Cow::Owned(vec![explicit, template, other]);
+            let found: Vec<Violation> =
+                cluster.violations().into_iter().filter(|v| v.rule == Rule::UnitUnique).collect();
+            assert_eq!(found.len(), 1);
+            assert!(
+                found[0]
+                    .message
+                    .contains("template `web@.service` would run `web@1.service`, which is already declared"),
+                "{}",
+                found[0].message
+            );
+        }
+    }
+
+    #[test]
     fn etcd_0_4_workers_need_member_addresses() {
         let mut cluster = central(3, &["a", "b", "c"]);
         cluster.etcd_release = EtcdRelease::V0_4;
         assert_eq!(rules(&cluster), [], "no workers, nothing to list");
         cluster.pools = Cow::Owned(vec![Group::new("worker", "worker", Size::Fixed(2))]);
-        assert_eq!(rules(&cluster), [Rule::Bootstrap]);
+        assert_eq!(rules(&cluster), [Rule::MemberAddresses]);
+        cluster.allows = Cow::Owned(vec![Allow { rule: Rule::MemberAddresses, reason: Cow::Borrowed("try") }]);
+        assert_eq!(rules(&cluster), [Rule::MemberAddresses], "a cluster that never starts is no risk to accept");
+        cluster.allows = Cow::Owned(Vec::new());
         cluster.etcd_release = EtcdRelease::V2;
         assert_eq!(rules(&cluster), [], "etcd2 workers find the members through discovery and a proxy");
     }
@@ -395,6 +427,8 @@ mod tests {
                 "metadata_format",
                 "unit_instances",
                 "unit_name",
+                "unit_unique",
+                "member_addresses",
                 "tls_directory",
                 "reserved_unit_name",
                 "value_format"

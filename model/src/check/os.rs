@@ -84,19 +84,17 @@ fn unit_placement(r: &mut Report<'_>) {
 /// the bootstrap declaration, or on the members when the bootstrap follows from them.
 fn static_bootstrap(r: &mut Report<'_>) {
     let c = r.cluster;
-    if c.os != Os::Flatcar || c.bootstrap == Bootstrap::Static {
+    // Members without addresses are `member_addresses`' (not allowable): no bootstrap helps them.
+    if c.os != Os::Flatcar || c.bootstrap == Bootstrap::Static || !c.members.addressing.is_static() {
         return;
     }
-    let key = c.layout.members_key();
     r.push(
         Rule::StaticBootstrap,
         Subject::Bootstrap,
         "Flatcar members would bootstrap by discovery: etcd 3.5's v2 discovery depends on discovery.etcd.io, \
          a deprecated public service, and etcd 3.7 removes it",
-        format!(
-            "give `{key}:` static addresses and declare a `network`, e.g. `{key}: 5 across cabinets [a, b, c] \
-             {{ addresses: \"10.0.0.11\"..\"10.0.0.15\" }}`, so the members list each other in a static initial-cluster"
-        ),
+        "the members have static addresses, so write `bootstrap: static` (or leave `bootstrap` out): they then \
+         list each other in a static initial-cluster",
     );
 }
 
