@@ -308,9 +308,15 @@ impl Lock {
                         Err(clusterdef_fs::ReadError::Io(_)) => None,
                         Err(e) => return Err(WriteError::Foreign { path, why: e.to_string() }),
                     };
-                    let gone = holder.is_some_and(|pid| {
-                        cfg!(target_os = "linux") && !Path::new("/proc").join(pid.to_string()).exists()
-                    });
+                    // A holder whose process is gone, or a lock that never got its PID (the
+                    // writer was killed between creating it and writing to it, a window of one
+                    // system call) and is older than any live writer's would be without one.
+                    let gone = match holder {
+                        Some(pid) => cfg!(target_os = "linux") && !Path::new("/proc").join(pid.to_string()).exists(),
+                        None => fs::symlink_metadata(&path)
+                            .and_then(|m| m.modified())
+                            .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(2))),
+                    };
                     if gone {
                         let _ = fs::remove_file(&path);
                         continue;
@@ -1113,6 +1119,11 @@ mod tests {
         assert!(!dir.join("x").exists());
         fs::write(dir.join(LOCK), "4294967295\n").expect("a lock left by a process that is gone");
         artifacts(&[("x", "1")]).write_to(&dir).expect("a dead holder's lock is taken over");
+        // A writer killed between creating the lock and writing its PID leaves it empty.
+        fs::write(dir.join(LOCK), "").expect("an empty lock");
+        let old = std::time::SystemTime::now() - Duration::from_secs(5);
+        fs::File::options().write(true).open(dir.join(LOCK)).and_then(|f| f.set_modified(old)).expect("age it");
+        artifacts(&[("x", "2")]).write_to(&dir).expect("an empty lock older than a live writer's is taken over");
         assert!(!dir.join(LOCK).exists(), "the lock is released");
         let _ = fs::remove_dir_all(&dir);
     }
