@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The real etcd, systemd-analyze, dnsmasq and YAML 1.1 reader the tests use.
-bash scripts/install-test-deps.sh
-
-# One target directory for everything, trybuild's cases included.
+# One target directory for everything, trybuild's cases included (and etcd 3.5 beside them).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+
+# The real etcd 3.4 and 3.5, systemd-analyze, dnsmasq and YAML 1.1 reader the tests use.
+bash scripts/install-test-deps.sh
 
 cargo test --workspace --locked
 # The growth tests time the algorithms over what a small file can make large (×10 and ×100),

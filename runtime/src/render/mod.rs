@@ -44,13 +44,6 @@ pub use plan::{AcceptedRisk, Plan};
 pub struct Artifacts(BTreeMap<String, Vec<u8>>);
 
 impl Artifacts {
-    /// Writes the files into `dir` (created if missing): staged whole, swapped in, with a
-    /// manifest that lets the next write remove what this render no longer makes. See
-    /// [`crate::output`] for the guarantees.
-    pub fn write_to(&self, dir: impl AsRef<std::path::Path>) -> Result<crate::WriteReport, crate::WriteError> {
-        crate::output::write_with(self, dir.as_ref(), &crate::output::RealFs, crate::output::LOCK_WAIT)
-    }
-
     /// The bytes of the file at `path`.
     pub fn get(&self, path: &str) -> Option<&[u8]> {
         self.0.get(path).map(Vec::as_slice)

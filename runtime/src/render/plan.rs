@@ -77,6 +77,34 @@ pub struct MemberPlan {
     pub peer_url: String,
     /// The URL clients reach it on.
     pub client_url: String,
+    /// With TLS, every name the member's serving certificate must carry as a subject
+    /// alternative name, because some client verifies it against that name
+    /// ([`certificate_names`]); empty without TLS.
+    pub certificate_names: Vec<String>,
+}
+
+/// The names a member's serving certificate must carry (as `IP:` or `DNS:` subject alternative
+/// names) for every client of the cluster to verify it: the address its peers and clients dial
+/// (its hostname where it has no static address), and `127.0.0.1` when some group reaches the
+/// members through a local `etcd gateway` (Flatcar workers). The gateway forwards TCP, so the
+/// TLS session a worker's locksmith or etcdctl opens to `https://127.0.0.1:2379` ends at a
+/// member, which must then prove it is `127.0.0.1`. CoreOS proxies terminate their own
+/// connections and dial the members by address, so nothing else is needed there. Empty without
+/// TLS.
+pub fn certificate_names(cluster: &Cluster, member: &clusterdef_model::EtcdMember) -> Vec<String> {
+    if cluster.tls.is_none() {
+        return Vec::new();
+    }
+    let mut names = vec![member.address.map_or_else(|| member.name.clone(), |a| a.to_string())];
+    if through_gateway(cluster) {
+        names.push(ignition::GATEWAY_HOST.to_string());
+    }
+    names
+}
+
+/// Whether some group reaches the members through a local `etcd gateway`: Flatcar's pools.
+fn through_gateway(cluster: &Cluster) -> bool {
+    cluster.os == Os::Flatcar && !cluster.pools.is_empty()
 }
 
 /// How the machines of a group reach etcd.
@@ -412,6 +440,7 @@ impl Plan {
                         name: m.name.clone(),
                         peer_url: cloud_config::peer_url(m),
                         client_url: cloud_config::client_url(m),
+                        certificate_names: certificate_names(cluster, m),
                     })
                     .collect(),
             },
@@ -633,6 +662,16 @@ impl fmt::Display for Plan {
             plural(self.etcd.tolerates, "failure", "failures"),
             self.etcd.bootstrap
         )?;
+        let named: Vec<String> = self
+            .etcd
+            .member_urls
+            .iter()
+            .filter(|m| !m.certificate_names.is_empty())
+            .map(|m| format!("{}: {}", m.name, m.certificate_names.join(", ")))
+            .collect();
+        if !named.is_empty() {
+            writeln!(f, "TLS: member certificates must name (as subject alternative names) {}", named.join("; "))?;
+        }
         writeln!(f, "\nmachines")?;
         for g in &self.groups {
             let domains = match g.domain_kind {
