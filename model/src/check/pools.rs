@@ -25,24 +25,15 @@ pub(super) fn check(r: &mut Report<'_>) {
 /// declaration, and a pool that large is an autoscaled one, whose machines share a config.
 /// O(groups + units).
 pub(super) fn cluster_size(r: &mut Report<'_>) {
-    instance_count(r);
-    let mut total: u64 = 0;
-    for (g, group) in r.cluster.groups() {
-        let Size::Fixed(n) = group.size else { continue };
-        // The groups at fault: each one too large on its own, and the one that takes the total
-        // of the others over.
-        let alone = u64::from(n) > MAX_FIXED_MACHINES;
-        let before = total;
-        if !alone {
-            total += u64::from(n);
-        }
-        if !alone && (before > MAX_FIXED_MACHINES || total <= MAX_FIXED_MACHINES) {
-            continue;
-        }
-        let whole = if alone {
-            format!("`{}` declares {n} machines", group.name)
-        } else {
-            format!("with the {n} machines of `{}`, the cluster declares {total}", group.name)
+    let c = r.cluster;
+    let groups = c.groups().filter_map(|(g, group)| match group.size {
+        Size::Fixed(n) => Some(((g, group), n)),
+        Size::Autoscale { .. } => None,
+    });
+    for ((g, group), n, fault) in over_the_limit(groups) {
+        let whole = match fault {
+            Fault::Alone => format!("`{}` declares {n} machines", group.name),
+            Fault::Total(total) => format!("with the {n} machines of `{}`, the cluster declares {total}", group.name),
         };
         let help = match g {
             GroupRef::Members => {
@@ -63,28 +54,15 @@ pub(super) fn cluster_size(r: &mut Report<'_>) {
             help,
         );
     }
-}
-
-/// `cluster_size` for templates: the instances of all templates together are at most
-/// [`MAX_FIXED_MACHINES`]; the template that takes the total over is at fault.
-fn instance_count(r: &mut Report<'_>) {
-    let mut total: u64 = 0;
-    for (u, unit) in r.cluster.units.iter().enumerate() {
-        let Some(n) = unit.instances.filter(|_| unit.is_template()) else { continue };
-        // As for machines: each template too large on its own, and the one that takes the
-        // total of the others over.
-        let alone = u64::from(n) > MAX_FIXED_MACHINES;
-        let before = total;
-        if !alone {
-            total += u64::from(n);
-        }
-        if !alone && (before > MAX_FIXED_MACHINES || total <= MAX_FIXED_MACHINES) {
-            continue;
-        }
-        let whole = if alone {
-            format!("`{}` declares {n} instances", unit.name)
-        } else {
-            format!("with the {n} instances of `{}`, the cluster declares {total}", unit.name)
+    let templates = c
+        .units
+        .iter()
+        .enumerate()
+        .filter_map(|(u, unit)| unit.instances.filter(|_| unit.is_template()).map(|n| ((u, unit), n)));
+    for ((u, unit), n, fault) in over_the_limit(templates) {
+        let whole = match fault {
+            Fault::Alone => format!("`{}` declares {n} instances", unit.name),
+            Fault::Total(total) => format!("with the {n} instances of `{}`, the cluster declares {total}", unit.name),
         };
         r.push(
             Rule::ClusterSize,
@@ -96,6 +74,33 @@ fn instance_count(r: &mut Report<'_>) {
             "make the unit `global` to run one copy on every machine that matches, or lower `instances`".to_string(),
         );
     }
+}
+
+/// Why a count is at fault in `cluster_size`.
+enum Fault {
+    /// It is over the limit on its own.
+    Alone,
+    /// It takes the total of the others over the limit, to this total.
+    Total(u64),
+}
+
+/// The counts at fault against [`MAX_FIXED_MACHINES`]: each one too large on its own, and the
+/// one that takes the total of the others over (once). O(counts).
+fn over_the_limit<T>(counts: impl Iterator<Item = (T, u32)>) -> Vec<(T, u32, Fault)> {
+    let mut total: u64 = 0;
+    let mut out = Vec::new();
+    for (item, n) in counts {
+        if u64::from(n) > MAX_FIXED_MACHINES {
+            out.push((item, n, Fault::Alone));
+            continue;
+        }
+        let before = total;
+        total += u64::from(n);
+        if before <= MAX_FIXED_MACHINES && total > MAX_FIXED_MACHINES {
+            out.push((item, n, Fault::Total(total)));
+        }
+    }
+    out
 }
 
 /// `domain_spread`: a spread's domains are distinct and hold machines, and explicit counts are
