@@ -284,6 +284,39 @@ fn production_channel(r: &mut Report<'_>) {
     }
 }
 
+/// How to give the members static addresses, fitted to the declaration: their key, count and
+/// spread as declared, addresses inside the declared subnet (or a `network` to declare, when
+/// there is none).
+fn static_addresses_fix(c: &crate::Cluster) -> String {
+    let key = c.layout.members_key();
+    let n = match c.members.size {
+        Size::Fixed(n) => n.clamp(1, 200),
+        Size::Autoscale { .. } => 3,
+    };
+    // A domain name that is not a bare word is written quoted, as the language reads it.
+    let written = |name: &str| {
+        let bare = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if bare { name.to_string() } else { format!("{name:?}") }
+    };
+    let spread = c.members.spread.as_ref().map_or_else(String::new, |s| {
+        let names: Vec<String> = s.domains.iter().map(|d| written(&d.name)).collect();
+        format!(" across {} [{}]", s.kind.plural(), names.join(", "))
+    });
+    let base = c
+        .network
+        .as_ref()
+        .map_or(u32::from(std::net::Ipv4Addr::new(10, 0, 0, 0)), |net| u32::from(net.subnet.network()));
+    let (first, last) = (std::net::Ipv4Addr::from(base + 11), std::net::Ipv4Addr::from(base + 10 + n));
+    let example = format!("`{key}: {n}{spread} {{ addresses: \"{first}\"..\"{last}\" }}`");
+    match &c.network {
+        Some(net) => format!("give `{key}:` static addresses in the network's subnet {}, e.g. {example}", net.subnet),
+        None => format!(
+            "give `{key}:` static addresses and declare a `network`, e.g. {example} and `network: {{ subnet: \"10.0.0.0/24\" }}`"
+        ),
+    }
+}
+
 /// `production_static_addresses`: production central machines have static addresses, which
 /// the other members, proxies and clients are configured with.
 fn production_static_addresses(r: &mut Report<'_>) {
@@ -294,8 +327,7 @@ fn production_static_addresses(r: &mut Report<'_>) {
             at(GroupPart::Whole),
             "production central services need static addresses: workers and clients reach etcd at fixed \
              addresses, and a changed DHCP lease would strand them",
-            "add `addresses: \"10.0.0.101\"..\"10.0.0.105\"` to `central: { ... }` and a cluster-wide \
-             `network: { subnet: \"10.0.0.0/24\", gateway: \"10.0.0.1\" }`",
+            static_addresses_fix(c),
         );
     }
 }
@@ -335,20 +367,7 @@ fn member_addresses(r: &mut Report<'_>) {
     if c.members.addressing.is_static() {
         return;
     }
-    let key = c.layout.members_key();
-    let n = match c.members.size {
-        Size::Fixed(n) => n.clamp(1, 200),
-        Size::Autoscale { .. } => 3,
-    };
-    let spread = c.members.spread.as_ref().map_or_else(String::new, |s| {
-        let names: Vec<&str> = s.domains.iter().map(|d| &*d.name).collect();
-        format!(" across {} [{}]", s.kind.plural(), names.join(", "))
-    });
-    let fix = format!(
-        "give `{key}:` static addresses and declare a `network`, e.g. `{key}: {n}{spread} {{ addresses: \
-         \"10.0.0.11\"..\"10.0.0.{}\" }}` and `network: {{ subnet: \"10.0.0.0/24\" }}`",
-        10 + n
-    );
+    let fix = static_addresses_fix(c);
     if c.bootstrap == Bootstrap::Static {
         r.push(
             Rule::MemberAddresses,
