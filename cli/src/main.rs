@@ -421,21 +421,31 @@ fn import(
     let text_output = matches!(format, Format::Text);
     // What was not read (links out of the directory, special files, files too large or not
     // text) comes back as findings on their paths, reported with the importer's own.
+    // With `--format json`, a directory that cannot be read or holds no cluster still prints one
+    // object: an empty declaration, what was not read, and the error.
+    let failed = |findings: &[clusterdef::import::Finding], message: String, outcome: Outcome| {
+        if text_output {
+            for finding in findings {
+                eprintln!("{finding}");
+            }
+            eprint!("{}", paint(&format!("error: {message}\n")));
+        } else {
+            let problem =
+                Problem { file: dir.display().to_string(), line: None, column: None, rule: None, at: None, message };
+            let report = ImportReport { ok: false, declaration: "", findings, errors: std::slice::from_ref(&problem) };
+            println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+        }
+        outcome
+    };
     let (files, unread) = match clusterdef::import::read_dir(dir) {
         Ok(read) => read,
-        Err(e) => {
-            eprint!("{}", paint(&format!("error: {e}\n")));
-            return Outcome::Trouble;
-        }
+        Err(e) => return failed(&[], e, Outcome::Trouble),
     };
     // Unnamed by its files, the cluster takes the directory's name.
     let dir_name = std::fs::canonicalize(dir).ok().and_then(|d| Some(d.file_name()?.to_string_lossy().into_owned()));
     let mut imported = match clusterdef::import::import(&files, name.or(dir_name.as_deref())) {
         Ok(imported) => imported,
-        Err(e) => {
-            eprint!("{}", paint(&format!("error: {}: {e}\n", dir.display())));
-            return Outcome::Invalid;
-        }
+        Err(e) => return failed(&unread, format!("{}: {e}", dir.display()), Outcome::Invalid),
     };
     imported.findings.splice(0..0, unread);
     if text_output {

@@ -299,6 +299,24 @@ fn import_stays_inside_its_directory() {
         findings.iter().all(|f| !f["file"].as_str().unwrap_or_default().starts_with("loop/")),
         "a loop is walked once"
     );
+
+    // A directory holding no cluster (only a link out of it), and an empty one: `--format json`
+    // still prints one object, with what was not read and the error.
+    std::fs::create_dir_all(s.0.join("none")).expect("none");
+    s.link("none/secret.yml", &outside);
+    std::fs::create_dir_all(s.0.join("empty")).expect("empty");
+    for (dir, unread) in [("none", 1), ("empty", 0)] {
+        let run = bounded(&s.0, &["import", dir, "--format", "json"]);
+        assert_eq!(run.code, Some(1), "{dir}: {}", run.stderr);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+        assert_eq!(report["ok"], false);
+        assert_eq!(report["declaration"], "");
+        assert_eq!(report["findings"].as_array().map(Vec::len), Some(unread), "{dir}: {report}");
+        assert!(
+            report["errors"][0]["message"].as_str().is_some_and(|m| m.contains("no `#cloud-config` file")),
+            "{report}"
+        );
+    }
 }
 
 /// Every top-level entry of the output, by name, with its files and their bytes (`None`: not
