@@ -25,7 +25,7 @@ pub mod synthetic;
 mod window;
 pub mod words;
 
-pub use check::{Review, Violation, Violations};
+pub use check::{CLOUD_INIT_SUBSTITUTIONS, Review, Violation, Violations};
 pub use cluster::*;
 pub use machines::{Machine, PlacedGroup};
 pub use net::{Ipv4Net, ParseNetError};

@@ -46,7 +46,7 @@ impl Applied {
     /// (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`): Ignition substitutes
     /// nothing, so each would reach its program as text. As `path: token`.
     pub fn cloud_init_substitutions(&self) -> Vec<String> {
-        const TOKENS: [&str; 4] = ["$private_ipv4", "$public_ipv4", "$private_ipv6", "$public_ipv6"];
+        const TOKENS: [&str; 4] = clusterdef::CLOUD_INIT_SUBSTITUTIONS;
         let mut found = Vec::new();
         let root = self.root();
         let mut stack = vec![root.clone()];

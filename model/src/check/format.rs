@@ -16,6 +16,9 @@ use crate::subject::{GroupPart, NetworkPart, Subject, UnitPart};
 /// interface name (a `.network` line), `conflicts`/`replaces` globs and `machine_of` (unit lines,
 /// which fleet splits on whitespace), machine IDs, inventory MACs (`dhcp-host=` options) and the
 /// cluster's name. It cannot be allowed: a value that breaks it changes what the files say.
+/// The values coreos-cloudinit substitutes anywhere in a cloud-config, and Ignition nowhere.
+pub const CLOUD_INIT_SUBSTITUTIONS: [&str; 4] = ["$private_ipv4", "$public_ipv4", "$private_ipv6", "$public_ipv6"];
+
 pub(super) fn value_format(r: &mut Report<'_>) {
     let c = r.cluster;
     let mut bad = |subject: Subject, message: String, help: &str| r.push(Rule::ValueFormat, subject, message, help);
@@ -114,6 +117,21 @@ pub(super) fn value_format(r: &mut Report<'_>) {
         }
     }
     for (u, unit) in c.units.iter().enumerate() {
+        // coreos-cloudinit replaces these anywhere in a cloud-config, the copies of the units
+        // members submit included (with the member's own address); Ignition replaces nothing.
+        if let Some(token) = CLOUD_INIT_SUBSTITUTIONS.iter().find(|t| unit.body.text().contains(**t)) {
+            let (why, help) = match c.os {
+                crate::cluster::Os::CoreOs => (
+                    "coreos-cloudinit replaces it in the copy of the unit the members submit, with the member's own address, so every machine fleet runs it on would use a member's",
+                    "read the address of the machine running it from `/etc/environment`: `EnvironmentFile=/etc/environment` and `${COREOS_PRIVATE_IPV4}` (or `${COREOS_PUBLIC_IPV4}`)",
+                ),
+                crate::cluster::Os::Flatcar => (
+                    "Ignition substitutes nothing, so it would reach the machine as text",
+                    "read the address where the platform provides it: `EnvironmentFile=/run/metadata/flatcar` and `${COREOS_PRIVATE_IPV4}` (coreos-metadata), or write the machine's declared address",
+                ),
+            };
+            bad(Subject::Unit(u, UnitPart::Body), format!("the body of `{}` holds `{token}`: {why}", unit.name), help);
+        }
         let globs = unit.conflicts.iter().enumerate().map(|(i, g)| (UnitPart::Conflict(i), "conflicts", g));
         let replaces = unit.replaces.iter().enumerate().map(|(i, g)| (UnitPart::Replace(i), "replaces", g));
         for (part, option, pattern) in globs.chain(replaces) {

@@ -6,6 +6,7 @@
 mod etcd;
 mod fleet;
 mod format;
+pub use format::CLOUD_INIT_SUBSTITUTIONS;
 mod network;
 mod os;
 mod pools;
