@@ -126,7 +126,10 @@ const MAX_COMPARED: u64 = 1 << 30;
 /// else, and is no longer clusterdef's to replace or remove.
 #[derive(Clone, Debug, Default)]
 struct Manifest {
-    files: BTreeMap<String, Option<u64>>,
+    /// Each path with the hashes it may hold as clusterdef's: one, or two while a write is
+    /// being committed (the union manifest), so a write killed between its swaps still knows
+    /// both renders' files as its own.
+    files: BTreeMap<String, Vec<Option<u64>>>,
 }
 
 impl Manifest {
@@ -151,7 +154,7 @@ impl Manifest {
             };
             // A manifest edited by hand cannot point outside the directory.
             if rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") {
-                files.insert(rel.to_string(), hash);
+                files.entry(rel.to_string()).or_insert_with(Vec::new).push(hash);
             }
         }
         Ok(Manifest { files })
@@ -178,8 +181,7 @@ impl Manifest {
     /// Whether `bytes`, found at `rel`, are what clusterdef wrote there.
     fn wrote(&self, rel: &str, bytes: &[u8]) -> bool {
         match self.files.get(rel) {
-            Some(Some(hash)) => *hash == fnv1a(bytes),
-            Some(None) => true,
+            Some(hashes) => hashes.iter().any(|h| h.is_none_or(|h| h == fnv1a(bytes))),
             None => false,
         }
     }
@@ -763,11 +765,57 @@ fn commit(
     swaps: Vec<Swap>,
 ) -> Result<WriteReport, WriteError> {
     let old = stage.join(OLD);
-    for swap in &swaps {
+    let staged_manifest = stage.join(MANIFEST);
+    let mut restore: Option<Option<Vec<u8>>> = None;
+    if !swaps.is_empty() && staged_manifest.exists() {
+        // While the entries are swapped, the manifest names both renders' files: a write killed
+        // between two swaps leaves entries of each, and the next write must know both as its own.
+        let path = dir.join(MANIFEST);
+        let previous = clusterdef_fs::read_own(&path, MAX_MANIFEST).ok();
+        let current = previous.clone().unwrap_or_default();
+        restore = Some(previous);
+        let staged = clusterdef_fs::read_own(&staged_manifest, MAX_MANIFEST)
+            .map_err(|e| WriteError::Foreign { path: staged_manifest.clone(), why: e.to_string() })?;
+        let union = stage.join(".manifest-union");
+        create_new(&union, &[current, staged].concat()).map_err(io_at(&union))?;
+        fs::rename(&union, &path).map_err(io_at(&path))?;
+    }
+    let swapped = swap_all(dir, stage, &old, fs_ops, &swaps);
+    if swapped.is_err()
+        && let Some(previous) = restore
+    {
+        // The write failed and put every entry back: so goes the manifest.
+        let path = dir.join(MANIFEST);
+        match previous {
+            Some(bytes) => {
+                let back = stage.join(".manifest-back");
+                if create_new(&back, &bytes).is_ok() {
+                    let _ = fs::rename(&back, &path);
+                }
+            }
+            None => {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+    swapped?;
+    if staged_manifest.exists() {
+        let path = dir.join(MANIFEST);
+        fs_ops.rename(&staged_manifest, &path).map_err(io_at(&path))?;
+    }
+    report.written.sort();
+    report.unchanged.sort();
+    report.removed.sort();
+    Ok(report)
+}
+
+/// The swaps of [`commit`], in order; a failed second rename puts the entry back.
+fn swap_all(dir: &Path, stage: &Path, old: &Path, fs_ops: &dyn Fs, swaps: &[Swap]) -> Result<(), WriteError> {
+    for swap in swaps {
         let (from, to) = (stage.join(&swap.name), dir.join(&swap.name));
         let current_is_dir = fs::symlink_metadata(&to).is_ok_and(|m| m.is_dir());
         if swap.replaces && (current_is_dir || swap.removes) {
-            fs::create_dir_all(&old).map_err(io_at(&old))?;
+            fs::create_dir_all(old).map_err(io_at(old))?;
             let aside = old.join(&swap.name);
             fs_ops.rename(&to, &aside).map_err(io_at(&to))?;
             if swap.removes {
@@ -781,15 +829,7 @@ fn commit(
             fs_ops.rename(&from, &to).map_err(io_at(&to))?;
         }
     }
-    let staged_manifest = stage.join(MANIFEST);
-    if staged_manifest.exists() {
-        let path = dir.join(MANIFEST);
-        fs_ops.rename(&staged_manifest, &path).map_err(io_at(&path))?;
-    }
-    report.written.sort();
-    report.unchanged.sort();
-    report.removed.sort();
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(feature = "import")]
