@@ -1,6 +1,8 @@
 //! The types a cluster is made of.
 
 use std::borrow::Cow;
+
+use crate::host::HostConfig;
 use std::fmt;
 use std::net::Ipv4Addr;
 
@@ -55,6 +57,9 @@ pub struct Cluster {
     pub units: List<Unit>,
     /// Rules whose risk this cluster accepts on purpose.
     pub allows: List<Allow>,
+    /// Host configuration every machine carries (files, host units, drop-ins).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "HostConfig::is_empty"))]
+    pub host: HostConfig,
 }
 
 /// The operating system a cluster's machines run.
@@ -270,6 +275,12 @@ pub struct Group {
     /// that shares a boot network with other pools or domains tells its machines apart.
     #[cfg_attr(feature = "serde", serde(default))]
     pub inventory: List<InventoryEntry>,
+    /// Host configuration every machine of the group carries, beside the cluster's.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "HostConfig::is_empty"))]
+    pub host: HostConfig,
+    /// Host configuration for the machines of one failure domain of the group, by domain name.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "<[_]>::is_empty"))]
+    pub host_in: List<(Text, HostConfig)>,
 }
 
 /// A machine of a PXE pool, known by its MAC address.
@@ -305,6 +316,8 @@ impl Group {
             ssh_keys: Cow::Borrowed(&[]),
             boot: Boot::Disk,
             inventory: Cow::Borrowed(&[]),
+            host: HostConfig::EMPTY,
+            host_in: Cow::Borrowed(&[]),
         }
     }
 
@@ -739,6 +752,7 @@ impl Cluster {
             tls: None,
             units: Cow::Borrowed(&[]),
             allows: Cow::Borrowed(&[]),
+            host: HostConfig::EMPTY,
         }
     }
 

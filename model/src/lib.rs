@@ -13,8 +13,10 @@
 mod check;
 mod cluster;
 pub mod glob;
+mod host;
 mod machines;
 mod net;
+pub mod own;
 mod placement;
 pub mod quorum;
 mod rule;
@@ -27,9 +29,10 @@ pub mod words;
 
 pub use check::{CLOUD_INIT_SUBSTITUTIONS, Review, Violation, Violations};
 pub use cluster::*;
+pub use host::{DropIn, HostConfig, HostFile, HostItems, HostScope, HostUnit, Owner, UnitCommand, installs};
 pub use machines::{Machine, PlacedGroup};
 pub use net::{Ipv4Net, ParseNetError};
 pub use placement::{Host, Metadata, Profile, Unplaceable};
 pub use rule::Rule;
-pub use subject::{GroupPart, GroupRef, NetworkPart, Subject, UnitPart};
+pub use subject::{GroupPart, GroupRef, HostPart, NetworkPart, Subject, UnitPart};
 pub use window::{ParseWindowError, RebootWindow, Weekday};

@@ -290,6 +290,30 @@ rules! {
         protects: "TLS files etcd-member can read in its container",
         rejects: "a `tls` block whose `ca`, `cert` and `key` are not in one directory: etcd-member's wrapper mounts one host directory (`ETCD_SSL_DIR`) at `/etc/ssl/certs` in the container, so a file elsewhere is missing when etcd starts",
     }
+    HostPath {
+        name: "host_path",
+        applies: "all",
+        protects: "host files Ignition and coreos-cloudinit write where the declaration says, as it says",
+        rejects: "a host file path that is not absolute and normal (`..`, `.`, `//`, a trailing `/`, a control character), that lies under `/proc`, `/sys` or `/dev`, or inside another declared file's path; a mode over `0o7777`; an owner or group name that is no user name; a drop-in name without `.conf` or with a `/`. Cannot be allowed: Ignition rejects the config at boot, or the file lands elsewhere",
+    }
+    HostUnit {
+        name: "host_unit",
+        applies: "all",
+        protects: "host units that do what they say on the OS that runs them",
+        rejects: "a host unit or drop-in target whose name systemd rejects; a host unit that declares nothing; `mask` with a body, `enable` or `command`; `enable: true` on a body without an `[Install]` section (systemctl enable would do nothing); `command` on Flatcar (Ignition has none; an enabled unit starts at boot). Cannot be allowed",
+    }
+    HostCollision {
+        name: "host_collision",
+        applies: "all",
+        protects: "one writer for every path on a machine",
+        rejects: "two declarations of one file, unit or drop-in for one machine (at one scope or two), a host file at a host unit's or drop-in's path, and any of them where clusterdef writes itself (the hostname, network files, update.conf, the etcd drop-in and environment files, the gateway, the fleet units and their submit unit, profile scripts) or a fleet unit of the same name. Cannot be allowed: the machine would boot with whichever was applied last",
+    }
+    HostMask {
+        name: "host_mask",
+        applies: "all",
+        protects: "the services the declaration needs on each machine",
+        rejects: "masking a unit clusterdef needs on that machine: its etcd member, proxy or gateway, fleet, the fleet units' submit unit, locksmithd and update-engine where a reboot strategy needs them, systemd-networkd where the machine has a static address. Cannot be allowed",
+    }
     ReservedUnitName {
         name: "reserved_unit_name",
         applies: "Flatcar",
@@ -332,6 +356,10 @@ impl Rule {
                 | Rule::UnitInstances
                 | Rule::UnitUnique
                 | Rule::MemberAddresses
+                | Rule::HostPath
+                | Rule::HostUnit
+                | Rule::HostCollision
+                | Rule::HostMask
         )
     }
 

@@ -113,6 +113,33 @@ pub enum UnitPart {
     Body,
 }
 
+/// A part of a scope's host configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HostPart {
+    /// The whole block.
+    Whole,
+    /// The file at this index (its path).
+    File(usize),
+    /// The mode of the file at this index.
+    FileMode(usize),
+    /// The owner of the file at this index.
+    FileOwner(usize),
+    /// The group of the file at this index.
+    FileGroup(usize),
+    /// The contents of the file at this index.
+    FileContents(usize),
+    /// The host unit at this index (its name).
+    Unit(usize),
+    /// `mask` of the host unit at this index.
+    UnitMask(usize),
+    /// `enable` of the host unit at this index.
+    UnitEnable(usize),
+    /// `command` of the host unit at this index.
+    UnitCommand(usize),
+    /// The drop-in at this index (its unit and name).
+    DropIn(usize),
+}
+
 /// The part of a cluster a violation is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Subject {
@@ -142,6 +169,8 @@ pub enum Subject {
     Network(NetworkPart),
     /// A part of a unit.
     Unit(usize, UnitPart),
+    /// A part of the host configuration of a scope.
+    Host(crate::host::HostScope, HostPart),
 }
 
 impl Subject {
@@ -175,6 +204,21 @@ impl Subject {
                 Subject::Network(NetworkPart::Domain(i))
             }
             Subject::Network(_) => Subject::Network(NetworkPart::Whole),
+            Subject::Host(scope, part) => match part {
+                HostPart::Whole => match scope {
+                    crate::host::HostScope::Cluster => Subject::Cluster,
+                    crate::host::HostScope::Group(g) | crate::host::HostScope::Domain(g, _) => {
+                        Subject::Group(g, GroupPart::Whole)
+                    }
+                },
+                HostPart::FileMode(i) | HostPart::FileOwner(i) | HostPart::FileGroup(i) | HostPart::FileContents(i) => {
+                    Subject::Host(scope, HostPart::File(i))
+                }
+                HostPart::UnitMask(i) | HostPart::UnitEnable(i) | HostPart::UnitCommand(i) => {
+                    Subject::Host(scope, HostPart::Unit(i))
+                }
+                _ => Subject::Host(scope, HostPart::Whole),
+            },
             Subject::Unit(u, part) => match part {
                 UnitPart::Whole => Subject::Cluster,
                 UnitPart::RequirementValue(r, _) => Subject::Unit(u, UnitPart::Requirement(r)),
@@ -269,6 +313,58 @@ impl Subject {
                         match mac {
                             Some(entry) => write!(out, ".inventory[{:?}]", entry.mac),
                             None => write!(out, ".inventory[{i}]"),
+                        }
+                    }
+                };
+            }
+            Subject::Host(scope, part) => {
+                use crate::host::HostScope;
+                let config = match scope {
+                    HostScope::Cluster => {
+                        out.push_str("host");
+                        Some(&cluster.host)
+                    }
+                    HostScope::Group(g) | HostScope::Domain(g, _) => {
+                        out.push_str(&Subject::Group(g, GroupPart::Whole).describe(cluster));
+                        let group = cluster.group(g);
+                        match scope {
+                            HostScope::Domain(_, i) => {
+                                let entry = group.and_then(|g| g.host_in.get(i));
+                                let _ = match entry {
+                                    Some((name, _)) => write!(out, ".host_in[{name:?}]"),
+                                    None => write!(out, ".host_in[{i}]"),
+                                };
+                                entry.map(|(_, c)| c)
+                            }
+                            _ => {
+                                out.push_str(".host");
+                                group.map(|g| &g.host)
+                            }
+                        }
+                    }
+                };
+                let file = |i: usize| {
+                    config.and_then(|c| c.files.get(i)).map_or_else(|| i.to_string(), |f| format!("{:?}", f.path))
+                };
+                let unit = |i: usize| {
+                    config.and_then(|c| c.units.get(i)).map_or_else(|| i.to_string(), |u| format!("{:?}", u.name))
+                };
+                let _ = match part {
+                    HostPart::Whole => Ok(()),
+                    HostPart::File(i) => write!(out, ".files[{}]", file(i)),
+                    HostPart::FileMode(i) => write!(out, ".files[{}].mode", file(i)),
+                    HostPart::FileOwner(i) => write!(out, ".files[{}].owner", file(i)),
+                    HostPart::FileGroup(i) => write!(out, ".files[{}].group", file(i)),
+                    HostPart::FileContents(i) => write!(out, ".files[{}].contents", file(i)),
+                    HostPart::Unit(i) => write!(out, ".units[{}]", unit(i)),
+                    HostPart::UnitMask(i) => write!(out, ".units[{}].mask", unit(i)),
+                    HostPart::UnitEnable(i) => write!(out, ".units[{}].enable", unit(i)),
+                    HostPart::UnitCommand(i) => write!(out, ".units[{}].command", unit(i)),
+                    HostPart::DropIn(i) => {
+                        let d = config.and_then(|c| c.dropins.get(i));
+                        match d {
+                            Some(d) => write!(out, ".dropins[{:?}]", format!("{}/{}", d.unit, d.name)),
+                            None => write!(out, ".dropins[{i}]"),
                         }
                     }
                 };

@@ -102,6 +102,8 @@ pub enum EntryKind {
     Pool(Spanned<String>, GroupSpec),
     /// `unit "name" { … }`
     Unit(UnitAst),
+    /// `host: { … }`, cluster-wide host configuration.
+    Host(HostAst),
     /// `allow(RULE, reason = "…")`
     Allow(Spanned<Rule>, Spanned<String>),
 }
@@ -218,6 +220,64 @@ pub struct GroupOptions {
     pub boot: Option<Spanned<BootAst>>,
     /// `inventory: { "mac": DOMAIN, … }` or `inventory: ["mac", …]`
     pub inventory: Option<Spanned<Vec<InventoryAst>>>,
+    /// `host: { … }`
+    pub host: Option<HostAst>,
+    /// `host_in: { DOMAIN: { … }, … }`
+    pub host_in: Vec<(Spanned<String>, HostAst)>,
+}
+
+/// `{ file …, unit …, dropin … }`: host configuration at one scope.
+#[derive(Clone, Debug)]
+pub struct HostAst {
+    /// The whole block.
+    pub span: SpanRange,
+    /// `file "PATH" { … }`
+    pub files: Vec<HostFileAst>,
+    /// `unit "NAME" { … }`
+    pub units: Vec<HostUnitAst>,
+    /// `dropin "UNIT" "NAME.conf" { … }`
+    pub dropins: Vec<DropInAst>,
+}
+
+/// `file "PATH" { contents: …, mode: 0o644, owner: …, group: … }`
+#[derive(Clone, Debug)]
+pub struct HostFileAst {
+    /// The path.
+    pub path: Spanned<String>,
+    /// `contents: "text"` or `contents: file "path"`.
+    pub contents: Spanned<BodyAst>,
+    /// `mode: 0o644`
+    pub mode: Option<Spanned<u32>>,
+    /// `owner: "name"` or `owner: 500`
+    pub owner: Option<Spanned<clusterdef_model::Owner>>,
+    /// `group: "name"` or `group: 500`
+    pub group: Option<Spanned<clusterdef_model::Owner>>,
+}
+
+/// `unit "NAME" { body: …, enable: bool, mask, command: start }`
+#[derive(Clone, Debug)]
+pub struct HostUnitAst {
+    /// The unit's name.
+    pub name: Spanned<String>,
+    /// `body: …`
+    pub body: Option<Spanned<BodyAst>>,
+    /// `enable: true|false`
+    pub enable: Option<Spanned<bool>>,
+    /// `mask`
+    pub mask: Option<SpanRange>,
+    /// `command: start|restart|stop`
+    pub command: Option<Spanned<clusterdef_model::UnitCommand>>,
+}
+
+/// `dropin "UNIT" "NAME.conf" { body: … }`
+#[derive(Clone, Debug)]
+pub struct DropInAst {
+    /// The unit it applies to.
+    pub unit: Spanned<String>,
+    /// The drop-in's file name.
+    pub name: Spanned<String>,
+    /// `body: …`
+    pub body: Spanned<BodyAst>,
 }
 
 /// One machine of an inventory: its MAC address, and its domain for a spread pool.

@@ -16,9 +16,9 @@
 //! more.
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, DomainNetwork, EtcdRelease, Group,
-    Hostnames, InventoryEntry, Ipv4Net, Layout, Network, Os, RebootStrategy, RebootWindow, Requirement, Rule, Size,
-    Spread, Tls, Unit, UnitBody, Weekday, Windows,
+    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, DomainNetwork, DropIn, EtcdRelease,
+    Group, HostConfig, HostFile, HostUnit, Hostnames, InventoryEntry, Ipv4Net, Layout, Network, Os, Owner,
+    RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit, UnitBody, UnitCommand, Weekday, Windows,
 };
 use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
@@ -235,7 +235,66 @@ macro_rules! emit_unit_enum {
     };
 }
 
-emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule, Os);
+emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule, Os, UnitCommand);
+
+impl Emit for HostConfig {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "HostConfig")
+            .field("files", |o| list(o, &self.files))
+            .field("units", |o| list(o, &self.units))
+            .field("dropins", |o| list(o, &self.dropins))
+            .close();
+    }
+}
+
+impl Emit for HostFile {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "HostFile")
+            .field("path", |o| self.path.emit(o))
+            .field("contents", |o| self.contents.emit(o))
+            .field("mode", |o| self.mode.emit(o))
+            .field("owner", |o| option(o, self.owner.as_ref()))
+            .field("group", |o| option(o, self.group.as_ref()))
+            .close();
+    }
+}
+
+impl Emit for Owner {
+    fn emit(&self, out: &mut Out) {
+        match self {
+            Owner::Name(name) => call(out, "Owner::Name", |o| name.emit(o)),
+            Owner::Id(id) => call(out, "Owner::Id", |o| id.emit(o)),
+        }
+    }
+}
+
+impl Emit for HostUnit {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "HostUnit")
+            .field("name", |o| self.name.emit(o))
+            .field("body", |o| option(o, self.body.as_ref()))
+            .field("enable", |o| option(o, self.enable.as_ref()))
+            .field("mask", |o| boolean(o, self.mask))
+            .field("command", |o| option(o, self.command.as_ref()))
+            .close();
+    }
+}
+
+impl Emit for DropIn {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "DropIn")
+            .field("unit", |o| self.unit.emit(o))
+            .field("name", |o| self.name.emit(o))
+            .field("body", |o| self.body.emit(o))
+            .close();
+    }
+}
+
+impl Emit for bool {
+    fn emit(&self, out: &mut Out) {
+        boolean(out, *self);
+    }
+}
 
 impl Emit for Cluster {
     fn emit(&self, out: &mut Out) {
@@ -255,6 +314,7 @@ impl Emit for Cluster {
             .field("tls", |o| option(o, self.tls.as_ref()))
             .field("units", |o| list(o, &self.units))
             .field("allows", |o| list(o, &self.allows))
+            .field("host", |o| self.host.emit(o))
             .close();
     }
 }
@@ -284,6 +344,8 @@ impl Emit for Group {
             .field("ssh_keys", |o| list(o, &self.ssh_keys))
             .field("boot", |o| self.boot.emit(o))
             .field("inventory", |o| list(o, &self.inventory))
+            .field("host", |o| self.host.emit(o))
+            .field("host_in", |o| list(o, &self.host_in))
             .close();
     }
 }

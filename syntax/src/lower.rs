@@ -4,9 +4,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, DomainNetwork, Group, GroupPart, GroupRef, Hostnames,
-    InventoryEntry, Layout, Network, NetworkPart, Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart,
-    Windows,
+    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, DomainNetwork, DropIn, Group, GroupPart, GroupRef, HostConfig,
+    HostFile, HostPart, HostScope, HostUnit, Hostnames, InventoryEntry, Layout, Network, NetworkPart, Requirement,
+    Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
 };
 use proc_macro2::Span;
 
@@ -199,6 +199,8 @@ pub fn lower(
                 units.push(lower_unit(u, index, &mut spans));
             }
             EntryKind::Allow(rule, reason) => allows.push(Allow { rule: rule.value, reason: text(&reason.value) }),
+            // A second `host` entry is a duplicate key, reported by the parser.
+            EntryKind::Host(h) => cluster.host = lower_host(h, HostScope::Cluster, &mut spans),
         }
     }
 
@@ -351,6 +353,20 @@ fn lower_group(spec: &GroupSpec, name: &str, role: &str, g: GroupRef, spans: &mu
                 .collect(),
         );
     }
+    if let Some(h) = &o.host {
+        group.host = lower_host(h, HostScope::Group(g), spans);
+    }
+    group.host_in = Cow::Owned(
+        o.host_in
+            .iter()
+            .enumerate()
+            .map(|(i, (domain, h))| {
+                let config = lower_host(h, HostScope::Domain(g, i), spans);
+                spans.set(Subject::Host(HostScope::Domain(g, i), HostPart::Whole), domain.span);
+                (text(&domain.value), config)
+            })
+            .collect(),
+    );
     if let Some(b) = &o.boot {
         spans.set(at(GroupPart::Boot), b.span);
         group.boot = match &b.value {
@@ -416,4 +432,65 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
         unit.instances = Some(n.value);
     }
     unit
+}
+
+/// A body as the model holds it.
+fn body_of(b: &BodyAst) -> UnitBody {
+    match b {
+        BodyAst::Inline(t) => UnitBody::Inline(text(t)),
+        BodyAst::File { path, text: t } => UnitBody::File { path: text(path), text: text(t) },
+    }
+}
+
+/// Host configuration at `scope`, recording a span for each item and each option.
+fn lower_host(h: &HostAst, scope: HostScope, spans: &mut SpanMap) -> HostConfig {
+    let at = |part| Subject::Host(scope, part);
+    spans.set(at(HostPart::Whole), h.span);
+    let mut files = Vec::new();
+    for (i, f) in h.files.iter().enumerate() {
+        spans.set(at(HostPart::File(i)), f.path.span);
+        spans.set(at(HostPart::FileContents(i)), f.contents.span);
+        if let Some(m) = &f.mode {
+            spans.set(at(HostPart::FileMode(i)), m.span);
+        }
+        if let Some(o) = &f.owner {
+            spans.set(at(HostPart::FileOwner(i)), o.span);
+        }
+        if let Some(g) = &f.group {
+            spans.set(at(HostPart::FileGroup(i)), g.span);
+        }
+        files.push(HostFile {
+            path: text(&f.path.value),
+            contents: body_of(&f.contents.value),
+            mode: f.mode.as_ref().map_or(0o644, |m| m.value),
+            owner: f.owner.as_ref().map(|o| o.value.clone()),
+            group: f.group.as_ref().map(|g| g.value.clone()),
+        });
+    }
+    let mut units = Vec::new();
+    for (i, u) in h.units.iter().enumerate() {
+        spans.set(at(HostPart::Unit(i)), u.name.span);
+        if let Some(m) = u.mask {
+            spans.set(at(HostPart::UnitMask(i)), m);
+        }
+        if let Some(e) = &u.enable {
+            spans.set(at(HostPart::UnitEnable(i)), e.span);
+        }
+        if let Some(c) = &u.command {
+            spans.set(at(HostPart::UnitCommand(i)), c.span);
+        }
+        units.push(HostUnit {
+            name: text(&u.name.value),
+            body: u.body.as_ref().map(|b| body_of(&b.value)),
+            enable: u.enable.as_ref().map(|e| e.value),
+            mask: u.mask.is_some(),
+            command: u.command.as_ref().map(|c| c.value),
+        });
+    }
+    let mut dropins = Vec::new();
+    for (i, d) in h.dropins.iter().enumerate() {
+        spans.set(at(HostPart::DropIn(i)), d.unit.span.to(d.name.span));
+        dropins.push(DropIn { unit: text(&d.unit.value), name: text(&d.name.value), body: body_of(&d.body.value) });
+    }
+    HostConfig { files: Cow::Owned(files), units: Cow::Owned(units), dropins: Cow::Owned(dropins) }
 }

@@ -108,6 +108,9 @@ pub fn print(cluster: &Cluster) -> String {
     for unit in cluster.units.iter() {
         entry(unit_entry(unit));
     }
+    if !cluster.host.is_empty() {
+        entry(format!("host: {}", host(&cluster.host)));
+    }
     for allow in cluster.allows.iter() {
         entry(format!("allow({}, reason = {})", allow.rule.name(), string(&allow.reason)));
     }
@@ -225,7 +228,68 @@ fn options(cluster: &Cluster, g: GroupRef, group: &Group) -> String {
             parts.push(format!("inventory: {{ {} }}", entries.join(", ")));
         }
     }
+    if !group.host.is_empty() {
+        parts.push(format!("host: {}", host(&group.host)));
+    }
+    if !group.host_in.is_empty() {
+        let domains: Vec<String> = group.host_in.iter().map(|(d, h)| format!("{}: {}", name(d), host(h))).collect();
+        parts.push(format!("host_in: {{ {} }}", domains.join(", ")));
+    }
     if parts.is_empty() { String::new() } else { format!(" {{ {} }}", parts.join(", ")) }
+}
+
+/// A body as the language writes it after `key:`.
+fn body_text(key: &str, body: &UnitBody) -> String {
+    match body {
+        UnitBody::Inline(text) => format!("{key}: {}", string(text)),
+        UnitBody::File { path, .. } => format!("{key}: file {}", string(path)),
+    }
+}
+
+/// A user or group as the language writes it.
+fn owner(o: &clusterdef_model::Owner) -> String {
+    match o {
+        clusterdef_model::Owner::Name(n) => string(n),
+        clusterdef_model::Owner::Id(id) => id.to_string(),
+    }
+}
+
+/// `{ file "…" { … }, unit "…" { … }, dropin "…" "…" { … } }`.
+fn host(config: &clusterdef_model::HostConfig) -> String {
+    let mut items = Vec::new();
+    for f in config.files.iter() {
+        let mut parts = vec![body_text("contents", &f.contents)];
+        if f.mode != 0o644 {
+            parts.push(format!("mode: 0o{:o}", f.mode));
+        }
+        if let Some(o) = &f.owner {
+            parts.push(format!("owner: {}", owner(o)));
+        }
+        if let Some(g) = &f.group {
+            parts.push(format!("group: {}", owner(g)));
+        }
+        items.push(format!("file {} {{ {} }}", string(&f.path), parts.join(", ")));
+    }
+    for u in config.units.iter() {
+        let mut parts = Vec::new();
+        if let Some(b) = &u.body {
+            parts.push(body_text("body", b));
+        }
+        if let Some(e) = u.enable {
+            parts.push(format!("enable: {e}"));
+        }
+        if u.mask {
+            parts.push("mask".to_string());
+        }
+        if let Some(c) = u.command {
+            parts.push(format!("command: {}", c.as_str()));
+        }
+        items.push(format!("unit {} {{ {} }}", string(&u.name), parts.join(", ")));
+    }
+    for d in config.dropins.iter() {
+        items.push(format!("dropin {} {} {{ {} }}", string(&d.unit), string(&d.name), body_text("body", &d.body)));
+    }
+    format!("{{ {} }}", items.join(", "))
 }
 
 fn unit_entry(unit: &Unit) -> String {
@@ -262,10 +326,7 @@ fn unit_entry(unit: &Unit) -> String {
     if let Some(n) = unit.instances {
         parts.push(format!("instances: {n}"));
     }
-    parts.push(match &unit.body {
-        UnitBody::Inline(text) => format!("body: {}", string(text)),
-        UnitBody::File { path, .. } => format!("body: file {}", string(path)),
-    });
+    parts.push(body_text("body", &unit.body));
     format!("unit {} {{ {} }}", string(&unit.name), parts.join(", "))
 }
 
@@ -283,6 +344,16 @@ mod tests {
         let source = crate::source::compile_source(&text, load);
         let back = source.unwrap_or_else(|e| panic!("the printed cluster does not compile: {e:?}\n{text}"));
         assert_eq!(&back.cluster, cluster, "the printed cluster compiles to another one:\n{text}");
+    }
+
+    #[test]
+    fn host_configuration_at_every_scope_prints_and_compiles_back() {
+        let text = "central: 3 across cabinets [a, b, c] { host: { unit \"data.mount\" { body: \"[Mount]\\nWhat=/dev/vdb\\nWhere=/data\\n\", enable: false } }, host_in: { b: { dropin \"docker.service\" \"10-x.conf\" { body: \"[Service]\\nLimitNOFILE=1\\n\" } } } }, host: { file \"/etc/motd\" { contents: \"hi\\n\", mode: 0o600, owner: \"core\", group: 500 }, unit \"timesync.service\" { mask }, unit \"x.service\" { command: restart } }";
+        let compiled = crate::source::compile_source(text, &|p| Err(p.to_string())).expect("compiles").cluster;
+        assert_eq!(compiled.host.files[0].mode, 0o600);
+        assert_eq!(compiled.members.host_in[0].0, "b");
+        round_trip(&compiled, &|p| Err(p.to_string()));
+        assert!(print(&compiled).contains("mode: 0o600"), "{}", print(&compiled));
     }
 
     #[test]

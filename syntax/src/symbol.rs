@@ -20,11 +20,32 @@ pub const TOP_KEYS: &[&str] = &[
     "workers",
     "pool",
     "unit",
+    "host",
     "allow",
 ];
 /// The keys of a group's `{ … }` options.
-pub const GROUP_KEYS: &[&str] =
-    &["addresses", "hostnames", "channel", "metadata", "role", "reboot", "window", "ssh_keys", "boot", "inventory"];
+pub const GROUP_KEYS: &[&str] = &[
+    "addresses",
+    "hostnames",
+    "channel",
+    "metadata",
+    "role",
+    "reboot",
+    "window",
+    "ssh_keys",
+    "boot",
+    "inventory",
+    "host",
+    "host_in",
+];
+/// The items of a `host: { … }` block.
+pub const HOST_ITEMS: &[&str] = &["file", "unit", "dropin"];
+/// The keys of a host `file "…" { … }`.
+pub const HOST_FILE_KEYS: &[&str] = &["contents", "mode", "owner", "group"];
+/// The keys of a host `unit "…" { … }`.
+pub const HOST_UNIT_KEYS: &[&str] = &["body", "enable", "mask", "command"];
+/// The keys of a `dropin "…" "…" { … }`.
+pub const DROPIN_KEYS: &[&str] = &["body"];
 /// The keys of a unit's `{ … }` options.
 pub const UNIT_KEYS: &[&str] =
     &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "instances", "body"];
@@ -35,7 +56,20 @@ pub const DOMAIN_NETWORK_KEYS: &[&str] = &["subnet", "gateway"];
 /// The keys of `tls: { … }`.
 pub const TLS_KEYS: &[&str] = &["ca", "cert", "key"];
 /// Every key list.
-pub const KEYS: &[&[&str]] = &[TOP_KEYS, GROUP_KEYS, UNIT_KEYS, NETWORK_KEYS, DOMAIN_NETWORK_KEYS, TLS_KEYS];
+pub const KEYS: &[&[&str]] = &[
+    TOP_KEYS,
+    GROUP_KEYS,
+    UNIT_KEYS,
+    NETWORK_KEYS,
+    DOMAIN_NETWORK_KEYS,
+    TLS_KEYS,
+    HOST_ITEMS,
+    HOST_FILE_KEYS,
+    HOST_UNIT_KEYS,
+    DROPIN_KEYS,
+];
+/// The commands a host unit may be given at boot.
+pub const UNIT_COMMANDS: &[&str] = &["start", "restart", "stop"];
 
 /// The failure domain kinds after `across`.
 pub const DOMAIN_KINDS: &[&str] = &["cabinets", "zones"];
@@ -53,7 +87,7 @@ pub const BOOTSTRAP_METHODS: &[&str] = &["static", "discovery"];
 pub const OTHER_WORDS: &[&str] = &["across", "autoscale", "dhcp", "file", "for", "reason", "true", "false"];
 /// Every keyword value list.
 pub const VALUES: &[&[&str]] =
-    &[DOMAIN_KINDS, OSES, CHANNELS, REBOOT_STRATEGIES, BOOT_METHODS, BOOTSTRAP_METHODS, OTHER_WORDS];
+    &[DOMAIN_KINDS, OSES, CHANNELS, REBOOT_STRATEGIES, BOOT_METHODS, BOOTSTRAP_METHODS, UNIT_COMMANDS, OTHER_WORDS];
 
 /// Words a name is quoted as (`"true"`, `"for"`) rather than written bare: Rust's keywords, which
 /// read back as keywords, and the language's own value words, which read back as keywords where

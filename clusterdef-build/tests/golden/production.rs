@@ -50,6 +50,12 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             ssh_keys: Borrowed(&[]),
             boot: __clusterdef::Boot::Disk,
             inventory: Borrowed(&[]),
+            host: __clusterdef::HostConfig {
+                files: Borrowed(&[]),
+                units: Borrowed(&[]),
+                dropins: Borrowed(&[]),
+            },
+            host_in: Borrowed(&[]),
         },
         pools: Borrowed(
             &[
@@ -84,6 +90,12 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     ssh_keys: Borrowed(&[]),
                     boot: __clusterdef::Boot::Disk,
                     inventory: Borrowed(&[]),
+                    host: __clusterdef::HostConfig {
+                        files: Borrowed(&[]),
+                        units: Borrowed(&[]),
+                        dropins: Borrowed(&[]),
+                    },
+                    host_in: Borrowed(&[]),
                 },
             ],
         ),
@@ -214,6 +226,11 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             ],
         ),
         allows: Borrowed(&[]),
+        host: __clusterdef::HostConfig {
+            files: Borrowed(&[]),
+            units: Borrowed(&[]),
+            dropins: Borrowed(&[]),
+        },
     };
     __CLUSTERDEF_CLUSTER
 };

@@ -269,7 +269,7 @@ fn real_ignition_applies_every_flatcar_config_as_the_plan_says() {
 
 /// `systemd-analyze verify --root` on every unit the config wrote, in the applied tree, with
 /// Flatcar's own `etcd-member.service` under the drop-in and stubs for the programs they run.
-fn verify_applied_units(tree: &Applied, at: &str) {
+pub fn verify_applied_units(tree: &Applied, at: &str) {
     let root = tree.root();
     let files = tree.unit_files();
     let texts: Vec<String> = files.iter().filter_map(|f| tree.read(&format!("/etc/systemd/system/{f}"))).collect();

@@ -6,6 +6,7 @@ mod applied;
 mod build_rs;
 mod etcd;
 mod flatcar;
+mod host;
 mod import;
 mod readback;
 mod support;

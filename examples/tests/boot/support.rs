@@ -156,7 +156,11 @@ fn dependencies(unit: &str) -> Vec<String> {
     unit.lines()
         .filter_map(|l| l.split_once('='))
         .filter(|(k, _)| {
-            matches!(k.trim(), "Requires" | "Wants" | "After" | "Before" | "BindsTo" | "PartOf" | "Requisite")
+            // `Service=` of a socket and `Unit=` of a timer or path name the unit they start.
+            matches!(
+                k.trim(),
+                "Requires" | "Wants" | "After" | "Before" | "BindsTo" | "PartOf" | "Requisite" | "Service" | "Unit"
+            )
         })
         .flat_map(|(_, v)| v.split_whitespace().map(str::to_string).collect::<Vec<_>>())
         .collect()

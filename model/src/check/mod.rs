@@ -6,6 +6,7 @@
 mod etcd;
 mod fleet;
 mod format;
+mod host;
 pub use format::CLOUD_INIT_SUBSTITUTIONS;
 mod network;
 mod os;
@@ -129,6 +130,7 @@ impl Cluster {
         fleet::check(&mut report);
         os::check(&mut report);
         format::value_format(&mut report);
+        host::check(&mut report);
         // One error per place and rule: a pattern that breaks for every machine is one mistake.
         let mut seen = HashSet::new();
         let mut out = report.out;
@@ -431,6 +433,10 @@ mod tests {
                 "unit_unique",
                 "member_addresses",
                 "tls_directory",
+                "host_path",
+                "host_unit",
+                "host_collision",
+                "host_mask",
                 "reserved_unit_name",
                 "value_format"
             ]

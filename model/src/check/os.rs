@@ -37,7 +37,7 @@ fn tls_directory(r: &mut Report<'_>) {
 }
 
 /// The units clusterdef writes itself on Flatcar machines.
-const FLATCAR_ETCD_UNITS: [&str; 2] = ["etcd-member.service", "etcd-gateway.service"];
+const FLATCAR_ETCD_UNITS: [&str; 2] = ["etcd-member.service", crate::own::GATEWAY_UNIT];
 
 /// `reserved_unit_name`: on Flatcar clusterdef writes `etcd-member.service` (with the member's
 /// drop-in) and `etcd-gateway.service` itself; a declared unit of the same name would be a second

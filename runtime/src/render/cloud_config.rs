@@ -11,26 +11,22 @@
 use std::net::Ipv4Addr;
 
 use clusterdef_model::{
-    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, Machine, PlacedGroup, RebootWindow, Segment, Windows,
+    Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, HostItems, Machine, Owner, PlacedGroup, RebootWindow,
+    Segment, Windows,
 };
 
 use super::context::{Context, file_component};
 use super::yaml::{self, MapBuilder, Yaml};
 
-/// Where fleet unit files are written on etcd members, for the unit that submits them.
-pub const FLEET_UNITS_DIR: &str = "/etc/clusterdef/fleet-units";
+pub use clusterdef_model::own::FLEET_UNITS_DIR;
 
-/// The environment file that names the machine's etcd endpoints (`ETCD_ENDPOINTS`).
-pub const ENV_FILE: &str = "/etc/clusterdef/etcd.env";
+pub use clusterdef_model::own::ENV_FILE;
 
-/// The login-shell script that loads [`ENV_FILE`], for etcdctl.
-pub const ETCDCTL_PROFILE: &str = "/etc/profile.d/etcdctl.sh";
+pub use clusterdef_model::own::ETCDCTL_PROFILE;
 
-/// The login-shell script that points fleetctl at the local fleet (etcd 0.4 clusters).
-pub const FLEETCTL_PROFILE: &str = "/etc/profile.d/fleetctl.sh";
+pub use clusterdef_model::own::FLEETCTL_PROFILE;
 
-/// The name of the unit that submits the cluster's fleet units from the members.
-pub const SUBMIT_UNIT: &str = "clusterdef-fleet-units.service";
+pub use clusterdef_model::own::SUBMIT_UNIT;
 
 /// The address a machine's config names for itself: its static address, or the platform's
 /// `$private_ipv4` (which coreos-cloudinit substitutes; not available on PXE/bare metal).
@@ -184,6 +180,7 @@ fn config(
         (false, EtcdRelease::V0_4) => membership.client_endpoints.clone(),
     };
 
+    let host_items = cluster.host_items(g, domain);
     let mut coreos = MapBuilder::new();
     coreos = match (is_member, cluster.etcd_release) {
         (true, EtcdRelease::V2) => {
@@ -218,12 +215,12 @@ fn config(
                 .str("reboot-strategy", group.reboot.as_str())
                 .build(),
         )
-        .non_empty("units", Yaml::Seq(units(cluster, is_member, cluster.segment(group, domain), address)));
+        .non_empty("units", Yaml::Seq(units(cluster, is_member, cluster.segment(group, domain), address, &host_items)));
 
     MapBuilder::new()
         .opt_str("hostname", machine.map(|m| m.hostname.clone()))
         .non_empty("ssh_authorized_keys", Yaml::Seq(keys))
-        .non_empty("write_files", Yaml::Seq(write_files(cluster, is_member, &local_endpoint, direct)))
+        .non_empty("write_files", Yaml::Seq(write_files(cluster, is_member, &local_endpoint, direct, &host_items)))
         .set("coreos", coreos.build())
         .build()
 }
@@ -331,14 +328,23 @@ pub fn network_unit(cluster: &Cluster, segment: Segment, address: Ipv4Addr) -> O
     for dns in net.dns.iter() {
         content.push_str(&format!("DNS={dns}\n"));
     }
-    Some((format!("00-{}.network", net.interface), content))
+    Some((cluster.network_file_name()?, content))
 }
 
-fn units(cluster: &Cluster, is_member: bool, segment: Option<Segment>, address: Option<Ipv4Addr>) -> Vec<Yaml> {
+fn units(
+    cluster: &Cluster,
+    is_member: bool,
+    segment: Option<Segment>,
+    address: Option<Ipv4Addr>,
+    host: &HostItems<'_>,
+) -> Vec<Yaml> {
     let mut out = Vec::new();
     if let Some((name, content)) = segment.zip(address).and_then(|(s, a)| network_unit(cluster, s, a)) {
         out.push(MapBuilder::new().str("name", name).set("runtime", Yaml::Bool(true)).str("content", content).build());
     }
+    // The machine's own units, before clusterdef's start commands, so a drop-in on etcd2 or
+    // fleet is in place when they start.
+    out.extend(host_units(host));
     let command = |name: &str, command: &str| MapBuilder::new().str("name", name).str("command", command).build();
     match (is_member, cluster.etcd_release) {
         (_, EtcdRelease::V2) => out.push(command("etcd2.service", "start")),
@@ -389,7 +395,70 @@ pub fn started_instances(cluster: &Cluster) -> Vec<String> {
     cluster.units.iter().flat_map(clusterdef_model::Unit::started_instances).collect()
 }
 
-fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool) -> Vec<Yaml> {
+/// The host units and drop-ins as coreos-cloudinit's `coreos.units` entries, one per unit name
+/// (its drop-ins gathered under it): `content`, `enable`, `mask`, `drop-ins`, and `command`
+/// (as declared; `start` for an enabled unit, so it runs at this boot too). O(items).
+fn host_units(host: &HostItems<'_>) -> Vec<Yaml> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (_, _, u) in &host.units {
+        if !index.contains_key(&*u.name) {
+            index.insert(&u.name, order.len());
+            order.push(&u.name);
+        }
+    }
+    for (_, _, d) in &host.dropins {
+        if !index.contains_key(&*d.unit) {
+            index.insert(&d.unit, order.len());
+            order.push(&d.unit);
+        }
+    }
+    order
+        .iter()
+        .map(|name| {
+            let unit = host.units.iter().map(|(_, _, u)| *u).find(|u| u.name == *name);
+            let mut entry = MapBuilder::new().str("name", name.to_string());
+            if let Some(u) = unit {
+                if let Some(body) = &u.body {
+                    entry = entry.str("content", body.text().to_string());
+                }
+                if u.mask {
+                    entry = entry.set("mask", Yaml::Bool(true));
+                } else if u.enabled() {
+                    entry = entry.set("enable", Yaml::Bool(true));
+                }
+                let command = u.command.map(|c| c.as_str()).or((u.enabled() && !u.mask).then_some("start"));
+                if let Some(command) = command {
+                    entry = entry.str("command", command);
+                }
+            }
+            let dropins: Vec<Yaml> = host
+                .dropins
+                .iter()
+                .filter(|(_, _, d)| d.unit == *name)
+                .map(|(_, _, d)| {
+                    MapBuilder::new().str("name", d.name.to_string()).str("content", d.body.text().to_string()).build()
+                })
+                .collect();
+            entry.non_empty("drop-ins", Yaml::Seq(dropins)).build()
+        })
+        .collect()
+}
+
+/// `owner[:group]` as coreos-cloudinit hands it to `chown`.
+fn chown_spec(owner: Option<&Owner>, group: Option<&Owner>) -> Option<String> {
+    let text = |o: &Owner| match o {
+        Owner::Name(n) => n.to_string(),
+        Owner::Id(id) => id.to_string(),
+    };
+    match (owner, group) {
+        (None, None) => None,
+        (Some(o), None) => Some(text(o)),
+        (o, Some(g)) => Some(format!("{}:{}", o.map(text).unwrap_or_default(), text(g))),
+    }
+}
+
+fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool, host: &HostItems<'_>) -> Vec<Yaml> {
     let file = |path: &str, content: String| {
         MapBuilder::new().str("path", path).str("permissions", "0644").str("content", content).build()
     };
@@ -416,6 +485,16 @@ fn write_files(cluster: &Cluster, is_member: bool, endpoint: &str, direct: bool)
         for unit in cluster.units.iter() {
             out.push(file(&format!("{FLEET_UNITS_DIR}/{}", unit.name), super::fleet::unit_file(unit)));
         }
+    }
+    for (_, _, f) in &host.files {
+        out.push(
+            MapBuilder::new()
+                .str("path", f.path.to_string())
+                .str("permissions", format!("0{:o}", f.mode))
+                .opt_str("owner", chown_spec(f.owner.as_ref(), f.group.as_ref()))
+                .str("content", f.contents.text().to_string())
+                .build(),
+        );
     }
     out
 }

@@ -22,7 +22,8 @@
 use std::collections::BTreeMap;
 
 use clusterdef_model::{
-    Cluster, EtcdMember, Group, GroupRef, Host, Machine, PlacedGroup, RebootStrategy, Unit, Windows,
+    Cluster, EtcdMember, Group, GroupRef, Host, HostFile, HostItems, Machine, Owner, PlacedGroup, RebootStrategy, Unit,
+    Windows,
 };
 
 use super::cloud_config::{client_url, network_unit, peer_url};
@@ -35,8 +36,7 @@ pub const SPEC: &str = "3.3.0";
 /// The etcd image Flatcar's `etcd-member.service` and the workers' gateway run.
 pub const ETCD_IMAGE: &str = "quay.io/coreos/etcd:v3.5.16";
 
-/// The drop-in that configures `etcd-member.service`.
-pub const ETCD_DROPIN: &str = "20-clusterdef.conf";
+pub use clusterdef_model::own::ETCD_DROPIN;
 
 /// Where the workers' gateway listens, and so where their locksmith and etcdctl point.
 pub const GATEWAY_ADDR: &str = "127.0.0.1:2379";
@@ -45,8 +45,7 @@ pub const GATEWAY_ADDR: &str = "127.0.0.1:2379";
 /// certificate against, through the gateway.
 pub const GATEWAY_HOST: &str = "127.0.0.1";
 
-/// The unit that runs the workers' gateway.
-pub const GATEWAY_UNIT: &str = "etcd-gateway.service";
+pub use clusterdef_model::own::GATEWAY_UNIT;
 
 /// Where Flatcar's etcd container sees the TLS directory.
 const CONTAINER_SSL_DIR: &str = "/etc/ssl/certs";
@@ -203,6 +202,54 @@ fn jobs<'p>(cluster: &Cluster, placed: &'p [PlacedGroup<'p>]) -> Vec<Job<'p>> {
     out
 }
 
+/// A host file as Ignition writes it: its mode, owner and group (by name or id), replacing
+/// whatever is there.
+fn host_file(f: &HostFile) -> Json {
+    let account = |o: &Owner| match o {
+        Owner::Name(n) => Json::obj([("name", Some(Json::str(n.to_string()))), ("id", None)]),
+        Owner::Id(id) => Json::obj([("name", None), ("id", Some(Json::Int(i64::from(*id))))]),
+    };
+    Json::obj([
+        ("path", Some(Json::str(f.path.to_string()))),
+        ("mode", Some(Json::Int(i64::from(f.mode)))),
+        ("overwrite", Some(Json::Bool(true))),
+        ("user", f.owner.as_ref().map(account)),
+        ("group", f.group.as_ref().map(account)),
+        ("contents", Some(Json::obj([("source", Some(Json::data_url(f.contents.text().as_bytes())))]))),
+    ])
+}
+
+/// The host units and drop-ins as Ignition's `systemd.units` entries, one per unit name:
+/// `contents`, `enabled` (an enabled unit starts at first boot), `mask`, `dropins`. Drop-ins on
+/// `etcd-member.service` are already in clusterdef's entry for a member. O(items).
+fn host_units(host: &HostItems<'_>, member: bool, dropins_on: impl Fn(&str) -> Vec<Json>) -> Vec<Json> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let names = host.units.iter().map(|(_, _, u)| &*u.name).chain(host.dropins.iter().map(|(_, _, d)| &*d.unit));
+    for name in names {
+        if !(member && name == "etcd-member.service") && seen.insert(name) {
+            order.push(name);
+        }
+    }
+    order
+        .into_iter()
+        .map(|name| {
+            let unit = host.units.iter().map(|(_, _, u)| *u).find(|u| u.name == name);
+            let dropins = dropins_on(name);
+            Json::obj([
+                ("name", Some(Json::str(name))),
+                ("contents", unit.and_then(|u| u.body.as_ref()).map(|b| Json::str(b.text()))),
+                (
+                    "enabled",
+                    unit.filter(|u| !u.mask && (u.enable.is_some() || u.enabled())).map(|u| Json::Bool(u.enabled())),
+                ),
+                ("mask", unit.filter(|u| u.mask).map(|_| Json::Bool(true))),
+                ("dropins", (!dropins.is_empty()).then_some(Json::Arr(dropins))),
+            ])
+        })
+        .collect()
+}
+
 /// A file clusterdef owns: replaced whatever is there, contents inline.
 fn file(path: &str, mode: i64, contents: &str) -> Json {
     Json::obj([
@@ -232,22 +279,37 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
         None => format!("{}://{GATEWAY_ADDR}", if cluster.tls.is_some() { "https" } else { "http" }),
     };
     files.push(file("/etc/flatcar/update.conf", 0o644, &update_conf(cluster, job, &endpoint)));
+    let host = cluster.host_items(job.group_ref, job.domain);
+    files.extend(host.files.iter().map(|(_, _, f)| host_file(f)));
 
     let mut units = Vec::new();
+    let dropins_on = |unit: &str| -> Vec<Json> {
+        host.dropins
+            .iter()
+            .filter(|(_, _, d)| d.unit == unit)
+            .map(|(_, _, d)| {
+                Json::obj([("name", Some(Json::str(d.name.to_string()))), ("contents", Some(Json::str(d.body.text())))])
+            })
+            .collect()
+    };
     match member {
-        Some(member) => units.push(Json::obj([
-            ("name", Some(Json::str("etcd-member.service"))),
-            ("enabled", Some(Json::Bool(true))),
-            (
-                "dropins",
-                Some(Json::Arr(vec![Json::obj([
-                    ("name", Some(Json::str(ETCD_DROPIN))),
-                    ("contents", Some(Json::str(etcd_dropin(cluster, members, member)))),
-                ])])),
-            ),
-        ])),
+        Some(member) => {
+            // Ignition takes one entry per unit: the machine's own drop-ins on etcd-member join
+            // clusterdef's (`host_collision` keeps their names apart).
+            let mut dropins = vec![Json::obj([
+                ("name", Some(Json::str(ETCD_DROPIN))),
+                ("contents", Some(Json::str(etcd_dropin(cluster, members, member)))),
+            ])];
+            dropins.extend(dropins_on("etcd-member.service"));
+            units.push(Json::obj([
+                ("name", Some(Json::str("etcd-member.service"))),
+                ("enabled", Some(Json::Bool(true))),
+                ("dropins", Some(Json::Arr(dropins))),
+            ]))
+        }
         None => units.push(shared.gateway.clone()),
     }
+    units.extend(host_units(&host, member.is_some(), dropins_on));
     let mut links = Vec::new();
     for (u, names) in here {
         if let Some(Some(prepared)) = shared.units.get(*u) {

@@ -96,6 +96,10 @@ impl Grammar<'_, '_> {
                 EntryKind::Pool(pool_name, self.group_spec(input, &key)?)
             }
             "unit" => EntryKind::Unit(self.unit(input, &key)?),
+            "host" => {
+                colon(input, &key)?;
+                EntryKind::Host(self.host(input, &key)?)
+            }
             "allow" => {
                 let (rule, reason) = allow_entry(input)?;
                 EntryKind::Allow(rule, reason)
@@ -359,6 +363,24 @@ impl Grammar<'_, '_> {
                     let i = p.inventory(input, &key)?;
                     set_once(&mut o.inventory, &key, i)
                 }
+                "host" => {
+                    let h = p.host(input, &key)?;
+                    set_once(&mut o.host, &key, h)
+                }
+                "host_in" => {
+                    if !o.host_in.is_empty() {
+                        return Err(duplicate(&key));
+                    }
+                    let content = open_braces(input, "host configuration by failure domain")?;
+                    p.comma_list(&content, "failure domains", |p, input| {
+                        let domain = name_value(input, &key)?;
+                        colon(input, &key)?;
+                        let host = p.host(input, &key)?;
+                        o.host_in.push((domain, host));
+                        Ok(())
+                    });
+                    Ok(())
+                }
                 _ => Err(unknown_key(&key, GROUP_KEYS, "a group's options")),
             }
         });
@@ -536,5 +558,120 @@ impl Grammar<'_, '_> {
             }
         });
         Ok(u)
+    }
+
+    /// `{ file "PATH" { … }, unit "NAME" { … }, dropin "UNIT" "NAME.conf" { … }, … }`.
+    fn host(&mut self, input: ParseStream, key: &Ident) -> syn::Result<HostAst> {
+        if at_item_end(input) {
+            return Err(missing_value(
+                input,
+                key,
+                "`{ file \"/etc/…\" { … }, unit \"…\" { … }, dropin \"…\" \"….conf\" { … } }`",
+            ));
+        }
+        let start = SpanRange::single(input.span());
+        let content = open_braces(input, "host configuration")?;
+        let mut host = HostAst { span: start, files: Vec::new(), units: Vec::new(), dropins: Vec::new() };
+        let load = self.load;
+        self.comma_list(&content, "host files, units and drop-ins", |p, input| {
+            let item = Ident::parse_any(input)?;
+            match item.unraw().to_string().as_str() {
+                "file" => {
+                    let path = string(input, &item, "the file's absolute path, e.g. \"/etc/motd\"")?;
+                    let inner = open_braces(input, "a host file's options")?;
+                    let (mut contents, mut mode, mut owner, mut group) = (None, None, None, None);
+                    p.comma_list(&inner, "file options", |_, input| {
+                        let key = Ident::parse_any(input)?;
+                        colon(input, &key)?;
+                        match key.unraw().to_string().as_str() {
+                            "contents" => {
+                                let b = body(input, &key, load)?;
+                                set_once(&mut contents, &key, b)
+                            }
+                            "mode" => {
+                                let m = file_mode(input, &key)?;
+                                set_once(&mut mode, &key, m)
+                            }
+                            "owner" => {
+                                let o = owner_value(input, &key)?;
+                                set_once(&mut owner, &key, o)
+                            }
+                            "group" => {
+                                let g = owner_value(input, &key)?;
+                                set_once(&mut group, &key, g)
+                            }
+                            _ => Err(unknown_key(&key, HOST_FILE_KEYS, "a host file")),
+                        }
+                    });
+                    let contents = contents.ok_or_else(|| {
+                        with_help(
+                            path.span.start,
+                            format!("host file `{}` has no contents", path.value),
+                            "add `contents: \"…\"` or `contents: file \"files/name\"`",
+                        )
+                    })?;
+                    host.files.push(HostFileAst { path, contents, mode, owner, group });
+                    Ok(())
+                }
+                "unit" => {
+                    let name = string(input, &item, "the unit's name, e.g. \"docker-tcp.socket\"")?;
+                    let inner = open_braces(input, "a host unit's options")?;
+                    let (mut body_value, mut enable, mut mask, mut command) = (None, None, None, None);
+                    p.comma_list(&inner, "unit options", |_, input| {
+                        let key = Ident::parse_any(input)?;
+                        if key == "mask" && !input.peek(Token![:]) {
+                            return set_once(&mut mask, &key, SpanRange::single(key.span()));
+                        }
+                        colon(input, &key)?;
+                        match key.unraw().to_string().as_str() {
+                            "body" => {
+                                let b = body(input, &key, load)?;
+                                set_once(&mut body_value, &key, b)
+                            }
+                            "enable" => {
+                                let b: LitBool =
+                                    input.parse().map_err(|_| input.error("expected `true` or `false`"))?;
+                                set_once(&mut enable, &key, Spanned::new(b.value, SpanRange::single(b.span)))
+                            }
+                            "command" => {
+                                let c = unit_command(input, &key)?;
+                                set_once(&mut command, &key, c)
+                            }
+                            _ => Err(unknown_key(&key, HOST_UNIT_KEYS, "a host unit")),
+                        }
+                    });
+                    host.units.push(HostUnitAst { name, body: body_value, enable, mask, command });
+                    Ok(())
+                }
+                "dropin" => {
+                    let unit = string(input, &item, "the unit the drop-in applies to, e.g. \"docker.service\"")?;
+                    let name = string(input, &item, "the drop-in's file name, e.g. \"10-limits.conf\"")?;
+                    let inner = open_braces(input, "a drop-in's options")?;
+                    let mut body_value = None;
+                    p.comma_list(&inner, "drop-in options", |_, input| {
+                        let key = Ident::parse_any(input)?;
+                        colon(input, &key)?;
+                        match key.unraw().to_string().as_str() {
+                            "body" => {
+                                let b = body(input, &key, load)?;
+                                set_once(&mut body_value, &key, b)
+                            }
+                            _ => Err(unknown_key(&key, DROPIN_KEYS, "a drop-in")),
+                        }
+                    });
+                    let body_value = body_value.ok_or_else(|| {
+                        with_help(
+                            name.span.start,
+                            format!("drop-in `{}` on `{}` has no body", name.value, unit.value),
+                            "add `body: \"[Service]\\n…\"`",
+                        )
+                    })?;
+                    host.dropins.push(DropInAst { unit, name, body: body_value });
+                    Ok(())
+                }
+                _ => Err(unknown_key(&item, HOST_ITEMS, "host configuration")),
+            }
+        });
+        Ok(host)
     }
 }

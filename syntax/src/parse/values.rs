@@ -433,3 +433,41 @@ pub(super) fn check_placeholders(pattern: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// `mode: 0o644`: a file's permission bits (any integer literal; `host_path` checks the range).
+pub(super) fn file_mode(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
+    if at_item_end(input) {
+        return Err(missing_value(input, key, "the file's mode, e.g. `0o644`"));
+    }
+    let lit: LitInt = input.parse().map_err(|_| input.error("expected the file's mode, e.g. `0o644`"))?;
+    match lit.base10_parse::<u32>() {
+        Ok(n) => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
+        Err(_) => Err(syn::Error::new(lit.span(), "a file's mode is a number such as `0o644`")),
+    }
+}
+
+/// `owner: "core"` or `owner: 500`: a user or group by name or id.
+pub(super) fn owner_value(input: ParseStream, key: &Ident) -> syn::Result<Spanned<clusterdef_model::Owner>> {
+    if at_item_end(input) {
+        return Err(missing_value(input, key, "a name such as \"core\" or an id such as `500`"));
+    }
+    if input.peek(LitInt) {
+        let lit: LitInt = input.parse()?;
+        let id =
+            lit.base10_parse::<u32>().map_err(|_| syn::Error::new(lit.span(), "an id is a number such as `500`"))?;
+        return Ok(Spanned::new(clusterdef_model::Owner::Id(id), SpanRange::single(lit.span())));
+    }
+    let name = string(input, key, "a name such as \"core\" or an id such as `500`")?;
+    Ok(Spanned::new(clusterdef_model::Owner::Name(name.value.into()), name.span))
+}
+
+/// `command: start|restart|stop`.
+pub(super) fn unit_command(input: ParseStream, key: &Ident) -> syn::Result<Spanned<clusterdef_model::UnitCommand>> {
+    use clusterdef_model::UnitCommand;
+    keyword(
+        input,
+        key,
+        &[("start", UnitCommand::Start), ("restart", UnitCommand::Restart), ("stop", UnitCommand::Stop)],
+        "a command",
+    )
+}
