@@ -147,16 +147,24 @@ impl From<io::Error> for ReadError {
 }
 
 /// Opens `path` for reading without blocking (and without making a terminal the controlling
-/// one), following symlinks.
-fn open(path: &Path) -> io::Result<File> {
+/// one), following a symlink at its last component only when `follow`.
+fn open_with(path: &Path, follow: bool) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
     }
+    #[cfg(not(unix))]
+    let _ = follow;
     options.open(path)
+}
+
+/// [`open_with`], following symlinks.
+fn open(path: &Path) -> io::Result<File> {
+    open_with(path, true)
 }
 
 /// The regular file `path` (symlinks followed) as bytes, at most `limit` of them.
@@ -170,14 +178,7 @@ pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 /// component ([`ReadError::Symlink`]): for the files clusterdef wrote itself, which a symlink
 /// put in their place must never redirect.
 pub fn read_own(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_NOFOLLOW);
-    }
-    let file = match options.open(path) {
+    let file = match open_with(path, false) {
         Ok(file) => file,
         Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
             return Err(ReadError::Symlink);

@@ -384,10 +384,7 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
     let body = match &u.body {
         Some(b) => {
             spans.set(at(UnitPart::Body), b.span);
-            match &b.value {
-                BodyAst::Inline(t) => UnitBody::Inline(text(t)),
-                BodyAst::File { path, text: t } => UnitBody::File { path: text(path), text: text(t) },
-            }
+            body_of(&b.value)
         }
         None => UnitBody::Inline(Cow::Borrowed("")),
     };
