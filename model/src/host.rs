@@ -160,10 +160,44 @@ pub struct HostItems<'a> {
     pub dropins: Vec<(HostScope, usize, &'a DropIn)>,
 }
 
-impl HostItems<'_> {
+/// One unit as a renderer writes it: its declaration (if any) and every drop-in on it.
+#[derive(Clone, Debug)]
+pub struct UnitEntry<'a> {
+    /// The unit's name.
+    pub name: &'a str,
+    /// The first declaration of the unit (`host_collision` refuses a second on one machine).
+    pub unit: Option<&'a HostUnit>,
+    /// Its drop-ins, in the order they apply.
+    pub dropins: Vec<&'a DropIn>,
+}
+
+impl<'a> HostItems<'a> {
     /// Whether there is nothing.
     pub fn is_empty(&self) -> bool {
         self.files.is_empty() && self.units.is_empty() && self.dropins.is_empty()
+    }
+
+    /// The units and drop-ins gathered by unit name, in the order each name first appears
+    /// (units first, then drop-ins on other units), as both OSes' engines take them: one entry
+    /// per unit. O(items), with a hash of names.
+    pub fn by_unit(&self) -> Vec<UnitEntry<'a>> {
+        let mut entries: Vec<UnitEntry<'a>> = Vec::new();
+        let mut index: std::collections::HashMap<&'a str, usize> = std::collections::HashMap::new();
+        let mut entry = |name: &'a str, entries: &mut Vec<UnitEntry<'a>>| -> usize {
+            *index.entry(name).or_insert_with(|| {
+                entries.push(UnitEntry { name, unit: None, dropins: Vec::new() });
+                entries.len() - 1
+            })
+        };
+        for (_, _, u) in &self.units {
+            let i = entry(&u.name, &mut entries);
+            entries[i].unit.get_or_insert(*u);
+        }
+        for (_, _, d) in &self.dropins {
+            let i = entry(&d.unit, &mut entries);
+            entries[i].dropins.push(*d);
+        }
+        entries
     }
 }
 
@@ -187,5 +221,13 @@ impl Cluster {
             items.dropins.extend(config.dropins.iter().enumerate().map(|(i, d)| (scope, i, d)));
         }
         items
+    }
+
+    /// The kinds of machine of `group` whose host configuration differs: one per failure
+    /// domain that has machines, or the group alone when it has no domains (or no machines, so
+    /// its declarations are still checked).
+    pub fn host_kinds(&self, group: GroupRef) -> Vec<Option<usize>> {
+        let kinds = self.group_domains(group);
+        if kinds.is_empty() { vec![None] } else { kinds }
     }
 }

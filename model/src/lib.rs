@@ -29,7 +29,7 @@ pub mod words;
 
 pub use check::{CLOUD_INIT_SUBSTITUTIONS, Review, Violation, Violations};
 pub use cluster::*;
-pub use host::{DropIn, HostConfig, HostFile, HostItems, HostScope, HostUnit, Owner, UnitCommand, installs};
+pub use host::{DropIn, HostConfig, HostFile, HostItems, HostScope, HostUnit, Owner, UnitCommand, UnitEntry, installs};
 pub use machines::{Machine, PlacedGroup};
 pub use net::{Ipv4Net, ParseNetError};
 pub use placement::{Host, Metadata, Profile, Unplaceable};

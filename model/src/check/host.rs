@@ -1,12 +1,12 @@
 //! Rules on the machines' own configuration: files, host units and drop-ins.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::Report;
 use super::fleet::unit_name_problem;
 use crate::cluster::Os;
-use crate::host::{HostConfig, HostScope, installs};
-use crate::own::SYSTEMD_DIR;
+use crate::host::{HostConfig, HostItems, HostScope, installs};
+use crate::own::{OwnWrites, SYSTEMD_DIR};
 use crate::rule::Rule;
 use crate::subject::{GroupRef, HostPart, Subject};
 
@@ -22,8 +22,7 @@ pub(super) fn check(r: &mut Report<'_>) {
         host_path(r, *scope, config);
         host_unit(r, *scope, config);
     }
-    host_collision(r);
-    host_mask(r);
+    host_kinds(r);
 }
 
 /// Why `path` is not a path a host file may have, if it is not.
@@ -202,137 +201,134 @@ fn host_unit(r: &mut Report<'_>, scope: HostScope, config: &HostConfig) {
     }
 }
 
-/// `host_collision`: for every kind of machine (a group, and each failure domain of it), every
-/// path is written once: each host file, host unit (`/etc/systemd/system/NAME`) and drop-in
-/// (`…/UNIT.d/NAME`) of the scopes that reach it, and everything clusterdef writes there
-/// ([`crate::Cluster::own_writes`]); host units and drop-ins also never name a fleet unit or a
-/// unit clusterdef configures. The later declaration is at fault, and the message names the
-/// first. A file inside another file's path is also reported (Ignition rejects it). O(kinds ×
-/// items), with a hash of paths per kind.
-fn host_collision(r: &mut Report<'_>) {
+/// Runs `host_collision` and `host_mask` on every kind of machine ([`crate::Cluster::host_kinds`]):
+/// each kind's items and clusterdef's own writes are gathered once. O(kinds × items).
+fn host_kinds(r: &mut Report<'_>) {
     let c = r.cluster;
-    let mut reported = std::collections::HashSet::new();
-    for (g, _) in c.groups() {
+    let mut reported = HashSet::new();
+    for (g, group) in c.groups() {
         let own = c.own_writes(g);
-        for domain in c.group_domains(g).into_iter().chain(std::iter::once(None)) {
+        for domain in c.host_kinds(g) {
             let items = c.host_items(g, domain);
             if items.is_empty() {
                 continue;
             }
-            // path → who writes it.
-            let mut writers: HashMap<String, String> = HashMap::new();
-            for path in &own.files {
-                writers.insert(path.clone(), "clusterdef itself".to_string());
-            }
-            let owned_unit = |name: &str| own.units.iter().any(|u| u == name);
-            // The first writer of `path`, if it is taken; else `who` takes it.
-            let mut claim = |path: &str, who: String| -> Option<String> {
-                if own.directories.iter().any(|d| path.starts_with(&format!("{d}/"))) {
-                    return Some("clusterdef itself (its fleet units)".to_string());
-                }
-                match writers.get(path) {
-                    Some(first) => Some(first.clone()),
-                    None => {
-                        writers.insert(path.to_string(), who);
-                        None
-                    }
-                }
+            host_collision(r, &own, &items, &mut reported);
+            let machines = match g {
+                GroupRef::Members => format!("the `{}` machines", group.name),
+                GroupRef::Pool(_) => format!("pool `{}`", group.name),
             };
-            let mut collide = |r: &mut Report<'_>, subject: Subject, what: String, path: &str, first: String| {
-                if reported.insert(subject) {
-                    r.push(
-                        Rule::HostCollision,
-                        subject,
-                        format!("{what} writes {path}, which {first} writes too on the same machines: one would win"),
-                        "give it a path (or name) of its own, or declare it once at the scope all these machines share",
-                    );
-                }
-            };
-            for (scope, i, f) in &items.files {
-                let what = format!("host file {:?}", f.path);
-                if let Some(first) = claim(&f.path, what.clone()) {
-                    collide(r, Subject::Host(*scope, HostPart::File(*i)), what, &f.path, first);
-                }
-            }
-            for (scope, i, u) in &items.units {
-                let subject = Subject::Host(*scope, HostPart::Unit(*i));
-                if u.body.is_none() {
-                    continue;
-                }
-                let what = format!("host unit `{}`", u.name);
-                let path = format!("{SYSTEMD_DIR}/{}", u.name);
-                if owned_unit(&u.name) {
-                    collide(
-                        r,
-                        subject,
-                        what,
-                        &path,
-                        "clusterdef (its own unit, or a fleet unit of that name)".to_string(),
-                    );
-                } else if let Some(first) = claim(&path, what.clone()) {
-                    collide(r, subject, what, &path, first);
-                }
-            }
-            for (scope, i, d) in &items.dropins {
-                let subject = Subject::Host(*scope, HostPart::DropIn(*i));
-                let path = format!("{SYSTEMD_DIR}/{}.d/{}", d.unit, d.name);
-                let what = format!("drop-in `{}` on `{}`", d.name, d.unit);
-                if own.written_units.iter().any(|u| *u == *d.unit) {
-                    let first = format!(
-                        "clusterdef (it writes the whole of `{}`; change the unit's declaration instead)",
-                        d.unit
-                    );
-                    collide(r, subject, what, &path, first);
-                } else if d.unit == "etcd-member.service" && d.name == crate::own::ETCD_DROPIN {
-                    collide(r, subject, what, &path, "clusterdef (the etcd member's own drop-in)".to_string());
-                } else if let Some(first) = claim(&path, what.clone()) {
-                    collide(r, subject, what, &path, first);
-                }
-            }
-            // A file inside another file's path: sorted, a path's files follow it.
-            let mut paths: Vec<(&str, Subject)> =
-                items.files.iter().map(|(scope, i, f)| (&*f.path, Subject::Host(*scope, HostPart::File(*i)))).collect();
-            paths.sort();
-            for pair in paths.windows(2) {
-                let ((outer, _), (inner, subject)) = (pair[0], pair[1]);
-                if inner.starts_with(&format!("{outer}/")) && !reported.contains(&subject) {
-                    reported.insert(subject);
-                    r.push(
-                        Rule::HostCollision,
-                        subject,
-                        format!("host file {inner:?} lies inside host file {outer:?}: a file cannot be a directory"),
-                        "move one of them",
-                    );
-                }
-            }
+            host_mask(r, &own, &items, &machines, &mut reported);
         }
     }
 }
 
-/// `host_mask`: no scope masks a unit clusterdef needs on its machines
-/// ([`crate::Cluster::own_writes`]'s `needed`), with what would break. O(kinds × units).
-fn host_mask(r: &mut Report<'_>) {
-    let c = r.cluster;
-    let mut reported = std::collections::HashSet::new();
-    for (g, group) in c.groups() {
-        let own = c.own_writes(g);
-        for domain in c.group_domains(g).into_iter().chain(std::iter::once(None)) {
-            for (scope, i, u) in c.host_items(g, domain).units {
-                let subject = Subject::Host(scope, HostPart::UnitMask(i));
-                let Some((_, why)) = own.needed.iter().find(|(n, _)| *n == *u.name) else { continue };
-                if u.mask && reported.insert(subject) {
-                    let machines = match g {
-                        GroupRef::Members => format!("the `{}` machines", group.name),
-                        GroupRef::Pool(_) => format!("pool `{}`", group.name),
-                    };
-                    r.push(
-                        Rule::HostMask,
-                        subject,
-                        format!("masking `{}` on {machines} breaks them: {why}", u.name),
-                        "unmask it, or change the setting that needs it (e.g. `reboot: off` for locksmithd)",
-                    );
-                }
+/// `host_collision`: on one kind of machine (a group, or one failure domain of it), every path
+/// is written once: each host file, host unit (`/etc/systemd/system/NAME`, whether it is
+/// written, enabled, masked or started) and drop-in (`…/UNIT.d/NAME`) of the scopes that reach
+/// it, and everything clusterdef writes there ([`crate::Cluster::own_writes`]); a host unit never
+/// names a fleet unit or a unit clusterdef configures (its body, enablement or command would
+/// fight clusterdef's; a mask of one it needs is `host_mask`'s), and a drop-in never patches
+/// a unit clusterdef writes whole. The later declaration is at fault, and the message names the
+/// first. A file inside another file's path is also reported (Ignition rejects it). O(items),
+/// with a hash of paths, plus a sort of the file paths.
+fn host_collision(r: &mut Report<'_>, own: &OwnWrites, items: &HostItems<'_>, reported: &mut HashSet<Subject>) {
+    // path → who writes it.
+    let mut writers: HashMap<String, String> =
+        own.files.iter().map(|path| (path.clone(), "clusterdef itself".to_string())).collect();
+    let owned_unit = |name: &str| own.units.iter().any(|u| u == name);
+    // The first writer of `path`, if it is taken; else `who` takes it.
+    let mut claim = |path: &str, who: String| -> Option<String> {
+        if own.directories.iter().any(|d| path.strip_prefix(d.as_str()).is_some_and(|rest| rest.starts_with('/'))) {
+            return Some("clusterdef itself (its fleet units)".to_string());
+        }
+        match writers.get(path) {
+            Some(first) => Some(first.clone()),
+            None => {
+                writers.insert(path.to_string(), who);
+                None
             }
+        }
+    };
+    let mut collide = |r: &mut Report<'_>, subject: Subject, what: String, path: &str, first: String| {
+        if reported.insert(subject) {
+            r.push(
+                Rule::HostCollision,
+                subject,
+                format!("{what} writes {path}, which {first} writes too on the same machines: one would win"),
+                "give it a path (or name) of its own, or declare it once at the scope all these machines share",
+            );
+        }
+    };
+    for (scope, i, f) in &items.files {
+        let what = format!("host file {:?}", f.path);
+        if let Some(first) = claim(&f.path, what.clone()) {
+            collide(r, Subject::Host(*scope, HostPart::File(*i)), what, &f.path, first);
+        }
+    }
+    for (scope, i, u) in &items.units {
+        let subject = Subject::Host(*scope, HostPart::Unit(*i));
+        let what = format!("host unit `{}`", u.name);
+        let path = format!("{SYSTEMD_DIR}/{}", u.name);
+        // Masking a unit clusterdef needs is `host_mask`'s to report.
+        let needed = own.needed.iter().any(|(n, _)| *n == *u.name);
+        if owned_unit(&u.name) && !(u.mask && needed) {
+            let first = "clusterdef (its own unit, or a fleet unit of that name)".to_string();
+            collide(r, subject, what, &path, first);
+        } else if let Some(first) = claim(&path, what.clone()) {
+            collide(r, subject, what, &path, first);
+        }
+    }
+    for (scope, i, d) in &items.dropins {
+        let subject = Subject::Host(*scope, HostPart::DropIn(*i));
+        let path = format!("{SYSTEMD_DIR}/{}.d/{}", d.unit, d.name);
+        let what = format!("drop-in `{}` on `{}`", d.name, d.unit);
+        if own.written_units.iter().any(|u| *u == *d.unit) {
+            let first =
+                format!("clusterdef (it writes the whole of `{}`; change the unit's declaration instead)", d.unit);
+            collide(r, subject, what, &path, first);
+        } else if d.unit == "etcd-member.service" && d.name == crate::own::ETCD_DROPIN {
+            collide(r, subject, what, &path, "clusterdef (the etcd member's own drop-in)".to_string());
+        } else if let Some(first) = claim(&path, what.clone()) {
+            collide(r, subject, what, &path, first);
+        }
+    }
+    // A file inside another file's path: sorted, a path's files follow it.
+    let mut paths: Vec<(&str, Subject)> =
+        items.files.iter().map(|(scope, i, f)| (&*f.path, Subject::Host(*scope, HostPart::File(*i)))).collect();
+    paths.sort();
+    for pair in paths.windows(2) {
+        let ((outer, _), (inner, subject)) = (pair[0], pair[1]);
+        if inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/')) && reported.insert(subject) {
+            r.push(
+                Rule::HostCollision,
+                subject,
+                format!("host file {inner:?} lies inside host file {outer:?}: a file cannot be a directory"),
+                "move one of them",
+            );
+        }
+    }
+}
+
+/// `host_mask`: no scope masks a unit clusterdef needs on these machines
+/// ([`crate::Cluster::own_writes`]'s `needed`), with what would break. O(units × needed).
+fn host_mask(
+    r: &mut Report<'_>,
+    own: &OwnWrites,
+    items: &HostItems<'_>,
+    machines: &str,
+    reported: &mut HashSet<Subject>,
+) {
+    for (scope, i, u) in &items.units {
+        let subject = Subject::Host(*scope, HostPart::UnitMask(*i));
+        let Some((_, why)) = own.needed.iter().find(|(n, _)| *n == *u.name) else { continue };
+        if u.mask && reported.insert(subject) {
+            r.push(
+                Rule::HostMask,
+                subject,
+                format!("masking `{}` on {machines} breaks them: {why}", u.name),
+                "unmask it, or change the setting that needs it (e.g. `reboot: off` for locksmithd)",
+            );
         }
     }
 }

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use clusterdef_model::{
     Boot, Cluster, EtcdMember, EtcdRelease, Group, GroupRef, HostItems, Machine, Owner, PlacedGroup, RebootWindow,
-    Segment, Windows,
+    Segment, UnitEntry, Windows,
 };
 
 use super::context::{Context, file_component};
@@ -399,24 +399,9 @@ pub fn started_instances(cluster: &Cluster) -> Vec<String> {
 /// (its drop-ins gathered under it): `content`, `enable`, `mask`, `drop-ins`, and `command`
 /// (as declared; `start` for an enabled unit, so it runs at this boot too). O(items).
 fn host_units(host: &HostItems<'_>) -> Vec<Yaml> {
-    let mut order: Vec<&str> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (_, _, u) in &host.units {
-        if !index.contains_key(&*u.name) {
-            index.insert(&u.name, order.len());
-            order.push(&u.name);
-        }
-    }
-    for (_, _, d) in &host.dropins {
-        if !index.contains_key(&*d.unit) {
-            index.insert(&d.unit, order.len());
-            order.push(&d.unit);
-        }
-    }
-    order
-        .iter()
-        .map(|name| {
-            let unit = host.units.iter().map(|(_, _, u)| *u).find(|u| u.name == *name);
+    host.by_unit()
+        .into_iter()
+        .map(|UnitEntry { name, unit, dropins }| {
             let mut entry = MapBuilder::new().str("name", name.to_string());
             if let Some(u) = unit {
                 if let Some(body) = &u.body {
@@ -432,11 +417,9 @@ fn host_units(host: &HostItems<'_>) -> Vec<Yaml> {
                     entry = entry.str("command", command);
                 }
             }
-            let dropins: Vec<Yaml> = host
-                .dropins
+            let dropins: Vec<Yaml> = dropins
                 .iter()
-                .filter(|(_, _, d)| d.unit == *name)
-                .map(|(_, _, d)| {
+                .map(|d| {
                     MapBuilder::new().str("name", d.name.to_string()).str("content", d.body.text().to_string()).build()
                 })
                 .collect();

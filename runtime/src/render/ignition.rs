@@ -22,8 +22,8 @@
 use std::collections::BTreeMap;
 
 use clusterdef_model::{
-    Cluster, EtcdMember, Group, GroupRef, Host, HostFile, HostItems, Machine, Owner, PlacedGroup, RebootStrategy, Unit,
-    Windows,
+    Cluster, DropIn, EtcdMember, Group, GroupRef, Host, HostFile, Machine, Owner, PlacedGroup, RebootStrategy, Unit,
+    UnitEntry, Windows,
 };
 
 use super::cloud_config::{client_url, network_unit, peer_url};
@@ -222,32 +222,28 @@ fn host_file(f: &HostFile) -> Json {
 /// The host units and drop-ins as Ignition's `systemd.units` entries, one per unit name:
 /// `contents`, `enabled` (an enabled unit starts at first boot), `mask`, `dropins`. Drop-ins on
 /// `etcd-member.service` are already in clusterdef's entry for a member. O(items).
-fn host_units(host: &HostItems<'_>, member: bool, dropins_on: impl Fn(&str) -> Vec<Json>) -> Vec<Json> {
-    let mut order: Vec<&str> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let names = host.units.iter().map(|(_, _, u)| &*u.name).chain(host.dropins.iter().map(|(_, _, d)| &*d.unit));
-    for name in names {
-        if !(member && name == "etcd-member.service") && seen.insert(name) {
-            order.push(name);
-        }
-    }
-    order
-        .into_iter()
-        .map(|name| {
-            let unit = host.units.iter().map(|(_, _, u)| *u).find(|u| u.name == name);
-            let dropins = dropins_on(name);
+fn host_units(entries: &[UnitEntry<'_>], member: bool) -> Vec<Json> {
+    entries
+        .iter()
+        .filter(|e| !(member && e.name == "etcd-member.service"))
+        .map(|UnitEntry { name, unit, dropins }| {
             Json::obj([
-                ("name", Some(Json::str(name))),
+                ("name", Some(Json::str(*name))),
                 ("contents", unit.and_then(|u| u.body.as_ref()).map(|b| Json::str(b.text()))),
                 (
                     "enabled",
                     unit.filter(|u| !u.mask && (u.enable.is_some() || u.enabled())).map(|u| Json::Bool(u.enabled())),
                 ),
                 ("mask", unit.filter(|u| u.mask).map(|_| Json::Bool(true))),
-                ("dropins", (!dropins.is_empty()).then_some(Json::Arr(dropins))),
+                ("dropins", (!dropins.is_empty()).then(|| Json::Arr(dropins.iter().map(|d| dropin(d)).collect()))),
             ])
         })
         .collect()
+}
+
+/// A drop-in as Ignition writes it.
+fn dropin(d: &DropIn) -> Json {
+    Json::obj([("name", Some(Json::str(d.name.to_string()))), ("contents", Some(Json::str(d.body.text())))])
 }
 
 /// A file clusterdef owns: replaced whatever is there, contents inline.
@@ -283,15 +279,7 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
     files.extend(host.files.iter().map(|(_, _, f)| host_file(f)));
 
     let mut units = Vec::new();
-    let dropins_on = |unit: &str| -> Vec<Json> {
-        host.dropins
-            .iter()
-            .filter(|(_, _, d)| d.unit == unit)
-            .map(|(_, _, d)| {
-                Json::obj([("name", Some(Json::str(d.name.to_string()))), ("contents", Some(Json::str(d.body.text())))])
-            })
-            .collect()
-    };
+    let by_unit = host.by_unit();
     match member {
         Some(member) => {
             // Ignition takes one entry per unit: the machine's own drop-ins on etcd-member join
@@ -300,7 +288,8 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
                 ("name", Some(Json::str(ETCD_DROPIN))),
                 ("contents", Some(Json::str(etcd_dropin(cluster, members, member)))),
             ])];
-            dropins.extend(dropins_on("etcd-member.service"));
+            let own = by_unit.iter().filter(|e| e.name == "etcd-member.service");
+            dropins.extend(own.flat_map(|e| e.dropins.iter().map(|d| dropin(d))));
             units.push(Json::obj([
                 ("name", Some(Json::str("etcd-member.service"))),
                 ("enabled", Some(Json::Bool(true))),
@@ -309,7 +298,7 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
         }
         None => units.push(shared.gateway.clone()),
     }
-    units.extend(host_units(&host, member.is_some(), dropins_on));
+    units.extend(host_units(&by_unit, member.is_some()));
     let mut links = Vec::new();
     for (u, names) in here {
         if let Some(Some(prepared)) = shared.units.get(*u) {

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use clusterdef_model::words::plural;
 use clusterdef_model::{
-    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Host, Machine, Metadata, Os,
-    RebootStrategy, Rule, Size, Violation, quorum,
+    Architecture, Bootstrap, Channel, Cluster, DomainKind, EtcdRelease, Group, GroupRef, Host, HostConfig, Machine,
+    Metadata, Os, Owner, RebootStrategy, Rule, Size, Violation, quorum,
 };
 
 use super::{cloud_config, ignition};
@@ -148,6 +148,70 @@ pub struct GroupPlan {
     pub etcd_access: EtcdAccess,
     /// Every config its machines boot from.
     pub configs: Vec<String>,
+    /// The host configuration its machines carry, by scope: the cluster's, the group's, then
+    /// each failure domain's.
+    pub host: Vec<HostItemPlan>,
+}
+
+/// One piece of a group's host configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct HostItemPlan {
+    /// Where it is declared: `cluster`, `group`, or a failure domain such as `cabinet a`.
+    pub scope: String,
+    /// `file`, `unit` or `drop-in`.
+    pub kind: &'static str,
+    /// The file's path, the unit's name, or `UNIT/NAME.conf` for a drop-in.
+    pub name: String,
+    /// What it does: a file's mode and owner, a unit's enablement, mask and command.
+    pub detail: String,
+}
+
+/// The host items of `group` as the plan lists them. O(items).
+fn host_plan(cluster: &Cluster, group: &Group) -> Vec<HostItemPlan> {
+    let account = |o: Option<&Owner>| match o {
+        None => "root".to_string(),
+        Some(Owner::Name(n)) => n.to_string(),
+        Some(Owner::Id(id)) => id.to_string(),
+    };
+    let mut scopes: Vec<(String, &HostConfig)> =
+        vec![("cluster".to_string(), &cluster.host), ("group".to_string(), &group.host)];
+    let kind = group.spread.as_ref().map_or("domain", |s| s.kind.key());
+    scopes.extend(group.host_in.iter().map(|(domain, config)| (format!("{kind} {domain}"), config)));
+    let mut out = Vec::new();
+    for (scope, config) in scopes {
+        for f in config.files.iter() {
+            let detail = format!("mode {:04o}, {}:{}", f.mode, account(f.owner.as_ref()), account(f.group.as_ref()));
+            out.push(HostItemPlan { scope: scope.clone(), kind: "file", name: f.path.to_string(), detail });
+        }
+        for u in config.units.iter() {
+            let mut what = Vec::new();
+            if u.body.is_some() {
+                what.push("written".to_string());
+            }
+            if u.mask {
+                what.push("masked".to_string());
+            } else if u.enabled() {
+                what.push("enabled".to_string());
+            } else if u.enable == Some(false) {
+                what.push("not enabled".to_string());
+            }
+            if let Some(c) = u.command {
+                what.push(format!("{} at boot", c.as_str()));
+            }
+            out.push(HostItemPlan {
+                scope: scope.clone(),
+                kind: "unit",
+                name: u.name.to_string(),
+                detail: what.join(", "),
+            });
+        }
+        for d in config.dropins.iter() {
+            let name = format!("{}/{}", d.unit, d.name);
+            out.push(HostItemPlan { scope: scope.clone(), kind: "drop-in", name, detail: format!("on {}", d.unit) });
+        }
+    }
+    out
 }
 
 /// One machine.
@@ -315,6 +379,7 @@ impl Plan {
                 } else {
                     p.machines.iter().map(|m| machine_config(cluster.os, m)).collect()
                 },
+                host: host_plan(cluster, p.group),
             })
             .collect();
 
@@ -697,6 +762,9 @@ impl fmt::Display for Plan {
                 let address = m.address.map_or_else(|| "dhcp".to_string(), |a| a.to_string());
                 let domain = m.domain.as_ref().map_or(String::new(), |d| format!("  {d}"));
                 writeln!(f, "    {:<24} {address:<16}{domain}", m.hostname)?;
+            }
+            for h in &g.host {
+                writeln!(f, "    host ({}): {} {} ({})", h.scope, h.kind, h.name, h.detail)?;
             }
         }
         if !self.domain_losses.is_empty() {
