@@ -61,7 +61,10 @@ impl Cluster {
         let Some(g) = self.group(group) else { return own };
         let member = group == GroupRef::Members;
         let static_address = g.addressing.is_static() && self.network.is_some();
-        own.files.push("/etc/hostname".to_string());
+        // A shared config names no machine, so it leaves the hostname to the platform.
+        if !g.shares_configs() {
+            own.files.push("/etc/hostname".to_string());
+        }
         if static_address && let Some(name) = self.network_file_name() {
             own.files.push(format!("/etc/systemd/network/{name}"));
             own.files.push(format!("/run/systemd/network/{name}"));
@@ -99,6 +102,9 @@ impl Cluster {
             Os::Flatcar => {
                 own.files.push("/etc/flatcar/update.conf".to_string());
                 let etcd = if member { "etcd-member.service" } else { GATEWAY_UNIT };
+                if member {
+                    own.files.push(format!("{SYSTEMD_DIR}/etcd-member.service.d/{ETCD_DROPIN}"));
+                }
                 own.units.push(etcd.to_string());
                 if !member {
                     own.written_units.push(GATEWAY_UNIT.to_string());

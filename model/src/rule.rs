@@ -216,7 +216,7 @@ rules! {
         name: "unit_unique",
         applies: "all",
         protects: "one unit per name, after a template's instances are named",
-        rejects: "two units with one name, or a unit named as an instance of a declared template (`web@1.service` beside `web@.service`): fleet keeps one unit per name and systemd runs one file per name, so the plan would count a unit that never runs. Cannot be allowed",
+        rejects: "two units with one name, or a unit named as an instance of a declared template (`web@1.service` beside `web@.service`): fleet keeps one unit per name and systemd runs one file per name, so the plan would count a unit that never runs",
     }
     AutoscaleBounds {
         name: "autoscale_bounds",
@@ -300,7 +300,7 @@ rules! {
         name: "host_unit",
         applies: "all",
         protects: "host units that do what they say on the OS that runs them",
-        rejects: "a host unit or drop-in target whose name systemd rejects; a host unit that declares nothing; `mask` with a body, `enable` or `command`; `enable: true` on a body without an `[Install]` section (systemctl enable would do nothing); `command` on Flatcar (Ignition has none; an enabled unit starts at boot). Cannot be allowed",
+        rejects: "a host unit or drop-in target whose name systemd rejects; a host unit that declares nothing; `mask` with a body, `enable` or `command`; `enable: true` on a body without an `[Install]` section (systemctl enable would do nothing); `command` on Flatcar (Ignition has none; an enabled unit starts at boot); `enable: false` on a unit without a body on CoreOS (coreos-cloudinit never disables a unit; Ignition writes it as a preset)",
     }
     HostCollision {
         name: "host_collision",
@@ -312,7 +312,7 @@ rules! {
         name: "host_mask",
         applies: "all",
         protects: "the services the declaration needs on each machine",
-        rejects: "masking a unit clusterdef needs on that machine: its etcd member, proxy or gateway, fleet, the fleet units' submit unit, locksmithd and update-engine where a reboot strategy needs them, systemd-networkd where the machine has a static address. Cannot be allowed",
+        rejects: "masking a unit clusterdef needs on that machine: its etcd member, proxy or gateway, fleet, the fleet units' submit unit, locksmithd and update-engine where a reboot strategy needs them, systemd-networkd where the machine has a static address",
     }
     ReservedUnitName {
         name: "reserved_unit_name",

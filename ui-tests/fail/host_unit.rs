@@ -1,5 +1,6 @@
 // Host units that would not do what they say: a bad name, nothing declared, a masked unit with a
-// body, `enable` without `[Install]`, and `command` on Flatcar.
+// body, `enable` without `[Install]`, `enable: false` on a shipped unit on CoreOS (cloudinit never
+// disables), and `command` on Flatcar.
 fn main() {
     let _coreos = clusterdef::cluster! {
         central: 3 across cabinets [a, b, c],
@@ -8,6 +9,7 @@ fn main() {
             unit "nothing.service" {},
             unit "masked.service" { mask, body: "[Service]\nExecStart=/bin/true\n" },
             unit "noinstall.service" { body: "[Service]\nExecStart=/bin/true\n", enable: true },
+            unit "docker.service" { enable: false },
         },
     };
     let _flatcar = clusterdef::cluster! {

@@ -113,7 +113,8 @@ fn host_path(r: &mut Report<'_>, scope: HostScope, config: &HostConfig) {
 /// `host_unit`: host units and drop-in targets have names systemd accepts; a host unit says
 /// what to do (a body, `enable`, `mask` or `command`); `mask` stands alone; `enable: true`
 /// needs an `[Install]` section in the declared body (as `systemctl enable` would act on it);
-/// `command` exists only where coreos-cloudinit runs it (CoreOS). O(items).
+/// `command` exists only where coreos-cloudinit runs it (CoreOS), and `enable: false` on a unit
+/// without a body only where Ignition writes it as a preset (Flatcar). O(items).
 fn host_unit(r: &mut Report<'_>, scope: HostScope, config: &HostConfig) {
     let at = |part| Subject::Host(scope, part);
     let os = r.cluster.os;
@@ -155,6 +156,17 @@ fn host_unit(r: &mut Report<'_>, scope: HostScope, config: &HostConfig) {
                     u.name
                 ),
                 "add `[Install]` with `WantedBy=multi-user.target` (or another target) to the body",
+            );
+        }
+        if os == Os::CoreOs && u.body.is_none() && u.enable == Some(false) && !u.mask {
+            r.push(
+                Rule::HostUnit,
+                at(HostPart::UnitEnable(i)),
+                format!(
+                    "`enable: false` on `{}`: coreos-cloudinit enables units but never disables one, so it would stay as the OS ships it",
+                    u.name
+                ),
+                "mask it to keep it from running, or drop `enable: false`",
             );
         }
         if os == Os::Flatcar && u.command.is_some() {
@@ -287,25 +299,34 @@ fn host_collision(r: &mut Report<'_>, own: &OwnWrites, items: &HostItems<'_>, re
             let first =
                 format!("clusterdef (it writes the whole of `{}`; change the unit's declaration instead)", d.unit);
             collide(r, subject, what, &path, first);
-        } else if d.unit == "etcd-member.service" && d.name == crate::own::ETCD_DROPIN {
-            collide(r, subject, what, &path, "clusterdef (the etcd member's own drop-in)".to_string());
         } else if let Some(first) = claim(&path, what.clone()) {
             collide(r, subject, what, &path, first);
         }
     }
-    // A file inside another file's path: sorted, a path's files follow it.
-    let mut paths: Vec<(&str, Subject)> =
-        items.files.iter().map(|(scope, i, f)| (&*f.path, Subject::Host(*scope, HostPart::File(*i)))).collect();
+    // A file inside another file's path. Sorted with `/` below every other byte, the paths
+    // inside a path follow it directly (`/etc/d`, `/etc/d/x`, `/etc/d-x`), so one pass that
+    // keeps the last path nothing contains finds every nesting.
+    let slash_first = |p: &str| p.bytes().map(|b| if b == b'/' { 0 } else { b }).collect::<Vec<u8>>();
+    let mut paths: Vec<(Vec<u8>, &str, Subject)> = items
+        .files
+        .iter()
+        .map(|(scope, i, f)| (slash_first(&f.path), &*f.path, Subject::Host(*scope, HostPart::File(*i))))
+        .collect();
     paths.sort();
-    for pair in paths.windows(2) {
-        let ((outer, _), (inner, subject)) = (pair[0], pair[1]);
-        if inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/')) && reported.insert(subject) {
-            r.push(
-                Rule::HostCollision,
-                subject,
-                format!("host file {inner:?} lies inside host file {outer:?}: a file cannot be a directory"),
-                "move one of them",
-            );
+    let mut outer: Option<&str> = None;
+    for (_, inner, subject) in &paths {
+        match outer {
+            Some(o) if inner.strip_prefix(o).is_some_and(|rest| rest.starts_with('/')) => {
+                if reported.insert(*subject) {
+                    r.push(
+                        Rule::HostCollision,
+                        *subject,
+                        format!("host file {inner:?} lies inside host file {o:?}: a file cannot be a directory"),
+                        "move one of them",
+                    );
+                }
+            }
+            _ => outer = Some(inner),
         }
     }
 }
