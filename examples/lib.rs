@@ -61,10 +61,15 @@ pub mod seed {
             hostnames: "central-{n}",
             reboot: etcd_lock,
             window: "Sun 04:00" for "2h",
+            host: { unit "var-lib-data.mount" { body: file "units/var-lib-data.mount" } },
         },
         workers: autoscale 3..50 across cabinets [one, two] {
             channel: beta,
             metadata: { disk = spinning },
+            host: {
+                unit "docker-tcp.socket" { body: "[Unit]\nDescription=Docker API over TCP, for the cluster's scheduler\n\n[Socket]\nListenStream=2375\nBindIPv6Only=both\nService=docker.service\n\n[Install]\nWantedBy=sockets.target\n" },
+                dropin "docker.service" "10-limits.conf" { body: "[Service]\nLimitNOFILE=1048576\nLimitNPROC=infinity\n" },
+            },
         },
         unit "monitoring.service" {
             global,
@@ -190,10 +195,15 @@ pub mod seed {
                 hostnames: "central-{n}",
                 reboot: etcd_lock,
                 window: "Sun 04:00" for "2h",
+                host: { unit "var-lib-data.mount" { body: file "units/var-lib-data.mount" } },
             },
             workers: 4 across cabinets [one, two] {
                 channel: beta,
                 metadata: { disk = spinning },
+                host: {
+                    unit "docker-tcp.socket" { body: "[Unit]\nDescription=Docker API over TCP, for the cluster's scheduler\n\n[Socket]\nListenStream=2375\nBindIPv6Only=both\nService=docker.service\n\n[Install]\nWantedBy=sockets.target\n" },
+                    dropin "docker.service" "10-limits.conf" { body: "[Service]\nLimitNOFILE=1048576\nLimitNPROC=infinity\n" },
+                },
             },
             unit "monitoring.service" { global, body: file "units/monitoring.service" },
             unit "kubernetes.service" { global, metadata: { role = central }, body: file "units/kubernetes.service" },

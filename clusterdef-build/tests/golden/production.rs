@@ -52,7 +52,25 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             inventory: Borrowed(&[]),
             host: __clusterdef::HostConfig {
                 files: Borrowed(&[]),
-                units: Borrowed(&[]),
+                units: Borrowed(
+                    &[
+                        __clusterdef::HostUnit {
+                            name: Borrowed("var-lib-data.mount"),
+                            body: Some(__clusterdef::UnitBody::File {
+                                path: Borrowed("units/var-lib-data.mount"),
+                                text: Borrowed(
+                                    ::core::include_str!(
+                                        ::core::concat!(::core::env!("CARGO_MANIFEST_DIR"),
+                                        "/units/var-lib-data.mount")
+                                    ),
+                                ),
+                            }),
+                            enable: None,
+                            mask: false,
+                            command: None,
+                        },
+                    ],
+                ),
                 dropins: Borrowed(&[]),
             },
             host_in: Borrowed(&[]),
@@ -92,8 +110,36 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     inventory: Borrowed(&[]),
                     host: __clusterdef::HostConfig {
                         files: Borrowed(&[]),
-                        units: Borrowed(&[]),
-                        dropins: Borrowed(&[]),
+                        units: Borrowed(
+                            &[
+                                __clusterdef::HostUnit {
+                                    name: Borrowed("docker-tcp.socket"),
+                                    body: Some(
+                                        __clusterdef::UnitBody::Inline(
+                                            Borrowed(
+                                                "[Unit]\nDescription=Docker API over TCP, for the cluster's scheduler\n\n[Socket]\nListenStream=2375\nBindIPv6Only=both\nService=docker.service\n\n[Install]\nWantedBy=sockets.target\n",
+                                            ),
+                                        ),
+                                    ),
+                                    enable: None,
+                                    mask: false,
+                                    command: None,
+                                },
+                            ],
+                        ),
+                        dropins: Borrowed(
+                            &[
+                                __clusterdef::DropIn {
+                                    unit: Borrowed("docker.service"),
+                                    name: Borrowed("10-limits.conf"),
+                                    body: __clusterdef::UnitBody::Inline(
+                                        Borrowed(
+                                            "[Service]\nLimitNOFILE=1048576\nLimitNPROC=infinity\n",
+                                        ),
+                                    ),
+                                },
+                            ],
+                        ),
                     },
                     host_in: Borrowed(&[]),
                 },

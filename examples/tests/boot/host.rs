@@ -168,6 +168,27 @@ fn coreos_host_configuration_reads_back_as_coreos_cloudinit_applies_it() {
     }
 }
 
+/// Random host configuration at every scope of `cluster`: the cluster's, each group's, and one
+/// domain's of each spread group.
+pub(crate) fn add_random_host(cluster: &mut Cluster, rng: &mut Rng) {
+    let os = cluster.os;
+    cluster.host = random_host(rng, os, "cluster");
+    cluster.members.host = random_host(rng, os, "members");
+    let domains: Vec<String> =
+        cluster.members.spread.iter().flat_map(|s| s.domains.iter().map(|d| d.name.to_string())).collect();
+    if let Some(d) = domains.first() {
+        cluster.members.host_in = Cow::Owned(vec![(Cow::Owned(d.clone()), random_host(rng, os, "members-domain"))]);
+    }
+    let mut pools = cluster.pools.to_vec();
+    for (p, pool) in pools.iter_mut().enumerate() {
+        pool.host = random_host(rng, os, &format!("pool-{p}"));
+        if let Some(d) = pool.spread.as_ref().and_then(|s| s.domains.last()) {
+            pool.host_in = Cow::Owned(vec![(d.name.clone(), random_host(rng, os, &format!("pool-{p}-domain")))]);
+        }
+    }
+    cluster.pools = Cow::Owned(pools);
+}
+
 /// Paths a host file is drawn from: some nest (`/etc/dir`, `/etc/dir/inner`, with `/etc/dir-x`
 /// sorting between them bytewise), some are what clusterdef writes on one OS and not the other.
 const FILE_POOL: &[&str] = &[
@@ -500,23 +521,7 @@ fn random_host_configuration_collides_exactly_where_paths_meet_and_reads_back_as
             format!("cluster from seed {drawn}, host from seed {seed} (replay with CLUSTERDEF_READBACK_SEED={first})");
         let bare = cluster.clone();
         let os = cluster.os;
-        cluster.host = random_host(&mut rng, os, "cluster");
-        cluster.members.host = random_host(&mut rng, os, "members");
-        let domains: Vec<String> =
-            cluster.members.spread.iter().flat_map(|s| s.domains.iter().map(|d| d.name.to_string())).collect();
-        if let Some(d) = domains.first() {
-            cluster.members.host_in =
-                Cow::Owned(vec![(Cow::Owned(d.clone()), random_host(&mut rng, os, "members-domain"))]);
-        }
-        let mut pools = cluster.pools.to_vec();
-        for (p, pool) in pools.iter_mut().enumerate() {
-            pool.host = random_host(&mut rng, os, &format!("pool-{p}"));
-            if let Some(d) = pool.spread.as_ref().and_then(|s| s.domains.last()) {
-                pool.host_in =
-                    Cow::Owned(vec![(d.name.clone(), random_host(&mut rng, os, &format!("pool-{p}-domain")))]);
-            }
-        }
-        cluster.pools = Cow::Owned(pools);
+        add_random_host(&mut cluster, &mut rng);
 
         let options = clusterdef::RenderOptions { discovery_url: Some("https://discovery.etcd.io/t".to_string()) };
         let bare_files = bare.render_with(&options).unwrap_or_else(|e| panic!("{name}: renders bare: {e}"));

@@ -255,12 +255,14 @@ fn members_and_proxies_agree_on_the_initial_cluster() {
 
 #[test]
 fn every_emitted_unit_passes_systemd_analyze_verify() {
-    // The units: the fleet units of every seed, and the units cloud-configs carry with content.
-    let mut units: Vec<(String, String)> = Vec::new();
+    // The units: the fleet units of every seed, and the units cloud-configs carry with content,
+    // each (where, name, text). Each is verified under its own name, since systemd checks some
+    // names against the contents (a mount's `Where=`).
+    let mut units: Vec<(String, String, String)> = Vec::new();
     for (name, cluster) in seed::all() {
         for (path, bytes) in cluster.render().expect("renders") {
             if let Some(unit) = path.strip_prefix("units/") {
-                units.push((format!("{name}-{unit}"), String::from_utf8(bytes).expect("utf-8")));
+                units.push((name.to_string(), unit.to_string(), String::from_utf8(bytes).expect("utf-8")));
             }
         }
     }
@@ -272,22 +274,29 @@ fn every_emitted_unit_passes_systemd_analyze_verify() {
             if let (Some(content), false) =
                 (get(unit, &["content"]).and_then(|v| v.as_str()), name.ends_with(".network"))
             {
-                units.push((format!("{}-{name}", path.replace('/', "-")), content.to_string()));
+                units.push((path.clone(), name.to_string(), content.to_string()));
             }
         }
     }
     assert!(units.len() >= 10, "{} units to verify", units.len());
 
     let root = TempDir::new("systemd-root");
-    let texts: Vec<&str> = units.iter().map(|(_, t)| t.as_str()).collect();
+    let texts: Vec<&str> = units.iter().map(|(_, _, t)| t.as_str()).collect();
     support::prepare_systemd_root(root.path(), &texts);
     let etc = root.path().join("etc/systemd/system");
-    for (file, text) in &units {
-        // A template is verified as an instance, so `%i` has a value.
+    for (source, file, text) in &units {
+        // A template is verified as an instance, so `%i` has a value. What stood at the path
+        // (a stub another unit depends on) is put back after.
         let path = etc.join(file.replace("@.", "@test."));
+        let before = std::fs::read(&path).ok();
         std::fs::write(&path, text).expect("unit");
-        if let Err(complaints) = support::verify_unit(root.path(), &path) {
-            panic!("systemd-analyze verify {file}:\n{complaints}\n--- unit ---\n{text}");
+        let verified = support::verify_unit(root.path(), &path);
+        match &before {
+            Some(bytes) => std::fs::write(&path, bytes).expect("put back"),
+            None => std::fs::remove_file(&path).expect("remove"),
+        }
+        if let Err(complaints) = verified {
+            panic!("systemd-analyze verify {file} of {source}:\n{complaints}\n--- unit ---\n{text}");
         }
     }
 }

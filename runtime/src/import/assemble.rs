@@ -105,6 +105,22 @@ pub(super) fn build(
         None => Bootstrap::Static,
     };
     cluster.pools = pools.iter().map(|p| assemble(p, false, channel, common, findings)).collect();
+    let assemblies: Vec<&Assembly> = std::iter::once(&member_assembly).chain(pools.iter()).collect();
+    let (cluster_host, group_hosts) = super::host::scopes(&assemblies, findings);
+    cluster.host = cluster_host;
+    let with_host = |group: &mut Group, (own, domains): super::host::GroupHost| {
+        group.host = own;
+        group.host_in = domains.into_iter().map(|(d, h)| (d.into(), h)).collect();
+    };
+    let mut group_hosts = group_hosts.into_iter();
+    if let Some(h) = group_hosts.next() {
+        with_host(&mut cluster.members, h);
+    }
+    let mut pools_with_host = cluster.pools.to_vec();
+    for (pool, h) in pools_with_host.iter_mut().zip(group_hosts) {
+        with_host(pool, h);
+    }
+    cluster.pools = pools_with_host.into();
     let bases: Vec<&String> = pools.iter().filter_map(|p| p.configs.first()?.pxe.as_ref()).collect();
     if let Some(first) = bases.first() {
         cluster.boot_server = Some(first.to_string().into());

@@ -9,6 +9,7 @@ use crate::read::cloud_config::{CloudConfig, Section};
 use crate::read::fleet;
 use crate::render::cloud_config::{ENV_FILE, ETCDCTL_PROFILE, FLEET_UNITS_DIR, FLEETCTL_PROFILE, SUBMIT_UNIT};
 
+use super::host::{HostItem, file_item, unit_items};
 use super::{Finding, SourceFile, lossy, note};
 
 /// A machine's (or a pool's) static network, from its `.network` unit.
@@ -46,6 +47,8 @@ pub(super) struct Config {
     /// The template instances clusterdef's submit unit starts by name.
     pub(super) started: Vec<String>,
     pub(super) unit_copies: Vec<(String, String)>,
+    /// Its own configuration (host files, units, drop-ins), with the line of each.
+    pub(super) host: Vec<(usize, HostItem)>,
     /// The file as read, to compare with what the declaration renders for the same machine.
     pub(super) read: CloudConfig,
 }
@@ -303,6 +306,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
 
     let mut link = None;
     let mut started = Vec::new();
+    let mut host = Vec::new();
     for unit in &cc.units {
         let Some(name) = unit.name.as_ref() else {
             findings.push(lossy(path, unit.line, "coreos.units entry", "no name; coreos-cloudinit skips it"));
@@ -327,12 +331,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
                     }
                 }
             }
-            (n, _, _) => findings.push(lossy(
-                path,
-                name.line,
-                format!("coreos.units `{n}`"),
-                "a unit the cloud-config runs itself; the language places units through fleet (declare it as a `unit`)",
-            )),
+            _ => host.extend(unit_items(path, name, unit, findings)),
         }
     }
     let mut unit_copies = Vec::new();
@@ -345,12 +344,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
                 let name = other.rsplit('/').next().unwrap_or_default().to_string();
                 unit_copies.push((name, wf.content.as_ref().map(|c| c.value.clone()).unwrap_or_default()));
             }
-            other => findings.push(lossy(
-                path,
-                p.line,
-                format!("write_files `{other}`"),
-                "the language writes no files of its own choosing",
-            )),
+            _ => host.extend(file_item(path, p, wf, findings)),
         }
     }
     let public_ip = field(fleet_s, "public_ip");
@@ -378,6 +372,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         inventory: Vec::new(),
         started,
         unit_copies,
+        host,
         read: CloudConfig::default(),
     };
     if let Some(f) = &cc.hostname

@@ -23,6 +23,7 @@
 
 mod assemble;
 mod compare;
+mod host;
 mod machine;
 mod units;
 
@@ -353,7 +354,7 @@ mod tests {
             "m-1",
             true,
             "role=member",
-            "  units:\n    - name: x.service\n      enable: \"true\"\n      command: start\n  update:\n    reboot-strategy: best-effort\n",
+            "  units:\n    - name: x.service\n      enable: \"true\"\n      command: reload\n  update:\n    reboot-strategy: best-effort\n",
         );
         let imported = import(&[file("m.yml", &text), file("notes.md", "# hello\n")], None).expect("imports");
         let at: Vec<(usize, &str, Severity)> = imported
@@ -363,12 +364,78 @@ mod tests {
             .map(|f| (f.line, f.what.as_str(), f.severity))
             .collect();
         assert!(at.contains(&(12, "coreos.units[0].enable", Severity::Lossy)), "{at:?}");
-        assert!(at.contains(&(11, "coreos.units `x.service`", Severity::Lossy)), "{at:?}");
+        assert!(at.contains(&(13, "coreos.units `x.service`", Severity::Lossy)), "{at:?}");
         assert!(at.contains(&(15, "coreos.update.reboot-strategy", Severity::Lossy)), "{at:?}");
         assert!(imported.findings.iter().any(|f| f.file == "notes.md" && f.severity == Severity::Note));
         assert_eq!(imported.cluster.name, "imported");
         let none = import(&[file("w.yml", &machine("w", false, "role=worker", ""))], None).expect_err("no member");
         assert!(none.message.contains("no config runs an etcd member"), "{none}");
+    }
+
+    #[test]
+    fn host_configuration_is_read_at_the_scope_its_machines_share_and_the_rest_is_lossy_at_its_line() {
+        let motd =
+            "write_files:\n  - path: /etc/motd\n    permissions: \"0600\"\n    owner: core:500\n    content: hi\n";
+        let member = |n: u8, cabinet: &str, extra: &str| {
+            let text = machine(&format!("central-{n}"), true, &format!("role=central,cabinet={cabinet}"), extra);
+            file(&format!("c{n}.yml"), &format!("{text}{motd}"))
+        };
+        let a_unit =
+            "  units:\n    - name: a.service\n      content: |\n        [Service]\n        ExecStart=/bin/true\n";
+        let dropin = "  units:\n    - name: docker.service\n      drop-ins:\n        - name: 10-x.conf\n          content: |\n            [Service]\n            Environment=X=1\n";
+        let worker = |n: u8, extra: &str| {
+            let text = machine(&format!("worker-{n}"), false, "role=worker", dropin);
+            file(&format!("w{n}.yml"), &format!("{text}{motd}{extra}"))
+        };
+        let only = "  - path: /etc/only\n    content: one\n";
+        let files = [member(1, "a", a_unit), member(2, "b", ""), member(3, "c", ""), worker(1, only), worker(2, "")];
+        let imported = import(&files, Some("t")).expect("imports");
+        let cluster = &imported.cluster;
+        let paths: Vec<(&str, u32)> = cluster.host.files.iter().map(|f| (f.path.as_ref(), f.mode)).collect();
+        assert_eq!(paths, [("/etc/motd", 0o600)], "every machine's file is the cluster's");
+        let motd_file = &cluster.host.files[0];
+        assert_eq!(
+            (motd_file.owner.clone(), motd_file.group.clone()),
+            (Some(clusterdef_model::Owner::Name("core".into())), Some(clusterdef_model::Owner::Id(500)))
+        );
+        let workers = &cluster.pools[0];
+        let dropins: Vec<(&str, &str)> =
+            workers.host.dropins.iter().map(|d| (d.unit.as_ref(), d.name.as_ref())).collect();
+        assert_eq!(dropins, [("docker.service", "10-x.conf")], "what every worker carries is the pool's");
+        let domains: Vec<(&str, Vec<&str>)> = cluster
+            .members
+            .host_in
+            .iter()
+            .map(|(d, h)| (d.as_ref(), h.units.iter().map(|u| u.name.as_ref()).collect()))
+            .collect();
+        assert_eq!(domains, [("a", vec!["a.service"])], "what one cabinet's members carry is the cabinet's");
+        assert!(cluster.members.host.is_empty());
+        let lossy: Vec<(&str, usize, &str)> = imported
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Lossy)
+            .map(|f| (f.file.as_str(), f.line, f.what.as_str()))
+            .collect();
+        assert_eq!(lossy, [("w1.yml", 22, "write_files `/etc/only`")], "{:#?}", imported.findings);
+    }
+
+    #[test]
+    fn host_entries_the_language_cannot_say_are_lossy_at_their_lines() {
+        let extra = "  units:\n    - name: r.service\n      runtime: true\n      content: x\nwrite_files:\n  - path: /etc/b64\n    encoding: b64\n    content: aGk=\n  - path: /etc/odd\n    permissions: \"0999\"\n";
+        let imported = import(&[file("m.yml", &machine("m-1", true, "role=member", extra))], None).expect("imports");
+        let lossy: Vec<(usize, &str)> = imported
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Lossy)
+            .map(|f| (f.line, f.what.as_str()))
+            .collect();
+        assert_eq!(
+            lossy,
+            [(11, "coreos.units `r.service`"), (16, "write_files `/etc/b64`"), (19, "write_files `/etc/odd`")],
+            "{:#?}",
+            imported.findings
+        );
+        assert!(imported.cluster.host.is_empty(), "{:?}", imported.cluster.host);
     }
 
     #[test]

@@ -208,7 +208,7 @@ fn host_plan(cluster: &Cluster, group: &Group) -> Vec<HostItemPlan> {
         }
         for d in config.dropins.iter() {
             let name = format!("{}/{}", d.unit, d.name);
-            out.push(HostItemPlan { scope: scope.clone(), kind: "drop-in", name, detail: format!("on {}", d.unit) });
+            out.push(HostItemPlan { scope: scope.clone(), kind: "drop-in", name, detail: String::new() });
         }
     }
     out
@@ -764,7 +764,8 @@ impl fmt::Display for Plan {
                 writeln!(f, "    {:<24} {address:<16}{domain}", m.hostname)?;
             }
             for h in &g.host {
-                writeln!(f, "    host ({}): {} {} ({})", h.scope, h.kind, h.name, h.detail)?;
+                let detail = if h.detail.is_empty() { String::new() } else { format!(" ({})", h.detail) };
+                writeln!(f, "    host ({}): {} {}{detail}", h.scope, h.kind, h.name)?;
             }
         }
         if !self.domain_losses.is_empty() {
