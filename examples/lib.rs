@@ -275,6 +275,51 @@ pub mod seed {
     }
 }
 
+/// The guide's production cluster as a Kubernetes cluster on Flatcar: the five central
+/// services run the control plane beside their etcd members, the workers are nodes, and the
+/// guide's units are workloads the scheduler places and places again when a cabinet is lost.
+pub mod kubernetes {
+    use super::*;
+
+    /// Production: five central machines across three cabinets, six workers across the same
+    /// cabinets. The guide's database stays on cabinet one's workers (their disks), so it
+    /// cannot survive that cabinet's loss, which the declaration accepts with its reason.
+    pub static PRODUCTION: Cluster = cluster! {
+        name: "prod",
+        os: flatcar,
+        production: true,
+        kubernetes: { version: "v1.36.3" },
+        tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
+        ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+        network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.2", "10.0.0.3"] },
+        central: 5 across cabinets [one, two, three] {
+            addresses: "10.0.0.101".."10.0.0.105",
+            hostnames: "central-{n}",
+            reboot: etcd_lock,
+            window: "Sun 04:00" for "2h",
+        },
+        workers: 6 across cabinets [one, two, three] {
+            addresses: "10.0.0.111".."10.0.0.116",
+            metadata: { disk = spinning },
+        },
+        unit "monitoring.service" { global, image: "quay.io/prometheus/node-exporter:v1.8.2", ports: [9100] },
+        unit "webapp@.service" {
+            metadata: { role = worker },
+            conflicts: ["webapp@*.service"],
+            instances: 3,
+            image: "quay.io/example/webapp:1.4",
+            ports: [8080],
+            env: ["LISTEN=:8080"],
+        },
+        unit "dist-db.service" {
+            metadata: { role = worker, cabinet = one },
+            image: "quay.io/example/dist-db:2.0",
+            command: ["dist-db", "--data", "/var/lib/dist-db"],
+        },
+        allow(workload_survival, reason = "the database keeps its data on cabinet one's disks; it waits for the cabinet to return"),
+    };
+}
+
 /// The production cluster again, read from `cluster/production.cluster` by build.rs through
 /// `clusterdef-build`: the cluster and its facts as constants.
 pub mod built {

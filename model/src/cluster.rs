@@ -60,6 +60,10 @@ pub struct Cluster {
     /// Host configuration every machine carries (files, host units, drop-ins).
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "HostConfig::is_empty"))]
     pub host: HostConfig,
+    /// Kubernetes on the cluster (Flatcar): the members run its control plane beside their etcd,
+    /// every machine is a node, and units that name an image run as its workloads.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub kubernetes: Option<crate::kubernetes::Kubernetes>,
 }
 
 /// The operating system a cluster's machines run.
@@ -634,6 +638,10 @@ pub struct Unit {
     /// one instance on Flatcar; on CoreOS, fleet starts what the operator submits.
     #[cfg_attr(feature = "serde", serde(default))]
     pub instances: Option<u32>,
+    /// The container image it runs, and what the container needs beside it: on a cluster that
+    /// runs Kubernetes, the unit is then a workload the scheduler places, not a host unit.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub container: Option<crate::kubernetes::Container>,
 }
 
 impl Unit {
@@ -649,6 +657,7 @@ impl Unit {
             machine_id: None,
             replaces: Cow::Borrowed(&[]),
             instances: None,
+            container: None,
         }
     }
 
@@ -753,6 +762,7 @@ impl Cluster {
             units: Cow::Borrowed(&[]),
             allows: Cow::Borrowed(&[]),
             host: HostConfig::EMPTY,
+            kubernetes: None,
         }
     }
 

@@ -217,6 +217,8 @@ impl Cluster {
         let chains = chain_lengths(units.len(), target);
         let mut order: Vec<usize> = (0..units.len()).collect();
         order.sort_by_key(|&u| (units[u].global, chains[u]));
+        // Workloads are Kubernetes' to place, at run time: they take no slot here.
+        order.retain(|&u| !self.is_workload(u));
         let conflicts_anywhere = units.iter().any(|u| !u.conflicts.is_empty());
         for u in order {
             let unit = &units[u];

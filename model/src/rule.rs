@@ -314,6 +314,36 @@ rules! {
         protects: "the services the declaration needs on each machine",
         rejects: "masking a unit clusterdef needs on that machine: its etcd member, proxy or gateway, fleet, the fleet units' submit unit, locksmithd and update-engine where a reboot strategy needs them, systemd-networkd where the machine has a static address",
     }
+    KubernetesSettings {
+        name: "kubernetes_settings",
+        applies: "Kubernetes",
+        protects: "a control plane that starts with the settings declared",
+        rejects: "`kubernetes` on CoreOS (fleet schedules there); a version that is no `v1.MINOR.PATCH` release clusterdef renders (v1.33 to v1.37); a service range narrower than /28 (its tenth address is the DNS service's); service, pod and machine ranges that overlap; a unit naming an image on a cluster without Kubernetes, which nothing would run. Cannot be allowed: the control plane would not start, or would route to the wrong place",
+    }
+    NodeLabel {
+        name: "node_label",
+        applies: "Kubernetes",
+        protects: "node labels every kubelet registers and every workload selects on",
+        rejects: "a metadata key, metadata value, failure domain, group name or workload requirement that is no Kubernetes label (keys: an optional DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`; values: at most 63 such characters), or a key under `kubernetes.io/` or `k8s.io/` that a kubelet may not set on itself. Cannot be allowed: the kubelet refuses to start, or the apiserver rejects the node",
+    }
+    ImageName {
+        name: "image_name",
+        applies: "Kubernetes",
+        protects: "containers the kubelet can pull and start",
+        rejects: "an image that is no reference (`[host[:port]/]path[:tag][@sha256:…]`, lower-case path), a port 0, an environment entry that is not `NAME=value`. Cannot be allowed: the pod fails on every node it is placed on",
+    }
+    WorkloadPlacement {
+        name: "workload_placement",
+        applies: "Kubernetes",
+        protects: "workloads Kubernetes can express and place",
+        rejects: "a workload whose name is no object name, that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
+    }
+    WorkloadSurvival {
+        name: "workload_survival",
+        applies: "Kubernetes",
+        protects: "workloads that are placed again when a failure domain is lost",
+        rejects: "a workload that, when every machine of one cabinet or zone is lost and etcd keeps quorum, is left without a node for every pod it wants (the guide's database on workers of cabinet one only)",
+    }
     ReservedUnitName {
         name: "reserved_unit_name",
         applies: "Flatcar",
@@ -360,6 +390,10 @@ impl Rule {
                 | Rule::HostUnit
                 | Rule::HostCollision
                 | Rule::HostMask
+                | Rule::KubernetesSettings
+                | Rule::NodeLabel
+                | Rule::ImageName
+                | Rule::WorkloadPlacement
         )
     }
 

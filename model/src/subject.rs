@@ -111,6 +111,8 @@ pub enum UnitPart {
     Instances,
     /// The unit's body.
     Body,
+    /// Its container image (and what the container needs beside it).
+    Image,
 }
 
 /// A part of a scope's host configuration.
@@ -171,6 +173,8 @@ pub enum Subject {
     Unit(usize, UnitPart),
     /// A part of the host configuration of a scope.
     Host(crate::host::HostScope, HostPart),
+    /// The `kubernetes` declaration.
+    Kubernetes,
 }
 
 impl Subject {
@@ -184,6 +188,7 @@ impl Subject {
             | Subject::BootServer
             | Subject::Name
             | Subject::Tls
+            | Subject::Kubernetes
             | Subject::Os
             | Subject::EtcdRelease
             | Subject::SshKey(_) => Subject::Cluster,
@@ -239,6 +244,7 @@ impl Subject {
             Subject::BootServer => out.push_str("boot_server"),
             Subject::Name => out.push_str("name"),
             Subject::Tls => out.push_str("tls"),
+            Subject::Kubernetes => out.push_str("kubernetes"),
             Subject::Os => out.push_str("os"),
             Subject::EtcdRelease => out.push_str("etcd"),
             Subject::SshKey(i) => {
@@ -393,6 +399,7 @@ impl Subject {
                     UnitPart::Conflict(i) => write!(out, ".conflicts[{i}]"),
                     UnitPart::MachineOf => write!(out, ".machine_of"),
                     UnitPart::MachineId => write!(out, ".machine_id"),
+                    UnitPart::Image => write!(out, ".image"),
                     UnitPart::Replace(i) => write!(out, ".replaces[{i}]"),
                     UnitPart::Instances => write!(out, ".instances"),
                     UnitPart::Body => write!(out, ".body"),

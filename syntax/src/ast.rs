@@ -104,8 +104,27 @@ pub enum EntryKind {
     Unit(UnitAst),
     /// `host: { … }`, cluster-wide host configuration.
     Host(HostAst),
+    /// `kubernetes: { version: "v1.36.3", … }`
+    Kubernetes(KubernetesAst),
     /// `allow(RULE, reason = "…")`
     Allow(Spanned<Rule>, Spanned<String>),
+}
+
+/// The `kubernetes: { … }` block.
+#[derive(Clone, Debug)]
+pub struct KubernetesAst {
+    /// The whole block.
+    pub span: SpanRange,
+    /// `version: "v1.36.3"`
+    pub version: Spanned<String>,
+    /// `services: "10.3.0.0/16"`
+    pub services: Option<Spanned<Ipv4Net>>,
+    /// `pods: "10.20.0.0/14"`
+    pub pods: Option<Spanned<Ipv4Net>>,
+    /// `cni: flannel | cilium`
+    pub cni: Option<Spanned<clusterdef_model::Cni>>,
+    /// `eviction_after: 300` (seconds)
+    pub eviction_seconds: Option<Spanned<u32>>,
 }
 
 /// `static` or `discovery ["url"]`.
@@ -346,6 +365,14 @@ pub struct UnitAst {
     pub instances: Option<Spanned<u32>>,
     /// `body: "text"` or `body: file "path"`.
     pub body: Option<Spanned<BodyAst>>,
+    /// `image: "registry/name:tag"`
+    pub image: Option<Spanned<String>>,
+    /// `command: ["…", …]`
+    pub command: Vec<Spanned<String>>,
+    /// `ports: [80, …]`
+    pub ports: Vec<Spanned<u16>>,
+    /// `env: ["NAME=value", …]`
+    pub env: Vec<Spanned<String>>,
 }
 
 /// A unit body, inline or from a file.

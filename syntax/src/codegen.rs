@@ -16,9 +16,10 @@
 //! more.
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Domain, DomainKind, DomainNetwork, DropIn, EtcdRelease,
-    Group, HostConfig, HostFile, HostUnit, Hostnames, InventoryEntry, Ipv4Net, Layout, Network, Os, Owner,
-    RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit, UnitBody, UnitCommand, Weekday, Windows,
+    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Cni, Container, Domain, DomainKind, DomainNetwork, DropIn,
+    EtcdRelease, Group, HostConfig, HostFile, HostUnit, Hostnames, InventoryEntry, Ipv4Net, Kubernetes, Layout,
+    Network, Os, Owner, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit, UnitBody,
+    UnitCommand, Weekday, Windows,
 };
 use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
@@ -235,7 +236,7 @@ macro_rules! emit_unit_enum {
     };
 }
 
-emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule, Os, UnitCommand);
+emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule, Os, UnitCommand, Cni);
 
 impl Emit for HostConfig {
     fn emit(&self, out: &mut Out) {
@@ -315,7 +316,37 @@ impl Emit for Cluster {
             .field("units", |o| list(o, &self.units))
             .field("allows", |o| list(o, &self.allows))
             .field("host", |o| self.host.emit(o))
+            .field("kubernetes", |o| option(o, self.kubernetes.as_ref()))
             .close();
+    }
+}
+
+impl Emit for Kubernetes {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Kubernetes")
+            .field("version", |o| self.version.emit(o))
+            .field("services", |o| self.services.emit(o))
+            .field("pods", |o| self.pods.emit(o))
+            .field("cni", |o| self.cni.emit(o))
+            .field("eviction_seconds", |o| self.eviction_seconds.emit(o))
+            .close();
+    }
+}
+
+impl Emit for Container {
+    fn emit(&self, out: &mut Out) {
+        Fields::open(out, "Container")
+            .field("image", |o| self.image.emit(o))
+            .field("command", |o| list(o, &self.command))
+            .field("ports", |o| list(o, &self.ports))
+            .field("env", |o| list(o, &self.env))
+            .close();
+    }
+}
+
+impl Emit for u16 {
+    fn emit(&self, out: &mut Out) {
+        out.literal(Literal::u16_suffixed(*self));
     }
 }
 
@@ -486,6 +517,7 @@ impl Emit for Unit {
             .field("machine_id", |o| option(o, self.machine_id.as_ref()))
             .field("replaces", |o| list(o, &self.replaces))
             .field("instances", |o| option(o, self.instances.as_ref()))
+            .field("container", |o| option(o, self.container.as_ref()))
             .close();
     }
 }

@@ -156,6 +156,23 @@ pub fn lower(
                 cluster.tls = Some(Tls { ca: text(ca), cert: text(cert), key: text(key) });
                 spans.set(Subject::Tls, files.span);
             }
+            EntryKind::Kubernetes(k) => {
+                let mut settings = clusterdef_model::Kubernetes::new(text(&k.version.value));
+                if let Some(n) = &k.services {
+                    settings.services = n.value;
+                }
+                if let Some(n) = &k.pods {
+                    settings.pods = n.value;
+                }
+                if let Some(c) = &k.cni {
+                    settings.cni = c.value;
+                }
+                if let Some(n) = &k.eviction_seconds {
+                    settings.eviction_seconds = n.value;
+                }
+                cluster.kubernetes = Some(settings);
+                spans.set(Subject::Kubernetes, k.span);
+            }
             EntryKind::BootServer(url) => {
                 cluster.boot_server = Some(text(&url.value));
                 spans.set(Subject::BootServer, url.span);
@@ -189,10 +206,14 @@ pub fn lower(
                 pools.push(group);
             }
             EntryKind::Unit(u) => {
-                if u.body.is_none() && !recovering {
+                // A unit that names an image runs it as a pod: it needs no body.
+                if u.body.is_none() && u.image.is_none() && !recovering {
                     errors.push(u.name.span.error(help_text(
                         format!("unit `{}` has no body", u.name.value),
-                        format!("add `body: \"[Service]\\nExecStart=...\"` or `body: file \"units/{}\"`", u.name.value),
+                        format!(
+                            "add `body: \"[Service]\\nExecStart=...\"` or `body: file \"units/{}\"` (or, on Kubernetes, `image: \"…\"`)",
+                            u.name.value
+                        ),
                     )));
                 }
                 let index = units.len();
@@ -427,6 +448,14 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
     if let Some(n) = &u.instances {
         spans.set(at(UnitPart::Instances), n.span);
         unit.instances = Some(n.value);
+    }
+    if let Some(image) = &u.image {
+        spans.set(at(UnitPart::Image), image.span);
+        let mut container = clusterdef_model::Container::new(text(&image.value));
+        container.command = Cow::Owned(u.command.iter().map(|c| text(&c.value)).collect());
+        container.ports = Cow::Owned(u.ports.iter().map(|p| p.value).collect());
+        container.env = Cow::Owned(u.env.iter().map(|e| text(&e.value)).collect());
+        unit.container = Some(container);
     }
     unit
 }

@@ -54,6 +54,22 @@ pub fn print(cluster: &Cluster) -> String {
     if let Some(tls) = &cluster.tls {
         entry(format!("tls: {{ ca: {}, cert: {}, key: {} }}", string(&tls.ca), string(&tls.cert), string(&tls.key)));
     }
+    if let Some(k) = &cluster.kubernetes {
+        let mut parts = vec![format!("version: {}", string(&k.version))];
+        if k.services != clusterdef_model::Kubernetes::DEFAULT_SERVICES {
+            parts.push(format!("services: {}", string(&k.services.to_string())));
+        }
+        if k.pods != clusterdef_model::Kubernetes::DEFAULT_PODS {
+            parts.push(format!("pods: {}", string(&k.pods.to_string())));
+        }
+        if k.cni != clusterdef_model::Cni::default() {
+            parts.push(format!("cni: {}", k.cni.as_str()));
+        }
+        if k.eviction_seconds != clusterdef_model::Kubernetes::DEFAULT_EVICTION_SECONDS {
+            parts.push(format!("eviction_after: {}", k.eviction_seconds));
+        }
+        entry(format!("kubernetes: {{ {} }}", parts.join(", ")));
+    }
     if !cluster.ssh_keys.is_empty() {
         entry(format!("ssh_keys: {}", strings(&cluster.ssh_keys)));
     }
@@ -326,7 +342,23 @@ fn unit_entry(unit: &Unit) -> String {
     if let Some(n) = unit.instances {
         parts.push(format!("instances: {n}"));
     }
-    parts.push(body_text("body", &unit.body));
+    if let Some(c) = &unit.container {
+        parts.push(format!("image: {}", string(&c.image)));
+        if !c.command.is_empty() {
+            parts.push(format!("command: {}", strings(&c.command)));
+        }
+        if !c.ports.is_empty() {
+            let ports: Vec<String> = c.ports.iter().map(u16::to_string).collect();
+            parts.push(format!("ports: [{}]", ports.join(", ")));
+        }
+        if !c.env.is_empty() {
+            parts.push(format!("env: {}", strings(&c.env)));
+        }
+    }
+    // A workload's image is what it runs; an empty body is left out.
+    if unit.container.is_none() || !unit.body.text().is_empty() {
+        parts.push(body_text("body", &unit.body));
+    }
     format!("unit {} {{ {} }}", string(&unit.name), parts.join(", "))
 }
 

@@ -21,6 +21,7 @@ pub const TOP_KEYS: &[&str] = &[
     "pool",
     "unit",
     "host",
+    "kubernetes",
     "allow",
 ];
 /// The keys of a group's `{ … }` options.
@@ -47,8 +48,24 @@ pub const HOST_UNIT_KEYS: &[&str] = &["body", "enable", "mask", "command"];
 /// The keys of a `dropin "…" "…" { … }`.
 pub const DROPIN_KEYS: &[&str] = &["body"];
 /// The keys of a unit's `{ … }` options.
-pub const UNIT_KEYS: &[&str] =
-    &["global", "metadata", "conflicts", "machine_of", "machine_id", "replaces", "instances", "body"];
+pub const UNIT_KEYS: &[&str] = &[
+    "global",
+    "metadata",
+    "conflicts",
+    "machine_of",
+    "machine_id",
+    "replaces",
+    "instances",
+    "body",
+    "image",
+    "command",
+    "ports",
+    "env",
+];
+/// The keys of `kubernetes: { … }`.
+pub const KUBERNETES_KEYS: &[&str] = &["version", "services", "pods", "cni", "eviction_after"];
+/// The pod networks `cni:` names.
+pub const CNIS: &[&str] = &["flannel", "cilium"];
 /// The keys of the `network: { … }` block.
 pub const NETWORK_KEYS: &[&str] = &["subnet", "gateway", "dns", "interface", "zones", "cabinets"];
 /// The keys of one failure domain's network.
@@ -67,6 +84,7 @@ pub const KEYS: &[&[&str]] = &[
     HOST_FILE_KEYS,
     HOST_UNIT_KEYS,
     DROPIN_KEYS,
+    KUBERNETES_KEYS,
 ];
 /// The commands a host unit may be given at boot.
 pub const UNIT_COMMANDS: &[&str] = &["start", "restart", "stop"];

@@ -147,7 +147,8 @@ fn unit_unique(r: &mut Report<'_>) {
 /// `unit_body`: a unit body holds a unit (something for systemd to run), and leaves `[X-Fleet]` to
 /// the declaration, whose placement the rules checked.
 fn unit_body(r: &mut Report<'_>) {
-    for (u, unit) in r.cluster.units.iter().enumerate() {
+    // A workload runs its image as a pod; `workload_placement` refuses a body beside it.
+    for (u, unit) in r.cluster.units.iter().enumerate().filter(|(u, _)| !r.cluster.is_workload(*u)) {
         let text = unit.body.text();
         if text.trim().is_empty() {
             r.push(

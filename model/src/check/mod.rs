@@ -7,6 +7,7 @@ mod etcd;
 mod fleet;
 mod format;
 mod host;
+mod kubernetes;
 pub use format::CLOUD_INIT_SUBSTITUTIONS;
 mod network;
 mod os;
@@ -131,6 +132,7 @@ impl Cluster {
         os::check(&mut report);
         format::value_format(&mut report);
         host::check(&mut report);
+        kubernetes::check(&mut report);
         // One error per place and rule: a pattern that breaks for every machine is one mistake.
         let mut seen = HashSet::new();
         let mut out = report.out;

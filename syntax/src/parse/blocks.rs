@@ -100,6 +100,10 @@ impl Grammar<'_, '_> {
                 colon(input, &key)?;
                 EntryKind::Host(self.host(input, &key)?)
             }
+            "kubernetes" => {
+                colon(input, &key)?;
+                EntryKind::Kubernetes(self.kubernetes(input, &key)?)
+            }
             "allow" => {
                 let (rule, reason) = allow_entry(input)?;
                 EntryKind::Allow(rule, reason)
@@ -235,6 +239,55 @@ impl Grammar<'_, '_> {
             (Some(ca), Some(cert), Some(k)) => Ok(Spanned::new([ca, cert, k], SpanRange::single(key.span()).to(span))),
             _ => Err(with_help(key.span(), "`tls` needs `ca`, `cert` and `key`", format!("write {EXAMPLE}"))),
         }
+    }
+
+    /// `{ version: "v1.36.3", services: "…", pods: "…", cni: flannel, eviction_after: 300 }`.
+    fn kubernetes(&mut self, input: ParseStream, key: &Ident) -> syn::Result<KubernetesAst> {
+        const EXAMPLE: &str = "`{ version: \"v1.36.3\" }`";
+        if at_item_end(input) {
+            return Err(missing_value(input, key, EXAMPLE));
+        }
+        let span = SpanRange::single(input.span());
+        let content = open_braces(input, "the Kubernetes settings")?;
+        let (mut version, mut services, mut pods, mut network, mut eviction) = (None, None, None, None, None);
+        self.comma_list(&content, "Kubernetes settings", |_, input| {
+            let k = Ident::parse_any(input)?;
+            colon(input, &k)?;
+            match k.unraw().to_string().as_str() {
+                "version" => {
+                    let v = string(input, &k, "a release such as \"v1.36.3\"")?;
+                    set_once(&mut version, &k, v)
+                }
+                "services" => {
+                    let n = subnet(input, &k)?;
+                    set_once(&mut services, &k, n)
+                }
+                "pods" => {
+                    let n = subnet(input, &k)?;
+                    set_once(&mut pods, &k, n)
+                }
+                "cni" => {
+                    let c = cni(input, &k)?;
+                    set_once(&mut network, &k, c)
+                }
+                "eviction_after" => {
+                    let n = seconds(input, &k)?;
+                    set_once(&mut eviction, &k, n)
+                }
+                _ => Err(unknown_key(&k, KUBERNETES_KEYS, "`kubernetes`")),
+            }
+        });
+        let Some(version) = version else {
+            return Err(with_help(key.span(), "`kubernetes` needs a `version`", format!("write {EXAMPLE}")));
+        };
+        Ok(KubernetesAst {
+            span: SpanRange::single(key.span()).to(span),
+            version,
+            services,
+            pods,
+            cni: network,
+            eviction_seconds: eviction,
+        })
     }
 
     fn group_spec(&mut self, input: ParseStream, key: &Ident) -> syn::Result<GroupSpec> {
@@ -480,11 +533,19 @@ impl Grammar<'_, '_> {
             replaces: Vec::new(),
             instances: None,
             body: None,
+            image: None,
+            command: Vec::new(),
+            ports: Vec::new(),
+            env: Vec::new(),
         };
         let load = self.load;
+        let mut container_key: Option<Ident> = None;
         self.comma_list(&content, "unit options", |p, input| {
             let key = Ident::parse_any(input)?;
             let k = key.unraw().to_string();
+            if matches!(k.as_str(), "command" | "ports" | "env") && container_key.is_none() {
+                container_key = Some(key.clone());
+            }
             if k == "global" {
                 let mut on = true;
                 if input.peek(Token![:]) {
@@ -554,9 +615,41 @@ impl Grammar<'_, '_> {
                     let b = body(input, &key, load)?;
                     set_once(&mut u.body, &key, b)
                 }
+                "image" => {
+                    let s = string(input, &key, "a container image such as \"quay.io/example/webapp:1.4\"")?;
+                    set_once(&mut u.image, &key, s)
+                }
+                "command" => {
+                    u.command = p.string_list(input, &key, "the command and its arguments")?;
+                    Ok(())
+                }
+                "env" => {
+                    u.env = p.string_list(input, &key, "`NAME=value` entries")?;
+                    Ok(())
+                }
+                "ports" => {
+                    if at_item_end(input) {
+                        return Err(missing_value(input, &key, "a list of ports, e.g. `[80, 443]`"));
+                    }
+                    let content = open_brackets(input, "a list of ports")?;
+                    let mut ports = Vec::new();
+                    p.comma_list(&content, "ports", |_, input| {
+                        ports.push(port(input, &key)?);
+                        Ok(())
+                    });
+                    u.ports = ports;
+                    Ok(())
+                }
                 _ => Err(unknown_key(&key, UNIT_KEYS, "a unit")),
             }
         });
+        if let (Some(key), None) = (&container_key, &u.image) {
+            return Err(with_help(
+                key.span(),
+                format!("`{key}` describes a container, and the unit names no `image`"),
+                "add `image: \"registry/name:tag\"` (the unit then runs as a Kubernetes workload), or remove it",
+            ));
+        }
         Ok(u)
     }
 

@@ -471,3 +471,41 @@ pub(super) fn unit_command(input: ParseStream, key: &Ident) -> syn::Result<Spann
         "a command",
     )
 }
+
+/// A TCP port, 1 to 65535.
+pub(super) fn port(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u16>> {
+    if at_item_end(input) {
+        return Err(missing_value(input, key, "a port such as `80`"));
+    }
+    let lit: LitInt = input.parse().map_err(|_| input.error("expected a port such as `80`"))?;
+    match lit.base10_parse::<u16>() {
+        Ok(n) if n >= 1 => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
+        _ => Err(syn::Error::new(lit.span(), "a port is a whole number from 1 to 65535")),
+    }
+}
+
+/// A duration in whole seconds, such as `300`.
+pub(super) fn seconds(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
+    if at_item_end(input) {
+        return Err(missing_value(input, key, "a number of seconds such as `300`"));
+    }
+    let lit: LitInt = input.parse().map_err(|_| input.error("expected a number of seconds such as `300`"))?;
+    match lit.base10_parse::<u32>() {
+        Ok(n) => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
+        _ => Err(syn::Error::new(lit.span(), "a number of seconds is a whole number such as `300`")),
+    }
+}
+
+/// `flannel` or `cilium`.
+pub(super) fn cni(input: ParseStream, key: &Ident) -> syn::Result<Spanned<clusterdef_model::Cni>> {
+    if at_item_end(input) {
+        return Err(missing_value(input, key, "`flannel` or `cilium`"));
+    }
+    let ident = Ident::parse_any(input)?;
+    let value = match ident.unraw().to_string().as_str() {
+        "flannel" => clusterdef_model::Cni::Flannel,
+        "cilium" => clusterdef_model::Cni::Cilium,
+        _ => return Err(unknown_key(&ident, crate::symbol::CNIS, "`cni`")),
+    };
+    Ok(Spanned::new(value, SpanRange::single(ident.span())))
+}

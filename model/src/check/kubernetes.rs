@@ -1,0 +1,387 @@
+//! Rules of the Kubernetes layer: settings the control plane can run with, node labels a
+//! kubelet accepts, workloads Kubernetes can express, place and keep when a failure domain is
+//! lost.
+
+use super::Report;
+use crate::cluster::{Os, Size};
+use crate::kubernetes::{
+    SUPPORTED_MINORS, image_problem, is_dns_label, label_key_problem, label_value_problem, object_name,
+};
+use crate::rule::Rule;
+use crate::subject::{GroupPart, Subject, UnitPart};
+
+/// Runs the Kubernetes rules.
+pub(super) fn check(r: &mut Report<'_>) {
+    kubernetes_settings(r);
+    if !r.cluster.runs_kubernetes() {
+        return;
+    }
+    node_label(r);
+    image_name(r);
+    workload_placement(r);
+    workload_survival(r);
+}
+
+/// `kubernetes_settings`: Kubernetes only on Flatcar (CoreOS's fleet is the scheduler there),
+/// at a `v1.MINOR.PATCH` release whose flags and schemas the renderer knows, with service and
+/// pod ranges that overlap neither each other nor the machines' network (routes to pods and
+/// services would shadow machines), and a service range with room for the apiserver's and the
+/// DNS service's addresses (the first and the tenth). Also a unit naming an image on a cluster
+/// without Kubernetes, which nothing would run.
+fn kubernetes_settings(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let Some(k) = &c.kubernetes else {
+        for (u, unit) in c.units.iter().enumerate() {
+            if unit.container.is_some() {
+                r.push(
+                    Rule::KubernetesSettings,
+                    Subject::Unit(u, UnitPart::Image),
+                    format!("`{}` names a container image, but the cluster does not run Kubernetes, so nothing would run it", unit.name),
+                    "declare `kubernetes: { version: \"v1.36.3\" }` (Flatcar), or run the container from the unit's body",
+                );
+            }
+        }
+        return;
+    };
+    if c.os != Os::Flatcar {
+        r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes,
+            "Kubernetes is rendered for Flatcar only: on CoreOS fleet schedules the units",
+            "declare `os: flatcar`, or remove `kubernetes`",
+        );
+    }
+    match k.minor_patch() {
+        None => r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes,
+            format!("`{}` is no Kubernetes release: the version is `v1.MINOR.PATCH`", k.version),
+            "write a release such as \"v1.36.3\"",
+        ),
+        Some((minor, _)) if minor < SUPPORTED_MINORS.0 || minor > SUPPORTED_MINORS.1 => r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes,
+            format!(
+                "Kubernetes {} is outside the releases whose flags and schemas clusterdef renders (v1.{}–v1.{})",
+                k.version, SUPPORTED_MINORS.0, SUPPORTED_MINORS.1
+            ),
+            format!("choose a release from v1.{}.0 to v1.{}.x", SUPPORTED_MINORS.0, SUPPORTED_MINORS.1),
+        ),
+        Some(_) => {}
+    }
+    if k.services.prefix > 28 {
+        r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes,
+            format!(
+                "the service range {} has fewer than 16 addresses; the tenth is the cluster DNS service's",
+                k.services
+            ),
+            "give the services a /28 or wider, e.g. \"10.3.0.0/16\"",
+        );
+    }
+    let overlap = |a: crate::net::Ipv4Net, b: crate::net::Ipv4Net| a.contains(b.network()) || b.contains(a.network());
+    let mut ranges = vec![("the service range", k.services), ("the pod range", k.pods)];
+    if let Some(n) = &c.network {
+        ranges.push(("the machines' subnet", n.subnet));
+        for d in n.domains.iter() {
+            ranges.push(("a domain's subnet", d.subnet));
+        }
+    }
+    for (i, (a_name, a)) in ranges.iter().enumerate().take(2) {
+        for (b_name, b) in ranges.iter().skip(i + 1) {
+            if overlap(*a, *b) {
+                r.push(
+                    Rule::KubernetesSettings,
+                    Subject::Kubernetes,
+                    format!("{a_name} {a} overlaps {b_name} {b}: routes to one would shadow the other"),
+                    "choose ranges that overlap nothing else, e.g. services \"10.3.0.0/16\", pods \"10.20.0.0/14\"",
+                );
+            }
+        }
+    }
+}
+
+/// `node_label`: every node registers its fleet metadata, its pool and its failure domain as
+/// labels (`--node-labels`), so each key must be a label key a kubelet may set on itself and
+/// each value a label value; a unit's requirements select on the same labels. Kubernetes'
+/// label syntax: keys an optional DNS-subdomain prefix and a name of at most 63 alphanumerics
+/// with `-_.` inside; values at most 63 such characters or empty; the `kubernetes.io` and
+/// `k8s.io` prefixes refused by the kubelet outside its own few. O(metadata + requirements).
+fn node_label(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let mut found = Vec::new();
+    for (group, g) in c.groups() {
+        for (i, (key, value)) in g.metadata.iter().enumerate() {
+            if let Some(why) = label_key_problem(key) {
+                found.push((Subject::Group(group, GroupPart::MetadataKey(i)), format!("metadata key `{key}`"), why));
+            }
+            if let Some(why) = label_value_problem(value) {
+                found.push((
+                    Subject::Group(group, GroupPart::MetadataValue(i)),
+                    format!("metadata value `{value}`"),
+                    why,
+                ));
+            }
+        }
+        if let Some(spread) = &g.spread {
+            for (i, d) in spread.domains.iter().enumerate() {
+                if let Some(why) = label_value_problem(&d.name) {
+                    found.push((
+                        Subject::Group(group, GroupPart::Domain(i)),
+                        format!("{} `{}`", spread.kind.key(), d.name),
+                        why,
+                    ));
+                }
+            }
+        }
+        if let Some(why) = label_value_problem(&g.name).or_else(|| label_value_problem(&g.role)) {
+            found.push((
+                Subject::Group(group, GroupPart::Whole),
+                format!("group `{}` (role `{}`)", g.name, g.role),
+                why,
+            ));
+        }
+    }
+    for (u, unit) in c.units.iter().enumerate().filter(|(u, _)| c.is_workload(*u)) {
+        for (i, req) in unit.machine_metadata.iter().enumerate() {
+            if let Some(why) = label_key_problem(&req.key) {
+                found.push((Subject::Unit(u, UnitPart::Requirement(i)), format!("requirement `{}`", req.key), why));
+            }
+            for (j, v) in req.values.iter().enumerate() {
+                if let Some(why) = label_value_problem(v) {
+                    found.push((
+                        Subject::Unit(u, UnitPart::RequirementValue(i, j)),
+                        format!("required value `{v}`"),
+                        why,
+                    ));
+                }
+            }
+        }
+    }
+    for (subject, what, why) in found {
+        r.push(
+            Rule::NodeLabel,
+            subject,
+            format!("{what} is no node label Kubernetes accepts: {why}"),
+            "use letters, digits, `-`, `_` and `.` (at most 63, alphanumeric at both ends), and keep keys out of `kubernetes.io/` and `k8s.io/`",
+        );
+    }
+}
+
+/// `image_name`: a workload's image is a reference a container runtime can pull
+/// (`[host[:port]/]path[:tag][@sha256:…]`, lower-case path components), its ports are 1–65535,
+/// its environment entries `NAME=value` with a C identifier for a name. The kubelet would
+/// otherwise fail the pod at run time, after scheduling it.
+fn image_name(r: &mut Report<'_>) {
+    let c = r.cluster;
+    for (u, unit) in c.units.iter().enumerate() {
+        let Some(container) = &unit.container else { continue };
+        if let Some(why) = image_problem(&container.image) {
+            r.push(
+                Rule::ImageName,
+                Subject::Unit(u, UnitPart::Image),
+                format!("`{}` is no container image reference: {why}", container.image),
+                "write `registry/name:tag`, e.g. \"quay.io/example/webapp:1.4\"",
+            );
+        }
+        if container.ports.contains(&0) {
+            r.push(
+                Rule::ImageName,
+                Subject::Unit(u, UnitPart::Image),
+                "port 0 is no port a container listens on",
+                "use 1 to 65535",
+            );
+        }
+        for e in container.env.iter() {
+            let name = e.split_once('=').map(|(n, _)| n);
+            let ok = name.is_some_and(|n| {
+                !n.is_empty()
+                    && !n.starts_with(|ch: char| ch.is_ascii_digit())
+                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            });
+            if !ok {
+                r.push(
+                    Rule::ImageName,
+                    Subject::Unit(u, UnitPart::Image),
+                    format!("environment entry `{e}` is not `NAME=value` with a name of letters, digits and `_`"),
+                    "write entries such as \"LOG_LEVEL=info\"",
+                );
+            }
+        }
+    }
+}
+
+/// `workload_placement`: what Kubernetes can express and place. A workload's object name (the
+/// unit's name without type and `@`) is a DNS label; it has no body besides its image (nothing
+/// would run it); it has no `machine_id` (nodes are named by hostname, and a pin never moves)
+/// or `replaces` (no equivalent); a `machine_of` pairs two workloads (their containers share
+/// one pod) and the follower declares neither `global` nor `instances`; its `conflicts` name
+/// no host unit (Kubernetes does not see those); some node satisfies its requirements (the
+/// control-plane taint tolerated where fleet would have placed it there); and a workload whose
+/// replicas avoid each other has a node for each.
+fn workload_placement(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let kinds = c.node_kinds();
+    for (u, unit) in c.units.iter().enumerate() {
+        let workload = c.is_workload(u);
+        if let Some(target) = &unit.machine_of {
+            let target_workload = c.units.iter().position(|t| t.name == *target).is_some_and(|t| c.is_workload(t));
+            if workload != target_workload {
+                r.push(
+                    Rule::WorkloadPlacement,
+                    Subject::Unit(u, UnitPart::MachineOf),
+                    format!(
+                        "`{}` follows `{target}`, but only one of them names an image: a pod and a host unit placed at render time cannot be kept together",
+                        unit.name
+                    ),
+                    "give both units an image (they then share one pod), or neither",
+                );
+            }
+            if workload && (unit.global || unit.instances.is_some()) {
+                r.push(
+                    Rule::WorkloadPlacement,
+                    Subject::Unit(u, if unit.global { UnitPart::Global } else { UnitPart::Instances }),
+                    format!(
+                        "`{}` follows `{target}`, so its container runs in `{target}`'s pods, as many as those are",
+                        unit.name
+                    ),
+                    "remove `global` or `instances` from the follower; declare them on the unit it follows",
+                );
+            }
+        }
+        if !workload {
+            continue;
+        }
+        let name = object_name(&unit.name);
+        if !is_dns_label(name) {
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(u, UnitPart::Name),
+                format!(
+                    "`{name}` (from `{}`) is no Kubernetes object name: at most 63 lower-case letters, digits and `-`",
+                    unit.name
+                ),
+                "rename the unit, e.g. `web-app.service`",
+            );
+        }
+        if !unit.body.text().trim().is_empty() {
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(u, UnitPart::Body),
+                format!("`{}` runs its image as a pod; its body would be ignored", unit.name),
+                "remove the body, or the image to keep it a host unit",
+            );
+        }
+        if unit.machine_id.is_some() {
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(u, UnitPart::MachineId),
+                format!("`{}` is pinned to a machine ID, which names no Kubernetes node (nodes go by hostname), and a pinned pod never moves", unit.name),
+                "select the machine by its metadata instead",
+            );
+        }
+        if !unit.replaces.is_empty() {
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(u, UnitPart::Replace(0)),
+                format!("`{}` declares `replaces`, which Kubernetes has no equivalent for", unit.name),
+                "remove `replaces`; use conflicts to keep the units apart",
+            );
+        }
+        for (i, g) in unit.conflicts.iter().enumerate() {
+            if let Some(host) = c.units.iter().enumerate().find(|(h, h_unit)| {
+                !c.is_workload(*h) && h_unit.instance_names().iter().any(|n| crate::glob::matches(g, n))
+            }) {
+                r.push(
+                    Rule::WorkloadPlacement,
+                    Subject::Unit(u, UnitPart::Conflict(i)),
+                    format!(
+                        "`{g}` matches `{}`, a host unit Kubernetes does not see, so it cannot keep `{}` away from it",
+                        host.1.name, unit.name
+                    ),
+                    "give both units an image, or keep them apart with metadata",
+                );
+            }
+        }
+    }
+    for w in c.workloads() {
+        let unit = &c.units[w.unit];
+        if w.eligible.is_empty() {
+            let wanted: Vec<String> =
+                w.requirements.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect();
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(
+                    w.unit,
+                    if unit.machine_metadata.is_empty() { UnitPart::Name } else { UnitPart::Metadata },
+                ),
+                format!(
+                    "no node satisfies `{}`'s requirements ({}), so its pods would stay pending",
+                    unit.name,
+                    if wanted.is_empty() { "none, but every node is tainted".to_string() } else { wanted.join(", ") }
+                ),
+                "require metadata some group's machines publish",
+            );
+            continue;
+        }
+        let autoscaled =
+            w.eligible.iter().any(|&k| matches!(c.group(kinds[k].group).map(|g| g.size), Some(Size::Autoscale { .. })));
+        let most: u32 = w.eligible.iter().map(|&k| kinds[k].count.max).sum();
+        if let (crate::kubernetes::WorkloadKind::Deployment(n), true, false) =
+            (w.kind, w.spreads_per_node(), autoscaled)
+            && n > most
+        {
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(w.unit, UnitPart::Instances),
+                format!("`{}`'s {n} replicas avoid each other, and only {most} nodes may run them, so {} would stay pending", unit.name, n - most),
+                format!("run at most {most} instances, or let more machines satisfy its metadata"),
+            );
+        }
+    }
+}
+
+/// `workload_survival`: for each failure domain lost whole, a workload the control plane could
+/// still reschedule (etcd keeps quorum) keeps somewhere to run every pod it wants; otherwise
+/// it is down until the domain returns. Losses that take etcd's quorum are `etcd_quorum`'s and
+/// `domain_quorum`'s to report, not this rule's. O(domains × workloads × kinds).
+fn workload_survival(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let workloads = c.workloads();
+    for loss in c.domain_losses() {
+        if !loss.control_plane {
+            continue;
+        }
+        for (w, workload) in workloads.iter().enumerate() {
+            if loss.keeps(w) {
+                continue;
+            }
+            let Some((fit, wanted, _)) = loss.workloads.get(w) else { continue };
+            let unit = &c.units[workload.unit];
+            let what = if *fit == 0 {
+                "no node left that satisfies it, so its pods stay pending until the domain returns".to_string()
+            } else {
+                format!("room for {fit} of its {wanted} pods, so the rest stay pending until the domain returns")
+            };
+            r.push(
+                Rule::WorkloadSurvival,
+                Subject::Unit(
+                    workload.unit,
+                    if unit.machine_metadata.is_empty() { UnitPart::Name } else { UnitPart::Metadata },
+                ),
+                format!(
+                    "`{}` cannot survive the loss of {} `{}`: it has {what}",
+                    unit.name,
+                    loss.domain.kind.key(),
+                    loss.domain.name
+                ),
+                format!(
+                    "let machines outside {} `{}` satisfy its metadata, or accept the outage with a reason",
+                    loss.domain.kind.key(),
+                    loss.domain.name
+                ),
+            );
+        }
+    }
+}

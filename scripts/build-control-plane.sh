@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver, kube-controller-manager and kube-scheduler at one Kubernetes version
+# from the Go module proxy, for the tests that run the real control plane. No registry ships
+# these binaries, and k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces every
+# staging module with a directory), so a small module of our own requires it and replaces each
+# staging module with the tag published for this version (v1.X.Y <-> v0.X.Y), read from the
+# tag's own go.mod. Go's module and build caches make a second build fast.
+#
+#   scripts/build-control-plane.sh [VERSION] [OUT]    (default v1.36.3, target/control-plane/VERSION)
+#
+# Prints the directory holding the three binaries. Nothing built here is ever committed.
+set -euo pipefail
+version=${1:-${CLUSTERDEF_KUBE_VERSION:-v1.36.3}}
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${2:-${CARGO_TARGET_DIR:-$root/target}/control-plane/$version}
+components=(kube-apiserver kube-controller-manager kube-scheduler)
+stamp="$out/.built-$version"
+if [ -f "$stamp" ] && for c in "${components[@]}"; do [ -x "$out/$c" ] || exit 1; done; then
+    echo "$out"
+    exit 0
+fi
+case "$version" in v1.*.*) ;; *) echo "not a Kubernetes version: $version" >&2; exit 2 ;; esac
+staging_version="v0.${version#v1.}"
+src="$out/src"
+mkdir -p "$src"
+cd "$src"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+gomod=$(go mod download -json "k8s.io/kubernetes@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+cat > go.mod <<MOD
+module clusterdef.test/control-plane
+
+go 1.26.0
+MOD
+{
+    echo "replace ("
+    # Each `k8s.io/X => ./staging/src/k8s.io/X` of the tag's go.mod, to the published tag.
+    grep -E '^[[:space:]]*k8s\.io/[a-z0-9-]+ => \./staging/src/k8s\.io/' "$gomod" \
+        | awk -v v="$staging_version" '{ print "\t" $1 " => " $1 " " v }'
+    echo ")"
+} >> go.mod
+cat > tools.go <<'GO'
+//go:build tools
+
+// Package tools names the commands this module builds.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+GO
+go get "k8s.io/kubernetes@$version" >&2
+go mod tidy >&2
+ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
+for c in "${components[@]}"; do
+    go build -trimpath -ldflags "$ldflags" -o "$out/$c" "k8s.io/kubernetes/cmd/$c" >&2
+done
+touch "$stamp"
+echo "$out"
