@@ -30,6 +30,41 @@ pub const GATEWAY_UNIT: &str = "etcd-gateway.service";
 /// drop-ins are written.
 pub const SYSTEMD_DIR: &str = "/etc/systemd/system";
 
+/// Kubernetes' files and units on Flatcar machines: where the renderer writes them, where
+/// `clusterdef pki` expects its secrets copied, and what `host_collision` keeps declarations
+/// away from.
+pub mod kubernetes {
+    /// The kubelet's configuration (KubeletConfiguration).
+    pub const KUBELET_CONFIG: &str = "/etc/kubernetes/kubelet.yaml";
+    /// The kubelet's bootstrap kubeconfig (a bootstrap token: copied from `clusterdef pki`'s
+    /// output, never in Ignition); the kubelet starts once it is there.
+    pub const BOOTSTRAP_KUBECONFIG: &str = "/etc/kubernetes/bootstrap-kubeconfig";
+    /// The kubelet's kubeconfig, written by its TLS bootstrap.
+    pub const KUBELET_KUBECONFIG: &str = "/var/lib/kubelet/kubeconfig";
+    /// Where the certificates and keys go (copied from `clusterdef pki`'s output).
+    pub const PKI_DIR: &str = "/etc/kubernetes/pki";
+    /// The kubelet's static pods: the control plane on the members.
+    pub const MANIFESTS_DIR: &str = "/etc/kubernetes/manifests";
+    /// The controller manager's kubeconfig.
+    pub const CONTROLLER_MANAGER_KUBECONFIG: &str = "/etc/kubernetes/controller-manager.conf";
+    /// The scheduler's kubeconfig.
+    pub const SCHEDULER_KUBECONFIG: &str = "/etc/kubernetes/scheduler.conf";
+    /// The cluster's manifests on the first member, applied once by [`BOOTSTRAP_UNIT`].
+    pub const BOOTSTRAP_DIR: &str = "/etc/kubernetes/bootstrap";
+    /// The kubelet.
+    pub const KUBELET_UNIT: &str = "kubelet.service";
+    /// Starts the kubelet once its bootstrap kubeconfig has been copied in.
+    pub const KUBELET_PATH_UNIT: &str = "kubelet.path";
+    /// Applies the cluster's manifests once, on the first member.
+    pub const BOOTSTRAP_UNIT: &str = "clusterdef-kubernetes-bootstrap.service";
+    /// The name every node reaches the apiservers by: `/etc/hosts` maps it to each member.
+    pub const API_NAME: &str = "kubernetes.clusterdef.internal";
+    /// `/etc/hosts`, which carries [`API_NAME`].
+    pub const HOSTS_FILE: &str = "/etc/hosts";
+    /// The apiservers' port.
+    pub const API_PORT: u16 = 6443;
+}
+
 /// What clusterdef writes on the machines of one group and failure domain, and the units it
 /// needs running there.
 #[derive(Clone, Debug, Default)]
@@ -118,9 +153,28 @@ impl Cluster {
                 }
             }
         }
+        if self.os == Os::Flatcar && self.runs_kubernetes() {
+            use kubernetes::*;
+            own.files.extend([KUBELET_CONFIG, HOSTS_FILE].map(str::to_string));
+            own.units.extend([KUBELET_UNIT, KUBELET_PATH_UNIT].map(str::to_string));
+            own.written_units.extend([KUBELET_UNIT, KUBELET_PATH_UNIT].map(str::to_string));
+            own.needed
+                .push((KUBELET_UNIT.to_string(), "it registers the machine as a Kubernetes node and runs its pods"));
+            own.needed.push(("docker.service".to_string(), "it runs the kubelet's container"));
+            if member {
+                own.directories.push(MANIFESTS_DIR.to_string());
+                own.files.extend([CONTROLLER_MANAGER_KUBECONFIG, SCHEDULER_KUBECONFIG].map(str::to_string));
+                own.directories.push(BOOTSTRAP_DIR.to_string());
+                own.units.push(BOOTSTRAP_UNIT.to_string());
+                own.written_units.push(BOOTSTRAP_UNIT.to_string());
+            }
+        }
         // The cluster's fleet units (their instances too): on CoreOS fleet may run them on any
         // machine that matches, on Flatcar they are written where placed.
-        for unit in self.units.iter() {
+        for (u, unit) in self.units.iter().enumerate() {
+            if self.is_workload(u) {
+                continue;
+            }
             let mut names = vec![unit.name.to_string()];
             if unit.is_template() {
                 names.extend(unit.instance_names());

@@ -275,7 +275,12 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
         None => format!("{}://{GATEWAY_ADDR}", if cluster.tls.is_some() { "https" } else { "http" }),
     };
     files.push(file("/etc/flatcar/update.conf", 0o644, &update_conf(cluster, job, &endpoint)));
-    let host = cluster.host_items(job.group_ref, job.domain);
+    let mut host = cluster.host_items(job.group_ref, job.domain);
+    // Kubernetes' files and units go through the same writers as the declared ones
+    // (`host_collision` keeps the two apart: they are clusterdef's own).
+    let kubernetes = super::kubernetes::machine_host(cluster, job.group_ref, job.domain, job.machine, members);
+    host.files.extend(kubernetes.files.iter().enumerate().map(|(i, f)| (clusterdef_model::HostScope::Cluster, i, f)));
+    host.units.extend(kubernetes.units.iter().enumerate().map(|(i, u)| (clusterdef_model::HostScope::Cluster, i, u)));
     files.extend(host.files.iter().map(|(_, _, f)| host_file(f)));
 
     let mut units = Vec::new();

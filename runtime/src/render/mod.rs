@@ -11,6 +11,7 @@ pub mod fleet;
 pub mod graph;
 pub mod ignition;
 pub mod json;
+pub mod kubernetes;
 pub mod plan;
 pub mod pxe;
 pub mod yaml;
@@ -140,7 +141,7 @@ impl Render for Cluster {
         // (units placed now) for Flatcar.
         let configs = match self.os {
             Os::CoreOs => cloud_config::render(&ctx).into_iter().chain(fleet::render(self)).collect::<Vec<_>>(),
-            Os::Flatcar => ignition::render(&ctx),
+            Os::Flatcar => ignition::render(&ctx).into_iter().chain(kubernetes::artifacts(self)).collect(),
         };
         for (path, text) in configs
             .into_iter()

@@ -1,0 +1,118 @@
+//! Kubernetes on Flatcar, rendered: the cluster's manifests (workloads and the objects the
+//! control plane needs), and per machine the host configuration that makes it a node (the
+//! kubelet, its configuration, `/etc/hosts`) and, on the members, runs the control plane
+//! beside etcd (static pods, kubeconfigs, the one-time bootstrap). Each format is a module:
+//! [`workloads`] (the cluster's manifests), [`control_plane`] (static pods and kubeconfigs),
+//! [`node`] (kubelet units and configuration). Secrets are never rendered here: every key,
+//! certificate and token is a path under [`PKI_DIR`], filled by `clusterdef pki`.
+//!
+//! The layout is Typhoon's (etcd on the controllers, the control plane as static pods beside
+//! it, every machine a node), with the declared etcd members as the external etcd.
+
+pub mod control_plane;
+pub mod node;
+pub mod workloads;
+
+use std::borrow::Cow;
+
+use clusterdef_model::own::kubernetes::*;
+use clusterdef_model::{Cluster, EtcdMember, GroupRef, HostConfig, HostFile, HostUnit, Kubernetes, Machine, UnitBody};
+
+use super::yaml::{self, Yaml};
+
+/// The image the kubelet runs from (Typhoon's kubelet image: the kubelet and kubectl).
+pub fn kubelet_image(k: &Kubernetes) -> String {
+    format!("quay.io/poseidon/kubelet:{}", k.version)
+}
+
+/// The image of a control-plane component at the cluster's release.
+pub fn component_image(k: &Kubernetes, component: &str) -> String {
+    format!("registry.k8s.io/{component}:{}", k.version)
+}
+
+/// A YAML document as Kubernetes reads it (`---` starts it).
+pub(crate) fn document(value: &Yaml) -> String {
+    yaml::document("---", value)
+}
+
+/// The cluster's Kubernetes artifacts, for review and for validators: the manifests
+/// (`kubernetes/manifests/…`) and the members' static pods (`kubernetes/static-pods/…`, as
+/// the first member carries them). O(workloads + members).
+pub fn artifacts(cluster: &Cluster) -> Vec<(String, String)> {
+    if cluster.kubernetes.is_none() {
+        return Vec::new();
+    }
+    let mut out: Vec<(String, String)> = workloads::manifests(cluster)
+        .into_iter()
+        .map(|(name, text)| (format!("kubernetes/manifests/{name}"), text))
+        .collect();
+    let members = cluster.etcd_members();
+    if let Some(first) = members.first() {
+        for (name, text) in control_plane::static_pods(cluster, &members, first) {
+            out.push((format!("kubernetes/static-pods/{name}"), text));
+        }
+    }
+    out
+}
+
+/// A file clusterdef owns on the machine.
+fn own_file(path: &str, mode: u32, contents: String) -> HostFile {
+    HostFile {
+        path: Cow::Owned(path.to_string()),
+        contents: UnitBody::Inline(Cow::Owned(contents)),
+        mode,
+        owner: None,
+        group: None,
+    }
+}
+
+/// A unit clusterdef writes whole, enabled by its `[Install]` section.
+fn own_unit(name: &str, body: String) -> HostUnit {
+    HostUnit {
+        name: Cow::Owned(name.to_string()),
+        body: Some(UnitBody::Inline(Cow::Owned(body))),
+        enable: None,
+        mask: false,
+        command: None,
+    }
+}
+
+/// What makes a machine of `group` in `domain` a node (and, for `member`, a controller), as
+/// host configuration the Ignition renderer writes like the declared one: files, then units.
+/// O(members + workloads) for the first member, O(members) otherwise.
+pub fn machine_host(
+    cluster: &Cluster,
+    group: GroupRef,
+    domain: Option<usize>,
+    machine: Option<&Machine>,
+    members: &[EtcdMember],
+) -> HostConfig {
+    let Some(k) = &cluster.kubernetes else { return HostConfig::default() };
+    let kind = cluster.node_kinds().into_iter().find(|n| n.group == group && n.domain == domain);
+    let mut files = vec![
+        own_file(KUBELET_CONFIG, 0o644, node::kubelet_config(k)),
+        own_file(HOSTS_FILE, 0o644, node::hosts(members)),
+    ];
+    let mut units = vec![own_unit(KUBELET_PATH_UNIT, node::kubelet_path_unit())];
+    units.push(own_unit(KUBELET_UNIT, node::kubelet_unit(k, kind.as_ref())));
+    let member =
+        machine.and_then(|m| members.iter().find(|e| e.name == m.hostname)).filter(|_| group == GroupRef::Members);
+    if let Some(member) = member {
+        for (name, text) in control_plane::static_pods(cluster, members, member) {
+            files.push(own_file(&format!("{MANIFESTS_DIR}/{name}"), 0o644, text));
+        }
+        files.push(own_file(
+            CONTROLLER_MANAGER_KUBECONFIG,
+            0o644,
+            control_plane::kubeconfig("controller-manager", member),
+        ));
+        files.push(own_file(SCHEDULER_KUBECONFIG, 0o644, control_plane::kubeconfig("scheduler", member)));
+        if members.first().is_some_and(|f| f.name == member.name) {
+            for (name, text) in workloads::manifests(cluster) {
+                files.push(own_file(&format!("{BOOTSTRAP_DIR}/{name}"), 0o644, text));
+            }
+            units.push(own_unit(BOOTSTRAP_UNIT, workloads::bootstrap_unit(k)));
+        }
+    }
+    HostConfig { files: Cow::Owned(files), units: Cow::Owned(units), dropins: Cow::Borrowed(&[]) }
+}

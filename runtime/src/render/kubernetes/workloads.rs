@@ -1,0 +1,216 @@
+//! The cluster's manifests (Kubernetes YAML): each workload as a Deployment or DaemonSet whose
+//! placement says what the unit's fleet options said, the objects the kubelets' TLS bootstrap
+//! needs, and the unit that applies them once on the first member.
+
+use clusterdef_model::kubernetes::{
+    CONTROLLER_TAINT, HOSTNAME_LABEL, NAMESPACE, UNIT_LABEL, Workload, WorkloadKind, object_name,
+};
+use clusterdef_model::own::kubernetes::*;
+use clusterdef_model::{Cluster, Kubernetes};
+
+use super::super::yaml::{MapBuilder, Yaml};
+use super::{document, kubelet_image};
+
+/// Where the first member records that the manifests were applied.
+pub const BOOTSTRAPPED: &str = "/var/lib/clusterdef/kubernetes-bootstrapped";
+
+fn strs<'a>(items: impl IntoIterator<Item = &'a str>) -> Yaml {
+    Yaml::Seq(items.into_iter().map(Yaml::str).collect())
+}
+
+/// `In` expressions, one per key.
+fn expressions(requirements: &[(String, Vec<String>)]) -> Yaml {
+    Yaml::Seq(
+        requirements
+            .iter()
+            .map(|(key, values)| {
+                MapBuilder::new()
+                    .str("key", key.clone())
+                    .str("operator", "In")
+                    .set("values", strs(values.iter().map(String::as_str)))
+                    .build()
+            })
+            .collect(),
+    )
+}
+
+/// The pod template's placement: required node affinity for the requirements (one term, AND
+/// across keys, `In` within), required anti-affinity on the hostname against the workloads it
+/// avoids, and the control-plane toleration where it may run there.
+fn placement(w: &Workload) -> (Option<Yaml>, Option<Yaml>) {
+    let mut affinity = MapBuilder::new();
+    if !w.requirements.is_empty() {
+        let term = MapBuilder::new().set("matchExpressions", expressions(&w.requirements)).build();
+        affinity = affinity.set(
+            "nodeAffinity",
+            MapBuilder::new()
+                .set(
+                    "requiredDuringSchedulingIgnoredDuringExecution",
+                    MapBuilder::new().set("nodeSelectorTerms", Yaml::Seq(vec![term])).build(),
+                )
+                .build(),
+        );
+    }
+    if !w.avoids.is_empty() {
+        let selector = expressions(&[(UNIT_LABEL.to_string(), w.avoids.clone())]);
+        let term = MapBuilder::new()
+            .set("labelSelector", MapBuilder::new().set("matchExpressions", selector).build())
+            .str("topologyKey", HOSTNAME_LABEL)
+            .build();
+        affinity = affinity.set(
+            "podAntiAffinity",
+            MapBuilder::new().set("requiredDuringSchedulingIgnoredDuringExecution", Yaml::Seq(vec![term])).build(),
+        );
+    }
+    let affinity = affinity.build();
+    let affinity = (affinity != Yaml::Map(Vec::new())).then_some(affinity);
+    let tolerations = w.tolerates_control_plane.then(|| {
+        Yaml::Seq(vec![
+            MapBuilder::new()
+                .str("key", CONTROLLER_TAINT)
+                .str("operator", "Exists")
+                .str("effect", "NoSchedule")
+                .build(),
+        ])
+    });
+    (affinity, tolerations)
+}
+
+/// One container per unit the pod holds, named after the unit.
+fn containers(cluster: &Cluster, w: &Workload) -> Yaml {
+    Yaml::Seq(
+        w.containers
+            .iter()
+            .filter_map(|&u| {
+                let unit = &cluster.units[u];
+                let c = unit.container.as_ref()?;
+                let ports: Vec<Yaml> = c
+                    .ports
+                    .iter()
+                    .map(|p| MapBuilder::new().set("containerPort", Yaml::Int(i64::from(*p))).build())
+                    .collect();
+                let env: Vec<Yaml> = c
+                    .env
+                    .iter()
+                    .filter_map(|e| e.split_once('='))
+                    .map(|(name, value)| MapBuilder::new().str("name", name).str("value", value).build())
+                    .collect();
+                Some(
+                    MapBuilder::new()
+                        .str("name", object_name(&unit.name))
+                        .str("image", c.image.to_string())
+                        .non_empty("command", strs(c.command.iter().map(|s| &**s)))
+                        .non_empty("ports", Yaml::Seq(ports))
+                        .non_empty("env", Yaml::Seq(env))
+                        .build(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A workload's manifest.
+pub fn workload_manifest(cluster: &Cluster, w: &Workload) -> String {
+    let labels = || MapBuilder::new().str(UNIT_LABEL, w.name.clone()).build();
+    let (affinity, tolerations) = placement(w);
+    let mut pod_spec = MapBuilder::new();
+    if let Some(a) = affinity {
+        pod_spec = pod_spec.set("affinity", a);
+    }
+    if let Some(t) = tolerations {
+        pod_spec = pod_spec.set("tolerations", t);
+    }
+    let pod_spec = pod_spec.set("containers", containers(cluster, w)).build();
+    let template = MapBuilder::new()
+        .set("metadata", MapBuilder::new().set("labels", labels()).build())
+        .set("spec", pod_spec)
+        .build();
+    let (kind, replicas) = match w.kind {
+        WorkloadKind::Deployment(n) => ("Deployment", Some(n)),
+        WorkloadKind::DaemonSet => ("DaemonSet", None),
+    };
+    let mut spec = MapBuilder::new();
+    if let Some(n) = replicas {
+        spec = spec.set("replicas", Yaml::Int(i64::from(n)));
+    }
+    let spec =
+        spec.set("selector", MapBuilder::new().set("matchLabels", labels()).build()).set("template", template).build();
+    let value = MapBuilder::new()
+        .str("apiVersion", "apps/v1")
+        .str("kind", kind)
+        .set(
+            "metadata",
+            MapBuilder::new().str("name", w.name.clone()).str("namespace", NAMESPACE).set("labels", labels()).build(),
+        )
+        .set("spec", spec)
+        .build();
+    document(&value)
+}
+
+/// A ClusterRoleBinding of `subject` (a group) to `role`.
+fn binding(name: &str, role: &str, group: &str) -> String {
+    let value = MapBuilder::new()
+        .str("apiVersion", "rbac.authorization.k8s.io/v1")
+        .str("kind", "ClusterRoleBinding")
+        .set("metadata", MapBuilder::new().str("name", name).build())
+        .set(
+            "roleRef",
+            MapBuilder::new()
+                .str("apiGroup", "rbac.authorization.k8s.io")
+                .str("kind", "ClusterRole")
+                .str("name", role)
+                .build(),
+        )
+        .set(
+            "subjects",
+            Yaml::Seq(vec![
+                MapBuilder::new()
+                    .str("apiGroup", "rbac.authorization.k8s.io")
+                    .str("kind", "Group")
+                    .str("name", group)
+                    .build(),
+            ]),
+        )
+        .build();
+    document(&value)
+}
+
+/// The kubelets' TLS bootstrap (Typhoon's): bootstrap tokens may ask for a node certificate
+/// and have it approved, nodes may renew theirs.
+pub fn bootstrap_rbac() -> String {
+    [
+        binding("clusterdef:kubelet-bootstrap", "system:node-bootstrapper", "system:bootstrappers"),
+        binding(
+            "clusterdef:kubelet-bootstrap-approve",
+            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            "system:bootstrappers",
+        ),
+        binding(
+            "clusterdef:kubelet-renew-approve",
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            "system:nodes",
+        ),
+    ]
+    .concat()
+}
+
+/// Every manifest, by file name: the bootstrap objects first, then one file per workload.
+/// O(workloads × containers).
+pub fn manifests(cluster: &Cluster) -> Vec<(String, String)> {
+    let mut out = vec![("00-bootstrap-rbac.yaml".to_string(), bootstrap_rbac())];
+    for w in cluster.workloads() {
+        out.push((format!("{}.yaml", w.name), workload_manifest(cluster, &w)));
+    }
+    out
+}
+
+/// Applies [`BOOTSTRAP_DIR`] once, with the admin kubeconfig `clusterdef pki` made (copied to
+/// `PKI_DIR/admin.conf`), from the kubelet image's kubectl: waits for an apiserver, applies
+/// until it succeeds, then records it so later boots skip it.
+pub fn bootstrap_unit(k: &Kubernetes) -> String {
+    let kubectl = format!("kubectl --kubeconfig={PKI_DIR}/admin.conf");
+    format!(
+        "[Unit]\nDescription=Apply the cluster's Kubernetes manifests once\nConditionPathExists=!{BOOTSTRAPPED}\nConditionPathExists={PKI_DIR}/admin.conf\nRequires=docker.service\nAfter=docker.service {KUBELET_UNIT}\n\n[Service]\nType=oneshot\nRemainAfterExit=true\nExecStart=/usr/bin/docker run --rm --network host -v /etc/kubernetes:/etc/kubernetes:ro --entrypoint /bin/sh {image} -c \"until {kubectl} version; do sleep 5; done; until {kubectl} apply -R -f {BOOTSTRAP_DIR}; do sleep 5; done\"\nExecStartPost=/bin/mkdir -p /var/lib/clusterdef\nExecStartPost=/usr/bin/touch {BOOTSTRAPPED}\n\n[Install]\nWantedBy=multi-user.target\n",
+        image = kubelet_image(k),
+    )
+}
