@@ -69,6 +69,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Generate the cluster's PKI into DIR, which must not exist: etcd's TLS (at the `tls:`
+    /// paths) and, with `kubernetes`, Kubernetes' CAs, certificates, keys, service-account key
+    /// pair, bootstrap token and kubeconfigs, one tree per machine as the files go on it.
+    /// Private keys are written 0600 and never printed; nothing is overwritten.
+    Pki {
+        /// The cluster file.
+        file: PathBuf,
+        /// The directory to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the model's YAML or JSON form, which `check`, `render` and the rest also read.
     Export {
         /// The cluster file.
@@ -307,6 +318,19 @@ fn run(cli: Cli) -> Outcome {
                     }
                 }
             }
+        },
+        Command::Pki { file, out } => match load(&file, Format::Text) {
+            Err(outcome) => outcome,
+            Ok(cluster) => match clusterdef_pki::generate(&cluster).and_then(|pki| pki.write_to(&out)) {
+                Ok(written) => {
+                    println!("wrote the PKI into {} ({} files; keys 0600)", out.display(), written.len());
+                    Outcome::Ok
+                }
+                Err(e) => {
+                    eprint!("{}", paint(&format!("error: {e}\n")));
+                    Outcome::Trouble
+                }
+            },
         },
         Command::Plan { file, format } => match load(&file, format) {
             Err(outcome) => outcome,

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use clusterdef::render::{Context, cloud_config, yaml};
 use clusterdef::{Cluster, Render, RenderOptions, cluster};
 
-use crate::support::{TempDir, entries, etcd_35, get, read_yaml_1_1, tool};
+use crate::support::{NetNs, TempDir, entries, etcd_35, get, read_yaml_1_1, tool};
 
 /// Production central services on loopback: five members dealt 2/2/1 across three cabinets,
 /// each on its own address, and one worker running the etcd2 proxy.
@@ -695,37 +695,6 @@ fn flatcar_tls_from_the_applied_dropins_refuses_clients_without_a_certificate() 
     let refused =
         etcd.etcdctl_as(&ca_only, "3", &endpoints, &["--command-timeout=3s", "put", "/clusterdef/tls", "anonymous"]);
     assert!(refused.is_none(), "a client without a certificate is refused");
-}
-
-/// A network namespace of the test's own, removed when dropped, whose loopback answers on
-/// `addresses` with each address as the source of connections to it. On the host's loopback every
-/// connection comes from 127.0.0.1, so etcd's peer check (the connecting peer's certificate must
-/// name its source address) would demand `127.0.0.1` of every member certificate; here a member
-/// dials its peers from a member's address, as it does on a real network.
-struct NetNs(String);
-
-impl NetNs {
-    fn new(tag: &str, addresses: &[String]) -> NetNs {
-        let name = format!("clusterdef-{tag}-{}", std::process::id());
-        let ip = |args: &[&str]| {
-            let out = Command::new(tool("ip")).args(args).output().expect("run ip");
-            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        };
-        let _ = Command::new(tool("ip")).args(["netns", "del", &name]).output();
-        ip(&["netns", "add", &name]);
-        let ns = NetNs(name);
-        ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
-        for a in addresses {
-            ip(&["-n", &ns.0, "route", "add", "local", &format!("{a}/32"), "dev", "lo", "src", a, "table", "local"]);
-        }
-        ns
-    }
-}
-
-impl Drop for NetNs {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
 }
 
 /// TLS through a Flatcar worker's gateway, on etcd 3.5 from the applied trees. The plan names

@@ -8,6 +8,7 @@ mod etcd;
 mod flatcar;
 mod host;
 mod import;
+mod kubernetes;
 mod readback;
 mod support;
 

@@ -209,3 +209,109 @@ pub fn verify_unit(root: &Path, unit: &Path) -> Result<(), String> {
     let complaints: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     if out.status.success() && complaints.is_empty() { Ok(()) } else { Err(stderr.into_owned()) }
 }
+
+/// A network namespace of the test's own, removed when dropped, whose loopback answers on
+/// `addresses` with each address as the source of connections to it. On the host's loopback every
+/// connection comes from 127.0.0.1, so etcd's peer check (the connecting peer's certificate must
+/// name its source address) would demand `127.0.0.1` of every member certificate; here a member
+/// dials its peers from a member's address, as it does on a real network.
+pub struct NetNs(pub String);
+
+impl NetNs {
+    /// A namespace for `tag` answering on `addresses`.
+    pub fn new(tag: &str, addresses: &[String]) -> NetNs {
+        let name = format!("clusterdef-{tag}-{}", std::process::id());
+        let ip = |args: &[&str]| {
+            let out = Command::new(tool("ip")).args(args).output().expect("run ip");
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let _ = Command::new(tool("ip")).args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        let ns = NetNs(name);
+        ip(&["-n", &ns.0, "link", "set", "lo", "up"]);
+        for a in addresses {
+            ip(&["-n", &ns.0, "route", "add", "local", &format!("{a}/32"), "dev", "lo", "src", a, "table", "local"]);
+        }
+        ns
+    }
+}
+
+impl Drop for NetNs {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+const JSON_READER: &str = r#"
+import json, sys, yaml
+texts = json.load(sys.stdin)
+print(json.dumps([[d for d in yaml.safe_load_all(t) if d is not None] for t in texts]))
+"#;
+
+/// Each text's YAML documents as plain JSON values, as a Kubernetes client reads a manifest
+/// (PyYAML's `safe_load_all`): the objects to send to an apiserver.
+pub fn yaml_documents(texts: &[&str]) -> Vec<Vec<Value>> {
+    let mut child = Command::new(tool("python3"))
+        .args(["-c", JSON_READER])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    let input = serde_json::to_vec(texts).expect("encode texts");
+    child.stdin.take().expect("stdin").write_all(&input).expect("send texts");
+    let out = child.wait_with_output().expect("python3 finishes");
+    assert!(out.status.success(), "PyYAML could not read the YAML: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("python3 prints JSON")
+}
+
+/// A private network of machines, each in a network namespace of its own (so each connects from
+/// its own address, as on a real network), joined by a bridge in a hub namespace that also has
+/// an address for the test's clients. Everything is removed when dropped; nothing touches the
+/// host's own network.
+pub struct Lan {
+    /// The hub namespace (the clients'), and the machines' by name.
+    pub hub: String,
+    /// Each machine's namespace.
+    pub machines: std::collections::BTreeMap<String, String>,
+}
+
+impl Lan {
+    /// A network for `tag`: the hub at `hub_address`/`prefix`, each machine at its address.
+    pub fn new(tag: &str, hub_address: &str, prefix: u8, machines: &[(String, String)]) -> Lan {
+        let ip = |args: &[&str]| {
+            let out = Command::new(tool("ip")).args(args).output().expect("run ip");
+            assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let id = std::process::id();
+        let hub = format!("cd-{tag}-hub-{id}");
+        let _ = Command::new(tool("ip")).args(["netns", "del", &hub]).output();
+        ip(&["netns", "add", &hub]);
+        let mut lan = Lan { hub: hub.clone(), machines: std::collections::BTreeMap::new() };
+        ip(&["-n", &hub, "link", "set", "lo", "up"]);
+        ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &hub, "addr", "add", &format!("{hub_address}/{prefix}"), "dev", "br0"]);
+        ip(&["-n", &hub, "link", "set", "br0", "up"]);
+        for (i, (name, address)) in machines.iter().enumerate() {
+            let ns = format!("cd-{tag}-{i}-{id}");
+            let _ = Command::new(tool("ip")).args(["netns", "del", &ns]).output();
+            ip(&["netns", "add", &ns]);
+            lan.machines.insert(name.clone(), ns.clone());
+            let veth = format!("v{i}");
+            ip(&["-n", &hub, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+            ip(&["-n", &hub, "link", "set", &veth, "master", "br0", "up"]);
+            ip(&["-n", &ns, "link", "set", "lo", "up"]);
+            ip(&["-n", &ns, "addr", "add", &format!("{address}/{prefix}"), "dev", "eth0"]);
+            ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+        }
+        lan
+    }
+}
+
+impl Drop for Lan {
+    fn drop(&mut self) {
+        for ns in self.machines.values().chain(std::iter::once(&self.hub)) {
+            let _ = Command::new("ip").args(["netns", "del", ns]).output();
+        }
+    }
+}

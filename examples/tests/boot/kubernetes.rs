@@ -1,0 +1,719 @@
+//! The guide's production cluster as a Kubernetes cluster, run on the real control plane: etcd
+//! 3.5 members started from each member's applied drop-in, and kube-apiserver,
+//! kube-controller-manager and kube-scheduler (built from the Go module proxy by
+//! `scripts/build-control-plane.sh`) started with the flags of the static pod manifests real
+//! Ignition applied, reading the PKI `clusterdef pki` made, each member in a network namespace
+//! of its own at its declared address, on a bridge the test's clients share.
+//!
+//! What is emulated, and only that: the kubelets. Each node is registered the way its applied
+//! kubelet unit would register it (the labels of `--node-labels`, the taints of
+//! `--register-with-taints`, its hostname) and kept alive by renewing its Lease every two
+//! seconds; pods are bound by the real scheduler but never run (there is no container
+//! runtime); a returning node's kubelet would finish deleting the pods evicted from it, which
+//! the test does for it. The controller manager and scheduler get shorter node-monitor and
+//! leader-election timings than their defaults (the flags are named in `TEST_FLAGS`), so that
+//! a lost cabinet is noticed in seconds; the eviction toleration is the cluster's own, declared.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clusterdef::render::plan::KubernetesPlan;
+use clusterdef::{Cluster, Render};
+use serde_json::{Value, json};
+
+use crate::applied::{Applied, apply_all, systemd_environment, words};
+use crate::support::{Lan, TempDir, etcd_35, get, read_yaml_1_1, tool, yaml_documents};
+
+/// The test's own timings, on top of the rendered flags: node loss noticed within seconds, a
+/// lost leader replaced within seconds.
+const TEST_FLAGS: &[(&str, &[&str])] = &[
+    (
+        "kube-controller-manager",
+        &[
+            "--node-monitor-period=1s",
+            "--node-monitor-grace-period=8s",
+            "--leader-elect-lease-duration=6s",
+            "--leader-elect-renew-deadline=4s",
+            "--leader-elect-retry-period=1s",
+        ],
+    ),
+    (
+        "kube-scheduler",
+        &["--leader-elect-lease-duration=6s", "--leader-elect-renew-deadline=4s", "--leader-elect-retry-period=1s"],
+    ),
+];
+
+/// The binaries `scripts/build-control-plane.sh` built for `version`. Missing, they fail the
+/// test: it never skips.
+fn control_plane_binaries(version: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let dir = target.join("control-plane").join(version);
+    for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
+        assert!(
+            dir.join(c).is_file(),
+            "{c} {version} is not at {}; run `bash scripts/install-test-deps.sh` (it builds the control plane from the Go module proxy)",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// The production seed with the test's eviction toleration declared (the seed's is 300 s).
+fn cluster_under_test() -> Cluster {
+    let mut cluster = clusterdef_examples::kubernetes::PRODUCTION.clone();
+    if let Some(k) = cluster.kubernetes.as_mut() {
+        k.eviction_seconds = 6;
+    }
+    cluster
+}
+
+/// A machine as the test knows it: its applied tree with the PKI's files merged in.
+struct MachineRoot {
+    hostname: String,
+    address: String,
+    root: PathBuf,
+}
+
+impl MachineRoot {
+    /// An absolute path on the machine, in its merged tree.
+    fn path(&self, on_machine: &str) -> PathBuf {
+        self.root.join(on_machine.trim_start_matches('/'))
+    }
+
+    /// `--flag=/etc/…` with the path in the machine's tree; other arguments as they are.
+    fn argument(&self, arg: &str) -> String {
+        match arg.split_once("=/etc/") {
+            Some((flag, rest)) => format!("{flag}={}", self.path(&format!("/etc/{rest}")).display()),
+            None => arg.to_string(),
+        }
+    }
+}
+
+/// Copies `from` into `to`, merging directories.
+fn copy_tree(from: &Path, to: &Path) {
+    let status = Command::new("cp").arg("-a").arg(format!("{}/.", from.display())).arg(to).status().expect("cp");
+    assert!(status.success(), "copy {} into {}", from.display(), to.display());
+}
+
+/// A process: its argv, its environment, and the directory etcd-member's wrapper would mount at
+/// `/etc/ssl/certs`.
+type ProcessSpec = (Vec<String>, Vec<(String, String)>, Option<PathBuf>);
+
+/// The running cluster: its processes, all killed when dropped.
+struct Running {
+    lan: Lan,
+    dir: TempDir,
+    members: Vec<MachineRoot>,
+    /// Per process name (`etcd/central-1`, …): the command, and the child while it runs.
+    commands: BTreeMap<String, ProcessSpec>,
+    /// The processes that should run, while they run. The kubelet restarts a static pod's
+    /// container that exits (a controller manager started before the apiserver's roles exist
+    /// exits at once), and [`Running::revive`] does it for the kubelet.
+    children: std::cell::RefCell<BTreeMap<String, Child>>,
+    /// The administrator's CA, certificate and key, for curl.
+    admin: [PathBuf; 3],
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for child in self.children.get_mut().values_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Running {
+    fn start(&self, name: &str) {
+        let (argv, env, ssl_dir) = self.commands.get(name).expect("known process").clone();
+        let host = name.split_once('/').map_or(name, |(_, h)| h);
+        let mut command = Command::new(tool("ip"));
+        command.args(["netns", "exec", &self.lan.machines[host]]);
+        if let Some(dir) = &ssl_dir {
+            // etcd-member's wrapper mounts ETCD_SSL_DIR at /etc/ssl/certs in its container.
+            command
+                .arg(tool("unshare"))
+                .args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg("mount --bind -o ro \"$1\" /etc/ssl/certs && shift && exec \"$@\"")
+                .arg("sh")
+                .arg(dir);
+        }
+        let log_path = self.dir.path().join(format!("{}.log", name.replace('/', "-")));
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log");
+        let child = command
+            .args(&argv)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {name}: {e}"));
+        self.children.borrow_mut().insert(name.to_string(), child);
+    }
+
+    /// SIGKILL: a lost machine does not shut down cleanly.
+    fn kill(&self, name: &str) {
+        if let Some(mut child) = self.children.borrow_mut().remove(name) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again every control-plane process that exited, as the kubelet restarts a static
+    /// pod's container (etcd-member's `Restart=always` does the same for etcd).
+    fn revive(&self) {
+        let exited: Vec<String> = self
+            .children
+            .borrow_mut()
+            .iter_mut()
+            .filter_map(|(n, c)| c.try_wait().ok().flatten().map(|_| n.clone()))
+            .collect();
+        for name in exited {
+            self.children.borrow_mut().remove(&name);
+            self.start(&name);
+        }
+    }
+
+    fn processes_of(&self, hostname: &str) -> Vec<String> {
+        self.commands.keys().filter(|k| k.ends_with(&format!("/{hostname}"))).cloned().collect()
+    }
+
+    /// One request to the apiserver at `address` as the administrator: the status and the body.
+    fn api(&self, address: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.revive();
+        api_call(&self.lan.hub, &self.admin, address, method, path, body)
+    }
+
+    fn log_tail(&self, name: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join(format!("{}.log", name.replace('/', "-"))))
+            .unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+}
+
+/// curl inside the namespace, with the administrator's certificate; verifies the apiserver's.
+fn api_call(
+    ns: &str,
+    admin: &[PathBuf; 3],
+    address: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let content = if method == "PATCH" { "application/merge-patch+json" } else { "application/json" };
+    api_request(ns, admin, address, method, path, body, content)
+}
+
+/// One request, with its content type.
+fn api_request(
+    ns: &str,
+    [ca, cert, key]: &[PathBuf; 3],
+    address: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    content_type: &str,
+) -> (u16, Value) {
+    let mut command = Command::new(tool("ip"));
+    command
+        .args(["netns", "exec", ns])
+        .arg(tool("curl"))
+        .args(["-sS", "--max-time", "10", "-X", method, "-w", "\n%{http_code}"])
+        .arg("--cacert")
+        .arg(ca)
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .args(["-H", &format!("Content-Type: {content_type}"), "-H", "Accept: application/json"]);
+    if body.is_some() {
+        command.args(["--data-binary", "@-"]);
+    }
+    let mut child = command
+        .arg(format!("https://{address}:6443{path}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("curl");
+    if let Some(b) = body {
+        child.stdin.take().expect("stdin").write_all(b.to_string().as_bytes()).expect("send");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("curl finishes");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+/// Waits until `check` says yes (`Ok`), or fails with what it last said.
+fn wait_for<T>(what: &str, within: Duration, mut check: impl FnMut() -> Result<T, String>) -> T {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(v) => return v,
+            Err(why) if start.elapsed() > within => panic!("{what} within {within:?}: {why}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// The RFC 3339 time the apiserver takes for `MicroTime`.
+fn micro_now() -> String {
+    let out = Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%S.%6NZ"]).output().expect("date");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The labels and taints a node registers with, read from its applied kubelet unit the way the
+/// kubelet reads its flags, and its hostname.
+fn registration(tree: &Applied) -> (String, BTreeMap<String, String>, Vec<(String, String)>) {
+    let hostname = tree.read("/etc/hostname").expect("hostname").trim().to_string();
+    let unit = tree.read("/etc/systemd/system/kubelet.service").expect("the kubelet unit");
+    let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
+    let mut labels = BTreeMap::new();
+    let mut taints = Vec::new();
+    for word in words(exec) {
+        if let Some(list) = word.strip_prefix("--node-labels=") {
+            for pair in list.split(',') {
+                let (k, v) = pair.split_once('=').expect("key=value");
+                labels.insert(k.to_string(), v.to_string());
+            }
+        }
+        if let Some(list) = word.strip_prefix("--register-with-taints=") {
+            for t in list.split(',') {
+                let (key, effect) = t.split_once(':').expect("key:Effect");
+                taints.push((key.to_string(), effect.to_string()));
+            }
+        }
+    }
+    // What every kubelet adds on its own.
+    labels.insert("kubernetes.io/hostname".into(), hostname.clone());
+    labels.insert("kubernetes.io/os".into(), "linux".into());
+    (hostname, labels, taints)
+}
+
+/// The node kind (`group/domain`) a node's labels say, as the plan names kinds.
+fn kind_of(labels: &BTreeMap<String, String>) -> String {
+    let group = labels.get("pool").or_else(|| labels.get("role")).cloned().unwrap_or_default();
+    match labels.get("cabinet").or_else(|| labels.get("zone")) {
+        Some(d) => format!("{group}/{d}"),
+        None => group,
+    }
+}
+
+/// Where each workload's live pods are bound: workload → (bound node names, unbound count).
+fn placements(run: &Running, at: &str, workloads: &[String]) -> Result<BTreeMap<String, (Vec<String>, usize)>, String> {
+    let (code, pods) = run.api(at, "GET", "/api/v1/namespaces/default/pods", None);
+    if code != 200 {
+        return Err(format!("listing pods answered {code}"));
+    }
+    let mut out: BTreeMap<String, (Vec<String>, usize)> =
+        workloads.iter().map(|w| (w.clone(), (Vec::new(), 0))).collect();
+    for pod in pods["items"].as_array().into_iter().flatten() {
+        if !pod["metadata"]["deletionTimestamp"].is_null() {
+            continue;
+        }
+        let Some(w) = pod["metadata"]["labels"]["clusterdef.dev/unit"].as_str() else { continue };
+        let entry = out.entry(w.to_string()).or_default();
+        match pod["spec"]["nodeName"].as_str() {
+            Some(node) => entry.0.push(node.to_string()),
+            None => entry.1 += 1,
+        }
+    }
+    Ok(out)
+}
+
+/// The plan's promise for every workload, against where its pods are: each bound pod on a node
+/// of a kind the plan allows, as many bound as the plan says fit, DaemonSets on exactly the
+/// allowed nodes, pods that avoid each other on distinct nodes; and, with `pending`, the
+/// workloads the plan says cannot run anywhere have a pod waiting unbound.
+fn holds(
+    placed: &BTreeMap<String, (Vec<String>, usize)>,
+    nodes: &BTreeMap<String, String>,
+    expected: &[(String, u32, Vec<String>, bool, bool)],
+) -> Result<(), String> {
+    for (name, fits, kinds, daemon, spreads) in expected {
+        let (bound, unbound) = placed.get(name).cloned().unwrap_or_default();
+        for node in &bound {
+            let kind = nodes.get(node).cloned().unwrap_or_default();
+            if !kinds.contains(&kind) {
+                return Err(format!("{name} has a pod on {node} ({kind}), which the plan does not allow ({kinds:?})"));
+            }
+        }
+        if bound.len() != *fits as usize {
+            return Err(format!("{name}: {} pods bound ({bound:?}), the plan says {fits}", bound.len()));
+        }
+        if *daemon {
+            let want: BTreeSet<&String> = nodes.iter().filter(|(_, k)| kinds.contains(k)).map(|(n, _)| n).collect();
+            let have: BTreeSet<&String> = bound.iter().collect();
+            if want != have {
+                return Err(format!("{name}: on {have:?}, the plan says each of {want:?}"));
+            }
+        }
+        if *spreads && bound.iter().collect::<BTreeSet<_>>().len() != bound.len() {
+            return Err(format!("{name}: replicas share a node: {bound:?}"));
+        }
+        if *fits == 0 && unbound == 0 {
+            return Err(format!("{name}: the plan says it has nowhere to run, and no pod is waiting"));
+        }
+    }
+    Ok(())
+}
+
+/// Each member runs in a network namespace of its own at its declared address (`Lan`), so the
+/// addresses exist without touching the host's network and each member connects from its own.
+#[test]
+fn the_real_control_plane_places_and_replaces_the_workloads_as_the_plan_says() {
+    let cluster = cluster_under_test();
+    let k = cluster.kubernetes.clone().expect("the seed runs Kubernetes");
+    let plan: KubernetesPlan = cluster.plan().kubernetes.expect("a Kubernetes plan");
+    let bin = control_plane_binaries(&k.version);
+    let dir = TempDir::new("kubernetes");
+
+    // The PKI, as `clusterdef pki` writes it.
+    let pki_dir = dir.path().join("pki");
+    clusterdef_pki::generate(&cluster).expect("the PKI").write_to(&pki_dir).expect("written");
+    let admin_conf = std::fs::read_to_string(pki_dir.join("admin.conf")).expect("admin.conf");
+    let admin = admin_files(&admin_conf, dir.path());
+
+    // Every config, applied by real Ignition; the members' trees with their PKI merged in.
+    let applied = apply_all("kubernetes", &cluster);
+    let machines = cluster.machines();
+    let mut members = Vec::new();
+    for m in machines.iter().filter(|m| m.group == clusterdef::GroupRef::Members) {
+        let tree = applied.get(&format!("ignition/{}.ign", m.hostname)).expect("the member's config");
+        let root = dir.path().join("machines").join(&m.hostname);
+        std::fs::create_dir_all(&root).expect("root");
+        copy_tree(&tree.root(), &root);
+        copy_tree(&pki_dir.join("machines").join(&m.hostname), &root);
+        members.push(MachineRoot {
+            hostname: m.hostname.clone(),
+            address: m.address.expect("static").to_string(),
+            root,
+        });
+    }
+    let on_lan: Vec<(String, String)> = members.iter().map(|m| (m.hostname.clone(), m.address.clone())).collect();
+    let lan = Lan::new("k8s", "10.0.0.250", 24, &on_lan);
+
+    // Each member's processes, from its applied files.
+    let mut commands = BTreeMap::new();
+    for m in &members {
+        let dropin = std::fs::read_to_string(m.path("/etc/systemd/system/etcd-member.service.d/20-clusterdef.conf"))
+            .expect("drop-in");
+        let mut env = systemd_environment(&[crate::applied::ETCD_MEMBER_UNIT, &dropin]);
+        let ssl = env.iter().find(|(k, _)| k == "ETCD_SSL_DIR").map(|(_, v)| m.path(v)).expect("ETCD_SSL_DIR");
+        env.retain(|(k, _)| k != "ETCD_DATA_DIR");
+        env.push(("ETCD_DATA_DIR".into(), dir.path().join("etcd-data").join(&m.hostname).display().to_string()));
+        commands.insert(format!("etcd/{}", m.hostname), (vec![etcd_35("etcd").display().to_string()], env, Some(ssl)));
+        let manifests: Vec<String> = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]
+            .iter()
+            .map(|c| {
+                std::fs::read_to_string(m.path(&format!("/etc/kubernetes/manifests/{c}.yaml"))).expect("static pod")
+            })
+            .collect();
+        let pods = read_yaml_1_1(&manifests.iter().map(String::as_str).collect::<Vec<_>>());
+        for pod in &pods {
+            let container = &get(pod, &["spec", "containers"]).and_then(Value::as_array).expect("containers")[0];
+            let command: Vec<String> = get(container, &["command"])
+                .and_then(Value::as_array)
+                .expect("command")
+                .iter()
+                .map(|v| v.as_str().expect("string").to_string())
+                .collect();
+            let component = command[0].clone();
+            let mut argv = vec![bin.join(&component).display().to_string()];
+            argv.extend(command[1..].iter().map(|a| m.argument(a)));
+            for (c, flags) in TEST_FLAGS {
+                if *c == component {
+                    argv.extend(flags.iter().map(|f| f.to_string()));
+                }
+            }
+            commands.insert(format!("{component}/{}", m.hostname), (argv, Vec::new(), None));
+        }
+        // The kubeconfigs name the machine's paths: read in its tree.
+        for conf in ["controller-manager.conf", "scheduler.conf"] {
+            let path = m.path(&format!("/etc/kubernetes/{conf}"));
+            let text = std::fs::read_to_string(&path).expect("kubeconfig");
+            std::fs::write(&path, text.replace("\"/etc/", &format!("\"{}/etc/", m.root.display())))
+                .expect("kubeconfig");
+        }
+    }
+    let run = Running { lan, dir, members, commands, children: Default::default(), admin };
+    let names: Vec<String> = run.commands.keys().cloned().collect();
+    for name in names.iter().filter(|n| n.starts_with("etcd/")) {
+        run.start(name);
+    }
+    for name in names.iter().filter(|n| !n.starts_with("etcd/")) {
+        run.start(name);
+    }
+    let first = run.members[0].address.clone();
+    wait_for("the apiserver answers", Duration::from_secs(90), || match run.api(&first, "GET", "/readyz", None) {
+        (200, _) => Ok(()),
+        (code, body) => {
+            Err(format!("{code} {body}: {}", run.log_tail(&format!("kube-apiserver/{}", run.members[0].hostname))))
+        }
+    });
+
+    // Nodes, as each applied kubelet unit registers them; their Leases renewed in the background.
+    let mut nodes: BTreeMap<String, String> = BTreeMap::new();
+    for (config, tree) in &applied {
+        let (hostname, labels, taints) = registration(tree);
+        let address = machines.iter().find(|m| m.hostname == hostname).and_then(|m| m.address).map(|a| a.to_string());
+        let node = json!({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": { "name": hostname, "labels": labels },
+            "spec": { "taints": taints.iter().map(|(k, e)| json!({"key": k, "effect": e})).collect::<Vec<_>>() },
+        });
+        let (code, said) = run.api(&first, "POST", "/api/v1/nodes", Some(&node));
+        assert_eq!(code, 201, "{config}: register {hostname}: {said}");
+        let status = node_status(address.as_deref());
+        let patch = run.api(&first, "PATCH", &format!("/api/v1/nodes/{hostname}/status"), Some(&status));
+        assert_eq!(patch.0, 200, "{hostname} status: {}", patch.1);
+        nodes.insert(hostname, kind_of(&labels));
+    }
+    let alive: Arc<Mutex<BTreeSet<String>>> = Arc::new(Mutex::new(nodes.keys().cloned().collect()));
+    let endpoint = Arc::new(Mutex::new(first.clone()));
+    let stop = Arc::new(Mutex::new(false));
+    let renewer = {
+        let (alive, endpoint, stop) = (alive.clone(), endpoint.clone(), stop.clone());
+        let (ns, admin) = (run.lan.hub.clone(), run.admin.clone());
+        std::thread::spawn(move || {
+            while !*stop.lock().expect("lock") {
+                let at = endpoint.lock().expect("lock").clone();
+                let names: Vec<String> = alive.lock().expect("lock").iter().cloned().collect();
+                for n in names {
+                    let lease = json!({
+                        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                        "metadata": { "name": n, "namespace": "kube-node-lease" },
+                        "spec": { "holderIdentity": n, "leaseDurationSeconds": 40, "renewTime": micro_now() },
+                    });
+                    let path = format!("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{n}");
+                    let renew = json!({ "spec": { "holderIdentity": n, "leaseDurationSeconds": 40, "renewTime": micro_now() } });
+                    if api_call(&ns, &admin, &at, "PATCH", &path, Some(&renew)).0 == 404 {
+                        let create = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+                        api_call(&ns, &admin, &at, "POST", create, Some(&lease));
+                    }
+                }
+                std::thread::sleep(Duration::from_secs(2));
+            }
+        })
+    };
+
+    // The manifests, as the first member's bootstrap unit applies them (with the token the PKI
+    // made); pods need the default ServiceAccount the controller manager creates.
+    wait_for("the default ServiceAccount", Duration::from_secs(60), || {
+        match run.api(&first, "GET", "/api/v1/namespaces/default/serviceaccounts/default", None) {
+            (200, _) => Ok(()),
+            (code, body) => Err(format!("{code} {body}")),
+        }
+    });
+    let bootstrap = run.members[0].path("/etc/kubernetes/bootstrap");
+    let mut texts = Vec::new();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&bootstrap).expect("bootstrap dir").flatten().map(|e| e.path()).collect();
+    files.sort();
+    for f in &files {
+        texts.push(std::fs::read_to_string(f).expect("manifest"));
+    }
+    for (file, docs) in files.iter().zip(yaml_documents(&texts.iter().map(String::as_str).collect::<Vec<_>>())) {
+        for doc in docs {
+            let path = collection(&doc);
+            let (code, said) = run.api(&first, "POST", &path, Some(&doc));
+            assert_eq!(code, 201, "{}: {said}", file.display());
+        }
+    }
+
+    // The plan's promise, at rest.
+    let names: Vec<String> = plan.workloads.iter().map(|w| w.name.clone()).collect();
+    let at_rest: Vec<(String, u32, Vec<String>, bool, bool)> = plan
+        .workloads
+        .iter()
+        .map(|w| (w.name.clone(), w.fits, w.eligible.clone(), w.kind == "DaemonSet", w.avoids.contains(&w.name)))
+        .collect();
+    wait_for("every workload placed as the plan says", Duration::from_secs(60), || {
+        holds(&placements(&run, &first, &names)?, &nodes, &at_rest)
+    });
+
+    // The plug, cabinet by cabinet.
+    let mut outcomes = Vec::new();
+    for loss in &plan.losses {
+        let lost_hosts: Vec<String> = nodes
+            .iter()
+            .filter(|(_, kind)| kind.ends_with(&format!("/{}", loss.domain)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let lost_members: Vec<String> =
+            run.members.iter().filter(|m| lost_hosts.contains(&m.hostname)).map(|m| m.hostname.clone()).collect();
+        let survivor = run
+            .members
+            .iter()
+            .find(|m| !lost_members.contains(&m.hostname))
+            .map(|m| m.address.clone())
+            .expect("a member survives");
+        *endpoint.lock().expect("lock") = survivor.clone();
+        let started = Instant::now();
+        for h in &lost_members {
+            for p in run.processes_of(h) {
+                run.kill(&p);
+            }
+        }
+        alive.lock().expect("lock").retain(|n| !lost_hosts.contains(n));
+        assert!(loss.control_plane, "the production seed keeps quorum in every cabinet's loss");
+        let after: Vec<(String, u32, Vec<String>, bool, bool)> = loss
+            .workloads
+            .iter()
+            .zip(&at_rest)
+            .map(|(w, (name, _, _, daemon, spreads))| (name.clone(), w.running, w.on.clone(), *daemon, *spreads))
+            .collect();
+        let alive_nodes: BTreeMap<String, String> =
+            nodes.iter().filter(|(n, _)| !lost_hosts.contains(n)).map(|(n, k)| (n.clone(), k.clone())).collect();
+        // The lost nodes are tainted unreachable by the node lifecycle controller.
+        wait_for(&format!("cabinet {}'s nodes tainted unreachable", loss.domain), Duration::from_secs(60), || {
+            for n in &lost_hosts {
+                let (code, node) = run.api(&survivor, "GET", &format!("/api/v1/nodes/{n}"), None);
+                let tainted = node["spec"]["taints"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["key"] == "node.kubernetes.io/unreachable" && t["effect"] == "NoExecute");
+                if code != 200 || !tainted {
+                    return Err(format!("{n}: {code}, not tainted yet"));
+                }
+            }
+            Ok(())
+        });
+        let within = Duration::from_secs(8 + u64::from(k.eviction_seconds) + 60);
+        wait_for(&format!("the workloads placed again after cabinet {}'s loss", loss.domain), within, || {
+            let placed = placements(&run, &survivor, &names)?;
+            // DaemonSet pods on lost nodes are never evicted (they tolerate it): only the live
+            // nodes' are compared.
+            let live: BTreeMap<String, (Vec<String>, usize)> = placed
+                .into_iter()
+                .map(|(w, (bound, unbound))| {
+                    (w, (bound.into_iter().filter(|n| !lost_hosts.contains(n)).collect(), unbound))
+                })
+                .collect();
+            holds(&live, &alive_nodes, &after)
+        });
+        let replaced = started.elapsed();
+        outcomes.push(format!("cabinet {}: placed again as planned after {replaced:?}", loss.domain));
+
+        // Back: the members restart on their data, the nodes renew again, and their kubelets
+        // finish deleting what was evicted from them.
+        for h in &lost_members {
+            for p in run.processes_of(h) {
+                run.start(&p);
+            }
+        }
+        alive.lock().expect("lock").extend(lost_hosts.iter().cloned());
+        // A returning kubelet posts its node's status at once.
+        for n in &lost_hosts {
+            let address = machines.iter().find(|m| m.hostname == *n).and_then(|m| m.address).map(|a| a.to_string());
+            let (code, said) = run.api(
+                &survivor,
+                "PATCH",
+                &format!("/api/v1/nodes/{n}/status"),
+                Some(&node_status(address.as_deref())),
+            );
+            assert_eq!(code, 200, "{n} status: {said}");
+        }
+        wait_for(&format!("cabinet {}'s nodes untainted", loss.domain), Duration::from_secs(90), || {
+            for n in &lost_hosts {
+                let (_, node) = run.api(&survivor, "GET", &format!("/api/v1/nodes/{n}"), None);
+                if node["spec"]["taints"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t["key"] == "node.kubernetes.io/unreachable")
+                {
+                    return Err(format!("{n} still tainted"));
+                }
+            }
+            Ok(())
+        });
+        let (_, pods) = run.api(&survivor, "GET", "/api/v1/namespaces/default/pods", None);
+        for pod in
+            pods["items"].as_array().into_iter().flatten().filter(|p| !p["metadata"]["deletionTimestamp"].is_null())
+        {
+            let name = pod["metadata"]["name"].as_str().unwrap_or_default();
+            run.api(
+                &survivor,
+                "DELETE",
+                &format!("/api/v1/namespaces/default/pods/{name}?gracePeriodSeconds=0"),
+                Some(&json!({"gracePeriodSeconds": 0})),
+            );
+        }
+        wait_for(
+            &format!("every member's apiserver ready after cabinet {} returns", loss.domain),
+            Duration::from_secs(90),
+            || {
+                for m in &run.members {
+                    if run.api(&m.address, "GET", "/readyz", None).0 != 200 {
+                        return Err(format!("{} not ready", m.hostname));
+                    }
+                }
+                Ok(())
+            },
+        );
+        wait_for(
+            &format!("the workloads back as at rest after cabinet {} returns", loss.domain),
+            Duration::from_secs(90),
+            || holds(&placements(&run, &survivor, &names)?, &nodes, &at_rest),
+        );
+    }
+    *stop.lock().expect("lock") = true;
+    let _ = renewer.join();
+    eprintln!("{}", outcomes.join("\n"));
+}
+
+/// The status a kubelet posts: capacity for the scheduler's fit checks (pods included), the
+/// node's address, and Ready now.
+fn node_status(address: Option<&str>) -> Value {
+    let now = micro_now().split('.').next().map(|s| format!("{s}Z"));
+    json!({ "status": {
+        "capacity": { "cpu": "8", "memory": "32Gi", "pods": "110" },
+        "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "110" },
+        "addresses": address.iter().map(|a| json!({"type": "InternalIP", "address": a})).collect::<Vec<_>>(),
+        "conditions": [{ "type": "Ready", "status": "True", "reason": "KubeletReady", "message": "emulated kubelet",
+                         "lastHeartbeatTime": now, "lastTransitionTime": now }],
+    }})
+}
+
+/// The collection an object is created in.
+fn collection(doc: &Value) -> String {
+    let api = doc["apiVersion"].as_str().unwrap_or_default();
+    let kind = doc["kind"].as_str().unwrap_or_default();
+    let plural = format!("{}s", kind.to_lowercase());
+    let base = if api.contains('/') { format!("/apis/{api}") } else { format!("/api/{api}") };
+    match doc["metadata"]["namespace"].as_str() {
+        Some(ns) => format!("{base}/namespaces/{ns}/{plural}"),
+        None => format!("{base}/{plural}"),
+    }
+}
+
+/// The administrator's CA, certificate and key from `admin.conf`, as files for curl (0600).
+fn admin_files(conf: &str, dir: &Path) -> [PathBuf; 3] {
+    use base64::Engine as _;
+    let field = |key: &str| -> Vec<u8> {
+        let line = conf
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(&format!("{key}: ")))
+            .unwrap_or_else(|| panic!("{key} in admin.conf"));
+        base64::engine::general_purpose::STANDARD.decode(line.trim_matches('"')).expect("base64")
+    };
+    let paths = [dir.join("admin-ca.crt"), dir.join("admin.crt"), dir.join("admin.key")];
+    for (path, key) in paths.iter().zip(["certificate-authority-data", "client-certificate-data", "client-key-data"]) {
+        std::fs::write(path, field(key)).expect("write");
+    }
+    paths
+}
