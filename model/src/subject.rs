@@ -65,6 +65,19 @@ pub enum GroupPart {
     InventoryEntry(usize),
 }
 
+/// A part of the `kubernetes` declaration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KubernetesPart {
+    /// The whole block.
+    Whole,
+    /// `version`.
+    Version,
+    /// `services`.
+    Services,
+    /// `pods`.
+    Pods,
+}
+
 /// A part of the network declaration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NetworkPart {
@@ -111,8 +124,12 @@ pub enum UnitPart {
     Instances,
     /// The unit's body.
     Body,
-    /// Its container image (and what the container needs beside it).
+    /// Its container image.
     Image,
+    /// The container's port at this index.
+    Port(usize),
+    /// The container's environment entry at this index.
+    Env(usize),
 }
 
 /// A part of a scope's host configuration.
@@ -173,8 +190,8 @@ pub enum Subject {
     Unit(usize, UnitPart),
     /// A part of the host configuration of a scope.
     Host(crate::host::HostScope, HostPart),
-    /// The `kubernetes` declaration.
-    Kubernetes,
+    /// A part of the `kubernetes` declaration.
+    Kubernetes(KubernetesPart),
 }
 
 impl Subject {
@@ -188,7 +205,7 @@ impl Subject {
             | Subject::BootServer
             | Subject::Name
             | Subject::Tls
-            | Subject::Kubernetes
+            | Subject::Kubernetes(KubernetesPart::Whole)
             | Subject::Os
             | Subject::EtcdRelease
             | Subject::SshKey(_) => Subject::Cluster,
@@ -204,6 +221,7 @@ impl Subject {
                 GroupPart::InventoryEntry(_) => Subject::Group(g, GroupPart::Inventory),
                 _ => Subject::Group(g, GroupPart::Whole),
             },
+            Subject::Kubernetes(_) => Subject::Kubernetes(KubernetesPart::Whole),
             Subject::Network(NetworkPart::Whole) => Subject::Cluster,
             Subject::Network(NetworkPart::DomainSubnet(i) | NetworkPart::DomainGateway(i)) => {
                 Subject::Network(NetworkPart::Domain(i))
@@ -244,7 +262,12 @@ impl Subject {
             Subject::BootServer => out.push_str("boot_server"),
             Subject::Name => out.push_str("name"),
             Subject::Tls => out.push_str("tls"),
-            Subject::Kubernetes => out.push_str("kubernetes"),
+            Subject::Kubernetes(part) => out.push_str(match part {
+                KubernetesPart::Whole => "kubernetes",
+                KubernetesPart::Version => "kubernetes.version",
+                KubernetesPart::Services => "kubernetes.services",
+                KubernetesPart::Pods => "kubernetes.pods",
+            }),
             Subject::Os => out.push_str("os"),
             Subject::EtcdRelease => out.push_str("etcd"),
             Subject::SshKey(i) => {
@@ -400,6 +423,8 @@ impl Subject {
                     UnitPart::MachineOf => write!(out, ".machine_of"),
                     UnitPart::MachineId => write!(out, ".machine_id"),
                     UnitPart::Image => write!(out, ".image"),
+                    UnitPart::Port(i) => write!(out, ".ports[{i}]"),
+                    UnitPart::Env(i) => write!(out, ".env[{i}]"),
                     UnitPart::Replace(i) => write!(out, ".replaces[{i}]"),
                     UnitPart::Instances => write!(out, ".instances"),
                     UnitPart::Body => write!(out, ".body"),

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use clusterdef_model::{
     Addressing, Allow, Boot, Bootstrap, Cluster, Domain, DomainNetwork, DropIn, Group, GroupPart, GroupRef, HostConfig,
-    HostFile, HostPart, HostScope, HostUnit, Hostnames, InventoryEntry, Layout, Network, NetworkPart, Requirement,
-    Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
+    HostFile, HostPart, HostScope, HostUnit, Hostnames, InventoryEntry, KubernetesPart, Layout, Network, NetworkPart,
+    Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
 };
 use proc_macro2::Span;
 
@@ -171,7 +171,14 @@ pub fn lower(
                     settings.eviction_seconds = n.value;
                 }
                 cluster.kubernetes = Some(settings);
-                spans.set(Subject::Kubernetes, k.span);
+                spans.set(Subject::Kubernetes(KubernetesPart::Whole), k.span);
+                spans.set(Subject::Kubernetes(KubernetesPart::Version), k.version.span);
+                if let Some(n) = &k.services {
+                    spans.set(Subject::Kubernetes(KubernetesPart::Services), n.span);
+                }
+                if let Some(n) = &k.pods {
+                    spans.set(Subject::Kubernetes(KubernetesPart::Pods), n.span);
+                }
             }
             EntryKind::BootServer(url) => {
                 cluster.boot_server = Some(text(&url.value));
@@ -454,6 +461,12 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
         let mut container = clusterdef_model::Container::new(text(&image.value));
         container.command = Cow::Owned(u.command.iter().map(|c| text(&c.value)).collect());
         container.ports = Cow::Owned(u.ports.iter().map(|p| p.value).collect());
+        for (i, p) in u.ports.iter().enumerate() {
+            spans.set(at(UnitPart::Port(i)), p.span);
+        }
+        for (i, e) in u.env.iter().enumerate() {
+            spans.set(at(UnitPart::Env(i)), e.span);
+        }
         container.env = Cow::Owned(u.env.iter().map(|e| text(&e.value)).collect());
         unit.container = Some(container);
     }

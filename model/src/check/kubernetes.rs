@@ -8,7 +8,7 @@ use crate::kubernetes::{
     SUPPORTED_MINORS, image_problem, is_dns_label, label_key_problem, label_value_problem, object_name,
 };
 use crate::rule::Rule;
-use crate::subject::{GroupPart, Subject, UnitPart};
+use crate::subject::{GroupPart, KubernetesPart, Subject, UnitPart};
 
 /// Runs the Kubernetes rules.
 pub(super) fn check(r: &mut Report<'_>) {
@@ -46,7 +46,7 @@ fn kubernetes_settings(r: &mut Report<'_>) {
     if c.os != Os::Flatcar {
         r.push(
             Rule::KubernetesSettings,
-            Subject::Kubernetes,
+            Subject::Kubernetes(KubernetesPart::Whole),
             "Kubernetes is rendered for Flatcar only: on CoreOS fleet schedules the units",
             "declare `os: flatcar`, or remove `kubernetes`",
         );
@@ -54,13 +54,13 @@ fn kubernetes_settings(r: &mut Report<'_>) {
     match k.minor_patch() {
         None => r.push(
             Rule::KubernetesSettings,
-            Subject::Kubernetes,
+            Subject::Kubernetes(KubernetesPart::Version),
             format!("`{}` is no Kubernetes release: the version is `v1.MINOR.PATCH`", k.version),
             "write a release such as \"v1.36.3\"",
         ),
         Some((minor, _)) if minor < SUPPORTED_MINORS.0 || minor > SUPPORTED_MINORS.1 => r.push(
             Rule::KubernetesSettings,
-            Subject::Kubernetes,
+            Subject::Kubernetes(KubernetesPart::Version),
             format!(
                 "Kubernetes {} is outside the releases whose flags and schemas clusterdef renders (v1.{}–v1.{})",
                 k.version, SUPPORTED_MINORS.0, SUPPORTED_MINORS.1
@@ -72,7 +72,7 @@ fn kubernetes_settings(r: &mut Report<'_>) {
     if k.services.prefix > 28 {
         r.push(
             Rule::KubernetesSettings,
-            Subject::Kubernetes,
+            Subject::Kubernetes(KubernetesPart::Services),
             format!(
                 "the service range {} has fewer than 16 addresses; the tenth is the cluster DNS service's",
                 k.services
@@ -81,19 +81,22 @@ fn kubernetes_settings(r: &mut Report<'_>) {
         );
     }
     let overlap = |a: crate::net::Ipv4Net, b: crate::net::Ipv4Net| a.contains(b.network()) || b.contains(a.network());
-    let mut ranges = vec![("the service range", k.services), ("the pod range", k.pods)];
+    let mut ranges = vec![
+        ("the service range", k.services, KubernetesPart::Services),
+        ("the pod range", k.pods, KubernetesPart::Pods),
+    ];
     if let Some(n) = &c.network {
-        ranges.push(("the machines' subnet", n.subnet));
+        ranges.push(("the machines' subnet", n.subnet, KubernetesPart::Whole));
         for d in n.domains.iter() {
-            ranges.push(("a domain's subnet", d.subnet));
+            ranges.push(("a domain's subnet", d.subnet, KubernetesPart::Whole));
         }
     }
-    for (i, (a_name, a)) in ranges.iter().enumerate().take(2) {
-        for (b_name, b) in ranges.iter().skip(i + 1) {
+    for (i, (a_name, a, part)) in ranges.iter().enumerate().take(2) {
+        for (b_name, b, _) in ranges.iter().skip(i + 1) {
             if overlap(*a, *b) {
                 r.push(
                     Rule::KubernetesSettings,
-                    Subject::Kubernetes,
+                    Subject::Kubernetes(*part),
                     format!("{a_name} {a} overlaps {b_name} {b}: routes to one would shadow the other"),
                     "choose ranges that overlap nothing else, e.g. services \"10.3.0.0/16\", pods \"10.20.0.0/14\"",
                 );
@@ -185,15 +188,15 @@ fn image_name(r: &mut Report<'_>) {
                 "write `registry/name:tag`, e.g. \"quay.io/example/webapp:1.4\"",
             );
         }
-        if container.ports.contains(&0) {
+        if let Some(i) = container.ports.iter().position(|p| *p == 0) {
             r.push(
                 Rule::ImageName,
-                Subject::Unit(u, UnitPart::Image),
+                Subject::Unit(u, UnitPart::Port(i)),
                 "port 0 is no port a container listens on",
                 "use 1 to 65535",
             );
         }
-        for e in container.env.iter() {
+        for (i, e) in container.env.iter().enumerate() {
             let name = e.split_once('=').map(|(n, _)| n);
             let ok = name.is_some_and(|n| {
                 !n.is_empty()
@@ -203,7 +206,7 @@ fn image_name(r: &mut Report<'_>) {
             if !ok {
                 r.push(
                     Rule::ImageName,
-                    Subject::Unit(u, UnitPart::Image),
+                    Subject::Unit(u, UnitPart::Env(i)),
                     format!("environment entry `{e}` is not `NAME=value` with a name of letters, digits and `_`"),
                     "write entries such as \"LOG_LEVEL=info\"",
                 );
@@ -349,12 +352,15 @@ fn workload_placement(r: &mut Report<'_>) {
 fn workload_survival(r: &mut Report<'_>) {
     let c = r.cluster;
     let workloads = c.workloads();
+    let kinds = c.node_kinds();
     for loss in c.domain_losses() {
         if !loss.control_plane {
             continue;
         }
         for (w, workload) in workloads.iter().enumerate() {
-            if loss.keeps(w) {
+            // A workload that does not fit with every domain up is `workload_placement`'s.
+            if loss.keeps(w) || workload.fit(&kinds, |_| true) < workload.wanted(&kinds) || workload.eligible.is_empty()
+            {
                 continue;
             }
             let Some((fit, wanted, _)) = loss.workloads.get(w) else { continue };

@@ -1,0 +1,11 @@
+// An image reference with upper-case letters in its path, and an environment entry without `=`.
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        os: flatcar,
+        kubernetes: { version: "v1.36.3" },
+        network: { subnet: "10.0.0.0/24" },
+        central: 3 across cabinets [a, b, c] { addresses: "10.0.0.11".."10.0.0.13" },
+        workers: 2 { addresses: "10.0.0.21".."10.0.0.22" },
+        unit "web.service" { image: "quay.io/Example/Web:1.0", env: ["DEBUG"] },
+    };
+}

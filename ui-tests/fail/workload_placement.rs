@@ -1,0 +1,18 @@
+// A workload no node can run (no machine publishes `gpu = yes`), and three replicas that avoid
+// each other on two workers.
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        os: flatcar,
+        kubernetes: { version: "v1.36.3" },
+        network: { subnet: "10.0.0.0/24" },
+        central: 3 across cabinets [a, b, c] { addresses: "10.0.0.11".."10.0.0.13" },
+        workers: 2 { addresses: "10.0.0.21".."10.0.0.22" },
+        unit "train.service" { metadata: { gpu = yes }, image: "quay.io/example/train:1" },
+        unit "web@.service" {
+            metadata: { role = worker },
+            conflicts: ["web@*.service"],
+            instances: 3,
+            image: "quay.io/example/web:1",
+        },
+    };
+}
