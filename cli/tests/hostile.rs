@@ -358,7 +358,7 @@ fn files_of(path: &Path) -> Vec<(String, Vec<u8>)> {
 fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
     let s = Scratch::new("kill");
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
-    for unit in ["monitoring.service", "kubernetes.service"] {
+    for unit in ["monitoring.service", "kubernetes.service", "var-lib-data.mount"] {
         s.file(&format!("units/{unit}"), std::fs::read(examples.join("units").join(unit)).expect("unit"));
     }
     let a = std::fs::read_to_string(examples.join("cluster/production.cluster")).expect("seed");

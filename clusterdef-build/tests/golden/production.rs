@@ -194,6 +194,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_id: None,
                     replaces: Borrowed(&[]),
                     instances: None,
+                    container: None,
                 },
                 __clusterdef::Unit {
                     name: Borrowed("kubernetes.service"),
@@ -220,6 +221,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_id: None,
                     replaces: Borrowed(&[]),
                     instances: None,
+                    container: None,
                 },
                 __clusterdef::Unit {
                     name: Borrowed("webapp@.service"),
@@ -242,6 +244,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_id: None,
                     replaces: Borrowed(&[]),
                     instances: None,
+                    container: None,
                 },
                 __clusterdef::Unit {
                     name: Borrowed("dist-db.service"),
@@ -268,6 +271,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     machine_id: None,
                     replaces: Borrowed(&[]),
                     instances: None,
+                    container: None,
                 },
             ],
         ),
@@ -277,6 +281,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             units: Borrowed(&[]),
             dropins: Borrowed(&[]),
         },
+        kubernetes: None,
     };
     __CLUSTERDEF_CLUSTER
 };

@@ -439,6 +439,10 @@ mod tests {
                 "host_unit",
                 "host_collision",
                 "host_mask",
+                "kubernetes_settings",
+                "node_label",
+                "image_name",
+                "workload_placement",
                 "reserved_unit_name",
                 "value_format"
             ]
