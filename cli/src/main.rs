@@ -328,7 +328,12 @@ fn run(cli: Cli) -> Outcome {
                 }
                 Err(e) => {
                     eprint!("{}", paint(&format!("error: {e}\n")));
-                    Outcome::Trouble
+                    // A cluster that needs no PKI is the input's fault; an existing directory or
+                    // a failed write is the environment's.
+                    match e {
+                        clusterdef_pki::PkiError::Nothing(_) => Outcome::Invalid,
+                        _ => Outcome::Trouble,
+                    }
                 }
             },
         },

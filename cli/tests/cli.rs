@@ -557,3 +557,58 @@ fn an_etcd_0_4_cluster_written_by_hand_imports_with_its_hostname_pattern() {
     );
     assert!(!errors.contains("lossy"), "{errors}");
 }
+
+/// The Kubernetes seed: its plan says what each cabinet's loss leaves (the database does not
+/// survive cabinet one), `pki` writes the PKI once with keys 0600 and refuses the directory the
+/// second time without touching it, and a cluster with neither `tls` nor `kubernetes` is told
+/// it needs none.
+#[test]
+fn kubernetes_plan_predicts_each_loss_and_pki_never_overwrites() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster/kubernetes.cluster").display().to_string();
+    let plan = clusterdef(&["plan", &file, "--format", "json"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&plan)).expect("json");
+    let losses = plan["kubernetes"]["losses"].as_array().expect("losses");
+    let outcome = |domain: &str, workload: &str| {
+        let loss = losses.iter().find(|l| l["domain"] == domain).expect("the domain");
+        loss["workloads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|w| w["name"] == workload)
+            .map(|w| w["survives"].clone())
+    };
+    assert_eq!(outcome("one", "dist-db"), Some(serde_json::Value::Bool(false)));
+    assert_eq!(outcome("two", "dist-db"), Some(serde_json::Value::Bool(true)));
+    assert_eq!(outcome("one", "webapp"), Some(serde_json::Value::Bool(true)));
+    let text = stdout(&clusterdef(&["plan", &file]));
+    assert!(text.contains("cabinet one    serves         dist-db     0 of 1  does not survive"), "{text}");
+
+    let s = Scratch::new("pki");
+    let out = s.path("pki");
+    let first = clusterdef(&["pki", &file, "--out", &out]);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(!stdout(&first).contains("PRIVATE KEY") && !stderr(&first).contains("PRIVATE KEY"));
+    let key = Path::new(&out).join("machines/central-1/etc/kubernetes/pki/apiserver.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key).expect("key").permissions().mode() & 0o777, 0o600);
+    }
+    let before = std::fs::read(&key).expect("key");
+    let again = clusterdef(&["pki", &file, "--out", &out]);
+    assert_eq!(again.status.code(), Some(2), "{}", stdout(&again));
+    assert!(
+        stderr(&again).contains("exists") && stderr(&again).contains("no key is ever overwritten"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read(&key).expect("key"), before, "the key is untouched");
+
+    let plain = s.file("plain.cluster", "central: 3 across cabinets [a, b, c], allow(etcd_tls, reason = \"lab\"),\n");
+    let none = clusterdef(&["pki", &plain, "--out", &s.path("none")]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(stderr(&none).contains("needs no PKI"), "{}", stderr(&none));
+    assert!(!Path::new(&s.path("none")).exists());
+}

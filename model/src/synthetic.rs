@@ -65,6 +65,34 @@ pub fn cluster(machines: u32, units: u32) -> Cluster {
     cluster
 }
 
+/// [`cluster`] on Flatcar: the same machines and units, members bootstrapping from their
+/// static addresses, units placed at render time.
+pub fn flatcar_cluster(machines: u32, units: u32) -> Cluster {
+    let mut c = cluster(machines, units);
+    c.os = Os::Flatcar;
+    c.bootstrap = Bootstrap::Static;
+    c
+}
+
+/// [`flatcar_cluster`] running Kubernetes: every unit a workload (an image instead of a body),
+/// service and pod ranges outside the machines' `10.0.0.0/8`, and the risks the draw takes
+/// (a workload that cannot survive a cabinet's loss) allowed.
+pub fn kubernetes_cluster(machines: u32, units: u32) -> Cluster {
+    let mut c = flatcar_cluster(machines, units);
+    let mut k = crate::kubernetes::Kubernetes::new("v1.36.3");
+    k.services = Ipv4Net::new(Ipv4Addr::new(172, 16, 0, 0), 16);
+    k.pods = Ipv4Net::new(Ipv4Addr::new(172, 20, 0, 0), 14);
+    c.kubernetes = Some(k);
+    let mut list = c.units.to_vec();
+    for unit in &mut list {
+        unit.container = Some(crate::kubernetes::Container::new(Cow::Borrowed("quay.io/example/app:1.0")));
+        unit.body = UnitBody::Inline(Cow::Borrowed(""));
+    }
+    c.units = Cow::Owned(list);
+    c.accept_risks(|_| "synthetic".to_string());
+    c
+}
+
 /// A deterministic generator (xorshift64*): the same seed gives the same sequence, so a cluster
 /// generated from a seed can be generated again to replay a failure.
 #[derive(Clone, Debug)]

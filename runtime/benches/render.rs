@@ -1,6 +1,7 @@
 //! What rendering costs: every artifact, in memory, for synthetic clusters across sizes
 //! (machines at 10 to 10,000 with 100 units; units at 10 to 1,000 with 100 machines), and the
-//! same machine counts on Flatcar (Ignition configs, units placed at render time). Each size
+//! same machine counts on Flatcar (Ignition configs, units placed at render time) and on Flatcar
+//! running Kubernetes (the units as workloads, the kubelet and control plane files). Each size
 //! reports output bytes per second, and a plain copy of that many bytes is timed beside it, so
 //! rendering throughput can be read as a fraction of what the machine can move at all.
 //!
@@ -33,6 +34,9 @@ fn bench(c: &mut Criterion) {
     }
     for machines in [10u32, 100, 1_000, 10_000] {
         point(c, "render_machines_flatcar", format!("{machines}m_100u"), &flatcar(machines, 100));
+    }
+    for machines in [10u32, 100, 1_000, 10_000] {
+        point(c, "render_machines_kubernetes", format!("{machines}m_100u"), &kubernetes(machines, 100));
     }
     for units in [10u32, 100, 1_000] {
         point(c, "render_units", format!("100m_{units}u"), &synthetic::cluster(100, units));
@@ -67,11 +71,18 @@ fn import_point(c: &mut Criterion, machines: u32) {
 /// The synthetic cluster on Flatcar: the same machines and units, members bootstrapping from
 /// their static addresses.
 fn flatcar(machines: u32, units: u32) -> Cluster {
-    let mut cluster = synthetic::cluster(machines, units);
-    cluster.os = clusterdef::Os::Flatcar;
-    cluster.bootstrap = clusterdef::Bootstrap::Static;
+    let cluster = synthetic::flatcar_cluster(machines, units);
     if let Err(violations) = cluster.check() {
         panic!("the Flatcar benchmark cluster breaks rules:\n{violations}");
+    }
+    cluster
+}
+
+/// The synthetic cluster running Kubernetes (`synthetic::kubernetes_cluster`).
+fn kubernetes(machines: u32, units: u32) -> Cluster {
+    let cluster = synthetic::kubernetes_cluster(machines, units);
+    if let Err(violations) = cluster.check() {
+        panic!("the Kubernetes benchmark cluster breaks rules:\n{violations}");
     }
     cluster
 }

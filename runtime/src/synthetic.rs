@@ -11,9 +11,11 @@ mod tests {
     /// A ratio, not an absolute time, so it holds on any machine; medians of interleaved runs.
     #[test]
     fn rendering_grows_linearly() {
-        for (label, small, big) in
-            [("machines", cluster(300, 30), cluster(3_000, 30)), ("units", cluster(100, 30), cluster(100, 300))]
-        {
+        for (label, small, big) in [
+            ("machines", cluster(300, 30), cluster(3_000, 30)),
+            ("units", cluster(100, 30), cluster(100, 300)),
+            ("Kubernetes machines", kubernetes_cluster(300, 30), kubernetes_cluster(3_000, 30)),
+        ] {
             let (s, b) = paired_medians(
                 7,
                 || {

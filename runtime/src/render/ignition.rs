@@ -92,6 +92,7 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
             .zip(&ctx.placement)
             .map(|(unit, hosts)| (!hosts.is_empty()).then(|| PreparedUnit::new(unit)))
             .collect(),
+        kubernetes: super::kubernetes::Prepared::new(cluster, &members),
         members,
     };
     let placed = cluster.placed_groups();
@@ -111,6 +112,8 @@ struct Shared<'c> {
     gateway: Json,
     /// Per unit of the cluster (`None` where it is placed nowhere).
     units: Vec<Option<PreparedUnit>>,
+    /// The Kubernetes configuration, when the cluster runs it.
+    kubernetes: Option<super::kubernetes::Prepared>,
 }
 
 /// A placed unit as every config that carries it writes it.
@@ -278,7 +281,8 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
     let mut host = cluster.host_items(job.group_ref, job.domain);
     // Kubernetes' files and units go through the same writers as the declared ones
     // (`host_collision` keeps the two apart: they are clusterdef's own).
-    let kubernetes = super::kubernetes::machine_host(cluster, job.group_ref, job.domain, job.machine, members);
+    let kubernetes =
+        shared.kubernetes.as_ref().map(|k| k.machine_host(job.group_ref, job.domain, job.machine)).unwrap_or_default();
     host.files.extend(kubernetes.files.iter().enumerate().map(|(i, f)| (clusterdef_model::HostScope::Cluster, i, f)));
     host.units.extend(kubernetes.units.iter().enumerate().map(|(i, u)| (clusterdef_model::HostScope::Cluster, i, u)));
     files.extend(host.files.iter().map(|(_, _, f)| host_file(f)));

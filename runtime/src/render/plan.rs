@@ -949,6 +949,56 @@ impl Plan {
                 .collect();
             out.push_str(&table(&["UNIT", "RUNS ON", "ELIGIBLE"], &rows));
         }
+        if let Some(k) = &self.kubernetes {
+            out.push_str(&format!(
+                "\nkubernetes {} (services {}, pods {}, {}; a lost node's pods are placed again after {} s)\n",
+                k.version, k.services, k.pods, k.cni, k.eviction_seconds
+            ));
+            let rows: Vec<Vec<String>> = k
+                .nodes
+                .iter()
+                .map(|n| {
+                    let kind = n.domain.as_ref().map_or(n.group.clone(), |d| format!("{}/{d}", n.group));
+                    vec![kind, n.count.clone(), n.labels.join(" "), n.taints.join(" ")]
+                })
+                .collect();
+            out.push_str(&table(&["NODES", "COUNT", "LABELS", "TAINTS"], &rows));
+            if !k.workloads.is_empty() {
+                out.push('\n');
+                let rows: Vec<Vec<String>> = k
+                    .workloads
+                    .iter()
+                    .map(|w| {
+                        vec![
+                            w.name.clone(),
+                            w.kind.to_string(),
+                            format!("{} of {}", w.fits, w.wanted),
+                            if w.eligible.is_empty() { "no node".to_string() } else { w.eligible.join(", ") },
+                        ]
+                    })
+                    .collect();
+                out.push_str(&table(&["WORKLOAD", "KIND", "PODS FIT", "MAY RUN ON"], &rows));
+                out.push('\n');
+                let rows: Vec<Vec<String>> = k
+                    .losses
+                    .iter()
+                    .flat_map(|loss| {
+                        let lost = format!("{} {}", loss.kind.key(), loss.domain);
+                        let serving = if loss.control_plane { "serves" } else { "stops (no quorum)" };
+                        loss.workloads.iter().map(move |w| {
+                            vec![
+                                lost.clone(),
+                                serving.to_string(),
+                                w.name.clone(),
+                                format!("{} of {}", w.running, w.wanted),
+                                if w.survives { "survives".to_string() } else { "does not survive".to_string() },
+                            ]
+                        })
+                    })
+                    .collect();
+                out.push_str(&table(&["LOSING", "CONTROL PLANE", "WORKLOAD", "PODS", "OUTCOME"], &rows));
+            }
+        }
         if !self.accepted_risks.is_empty() {
             out.push_str("\naccepted risks\n");
             let rows: Vec<Vec<String>> = self

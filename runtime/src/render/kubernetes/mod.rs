@@ -77,42 +77,83 @@ fn own_unit(name: &str, body: String) -> HostUnit {
     }
 }
 
-/// What makes a machine of `group` in `domain` a node (and, for `member`, a controller), as
-/// host configuration the Ignition renderer writes like the declared one: files, then units.
-/// O(members + workloads) for the first member, O(members) otherwise.
-pub fn machine_host(
-    cluster: &Cluster,
-    group: GroupRef,
-    domain: Option<usize>,
-    machine: Option<&Machine>,
-    members: &[EtcdMember],
-) -> HostConfig {
-    let Some(k) = &cluster.kubernetes else { return HostConfig::default() };
-    let kind = cluster.node_kinds().into_iter().find(|n| n.group == group && n.domain == domain);
-    let mut files = vec![
-        own_file(KUBELET_CONFIG, 0o644, node::kubelet_config(k)),
-        own_file(HOSTS_FILE, 0o644, node::hosts(members)),
-    ];
-    let mut units = vec![own_unit(KUBELET_PATH_UNIT, node::kubelet_path_unit())];
-    units.push(own_unit(KUBELET_UNIT, node::kubelet_unit(k, kind.as_ref())));
-    let member =
-        machine.and_then(|m| members.iter().find(|e| e.name == m.hostname)).filter(|_| group == GroupRef::Members);
-    if let Some(member) = member {
-        for (name, text) in control_plane::static_pods(cluster, members, member) {
-            files.push(own_file(&format!("{MANIFESTS_DIR}/{name}"), 0o644, text));
-        }
-        files.push(own_file(
-            CONTROLLER_MANAGER_KUBECONFIG,
-            0o644,
-            control_plane::kubeconfig("controller-manager", member),
-        ));
-        files.push(own_file(SCHEDULER_KUBECONFIG, 0o644, control_plane::kubeconfig("scheduler", member)));
-        if members.first().is_some_and(|f| f.name == member.name) {
-            for (name, text) in workloads::manifests(cluster) {
-                files.push(own_file(&format!("{BOOTSTRAP_DIR}/{name}"), 0o644, text));
-            }
-            units.push(own_unit(BOOTSTRAP_UNIT, workloads::bootstrap_unit(k)));
-        }
+/// What every machine's Kubernetes configuration is made of, built once per render: the node
+/// kinds, the files every node carries, each kind's kubelet unit, and each member's control
+/// plane. With thousands of machines in hundreds of kinds, working these out per machine would
+/// cost machines × kinds × machines-per-group. O(kinds + members + workloads) to build.
+pub struct Prepared {
+    kinds: Vec<clusterdef_model::kubernetes::NodeKind>,
+    common: Vec<HostFile>,
+    path_unit: HostUnit,
+    kubelet_units: Vec<HostUnit>,
+    kubelet_unlabelled: HostUnit,
+    /// Per member (by name): its files and units beside the common ones.
+    members: Vec<(String, Vec<HostFile>, Vec<HostUnit>)>,
+}
+
+impl Prepared {
+    /// The prepared configuration of `cluster`, if it runs Kubernetes.
+    pub fn new(cluster: &Cluster, members: &[EtcdMember]) -> Option<Prepared> {
+        let k = cluster.kubernetes.as_ref()?;
+        let kinds = cluster.node_kinds();
+        let kubelet_units =
+            kinds.iter().map(|kind| own_unit(KUBELET_UNIT, node::kubelet_unit(k, Some(kind)))).collect();
+        let manifests = workloads::manifests(cluster);
+        let per_member = members
+            .iter()
+            .enumerate()
+            .map(|(i, member)| {
+                let mut files: Vec<HostFile> = control_plane::static_pods(cluster, members, member)
+                    .into_iter()
+                    .map(|(name, text)| own_file(&format!("{MANIFESTS_DIR}/{name}"), 0o644, text))
+                    .collect();
+                files.push(own_file(
+                    CONTROLLER_MANAGER_KUBECONFIG,
+                    0o644,
+                    control_plane::kubeconfig("controller-manager", member),
+                ));
+                files.push(own_file(SCHEDULER_KUBECONFIG, 0o644, control_plane::kubeconfig("scheduler", member)));
+                let mut units = Vec::new();
+                if i == 0 {
+                    for (name, text) in &manifests {
+                        files.push(own_file(&format!("{BOOTSTRAP_DIR}/{name}"), 0o644, text.clone()));
+                    }
+                    units.push(own_unit(BOOTSTRAP_UNIT, workloads::bootstrap_unit(k)));
+                }
+                (member.name.clone(), files, units)
+            })
+            .collect();
+        Some(Prepared {
+            kinds,
+            common: vec![
+                own_file(KUBELET_CONFIG, 0o644, node::kubelet_config(k)),
+                own_file(HOSTS_FILE, 0o644, node::hosts(members)),
+            ],
+            path_unit: own_unit(KUBELET_PATH_UNIT, node::kubelet_path_unit()),
+            kubelet_units,
+            kubelet_unlabelled: own_unit(KUBELET_UNIT, node::kubelet_unit(k, None)),
+            members: per_member,
+        })
     }
-    HostConfig { files: Cow::Owned(files), units: Cow::Owned(units), dropins: Cow::Borrowed(&[]) }
+
+    /// What makes a machine of `group` in `domain` a node (and, for a member, a controller),
+    /// as host configuration the Ignition renderer writes like the declared one: files, then
+    /// units. O(kinds + members) to find its parts, then the bytes it carries.
+    pub fn machine_host(&self, group: GroupRef, domain: Option<usize>, machine: Option<&Machine>) -> HostConfig {
+        let mut files = self.common.clone();
+        let kubelet = self
+            .kinds
+            .iter()
+            .position(|n| n.group == group && n.domain == domain)
+            .map_or(&self.kubelet_unlabelled, |i| &self.kubelet_units[i]);
+        let mut units = vec![self.path_unit.clone(), kubelet.clone()];
+        if group == GroupRef::Members
+            && let Some(m) = machine
+            && let Some((_, member_files, member_units)) = self.members.iter().find(|(name, _, _)| *name == m.hostname)
+        {
+            files.extend(member_files.iter().cloned());
+            units.extend(member_units.iter().cloned());
+        }
+        HostConfig { files: Cow::Owned(files), units: Cow::Owned(units), dropins: Cow::Borrowed(&[]) }
+    }
 }
