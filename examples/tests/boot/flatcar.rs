@@ -34,7 +34,8 @@ fn every_flatcar_config_passes_ignition_validate_silently() {
     );
     let dir = TempDir::new("ignition-validate");
     let mut checked = 0;
-    for (name, cluster) in flatcar::all() {
+    let kubernetes = [("kubernetes", &clusterdef_examples::kubernetes::PRODUCTION)];
+    for (name, cluster) in flatcar::all().into_iter().chain(kubernetes) {
         for (path, text) in configs(cluster) {
             let file = dir.path().join(format!("{name}-{}", path.replace('/', "-")));
             std::fs::write(&file, &text).expect("write config");
