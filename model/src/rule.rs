@@ -318,7 +318,7 @@ rules! {
         name: "kubernetes_settings",
         applies: "Kubernetes",
         protects: "a control plane that starts with the settings declared",
-        rejects: "`kubernetes` on CoreOS (fleet schedules there); a version that is no `v1.MINOR.PATCH` release clusterdef renders (v1.33 to v1.37); a service range narrower than /28 (its tenth address is the DNS service's); service, pod and machine ranges that overlap; a unit naming an image on a cluster without Kubernetes, which nothing would run. Cannot be allowed: the control plane would not start, or would route to the wrong place",
+        rejects: "`kubernetes` on CoreOS (fleet schedules there); a version that is no `v1.MINOR.PATCH` release clusterdef renders (v1.33 to v1.37); `cni: cilium`, whose manifests clusterdef does not render yet; a service range narrower than /28 (its tenth address is the DNS service's); service, pod and machine ranges that overlap; a unit naming an image on a cluster without Kubernetes, which nothing would run. Cannot be allowed: the control plane would not start, or would route to the wrong place",
     }
     NodeLabel {
         name: "node_label",
@@ -336,7 +336,7 @@ rules! {
         name: "workload_placement",
         applies: "Kubernetes",
         protects: "workloads Kubernetes can express and place",
-        rejects: "a workload whose name is no object name, that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
+        rejects: "a workload whose name is no object name, that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, two workloads that avoid each other and may run on the same nodes (which gets a node would depend on the order their pods are created), requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
     }
     WorkloadSurvival {
         name: "workload_survival",

@@ -76,6 +76,8 @@ pub enum KubernetesPart {
     Services,
     /// `pods`.
     Pods,
+    /// `cni`.
+    Cni,
 }
 
 /// A part of the network declaration.
@@ -267,6 +269,7 @@ impl Subject {
                 KubernetesPart::Version => "kubernetes.version",
                 KubernetesPart::Services => "kubernetes.services",
                 KubernetesPart::Pods => "kubernetes.pods",
+                KubernetesPart::Cni => "kubernetes.cni",
             }),
             Subject::Os => out.push_str("os"),
             Subject::EtcdRelease => out.push_str("etcd"),

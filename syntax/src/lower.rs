@@ -179,6 +179,9 @@ pub fn lower(
                 if let Some(n) = &k.pods {
                     spans.set(Subject::Kubernetes(KubernetesPart::Pods), n.span);
                 }
+                if let Some(c) = &k.cni {
+                    spans.set(Subject::Kubernetes(KubernetesPart::Cni), c.span);
+                }
             }
             EntryKind::BootServer(url) => {
                 cluster.boot_server = Some(text(&url.value));

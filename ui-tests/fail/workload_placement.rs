@@ -1,5 +1,5 @@
-// A workload no node can run (no machine publishes `gpu = yes`), and three replicas that avoid
-// each other on two workers.
+// A workload no node can run (no machine publishes `gpu = yes`), three replicas that avoid
+// each other on two workers, and two workloads that avoid each other on the same workers.
 fn main() {
     let _cluster = clusterdef::cluster! {
         os: flatcar,
@@ -14,5 +14,7 @@ fn main() {
             instances: 3,
             image: "quay.io/example/web:1",
         },
+        unit "cache.service" { metadata: { role = worker }, conflicts: ["queue.service"], image: "quay.io/example/cache:1" },
+        unit "queue.service" { metadata: { role = worker }, image: "quay.io/example/queue:1" },
     };
 }

@@ -69,6 +69,14 @@ fn kubernetes_settings(r: &mut Report<'_>) {
         ),
         Some(_) => {}
     }
+    if k.cni == crate::kubernetes::Cni::Cilium {
+        r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes(KubernetesPart::Cni),
+            "`cni: cilium` is not rendered yet: Cilium's agent, operator and their configuration are not among the manifests clusterdef writes, so the nodes would have no pod network",
+            "declare `cni: flannel` (the default), which clusterdef renders with kube-proxy",
+        );
+    }
     if k.services.prefix > 28 {
         r.push(
             Rule::KubernetesSettings,
@@ -220,7 +228,9 @@ fn image_name(r: &mut Report<'_>) {
 /// would run it); it has no `machine_id` (nodes are named by hostname, and a pin never moves)
 /// or `replaces` (no equivalent); a `machine_of` pairs two workloads (their containers share
 /// one pod) and the follower declares neither `global` nor `instances`; its `conflicts` name
-/// no host unit (Kubernetes does not see those); some node satisfies its requirements (the
+/// no host unit (Kubernetes does not see those); two workloads that avoid each other share no
+/// node they may both run on (else which gets it depends on the order their pods are created,
+/// and the plan could not promise either's placement); some node satisfies its requirements (the
 /// control-plane taint tolerated where fleet would have placed it there); and a workload whose
 /// replicas avoid each other has a node for each.
 fn workload_placement(r: &mut Report<'_>) {
@@ -308,7 +318,37 @@ fn workload_placement(r: &mut Report<'_>) {
             }
         }
     }
-    for w in c.workloads() {
+    let workloads = c.workloads();
+    for (i, w) in workloads.iter().enumerate() {
+        // Two workloads that must not share a node and may run on the same ones contend for
+        // them: which gets a node depends on the order their controllers create their pods, so
+        // neither's placement can be promised. Reported once per pair, on the first.
+        for other in workloads.iter().skip(i + 1).filter(|o| w.avoids.contains(&o.name)) {
+            let shared: Vec<String> = w
+                .eligible
+                .iter()
+                .filter(|k| other.eligible.contains(k))
+                .map(|&k| {
+                    let kind = &kinds[k];
+                    let group = c.group(kind.group).map_or("", |g| &g.name);
+                    kind.domain_name.as_ref().map_or(group.to_string(), |(_, d)| format!("{group}/{d}"))
+                })
+                .collect();
+            if !shared.is_empty() {
+                let (a, b) = (&c.units[w.unit].name, &c.units[other.unit].name);
+                r.push(
+                    Rule::WorkloadPlacement,
+                    Subject::Unit(w.unit, UnitPart::Name),
+                    format!(
+                        "`{a}` and `{b}` must not share a node and may both run on {}: which of them gets a contested node depends on the order their pods are created, so neither's placement can be promised",
+                        shared.join(", ")
+                    ),
+                    "give them metadata no node satisfies for both, or drop the conflict between them (a unit's conflict with its own instances is fine)",
+                );
+            }
+        }
+    }
+    for w in workloads {
         let unit = &c.units[w.unit];
         if w.eligible.is_empty() {
             let wanted: Vec<String> =

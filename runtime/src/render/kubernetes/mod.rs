@@ -9,6 +9,7 @@
 //! The layout is Typhoon's (etcd on the controllers, the control plane as static pods beside
 //! it, every machine a node), with the declared etcd members as the external etcd.
 
+pub mod addons;
 pub mod control_plane;
 pub mod node;
 pub mod workloads;

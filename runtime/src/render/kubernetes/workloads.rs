@@ -194,10 +194,11 @@ pub fn bootstrap_rbac() -> String {
     .concat()
 }
 
-/// Every manifest, by file name: the bootstrap objects first, then one file per workload.
+/// Every manifest, by file name: the bootstrap objects, the addons, then one file per workload.
 /// O(workloads × containers).
 pub fn manifests(cluster: &Cluster) -> Vec<(String, String)> {
     let mut out = vec![("00-bootstrap-rbac.yaml".to_string(), bootstrap_rbac())];
+    out.extend(super::addons::manifests(cluster));
     for w in cluster.workloads() {
         out.push((format!("{}.yaml", w.name), workload_manifest(cluster, &w)));
     }
