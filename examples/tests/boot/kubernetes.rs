@@ -1031,3 +1031,30 @@ fn random_kubernetes_clusters_on_the_real_control_plane_do_what_their_plans_say(
         );
     }
 }
+
+/// A layout the rules reject, accepted on purpose: three members over two cabinets, so losing
+/// cabinet `a` (two members) takes etcd's quorum. The plan says the control plane stops there,
+/// and on the real control plane no surviving apiserver accepts a write until the cabinet
+/// returns; losing cabinet `b` keeps quorum and the workload is placed again.
+static RISKY: clusterdef::Cluster = clusterdef::cluster! {
+    name: "risky",
+    os: flatcar,
+    kubernetes: { version: "v1.36.3", eviction_after: 6 },
+    network: { subnet: "10.0.0.0/24" },
+    central: 3 across cabinets [a, b] { addresses: "10.0.0.11".."10.0.0.13" },
+    workers: 2 across cabinets [a, b] { addresses: "10.0.0.21".."10.0.0.22" },
+    unit "web.service" { metadata: { role = worker }, image: "quay.io/example/web:1" },
+    allow(failure_domain_quorum, reason = "shows what losing the larger cabinet does"),
+    allow(etcd_tls, reason = "quorum behaviour; TLS has the production seed's test"),
+};
+
+#[test]
+fn a_cabinet_whose_loss_takes_quorum_stops_the_control_plane_as_the_plan_says() {
+    let plan = RISKY.plan().kubernetes.expect("a Kubernetes plan");
+    let keeps: Vec<(String, bool)> = plan.losses.iter().map(|l| (l.domain.clone(), l.control_plane)).collect();
+    assert_eq!(keeps, [("a".to_string(), false), ("b".to_string(), true)], "the plan");
+    let outcomes = run_scenario(&RISKY, "k8s-risky");
+    assert!(outcomes[0].contains("the control plane stopped"), "{outcomes:?}");
+    assert!(outcomes[1].contains("placed again"), "{outcomes:?}");
+    eprintln!("{}", outcomes.join("\n"));
+}
