@@ -90,8 +90,13 @@ print(json.dumps([plain(yaml.safe_load(t)) for t in texts]))
 /// and order are kept; anything that is not a string, integer, boolean, null, list or mapping
 /// (a float, a date) comes back as `{"__other__": "type:repr"}`.
 pub fn read_yaml_1_1(texts: &[&str]) -> Vec<Value> {
+    serde_json::from_value(run_pyyaml(READER, texts)).expect("a list of values")
+}
+
+/// Runs a PyYAML `script` that reads a JSON list of texts on stdin and prints JSON.
+fn run_pyyaml(script: &str, texts: &[&str]) -> Value {
     let mut child = Command::new(tool("python3"))
-        .args(["-c", READER])
+        .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -251,18 +256,7 @@ print(json.dumps([[d for d in yaml.safe_load_all(t) if d is not None] for t in t
 /// Each text's YAML documents as plain JSON values, as a Kubernetes client reads a manifest
 /// (PyYAML's `safe_load_all`): the objects to send to an apiserver.
 pub fn yaml_documents(texts: &[&str]) -> Vec<Vec<Value>> {
-    let mut child = Command::new(tool("python3"))
-        .args(["-c", JSON_READER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start python3");
-    let input = serde_json::to_vec(texts).expect("encode texts");
-    child.stdin.take().expect("stdin").write_all(&input).expect("send texts");
-    let out = child.wait_with_output().expect("python3 finishes");
-    assert!(out.status.success(), "PyYAML could not read the YAML: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("python3 prints JSON")
+    serde_json::from_value(run_pyyaml(JSON_READER, texts)).expect("lists of documents")
 }
 
 /// A private network of machines, each in a network namespace of its own (so each connects from

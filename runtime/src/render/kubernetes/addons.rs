@@ -47,28 +47,7 @@ fn cluster_role(name: &str, rules: Vec<Yaml>) -> String {
 }
 
 fn binding_to_account(name: &str, role: &str, account: &str) -> String {
-    document(
-        &object("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", meta(name, None))
-            .set(
-                "roleRef",
-                MapBuilder::new()
-                    .str("apiGroup", "rbac.authorization.k8s.io")
-                    .str("kind", "ClusterRole")
-                    .str("name", role)
-                    .build(),
-            )
-            .set(
-                "subjects",
-                Yaml::Seq(vec![
-                    MapBuilder::new()
-                        .str("kind", "ServiceAccount")
-                        .str("name", account)
-                        .str("namespace", "kube-system")
-                        .build(),
-                ]),
-            )
-            .build(),
-    )
+    super::workloads::binding(name, role, "ServiceAccount", account, Some("kube-system"))
 }
 
 fn host_path(name: &str, path: &str, kind: Option<&str>) -> Yaml {

@@ -147,8 +147,14 @@ pub fn workload_manifest(cluster: &Cluster, w: &Workload) -> String {
     document(&value)
 }
 
-/// A ClusterRoleBinding of `subject` (a group) to `role`.
-fn binding(name: &str, role: &str, group: &str) -> String {
+/// A ClusterRoleBinding named `name` of `role` to one subject: a `Group` or, with its
+/// namespace, a `ServiceAccount`.
+pub(super) fn binding(name: &str, role: &str, kind: &str, subject: &str, namespace: Option<&str>) -> String {
+    let mut who = MapBuilder::new();
+    if kind == "Group" {
+        who = who.str("apiGroup", "rbac.authorization.k8s.io");
+    }
+    let who = who.str("kind", kind).str("name", subject).opt_str("namespace", namespace).build();
     let value = MapBuilder::new()
         .str("apiVersion", "rbac.authorization.k8s.io/v1")
         .str("kind", "ClusterRoleBinding")
@@ -161,16 +167,7 @@ fn binding(name: &str, role: &str, group: &str) -> String {
                 .str("name", role)
                 .build(),
         )
-        .set(
-            "subjects",
-            Yaml::Seq(vec![
-                MapBuilder::new()
-                    .str("apiGroup", "rbac.authorization.k8s.io")
-                    .str("kind", "Group")
-                    .str("name", group)
-                    .build(),
-            ]),
-        )
+        .set("subjects", Yaml::Seq(vec![who]))
         .build();
     document(&value)
 }
@@ -179,16 +176,20 @@ fn binding(name: &str, role: &str, group: &str) -> String {
 /// and have it approved, nodes may renew theirs.
 pub fn bootstrap_rbac() -> String {
     [
-        binding("clusterdef:kubelet-bootstrap", "system:node-bootstrapper", "system:bootstrappers"),
+        binding("clusterdef:kubelet-bootstrap", "system:node-bootstrapper", "Group", "system:bootstrappers", None),
         binding(
             "clusterdef:kubelet-bootstrap-approve",
             "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            "Group",
             "system:bootstrappers",
+            None,
         ),
         binding(
             "clusterdef:kubelet-renew-approve",
             "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            "Group",
             "system:nodes",
+            None,
         ),
     ]
     .concat()
