@@ -230,7 +230,25 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         }
     }
 
-    let proxy = field(etcd2, "proxy").is_some_and(|p| p != "off");
+    // etcd2 with a discovery URL and no peer URLs of its own joins only while the discovery
+    // cluster has room, and falls back to proxying when it is full (`discovery-fallback`
+    // defaults to `proxy`): the guide's own worker config. Without peer URLs it could not serve
+    // peers anyway, so it is read as the proxy it was written to be, and said so.
+    let fallback_proxy = etcd2.is_some_and(|s| {
+        s.get("proxy").is_none()
+            && s.get("discovery").is_some()
+            && s.get("listen_peer_urls").is_none()
+            && s.get("initial_advertise_peer_urls").is_none()
+    });
+    if let Some(d) = etcd2.and_then(|s| s.get("discovery")).filter(|_| fallback_proxy) {
+        findings.push(note(
+            path,
+            d.line,
+            "coreos.etcd2",
+            "no `proxy` key and no peer URLs: etcd2 joins the discovery cluster only while it has room and proxies once it is full, so this machine is read as a proxy (the declaration writes `proxy: on`)",
+        ));
+    }
+    let proxy = field(etcd2, "proxy").is_some_and(|p| p != "off") || fallback_proxy;
     let (release, member) = match (etcd2, etcd) {
         (Some(s), _) if !proxy => (Some(EtcdRelease::V2), Some(member_section(s, "initial_cluster", findings, path))),
         (Some(_), _) => (Some(EtcdRelease::V2), None),

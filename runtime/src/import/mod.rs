@@ -439,6 +439,24 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_that_falls_back_to_proxy_is_read_as_a_proxy_with_a_note() {
+        // The guide's production worker: a discovery URL, no `proxy` key, no peer URLs.
+        let worker = "#cloud-config\nhostname: worker-1\ncoreos:\n  etcd2:\n    discovery: https://discovery.etcd.io/abc\n    listen-client-urls: http://0.0.0.0:2379\n  fleet:\n    metadata: role=worker\n";
+        let files = [
+            file("m1.yml", &machine("m-1", true, "role=central", "")),
+            file("m2.yml", &machine("m-2", true, "role=central", "")),
+            file("m3.yml", &machine("m-3", true, "role=central", "")),
+            file("w1.yml", worker),
+        ];
+        let imported = import(&files, Some("t")).expect("imports");
+        assert_eq!(imported.cluster.members.fixed_count(), Some(3), "the worker is no member");
+        assert_eq!(imported.cluster.pools.len(), 1, "{:#?}", imported.cluster.pools);
+        let said = imported.findings.iter().find(|f| f.file == "w1.yml" && f.what == "coreos.etcd2").expect("the note");
+        assert_eq!((said.line, said.severity), (5, Severity::Note));
+        assert!(said.why.contains("read as a proxy"), "{}", said.why);
+    }
+
+    #[test]
     fn unit_bodies_lose_only_the_fleet_section_and_hostnames_sort_by_number() {
         assert_eq!(body_without_fleet_section("[Service]\nA=1\n\n[X-Fleet]\nGlobal=true\n"), "[Service]\nA=1\n");
         assert_eq!(
