@@ -209,16 +209,27 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// Its requirements as the plan and the messages say them: `key in [a, b]`.
+    pub fn requirement_texts(&self) -> Vec<String> {
+        self.requirements.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect()
+    }
+
     /// Whether its replicas must each have a node of their own.
     pub fn spreads_per_node(&self) -> bool {
         self.avoids.contains(&self.name)
     }
 
+    /// The machines of the node kinds it may run on that `alive` says remain (an autoscaled pool
+    /// counted at its minimum).
+    fn nodes(&self, kinds: &[NodeKind], alive: &impl Fn(usize) -> bool) -> u32 {
+        self.eligible.iter().filter(|&&k| alive(k)).map(|&k| kinds[k].count.min).sum()
+    }
+
     /// How many of its pods fit on the node kinds `alive` says remain: every replica when it
-    /// may share nodes and one remains; one per node when it avoids itself (an autoscaled
-    /// pool counted at its minimum); one per eligible node for a DaemonSet.
+    /// may share nodes and one remains; one per node when it avoids itself; one per eligible
+    /// node for a DaemonSet.
     pub fn fit(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
-        let nodes: u32 = self.eligible.iter().filter(|&&k| alive(k)).map(|&k| kinds[k].count.min).sum();
+        let nodes = self.nodes(kinds, &alive);
         match self.kind {
             WorkloadKind::DaemonSet => nodes,
             WorkloadKind::Deployment(replicas) if self.spreads_per_node() => replicas.min(nodes),
@@ -232,11 +243,12 @@ impl Workload {
         }
     }
 
-    /// How many pods it wants: its replicas, or one per eligible node.
-    pub fn wanted(&self, kinds: &[NodeKind]) -> u32 {
+    /// How many pods it wants while the node kinds `alive` says remain: its replicas, or one
+    /// per eligible node left.
+    pub fn wanted(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
         match self.kind {
             WorkloadKind::Deployment(replicas) => replicas,
-            WorkloadKind::DaemonSet => self.eligible.iter().map(|&k| kinds[k].count.min).sum(),
+            WorkloadKind::DaemonSet => self.nodes(kinds, &alive),
         }
     }
 }
@@ -595,6 +607,15 @@ impl Cluster {
             .collect()
     }
 
+    /// A node kind as the plan and the messages name it: `group` or `group/domain`.
+    pub fn node_kind_name(&self, kind: &NodeKind) -> String {
+        let group = self.group(kind.group).map_or("", |g| &g.name);
+        match &kind.domain_name {
+            Some((_, d)) => format!("{group}/{d}"),
+            None => group.to_string(),
+        }
+    }
+
     /// Every failure domain some group is spread across, in first-declared order.
     pub fn failure_domains(&self) -> Vec<FailureDomain> {
         let mut out: Vec<FailureDomain> = Vec::new();
@@ -617,10 +638,7 @@ impl Cluster {
     pub fn domain_losses(&self) -> Vec<DomainLoss> {
         let kinds = self.node_kinds();
         let workloads = self.workloads();
-        let members = match self.members.size {
-            Size::Fixed(n) => n,
-            Size::Autoscale { .. } => 0,
-        };
+        let members = self.members.fixed_count().unwrap_or(0);
         self.failure_domains()
             .into_iter()
             .map(|domain| {
@@ -633,12 +651,8 @@ impl Cluster {
                     .iter()
                     .map(|w| {
                         let left: Vec<usize> = w.eligible.iter().copied().filter(|&k| !lost(&kinds[k])).collect();
-                        let fit = w.fit(&kinds, |k| !lost(&kinds[k]));
-                        let wanted = match w.kind {
-                            WorkloadKind::DaemonSet => left.iter().map(|&k| kinds[k].count.min).sum(),
-                            WorkloadKind::Deployment(n) => n,
-                        };
-                        (fit, wanted, left)
+                        let alive = |k: usize| !lost(&kinds[k]);
+                        (w.fit(&kinds, alive), w.wanted(&kinds, alive), left)
                     })
                     .collect();
                 DomainLoss {

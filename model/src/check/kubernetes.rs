@@ -328,11 +328,7 @@ fn workload_placement(r: &mut Report<'_>) {
                 .eligible
                 .iter()
                 .filter(|k| other.eligible.contains(k))
-                .map(|&k| {
-                    let kind = &kinds[k];
-                    let group = c.group(kind.group).map_or("", |g| &g.name);
-                    kind.domain_name.as_ref().map_or(group.to_string(), |(_, d)| format!("{group}/{d}"))
-                })
+                .map(|&k| c.node_kind_name(&kinds[k]))
                 .collect();
             if !shared.is_empty() {
                 let (a, b) = (&c.units[w.unit].name, &c.units[other.unit].name);
@@ -351,14 +347,10 @@ fn workload_placement(r: &mut Report<'_>) {
     for w in workloads {
         let unit = &c.units[w.unit];
         if w.eligible.is_empty() {
-            let wanted: Vec<String> =
-                w.requirements.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect();
+            let wanted = w.requirement_texts();
             r.push(
                 Rule::WorkloadPlacement,
-                Subject::Unit(
-                    w.unit,
-                    if unit.machine_metadata.is_empty() { UnitPart::Name } else { UnitPart::Metadata },
-                ),
+                Subject::Unit(w.unit, workload_subject(unit)),
                 format!(
                     "no node satisfies `{}`'s requirements ({}), so its pods would stay pending",
                     unit.name,
@@ -399,7 +391,9 @@ fn workload_survival(r: &mut Report<'_>) {
         }
         for (w, workload) in workloads.iter().enumerate() {
             // A workload that does not fit with every domain up is `workload_placement`'s.
-            if loss.keeps(w) || workload.fit(&kinds, |_| true) < workload.wanted(&kinds) || workload.eligible.is_empty()
+            if loss.keeps(w)
+                || workload.fit(&kinds, |_| true) < workload.wanted(&kinds, |_| true)
+                || workload.eligible.is_empty()
             {
                 continue;
             }
@@ -412,10 +406,7 @@ fn workload_survival(r: &mut Report<'_>) {
             };
             r.push(
                 Rule::WorkloadSurvival,
-                Subject::Unit(
-                    workload.unit,
-                    if unit.machine_metadata.is_empty() { UnitPart::Name } else { UnitPart::Metadata },
-                ),
+                Subject::Unit(workload.unit, workload_subject(unit)),
                 format!(
                     "`{}` cannot survive the loss of {} `{}`: it has {what}",
                     unit.name,
@@ -430,4 +421,10 @@ fn workload_survival(r: &mut Report<'_>) {
             );
         }
     }
+}
+
+/// Where a message about where a workload may run points: its metadata, or its name when it
+/// has none.
+fn workload_subject(unit: &crate::cluster::Unit) -> UnitPart {
+    if unit.machine_metadata.is_empty() { UnitPart::Name } else { UnitPart::Metadata }
 }

@@ -73,8 +73,8 @@ struct Job<'p> {
     domain: Option<usize>,
 }
 
-/// Every config of the cluster, by path.
-pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
+/// Every config of the cluster, by path; with Kubernetes, each carries its part of `kubernetes`.
+pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let members = cluster.etcd_members();
     let on_host = units_by_host(cluster, &ctx.placement);
@@ -92,7 +92,7 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
             .zip(&ctx.placement)
             .map(|(unit, hosts)| (!hosts.is_empty()).then(|| PreparedUnit::new(unit)))
             .collect(),
-        kubernetes: super::kubernetes::Prepared::new(cluster, &members),
+        kubernetes,
         members,
     };
     let placed = cluster.placed_groups();
@@ -113,7 +113,7 @@ struct Shared<'c> {
     /// Per unit of the cluster (`None` where it is placed nowhere).
     units: Vec<Option<PreparedUnit>>,
     /// The Kubernetes configuration, when the cluster runs it.
-    kubernetes: Option<super::kubernetes::Prepared>,
+    kubernetes: Option<&'c super::kubernetes::Prepared>,
 }
 
 /// A placed unit as every config that carries it writes it.

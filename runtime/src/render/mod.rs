@@ -141,7 +141,13 @@ impl Render for Cluster {
         // (units placed now) for Flatcar.
         let configs = match self.os {
             Os::CoreOs => cloud_config::render(&ctx).into_iter().chain(fleet::render(self)).collect::<Vec<_>>(),
-            Os::Flatcar => ignition::render(&ctx).into_iter().chain(kubernetes::artifacts(self)).collect(),
+            Os::Flatcar => {
+                // Built once: the configs carry its parts, the render its manifests.
+                let k8s = kubernetes::Prepared::new(self, &self.etcd_members());
+                let mut configs = ignition::render(&ctx, k8s.as_ref());
+                configs.extend(k8s.map(|k| k.artifacts).unwrap_or_default());
+                configs
+            }
         };
         for (path, text) in configs
             .into_iter()

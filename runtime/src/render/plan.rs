@@ -146,14 +146,7 @@ impl KubernetesPlan {
     pub fn of(cluster: &Cluster) -> Option<KubernetesPlan> {
         let k = cluster.kubernetes.as_ref()?;
         let kinds = cluster.node_kinds();
-        let kind_name = |i: usize| -> String {
-            let kind = &kinds[i];
-            let group = cluster.group(kind.group).map_or("", |g| &g.name);
-            match &kind.domain_name {
-                Some((_, d)) => format!("{group}/{d}"),
-                None => group.to_string(),
-            }
-        };
+        let kind_name = |i: usize| cluster.node_kind_name(&kinds[i]);
         let workloads = cluster.workloads();
         let control_plane = cluster
             .placed_groups()
@@ -190,9 +183,9 @@ impl KubernetesPlan {
                         clusterdef_model::kubernetes::WorkloadKind::Deployment(_) => "Deployment",
                         clusterdef_model::kubernetes::WorkloadKind::DaemonSet => "DaemonSet",
                     },
-                    wanted: w.wanted(&kinds),
+                    wanted: w.wanted(&kinds, |_| true),
                     fits: w.fit(&kinds, |_| true),
-                    requires: w.requirements.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect(),
+                    requires: w.requirement_texts(),
                     avoids: w.avoids.clone(),
                     tolerates_control_plane: w.tolerates_control_plane,
                     eligible: w.eligible.iter().map(|&i| kind_name(i)).collect(),

@@ -61,13 +61,34 @@ pub(super) fn count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>
 
 /// `instances: N`, a template's instance count (at least 1).
 pub(super) fn instance_count(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
+    let words = NumberWords {
+        missing: "an instance count",
+        expected: "expected an instance count such as `3`",
+        invalid: "an instance count is a whole number from 1 up, such as `3`",
+    };
+    whole_number(input, key, 1, words)
+}
+
+/// What a number's errors say: when it is missing, when it is no integer, when it is out of range.
+struct NumberWords {
+    missing: &'static str,
+    expected: &'static str,
+    invalid: &'static str,
+}
+
+/// A whole number of at least `min` that fits `T`, with `words` for its errors.
+fn whole_number<T>(input: ParseStream, key: &Ident, min: T, words: NumberWords) -> syn::Result<Spanned<T>>
+where
+    T: std::str::FromStr + PartialOrd,
+    T::Err: std::fmt::Display,
+{
     if at_item_end(input) {
-        return Err(missing_value(input, key, "an instance count"));
+        return Err(missing_value(input, key, words.missing));
     }
-    let lit: LitInt = input.parse().map_err(|_| input.error("expected an instance count such as `3`"))?;
-    match lit.base10_parse::<u32>() {
-        Ok(n) if n >= 1 => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
-        _ => Err(syn::Error::new(lit.span(), "an instance count is a whole number from 1 up, such as `3`")),
+    let lit: LitInt = input.parse().map_err(|_| input.error(words.expected))?;
+    match lit.base10_parse::<T>() {
+        Ok(n) if n >= min => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
+        _ => Err(syn::Error::new(lit.span(), words.invalid)),
     }
 }
 
@@ -474,26 +495,22 @@ pub(super) fn unit_command(input: ParseStream, key: &Ident) -> syn::Result<Spann
 
 /// A TCP port, 1 to 65535.
 pub(super) fn port(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u16>> {
-    if at_item_end(input) {
-        return Err(missing_value(input, key, "a port such as `80`"));
-    }
-    let lit: LitInt = input.parse().map_err(|_| input.error("expected a port such as `80`"))?;
-    match lit.base10_parse::<u16>() {
-        Ok(n) if n >= 1 => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
-        _ => Err(syn::Error::new(lit.span(), "a port is a whole number from 1 to 65535")),
-    }
+    let words = NumberWords {
+        missing: "a port such as `80`",
+        expected: "expected a port such as `80`",
+        invalid: "a port is a whole number from 1 to 65535",
+    };
+    whole_number(input, key, 1, words)
 }
 
 /// A duration in whole seconds, such as `300`.
 pub(super) fn seconds(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
-    if at_item_end(input) {
-        return Err(missing_value(input, key, "a number of seconds such as `300`"));
-    }
-    let lit: LitInt = input.parse().map_err(|_| input.error("expected a number of seconds such as `300`"))?;
-    match lit.base10_parse::<u32>() {
-        Ok(n) => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
-        _ => Err(syn::Error::new(lit.span(), "a number of seconds is a whole number such as `300`")),
-    }
+    let words = NumberWords {
+        missing: "a number of seconds such as `300`",
+        expected: "expected a number of seconds such as `300`",
+        invalid: "a number of seconds is a whole number such as `300`",
+    };
+    whole_number(input, key, 0, words)
 }
 
 /// `flannel` or `cilium`.

@@ -36,26 +36,6 @@ pub(crate) fn document(value: &Yaml) -> String {
     yaml::document("---", value)
 }
 
-/// The cluster's Kubernetes artifacts, for review and for validators: the manifests
-/// (`kubernetes/manifests/…`) and the members' static pods (`kubernetes/static-pods/…`, as
-/// the first member carries them). O(workloads + members).
-pub fn artifacts(cluster: &Cluster) -> Vec<(String, String)> {
-    if cluster.kubernetes.is_none() {
-        return Vec::new();
-    }
-    let mut out: Vec<(String, String)> = workloads::manifests(cluster)
-        .into_iter()
-        .map(|(name, text)| (format!("kubernetes/manifests/{name}"), text))
-        .collect();
-    let members = cluster.etcd_members();
-    if let Some(first) = members.first() {
-        for (name, text) in control_plane::static_pods(cluster, &members, first) {
-            out.push((format!("kubernetes/static-pods/{name}"), text));
-        }
-    }
-    out
-}
-
 /// A file clusterdef owns on the machine.
 fn own_file(path: &str, mode: u32, contents: String) -> HostFile {
     HostFile {
@@ -90,6 +70,9 @@ pub struct Prepared {
     kubelet_unlabelled: HostUnit,
     /// Per member (by name): its files and units beside the common ones.
     members: Vec<(String, Vec<HostFile>, Vec<HostUnit>)>,
+    /// The render's own Kubernetes files, for review and for validators: the manifests
+    /// (`kubernetes/manifests/…`) and the first member's static pods (`kubernetes/static-pods/…`).
+    pub artifacts: Vec<(String, String)>,
 }
 
 impl Prepared {
@@ -100,11 +83,19 @@ impl Prepared {
         let kubelet_units =
             kinds.iter().map(|kind| own_unit(KUBELET_UNIT, node::kubelet_unit(k, Some(kind)))).collect();
         let manifests = workloads::manifests(cluster);
+        let mut artifacts: Vec<(String, String)> =
+            manifests.iter().map(|(name, text)| (format!("kubernetes/manifests/{name}"), text.clone())).collect();
         let per_member = members
             .iter()
             .enumerate()
             .map(|(i, member)| {
-                let mut files: Vec<HostFile> = control_plane::static_pods(cluster, members, member)
+                let pods = control_plane::static_pods(cluster, members, member);
+                if i == 0 {
+                    artifacts.extend(
+                        pods.iter().map(|(name, text)| (format!("kubernetes/static-pods/{name}"), text.clone())),
+                    );
+                }
+                let mut files: Vec<HostFile> = pods
                     .into_iter()
                     .map(|(name, text)| own_file(&format!("{MANIFESTS_DIR}/{name}"), 0o644, text))
                     .collect();
@@ -134,6 +125,7 @@ impl Prepared {
             kubelet_units,
             kubelet_unlabelled: own_unit(KUBELET_UNIT, node::kubelet_unit(k, None)),
             members: per_member,
+            artifacts,
         })
     }
 
