@@ -112,6 +112,11 @@ enum Command {
         /// machine's file can say.
         #[arg(long)]
         production: bool,
+        /// How many machines run a member config they all share (no hostname, no address of
+        /// its own): the launcher knows (a Vagrantfile's instance count, an autoscaling group),
+        /// the files do not.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        count: Option<u32>,
         /// Output format: the declaration with findings and errors on stderr, or one JSON
         /// object with all three.
         #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -399,9 +404,9 @@ fn run(cli: Cli) -> Outcome {
                 }
             },
         },
-        Command::Import { dir, out, name, allow_lossy, allow_risks, production, format } => {
+        Command::Import { dir, out, name, allow_lossy, allow_risks, production, count, format } => {
             let allowed = Allowed { lossy: allow_lossy, risks: allow_risks };
-            import(&dir, out.as_deref(), name.as_deref(), production, allowed, format)
+            import(&dir, out.as_deref(), name.as_deref(), count, production, allowed, format)
         }
         Command::Export { file, format } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
@@ -443,6 +448,7 @@ fn import(
     dir: &Path,
     out: Option<&Path>,
     name: Option<&str>,
+    member_count: Option<u32>,
     production: bool,
     allowed: Allowed,
     format: Format,
@@ -472,7 +478,8 @@ fn import(
     };
     // Unnamed by its files, the cluster takes the directory's name.
     let dir_name = std::fs::canonicalize(dir).ok().and_then(|d| Some(d.file_name()?.to_string_lossy().into_owned()));
-    let mut imported = match clusterdef::import::import(&files, name.or(dir_name.as_deref())) {
+    let options = clusterdef::import::Options { name: name.or(dir_name.as_deref()), member_count };
+    let mut imported = match clusterdef::import::import_with(&files, &options) {
         Ok(imported) => imported,
         Err(e) => return failed(&unread, format!("{}: {e}", dir.display()), Outcome::Invalid),
     };

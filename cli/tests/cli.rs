@@ -443,7 +443,7 @@ fn what_the_language_cannot_say_fails_the_import_with_file_and_line() {
     let (fixture, errors) = import_failing("lossy");
     for expected in [
         "etcd.yml:14: lossy: coreos.etcd2.heartbeat_interval: the language has no setting for it",
-        "worker.yml:13: lossy: coreos.flannel: clusterdef does not model it",
+        "worker.yml:14: lossy: coreos.flannel.interface: `$private_ipv4` is filled in by coreos-cloudinit at boot",
         "worker.yml:37: lossy: users: clusterdef does not model it",
         "hello.service:9: lossy: MachineMetadata=role=worker role=etcd: not one key=value pair",
         "4 setting(s) of the running cluster cannot be declared",
@@ -454,16 +454,17 @@ fn what_the_language_cannot_say_fails_the_import_with_file_and_line() {
     assert_eq!(report.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&report)).expect("one JSON object");
     assert_eq!(report["ok"], false);
-    let flannel = report["findings"].as_array().into_iter().flatten().find(|f| f["what"] == "coreos.flannel");
+    let flannel =
+        report["findings"].as_array().into_iter().flatten().find(|f| f["what"] == "coreos.flannel.interface");
     let flannel = flannel.expect("the flannel finding");
     assert_eq!(
         (&flannel["file"], &flannel["line"], &flannel["severity"]),
-        (&"worker.yml".into(), &13.into(), &"lossy".into())
+        (&"worker.yml".into(), &14.into(), &"lossy".into())
     );
     assert!(report["declaration"].as_str().is_some_and(|d| d.contains("etcd_node: \"192.168.7.10\"")), "{report}");
     let allowed = clusterdef(&["import", &fixture, "--allow-lossy"]);
     assert_eq!(allowed.status.code(), Some(0), "{}", stderr(&allowed));
-    assert!(stderr(&allowed).contains("worker.yml:13: lossy: coreos.flannel"), "still listed when allowed");
+    assert!(stderr(&allowed).contains("worker.yml:14: lossy: coreos.flannel"), "still listed when allowed");
 }
 
 #[test]

@@ -18,6 +18,8 @@ use super::{Finding, ImportError, lossy, note};
 pub(super) struct Assembly {
     pub(super) name: String,
     pub(super) configs: Vec<Config>,
+    /// How many machines run the one shared config, when that is known (`--count`).
+    pub(super) count: Option<u32>,
 }
 
 /// Machines in order: by the number their hostname ends with (the `{n}` of a pattern such as
@@ -32,9 +34,10 @@ pub(super) fn natural_key(hostname: &str) -> (u64, String) {
 pub(super) fn build(
     configs: Vec<Config>,
     mut units: Vec<Unit>,
-    name: Option<&str>,
+    options: &super::Options<'_>,
     findings: &mut Vec<Finding>,
 ) -> Result<(Cluster, Vec<(Config, String)>), ImportError> {
+    let name = options.name;
     let (members, others): (Vec<Config>, Vec<Config>) = configs.into_iter().partition(|c| c.member.is_some());
     if members.is_empty() {
         return Err(ImportError {
@@ -46,10 +49,10 @@ pub(super) fn build(
     let release = members.iter().find_map(|c| c.release).unwrap_or(EtcdRelease::V2);
     let mut groups: Vec<Assembly> = Vec::new();
     for config in others {
-        let key = config.group_name();
+        let key = config.group_name().unwrap_or_else(|| "worker".to_string());
         match groups.iter_mut().find(|g| g.name == key) {
             Some(g) => g.configs.push(config),
-            None => groups.push(Assembly { name: key, configs: vec![config] }),
+            None => groups.push(Assembly { name: key, configs: vec![config], count: None }),
         }
     }
     groups.sort_by(|a, b| (a.name != "worker", &a.name).cmp(&(b.name != "worker", &b.name)));
@@ -57,24 +60,49 @@ pub(super) fn build(
     for group in groups {
         pools.extend(split(group, findings));
     }
-    let mut member_assembly = Assembly { name: members[0].group_name(), configs: members };
-    sort_machines(&mut member_assembly.configs);
-    for c in &member_assembly.configs[1..] {
-        let differing = member_assembly.configs[0].differs_from(c);
+    let mut members = members;
+    sort_machines(&mut members);
+    for c in &members[1..] {
+        let (differing, line) = c.first_difference(&members[0]);
         if !differing.is_empty() {
-            findings.push(lossy(&c.path, 0, "etcd member", format!("differs from `{}` in {}; the members are one group, so the declaration gives them the first member's settings", member_assembly.configs[0].path, differing.join(", "))));
+            findings.push(lossy(&c.path, line, "etcd member", format!("differs from `{}` in {}; the members are one group, so the declaration gives them the first member's settings", members[0].path, differing.join(", "))));
         }
     }
-    let member_count = member_assembly.configs.len() as u32;
-    let role = member_assembly.configs[0].role().to_string();
-    let layout = match (role.as_str(), member_count, pools.is_empty()) {
-        ("member", _, _) => Layout::Small,
-        ("etcd", 1, _) => Layout::DevTest,
-        ("central", _, _) => Layout::CentralServices,
+    // One config for every member (no hostname, no address of its own): how many machines run
+    // it is in the launcher, not in the files.
+    let shared_count = match (&members[..], options.member_count) {
+        ([one], Some(n)) if one.is_shared() => {
+            findings.push(note(
+                &one.path,
+                one.line_of("etcd"),
+                "etcd members",
+                format!("one config, no hostname or address of its own: every member runs it; {n} members, as `--count {n}` says"),
+            ));
+            Some(n)
+        }
+        ([one], None) if one.is_shared() => {
+            findings.push(lossy(
+                &one.path,
+                one.line_of("etcd"),
+                "etcd members",
+                "one config, no hostname or address of its own: every member runs it, and how many machines do is in the launcher (a Vagrantfile, an autoscaling group), not in the files; declared as one member: pass `--count N`",
+            ));
+            None
+        }
+        _ => None,
+    };
+    let member_count = shared_count.unwrap_or(members.len() as u32);
+    let role = members[0].role().map(str::to_string);
+    let layout = match (role.as_deref(), member_count, pools.is_empty()) {
+        (Some("member"), _, _) => Layout::Small,
+        (Some("etcd"), 1, _) => Layout::DevTest,
+        (Some("central"), _, _) => Layout::CentralServices,
         (_, 1, false) => Layout::DevTest,
         (_, _, true) => Layout::Small,
         _ => Layout::CentralServices,
     };
+    let member_name = members[0].group_name().unwrap_or_else(|| layout.default_role().to_string());
+    let member_assembly = Assembly { name: member_name, configs: members, count: shared_count };
     let first_member = &member_assembly.configs[0];
     let cluster_name = first_member
         .member
@@ -94,17 +122,26 @@ pub(super) fn build(
     let common = (0..common).take_while(|&i| all_keys.iter().all(|k| k[i] == all_keys[0][i])).count();
     let cluster_keys: Vec<String> = all_keys.first().map_or_else(Vec::new, |k| k[..common].to_vec());
 
-    let members_group = assemble(&member_assembly, true, channel, common, findings);
+    let members_group = assemble(&member_assembly, true, layout.default_role(), channel, common, findings);
     let mut cluster = Cluster::new(cluster_name, layout, members_group);
     cluster.etcd_release = release;
     cluster.channel = channel;
     cluster.ssh_keys = cluster_keys.into_iter().map(Into::into).collect();
     cluster.tls = tls.map(|(ca, cert, key)| Tls { ca: ca.into(), cert: cert.into(), key: key.into() });
     cluster.bootstrap = match discovery {
-        Some(url) => Bootstrap::Discovery(Some(url.into())),
-        None => Bootstrap::Static,
+        Some(url) => Bootstrap::Discovery(url.map(Into::into)),
+        None => {
+            let unbootstrapped = member_assembly.configs.iter().find(|c| {
+                c.release == Some(EtcdRelease::V2) && c.member.as_ref().is_some_and(|m| m.initial_cluster.is_empty())
+            });
+            if let Some(c) = unbootstrapped {
+                findings.push(lossy(&c.path, c.line_of("etcd"), "coreos.etcd2", "neither `initial-cluster` nor `discovery`: etcd2 would start a one-member cluster of its own; the declaration bootstraps the members statically, from their addresses"));
+            }
+            Bootstrap::Static
+        }
     };
-    cluster.pools = pools.iter().map(|p| assemble(p, false, channel, common, findings)).collect();
+    cluster.pools =
+        pools.iter().map(|p| assemble(p, false, layout.default_role(), channel, common, findings)).collect();
     let assemblies: Vec<&Assembly> = std::iter::once(&member_assembly).chain(pools.iter()).collect();
     let (cluster_host, group_hosts) = super::host::scopes(&assemblies, findings);
     cluster.host = cluster_host;
@@ -146,18 +183,18 @@ pub(super) fn build(
     for name in &started {
         let counted = units.iter().any(|u| u.started_instances().contains(name));
         if !counted {
-            let path =
-                member_assembly.configs.iter().find(|c| c.started.contains(name)).map_or("", |c| c.path.as_str());
+            let config = member_assembly.configs.iter().find(|c| c.started.contains(name));
+            let (path, line) = config.map_or(("", 0), |c| (c.path.as_str(), c.started_line));
             findings.push(lossy(
                 path,
-                0,
+                line,
                 format!("started instance `{name}`"),
                 "not one of instances 1..N of a template here",
             ));
         }
     }
     cluster.units = units.into();
-    check_membership(&cluster, &member_assembly, findings);
+    check_membership(&member_assembly, findings);
     // Which rendered config stands for each file read: a machine's by its hostname, a pool's by
     // its group and domain.
     let mut sources = Vec::new();
@@ -165,10 +202,16 @@ pub(super) fn build(
     for (assembly, placed) in std::iter::once(member_assembly).chain(pools).zip(&placed_groups) {
         let by_hostname: HashMap<&str, &clusterdef_model::Machine> =
             placed.machines.iter().map(|m| (m.hostname.as_str(), m)).collect();
+        let by_address: HashMap<Ipv4Addr, &clusterdef_model::Machine> =
+            placed.machines.iter().filter_map(|m| Some((m.address?, m))).collect();
+        let shared_members = assembly.count.is_some();
         for config in assembly.configs {
-            let rendered = match &config.hostname {
-                Some(h) => by_hostname.get(h.as_str()).map(|m| machine_config_path(m)),
-                None => {
+            let rendered = match (&config.hostname, config.address) {
+                (Some(h), _) => by_hostname.get(h.as_str()).map(|m| machine_config_path(m)),
+                (None, Some((address, _))) => by_address.get(&address).map(|m| machine_config_path(m)),
+                // One config every member runs: the first member's stands for it.
+                (None, None) if shared_members => placed.machines.first().map(machine_config_path),
+                (None, None) => {
                     let domain = config
                         .domain()
                         .and_then(|(_, d)| placed.group.spread.as_ref()?.domains.iter().position(|x| x.name == d));
@@ -183,9 +226,14 @@ pub(super) fn build(
     Ok((cluster, sources))
 }
 
+/// Machines in order: named ones by their hostname's number, the others in the files' own
+/// order (by the number their file name ends with, then by path).
 pub(super) fn sort_machines(configs: &mut [Config]) {
     configs.sort_by(|a, b| {
-        let key = |c: &Config| (c.hostname.is_none(), c.hostname.as_deref().map(natural_key), c.path.clone());
+        let key = |c: &Config| {
+            let stem = c.path.rsplit_once('.').map_or(c.path.as_str(), |(stem, _)| stem);
+            (c.hostname.is_none(), c.hostname.as_deref().map(natural_key), natural_key(stem))
+        };
         key(a).cmp(&key(b))
     });
 }
@@ -200,10 +248,10 @@ pub(super) fn split(group: Assembly, findings: &mut Vec<Finding>) -> Vec<Assembl
                 let name =
                     if parts.is_empty() { group.name.clone() } else { format!("{}-{}", group.name, parts.len() + 1) };
                 if let Some(first) = parts.first() {
-                    let differing = first.configs[0].differs_from(&config);
+                    let (differing, line) = config.first_difference(&first.configs[0]);
                     findings.push(note(
                         &config.path,
-                        0,
+                        line,
                         format!("group `{}`", group.name),
                         format!(
                             "differs from `{}` in {}; split into group `{name}`",
@@ -212,7 +260,7 @@ pub(super) fn split(group: Assembly, findings: &mut Vec<Finding>) -> Vec<Assembl
                         ),
                     ));
                 }
-                parts.push(Assembly { name, configs: vec![config] });
+                parts.push(Assembly { name, configs: vec![config], count: None });
             }
         }
     }
@@ -226,13 +274,14 @@ pub(super) fn split(group: Assembly, findings: &mut Vec<Finding>) -> Vec<Assembl
 pub(super) fn assemble(
     a: &Assembly,
     is_members: bool,
+    default_member_role: &str,
     channel: Channel,
     common_keys: usize,
     findings: &mut Vec<Finding>,
 ) -> Group {
     let first = &a.configs[0];
-    let shared = first.hostname.is_none();
-    let count = a.configs.len() as u32;
+    let shared = first.is_shared();
+    let count = a.count.unwrap_or(a.configs.len() as u32);
     // A PXE pool whose machines are listed by MAC has as many machines as it lists.
     let listed: Vec<(String, Option<String>)> = a
         .configs
@@ -244,7 +293,23 @@ pub(super) fn assemble(
         (true, n) => Size::Fixed(n as u32),
         (false, _) => Size::Fixed(count),
     };
-    let mut group = Group::new(a.name.clone(), first.role().to_string(), size);
+    let role = match first.role() {
+        Some(role) => role.to_string(),
+        None => {
+            // Not said: the language's default, which it publishes.
+            let role = if is_members { default_member_role.to_string() } else { "worker".to_string() };
+            let line = first.metadata_line();
+            let what = if line == 0 { "fleet metadata" } else { "fleet metadata `role`" };
+            findings.push(note(
+                &first.path,
+                line,
+                what,
+                format!("no `role`: group `{}` takes the language's default role, `{role}`, and the declaration publishes `role={role}` beside the metadata as written", a.name),
+            ));
+            role
+        }
+    };
+    let mut group = Group::new(a.name.clone(), role, size);
     // The machines in the order the language deals them out.
     let mut order: Vec<usize> = (0..a.configs.len()).collect();
     let kind = a.configs.iter().find_map(|c| c.domain().map(|(k, _)| k));
@@ -259,17 +324,14 @@ pub(super) fn assemble(
                 }
                 _ => findings.push(lossy(
                     &c.path,
-                    0,
+                    c.metadata_line(),
                     "failure domain",
                     format!("group `{}` is spread across {}, this machine is in none of them", a.name, kind.plural()),
                 )),
             }
         }
-        if !shared {
-            names.sort_by_key(|n| a.configs.iter().position(|c| c.domain().is_some_and(|(_, d)| d == n)));
-        } else {
-            names.sort();
-        }
+        // The files' own order: each domain where its first machine is (shared configs by file).
+        names.sort_by_key(|n| a.configs.iter().position(|c| c.domain().is_some_and(|(_, d)| d == n)));
         group = group.across(kind, names.clone());
         if !shared {
             let wanted: Vec<Option<usize>> =
@@ -298,7 +360,7 @@ pub(super) fn assemble(
             if order.len() != a.configs.len() {
                 findings.push(lossy(
                     &first.path,
-                    0,
+                    first.metadata_line(),
                     format!("group `{}`", a.name),
                     format!("its machines cannot be dealt out across its {} as they are", kind.plural()),
                 ));
@@ -316,7 +378,7 @@ pub(super) fn assemble(
     if !is_members && first.metadata.iter().find(|(k, _)| k == "pool").is_some_and(|(_, v)| *v != a.name) {
         findings.push(lossy(
             &first.path,
-            0,
+            first.metadata_line(),
             "fleet metadata `pool`",
             format!("differs from the group's name `{}`; the language publishes the group's name", a.name),
         ));
@@ -335,9 +397,9 @@ pub(super) fn assemble(
     if let Some(base) = &first.pxe {
         group.boot = Boot::Pxe { url: Some(base.clone().into()) };
     } else if shared && !is_members && !first.platform_address {
-        // Only PXE pools' configs go without the platform's address.
-        group.boot = Boot::Pxe { url: None };
-        findings.push(lossy(&first.path, 0, format!("group `{}`", a.name), "a pool config without `$private_ipv4` is PXE-booted, but no boot script names it, so the boot server is unknown"));
+        // Without `$private_ipv4` a pool may be PXE-booted, or take its address from DHCP or
+        // cloud metadata: only a boot script or a dnsmasq config says PXE, and none names it.
+        findings.push(note(&first.path, 0, format!("group `{}`", a.name), "a pool config without `$private_ipv4` that no boot script or dnsmasq config names: read as disk-booted, its address from DHCP or the platform (the declaration renders `$private_ipv4` for fleet's `public-ip`, which coreos-cloudinit fills in on cloud platforms)"));
     }
     // Windows: one for all, or one per domain.
     let windows: Vec<(Option<String>, Option<RebootWindow>)> =
@@ -351,7 +413,7 @@ pub(super) fn assemble(
                 (Some(d), Some(w)) => match per.iter().find(|(x, _)| x == d) {
                     Some((_, seen)) if seen != w => findings.push(lossy(
                         &first.path,
-                        0,
+                        first.line_of("coreos.locksmith window"),
                         format!("group `{}` reboot windows", a.name),
                         "machines of one domain reboot in different windows",
                     )),
@@ -360,7 +422,7 @@ pub(super) fn assemble(
                 },
                 _ => findings.push(lossy(
                     &first.path,
-                    0,
+                    first.line_of("coreos.locksmith window"),
                     format!("group `{}` reboot windows", a.name),
                     "some machines have a window and others of the group none",
                 )),
@@ -370,10 +432,26 @@ pub(super) fn assemble(
     };
     if !shared {
         let ordered: Vec<&Config> = order.iter().map(|&i| &a.configs[i]).collect();
-        let hostnames: Vec<String> = ordered.iter().map(|c| c.hostname.clone().unwrap_or_default()).collect();
-        group.hostnames = hostname_pattern(&group, &hostnames);
-        let addresses: Vec<Option<Ipv4Addr>> = ordered.iter().map(|c| c.link.as_ref().map(|l| l.address)).collect();
-        group.addressing = addressing(&addresses, &a.name, &first.path, findings);
+        if ordered.iter().all(|c| c.hostname.is_some()) {
+            let hostnames: Vec<String> = ordered.iter().map(|c| c.hostname.clone().unwrap_or_default()).collect();
+            group.hostnames = hostname_pattern(&group, &hostnames);
+        }
+        let addresses: Vec<Option<(Ipv4Addr, &Config)>> =
+            ordered.iter().map(|c| c.address.map(|(address, _)| (address, *c))).collect();
+        group.addressing = addressing(&addresses, &a.name, findings);
+        // Machines known by their address alone are named by the language, and say so.
+        let placement = group.placement(count);
+        for (i, c) in ordered.iter().enumerate() {
+            if let (None, Some((address, evidence))) = (&c.hostname, c.address) {
+                let name = group.hostname(i as u32, placement.get(i).copied().flatten());
+                findings.push(note(
+                    &c.path,
+                    evidence.line,
+                    "hostname",
+                    format!("no `hostname:`: the machine is known by its address {address} (from {}); the declaration names it `{name}` and writes that hostname", evidence.key.replace('_', "-")),
+                ));
+            }
+        }
     }
     group
 }
@@ -406,19 +484,20 @@ pub(super) fn hostname_pattern(group: &Group, hostnames: &[String]) -> Hostnames
 }
 
 pub(super) fn addressing(
-    addresses: &[Option<Ipv4Addr>],
+    addresses: &[Option<(Ipv4Addr, &Config)>],
     group: &str,
-    path: &str,
     findings: &mut Vec<Finding>,
 ) -> Addressing {
-    let known: Vec<Ipv4Addr> = addresses.iter().flatten().copied().collect();
+    let known: Vec<Ipv4Addr> = addresses.iter().flatten().map(|(a, _)| *a).collect();
     if known.is_empty() {
         return Addressing::Dhcp;
     }
-    if known.len() != addresses.len() {
+    if let Some((_, c)) = addresses.iter().flatten().next()
+        && known.len() != addresses.len()
+    {
         findings.push(lossy(
-            path,
-            0,
+            &c.path,
+            c.line_of("address"),
             format!("group `{group}` addresses"),
             "some machines have static addresses and others none; the declaration gives every machine one",
         ));
@@ -432,18 +511,40 @@ pub(super) fn addressing(
 }
 
 /// The network the static addresses are on: one subnet for all, or one per failure domain.
-pub(super) fn network<'a>(groups: impl Iterator<Item = &'a Assembly>, findings: &mut Vec<Finding>) -> Option<Network> {
+pub(super) fn network<'a>(
+    groups: impl Iterator<Item = &'a Assembly> + Clone,
+    findings: &mut Vec<Finding>,
+) -> Option<Network> {
     let mut links: Vec<(&Config, &Link)> = Vec::new();
-    for g in groups {
+    for g in groups.clone() {
         links.extend(g.configs.iter().filter_map(|c| Some((c, c.link.as_ref()?))));
     }
-    let (first_config, first) = *links.first()?;
+    let Some(&(first_config, first)) = links.first() else {
+        // Addresses from etcd URLs alone (a DHCP reservation, the platform): the language
+        // declares a static address on a subnet, which no file gives.
+        let (c, (address, evidence)) = groups.flat_map(|g| g.configs.iter()).find_map(|c| Some((c, c.address?)))?;
+        let subnet = Ipv4Net::new(Ipv4Net::new(address, 24).network(), 24);
+        let network = Network {
+            subnet,
+            gateway: None,
+            dns: Vec::new().into(),
+            interface: "eth0".into(),
+            domains: Vec::new().into(),
+        };
+        findings.push(lossy(
+            &c.path,
+            evidence.line,
+            "static networking",
+            format!("the machines' addresses are read from their etcd URLs, and no `.network` unit gives their subnet: the declaration assumes {subnet} on `eth0` without a gateway, and writes a `.network` unit for each machine (here the address came from DHCP or the platform); check the subnet"),
+        ));
+        return Some(network);
+    };
     let segment = |l: &Link| (Ipv4Net::new(Ipv4Net::new(l.address, l.prefix).network(), l.prefix), l.gateway);
     for (c, l) in &links[1..] {
         if l.interface != first.interface || l.dns != first.dns {
             findings.push(lossy(
                 &c.path,
-                0,
+                c.line_of("address"),
                 "static networking",
                 format!(
                     "interface or DNS differ from `{}`; the language has one of each per cluster",
@@ -468,7 +569,7 @@ pub(super) fn network<'a>(groups: impl Iterator<Item = &'a Assembly>, findings: 
         let Some((kind, d)) = c.domain() else {
             findings.push(lossy(
                 &c.path,
-                0,
+                c.line_of("address"),
                 "static networking",
                 "machines outside any failure domain are on different subnets",
             ));
@@ -478,7 +579,7 @@ pub(super) fn network<'a>(groups: impl Iterator<Item = &'a Assembly>, findings: 
         match domains.iter().find(|x| x.kind == kind && x.name == d) {
             Some(x) if x.subnet != subnet || x.gateway != gateway => findings.push(lossy(
                 &c.path,
-                0,
+                c.line_of("address"),
                 "static networking",
                 format!("machines of {} `{d}` are on different subnets", kind.key()),
             )),
@@ -500,37 +601,37 @@ pub(super) fn network<'a>(groups: impl Iterator<Item = &'a Assembly>, findings: 
     Some(network)
 }
 
-/// Members the `initial-cluster` names but no config runs, and names that disagree.
-pub(super) fn check_membership(cluster: &Cluster, members: &Assembly, findings: &mut Vec<Finding>) {
-    let expected: Vec<String> = cluster.etcd_members().iter().map(|m| m.name.clone()).collect();
+/// Members the `initial-cluster` (or 0.4's `peers`) names that no config here runs, matched
+/// as etcd matches them: by etcd name, by the peer URL a member advertises, or by the address
+/// a peer URL names. Each missing member is said once, on the first file that lists it; a
+/// member the declaration names differently is said by the comparison with the render, on its
+/// `name:` line. O(members × entries).
+pub(super) fn check_membership(members: &Assembly, findings: &mut Vec<Finding>) {
+    let runs = |name: &str, url: &str| {
+        let host = url_host(url).and_then(|h| h.parse::<Ipv4Addr>().ok());
+        members.configs.iter().any(|x| {
+            let etcd_name = x.member.as_ref().and_then(|m| m.name.as_deref());
+            (!name.is_empty() && (etcd_name == Some(name) || x.hostname.as_deref() == Some(name)))
+                || x.peer_url.as_deref().is_some_and(|p| p.trim_end_matches('/') == url.trim_end_matches('/'))
+                || host.is_some_and(|h| x.address.is_some_and(|(a, _)| a == h))
+        })
+    };
+    let mut said: Vec<(&str, &str)> = Vec::new();
     for c in &members.configs {
         let Some(m) = &c.member else { continue };
-        if let Some(name) = &m.name
-            && c.hostname.as_ref().is_some_and(|h| h != name)
-        {
+        for (name, url) in &m.initial_cluster {
+            if runs(name, url) || said.contains(&(name.as_str(), url.as_str())) {
+                continue;
+            }
+            said.push((name, url));
+            let what =
+                if name.is_empty() { format!("etcd peer `{url}`") } else { format!("initial-cluster member `{name}`") };
             findings.push(lossy(
                 &c.path,
-                0,
-                "etcd member name",
-                format!("`{name}` is not the hostname; the language names each member after its machine"),
+                c.line_of("initial-cluster"),
+                what,
+                format!("no config here runs it ({url}); the declaration has only the members it has configs for"),
             ));
-        }
-        for (name, url) in &m.initial_cluster {
-            if !name.is_empty() && !expected.contains(name) {
-                findings.push(lossy(
-                    &c.path,
-                    0,
-                    format!("initial-cluster member `{name}`"),
-                    format!("no config here runs it ({url}); the declaration has only the members it has configs for"),
-                ));
-            }
-            let host = url_host(url).unwrap_or_default();
-            if name.is_empty()
-                && host.parse::<Ipv4Addr>().is_ok()
-                && !members.configs.iter().any(|x| x.link.as_ref().is_some_and(|l| l.address.to_string() == host))
-            {
-                findings.push(lossy(&c.path, 0, format!("etcd peer `{url}`"), "no config here runs it"));
-            }
         }
     }
 }

@@ -96,15 +96,42 @@ pub(super) fn file_item(
     findings: &mut Vec<Finding>,
 ) -> Option<(usize, HostItem)> {
     let what = format!("write_files `{}`", file_path.value);
-    if let Some(e) = &wf.encoding {
-        findings.push(lossy(
-            path,
-            e.line,
-            what,
-            format!("encoding `{}`: the language writes contents as text; decode it and declare the file", e.value),
-        ));
-        return None;
-    }
+    let raw = wf.content.as_ref().map_or("", |c| c.value.as_str());
+    let decoded;
+    let content = match &wf.encoding {
+        None => raw,
+        Some(e) => match (e.value.as_str(), decode_base64(raw)) {
+            ("b64" | "base64", Some(bytes)) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    findings.push(super::note(
+                        path,
+                        e.line,
+                        what.clone(),
+                        "base64 decoded: the declaration holds the text and writes it as it is",
+                    ));
+                    decoded = text;
+                    decoded.as_str()
+                }
+                Err(_) => {
+                    findings.push(lossy(path, e.line, what, "base64 of bytes that are not UTF-8 text: the language writes a file's contents as text; left out"));
+                    return None;
+                }
+            },
+            ("b64" | "base64", None) => {
+                findings.push(lossy(path, e.line, what, "`encoding: base64`, but the content is not base64; left out"));
+                return None;
+            }
+            (other, _) => {
+                findings.push(lossy(
+                    path,
+                    e.line,
+                    what,
+                    format!("encoding `{other}`: the language writes contents as text and reads only base64; decode it and declare the file"),
+                ));
+                return None;
+            }
+        },
+    };
     let mode = match &wf.permissions {
         None => 0o644,
         Some(p) => match u32::from_str_radix(p.value.trim_start_matches("0o"), 8) {
@@ -128,7 +155,7 @@ pub(super) fn file_item(
             None => (account(o), None),
         },
     };
-    let contents = UnitBody::Inline(text(wf.content.as_ref().map_or("", |c| c.value.as_str())));
+    let contents = UnitBody::Inline(text(content));
     Some((file_path.line, HostItem::File(HostFile { path: text(&file_path.value), contents, mode, owner, group })))
 }
 
@@ -259,4 +286,51 @@ fn config_of(items: Vec<(usize, HostItem)>) -> HostConfig {
         }
     }
     HostConfig { files: files.into(), units: units.into(), dropins: dropins.into() }
+}
+
+/// Standard base64 (RFC 4648, `=` padding optional, whitespace between groups ignored), as
+/// coreos-cloudinit's `b64` and `base64` encodings read it; `None` for anything else. O(n).
+pub(super) fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let body = digits.strip_suffix(b"==").or_else(|| digits.strip_suffix(b"=")).unwrap_or(&digits);
+    if body.len() % 4 == 1 || (body.len() != digits.len() && digits.len() % 4 != 0) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(body.len() * 3 / 4);
+    for chunk in body.chunks(4) {
+        let mut n = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            n |= value(c)? << (18 - 6 * i);
+        }
+        let bytes = n.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+
+    #[test]
+    fn base64_decodes_as_rfc_4648_says_and_refuses_what_is_not() {
+        assert_eq!(decode_base64("aGVsbG8K").as_deref(), Some(&b"hello\n"[..]));
+        assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
+        assert_eq!(decode_base64("aGVsbA==").as_deref(), Some(&b"hell"[..]));
+        assert_eq!(decode_base64("aGVs\nbA").as_deref(), Some(&b"hell"[..]));
+        assert_eq!(decode_base64("").as_deref(), Some(&b""[..]));
+        assert_eq!(decode_base64("a"), None);
+        assert_eq!(decode_base64("aGVsbG8*"), None);
+        assert_eq!(decode_base64("aé=="), None);
+    }
 }

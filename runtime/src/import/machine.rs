@@ -3,7 +3,7 @@
 
 use std::net::Ipv4Addr;
 
-use clusterdef_model::{Channel, DomainKind, EtcdRelease, RebootStrategy, RebootWindow};
+use clusterdef_model::{Channel, DomainKind, DropIn, EtcdRelease, RebootStrategy, RebootWindow, UnitBody};
 
 use crate::read::cloud_config::{CloudConfig, Section};
 use crate::read::fleet;
@@ -22,6 +22,13 @@ pub(super) struct Link {
     pub(super) dns: Vec<Ipv4Addr>,
 }
 
+/// Where in its file a fact was read: the line of the key, and the key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Evidence {
+    pub(super) line: usize,
+    pub(super) key: &'static str,
+}
+
 /// One cloud-config, read.
 #[derive(Clone, Debug)]
 pub(super) struct Config {
@@ -32,7 +39,8 @@ pub(super) struct Config {
     pub(super) metadata: Vec<(String, String)>,
     pub(super) member: Option<MemberSection>,
     pub(super) release: Option<EtcdRelease>,
-    pub(super) discovery: Option<String>,
+    /// The discovery URL: `Some(None)` when the file holds a placeholder for it.
+    pub(super) discovery: Option<Option<String>>,
     pub(super) tls: Option<(String, String, String)>,
     pub(super) link: Option<Link>,
     pub(super) channel: Option<Channel>,
@@ -41,11 +49,18 @@ pub(super) struct Config {
     pub(super) locksmith_group: Option<String>,
     /// Whether the machine takes its address from the platform (`$private_ipv4`).
     pub(super) platform_address: bool,
+    /// The address the machine owns, read from its `.network` unit or its etcd URLs, with the
+    /// line that says it: what tells machines apart when they have no `hostname:`.
+    pub(super) address: Option<(Ipv4Addr, Evidence)>,
+    /// The etcd peer URL it advertises (`initial-advertise-peer-urls`, 0.4's `peer-addr`).
+    pub(super) peer_url: Option<String>,
     pub(super) pxe: Option<String>,
     /// The MACs the boot network sends to this config.
     pub(super) inventory: Vec<String>,
     /// The template instances clusterdef's submit unit starts by name.
     pub(super) started: Vec<String>,
+    /// The line of the submit unit that starts them.
+    pub(super) started_line: usize,
     pub(super) unit_copies: Vec<(String, String)>,
     /// Its own configuration (host files, units, drop-ins), with the line of each.
     pub(super) host: Vec<(usize, HostItem)>,
@@ -54,8 +69,47 @@ pub(super) struct Config {
 }
 
 impl Config {
-    pub(super) fn role(&self) -> &str {
-        self.metadata.iter().find(|(k, _)| k == "role").map_or("worker", |(_, v)| v)
+    /// The fleet `role` the file publishes, if any.
+    pub(super) fn role(&self) -> Option<&str> {
+        self.metadata.iter().find(|(k, _)| k == "role").map(|(_, v)| v.as_str())
+    }
+
+    /// A config without a hostname or an address of its own: one file for many machines.
+    pub(super) fn is_shared(&self) -> bool {
+        self.hostname.is_none() && self.address.is_none()
+    }
+
+    /// The line of `coreos.fleet.metadata`, or 0 (the whole file) when it has none.
+    pub(super) fn metadata_line(&self) -> usize {
+        self.read.fleet.as_ref().and_then(|s| s.get("metadata")).map_or(0, |f| f.line)
+    }
+
+    /// The line of the key a setting named by [`Config::differs_from`] is read from; 0 (the
+    /// whole file) when the file does not set it.
+    pub(super) fn line_of(&self, setting: &str) -> usize {
+        let r = &self.read;
+        let section = |s: &Option<Section>, key: &str| s.as_ref().and_then(|s| s.get(key)).map(|f| f.line);
+        let line = match setting {
+            "fleet metadata" => section(&r.fleet, "metadata"),
+            "ssh_authorized_keys" => r.ssh_authorized_keys.first().map(|f| f.line),
+            "coreos.update.group" => section(&r.update, "group"),
+            "coreos.update.reboot-strategy" => section(&r.update, "reboot_strategy"),
+            "hostname" => r.hostname.as_ref().map(|f| f.line),
+            "static address" | "address" => self.address.map(|(_, e)| e.line),
+            "coreos.locksmith window" => section(&r.locksmith, "window_start"),
+            "etcd name" => section(&r.etcd2, "name").or(section(&r.etcd, "name")),
+            "initial-cluster" => section(&r.etcd2, "initial_cluster").or(section(&r.etcd, "peers")),
+            "etcd" => r.etcd2.as_ref().or(r.etcd.as_ref()).map(|s| s.line),
+            _ => None,
+        };
+        line.unwrap_or(0)
+    }
+
+    /// The first setting in which it differs from `other`, with its line here.
+    pub(super) fn first_difference(&self, other: &Config) -> (Vec<&'static str>, usize) {
+        let differing = other.differs_from(self);
+        let line = differing.first().map_or(0, |k| self.line_of(k));
+        (differing, line)
     }
 
     pub(super) fn domain(&self) -> Option<(DomainKind, &str)> {
@@ -78,6 +132,7 @@ impl Config {
             ("coreos.update.group", self.channel != other.channel),
             ("coreos.update.reboot-strategy", self.reboot != other.reboot),
             ("hostname", self.hostname.is_some() != other.hostname.is_some()),
+            ("address", self.address.is_some() != other.address.is_some()),
             ("static address", link(self) != link(other)),
         ]
         .into_iter()
@@ -85,8 +140,10 @@ impl Config {
         .collect()
     }
 
-    pub(super) fn group_name(&self) -> String {
-        self.locksmith_group.clone().unwrap_or_else(|| self.role().to_string())
+    /// The group the machine is read into: its locksmith group, else its fleet role, else the
+    /// language's default name for its kind (`None`).
+    pub(super) fn group_name(&self) -> Option<String> {
+        self.locksmith_group.clone().or_else(|| self.role().map(str::to_string))
     }
 }
 
@@ -176,6 +233,75 @@ fn unknown_keys(path: &str, keys: &SectionKeys, section: Option<&Section>, findi
     }
 }
 
+/// `coreos.flannel` keys and the variables coreos-cloudinit sets for them, in the order it
+/// writes them.
+const FLANNEL_KEYS: [(&str, &str); 11] = [
+    ("etcd_endpoints", "FLANNELD_ETCD_ENDPOINTS"),
+    ("etcd_cafile", "FLANNELD_ETCD_CAFILE"),
+    ("etcd_certfile", "FLANNELD_ETCD_CERTFILE"),
+    ("etcd_keyfile", "FLANNELD_ETCD_KEYFILE"),
+    ("etcd_prefix", "FLANNELD_ETCD_PREFIX"),
+    ("etcd_username", "FLANNELD_ETCD_USERNAME"),
+    ("etcd_password", "FLANNELD_ETCD_PASSWORD"),
+    ("ip_masq", "FLANNELD_IP_MASQ"),
+    ("subnet_file", "FLANNELD_SUBNET_FILE"),
+    ("interface", "FLANNELD_IFACE"),
+    ("public_ip", "FLANNELD_PUBLIC_IP"),
+];
+
+/// `coreos.flannel` as what coreos-cloudinit makes of it: a drop-in `20-cloudinit.conf` on
+/// `flanneld.service` setting one `FLANNELD_*` variable per key. A value coreos-cloudinit
+/// fills in (`$private_ipv4`) or a key it does not know makes the section lossy, on its line:
+/// a drop-in the language writes is not substituted. O(keys).
+fn flannel_dropin(path: &str, section: &Section, findings: &mut Vec<Finding>) -> Option<(usize, HostItem)> {
+    let mut body = String::from("[Service]\n");
+    let mut whole = true;
+    for (key, f) in &section.fields {
+        let what = format!("coreos.flannel.{key}");
+        match FLANNEL_KEYS.iter().find(|(k, _)| k == key) {
+            None => {
+                findings.push(lossy(path, f.line, what, "not a key coreos-cloudinit sets for flannel"));
+                whole = false;
+            }
+            Some(_) if f.value.contains('$') => {
+                findings.push(lossy(path, f.line, what, format!("`{}` is filled in by coreos-cloudinit at boot; the drop-in the declaration writes for flannel is not, so the section is left out", f.value)));
+                whole = false;
+            }
+            Some(_) if f.value.contains(['"', '\\', '\n']) => {
+                findings.push(lossy(
+                    path,
+                    f.line,
+                    what,
+                    "a quote, backslash or line break that an `Environment=` line would change",
+                ));
+                whole = false;
+            }
+            Some(_) => {}
+        }
+    }
+    if !whole || section.fields.is_empty() {
+        return None;
+    }
+    for (key, env) in FLANNEL_KEYS {
+        if let Some(f) = section.get(key) {
+            body.push_str(&format!("Environment=\"{env}={}\"\n", f.value));
+        }
+    }
+    findings.push(note(path, section.line, "coreos.flannel", "declared as what coreos-cloudinit writes for it: a drop-in `20-cloudinit.conf` on `flanneld.service` with its `FLANNELD_*` variables (written under /etc rather than /run, which holds until the file changes)"));
+    let dropin = DropIn {
+        unit: "flanneld.service".into(),
+        name: "20-cloudinit.conf".into(),
+        body: UnitBody::Inline(body.into()),
+    };
+    Some((section.line, HostItem::DropIn(dropin)))
+}
+
+/// Whether a value is one filled in at launch rather than a value: empty, `<…>`, `#…`, `{{…}}`.
+pub(super) fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v.is_empty() || v == "null" || v.starts_with('#') || v.contains('<') || v.contains('>') || v.contains("{{")
+}
+
 /// `host:port` or `scheme://host:port` → the host, when it is an address.
 pub(super) fn url_host(url: &str) -> Option<&str> {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -255,7 +381,33 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         (None, Some(s)) => (Some(EtcdRelease::V0_4), Some(member_section(s, "peers", findings, path))),
         (None, None) => (None, None),
     };
-    let discovery = field(etcd2.or(etcd), "discovery");
+    // Values filled in at launch (`<token>`, `#DISCOVERY_URL`, `{{ ip }}`, nothing): never read
+    // as what they stand for.
+    for (section, name) in [(etcd2, "etcd2"), (etcd, "etcd"), (fleet_s, "fleet"), (locksmith, "locksmith")] {
+        for (key, f) in section.map_or(&[][..], |s| &s.fields[..]) {
+            if key != "discovery" && is_placeholder(&f.value) && !f.value.is_empty() {
+                findings.push(lossy(
+                    path,
+                    f.line,
+                    format!("coreos.{name}.{key}"),
+                    format!("`{}` is a placeholder filled in at launch, not a value; what it stands for is unknown, so it is left out", f.value),
+                ));
+            }
+        }
+    }
+    let discovery = match etcd2.or(etcd).and_then(|s| s.get("discovery")) {
+        Some(d) if is_placeholder(&d.value) => {
+            findings.push(note(
+                path,
+                d.line,
+                "coreos.etcd2.discovery",
+                format!("`{}` is a placeholder for a URL given at launch: the declaration bootstraps by discovery with the URL given when it is rendered (`--discovery-url`)", d.value),
+            ));
+            Some(None)
+        }
+        Some(d) => Some(Some(d.value.clone())),
+        None => None,
+    };
     let tls = [
         (etcd2, ["trusted_ca_file", "cert_file", "key_file"]),
         (etcd, ["ca_file", "cert_file", "key_file"]),
@@ -323,7 +475,9 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     };
 
     let mut link = None;
+    let mut link_line = None;
     let mut started = Vec::new();
+    let mut started_line = 0;
     let mut host = Vec::new();
     for unit in &cc.units {
         let Some(name) = unit.name.as_ref() else {
@@ -335,7 +489,10 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         match (name.value.as_str(), command, &unit.content) {
             (n, _, Some(content)) if n.ends_with(".network") && plain && link.is_none() => {
                 match read_link(&content.value) {
-                    Ok(l) => link = Some(l),
+                    Ok(l) => {
+                        link = Some(l);
+                        link_line = Some(name.line);
+                    }
                     Err(why) => findings.push(lossy(path, content.line, format!("coreos.units `{n}`"), why)),
                 }
             }
@@ -343,6 +500,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             ("etcd.service", Some("start" | "stop"), None) if plain => {}
             (SUBMIT_UNIT, Some("start"), Some(content)) if plain => {
                 // The instances it starts by name (paths are the units it starts whole).
+                started_line = content.line;
                 for line in content.value.lines() {
                     if let Some(names) = line.trim().strip_prefix("ExecStart=/usr/bin/fleetctl start ") {
                         started.extend(names.split_whitespace().filter(|n| !n.contains('/')).map(str::to_string));
@@ -351,6 +509,9 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             }
             _ => host.extend(unit_items(path, name, unit, findings)),
         }
+    }
+    if let Some(section) = &cc.flannel {
+        host.extend(flannel_dropin(path, section, findings));
     }
     let mut unit_copies = Vec::new();
     for wf in &cc.write_files {
@@ -365,8 +526,36 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             _ => host.extend(file_item(path, p, wf, findings)),
         }
     }
+    // The address the machine owns: its `.network` unit's, else the one its etcd URLs
+    // advertise (a DHCP reservation or the platform gives it).
+    let literal = |section: Option<&Section>, key: &'static str| {
+        let f = section?.get(key)?;
+        let first = f.value.split(',').next()?.trim();
+        let address: Ipv4Addr = url_host(first)?.parse().ok()?;
+        Some((address, Evidence { line: f.line, key }))
+    };
+    let address = link_line
+        .and_then(|line| Some((link.as_ref()?.address, Evidence { line, key: "a `.network` unit" })))
+        .or_else(|| {
+            member.as_ref()?;
+            literal(etcd2, "initial_advertise_peer_urls")
+                .or_else(|| literal(etcd2, "advertise_client_urls"))
+                .or_else(|| literal(etcd, "peer_addr"))
+                .or_else(|| literal(etcd, "addr"))
+        });
+    let peer_url = field(etcd2, "initial_advertise_peer_urls")
+        .map(|u| u.split(',').next().unwrap_or_default().trim().to_string())
+        .or_else(|| field(etcd, "peer_addr"));
     let public_ip = field(fleet_s, "public_ip");
-    let platform_address = public_ip.as_deref() == Some("$private_ipv4")
+    if let Some(f) = fleet_s.and_then(|s| s.get("public_ip")).filter(|f| f.value.contains("$public_ipv4")) {
+        findings.push(lossy(
+            path,
+            f.line,
+            "coreos.fleet.public-ip",
+            "`$public_ipv4`: fleet publishes the machine's public address; the language publishes its private one (its static address or `$private_ipv4`) and has no setting for the public one",
+        ));
+    }
+    let platform_address = matches!(public_ip.as_deref(), Some("$private_ipv4" | "$public_ipv4"))
         || member.is_some()
             && field(etcd2.or(etcd), "listen_peer_urls")
                 .or(field(etcd, "peer_addr"))
@@ -386,9 +575,12 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         window,
         locksmith_group: field(locksmith, "group"),
         platform_address,
+        address,
+        peer_url,
         pxe: None,
         inventory: Vec::new(),
         started,
+        started_line,
         unit_copies,
         host,
         read: CloudConfig::default(),

@@ -66,7 +66,9 @@ pub enum Severity {
 pub struct Finding {
     /// The file.
     pub file: String,
-    /// The 1-based line (0 when the finding is about the whole file).
+    /// The 1-based line; 0 when the finding is about the whole file (`null` in JSON, "the
+    /// whole file" in text).
+    #[cfg_attr(feature = "serde", serde(serialize_with = "line_or_null"))]
     pub line: usize,
     /// How much it matters.
     pub severity: Severity,
@@ -76,6 +78,14 @@ pub struct Finding {
     pub why: String,
 }
 
+#[cfg(feature = "serde")]
+fn line_or_null<S: serde::Serializer>(line: &usize, s: S) -> Result<S::Ok, S::Error> {
+    match line {
+        0 => s.serialize_none(),
+        line => s.serialize_some(line),
+    }
+}
+
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let severity = match self.severity {
@@ -83,7 +93,7 @@ impl fmt::Display for Finding {
             Severity::Note => "note",
         };
         match self.line {
-            0 => write!(f, "{}: {severity}: {}: {}", self.file, self.what, self.why),
+            0 => write!(f, "{} (the whole file): {severity}: {}: {}", self.file, self.what, self.why),
             line => write!(f, "{}:{line}: {severity}: {}: {}", self.file, self.what, self.why),
         }
     }
@@ -130,9 +140,24 @@ impl std::error::Error for ImportError {}
 const UNIT_SUFFIXES: &[&str] =
     &[".service", ".socket", ".timer", ".path", ".mount", ".automount", ".device", ".target", ".swap"];
 
+/// What an import is told that the files cannot say.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options<'a> {
+    /// The cluster's name, when the files do not say it (a static `initial-cluster-token` does).
+    pub name: Option<&'a str>,
+    /// How many machines run a member config that every member shares (no hostname, no
+    /// address of its own): the launcher knows, the files do not.
+    pub member_count: Option<u32>,
+}
+
 /// Reads `files` as one cluster. `name` names it when the files do not (its static
 /// `initial-cluster-token` does).
 pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, ImportError> {
+    import_with(files, &Options { name, member_count: None })
+}
+
+/// Reads `files` as one cluster, told what `options` say.
+pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Imported, ImportError> {
     let mut findings = Vec::new();
     let mut configs = Vec::new();
     let mut unit_files = Vec::new();
@@ -163,6 +188,13 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
             boot_scripts.push(file);
         } else if file.text.lines().any(|l| l.starts_with("dhcp-range=") || l.starts_with("dhcp-boot=")) {
             dnsmasq.push(file);
+        } else if file.text.starts_with("#!") {
+            findings.push(lossy(
+                &file.path,
+                1,
+                "the file",
+                "a script run as user-data (`#!`), not a cloud-config: the machine it sets up is configured by the script, which the language cannot declare, so that machine is not in the declaration",
+            ));
         } else {
             findings.push(note(
                 &file.path,
@@ -238,7 +270,7 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
         config.inventory = inventory.remove(&config.path).unwrap_or_default();
     }
     let units = read_units(&unit_files, &configs, &mut findings);
-    let (cluster, sources) = build(configs, units, name, &mut findings)?;
+    let (cluster, sources) = build(configs, units, options, &mut findings)?;
     compare_with_render(&cluster, &sources, &mut findings);
     findings.sort_by(|a, b| (&a.file, a.line, &a.what).cmp(&(&b.file, b.line, &b.what)));
     findings.dedup();
@@ -421,7 +453,7 @@ mod tests {
 
     #[test]
     fn host_entries_the_language_cannot_say_are_lossy_at_their_lines() {
-        let extra = "  units:\n    - name: r.service\n      runtime: true\n      content: x\nwrite_files:\n  - path: /etc/b64\n    encoding: b64\n    content: aGk=\n  - path: /etc/odd\n    permissions: \"0999\"\n";
+        let extra = "  units:\n    - name: r.service\n      runtime: true\n      content: x\nwrite_files:\n  - path: /etc/gz\n    encoding: gzip\n    content: aGk=\n  - path: /etc/odd\n    permissions: \"0999\"\n  - path: /etc/b64\n    encoding: b64\n    content: aGk=\n";
         let imported = import(&[file("m.yml", &machine("m-1", true, "role=member", extra))], None).expect("imports");
         let lossy: Vec<(usize, &str)> = imported
             .findings
@@ -431,11 +463,16 @@ mod tests {
             .collect();
         assert_eq!(
             lossy,
-            [(11, "coreos.units `r.service`"), (16, "write_files `/etc/b64`"), (19, "write_files `/etc/odd`")],
+            [(11, "coreos.units `r.service`"), (16, "write_files `/etc/gz`"), (19, "write_files `/etc/odd`")],
             "{:#?}",
             imported.findings
         );
-        assert!(imported.cluster.host.is_empty(), "{:?}", imported.cluster.host);
+        // base64 is decoded, and said.
+        let files: Vec<(&str, &str)> =
+            imported.cluster.host.files.iter().map(|f| (f.path.as_ref(), f.contents.text())).collect();
+        assert_eq!(files, [("/etc/b64", "hi")]);
+        assert!(imported.findings.iter().any(|f| f.line == 21 && f.why.starts_with("base64 decoded")));
+        assert!(imported.cluster.host.units.is_empty(), "{:?}", imported.cluster.host);
     }
 
     #[test]

@@ -98,6 +98,8 @@ pub struct CloudConfig {
     pub locksmith: Option<Section>,
     /// `coreos.update`.
     pub update: Option<Section>,
+    /// `coreos.flannel`.
+    pub flannel: Option<Section>,
     /// `coreos.units`.
     pub units: Vec<CloudUnit>,
     /// `write_files`.
@@ -108,7 +110,7 @@ pub struct CloudConfig {
 
 impl CloudConfig {
     /// The `coreos.<name>` section this reader keeps (`etcd2`, `etcd`, `fleet`, `locksmith`,
-    /// `update`), if the file has it.
+    /// `update`, `flannel`), if the file has it.
     pub fn section(&self, name: &str) -> Option<&Section> {
         match name {
             "etcd2" => self.etcd2.as_ref(),
@@ -116,6 +118,7 @@ impl CloudConfig {
             "fleet" => self.fleet.as_ref(),
             "locksmith" => self.locksmith.as_ref(),
             "update" => self.update.as_ref(),
+            "flannel" => self.flannel.as_ref(),
             _ => None,
         }
     }
@@ -245,8 +248,8 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
     let Some(root) = root else { return Ok(out) };
     let unread = &mut out.unread;
     let (mut hostname, mut keys, mut units, mut files) = (None, Vec::new(), Vec::new(), Vec::new());
-    let mut sections: [(&str, Option<Section>); 5] =
-        [("etcd2", None), ("etcd", None), ("fleet", None), ("locksmith", None), ("update", None)];
+    let mut sections: [(&str, Option<Section>); 6] =
+        [("etcd2", None), ("etcd", None), ("fleet", None), ("locksmith", None), ("update", None), ("flannel", None)];
     for (key, line, value) in mapping(&root, "", unread) {
         match key.as_str() {
             "hostname" => hostname = scalar(value, "hostname", unread),
@@ -294,7 +297,7 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
             _ => unread.push(Unread { key, line, why: "clusterdef does not model it".into() }),
         }
     }
-    let [etcd2, etcd, fleet, locksmith, update] = sections.map(|(_, s)| s);
+    let [etcd2, etcd, fleet, locksmith, update, flannel] = sections.map(|(_, s)| s);
     Ok(CloudConfig {
         hostname,
         ssh_authorized_keys: keys,
@@ -303,6 +306,7 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
         fleet,
         locksmith,
         update,
+        flannel,
         units,
         write_files: files,
         unread: out.unread,
@@ -358,7 +362,7 @@ mod tests {
         assert_eq!(config.units[0].command.as_ref().map(|f| f.value.as_str()), Some("start"));
         assert!(!config.units[0].enable, "a quoted \"true\" is not a boolean to coreos-cloudinit");
         let unread: Vec<(&str, usize)> = config.unread.iter().map(|u| (u.key.as_str(), u.line)).collect();
-        assert_eq!(unread, [("coreos.flannel", 9), ("coreos.units[0].enable", 14), ("users", 15)]);
+        assert_eq!(unread, [("coreos.units[0].enable", 14), ("users", 15)]);
     }
 
     #[test]
