@@ -442,6 +442,8 @@ struct ImportReport<'a> {
     declaration: &'a str,
     findings: &'a [clusterdef::import::Finding],
     errors: &'a [Problem],
+    /// Each file read, and the rendered config for the same machine.
+    counterparts: &'a [clusterdef::import::Counterpart],
 }
 
 fn import(
@@ -467,7 +469,13 @@ fn import(
         } else {
             let problem =
                 Problem { file: dir.display().to_string(), line: None, column: None, rule: None, at: None, message };
-            let report = ImportReport { ok: false, declaration: "", findings, errors: std::slice::from_ref(&problem) };
+            let report = ImportReport {
+                ok: false,
+                declaration: "",
+                findings,
+                errors: std::slice::from_ref(&problem),
+                counterparts: &[],
+            };
             println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
         }
         outcome
@@ -520,7 +528,13 @@ fn import(
     match format {
         Format::Json => println!(
             "{}",
-            json(&ImportReport { ok, declaration: &text, findings: &imported.findings, errors: problems })
+            json(&ImportReport {
+                ok,
+                declaration: &text,
+                findings: &imported.findings,
+                errors: problems,
+                counterparts: &imported.counterparts
+            })
         ),
         Format::Text => {
             if let Err(Failure::Invalid { rendered, .. }) = &checked {

@@ -454,8 +454,7 @@ fn what_the_language_cannot_say_fails_the_import_with_file_and_line() {
     assert_eq!(report.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_str(&stdout(&report)).expect("one JSON object");
     assert_eq!(report["ok"], false);
-    let flannel =
-        report["findings"].as_array().into_iter().flatten().find(|f| f["what"] == "coreos.flannel.interface");
+    let flannel = report["findings"].as_array().into_iter().flatten().find(|f| f["what"] == "coreos.flannel.interface");
     let flannel = flannel.expect("the flannel finding");
     assert_eq!(
         (&flannel["file"], &flannel["line"], &flannel["severity"]),
@@ -612,4 +611,184 @@ fn kubernetes_plan_predicts_each_loss_and_pki_never_overwrites() {
     assert_eq!(none.status.code(), Some(1));
     assert!(stderr(&none).contains("needs no PKI"), "{}", stderr(&none));
     assert!(!Path::new(&s.path("none")).exists());
+}
+
+/// Hand-written fixtures in the styles real CoreOS clusters were written in (docs/import.md):
+/// the directory, the arguments beyond it, and the exit code the import ends with.
+const REAL_STYLES: &[(&str, &[&str], i32)] = &[
+    ("no-hostnames", &[], 0),
+    ("url-addresses", &[], 1),
+    ("discovery-worker", &["--count", "3"], 0),
+    ("shared-member", &[], 1),
+    ("public-ipv4", &[], 1),
+    ("cloud-pool", &[], 0),
+    ("host-units", &[], 0),
+    ("script", &[], 1),
+    ("placeholders", &[], 1),
+];
+
+/// The findings as text lines (`file:line: severity: what: why`, or `file: …` for the whole
+/// file), against the expected ones kept beside the fixture (`UPDATE_GOLDEN=1` rewrites them).
+fn assert_expected_findings(name: &str, findings: &[serde_json::Value]) {
+    let mut text = String::new();
+    for f in findings {
+        let at = match f["line"].as_u64() {
+            Some(line) => format!("{}:{line}", f["file"].as_str().unwrap_or_default()),
+            None => format!("{} (the whole file)", f["file"].as_str().unwrap_or_default()),
+        };
+        let (severity, what, why) = (&f["severity"], &f["what"], &f["why"]);
+        text.push_str(&format!(
+            "{at}: {}: {}: {}\n",
+            severity.as_str().unwrap_or_default(),
+            what.as_str().unwrap_or_default(),
+            why.as_str().unwrap_or_default()
+        ));
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import").join(format!("{name}.findings"));
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &text).expect("write the expected findings");
+    }
+    let expected = std::fs::read_to_string(&path).expect("the expected findings");
+    assert_eq!(text, expected, "the findings of {name} changed; rerun with UPDATE_GOLDEN=1 if that is intended");
+}
+
+/// What a machine does, as its config tells coreos-cloudinit, etcd and fleet: each fact with
+/// the key it is read from and that key's line (0 when the file does not have it). Lists whose
+/// order the engines ignore are compared as sets; `initial-cluster` by its peer URLs (names are
+/// labels the comparison of `name` covers); write_files by their decoded contents.
+fn behaviour(text: &str) -> Vec<(String, usize, String)> {
+    use base64::Engine as _;
+    use clusterdef::read::cloud_config::{Field, Section, parse};
+    let cc = parse(text).expect("a cloud-config");
+    let mut facts = Vec::new();
+    let set = |v: &str| {
+        let mut items: Vec<&str> = v.split(',').map(str::trim).filter(|i| !i.is_empty()).collect();
+        items.sort();
+        items.join(",")
+    };
+    let mut fact = |key: String, field: Option<&Field>, value: String| {
+        facts.push((key, field.map_or(0, |f| f.line), value));
+    };
+    fact("hostname".into(), cc.hostname.as_ref(), cc.hostname.as_ref().map(|f| f.value.clone()).unwrap_or_default());
+    let get = |s: &Option<Section>, k: &str| s.as_ref().and_then(|s| s.get(k)).cloned();
+    let proxy = get(&cc.etcd2, "proxy").is_some_and(|p| p.value != "off");
+    let role = match (&cc.etcd2, &cc.etcd) {
+        (Some(_), _) if proxy => "proxy",
+        (Some(_), _) | (None, Some(_)) => "member",
+        (None, None) => "none",
+    };
+    fact("coreos.etcd2".into(), cc.etcd2.as_ref().and_then(|s| s.get("proxy")), role.into());
+    for key in ["name", "initial_advertise_peer_urls", "advertise_client_urls", "listen_client_urls", "discovery"] {
+        let f = get(&cc.etcd2, key);
+        fact(format!("coreos.etcd2.{key}"), f.as_ref(), f.as_ref().map(|f| set(&f.value)).unwrap_or_default());
+    }
+    let initial = get(&cc.etcd2, "initial_cluster");
+    let urls = initial.as_ref().map(|f| {
+        set(&f.value.split(',').filter_map(|e| e.split_once('=')).map(|(_, u)| u).collect::<Vec<_>>().join(","))
+    });
+    fact("coreos.etcd2.initial_cluster".into(), initial.as_ref(), urls.unwrap_or_default());
+    let metadata = get(&cc.fleet, "metadata");
+    fact(
+        "coreos.fleet.metadata".into(),
+        metadata.as_ref(),
+        metadata.as_ref().map(|f| set(&f.value)).unwrap_or_default(),
+    );
+    let public = get(&cc.fleet, "public_ip");
+    fact(
+        "coreos.fleet.public_ip".into(),
+        public.as_ref(),
+        public.as_ref().map(|f| f.value.clone()).unwrap_or_default(),
+    );
+    for unit in &cc.units {
+        let name = unit.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+        let dropins: Vec<String> = unit.drop_ins.iter().map(|(n, c)| format!("{}={}", n.value, c.value)).collect();
+        let value = format!(
+            "content={:?} command={:?} enable={} mask={} runtime={} dropins={dropins:?}",
+            unit.content.as_ref().map(|c| &c.value),
+            unit.command.as_ref().map(|c| &c.value),
+            unit.enable,
+            unit.mask,
+            unit.runtime
+        );
+        facts.push((format!("coreos.units `{name}`"), unit.name.as_ref().map_or(unit.line, |n| n.line), value));
+    }
+    for file in &cc.write_files {
+        let path = file.path.as_ref().map(|p| p.value.clone()).unwrap_or_default();
+        let raw = file.content.as_ref().map(|c| c.value.clone()).unwrap_or_default();
+        let content = match file.encoding.as_ref().map(|e| e.value.as_str()) {
+            Some("b64" | "base64") => base64::engine::general_purpose::STANDARD
+                .decode(raw.split_whitespace().collect::<String>())
+                .map_or(raw.clone(), |b| String::from_utf8_lossy(&b).into_owned()),
+            _ => raw,
+        };
+        let value = format!(
+            "{content:?} {:?} {:?}",
+            file.permissions.as_ref().map(|p| &p.value),
+            file.owner.as_ref().map(|o| &o.value)
+        );
+        facts.push((format!("write_files `{path}`"), file.path.as_ref().map_or(file.line, |p| p.line), value));
+    }
+    facts
+}
+
+#[test]
+fn hand_written_clusters_import_as_expected_and_every_change_in_behaviour_is_a_finding() {
+    let scratch = Scratch::new("import-real-styles");
+    for (name, args, code) in REAL_STYLES {
+        let fixture = import_fixture(name);
+        let mut with = vec!["import", fixture.as_str()];
+        with.extend_from_slice(args);
+        let report = clusterdef(&[&with[..], &["--format", "json"]].concat());
+        assert_eq!(report.status.code(), Some(*code), "{name}: {}", stdout(&report));
+        let report: serde_json::Value = serde_json::from_str(&stdout(&report)).expect("one JSON object");
+        let declaration = report["declaration"].as_str().unwrap_or_default();
+        assert_expected_declaration(name, declaration);
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        assert_expected_findings(name, &findings);
+        let text = clusterdef(&with);
+        assert_eq!(stdout(&text), declaration, "{name}: text and JSON print one declaration");
+        // Rendered again, with its risks accepted, each machine does what its file did, or a
+        // finding on that file says what changes.
+        let decl = scratch.path(&format!("{name}.cluster"));
+        let accepted = clusterdef(&[&with[..], &["--allow-lossy", "--allow-risks", "--out", &decl]].concat());
+        let out = scratch.path(&format!("{name}-out"));
+        let rendered =
+            clusterdef(&["render", &decl, "--out", &out, "--discovery-url", "https://discovery.etcd.io/fixture"]);
+        if !accepted.status.success() || !rendered.status.success() {
+            assert_eq!(*code, 1, "{name} renders only when the import fails saying why: {}", stderr(&rendered));
+            continue;
+        }
+        for pair in report["counterparts"].as_array().into_iter().flatten() {
+            let (file, twin) =
+                (pair["file"].as_str().unwrap_or_default(), pair["rendered"].as_str().unwrap_or_default());
+            let source = std::fs::read_to_string(Path::new(&fixture).join(file)).expect("the source");
+            let again = std::fs::read_to_string(Path::new(&out).join(twin))
+                .unwrap_or_else(|e| panic!("{name}: the rendered counterpart of {file}, {twin}: {e}"));
+            let (was, now) = (behaviour(&source), behaviour(&again));
+            let said = |key: &str, line: usize| {
+                findings.iter().any(|f| {
+                    f["file"] == file
+                        && (line != 0 && f["line"].as_u64() == Some(line as u64)
+                            || f["what"].as_str().is_some_and(|w| {
+                                key.starts_with(w) || w.starts_with(key) || w.replace('-', "_").starts_with(key)
+                            }))
+                })
+            };
+            for (key, line, value) in &was {
+                let after = now.iter().find(|(k, _, _)| k == key).map(|(_, _, v)| v.as_str()).unwrap_or_default();
+                if after != value {
+                    assert!(
+                        said(key, *line),
+                        "{name}/{file}:{line}: `{key}` changes from {value:?} to {after:?} without a finding"
+                    );
+                }
+            }
+            for (key, _, value) in &now {
+                if !value.is_empty() && !was.iter().any(|(k, _, _)| k == key) {
+                    let section = key.split(' ').next().unwrap_or_default();
+                    assert!(said(section, 0), "{name}/{file}: the render adds `{key}` = {value:?} without a finding");
+                }
+            }
+        }
+    }
 }

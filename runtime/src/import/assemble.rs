@@ -101,7 +101,24 @@ pub(super) fn build(
         (_, _, true) => Layout::Small,
         _ => Layout::CentralServices,
     };
-    let member_name = members[0].group_name().unwrap_or_else(|| layout.default_role().to_string());
+    // The dev/test layout names its etcd node by the static address every proxy points at.
+    let layout = match (layout, members[0].address) {
+        (Layout::DevTest, None) => {
+            let (first, central) =
+                (&members[0], if pools.is_empty() { Layout::Small } else { Layout::CentralServices });
+            findings.push(lossy(
+                &first.path,
+                first.line_of("etcd"),
+                "etcd member",
+                format!("one etcd member without a static address of its own: the dev/test layout declares its etcd node by the address every worker's proxy names, so it is declared as one `{}` member instead (the rules say what that risks)", central.members_key()),
+            ));
+            central
+        }
+        (layout, _) => layout,
+    };
+    // The members' group is named as the language names it (its layout's), whatever their
+    // locksmith group or role: that is the name the printed declaration gives them back.
+    let member_name = layout.default_role().to_string();
     let member_assembly = Assembly { name: member_name, configs: members, count: shared_count };
     let first_member = &member_assembly.configs[0];
     let cluster_name = first_member
@@ -132,7 +149,8 @@ pub(super) fn build(
         Some(url) => Bootstrap::Discovery(url.map(Into::into)),
         None => {
             let unbootstrapped = member_assembly.configs.iter().find(|c| {
-                c.release == Some(EtcdRelease::V2) && c.member.as_ref().is_some_and(|m| m.initial_cluster.is_empty())
+                c.release == Some(EtcdRelease::V2)
+                    && c.read.etcd2.as_ref().is_some_and(|s| s.get("initial_cluster").is_none())
             });
             if let Some(c) = unbootstrapped {
                 findings.push(lossy(&c.path, c.line_of("etcd"), "coreos.etcd2", "neither `initial-cluster` nor `discovery`: etcd2 would start a one-member cluster of its own; the declaration bootstraps the members statically, from their addresses"));
@@ -204,7 +222,8 @@ pub(super) fn build(
             placed.machines.iter().map(|m| (m.hostname.as_str(), m)).collect();
         let by_address: HashMap<Ipv4Addr, &clusterdef_model::Machine> =
             placed.machines.iter().filter_map(|m| Some((m.address?, m))).collect();
-        let shared_members = assembly.count.is_some();
+        // Members always have configs of their own; one they share stands for the first's.
+        let shared_members = std::ptr::eq(placed.group, &cluster.members);
         for config in assembly.configs {
             let rendered = match (&config.hostname, config.address) {
                 (Some(h), _) => by_hostname.get(h.as_str()).map(|m| machine_config_path(m)),
@@ -430,6 +449,20 @@ pub(super) fn assemble(
         }
         Windows::PerDomain(per.into_iter().map(|(d, w)| (d.into(), w)).collect())
     };
+    // One config every member runs: the language names each of them.
+    if let (true, true, None) = (is_members, shared, &first.hostname) {
+        let n = count;
+        let names: Vec<String> = (0..n).map(|i| group.hostname(i, group.placement(n)[i as usize])).collect();
+        findings.push(note(
+            &first.path,
+            first.line_of("etcd"),
+            "hostname",
+            format!(
+                "no `hostname:`: the declaration names the members {} and writes those hostnames",
+                names.join(", ")
+            ),
+        ));
+    }
     if !shared {
         let ordered: Vec<&Config> = order.iter().map(|&i| &a.configs[i]).collect();
         if ordered.iter().all(|c| c.hostname.is_some()) {

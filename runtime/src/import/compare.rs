@@ -13,7 +13,22 @@ use super::{Finding, accept_risks, note};
 pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)], findings: &mut Vec<Finding>) {
     let mut renderable = cluster.clone();
     accept_risks(&mut renderable);
-    let Ok(artifacts) = crate::Render::render(&renderable) else { return };
+    // A discovery URL given at render stands in for one the files left to the launcher.
+    let options = crate::RenderOptions { discovery_url: Some("https://discovery.etcd.io/given-at-render".into()) };
+    let artifacts = match crate::Render::render_with(&renderable, &options) {
+        Ok(artifacts) => artifacts,
+        Err(e) => {
+            for (config, _) in sources {
+                findings.push(note(
+                    &config.path,
+                    0,
+                    "the file",
+                    format!("not compared with what the declaration renders, which does not render: {e}"),
+                ));
+            }
+            return;
+        }
+    };
     let rendered_configs =
         crate::parallel::map(sources, |(_, path)| artifacts.text(path).and_then(|t| cloud_config::parse(t).ok()));
     for ((config, _), rendered) in sources.iter().zip(rendered_configs) {

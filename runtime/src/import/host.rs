@@ -303,7 +303,7 @@ pub(super) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     };
     let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
     let body = digits.strip_suffix(b"==").or_else(|| digits.strip_suffix(b"=")).unwrap_or(&digits);
-    if body.len() % 4 == 1 || (body.len() != digits.len() && digits.len() % 4 != 0) {
+    if body.len() % 4 == 1 || (body.len() != digits.len() && !digits.len().is_multiple_of(4)) {
         return None;
     }
     let mut out = Vec::with_capacity(body.len() * 3 / 4);

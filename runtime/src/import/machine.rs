@@ -490,6 +490,17 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             (n, _, Some(content)) if n.ends_with(".network") && plain && link.is_none() => {
                 match read_link(&content.value) {
                     Ok(l) => {
+                        // The language writes a machine's network under a name of its own, at
+                        // runtime (coreos-cloudinit rewrites it at every boot).
+                        let written = format!("00-{}.network", l.interface);
+                        if *n != written || !unit.runtime {
+                            findings.push(note(
+                                path,
+                                name.line,
+                                format!("coreos.units `{n}`"),
+                                format!("read as the machine's static address; the declaration writes it as `{written}` with `runtime: true`"),
+                            ));
+                        }
                         link = Some(l);
                         link_line = Some(name.line);
                     }
@@ -601,7 +612,8 @@ pub(super) fn member_section(
     path: &str,
 ) -> MemberSection {
     let mut initial_cluster = Vec::new();
-    if let Some(f) = section.get(list_key) {
+    // A placeholder list is said where it is read (and names no member).
+    if let Some(f) = section.get(list_key).filter(|f| !is_placeholder(&f.value)) {
         for entry in f.value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             match entry.split_once('=') {
                 Some((name, url)) => initial_cluster.push((name.to_string(), url.to_string())),

@@ -106,6 +106,19 @@ pub struct Imported {
     pub cluster: Cluster,
     /// Every key, line or file not carried as it was, in file and line order.
     pub findings: Vec<Finding>,
+    /// Each cloud-config read, with the path of the config the declaration renders for the
+    /// same machine (or pool): what a reader compares them by.
+    pub counterparts: Vec<Counterpart>,
+}
+
+/// A file read and the rendered config that stands for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Counterpart {
+    /// The file read, as in [`SourceFile::path`].
+    pub file: String,
+    /// The path, in the render, of the config for the same machine or pool.
+    pub rendered: String,
 }
 
 impl Imported {
@@ -272,9 +285,11 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
     let units = read_units(&unit_files, &configs, &mut findings);
     let (cluster, sources) = build(configs, units, options, &mut findings)?;
     compare_with_render(&cluster, &sources, &mut findings);
+    let counterparts =
+        sources.iter().map(|(c, rendered)| Counterpart { file: c.path.clone(), rendered: rendered.clone() }).collect();
     findings.sort_by(|a, b| (&a.file, a.line, &a.what).cmp(&(&b.file, b.line, &b.what)));
     findings.dedup();
-    Ok(Imported { cluster, findings })
+    Ok(Imported { cluster, findings, counterparts })
 }
 
 /// Adds an `allow(rule, reason = "imported: …")` for every allowable rule the cluster breaks,
