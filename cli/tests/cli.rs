@@ -747,6 +747,14 @@ fn hand_written_clusters_import_as_expected_and_every_change_in_behaviour_is_a_f
         assert_expected_findings(name, &findings);
         let text = clusterdef(&with);
         assert_eq!(stdout(&text), declaration, "{name}: text and JSON print one declaration");
+        // Every field the declaration sets is read from a line, inferred with its finding, or
+        // told by an option.
+        let (files, _) = clusterdef::import::read_dir(Path::new(&fixture)).expect("the fixture reads");
+        let member_count = args.iter().position(|a| *a == "--count").and_then(|i| args.get(i + 1)?.parse().ok());
+        let options = clusterdef::import::Options { name: Some(name), member_count };
+        if let Ok(imported) = clusterdef::import::import_with(&files, &options) {
+            assert_eq!(imported.fields_without_evidence(), Vec::<String>::new(), "{name}");
+        }
         // Rendered again, with its risks accepted, each machine does what its file did, or a
         // finding on that file says what changes.
         let decl = scratch.path(&format!("{name}.cluster"));

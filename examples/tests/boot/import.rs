@@ -24,6 +24,10 @@ fn sources(artifacts: &Artifacts) -> Vec<SourceFile> {
 fn round_trip(cluster: &Cluster) -> Result<Imported, String> {
     let first = cluster.render().map_err(|e| format!("the original does not render: {e}"))?;
     let mut imported = import(&sources(&first), None).map_err(|e| format!("import failed: {e}"))?;
+    let unaccounted = imported.fields_without_evidence();
+    if !unaccounted.is_empty() {
+        return Err(format!("fields set without evidence: {unaccounted:?}"));
+    }
     let left = accept_risks(&mut imported.cluster);
     if !left.is_empty() {
         return Err(format!("the import breaks rules that cannot be allowed: {left:?}"));

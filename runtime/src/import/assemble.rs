@@ -11,6 +11,7 @@ use clusterdef_model::{
 
 use crate::render::cloud_config::{machine_config_path, pool_config_path};
 
+use super::evidence::Ledger;
 use super::machine::{Config, Link, url_host};
 use super::{Finding, ImportError, lossy, note};
 
@@ -35,6 +36,7 @@ pub(super) fn build(
     configs: Vec<Config>,
     mut units: Vec<Unit>,
     options: &super::Options<'_>,
+    ledger: &mut Ledger,
     findings: &mut Vec<Finding>,
 ) -> Result<(Cluster, Vec<(Config, String)>), ImportError> {
     let name = options.name;
@@ -72,6 +74,7 @@ pub(super) fn build(
     // it is in the launcher, not in the files.
     let shared_count = match (&members[..], options.member_count) {
         ([one], Some(n)) if one.is_shared() => {
+            ledger.told("members.size");
             findings.push(note(
                 &one.path,
                 one.line_of("etcd"),
@@ -81,15 +84,18 @@ pub(super) fn build(
             Some(n)
         }
         ([one], None) if one.is_shared() => {
-            findings.push(lossy(
+            ledger.inferred("members.size", lossy(
                 &one.path,
                 one.line_of("etcd"),
                 "etcd members",
                 "one config, no hostname or address of its own: every member runs it, and how many machines do is in the launcher (a Vagrantfile, an autoscaling group), not in the files; declared as one member: pass `--count N`",
-            ));
+            ), findings);
             None
         }
-        _ => None,
+        _ => {
+            ledger.read("members.size", &members[0].path, 0);
+            None
+        }
     };
     let member_count = shared_count.unwrap_or(members.len() as u32);
     let role = members[0].role().map(str::to_string);
@@ -106,27 +112,36 @@ pub(super) fn build(
         (Layout::DevTest, None) => {
             let (first, central) =
                 (&members[0], if pools.is_empty() { Layout::Small } else { Layout::CentralServices });
-            findings.push(lossy(
+            ledger.inferred("layout", lossy(
                 &first.path,
                 first.line_of("etcd"),
                 "etcd member",
                 format!("one etcd member without a static address of its own: the dev/test layout declares its etcd node by the address every worker's proxy names, so it is declared as one `{}` member instead (the rules say what that risks)", central.members_key()),
-            ));
+            ), findings);
             central
         }
-        (layout, _) => layout,
+        (layout, _) => {
+            // The layout follows from the members' role, their count and whether there are
+            // workers, all read.
+            ledger.read("layout", &members[0].path, members[0].line_of("etcd"));
+            layout
+        }
     };
     // The members' group is named as the language names it (its layout's), whatever their
     // locksmith group or role: that is the name the printed declaration gives them back.
     let member_name = layout.default_role().to_string();
     let member_assembly = Assembly { name: member_name, configs: members, count: shared_count };
     let first_member = &member_assembly.configs[0];
-    let cluster_name = first_member
-        .member
-        .as_ref()
-        .and_then(|m| m.token.clone())
-        .or_else(|| name.map(str::to_string))
-        .unwrap_or_else(|| "imported".to_string());
+    let token = first_member.member.as_ref().and_then(|m| m.token.clone());
+    match &token {
+        Some(_) => {
+            let line =
+                first_member.read.etcd2.as_ref().and_then(|s| s.get("initial_cluster_token")).map_or(0, |f| f.line);
+            ledger.read("name", &first_member.path, line);
+        }
+        None => ledger.told("name"),
+    }
+    let cluster_name = token.or_else(|| name.map(str::to_string)).unwrap_or_else(|| "imported".to_string());
     let channel = first_member.channel.unwrap_or(Channel::Stable);
     let tls = first_member.tls.clone();
     let discovery = first_member.discovery.clone();
@@ -139,30 +154,67 @@ pub(super) fn build(
     let common = (0..common).take_while(|&i| all_keys.iter().all(|k| k[i] == all_keys[0][i])).count();
     let cluster_keys: Vec<String> = all_keys.first().map_or_else(Vec::new, |k| k[..common].to_vec());
 
-    let members_group = assemble(&member_assembly, true, layout.default_role(), channel, common, findings);
+    let members_group =
+        assemble(&member_assembly, "members", true, layout.default_role(), channel, common, ledger, findings);
     let mut cluster = Cluster::new(cluster_name, layout, members_group);
+    let first_member = &member_assembly.configs[0];
+    ledger.read("etcd_release", &first_member.path, first_member.line_of("etcd"));
+    ledger.read("channel", &first_member.path, first_member.line_of("coreos.update.group"));
+    ledger.read("ssh_keys", &first_member.path, first_member.line_of("ssh_authorized_keys"));
+    ledger.read("tls", &first_member.path, first_member.line_of("etcd"));
     cluster.etcd_release = release;
     cluster.channel = channel;
     cluster.ssh_keys = cluster_keys.into_iter().map(Into::into).collect();
     cluster.tls = tls.map(|(ca, cert, key)| Tls { ca: ca.into(), cert: cert.into(), key: key.into() });
+    let discovery_line = first_member
+        .read
+        .etcd2
+        .as_ref()
+        .or(first_member.read.etcd.as_ref())
+        .and_then(|s| s.get("discovery"))
+        .map_or(0, |f| f.line);
     cluster.bootstrap = match discovery {
-        Some(url) => Bootstrap::Discovery(url.map(Into::into)),
+        Some(Some(url)) => {
+            ledger.read("bootstrap", &first_member.path, discovery_line);
+            Bootstrap::Discovery(Some(url.into()))
+        }
+        // The placeholder's note says it.
+        Some(None) => {
+            ledger.said("bootstrap", &first_member.path, discovery_line, "coreos.etcd2.discovery");
+            Bootstrap::Discovery(None)
+        }
         None => {
             let unbootstrapped = member_assembly.configs.iter().find(|c| {
                 c.release == Some(EtcdRelease::V2)
                     && c.read.etcd2.as_ref().is_some_and(|s| s.get("initial_cluster").is_none())
             });
-            if let Some(c) = unbootstrapped {
-                findings.push(lossy(&c.path, c.line_of("etcd"), "coreos.etcd2", "neither `initial-cluster` nor `discovery`: etcd2 would start a one-member cluster of its own; the declaration bootstraps the members statically, from their addresses"));
+            match unbootstrapped {
+                Some(c) => ledger.inferred("bootstrap", lossy(&c.path, c.line_of("etcd"), "coreos.etcd2", "neither `initial-cluster` nor `discovery`: etcd2 would start a one-member cluster of its own; the declaration bootstraps the members statically, from their addresses"), findings),
+                None => ledger.read("bootstrap", &first_member.path, first_member.line_of("initial-cluster")),
             }
             Bootstrap::Static
         }
     };
-    cluster.pools =
-        pools.iter().map(|p| assemble(p, false, layout.default_role(), channel, common, findings)).collect();
+    cluster.pools = pools
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            assemble(p, &format!("pools[{i}]"), false, layout.default_role(), channel, common, ledger, findings)
+        })
+        .collect();
     let assemblies: Vec<&Assembly> = std::iter::once(&member_assembly).chain(pools.iter()).collect();
     let (cluster_host, group_hosts) = super::host::scopes(&assemblies, findings);
     cluster.host = cluster_host;
+    // Host configuration is read item by item, each from its line (scoped by `host::scopes`).
+    let host_line = |c: &Config| c.host.first().map_or(0, |(line, _)| *line);
+    ledger.read("host", &first_member.path, host_line(first_member));
+    for (at, a) in std::iter::once(("members".to_string(), &member_assembly))
+        .chain(pools.iter().enumerate().map(|(i, p)| (format!("pools[{i}]"), p)))
+    {
+        let first = &a.configs[0];
+        ledger.read(format!("{at}.host"), &first.path, host_line(first));
+        ledger.read(format!("{at}.host_in"), &first.path, host_line(first));
+    }
     let with_host = |group: &mut Group, (own, domains): super::host::GroupHost| {
         group.host = own;
         group.host_in = domains.into_iter().map(|(d, h)| (d.into(), h)).collect();
@@ -178,6 +230,9 @@ pub(super) fn build(
     cluster.pools = pools_with_host.into();
     let bases: Vec<&String> = pools.iter().filter_map(|p| p.configs.first()?.pxe.as_ref()).collect();
     if let Some(first) = bases.first() {
+        if let Some(c) = pools.iter().find_map(|p| p.configs.first().filter(|c| c.pxe.is_some())) {
+            ledger.read("boot_server", &c.path, 0);
+        }
         cluster.boot_server = Some(first.to_string().into());
         let mut pools_out = cluster.pools.to_vec();
         for pool in &mut pools_out {
@@ -189,7 +244,7 @@ pub(super) fn build(
         }
         cluster.pools = pools_out.into();
     }
-    cluster.network = network(std::iter::once(&member_assembly).chain(pools.iter()), findings);
+    cluster.network = network(std::iter::once(&member_assembly).chain(pools.iter()), ledger, findings);
     let started: Vec<String> = member_assembly.configs.iter().flat_map(|c| c.started.iter().cloned()).collect();
     for unit in units.iter_mut().filter(|u| u.is_template()) {
         let Some((prefix, suffix)) = unit.name.split_once("@.") else { continue };
@@ -290,12 +345,15 @@ pub(super) fn split(group: Assembly, findings: &mut Vec<Finding>) -> Vec<Assembl
 }
 
 /// The group an assembly of configs describes.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn assemble(
     a: &Assembly,
+    at: &str,
     is_members: bool,
     default_member_role: &str,
     channel: Channel,
     common_keys: usize,
+    ledger: &mut Ledger,
     findings: &mut Vec<Finding>,
 ) -> Group {
     let first = &a.configs[0];
@@ -308,23 +366,42 @@ pub(super) fn assemble(
         .flat_map(|c| c.inventory.iter().map(|mac| (mac.clone(), c.domain().map(|(_, d)| d.to_string()))))
         .collect();
     let size = match (shared && !is_members, listed.len()) {
-        (true, 0) => Size::Autoscale { min: None, max: None },
-        (true, n) => Size::Fixed(n as u32),
-        (false, _) => Size::Fixed(count),
+        (true, 0) => {
+            // One config without a hostname or an address of its own serves however many
+            // machines start from it: what `autoscale` (without bounds) declares.
+            ledger.read(format!("{at}.size"), &first.path, 0);
+            Size::Autoscale { min: None, max: None }
+        }
+        (true, n) => {
+            ledger.read(format!("{at}.size"), &first.path, 0);
+            Size::Fixed(n as u32)
+        }
+        (false, _) => {
+            if !is_members {
+                ledger.read(format!("{at}.size"), &first.path, 0);
+            }
+            Size::Fixed(count)
+        }
     };
+    let name_line =
+        first.read.locksmith.as_ref().and_then(|s| s.get("group")).map_or(first.metadata_line(), |f| f.line);
+    ledger.read(format!("{at}.name"), &first.path, name_line);
     let role = match first.role() {
-        Some(role) => role.to_string(),
+        Some(role) => {
+            ledger.read(format!("{at}.role"), &first.path, first.metadata_line());
+            role.to_string()
+        }
         None => {
             // Not said: the language's default, which it publishes.
             let role = if is_members { default_member_role.to_string() } else { "worker".to_string() };
             let line = first.metadata_line();
             let what = if line == 0 { "fleet metadata" } else { "fleet metadata `role`" };
-            findings.push(note(
+            ledger.inferred(format!("{at}.role"), note(
                 &first.path,
                 line,
                 what,
                 format!("no `role`: group `{}` takes the language's default role, `{role}`, and the declaration publishes `role={role}` beside the metadata as written", a.name),
-            ));
+            ), findings);
             role
         }
     };
@@ -352,6 +429,7 @@ pub(super) fn assemble(
         // The files' own order: each domain where its first machine is (shared configs by file).
         names.sort_by_key(|n| a.configs.iter().position(|c| c.domain().is_some_and(|(_, d)| d == n)));
         group = group.across(kind, names.clone());
+        ledger.read(format!("{at}.spread"), &first.path, first.metadata_line());
         if !shared {
             let wanted: Vec<Option<usize>> =
                 a.configs.iter().map(|c| c.domain().and_then(|(_, d)| names.iter().position(|n| n == d))).collect();
@@ -404,6 +482,20 @@ pub(super) fn assemble(
     }
     group.channel = first.channel.filter(|c| *c != channel);
     group.reboot = first.reboot;
+    for (field, setting) in [
+        ("metadata", "fleet metadata"),
+        ("channel", "coreos.update.group"),
+        ("reboot", "coreos.update.reboot-strategy"),
+        ("ssh_keys", "ssh_authorized_keys"),
+        ("windows", "coreos.locksmith window"),
+    ] {
+        ledger.read(format!("{at}.{field}"), &first.path, first.line_of(setting));
+    }
+    if first.pxe.is_some() || !first.inventory.is_empty() {
+        // Named by a boot script (and listed by MAC in a dnsmasq config).
+        ledger.read(format!("{at}.boot"), &first.path, 0);
+        ledger.read(format!("{at}.inventory"), &first.path, 0);
+    }
     group.ssh_keys = first.keys[common_keys.min(first.keys.len())..].iter().cloned().map(Into::into).collect();
     if !listed.is_empty() {
         let mut listed = listed;
@@ -468,6 +560,10 @@ pub(super) fn assemble(
         if ordered.iter().all(|c| c.hostname.is_some()) {
             let hostnames: Vec<String> = ordered.iter().map(|c| c.hostname.clone().unwrap_or_default()).collect();
             group.hostnames = hostname_pattern(&group, &hostnames);
+            ledger.read(format!("{at}.hostnames"), &first.path, first.line_of("hostname"));
+        }
+        if let Some(c) = ordered.iter().find(|c| c.address.is_some()) {
+            ledger.read(format!("{at}.addressing"), &c.path, c.line_of("address"));
         }
         let addresses: Vec<Option<(Ipv4Addr, &Config)>> =
             ordered.iter().map(|c| c.address.map(|(address, _)| (address, *c))).collect();
@@ -546,6 +642,7 @@ pub(super) fn addressing(
 /// The network the static addresses are on: one subnet for all, or one per failure domain.
 pub(super) fn network<'a>(
     groups: impl Iterator<Item = &'a Assembly> + Clone,
+    ledger: &mut Ledger,
     findings: &mut Vec<Finding>,
 ) -> Option<Network> {
     let mut links: Vec<(&Config, &Link)> = Vec::new();
@@ -564,14 +661,15 @@ pub(super) fn network<'a>(
             interface: "eth0".into(),
             domains: Vec::new().into(),
         };
-        findings.push(lossy(
+        ledger.inferred("network", lossy(
             &c.path,
             evidence.line,
             "static networking",
             format!("the machines' addresses are read from their etcd URLs, and no `.network` unit gives their subnet: the declaration assumes {subnet} on `eth0` without a gateway, and writes a `.network` unit for each machine (here the address came from DHCP or the platform); check the subnet"),
-        ));
+        ), findings);
         return Some(network);
     };
+    ledger.read("network", &first_config.path, first_config.line_of("address"));
     let segment = |l: &Link| (Ipv4Net::new(Ipv4Net::new(l.address, l.prefix).network(), l.prefix), l.gateway);
     for (c, l) in &links[1..] {
         if l.interface != first.interface || l.dns != first.dns {

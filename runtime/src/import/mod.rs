@@ -23,6 +23,7 @@
 
 mod assemble;
 mod compare;
+mod evidence;
 mod host;
 mod machine;
 mod units;
@@ -39,6 +40,7 @@ use machine::read_config;
 use units::read_units;
 
 pub use crate::output::read_sources as read_dir;
+pub use evidence::{Evidence, How};
 
 /// A file to import: its path (as it will be shown) and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,6 +111,9 @@ pub struct Imported {
     /// Each cloud-config read, with the path of the config the declaration renders for the
     /// same machine (or pool): what a reader compares them by.
     pub counterparts: Vec<Counterpart>,
+    /// Where each field of the declaration comes from ([`Imported::fields_without_evidence`]
+    /// checks that every one does).
+    pub evidence: Vec<Evidence>,
 }
 
 /// A file read and the rendered config that stands for it.
@@ -283,13 +288,25 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
         config.inventory = inventory.remove(&config.path).unwrap_or_default();
     }
     let units = read_units(&unit_files, &configs, &mut findings);
-    let (cluster, sources) = build(configs, units, options, &mut findings)?;
+    let mut ledger = evidence::Ledger::default();
+    for (i, unit) in units.iter().enumerate() {
+        // A unit comes from its file, or from the copy a member submits.
+        let field = format!("units[{i}] `{}`", unit.name);
+        match unit_files.iter().find(|(_, base)| *base == unit.name) {
+            Some((file, _)) => ledger.read(field, &file.path, 0),
+            None => {
+                let copy = configs.iter().find(|c| c.unit_copies.iter().any(|(n, _)| *n == unit.name));
+                ledger.read(field, copy.map_or("", |c| c.path.as_str()), 0);
+            }
+        }
+    }
+    let (cluster, sources) = build(configs, units, options, &mut ledger, &mut findings)?;
     compare_with_render(&cluster, &sources, &mut findings);
     let counterparts =
         sources.iter().map(|(c, rendered)| Counterpart { file: c.path.clone(), rendered: rendered.clone() }).collect();
     findings.sort_by(|a, b| (&a.file, a.line, &a.what).cmp(&(&b.file, b.line, &b.what)));
     findings.dedup();
-    Ok(Imported { cluster, findings, counterparts })
+    Ok(Imported { cluster, findings, counterparts, evidence: ledger.0 })
 }
 
 /// Adds an `allow(rule, reason = "imported: …")` for every allowable rule the cluster breaks,
