@@ -128,10 +128,20 @@ fn damaged_files_never_stop_the_importer_with_a_panic() {
     // with a cluster or an error, whatever the damage.
     let (seed, count) = seed_range(40);
     let mut rng = clusterdef::synthetic::Rng::new(seed);
+    // The hand-written fixtures, in the styles of real clusters, and random renders.
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/import");
+    let mut sets: Vec<Vec<SourceFile>> = std::fs::read_dir(&fixtures)
+        .expect("the import fixtures")
+        .filter_map(|e| Some(e.ok()?.path()).filter(|p| p.is_dir()))
+        .map(|dir| clusterdef::import::read_dir(&dir).expect("a fixture reads").0)
+        .collect();
+    assert!(sets.len() >= 12, "the fixtures are where they were");
     for i in 0..count {
         let (cluster, _) = random_cluster(seed.wrapping_add(i));
         let Ok(artifacts) = cluster.render() else { continue };
-        let files = sources(&artifacts);
+        sets.push(sources(&artifacts));
+    }
+    for files in sets {
         for victim in 0..files.len() {
             let mut damaged = files.clone();
             let text = &mut damaged[victim].text;
@@ -140,8 +150,10 @@ fn damaged_files_never_stop_the_importer_with_a_panic() {
             if rng.chance(50) {
                 text.truncate(at);
             } else {
-                let replacement =
-                    *rng.pick(&["\"", "'", ":", "-", "[", "{", "#", "\n", "=", "%", " ", "\t", "&a", "*a"]);
+                let replacement = *rng.pick(&[
+                    "\"", "'", ":", "-", "[", "{", "#", "\n", "=", "%", " ", "\t", "&a", "*a", "é", "\u{202e}", "<",
+                    "$",
+                ]);
                 text.replace_range(at..(at + text[at..].chars().next().map_or(0, char::len_utf8)), replacement);
             }
             let _ = import(&damaged, None);
