@@ -68,3 +68,6 @@ command -v curl >/dev/null || {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends curl
 }
 bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null
+
+# The root tree the boot tests start machines from with systemd-nspawn (debootstrap, cached).
+bash "$(dirname "$0")/build-boot-root.sh" >/dev/null

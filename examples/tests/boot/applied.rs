@@ -111,7 +111,6 @@ impl Applied {
 /// Ignition runs: the `core` user with its home, the `etcd` user, and an SELinux config (Debian
 /// builds Ignition with relabelling on; `setfiles` is a stub, as Flatcar builds without it).
 pub fn apply(tag: &str, config: &str) -> Applied {
-    assert!(Path::new(IGNITION).is_file(), "{IGNITION} is not installed; run `bash scripts/install-test-deps.sh`");
     let dir = TempDir::new(&format!("ignition-{tag}"));
     let (root, stage) = (dir.path().join("root"), dir.path().join("stage"));
     for d in [root.join("etc/selinux"), root.join("home/core"), stage.join("bin")] {
@@ -125,11 +124,6 @@ pub fn apply(tag: &str, config: &str) -> Applied {
     append("group", "core:x:500:\netcd:x:232:");
     append("shadow", "core:*:15887:0:::::");
     append("gshadow", "core:!::");
-    std::fs::write(root.join("etc/selinux/config"), "SELINUX=disabled\nSELINUXTYPE=targeted\n").expect("selinux");
-    std::fs::write(stage.join("bin/setfiles"), "#!/bin/sh\ncat >/dev/null\n").expect("setfiles stub");
-    std::fs::set_permissions(stage.join("bin/setfiles"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let config_file = stage.join("config.ign");
-    std::fs::write(&config_file, config).expect("config");
     // Ignition writes the SSH keys as uid 500, so every directory above them must be traversable.
     let run = |program: &str, args: Vec<String>| {
         let out = Command::new(program).args(&args).output().expect("run");
@@ -137,6 +131,25 @@ pub fn apply(tag: &str, config: &str) -> Applied {
     };
     run("chown", vec![format!("{CORE_UID}:{CORE_UID}"), root.join("home/core").display().to_string()]);
     run("chmod", vec!["755".into(), dir.path().display().to_string(), root.display().to_string()]);
+    ignite(tag, config, &root, &stage);
+    Applied { dir }
+}
+
+/// Real Ignition's first-boot stages (`fetch-offline`, `files`) on `config` into `root`, which
+/// already has what Flatcar's image has before Ignition runs; `stage` holds Ignition's own
+/// state. An SELinux config goes into the root (Debian builds Ignition with relabelling on) and
+/// `setfiles` is a stub on its PATH, as Flatcar builds without it. Fails on a warning, and on a
+/// config that would fetch from the network.
+pub fn ignite(tag: &str, config: &str, root: &Path, stage: &Path) {
+    assert!(Path::new(IGNITION).is_file(), "{IGNITION} is not installed; run `bash scripts/install-test-deps.sh`");
+    for d in [root.join("etc/selinux"), stage.join("bin")] {
+        std::fs::create_dir_all(&d).expect("scratch directories");
+    }
+    std::fs::write(root.join("etc/selinux/config"), "SELINUX=disabled\nSELINUXTYPE=targeted\n").expect("selinux");
+    std::fs::write(stage.join("bin/setfiles"), "#!/bin/sh\ncat >/dev/null\n").expect("setfiles stub");
+    std::fs::set_permissions(stage.join("bin/setfiles"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let config_file = stage.join("config.ign");
+    std::fs::write(&config_file, config).expect("config");
 
     let cache = stage.join("cache.json").display().to_string();
     let state = stage.join("state").display().to_string();
@@ -163,7 +176,6 @@ pub fn apply(tag: &str, config: &str) -> Applied {
         assert!(!log.contains("WARNING"), "ignition {name} stage warned for {tag}:\n{log}");
     }
     assert!(!stage.join("neednet").exists(), "{tag}: the config fetches from the network");
-    Applied { dir }
 }
 
 /// Every config of `cluster`, applied, by config path.

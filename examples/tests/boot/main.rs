@@ -9,6 +9,7 @@ mod flatcar;
 mod host;
 mod import;
 mod kubernetes;
+mod machines;
 mod readback;
 mod support;
 

