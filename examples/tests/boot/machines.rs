@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clusterdef::{Cluster, Plan, Render, UnitBody};
+use clusterdef::{Cluster, Plan, Render, UnitBody, cluster};
 
 use crate::applied::{ETCD_MEMBER_UNIT, ignite};
 use crate::support::{Lan, TempDir, target_dir, tool};
@@ -538,7 +538,7 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     // The planned units, active where planned and nowhere else.
     let planned = planned_units(plan);
     let patterns: Vec<String> = plan.units.iter().map(|u| u.name.replace("@.", "@*.")).collect();
-    for hostname in booted.machines.keys() {
+    for hostname in booted.machines.keys().filter(|_| !patterns.is_empty()) {
         let machine = booted.machine(hostname);
         let (_, listed) = machine
             .sh(&format!("systemctl list-units --state=active --plain --no-legend --no-pager {}", patterns.join(" ")));
@@ -590,57 +590,78 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     }
 }
 
-/// The plug, per failure domain of the members: every machine of the domain killed at once;
-/// the survivors serve a write and a linearizable read exactly when the plan says etcd keeps
-/// its quorum; the machines booted again rejoin, and every member is healthy.
+/// The plug, per failure domain of the members (without domains, per member machine): every
+/// machine of the domain killed at once; a survivor asked for a write and a linearizable read,
+/// which succeed exactly when the plan says etcd keeps its quorum (with no member left, a
+/// worker's gateway asked); the machines booted again from the same disks rejoin, and every
+/// member is healthy.
 pub fn pull_each_domains_plug(name: &str, cluster: &Cluster, booted: &mut Booted) {
-    let losses = booted.plan.domain_losses.clone();
     let client: BTreeMap<String, String> =
         booted.plan.etcd.member_urls.iter().map(|m| (m.name.clone(), m.client_url.clone())).collect();
     let all_endpoints: String = client.values().cloned().collect::<Vec<_>>().join(",");
     let in_domain: BTreeMap<String, Option<String>> =
         booted.plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.clone(), m.domain.clone())).collect();
-    for loss in &losses {
-        let lost: Vec<String> = in_domain
+    let (quorum, members) = (booted.plan.etcd.quorum, booted.plan.etcd.members);
+    let plugs: Vec<(String, Vec<String>, bool)> = if booted.plan.domain_losses.is_empty() {
+        client.keys().map(|m| (format!("machine {m}"), vec![m.clone()], members > quorum)).collect()
+    } else {
+        booted
+            .plan
+            .domain_losses
             .iter()
-            .filter(|(_, d)| d.as_deref() == Some(loss.domain.as_str()))
-            .map(|(h, _)| h.clone())
-            .collect();
-        for hostname in &lost {
+            .map(|loss| {
+                let lost = in_domain
+                    .iter()
+                    .filter(|(_, d)| d.as_deref() == Some(loss.domain.as_str()))
+                    .map(|(h, _)| h.clone())
+                    .collect();
+                (format!("{} {}", loss.kind.key(), loss.domain), lost, loss.keeps_quorum)
+            })
+            .collect()
+    };
+    let scheme = if cluster.tls.is_some() { "https" } else { "http" };
+    for (what, lost, keeps_quorum) in &plugs {
+        for hostname in lost {
             booted.machines.get_mut(hostname).expect("a machine").pull_plug();
         }
-        let survivor = booted.plan.etcd.member_urls.iter().find(|m| !lost.contains(&m.name)).map(|m| m.name.clone());
-        if let Some(survivor) = survivor {
-            let machine = booted.machine(&survivor);
-            let endpoints: Vec<&str> =
-                client.iter().filter(|(n, _)| !lost.contains(n)).map(|(_, u)| u.as_str()).collect();
-            let endpoints = endpoints.join(",");
-            let key = format!("/plug/{}", loss.domain);
-            let (wrote, text) = if loss.keeps_quorum {
-                eventually(Duration::from_secs(30), || etcdctl(cluster, machine, &endpoints, &format!("put {key} up")))
-            } else {
-                etcdctl(cluster, machine, &endpoints, &format!("put {key} up"))
-            };
-            assert_eq!(
-                wrote,
-                loss.keeps_quorum,
-                "{name}: a write with {} {} gone: {text}",
-                loss.kind.key(),
-                loss.domain
-            );
-            let (read, text) = etcdctl(cluster, machine, &endpoints, &format!("get {key} --consistency=l"));
-            assert_eq!(read, loss.keeps_quorum, "{name}: a linearizable read with {} gone: {text}", loss.domain);
+        let survivor = client.keys().find(|m| !lost.contains(m));
+        let key = format!("/plug/{}", what.replace(' ', "-"));
+        match survivor {
+            Some(survivor) => {
+                let machine = booted.machine(survivor);
+                let endpoints: Vec<&str> =
+                    client.iter().filter(|(n, _)| !lost.contains(n)).map(|(_, u)| u.as_str()).collect();
+                let endpoints = endpoints.join(",");
+                let put = format!("put {key} up");
+                let (wrote, text) = if *keeps_quorum {
+                    eventually(Duration::from_secs(30), || etcdctl(cluster, machine, &endpoints, &put))
+                } else {
+                    etcdctl(cluster, machine, &endpoints, &put)
+                };
+                assert_eq!(wrote, *keeps_quorum, "{name}: a write with {what} gone: {text}");
+                let (read, text) = etcdctl(cluster, machine, &endpoints, &format!("get {key} --consistency=l"));
+                assert_eq!(read, *keeps_quorum, "{name}: a linearizable read with {what} gone: {text}");
+            }
+            None => {
+                // No member left: a worker's gateway has nothing to forward to.
+                let worker = booted.machines.keys().find(|h| !lost.contains(h) && !client.contains_key(*h));
+                if let Some(worker) = worker {
+                    let local = format!("{scheme}://127.0.0.1:2379");
+                    let (wrote, text) = etcdctl(cluster, booted.machine(worker), &local, &format!("put {key} up"));
+                    assert!(!wrote, "{name}: a write through {worker}'s gateway with {what} gone: {text}");
+                }
+            }
         }
-        for hostname in &lost {
+        for hostname in lost {
             booted.machines.get_mut(hostname).expect("a machine").boot();
         }
-        for hostname in &lost {
+        for hostname in lost {
             booted.machine(hostname).wait_booted(Duration::from_secs(120));
         }
         let first = booted.machine(&booted.plan.etcd.member_urls[0].name);
         let (ok, health) =
             eventually(Duration::from_secs(90), || etcdctl(cluster, first, &all_endpoints, "endpoint health"));
-        assert!(ok, "{name}: after {} {} came back: {health}", loss.kind.key(), loss.domain);
+        assert!(ok, "{name}: after {what} came back: {health}");
     }
 }
 
@@ -660,4 +681,61 @@ fn boots_the_flatcar_production_seed_and_pulls_each_cabinets_plug() {
     pull_each_domains_plug("production", &cluster, &mut booted);
     eprintln!("production: 11 machines booted in {boot_time:?}, all checks and plugs in {:?}", started.elapsed());
     assert!(booted.machines.values().all(Machine::is_up));
+}
+
+#[test]
+fn boots_the_flatcar_small_seed_and_pulls_each_zones_plug() {
+    let _serial = crate::support::heavy();
+    let cluster = bootable(&clusterdef_examples::seed::flatcar::SMALL);
+    let mut booted = Booted::boot("small", &cluster);
+    assert_booted_as_planned("small", &cluster, &booted);
+    pull_each_domains_plug("small", &cluster, &mut booted);
+}
+
+#[test]
+fn boots_the_flatcar_devtest_seed_and_its_etcd_node_is_the_one_plug_that_stops_writes() {
+    let _serial = crate::support::heavy();
+    let cluster = bootable(&clusterdef_examples::seed::flatcar::DEVTEST);
+    let mut booted = Booted::boot("devtest", &cluster);
+    assert_booted_as_planned("devtest", &cluster, &booted);
+    pull_each_domains_plug("devtest", &cluster, &mut booted);
+}
+
+/// Host configuration at every scope, each piece with something to see at boot.
+static HOSTED: Cluster = cluster! {
+    name: "hosted",
+    os: flatcar,
+    network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
+    host: {
+        file "/etc/clusterdef-boot/cluster" { contents: "every machine\n" },
+        unit "mark-host.service" {
+            body: "[Unit]\nDescription=A host unit that leaves its mark\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/sh -c 'cat /etc/clusterdef-boot/cluster >/run/host-mark; echo \"$MARK\" >>/run/host-mark'\n\n[Install]\nWantedBy=multi-user.target\n",
+        },
+        dropin "mark-host.service" "10-mark.conf" { body: "[Service]\nEnvironment=\"MARK=set by a drop-in\"\n" },
+        unit "systemd-logind.service" { mask },
+    },
+    machines: 3 across cabinets [a, b, c] {
+        addresses: "10.0.0.11".."10.0.0.13",
+        host_in: { a: { file "/etc/clusterdef-boot/cabinet" { contents: "a\n" } } },
+    },
+};
+
+#[test]
+fn boots_host_configuration_that_runs_shows_its_drop_in_and_stays_masked() {
+    let _serial = crate::support::heavy();
+    let booted = Booted::boot("hosted", &HOSTED);
+    assert_booted_as_planned("hosted", &HOSTED, &booted);
+    for m in booted.plan.groups.iter().flat_map(|g| &g.machines) {
+        let machine = booted.machine(&m.hostname);
+        let (active, _) = machine.sh("systemctl is-active mark-host.service");
+        assert!(active, "hosted: the host unit did not run at boot on {}", m.hostname);
+        assert_eq!(machine.sh("cat /run/host-mark").1, "every machine\nset by a drop-in", "on {}", m.hostname);
+        let (_, environment) = machine.sh("systemctl show -p Environment --value mark-host.service");
+        assert_eq!(environment, "\"MARK=set by a drop-in\"", "the drop-in's setting, as systemd shows it");
+        let (active, state) = machine.sh("systemctl is-active systemd-logind.service");
+        assert!(!active, "hosted: the masked unit runs on {}: {state}", m.hostname);
+        assert_eq!(machine.sh("systemctl is-enabled systemd-logind.service").1, "masked");
+        let cabinet = machine.sh("cat /etc/clusterdef-boot/cabinet");
+        assert_eq!(cabinet.0, m.domain.as_deref() == Some("a"), "the cabinet's file only in cabinet a: {cabinet:?}");
+    }
 }
