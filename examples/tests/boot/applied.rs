@@ -401,7 +401,8 @@ pub fn systemd_environment(units: &[&str]) -> Vec<(String, String)> {
                 continue;
             }
             let Some(value) = line.strip_prefix("Environment=").filter(|_| in_service) else { continue };
-            for word in words(value) {
+            // Specifiers first, on the whole line: `%%` is a `%` (no other specifier is rendered).
+            for word in words(&value.replace("%%", "%")) {
                 if let Some((k, v)) = word.split_once('=') {
                     env.retain(|(key, _)| key != k);
                     env.push((k.to_string(), v.to_string()));

@@ -553,8 +553,23 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     }
     // One etcd cluster of the planned members, through etcd-member.service.
     let endpoints = client_urls.join(",");
+    let initial: Vec<String> = plan.etcd.member_urls.iter().map(|m| format!("{}={}", m.name, m.peer_url)).collect();
     for member in &members {
         let machine = booted.machine(&member.hostname);
+        // etcd's own environment, as the drop-in's `Environment=` lines reached it through
+        // systemd, the wrapper and the container.
+        let (_, environ) = machine.sh("tr '\\0' '\\n' </proc/$(systemctl show -p MainPID --value etcd-member)/environ");
+        let env: BTreeMap<&str, &str> = environ.lines().filter_map(|l| l.split_once('=')).collect();
+        let url = plan.etcd.member_urls.iter().find(|u| u.name == member.hostname).expect("a member");
+        for (key, want) in [
+            ("ETCD_NAME", member.hostname.as_str()),
+            ("ETCD_INITIAL_CLUSTER", &initial.join(",")),
+            ("ETCD_INITIAL_CLUSTER_TOKEN", cluster.name.as_ref()),
+            ("ETCD_INITIAL_ADVERTISE_PEER_URLS", url.peer_url.as_str()),
+            ("ETCD_ADVERTISE_CLIENT_URLS", url.client_url.as_str()),
+        ] {
+            assert_eq!(env.get(key).copied(), Some(want), "{name}: {key} in {}'s etcd: {environ}", member.hostname);
+        }
         let (active, _) = machine.sh("systemctl is-active etcd-member.service");
         assert!(
             active,
@@ -703,7 +718,9 @@ fn boots_the_flatcar_devtest_seed_and_its_etcd_node_is_the_one_plug_that_stops_w
 
 /// Host configuration at every scope, each piece with something to see at boot.
 static HOSTED: Cluster = cluster! {
-    name: "hosted",
+    // A space, a specifier and a `%` in the name, which reaches etcd-member's drop-in as the
+    // cluster token.
+    name: "hosted boot %n 100%",
     os: flatcar,
     network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
     host: {

@@ -366,6 +366,26 @@ fn install_dirs(body: &str) -> Vec<String> {
     wants.chain(requires.into_iter().map(|t| format!("{t}.requires"))).collect()
 }
 
+/// One `Environment=` line that gives `key` exactly `value` as systemd reads it: systemd
+/// expands specifiers on the whole line before splitting it into words, so `%` is written `%%`;
+/// the assignment is one double-quoted word (a value with spaces stays whole), in which `\` and
+/// `"` are escaped. O(value).
+pub fn environment_line(key: &str, value: &str) -> String {
+    let mut line = format!("Environment=\"{key}=");
+    for c in value.chars() {
+        match c {
+            '%' => line.push_str("%%"),
+            '\\' | '"' => {
+                line.push('\\');
+                line.push(c);
+            }
+            c => line.push(c),
+        }
+    }
+    line.push_str("\"\n");
+    line
+}
+
 /// The member's `etcd-member.service` drop-in: `Environment=ETCD_*` lines only.
 pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMember) -> String {
     let (peer, client) = (peer_url(member), client_url(member));
@@ -400,7 +420,7 @@ pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMembe
     }
     let mut text = String::from("[Service]\n");
     for (key, value) in env {
-        text.push_str(&format!("Environment=\"ETCD_{key}={value}\"\n"));
+        text.push_str(&environment_line(&format!("ETCD_{key}"), &value));
     }
     text
 }
