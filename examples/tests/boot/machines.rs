@@ -353,8 +353,7 @@ impl Booted {
     pub fn boot(tag: &str, cluster: &Cluster) -> Booted {
         let plan = cluster.plan();
         let artifacts = cluster.render().expect("the cluster renders");
-        let machines: Vec<(String, String)> =
-            plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.clone(), m.config.clone())).collect();
+        let machines = machines_of(&plan);
         let names: Vec<String> = machines.iter().map(|(h, _)| h.clone()).collect();
         let network = cluster.network.as_ref().expect("a network");
         let lan = Lan::unaddressed(tag, &gateway_of(cluster), network.subnet.prefix, &names);
@@ -378,7 +377,8 @@ impl Booted {
             dir
         });
         // Machines without a static address take one from DHCP, as on a LAN with a DHCP server.
-        let dhcp = plan.groups.iter().flat_map(|g| &g.machines).any(|m| m.address.is_none()).then(|| {
+        let dhcp = plan.groups.iter().any(|g| g.machines.is_empty() || g.machines.iter().any(|m| m.address.is_none()));
+        let dhcp = dhcp.then(|| {
             let dir = TempDir::new(&format!("boot-{tag}-dhcp"));
             let subnet = network.subnet;
             let broadcast = u32::from(subnet.addr) | (u32::MAX >> subnet.prefix);
@@ -401,7 +401,11 @@ impl Booted {
         let mut booted = Booted { plan, machines: BTreeMap::new(), _pki: None, dhcp, _lan: lan };
         for (hostname, config) in &machines {
             let text = artifacts.text(config).expect("the machine's config");
-            let files = pki.as_ref().map(|d| d.path().join("pki/machines").join(hostname));
+            // The PKI's tree for the machine, or for the pool whose config it boots from.
+            let files = pki.as_ref().map(|d| match hostname.strip_prefix("pool-") {
+                Some(pool) => d.path().join("pki/pools").join(pool),
+                None => d.path().join("pki/machines").join(hostname),
+            });
             let netns = booted._lan.machines[hostname].clone();
             let machine = Machine::install(tag, hostname, text, &netns, files.as_deref());
             booted.machines.insert(hostname.clone(), machine);
@@ -466,19 +470,52 @@ fn eventually(within: Duration, mut check: impl FnMut() -> (bool, String)) -> (b
     }
 }
 
-/// Every unit the plan places on each machine, by hostname: `name` for a unit, each instance's
-/// name for a template.
-fn planned_units(plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
-    let hostname_of: BTreeMap<&str, &str> =
-        plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.config.as_str(), m.hostname.as_str())).collect();
-    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for unit in &plan.units {
-        for (i, config) in unit.placed_configs.iter().enumerate() {
-            let name = unit.instances.get(i).cloned().unwrap_or_else(|| unit.name.clone());
-            out.entry(hostname_of[config.as_str()].to_string()).or_default().insert(name);
+/// The machines to boot, by name, with the config each boots from: every machine the plan
+/// lists, and for an autoscaled pool one machine per config it has (per domain), named
+/// `pool-` and the config's name. O(machines).
+fn machines_of(plan: &Plan) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.clone(), m.config.clone())).collect();
+    for group in plan.groups.iter().filter(|g| g.machines.is_empty()) {
+        for config in &group.configs {
+            let stem = config.rsplit('/').next().unwrap_or(config).trim_end_matches(".ign");
+            out.push((format!("pool-{stem}"), config.clone()));
         }
     }
     out
+}
+
+/// Every unit the plan places on each machine, by hostname: `name` for a unit, each instance's
+/// name for a template.
+fn planned_units(cluster: &Cluster, plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
+    let machines = machines_of(plan);
+    let hostname_of: BTreeMap<&str, &str> = machines.iter().map(|(h, c)| (c.as_str(), h.as_str())).collect();
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for unit in &plan.units {
+        // A global template starts the same instances on each of its machines, which the plan
+        // does not list one by one: the declaration's.
+        let declared = cluster.units.iter().find(|u| u.name == unit.name.as_str());
+        let every: Vec<String> = match declared {
+            Some(u) if u.is_template() && u.global => u.instance_names(),
+            _ => Vec::new(),
+        };
+        for (i, config) in unit.placed_configs.iter().enumerate() {
+            let names = match unit.instances.get(i) {
+                Some(instance) => vec![instance.clone()],
+                None if !every.is_empty() => every.clone(),
+                None => vec![unit.name.clone()],
+            };
+            out.entry(hostname_of[config.as_str()].to_string()).or_default().extend(names);
+        }
+    }
+    out
+}
+
+/// What the plan says of a booted machine (nothing, for an autoscaled pool's).
+struct MachineFacts {
+    hostname: String,
+    address: Option<std::net::Ipv4Addr>,
+    domain: Option<String>,
 }
 
 /// What every boot must show: hostnames and addresses set by the machines themselves, machines
@@ -491,10 +528,20 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     let members: Vec<&clusterdef::render::plan::MachinePlan> =
         plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines).collect();
     let client_urls: Vec<String> = plan.etcd.member_urls.iter().map(|m| m.client_url.clone()).collect();
-    for group in &plan.groups {
-        for m in &group.machines {
-            let machine = booted.machine(&m.hostname);
-            assert_eq!(machine.sh("hostname").1, m.hostname, "{name}: {}'s hostname", m.hostname);
+    let planned_machines: BTreeMap<&str, &clusterdef::render::plan::MachinePlan> =
+        plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.as_str(), m)).collect();
+    for (hostname, machine) in &booted.machines {
+        {
+            let planned = planned_machines.get(hostname.as_str());
+            let m = MachineFacts {
+                hostname: hostname.clone(),
+                address: planned.and_then(|m| m.address),
+                domain: planned.and_then(|m| m.domain.clone()),
+            };
+            // A pool's shared config names no host: the machine keeps the name it booted with.
+            if planned.is_some() {
+                assert_eq!(machine.sh("hostname").1, m.hostname, "{name}: {}'s hostname", m.hostname);
+            }
             let segment_prefix = cluster
                 .network
                 .as_ref()
@@ -536,7 +583,7 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
         }
     }
     // The planned units, active where planned and nowhere else.
-    let planned = planned_units(plan);
+    let planned = planned_units(cluster, plan);
     let patterns: Vec<String> = plan.units.iter().map(|u| u.name.replace("@.", "@*.")).collect();
     for hostname in booted.machines.keys().filter(|_| !patterns.is_empty()) {
         let machine = booted.machine(hostname);
@@ -588,9 +635,10 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     // Each worker through its gateway, v3 and v2.
     let scheme = if cluster.tls.is_some() { "https" } else { "http" };
     let local = format!("{scheme}://127.0.0.1:2379");
-    for group in plan.groups.iter().filter(|g| !g.members) {
-        for m in &group.machines {
-            let machine = booted.machine(&m.hostname);
+    let member_names: BTreeSet<&str> = members.iter().map(|m| m.hostname.as_str()).collect();
+    for (hostname, machine) in booted.machines.iter().filter(|(h, _)| !member_names.contains(h.as_str())) {
+        {
+            let m = MachineFacts { hostname: hostname.clone(), address: None, domain: None };
             let (active, _) = machine.sh("systemctl is-active etcd-gateway.service");
             assert!(active, "{name}: the gateway is not active on {}", m.hostname);
             let key = format!("/boot/{}", m.hostname);
@@ -754,5 +802,37 @@ fn boots_host_configuration_that_runs_shows_its_drop_in_and_stays_masked() {
         assert_eq!(machine.sh("systemctl is-enabled systemd-logind.service").1, "masked");
         let cabinet = machine.sh("cat /etc/clusterdef-boot/cabinet");
         assert_eq!(cabinet.0, m.domain.as_deref() == Some("a"), "the cabinet's file only in cabinet a: {cabinet:?}");
+    }
+}
+
+/// Whether the test bed boots `cluster` as it is: at most 15 machines (an autoscaled pool as
+/// one per config), on one subnet (DHCP from the hub) or with static addresses on per-domain
+/// subnets the hub routes between.
+fn bootable_here(cluster: &Cluster) -> bool {
+    let plan = cluster.plan();
+    let dhcp = plan.groups.iter().any(|g| g.machines.is_empty() || g.machines.iter().any(|m| m.address.is_none()));
+    let one_subnet = cluster.network.as_ref().is_some_and(|n| n.domains.is_empty());
+    machines_of(&plan).len() <= 15 && (one_subnet || !dhcp)
+}
+
+#[test]
+fn boots_random_flatcar_clusters_as_their_plans_say() {
+    let _serial = crate::support::heavy();
+    let (first, count) = crate::readback::seed_range(2);
+    let mut seed = first;
+    for _ in 0..count {
+        let (cluster, drawn) = loop {
+            let (cluster, drawn) = clusterdef::synthetic::random_flatcar_cluster(seed);
+            seed = drawn.wrapping_add(1);
+            if bootable_here(&cluster) {
+                break (cluster, drawn);
+            }
+        };
+        let name =
+            format!("random Flatcar cluster drawn from seed {drawn} (replay with CLUSTERDEF_READBACK_SEED={first})");
+        let cluster = bootable(&cluster);
+        let mut booted = Booted::boot(&format!("random-{}", drawn % 100_000), &cluster);
+        assert_booted_as_planned(&name, &cluster, &booted);
+        pull_each_domains_plug(&name, &cluster, &mut booted);
     }
 }
