@@ -17,12 +17,13 @@
 //! a block device no container has mounts a tmpfs at the same place.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use clusterdef::{Cluster, Plan, Render, UnitBody, cluster};
+use clusterdef::{Cluster, Ipv4Net, Plan, Render, UnitBody, cluster};
 
 use crate::applied::{ETCD_MEMBER_UNIT, ignite};
 use crate::support::{Lan, TempDir, target_dir, tool};
@@ -354,23 +355,22 @@ impl Booted {
         let plan = cluster.plan();
         let artifacts = cluster.render().expect("the cluster renders");
         let machines = machines_of(&plan);
-        let names: Vec<String> = machines.iter().map(|(h, _)| h.clone()).collect();
         let network = cluster.network.as_ref().expect("a network");
-        let lan = Lan::unaddressed(tag, &gateway_of(cluster), network.subnet.prefix, &names);
-        if network.domains.is_empty() {
-            // One subnet: the hub is its gateway (or a host address of it).
-        } else {
-            // Subnets per domain: the hub routes between them, as each domain's gateway.
-            for d in network.domains.iter() {
-                if let Some(gateway) = d.gateway {
-                    run(
-                        "ip",
-                        &["-n", &lan.hub, "addr", "add", &format!("{gateway}/{}", d.subnet.prefix), "dev", "br0"],
-                    );
-                }
-            }
-            run("ip", &["netns", "exec", &lan.hub, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+        // A segment per subnet: the cluster's, and each domain's that has one of its own; the
+        // hub is each one's gateway (or a host address of it) and routes between them.
+        let mut segments: Vec<(Ipv4Net, String, Vec<String>)> =
+            vec![(network.subnet, gateway_of(network.subnet, network.gateway), Vec::new())];
+        for d in network.domains.iter() {
+            segments.push((d.subnet, gateway_of(d.subnet, d.gateway), Vec::new()));
         }
+        for (hostname, _, domain) in &machines {
+            let own = network.domains.iter().position(|d| Some(d.name.as_ref()) == domain.as_deref());
+            segments[own.map_or(0, |i| i + 1)].2.push(hostname.clone());
+        }
+        let lan = Lan::segmented(
+            tag,
+            &segments.iter().map(|(net, hub, names)| (hub.clone(), net.prefix, names.clone())).collect::<Vec<_>>(),
+        );
         let pki = cluster.tls.as_ref().map(|_| {
             let dir = TempDir::new(&format!("boot-{tag}-pki"));
             clusterdef_pki::generate(cluster).expect("the PKI").write_to(&dir.path().join("pki")).expect("written");
@@ -380,16 +380,25 @@ impl Booted {
         let dhcp = plan.groups.iter().any(|g| g.machines.is_empty() || g.machines.iter().any(|m| m.address.is_none()));
         let dhcp = dhcp.then(|| {
             let dir = TempDir::new(&format!("boot-{tag}-dhcp"));
-            let subnet = network.subnet;
-            let broadcast = u32::from(subnet.addr) | (u32::MAX >> subnet.prefix);
-            let (first, last) = (std::net::Ipv4Addr::from(broadcast - 60), std::net::Ipv4Addr::from(broadcast - 10));
-            let mask = std::net::Ipv4Addr::from(u32::MAX << (32 - subnet.prefix));
+            // The top of each segment's subnet, which the declarations leave to DHCP.
+            let mut ranges = Vec::new();
+            let mut interfaces = Vec::new();
+            // Only on segments with machines: a range of the cluster's wider subnet would also
+            // match a domain's interface, and dnsmasq would hand out the wrong one there.
+            for (j, (subnet, _, _)) in segments.iter().enumerate().filter(|(_, (_, _, names))| !names.is_empty()) {
+                let broadcast = u32::from(subnet.addr) | (u32::MAX >> subnet.prefix);
+                let (first, last) = (Ipv4Addr::from(broadcast - 60), Ipv4Addr::from(broadcast - 10));
+                let mask = Ipv4Addr::from(u32::MAX << (32 - subnet.prefix));
+                ranges.push(format!("--dhcp-range={first},{last},{mask},1h"));
+                interfaces.push(format!("--interface=br{j}"));
+            }
             let child = Command::new(tool("ip"))
                 .args(["netns", "exec", &lan.hub])
                 .arg(tool("dnsmasq"))
                 .args(["--keep-in-foreground", "--port=0", "--no-resolv", "--no-hosts", "--bind-interfaces"])
-                .args(["--interface=br0", "--dhcp-authoritative"])
-                .arg(format!("--dhcp-range={first},{last},{mask},1h"))
+                .args(interfaces)
+                .arg("--dhcp-authoritative")
+                .args(ranges)
                 .arg(format!("--dhcp-leasefile={}", dir.path().join("leases").display()))
                 .arg(format!("--pid-file={}", dir.path().join("pid").display()))
                 .stdout(Stdio::null())
@@ -399,12 +408,13 @@ impl Booted {
             (child, dir)
         });
         let mut booted = Booted { plan, machines: BTreeMap::new(), _pki: None, dhcp, _lan: lan };
-        for (hostname, config) in &machines {
+        for (hostname, config, _) in &machines {
             let text = artifacts.text(config).expect("the machine's config");
             // The PKI's tree for the machine, or for the pool whose config it boots from.
-            let files = pki.as_ref().map(|d| match hostname.strip_prefix("pool-") {
-                Some(pool) => d.path().join("pki/pools").join(pool),
-                None => d.path().join("pki/machines").join(hostname),
+            let files = pki.as_ref().map(|d| {
+                let own = d.path().join("pki/machines").join(hostname);
+                let stem = config.rsplit('/').next().unwrap_or(config).trim_end_matches(".ign");
+                if own.is_dir() { own } else { d.path().join("pki/pools").join(stem) }
             });
             let netns = booted._lan.machines[hostname].clone();
             let machine = Machine::install(tag, hostname, text, &netns, files.as_deref());
@@ -426,16 +436,12 @@ impl Booted {
     }
 }
 
-/// A host address on the cluster's subnet for the hub: the gateway when the network names one,
-/// else the subnet's last host address.
-fn gateway_of(cluster: &Cluster) -> String {
-    let network = cluster.network.as_ref().expect("a network");
-    match network.gateway {
+/// The hub's address on a segment: its gateway when the network names one, else the subnet's
+/// last host address.
+fn gateway_of(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> String {
+    match gateway {
         Some(g) => g.to_string(),
-        None => {
-            let last = u32::from(network.subnet.addr) | (u32::MAX >> network.subnet.prefix);
-            std::net::Ipv4Addr::from(last - 1).to_string()
-        }
+        None => Ipv4Addr::from((u32::from(subnet.addr) | (u32::MAX >> subnet.prefix)) - 1).to_string(),
     }
 }
 
@@ -473,13 +479,19 @@ fn eventually(within: Duration, mut check: impl FnMut() -> (bool, String)) -> (b
 /// The machines to boot, by name, with the config each boots from: every machine the plan
 /// lists, and for an autoscaled pool one machine per config it has (per domain), named
 /// `pool-` and the config's name. O(machines).
-fn machines_of(plan: &Plan) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> =
-        plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.clone(), m.config.clone())).collect();
+fn machines_of(plan: &Plan) -> Vec<(String, String, Option<String>)> {
+    let mut out: Vec<(String, String, Option<String>)> = plan
+        .groups
+        .iter()
+        .flat_map(|g| &g.machines)
+        .map(|m| (m.hostname.clone(), m.config.clone(), m.domain.clone()))
+        .collect();
     for group in plan.groups.iter().filter(|g| g.machines.is_empty()) {
-        for config in &group.configs {
+        for (i, config) in group.configs.iter().enumerate() {
             let stem = config.rsplit('/').next().unwrap_or(config).trim_end_matches(".ign");
-            out.push((format!("pool-{stem}"), config.clone()));
+            // One config per domain, in the domains' order.
+            let domain = (group.configs.len() == group.domains.len()).then(|| group.domains[i].clone());
+            out.push((format!("pool-{stem}"), config.clone(), domain));
         }
     }
     out
@@ -489,7 +501,11 @@ fn machines_of(plan: &Plan) -> Vec<(String, String)> {
 /// name for a template.
 fn planned_units(cluster: &Cluster, plan: &Plan) -> BTreeMap<String, BTreeSet<String>> {
     let machines = machines_of(plan);
-    let hostname_of: BTreeMap<&str, &str> = machines.iter().map(|(h, c)| (c.as_str(), h.as_str())).collect();
+    // A config shared by several machines (PXE machines listed by MAC) runs its units on each.
+    let mut hostnames_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (h, c, _) in &machines {
+        hostnames_of.entry(c.as_str()).or_default().push(h.as_str());
+    }
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for unit in &plan.units {
         // A global template starts the same instances on each of its machines, which the plan
@@ -505,7 +521,9 @@ fn planned_units(cluster: &Cluster, plan: &Plan) -> BTreeMap<String, BTreeSet<St
                 None if !every.is_empty() => every.clone(),
                 None => vec![unit.name.clone()],
             };
-            out.entry(hostname_of[config.as_str()].to_string()).or_default().extend(names);
+            for hostname in hostnames_of.get(config.as_str()).into_iter().flatten() {
+                out.entry(hostname.to_string()).or_default().extend(names.iter().cloned());
+            }
         }
     }
     out
@@ -538,8 +556,10 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
                 address: planned.and_then(|m| m.address),
                 domain: planned.and_then(|m| m.domain.clone()),
             };
-            // A pool's shared config names no host: the machine keeps the name it booted with.
-            if planned.is_some() {
+            // A config shared by a pool (autoscaled, or PXE machines listed by MAC) names no host:
+            // the machine keeps the name it booted with (the site's DHCP may give one).
+            let own_config = planned.is_some_and(|p| p.config.ends_with(&format!("/{}.ign", p.hostname)));
+            if own_config {
                 assert_eq!(machine.sh("hostname").1, m.hostname, "{name}: {}'s hostname", m.hostname);
             }
             let segment_prefix = cluster
@@ -805,14 +825,10 @@ fn boots_host_configuration_that_runs_shows_its_drop_in_and_stays_masked() {
     }
 }
 
-/// Whether the test bed boots `cluster` as it is: at most 15 machines (an autoscaled pool as
-/// one per config), on one subnet (DHCP from the hub) or with static addresses on per-domain
-/// subnets the hub routes between.
+/// Whether the test bed boots `cluster` as it is: at most 15 machines at once (an autoscaled
+/// pool counted as one machine per config).
 fn bootable_here(cluster: &Cluster) -> bool {
-    let plan = cluster.plan();
-    let dhcp = plan.groups.iter().any(|g| g.machines.is_empty() || g.machines.iter().any(|m| m.address.is_none()));
-    let one_subnet = cluster.network.as_ref().is_some_and(|n| n.domains.is_empty());
-    machines_of(&plan).len() <= 15 && (one_subnet || !dhcp)
+    machines_of(&cluster.plan()).len() <= 15 && cluster.network.is_some()
 }
 
 #[test]
@@ -835,4 +851,14 @@ fn boots_random_flatcar_clusters_as_their_plans_say() {
         assert_booted_as_planned(&name, &cluster, &booted);
         pull_each_domains_plug(&name, &cluster, &mut booted);
     }
+}
+
+#[test]
+fn boots_the_flatcar_large_scale_seed_across_routed_zones_and_pulls_each_zones_plug() {
+    let _serial = crate::support::heavy();
+    let cluster = bootable(&clusterdef_examples::seed::flatcar::LARGE_SCALE);
+    assert!(bootable_here(&cluster));
+    let mut booted = Booted::boot("large", &cluster);
+    assert_booted_as_planned("large-scale", &cluster, &booted);
+    pull_each_domains_plug("large-scale", &cluster, &mut booted);
 }

@@ -288,17 +288,29 @@ impl Lan {
     pub fn new(tag: &str, hub_address: &str, prefix: u8, machines: &[(String, String)]) -> Lan {
         let machines: Vec<(String, Option<String>)> =
             machines.iter().map(|(name, address)| (name.clone(), Some(address.clone()))).collect();
-        Lan::build(tag, hub_address, prefix, &machines)
+        Lan::build(tag, &[(hub_address.to_string(), prefix, machines)])
     }
 
-    /// A network for `tag` whose machines' `eth0` is left down and without an address, for the
-    /// machine's own systemd-networkd to configure; the hub's end of each link is up.
-    pub fn unaddressed(tag: &str, hub_address: &str, prefix: u8, machines: &[String]) -> Lan {
-        let machines: Vec<(String, Option<String>)> = machines.iter().map(|name| (name.clone(), None)).collect();
-        Lan::build(tag, hub_address, prefix, &machines)
+    /// Segments of their own (a bridge each, `br0`, `br1`, …), the hub at `hub_address`/`prefix`
+    /// on each and routing between them, as a site's router between its zones' networks; the
+    /// machines' `eth0` left for their own networkd.
+    pub fn segmented(tag: &str, segments: &[(String, u8, Vec<String>)]) -> Lan {
+        let segments: Vec<(String, u8, Vec<(String, Option<String>)>)> = segments
+            .iter()
+            .map(|(hub, prefix, machines)| (hub.clone(), *prefix, machines.iter().map(|m| (m.clone(), None)).collect()))
+            .collect();
+        let lan = Lan::build(tag, &segments);
+        let out = Command::new(tool("ip"))
+            .args(["netns", "exec", &lan.hub, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+            .output()
+            .expect("run sysctl");
+        assert!(out.status.success(), "forwarding in the hub: {}", String::from_utf8_lossy(&out.stderr));
+        lan
     }
 
-    fn build(tag: &str, hub_address: &str, prefix: u8, machines: &[(String, Option<String>)]) -> Lan {
+    /// The segments: the hub's address and prefix on each, and its machines (each with the
+    /// address the test gives it, or none).
+    fn build(tag: &str, segments: &[(String, u8, Vec<(String, Option<String>)>)]) -> Lan {
         let ip = |args: &[&str]| {
             let out = Command::new(tool("ip")).args(args).output().expect("run ip");
             assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -309,21 +321,26 @@ impl Lan {
         ip(&["netns", "add", &hub]);
         let mut lan = Lan { hub: hub.clone(), machines: std::collections::BTreeMap::new() };
         ip(&["-n", &hub, "link", "set", "lo", "up"]);
-        ip(&["-n", &hub, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", &hub, "addr", "add", &format!("{hub_address}/{prefix}"), "dev", "br0"]);
-        ip(&["-n", &hub, "link", "set", "br0", "up"]);
-        for (i, (name, address)) in machines.iter().enumerate() {
-            let ns = format!("cd-{tag}-{i}-{id}");
-            let _ = Command::new(tool("ip")).args(["netns", "del", &ns]).output();
-            ip(&["netns", "add", &ns]);
-            lan.machines.insert(name.clone(), ns.clone());
-            let veth = format!("v{i}");
-            ip(&["-n", &hub, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
-            ip(&["-n", &hub, "link", "set", &veth, "master", "br0", "up"]);
-            if let Some(address) = address {
-                ip(&["-n", &ns, "link", "set", "lo", "up"]);
-                ip(&["-n", &ns, "addr", "add", &format!("{address}/{prefix}"), "dev", "eth0"]);
-                ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+        let mut i = 0;
+        for (j, (hub_address, prefix, machines)) in segments.iter().enumerate() {
+            let bridge = format!("br{j}");
+            ip(&["-n", &hub, "link", "add", &bridge, "type", "bridge"]);
+            ip(&["-n", &hub, "addr", "add", &format!("{hub_address}/{prefix}"), "dev", &bridge]);
+            ip(&["-n", &hub, "link", "set", &bridge, "up"]);
+            for (name, address) in machines {
+                let ns = format!("cd-{tag}-{i}-{id}");
+                let _ = Command::new(tool("ip")).args(["netns", "del", &ns]).output();
+                ip(&["netns", "add", &ns]);
+                lan.machines.insert(name.clone(), ns.clone());
+                let veth = format!("v{i}");
+                ip(&["-n", &hub, "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+                ip(&["-n", &hub, "link", "set", &veth, "master", &bridge, "up"]);
+                if let Some(address) = address {
+                    ip(&["-n", &ns, "link", "set", "lo", "up"]);
+                    ip(&["-n", &ns, "addr", "add", &format!("{address}/{prefix}"), "dev", "eth0"]);
+                    ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+                }
+                i += 1;
             }
         }
         lan
