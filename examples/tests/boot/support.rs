@@ -295,7 +295,7 @@ impl Lan {
     /// on each and routing between them, as a site's router between its zones' networks; the
     /// machines' `eth0` left for their own networkd.
     pub fn segmented(tag: &str, segments: &[(String, u8, Vec<String>)]) -> Lan {
-        let segments: Vec<(String, u8, Vec<(String, Option<String>)>)> = segments
+        let segments: Vec<Segment> = segments
             .iter()
             .map(|(hub, prefix, machines)| (hub.clone(), *prefix, machines.iter().map(|m| (m.clone(), None)).collect()))
             .collect();
@@ -310,7 +310,7 @@ impl Lan {
 
     /// The segments: the hub's address and prefix on each, and its machines (each with the
     /// address the test gives it, or none).
-    fn build(tag: &str, segments: &[(String, u8, Vec<(String, Option<String>)>)]) -> Lan {
+    fn build(tag: &str, segments: &[Segment]) -> Lan {
         let ip = |args: &[&str]| {
             let out = Command::new(tool("ip")).args(args).output().expect("run ip");
             assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
@@ -346,6 +346,10 @@ impl Lan {
         lan
     }
 }
+
+/// A segment of a [`Lan`]: the hub's address and prefix on it, and its machines, each with the
+/// address the test gives it or none.
+type Segment = (String, u8, Vec<(String, Option<String>)>);
 
 impl Drop for Lan {
     fn drop(&mut self) {
