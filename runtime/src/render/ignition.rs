@@ -472,3 +472,15 @@ fn update_conf(cluster: &Cluster, job: &Job<'_>, endpoint: &str) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests {
+    use super::environment_line;
+
+    #[test]
+    fn environment_lines_escape_what_systemd_would_expand_or_split() {
+        assert_eq!(environment_line("K", "plain"), "Environment=\"K=plain\"\n");
+        assert_eq!(environment_line("K", "a b %n 100%"), "Environment=\"K=a b %%n 100%%\"\n");
+        assert_eq!(environment_line("K", "say \"hi\" \\ é"), "Environment=\"K=say \\\"hi\\\" \\\\ é\"\n");
+    }
+}
