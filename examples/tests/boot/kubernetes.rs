@@ -209,10 +209,11 @@ fn api_call(
     body: Option<&Value>,
 ) -> (u16, Value) {
     let content = if method == "PATCH" { "application/merge-patch+json" } else { "application/json" };
-    api_request(ns, admin, address, method, path, body, content)
+    api_request(ns, admin, address, method, path, body, content, 10)
 }
 
 /// One request, with its content type.
+#[allow(clippy::too_many_arguments)]
 fn api_request(
     ns: &str,
     [ca, cert, key]: &[PathBuf; 3],
@@ -221,12 +222,13 @@ fn api_request(
     path: &str,
     body: Option<&Value>,
     content_type: &str,
+    max_seconds: u32,
 ) -> (u16, Value) {
     let mut command = Command::new(tool("ip"));
     command
         .args(["netns", "exec", ns])
         .arg(tool("curl"))
-        .args(["-sS", "--max-time", "10", "-X", method, "-w", "\n%{http_code}"])
+        .args(["-sS", "--max-time", &max_seconds.to_string(), "-X", method, "-w", "\n%{http_code}"])
         .arg("--cacert")
         .arg(ca)
         .arg("--cert")
@@ -513,13 +515,19 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
     let alive: Arc<Mutex<BTreeSet<String>>> = Arc::new(Mutex::new(nodes.keys().cloned().collect()));
     let endpoint = Arc::new(Mutex::new(first.clone()));
     let stop = Arc::new(Mutex::new(false));
+    // A kubelet renews its Lease every few seconds through whichever apiserver answers: each
+    // renewal gets 3 s, then the next member's apiserver is tried, so one apiserver waiting on
+    // a lost etcd peer does not let every node's Lease lapse past the 8 s grace.
+    let members: Vec<String> = run.members.iter().map(|m| m.address.clone()).collect();
     let renewer = {
         let (alive, endpoint, stop) = (alive.clone(), endpoint.clone(), stop.clone());
         let (ns, admin) = (run.lan.hub.clone(), run.admin.clone());
         std::thread::spawn(move || {
             while !*stop.lock().expect("lock") {
-                let at = endpoint.lock().expect("lock").clone();
+                let current = endpoint.lock().expect("lock").clone();
                 let names: Vec<String> = alive.lock().expect("lock").iter().cloned().collect();
+                let order: Vec<&String> =
+                    std::iter::once(&current).chain(members.iter().filter(|m| **m != current)).collect();
                 for n in names {
                     let lease = json!({
                         "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -528,9 +536,19 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
                     });
                     let path = format!("/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/{n}");
                     let renew = json!({ "spec": { "holderIdentity": n, "leaseDurationSeconds": 40, "renewTime": micro_now() } });
-                    if api_call(&ns, &admin, &at, "PATCH", &path, Some(&renew)).0 == 404 {
-                        let create = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
-                        api_call(&ns, &admin, &at, "POST", create, Some(&lease));
+                    let merge = "application/merge-patch+json";
+                    for at in &order {
+                        match api_request(&ns, &admin, at, "PATCH", &path, Some(&renew), merge, 3).0 {
+                            200 => break,
+                            404 => {
+                                let create = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases";
+                                let json = "application/json";
+                                if api_request(&ns, &admin, at, "POST", create, Some(&lease), json, 3).0 == 201 {
+                                    break;
+                                }
+                            }
+                            _ => {}
+                        }
                     }
                 }
                 std::thread::sleep(Duration::from_secs(2));
@@ -638,8 +656,10 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
             .collect();
         let alive_nodes: BTreeMap<String, String> =
             nodes.iter().filter(|(n, _)| !lost_hosts.contains(n)).map(|(n, k)| (n.clone(), k.clone())).collect();
-        // The lost nodes are tainted unreachable by the node lifecycle controller.
-        wait_for(&format!("{lost_what}'s nodes tainted unreachable"), Duration::from_secs(60), || {
+        // The lost nodes are tainted unreachable by the node lifecycle controller: after the
+        // node-monitor grace, or, when the domain held the controller manager's leader, after a
+        // new election (a 15 s lease) and the new leader's own grace; generous under load.
+        wait_for(&format!("{lost_what}'s nodes tainted unreachable"), Duration::from_secs(150), || {
             for n in &lost_hosts {
                 let (code, node) = run.api(&survivor, "GET", &format!("/api/v1/nodes/{n}"), None);
                 let tainted = node["spec"]["taints"]

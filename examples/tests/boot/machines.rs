@@ -292,6 +292,9 @@ impl Machine {
             }
             let _ = child.kill();
             let _ = child.wait();
+            // Whatever of the machine is left (a helper taken for its PID 1), killed with its
+            // cgroup.
+            let _ = std::fs::write(self.cgroup().join("cgroup.kill"), "1");
         }
     }
 
