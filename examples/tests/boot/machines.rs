@@ -166,18 +166,10 @@ impl Machine {
         if let Some(files) = files {
             // File by file: the directories above them keep the image's modes (the PKI's own
             // directories are 0700, which would close `/etc` to every other account).
-            let mut stack = vec![files.to_path_buf()];
-            while let Some(dir) = stack.pop() {
-                for entry in std::fs::read_dir(&dir).expect("the machine's files").flatten() {
-                    let path = entry.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if let Ok(rel) = path.strip_prefix(files) {
-                        let to = merged.join(rel);
-                        std::fs::create_dir_all(to.parent().expect("a parent")).expect("directories");
-                        std::fs::copy(&path, &to).expect("copy a file in");
-                    }
-                }
+            for rel in crate::files_under(files) {
+                let to = merged.join(&rel);
+                std::fs::create_dir_all(to.parent().expect("a parent")).expect("directories");
+                std::fs::copy(files.join(&rel), &to).expect("copy a file in");
             }
             // etcd runs as Flatcar's etcd user (232) and reads its key.
             if merged.join("etc/ssl/etcd").is_dir() {
@@ -571,13 +563,6 @@ fn planned_units(cluster: &Cluster, plan: &Plan) -> BTreeMap<String, BTreeSet<St
     out
 }
 
-/// What the plan says of a booted machine (nothing, for an autoscaled pool's).
-struct MachineFacts {
-    hostname: String,
-    address: Option<std::net::Ipv4Addr>,
-    domain: Option<String>,
-}
-
 /// What every boot must show: hostnames and addresses set by the machines themselves, machines
 /// that reach each other, the planned units active where planned and nowhere else, one etcd
 /// cluster of the planned members through `etcd-member.service`, and the workers' gateway
@@ -591,57 +576,42 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     let planned_machines: BTreeMap<&str, &clusterdef::render::plan::MachinePlan> =
         plan.groups.iter().flat_map(|g| &g.machines).map(|m| (m.hostname.as_str(), m)).collect();
     for (hostname, machine) in &booted.machines {
-        {
-            let planned = planned_machines.get(hostname.as_str());
-            let m = MachineFacts {
-                hostname: hostname.clone(),
-                address: planned.and_then(|m| m.address),
-                domain: planned.and_then(|m| m.domain.clone()),
-            };
-            // A config shared by a pool (autoscaled, or PXE machines listed by MAC) names no host:
-            // the machine keeps the name it booted with (the site's DHCP may give one).
-            let own_config = planned.is_some_and(|p| p.config.ends_with(&format!("/{}.ign", p.hostname)));
-            if own_config {
-                assert_eq!(machine.sh("hostname").1, m.hostname, "{name}: {}'s hostname", m.hostname);
-            }
-            let segment_prefix = cluster
-                .network
-                .as_ref()
-                .and_then(|n| n.domains.iter().find(|d| Some(d.name.as_ref()) == m.domain.as_deref()))
-                .map_or(prefix, |d| d.subnet.prefix);
-            let (_, addresses) = eventually(Duration::from_secs(30), || {
-                let (ok, text) = machine.sh("ip -4 -o addr show dev eth0");
-                (ok && text.contains("inet "), text)
-            });
-            match m.address {
-                // A static address: the declared one, from the rendered `.network` file.
-                Some(address) => assert!(
-                    addresses.contains(&format!("inet {address}/{segment_prefix}")),
-                    "{name}: {} has {addresses}, not {address}/{segment_prefix}",
-                    m.hostname
-                ),
-                // DHCP, from Flatcar's catch-all network file.
-                None => {
-                    assert!(addresses.contains("dynamic"), "{name}: {} has no DHCP address: {addresses}", m.hostname)
-                }
-            }
-            let (_, status) = eventually(Duration::from_secs(30), || {
-                let (ok, text) = machine.sh("networkctl --no-pager --no-legend list eth0");
-                (ok && text.contains("configured") && !text.contains("configuring"), text)
-            });
-            assert!(
-                status.contains("configured"),
-                "{name}: networkd did not configure {}'s eth0: {status}",
-                m.hostname
-            );
-            // It reaches every member at its address.
-            for member in &members {
-                let to = member.address.expect("static");
-                let (ok, _) = eventually(Duration::from_secs(20), || {
-                    machine.sh(&format!("timeout 3 bash -c '</dev/tcp/{to}/2380'"))
-                });
-                assert!(ok, "{name}: {} does not reach {} at {to}", m.hostname, member.hostname);
-            }
+        let planned = planned_machines.get(hostname.as_str());
+        // A config shared by a pool (autoscaled, or PXE machines listed by MAC) names no host:
+        // the machine keeps the name it booted with (the site's DHCP may give one).
+        if planned.is_some_and(|p| p.config.ends_with(&format!("/{}.ign", p.hostname))) {
+            assert_eq!(machine.sh("hostname").1, *hostname, "{name}: {hostname}'s hostname");
+        }
+        let domain = planned.and_then(|m| m.domain.as_deref());
+        let segment_prefix = cluster
+            .network
+            .as_ref()
+            .and_then(|n| n.domains.iter().find(|d| Some(d.name.as_ref()) == domain))
+            .map_or(prefix, |d| d.subnet.prefix);
+        let (_, addresses) = eventually(Duration::from_secs(30), || {
+            let (ok, text) = machine.sh("ip -4 -o addr show dev eth0");
+            (ok && text.contains("inet "), text)
+        });
+        match planned.and_then(|m| m.address) {
+            // A static address: the declared one, from the rendered `.network` file.
+            Some(address) => assert!(
+                addresses.contains(&format!("inet {address}/{segment_prefix}")),
+                "{name}: {hostname} has {addresses}, not {address}/{segment_prefix}"
+            ),
+            // DHCP, from Flatcar's catch-all network file.
+            None => assert!(addresses.contains("dynamic"), "{name}: {hostname} has no DHCP address: {addresses}"),
+        }
+        let (_, status) = eventually(Duration::from_secs(30), || {
+            let (ok, text) = machine.sh("networkctl --no-pager --no-legend list eth0");
+            (ok && text.contains("configured") && !text.contains("configuring"), text)
+        });
+        assert!(status.contains("configured"), "{name}: networkd did not configure {hostname}'s eth0: {status}");
+        // It reaches every member at its address.
+        for member in &members {
+            let to = member.address.expect("static");
+            let (ok, _) =
+                eventually(Duration::from_secs(20), || machine.sh(&format!("timeout 3 bash -c '</dev/tcp/{to}/2380'")));
+            assert!(ok, "{name}: {hostname} does not reach {} at {to}", member.hostname);
         }
     }
     // The planned units, active where planned and nowhere else.
@@ -663,12 +633,15 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     // One etcd cluster of the planned members, through etcd-member.service.
     let endpoints = client_urls.join(",");
     let initial: Vec<String> = plan.etcd.member_urls.iter().map(|m| format!("{}={}", m.name, m.peer_url)).collect();
+    let mut v2 = false;
     for member in &members {
         let machine = booted.machine(&member.hostname);
         // etcd's own environment, as the drop-in's `Environment=` lines reached it through
         // systemd, the wrapper and the container.
         let (_, environ) = machine.sh("tr '\\0' '\\n' </proc/$(systemctl show -p MainPID --value etcd-member)/environ");
         let env: BTreeMap<&str, &str> = environ.lines().filter_map(|l| l.split_once('=')).collect();
+        // Whether the members serve the v2 API, as etcd's own environment says.
+        v2 = env.get("ETCD_ENABLE_V2") == Some(&"true");
         let url = plan.etcd.member_urls.iter().find(|u| u.name == member.hostname).expect("a member");
         for (key, want) in [
             ("ETCD_NAME", member.hostname.as_str()),
@@ -687,10 +660,7 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
             machine.sh("journalctl -u etcd-member --no-pager | tail -20").1
         );
     }
-    // Whether the members serve the v2 API, as etcd's own environment says.
     let first = booted.machine(&members[0].hostname);
-    let (_, environ) = first.sh("tr '\\0' '\\n' </proc/$(systemctl show -p MainPID --value etcd-member)/environ");
-    let v2 = environ.lines().any(|l| l == "ETCD_ENABLE_V2=true");
     let (ok, health) = eventually(Duration::from_secs(60), || etcdctl(cluster, first, &endpoints, "endpoint health"));
     assert!(ok, "{name}: the members are not healthy: {health}");
     let (_, list) = etcdctl(cluster, first, &endpoints, "member list");
@@ -702,20 +672,17 @@ pub fn assert_booted_as_planned(name: &str, cluster: &Cluster, booted: &Booted) 
     let local = format!("{scheme}://127.0.0.1:2379");
     let member_names: BTreeSet<&str> = members.iter().map(|m| m.hostname.as_str()).collect();
     for (hostname, machine) in booted.machines.iter().filter(|(h, _)| !member_names.contains(h.as_str())) {
-        {
-            let m = MachineFacts { hostname: hostname.clone(), address: None, domain: None };
-            let (active, _) = machine.sh("systemctl is-active etcd-gateway.service");
-            assert!(active, "{name}: the gateway is not active on {}", m.hostname);
-            let key = format!("/boot/{}", m.hostname);
-            let (ok, text) =
-                eventually(Duration::from_secs(30), || etcdctl(cluster, machine, &local, &format!("put {key} v3")));
-            assert!(ok, "{name}: v3 through {}'s gateway: {text}", m.hostname);
-            let (ok, text) = etcdctl(cluster, machine, &local, &format!("get {key} --print-value-only"));
-            assert!(ok && text == "v3", "{name}: v3 read through {}'s gateway: {text}", m.hostname);
-            // v2 when the members serve it (locksmith needs it), refused when they do not.
-            let (ok, text) = etcdctl_v2(cluster, machine, &local, &format!("set {key}-v2 v2"));
-            assert_eq!(ok, v2, "{name}: v2 through {}'s gateway (the members serve v2: {v2}): {text}", m.hostname);
-        }
+        let (active, _) = machine.sh("systemctl is-active etcd-gateway.service");
+        assert!(active, "{name}: the gateway is not active on {hostname}");
+        let key = format!("/boot/{hostname}");
+        let (ok, text) =
+            eventually(Duration::from_secs(30), || etcdctl(cluster, machine, &local, &format!("put {key} v3")));
+        assert!(ok, "{name}: v3 through {hostname}'s gateway: {text}");
+        let (ok, text) = etcdctl(cluster, machine, &local, &format!("get {key} --print-value-only"));
+        assert!(ok && text == "v3", "{name}: v3 read through {hostname}'s gateway: {text}");
+        // v2 when the members serve it (locksmith needs it), refused when they do not.
+        let (ok, text) = etcdctl_v2(cluster, machine, &local, &format!("set {key}-v2 v2"));
+        assert_eq!(ok, v2, "{name}: v2 through {hostname}'s gateway (the members serve v2: {v2}): {text}");
     }
 }
 
@@ -812,22 +779,26 @@ fn boots_the_flatcar_production_seed_and_pulls_each_cabinets_plug() {
     assert!(booted.machines.values().all(Machine::is_up));
 }
 
+/// Boots `cluster` as the test bed runs it (`bootable`), checks what every boot must show and
+/// pulls each domain's plug; the machines, still running.
+fn boot_and_unplug(name: &str, tag: &str, cluster: &Cluster) -> Booted {
+    let cluster = bootable(cluster);
+    let mut booted = Booted::boot(tag, &cluster);
+    assert_booted_as_planned(name, &cluster, &booted);
+    pull_each_domains_plug(name, &cluster, &mut booted);
+    booted
+}
+
 #[test]
 fn boots_the_flatcar_small_seed_and_pulls_each_zones_plug() {
     let _serial = crate::support::heavy();
-    let cluster = bootable(&clusterdef_examples::seed::flatcar::SMALL);
-    let mut booted = Booted::boot("small", &cluster);
-    assert_booted_as_planned("small", &cluster, &booted);
-    pull_each_domains_plug("small", &cluster, &mut booted);
+    boot_and_unplug("small", "small", &clusterdef_examples::seed::flatcar::SMALL);
 }
 
 #[test]
 fn boots_the_flatcar_devtest_seed_and_its_etcd_node_is_the_one_plug_that_stops_writes() {
     let _serial = crate::support::heavy();
-    let cluster = bootable(&clusterdef_examples::seed::flatcar::DEVTEST);
-    let mut booted = Booted::boot("devtest", &cluster);
-    assert_booted_as_planned("devtest", &cluster, &booted);
-    pull_each_domains_plug("devtest", &cluster, &mut booted);
+    boot_and_unplug("devtest", "devtest", &clusterdef_examples::seed::flatcar::DEVTEST);
 }
 
 /// Host configuration at every scope, each piece with something to see at boot.
@@ -892,19 +863,14 @@ fn boots_random_flatcar_clusters_as_their_plans_say() {
         };
         let name =
             format!("random Flatcar cluster drawn from seed {drawn} (replay with CLUSTERDEF_READBACK_SEED={first})");
-        let cluster = bootable(&cluster);
-        let mut booted = Booted::boot(&format!("random-{}", drawn % 100_000), &cluster);
-        assert_booted_as_planned(&name, &cluster, &booted);
-        pull_each_domains_plug(&name, &cluster, &mut booted);
+        boot_and_unplug(&name, &format!("random-{}", drawn % 100_000), &cluster);
     }
 }
 
 #[test]
 fn boots_the_flatcar_large_scale_seed_across_routed_zones_and_pulls_each_zones_plug() {
     let _serial = crate::support::heavy();
-    let cluster = bootable(&clusterdef_examples::seed::flatcar::LARGE_SCALE);
-    assert!(bootable_here(&cluster));
-    let mut booted = Booted::boot("large", &cluster);
-    assert_booted_as_planned("large-scale", &cluster, &booted);
-    pull_each_domains_plug("large-scale", &cluster, &mut booted);
+    let cluster = &clusterdef_examples::seed::flatcar::LARGE_SCALE;
+    assert!(bootable_here(cluster));
+    boot_and_unplug("large-scale", "large", cluster);
 }

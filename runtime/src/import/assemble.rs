@@ -278,7 +278,7 @@ pub(super) fn build(
         let by_address: HashMap<Ipv4Addr, &clusterdef_model::Machine> =
             placed.machines.iter().filter_map(|m| Some((m.address?, m))).collect();
         // Members always have configs of their own; one they share stands for the first's.
-        let shared_members = std::ptr::eq(placed.group, &cluster.members);
+        let shared_members = placed.group_ref == clusterdef_model::GroupRef::Members;
         for config in assembly.configs {
             let rendered = match (&config.hostname, config.address) {
                 (Some(h), _) => by_hostname.get(h.as_str()).map(|m| machine_config_path(m)),
@@ -365,24 +365,17 @@ pub(super) fn assemble(
         .iter()
         .flat_map(|c| c.inventory.iter().map(|mac| (mac.clone(), c.domain().map(|(_, d)| d.to_string()))))
         .collect();
+    // One config without a hostname or an address of its own serves however many machines
+    // start from it: what `autoscale` (without bounds) declares. Every size here is read from
+    // the files (the members' count, which `--count` may tell, is recorded by `build`).
     let size = match (shared && !is_members, listed.len()) {
-        (true, 0) => {
-            // One config without a hostname or an address of its own serves however many
-            // machines start from it: what `autoscale` (without bounds) declares.
-            ledger.read(format!("{at}.size"), &first.path, 0);
-            Size::Autoscale { min: None, max: None }
-        }
-        (true, n) => {
-            ledger.read(format!("{at}.size"), &first.path, 0);
-            Size::Fixed(n as u32)
-        }
-        (false, _) => {
-            if !is_members {
-                ledger.read(format!("{at}.size"), &first.path, 0);
-            }
-            Size::Fixed(count)
-        }
+        (true, 0) => Size::Autoscale { min: None, max: None },
+        (true, n) => Size::Fixed(n as u32),
+        (false, _) => Size::Fixed(count),
     };
+    if !is_members {
+        ledger.read(format!("{at}.size"), &first.path, 0);
+    }
     let name_line =
         first.read.locksmith.as_ref().and_then(|s| s.get("group")).map_or(first.metadata_line(), |f| f.line);
     ledger.read(format!("{at}.name"), &first.path, name_line);

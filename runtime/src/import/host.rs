@@ -288,34 +288,12 @@ fn config_of(items: Vec<(usize, HostItem)>) -> HostConfig {
     HostConfig { files: files.into(), units: units.into(), dropins: dropins.into() }
 }
 
-/// Standard base64 (RFC 4648, `=` padding optional, whitespace between groups ignored), as
-/// coreos-cloudinit's `b64` and `base64` encodings read it; `None` for anything else. O(n).
+/// base64 as coreos-cloudinit's `b64` and `base64` encodings read it (Go's standard encoding,
+/// padding required, line breaks ignored); `None` for anything else. O(n).
 pub(super) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    let body = digits.strip_suffix(b"==").or_else(|| digits.strip_suffix(b"=")).unwrap_or(&digits);
-    if body.len() % 4 == 1 || (body.len() != digits.len() && !digits.len().is_multiple_of(4)) {
-        return None;
-    }
-    let mut out = Vec::with_capacity(body.len() * 3 / 4);
-    for chunk in body.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c)? << (18 - 6 * i);
-        }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    Some(out)
+    use base64::Engine as _;
+    let digits: String = text.chars().filter(|c| *c != '\n' && *c != '\r').collect();
+    base64::engine::general_purpose::STANDARD.decode(digits).ok()
 }
 
 #[cfg(test)]
@@ -323,12 +301,14 @@ mod tests {
     use super::decode_base64;
 
     #[test]
-    fn base64_decodes_as_rfc_4648_says_and_refuses_what_is_not() {
+    fn base64_decodes_as_coreos_cloudinit_does_and_refuses_what_is_not() {
         assert_eq!(decode_base64("aGVsbG8K").as_deref(), Some(&b"hello\n"[..]));
         assert_eq!(decode_base64("aGVsbG8=").as_deref(), Some(&b"hello"[..]));
         assert_eq!(decode_base64("aGVsbA==").as_deref(), Some(&b"hell"[..]));
-        assert_eq!(decode_base64("aGVs\nbA").as_deref(), Some(&b"hell"[..]));
+        assert_eq!(decode_base64("aGVs\nbA==").as_deref(), Some(&b"hell"[..]));
         assert_eq!(decode_base64("").as_deref(), Some(&b""[..]));
+        // Go's standard encoding wants its padding.
+        assert_eq!(decode_base64("aGVsbA"), None);
         assert_eq!(decode_base64("a"), None);
         assert_eq!(decode_base64("aGVsbG8*"), None);
         assert_eq!(decode_base64("aé=="), None);

@@ -24,7 +24,7 @@ pub(super) struct Link {
 
 /// Where in its file a fact was read: the line of the key, and the key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Evidence {
+pub(super) struct ReadAt {
     pub(super) line: usize,
     pub(super) key: &'static str,
 }
@@ -51,7 +51,7 @@ pub(super) struct Config {
     pub(super) platform_address: bool,
     /// The address the machine owns, read from its `.network` unit or its etcd URLs, with the
     /// line that says it: what tells machines apart when they have no `hostname:`.
-    pub(super) address: Option<(Ipv4Addr, Evidence)>,
+    pub(super) address: Option<(Ipv4Addr, ReadAt)>,
     /// The etcd peer URL it advertises (`initial-advertise-peer-urls`, 0.4's `peer-addr`).
     pub(super) peer_url: Option<String>,
     pub(super) pxe: Option<String>,
@@ -543,10 +543,10 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         let f = section?.get(key)?;
         let first = f.value.split(',').next()?.trim();
         let address: Ipv4Addr = url_host(first)?.parse().ok()?;
-        Some((address, Evidence { line: f.line, key }))
+        Some((address, ReadAt { line: f.line, key }))
     };
     let address = link_line
-        .and_then(|line| Some((link.as_ref()?.address, Evidence { line, key: "a `.network` unit" })))
+        .and_then(|line| Some((link.as_ref()?.address, ReadAt { line, key: "a `.network` unit" })))
         .or_else(|| {
             member.as_ref()?;
             literal(etcd2, "initial_advertise_peer_urls")
