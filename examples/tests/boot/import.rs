@@ -118,7 +118,10 @@ fn random_host_configuration_survives_render_import_render_byte_for_byte() {
         tried += 1;
         failures.extend(round_trip_failure(&cluster, drawn));
     }
-    assert!(tried * 3 >= count, "only {tried} of {count} draws were accepted; the draw collides too often");
+    // About 40% of draws are accepted (199 of 500 measured): a quarter keeps a draw that has
+    // started colliding far more from passing, without failing one run in twenty by chance (a
+    // third did, with 60 draws).
+    assert!(tried * 4 >= count, "only {tried} of {count} draws were accepted; the draw collides too often");
     assert_no_failures(&failures, tried, seed);
 }
 
