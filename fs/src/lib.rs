@@ -2,23 +2,27 @@
 //! unit bodies, import directories, the manifest of a render and the files `diff` compares.
 //!
 //! Every read here keeps four promises, whatever the file system holds:
-//! - **opened once, checked on the handle**: the file is opened without blocking (a FIFO with
-//!   no writer would otherwise stall the open forever) and its type is read from the opened
-//!   handle, so a path swapped between a check and the open cannot slip a FIFO, device, socket or
-//!   directory through; only regular files are read;
+//! - **checked before it is opened**: on Linux a file is first named by an `O_PATH` handle,
+//!   which does not open it (a device's driver is not called, a FIFO does not wait for a
+//!   writer), its type is read from that handle, and only a regular file is then opened for
+//!   reading, through the handle, so the file read is the file checked. Elsewhere it is opened
+//!   without blocking and checked on the opened handle (a device's open is then called before
+//!   it is refused);
 //! - **read through a limit**: at most `limit + 1` bytes are ever read, whatever size the file
 //!   system reports (`/dev/zero` and `/proc` files report 0);
-//! - **kept inside** ([`read_inside`]): what is read is the file at a path inside one of the
-//!   allowed roots after every symlink is followed, proven on the handle (its device and inode are
-//!   those of that path after the open), so swapping a directory for a symlink while the file is
-//!   read yields an error, never the file outside;
+//! - **kept inside** ([`read_inside`]): the path is resolved and proven inside one of the
+//!   allowed roots before anything is opened, then walked from that root one component at a
+//!   time with no symlink followed, so swapping a directory for a symlink at any moment yields
+//!   an error, never the file outside;
 //! - **one name** ([`read_inside`]): a file with more than one hard link is refused, since its
 //!   other names may lie anywhere on the same file system and nothing on the handle says which is
 //!   the project's own.
 #![forbid(unsafe_code)]
 
+mod open;
+
 use std::fmt;
-use std::fs::{File, Metadata};
+use std::fs::Metadata;
 use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 
@@ -146,47 +150,61 @@ impl From<io::Error> for ReadError {
     }
 }
 
-/// Opens `path` for reading without blocking (and without making a terminal the controlling
-/// one), following a symlink at its last component only when `follow`.
-fn open_with(path: &Path, follow: bool) -> io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
-        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY | nofollow);
-    }
-    #[cfg(not(unix))]
-    let _ = follow;
-    options.open(path)
-}
+/// A hook that does nothing, for the readers' public forms.
+fn no_hook(_: open::Step) {}
 
-/// [`open_with`], following symlinks.
-fn open(path: &Path) -> io::Result<File> {
-    open_with(path, true)
-}
-
-/// The regular file `path` (symlinks followed) as bytes, at most `limit` of them.
+/// The regular file `path` (symlinks followed) as bytes, at most `limit` of them. Nothing but a
+/// regular file is ever opened for reading (on Linux; see the crate's documentation).
 pub fn read_file(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = open(path)?;
-    let meta = file.metadata()?;
-    read_open(file, &meta, limit)
+    let opened = open::open_regular(path, true, &mut no_hook)?;
+    read_open(opened, limit)
 }
 
 /// The regular file `path` as bytes, at most `limit` of them, refusing a symlink at its last
 /// component ([`ReadError::Symlink`]): for the files clusterdef wrote itself, which a symlink
 /// put in their place must never redirect.
 pub fn read_own(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = match open_with(path, false) {
-        Ok(file) => file,
-        Err(_) if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
-            return Err(ReadError::Symlink);
+    let opened = open::open_regular(path, false, &mut no_hook)?;
+    read_open(opened, limit)
+}
+
+/// What a file clusterdef wrote holds, summed up without keeping it: its length and the FNV-1a
+/// hash of its bytes, read in blocks through `limit` (more is [`ReadError::TooLarge`]), refusing
+/// a symlink at the last component as [`read_own`] does. Memory is one block, whatever the
+/// file's size.
+pub fn hash_own(path: &Path, limit: u64) -> Result<(u64, u64), ReadError> {
+    let opened = open::open_regular(path, false, &mut no_hook)?;
+    let mut reader = opened.file.take(limit.saturating_add(1));
+    let mut hash = FNV_OFFSET;
+    let mut len = 0u64;
+    let mut block = [0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut block) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Io(e)),
+        };
+        len += n as u64;
+        if len > limit {
+            return Err(ReadError::TooLarge { limit });
         }
-        Err(e) => return Err(ReadError::Io(e)),
-    };
-    let meta = file.metadata()?;
-    read_open(file, &meta, limit)
+        hash = fnv1a_extend(hash, &block[..n]);
+    }
+    Ok((len, hash))
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+fn fnv1a_extend(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// FNV-1a, 64 bits: a stable hash (unlike std's, which may change between releases) of what a
+/// render wrote, so a later render can tell its own file from one changed since. Not a defence
+/// against someone who can write the directory, who could change the manifest too.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    fnv1a_extend(FNV_OFFSET, bytes)
 }
 
 /// The regular file `path` (symlinks followed) as UTF-8 text, at most `limit` bytes.
@@ -194,13 +212,10 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     String::from_utf8(read_file(path, limit)?).map_err(|_| ReadError::NotText)
 }
 
-/// Reads an opened file checked to be regular, through the limit.
-fn read_open(file: File, meta: &Metadata, limit: u64) -> Result<Vec<u8>, ReadError> {
-    if !meta.is_file() {
-        return Err(ReadError::NotRegular(Kind::of(meta)));
-    }
-    let mut bytes = Vec::with_capacity(meta.len().min(limit) as usize);
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+/// Reads an opened regular file through the limit.
+fn read_open(opened: open::Opened, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::with_capacity(opened.meta.len().min(limit).min(1 << 20) as usize);
+    opened.file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge { limit });
     }
@@ -220,29 +235,19 @@ pub fn canonical_roots(roots: &[&Path]) -> Vec<PathBuf> {
 
 /// The regular file `path` as UTF-8 text, at most `limit` bytes, if it lies inside one of
 /// `roots` (canonical, from [`canonical_roots`]) once every symlink is followed, and has one
-/// name. The file is opened once; the containment is proven for the opened handle: after the
-/// open the path is resolved, checked to lie inside, and the file found there must be the one
-/// opened (same device and inode). A path swapped for a symlink out of the roots at any moment
-/// therefore yields [`ReadError::Outside`] or [`ReadError::Changed`], never the outside file.
+/// name. Nothing is opened before that is proven: the path is resolved (symlinks read, not
+/// opened) and found inside a root, then walked from that root one component at a time
+/// without following any symlink, the file's type and link count read from a handle that does
+/// not open it, and only then is it opened for reading. A path swapped for a symlink out of the
+/// roots at any moment yields [`ReadError::Outside`] or [`ReadError::Changed`], never the
+/// outside file, and a device or FIFO anywhere is never opened.
 pub fn read_inside(path: &Path, roots: &[PathBuf], limit: u64) -> Result<String, ReadError> {
-    let file = open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(ReadError::NotRegular(Kind::of(&meta)));
-    }
-    let resolved = path.canonicalize()?;
-    if !is_inside(&resolved, roots) {
-        return Err(ReadError::Outside { resolved });
-    }
-    let there = std::fs::metadata(&resolved)?;
-    if !same_file(&meta, &there) {
-        return Err(ReadError::Changed);
-    }
-    let links = link_count(&meta);
-    if links > 1 {
-        return Err(ReadError::HardLinked { links });
-    }
-    String::from_utf8(read_open(file, &meta, limit)?).map_err(|_| ReadError::NotText)
+    read_inside_with(path, roots, limit, &mut no_hook)
+}
+
+fn read_inside_with(path: &Path, roots: &[PathBuf], limit: u64, hook: open::Hook<'_>) -> Result<String, ReadError> {
+    let opened = open::open_inside(path, roots, hook)?;
+    String::from_utf8(read_open(opened, limit)?).map_err(|_| ReadError::NotText)
 }
 
 #[cfg(unix)]
@@ -295,133 +300,4 @@ pub fn identity(_: &Metadata) -> (u64, u64) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    struct Scratch(PathBuf);
-
-    impl Scratch {
-        fn new(name: &str) -> Scratch {
-            let dir = std::env::temp_dir().join(format!("clusterdef-fs-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).expect("scratch");
-            Scratch(dir)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-
-    #[test]
-    fn devices_are_refused_on_the_handle_whatever_size_they_report() {
-        let err = read_file(Path::new("/dev/zero"), 1 << 20).expect_err("a device");
-        assert!(matches!(err, ReadError::NotRegular(Kind::Device)), "{err:?}");
-        assert!(err.to_string().contains("a device"), "{err}");
-        let err = read_file(Path::new("/"), 10).expect_err("a directory");
-        assert!(matches!(err, ReadError::NotRegular(Kind::Directory)), "{err:?}");
-    }
-
-    #[test]
-    fn a_fifo_is_refused_without_waiting_for_a_writer() {
-        let dir = Scratch::new("fifo");
-        let fifo = dir.0.join("p");
-        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
-        assert!(made.success());
-        let started = std::time::Instant::now();
-        let err = read_file(&fifo, 10).expect_err("a fifo");
-        assert!(matches!(err, ReadError::NotRegular(Kind::Fifo)), "{err:?}");
-        assert!(started.elapsed() < std::time::Duration::from_secs(1));
-        let err = read_inside(&fifo, &canonical_roots(&[&dir.0]), 10).expect_err("a fifo");
-        assert!(matches!(err, ReadError::NotRegular(Kind::Fifo)), "{err:?}");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn read_own_never_reads_through_a_symlink() {
-        let dir = Scratch::new("own");
-        std::fs::write(dir.0.join("f"), "F").expect("f");
-        std::os::unix::fs::symlink(dir.0.join("f"), dir.0.join("l")).expect("link");
-        assert_eq!(read_own(&dir.0.join("f"), 10).expect("file"), b"F");
-        assert!(matches!(read_own(&dir.0.join("l"), 10), Err(ReadError::Symlink)));
-        assert!(
-            matches!(read_own(&dir.0.join("none"), 10), Err(ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound)
-        );
-    }
-
-    #[test]
-    fn the_limit_is_to_the_byte() {
-        let dir = Scratch::new("limit");
-        let path = dir.0.join("f");
-        std::fs::write(&path, vec![b'a'; 100]).expect("file");
-        assert_eq!(read_file(&path, 100).expect("at the limit").len(), 100);
-        assert!(matches!(read_file(&path, 99), Err(ReadError::TooLarge { limit: 99 })));
-        std::fs::write(&path, [0xff, 0xfe]).expect("file");
-        assert!(matches!(read_text(&path, 10), Err(ReadError::NotText)));
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn inside_means_inside_after_symlinks_with_one_name() {
-        let dir = Scratch::new("inside");
-        let root = dir.0.join("project");
-        std::fs::create_dir_all(root.join("units")).expect("dirs");
-        std::fs::write(root.join("units/a.service"), "A").expect("a");
-        std::fs::write(dir.0.join("secret"), "S").expect("secret");
-        std::os::unix::fs::symlink("a.service", root.join("units/inner.service")).expect("link");
-        std::os::unix::fs::symlink(dir.0.join("secret"), root.join("units/out.service")).expect("link");
-        std::fs::hard_link(dir.0.join("secret"), root.join("units/hard.service")).expect("hard link");
-        let roots = canonical_roots(&[&root]);
-        assert_eq!(read_inside(&root.join("units/a.service"), &roots, 10).expect("inside"), "A");
-        assert_eq!(read_inside(&root.join("units/inner.service"), &roots, 10).expect("link inside"), "A");
-        let err = read_inside(&root.join("units/out.service"), &roots, 10).expect_err("link out");
-        assert!(matches!(err, ReadError::Outside { .. }), "{err:?}");
-        let err = read_inside(&root.join("units/hard.service"), &roots, 10).expect_err("hard link");
-        assert!(matches!(err, ReadError::HardLinked { links: 2 }), "{err:?}");
-    }
-
-    /// Another thread swaps the project's `units` directory for a symlink to a directory outside
-    /// it and back, as fast as it can; every read either gets the project's file or an error.
-    #[cfg(unix)]
-    #[test]
-    fn a_directory_swapped_for_a_symlink_while_reading_never_leaks_the_outside() {
-        let dir = Scratch::new("race");
-        let root = dir.0.join("project");
-        let outside = dir.0.join("outside");
-        std::fs::create_dir_all(root.join("units-real")).expect("dirs");
-        std::fs::create_dir_all(&outside).expect("dirs");
-        std::fs::write(root.join("units-real/x.service"), "mine").expect("mine");
-        std::fs::write(outside.join("x.service"), "SECRET").expect("secret");
-        std::os::unix::fs::symlink("units-real", root.join("units")).expect("link");
-        let roots = canonical_roots(&[&root]);
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let swapper = {
-            let (stop, root, outside) = (stop.clone(), root.clone(), outside.clone());
-            std::thread::spawn(move || {
-                let mut out = false;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let tmp = root.join("units.tmp");
-                    let target: &Path = if out { Path::new("units-real") } else { &outside };
-                    let _ = std::os::unix::fs::symlink(target, &tmp);
-                    let _ = std::fs::rename(&tmp, root.join("units"));
-                    out = !out;
-                }
-            })
-        };
-        let (mut mine, mut refused) = (0, 0);
-        for _ in 0..3_000 {
-            match read_inside(&root.join("units/x.service"), &roots, 100) {
-                Ok(text) => {
-                    assert_eq!(text, "mine", "the outside file was read");
-                    mine += 1;
-                }
-                Err(_) => refused += 1,
-            }
-        }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        swapper.join().expect("swapper");
-        assert!(mine + refused == 3_000 && refused > 0, "the swap raced: {mine} read, {refused} refused");
-    }
-}
+mod tests;
