@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use clusterdef::Cluster;
-use clusterdef_syntax::files::read_unit_file;
+use clusterdef_syntax::files::read_unit_file_near;
 use clusterdef_syntax::source::{compile_source, render_errors};
 use serde::Serialize;
 
@@ -44,11 +44,19 @@ pub enum Failure {
 
 /// The directory unit `file "…"` paths are relative to when no crate root is given: the crate
 /// root holding the file (the nearest directory above it with a Cargo.toml), as for the macro
-/// and build.rs, else the file's own directory.
+/// and build.rs, else the file's own directory. The file's directory is made absolute first, so
+/// `cluster/prod.cluster` from the crate root and `prod.cluster` from inside `cluster/` find the
+/// same root.
 pub fn base_dir(path: &Path) -> PathBuf {
-    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+    let dir = own_dir(path);
     dir.ancestors().find(|d| d.join("Cargo.toml").is_file()).map(Path::to_path_buf).unwrap_or(dir)
+}
+
+/// The directory a declaration lies in, absolute and with its symlinks resolved (as written,
+/// made absolute, when it cannot be resolved).
+pub fn own_dir(path: &Path) -> PathBuf {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    dir.canonicalize().or_else(|_| std::path::absolute(dir)).unwrap_or_else(|_| dir.to_path_buf())
 }
 
 /// Reads and checks the cluster in `path`, shown in messages as `shown`; unit files are read
@@ -77,17 +85,17 @@ pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Clust
         ),
         _ => {
             // Unit files come from the crate (or the file's own directory), never from elsewhere.
-            let own_dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            check_source(&text, &shown, base, own_dir, styled)
+            check_source(&text, &shown, base, &own_dir(path), styled)
         }
     }
 }
 
 /// Compiles and checks `.cluster` text shown in messages as `shown`, as `clusterdef check` does
-/// a file: unit `file "…"` paths are read from `base` or `own_dir` only. Errors point into the
+/// a file: unit `file "…"` paths are relative to `base`, or to `own_dir` for a file not under
+/// `base`, and read from inside those two only. Errors point into the
 /// text (`shown:line:col`), rendered in rustc's colours when `styled`.
 pub fn check_source(text: &str, shown: &str, base: &Path, own_dir: &Path, styled: bool) -> Result<Cluster, Failure> {
-    let load = |file: &str| read_unit_file(file, base, &[base, own_dir]);
+    let load = |file: &str| read_unit_file_near(file, &[base, own_dir]);
     compile_source(text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
         rendered: render_errors(shown, text, &errors, styled),
         problems: errors

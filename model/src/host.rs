@@ -223,6 +223,32 @@ impl Cluster {
         items
     }
 
+    /// Every project file the declaration's bodies were read from (`body: file "…"` of units,
+    /// host files, host units and drop-ins at every scope), as written, each once, in
+    /// declaration order: what a build script reruns on. O(items).
+    pub fn body_files(&self) -> Vec<&str> {
+        let mut configs: Vec<&HostConfig> = vec![&self.host];
+        for (_, g) in self.groups() {
+            configs.push(&g.host);
+            configs.extend(g.host_in.iter().map(|(_, h)| h));
+        }
+        let bodies = self.units.iter().map(|u| &u.body).chain(configs.into_iter().flat_map(|h| {
+            h.files
+                .iter()
+                .map(|f| &f.contents)
+                .chain(h.units.iter().filter_map(|u| u.body.as_ref()))
+                .chain(h.dropins.iter().map(|d| &d.body))
+        }));
+        let mut seen = std::collections::HashSet::new();
+        bodies
+            .filter_map(|b| match b {
+                UnitBody::File { path, .. } => Some(&**path),
+                UnitBody::Inline(_) => None,
+            })
+            .filter(|p| seen.insert(*p))
+            .collect()
+    }
+
     /// The kinds of machine of `group` whose host configuration differs: one per failure
     /// domain that has machines, or the group alone when it has no domains (or no machines, so
     /// its declarations are still checked).

@@ -71,6 +71,49 @@ pub fn read_unit_file(requested: &str, base: &Path, allowed: &[&Path]) -> Result
     })
 }
 
+/// Reads the unit file `requested` for a `.cluster` file: relative to the crate root `bases[0]`,
+/// as the macro and build.rs read it, or, when no file of that name is there, relative to the
+/// declaration's own directory (the later bases), so a unit file kept beside its declaration
+/// works from any working directory. Each base is also a root the file must stay inside. A path
+/// that names a file under two bases is refused as ambiguous rather than one chosen silently.
+pub fn read_unit_file_near(requested: &str, bases: &[&Path]) -> Result<String, String> {
+    let Some(&first) = bases.first() else { return Err("no directory to read unit files from".to_string()) };
+    read_unit_file(requested, locate(requested, bases)?.unwrap_or(first), bases)
+}
+
+/// The base `requested` names a file under, if it names one (looked up with `lstat`, which opens
+/// nothing); an error when it names one under two different bases. O(bases).
+fn locate<'a>(requested: &str, bases: &[&'a Path]) -> Result<Option<&'a Path>, String> {
+    // An absolute path is no file under any base: `read_unit_file` refuses it.
+    if Path::new(requested).has_root() || requested.starts_with('\\') {
+        return Ok(None);
+    }
+    let mut found: Vec<&'a Path> = Vec::new();
+    for base in bases {
+        let same_as_found =
+            found.iter().any(|f| f.canonicalize().ok().zip(base.canonicalize().ok()).is_some_and(|(a, b)| a == b));
+        if !same_as_found && std::fs::symlink_metadata(base.join(requested)).is_ok() {
+            found.push(base);
+        }
+    }
+    match found[..] {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        [a, b, ..] => Err(format!(
+            "it names a file relative to the crate root ({}) and another beside the declaration ({})\n  = help: keep one of them, or write the path so that it names one (from the crate root, e.g. `cluster/{requested}`)",
+            a.join(requested).display(),
+            b.join(requested).display()
+        )),
+    }
+}
+
+/// The file a `.cluster` file's `file "…"` path names, as [`read_unit_file_near`] finds it, for
+/// build scripts' `rerun-if-changed`.
+pub fn unit_file_path(requested: &str, bases: &[&Path]) -> Option<PathBuf> {
+    let base = locate(requested, bases).ok().flatten().or(bases.first().copied())?;
+    Some(base.join(requested))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
