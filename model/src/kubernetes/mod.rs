@@ -1,0 +1,170 @@
+//! Kubernetes on Flatcar: the settings a cluster declares, the nodes its machines register as
+//! (labels and taints), the workloads its units become, and what the cluster keeps when a
+//! failure domain is lost. The rules, the plan and the renderers all read these from here.
+//!
+//! The rooms: the settings and the containers here; [`names`] (what Kubernetes accepts as a
+//! name, label or image reference, and how a value reaches it unexpanded), [`nodes`] (the node
+//! kinds), [`workloads`] (what each unit becomes and where it may run), [`losses`] (what each
+//! failure domain's loss leaves).
+
+mod losses;
+mod names;
+mod nodes;
+mod workloads;
+
+pub use losses::{DomainLoss, FailureDomain};
+pub use names::*;
+pub use nodes::{NodeCount, NodeKind};
+pub use workloads::{Workload, WorkloadKind};
+
+use std::borrow::Cow;
+use std::net::Ipv4Addr;
+
+use crate::cluster::{Cluster, List, Text};
+use crate::net::Ipv4Net;
+
+/// The label every control-plane node carries (Typhoon's).
+pub const CONTROLLER_LABEL: &str = "node.kubernetes.io/controller";
+/// The label every other node carries, with an empty value (Typhoon's).
+pub const NODE_LABEL: &str = "node.kubernetes.io/node";
+/// The zone label; node lifecycle's per-zone eviction limits read it.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// The label naming the node (the kubelet sets it to the hostname).
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+/// The taint that keeps pods that do not ask for the control plane off it (Typhoon's).
+pub const CONTROLLER_TAINT: &str = "node-role.kubernetes.io/controller";
+/// The label each workload's pods carry, naming the unit they come from; anti-affinity for
+/// `conflicts` selects on it.
+pub const UNIT_LABEL: &str = "clusterdef.dev/unit";
+/// The namespace workloads go in.
+pub const NAMESPACE: &str = "default";
+/// The oldest and newest minor versions whose flags and schemas the renderer writes.
+pub const SUPPORTED_MINORS: (u32, u32) = (33, 37);
+
+/// The `kubernetes: { … }` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Kubernetes {
+    /// The release, `v1.MINOR.PATCH`.
+    pub version: Text,
+    /// The service range (`--service-cluster-ip-range`); its first address is the apiserver's
+    /// service IP, its tenth the cluster DNS.
+    #[cfg_attr(feature = "serde", serde(default = "default_services"))]
+    pub services: Ipv4Net,
+    /// The pod range (`--cluster-cidr`).
+    #[cfg_attr(feature = "serde", serde(default = "default_pods"))]
+    pub pods: Ipv4Net,
+    /// The pod network.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub cni: Cni,
+    /// How long pods stay bound to an unreachable node before they are evicted and placed
+    /// again, in seconds (the apiserver's default not-ready and unreachable tolerations).
+    #[cfg_attr(feature = "serde", serde(default = "default_eviction"))]
+    pub eviction_seconds: u32,
+}
+
+#[cfg(feature = "serde")]
+fn default_services() -> Ipv4Net {
+    Kubernetes::DEFAULT_SERVICES
+}
+#[cfg(feature = "serde")]
+fn default_pods() -> Ipv4Net {
+    Kubernetes::DEFAULT_PODS
+}
+#[cfg(feature = "serde")]
+fn default_eviction() -> u32 {
+    Kubernetes::DEFAULT_EVICTION_SECONDS
+}
+
+impl Kubernetes {
+    /// Typhoon's bare-metal service range.
+    pub const DEFAULT_SERVICES: Ipv4Net = Ipv4Net { addr: Ipv4Addr::new(10, 3, 0, 0), prefix: 16 };
+    /// Typhoon's pod range.
+    pub const DEFAULT_PODS: Ipv4Net = Ipv4Net { addr: Ipv4Addr::new(10, 20, 0, 0), prefix: 14 };
+    /// The apiserver's default toleration of not-ready and unreachable nodes.
+    pub const DEFAULT_EVICTION_SECONDS: u32 = 300;
+
+    /// Settings for `version`, the rest Typhoon's defaults.
+    pub fn new(version: impl Into<Text>) -> Kubernetes {
+        Kubernetes {
+            version: version.into(),
+            services: Kubernetes::DEFAULT_SERVICES,
+            pods: Kubernetes::DEFAULT_PODS,
+            cni: Cni::default(),
+            eviction_seconds: Kubernetes::DEFAULT_EVICTION_SECONDS,
+        }
+    }
+
+    /// `(minor, patch)` of a `v1.MINOR.PATCH` version.
+    pub fn minor_patch(&self) -> Option<(u32, u32)> {
+        let rest = self.version.strip_prefix("v1.")?;
+        let (minor, patch) = rest.split_once('.')?;
+        let number = |s: &str| {
+            (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+        };
+        Some((number(minor)?, number(patch)?))
+    }
+
+    /// The `n`th address of the service range (1 = the apiserver's service IP).
+    pub fn service_ip(&self, n: u32) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self.services.network()).wrapping_add(n))
+    }
+}
+
+/// The pod network a cluster runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(rename_all = "lowercase"))]
+pub enum Cni {
+    /// flannel (VXLAN), with kube-proxy.
+    #[default]
+    Flannel,
+    /// Cilium, which replaces kube-proxy.
+    Cilium,
+}
+
+impl Cni {
+    /// The name as written.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Cni::Flannel => "flannel",
+            Cni::Cilium => "cilium",
+        }
+    }
+}
+
+/// The container a workload unit runs: what a pod needs beside the image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct Container {
+    /// The image reference, `registry/name:tag` or `…@sha256:…`.
+    pub image: Text,
+    /// The command and its arguments; empty runs the image's entrypoint.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub command: List<Text>,
+    /// TCP ports the container listens on.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub ports: List<u16>,
+    /// `NAME=value` environment entries.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub env: List<Text>,
+}
+
+impl Container {
+    /// A container running `image` as it is.
+    pub const fn new(image: Text) -> Container {
+        Container { image, command: Cow::Borrowed(&[]), ports: Cow::Borrowed(&[]), env: Cow::Borrowed(&[]) }
+    }
+}
+
+impl Cluster {
+    /// Whether the cluster runs Kubernetes.
+    pub fn runs_kubernetes(&self) -> bool {
+        self.kubernetes.is_some()
+    }
+
+    /// Whether unit `u` runs as a Kubernetes workload: the cluster runs Kubernetes and the unit
+    /// names a container image (or follows one that does, through `machine_of`).
+    pub fn is_workload(&self, u: usize) -> bool {
+        self.runs_kubernetes() && self.units.get(u).is_some_and(|unit| unit.container.is_some())
+    }
+}
