@@ -318,25 +318,25 @@ rules! {
         name: "kubernetes_settings",
         applies: "Kubernetes",
         protects: "a control plane that starts with the settings declared",
-        rejects: "`kubernetes` on CoreOS (fleet schedules there); a version that is no `v1.MINOR.PATCH` release clusterdef renders (v1.33 to v1.37); `cni: cilium`, whose manifests clusterdef does not render yet; a service range narrower than /28 (its tenth address is the DNS service's); service, pod and machine ranges that overlap; a unit naming an image on a cluster without Kubernetes, which nothing would run. Cannot be allowed: the control plane would not start, or would route to the wrong place",
+        rejects: "`kubernetes` on CoreOS (fleet schedules there); a version that is no `v1.MINOR.PATCH` release clusterdef renders (v1.33 to v1.37); `cni: cilium`, whose manifests clusterdef does not render yet; a version not written canonically (`v1.036.03` names no image tag); a service range narrower than /28 (its tenth address is the DNS service's); service, pod and machine ranges that overlap, or a service or pod range in the loopback, link-local, multicast or reserved blocks; a pod range narrower than the /24 each node is given (`--node-cidr-mask-size`, rendered explicitly) or with fewer /24s than the nodes the cluster can have (autoscaled pools at their maximum); a unit naming an image on a cluster without Kubernetes, which nothing would run. Cannot be allowed: the control plane would not start, or would route to the wrong place",
     }
     NodeLabel {
         name: "node_label",
         applies: "Kubernetes",
         protects: "node labels every kubelet registers and every workload selects on",
-        rejects: "a metadata key, metadata value, failure domain, group name or workload requirement that is no Kubernetes label (keys: an optional DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`; values: at most 63 such characters), or a key under `kubernetes.io/` or `k8s.io/` that a kubelet may not set on itself. Cannot be allowed: the kubelet refuses to start, or the apiserver rejects the node",
+        rejects: "a metadata key, metadata value, failure domain, group name or workload requirement that is no Kubernetes label (keys: an optional DNS-subdomain prefix and a name of at most 63 letters, digits, `-`, `_`, `.`; values: at most 63 such characters), a key under `kubernetes.io/` or `k8s.io/` that a kubelet may not set on itself, or a metadata key that clusterdef or the kubelet sets itself (`kubernetes.io/hostname` and the kubelet's other well-known labels, `topology.kubernetes.io/zone`, `node.kubernetes.io/controller`, `node.kubernetes.io/node`), which a declared value would replace. Cannot be allowed: the kubelet refuses to start, or the apiserver rejects the node",
     }
     ImageName {
         name: "image_name",
         applies: "Kubernetes",
         protects: "containers the kubelet can pull and start",
-        rejects: "an image that is no reference (`[host[:port]/]path[:tag][@sha256:…]`, lower-case path), a port 0, an environment entry that is not `NAME=value`. Cannot be allowed: the pod fails on every node it is placed on",
+        rejects: "an image that is no reference by the distribution grammar (domain components, a port of 1–65535, lower-case path components joined by one `.`, `_`, `__` or a run of `-`, a tag, a sha256/384/512 digest), a port 0, an environment entry that is not `NAME=value`, a NUL byte in a command word or an environment entry (`$(NAME)` in either is escaped as `$$(NAME)`, so Kubernetes passes it on as written). Cannot be allowed: the pod fails on every node it is placed on",
     }
     WorkloadPlacement {
         name: "workload_placement",
         applies: "Kubernetes",
         protects: "workloads Kubernetes can express and place",
-        rejects: "a workload whose name is no object name, that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, two workloads that avoid each other and may run on the same nodes (which gets a node would depend on the order their pods are created), requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
+        rejects: "a workload whose name is no object name, or is another workload unit's too (`w.service` and `w@.service`, `w.service` and `w.socket`), that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, two workloads that avoid each other and may run on the same nodes (which gets a node would depend on the order their pods are created), requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
     }
     WorkloadSurvival {
         name: "workload_survival",

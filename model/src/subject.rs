@@ -132,6 +132,8 @@ pub enum UnitPart {
     Port(usize),
     /// The container's environment entry at this index.
     Env(usize),
+    /// The container's command word at this index.
+    Command(usize),
 }
 
 /// A part of a scope's host configuration.
@@ -428,6 +430,7 @@ impl Subject {
                     UnitPart::Image => write!(out, ".image"),
                     UnitPart::Port(i) => write!(out, ".ports[{i}]"),
                     UnitPart::Env(i) => write!(out, ".env[{i}]"),
+                    UnitPart::Command(i) => write!(out, ".command[{i}]"),
                     UnitPart::Replace(i) => write!(out, ".replaces[{i}]"),
                     UnitPart::Instances => write!(out, ".instances"),
                     UnitPart::Body => write!(out, ".body"),

@@ -462,6 +462,9 @@ fn lower_unit(u: &UnitAst, index: usize, spans: &mut SpanMap) -> Unit {
     if let Some(image) = &u.image {
         spans.set(at(UnitPart::Image), image.span);
         let mut container = clusterdef_model::Container::new(text(&image.value));
+        for (i, c) in u.command.iter().enumerate() {
+            spans.set(at(UnitPart::Command(i)), c.span);
+        }
         container.command = Cow::Owned(u.command.iter().map(|c| text(&c.value)).collect());
         container.ports = Cow::Owned(u.ports.iter().map(|p| p.value).collect());
         for (i, p) in u.ports.iter().enumerate() {

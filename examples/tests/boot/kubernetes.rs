@@ -566,9 +566,7 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
     });
     let bootstrap = run.members[0].path("/etc/kubernetes/bootstrap");
     let mut texts = Vec::new();
-    let mut files: Vec<PathBuf> =
-        std::fs::read_dir(&bootstrap).expect("bootstrap dir").flatten().map(|e| e.path()).collect();
-    files.sort();
+    let files = walk_like_kubectl(&bootstrap);
     for f in &files {
         texts.push(std::fs::read_to_string(f).expect("manifest"));
     }
@@ -856,7 +854,8 @@ fn every_manifest_passes_kubernetes_validate_strict_at_the_declared_version() {
     assert!(passed >= files.len(), "each object is validated: {said}");
     // A manifest with a field the schema does not have fails, so the check is not vacuous.
     let bad = dir.path().join("bad.yaml");
-    let webapp = std::fs::read_to_string(dir.path().join("kubernetes_manifests_webapp.yaml")).expect("webapp");
+    let webapp =
+        std::fs::read_to_string(dir.path().join("kubernetes_manifests_workloads_webapp.yaml")).expect("webapp");
     std::fs::write(&bad, webapp.replace("  replicas: 3", "  replicas: 3\n  replica: 3")).expect("write");
     let out = validate(&[bad]);
     assert!(!out.status.success(), "an unknown field must fail --strict");
@@ -1080,4 +1079,13 @@ fn a_cabinet_whose_loss_takes_quorum_stops_the_control_plane_as_the_plan_says() 
     assert!(outcomes[0].contains("the control plane stopped"), "{outcomes:?}");
     assert!(outcomes[1].contains("placed again"), "{outcomes:?}");
     eprintln!("{}", outcomes.join("\n"));
+}
+
+/// The files under `dir` in the order `kubectl apply -R` applies them: Go's `filepath.Walk`,
+/// each directory's entries in lexical order, a subdirectory walked where it sorts.
+fn walk_like_kubectl(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).expect("manifests dir").flatten().map(|e| e.path()).collect();
+    entries.sort();
+    entries.into_iter().flat_map(|p| if p.is_dir() { walk_like_kubectl(&p) } else { vec![p] }).collect()
 }

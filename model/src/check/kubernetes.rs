@@ -5,8 +5,10 @@
 use super::Report;
 use crate::cluster::{Os, Size};
 use crate::kubernetes::{
-    SUPPORTED_MINORS, image_problem, is_dns_label, label_key_problem, label_value_problem, object_name,
+    Kubernetes, SUPPORTED_MINORS, image_problem, is_dns_label, label_key_problem, label_set_by_others,
+    label_value_problem, object_name,
 };
+use crate::net::Ipv4Net;
 use crate::rule::Rule;
 use crate::subject::{GroupPart, KubernetesPart, Subject, UnitPart};
 
@@ -22,11 +24,72 @@ pub(super) fn check(r: &mut Report<'_>) {
     workload_survival(r);
 }
 
+/// Whether two ranges share an address.
+fn overlap(a: Ipv4Net, b: Ipv4Net) -> bool {
+    a.contains(b.network()) || b.contains(a.network())
+}
+
+/// Address blocks no service or pod range may touch, with what they are.
+const SPECIAL_RANGES: [(Ipv4Net, &str); 5] = [
+    (Ipv4Net::new(std::net::Ipv4Addr::new(0, 0, 0, 0), 8), "\"this network\" (0.0.0.0/8)"),
+    (Ipv4Net::new(std::net::Ipv4Addr::new(127, 0, 0, 0), 8), "the loopback block"),
+    (Ipv4Net::new(std::net::Ipv4Addr::new(169, 254, 0, 0), 16), "the link-local block"),
+    (Ipv4Net::new(std::net::Ipv4Addr::new(224, 0, 0, 0), 4), "the multicast block"),
+    (Ipv4Net::new(std::net::Ipv4Addr::new(240, 0, 0, 0), 4), "the reserved block (and broadcast)"),
+];
+
+/// The pod range against the node ranges the controller manager cuts from it
+/// ([`Kubernetes::NODE_CIDR_MASK`], passed as `--node-cidr-mask-size`): it refuses to allocate
+/// when the range is narrower than one, and a node beyond the last range never gets a pod
+/// network. Counted with autoscaled pools at their maximum; a pool without one is counted at
+/// its minimum, and the plan says how many nodes the range holds.
+fn pod_range_room(r: &mut Report<'_>, k: &Kubernetes) {
+    let mask = Kubernetes::NODE_CIDR_MASK;
+    let ranges = k.node_ranges();
+    if ranges == 0 {
+        r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes(KubernetesPart::Pods),
+            format!(
+                "the pod range {} is narrower than the /{mask} each node is given from it: the controller manager refuses to allocate node ranges, so no node gets a pod network",
+                k.pods
+            ),
+            format!("give the pods a /{} or wider, e.g. \"10.20.0.0/14\"", mask - 2),
+        );
+        return;
+    }
+    let c = r.cluster;
+    let fewest: u64 = c
+        .groups()
+        .map(|(_, g)| match g.size {
+            Size::Fixed(n) => u64::from(n),
+            Size::Autoscale { min, max } => u64::from(max.or(min).unwrap_or(0)),
+        })
+        .sum();
+    if fewest > ranges {
+        let most = c.most_machines().map_or("at least".to_string(), |_| "up to".to_string());
+        r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes(KubernetesPart::Pods),
+            format!(
+                "the pod range {} holds {ranges} node range{} of /{mask}, and the cluster can have {most} {fewest} nodes: the nodes past {ranges} would never get a pod network",
+                k.pods,
+                if ranges == 1 { "" } else { "s" }
+            ),
+            format!(
+                "widen the pod range to a /{} or wider",
+                mask - (64 - (fewest - 1).leading_zeros()).min(u32::from(mask)) as u8
+            ),
+        );
+    }
+}
+
 /// `kubernetes_settings`: Kubernetes only on Flatcar (CoreOS's fleet is the scheduler there),
 /// at a `v1.MINOR.PATCH` release whose flags and schemas the renderer knows, with service and
 /// pod ranges that overlap neither each other nor the machines' network (routes to pods and
-/// services would shadow machines), and a service range with room for the apiserver's and the
-/// DNS service's addresses (the first and the tenth). Also a unit naming an image on a cluster
+/// services would shadow machines) nor the loopback, link-local, multicast or reserved blocks,
+/// a service range with room for the apiserver's and the DNS service's addresses (the first
+/// and the tenth), and a pod range with a node range for every node the cluster can have. Also a unit naming an image on a cluster
 /// without Kubernetes, which nothing would run.
 fn kubernetes_settings(r: &mut Report<'_>) {
     let c = r.cluster;
@@ -55,7 +118,10 @@ fn kubernetes_settings(r: &mut Report<'_>) {
         None => r.push(
             Rule::KubernetesSettings,
             Subject::Kubernetes(KubernetesPart::Version),
-            format!("`{}` is no Kubernetes release: the version is `v1.MINOR.PATCH`", k.version),
+            format!(
+                "`{}` is no Kubernetes release: the version is `v1.MINOR.PATCH` in canonical numbers (no leading zeros), as the release's image tags are",
+                k.version
+            ),
             "write a release such as \"v1.36.3\"",
         ),
         Some((minor, _)) if minor < SUPPORTED_MINORS.0 || minor > SUPPORTED_MINORS.1 => r.push(
@@ -88,7 +154,19 @@ fn kubernetes_settings(r: &mut Report<'_>) {
             "give the services a /28 or wider, e.g. \"10.3.0.0/16\"",
         );
     }
-    let overlap = |a: crate::net::Ipv4Net, b: crate::net::Ipv4Net| a.contains(b.network()) || b.contains(a.network());
+    for (what, range, part) in
+        [("service", k.services, KubernetesPart::Services), ("pod", k.pods, KubernetesPart::Pods)]
+    {
+        if let Some((block, why)) = SPECIAL_RANGES.iter().find(|(block, _)| overlap(*block, range)) {
+            r.push(
+                Rule::KubernetesSettings,
+                Subject::Kubernetes(part),
+                format!("the {what} range {range} overlaps {block}, {why}: no node can route it"),
+                "choose private ranges, e.g. services \"10.3.0.0/16\", pods \"10.20.0.0/14\"",
+            );
+        }
+    }
+    pod_range_room(r, k);
     let mut ranges = vec![
         ("the service range", k.services, KubernetesPart::Services),
         ("the pod range", k.pods, KubernetesPart::Pods),
@@ -118,13 +196,20 @@ fn kubernetes_settings(r: &mut Report<'_>) {
 /// each value a label value; a unit's requirements select on the same labels. Kubernetes'
 /// label syntax: keys an optional DNS-subdomain prefix and a name of at most 63 alphanumerics
 /// with `-_.` inside; values at most 63 such characters or empty; the `kubernetes.io` and
-/// `k8s.io` prefixes refused by the kubelet outside its own few. O(metadata + requirements).
+/// `k8s.io` prefixes refused by the kubelet outside its own few, and no label that clusterdef
+/// or the kubelet sets itself (the role and zone labels, the kubelet's well-known ones: a
+/// declared value would replace theirs). O(metadata + requirements).
 fn node_label(r: &mut Report<'_>) {
     let c = r.cluster;
     let mut found = Vec::new();
     for (group, g) in c.groups() {
         for (i, (key, value)) in g.metadata.iter().enumerate() {
             if let Some(why) = label_key_problem(key) {
+                found.push((Subject::Group(group, GroupPart::MetadataKey(i)), format!("metadata key `{key}`"), why));
+            } else if let Some(who) = label_set_by_others(key) {
+                let why = format!(
+                    "{who} sets `{key}` on every node itself, and a value in `--node-labels` would replace it (for the hostname label, every machine of the group would share one hostname domain while the plan counts each as a node of its own)"
+                );
                 found.push((Subject::Group(group, GroupPart::MetadataKey(i)), format!("metadata key `{key}`"), why));
             }
             if let Some(why) = label_value_problem(value) {
@@ -175,15 +260,17 @@ fn node_label(r: &mut Report<'_>) {
             Rule::NodeLabel,
             subject,
             format!("{what} is no node label Kubernetes accepts: {why}"),
-            "use letters, digits, `-`, `_` and `.` (at most 63, alphanumeric at both ends), and keep keys out of `kubernetes.io/` and `k8s.io/`",
+            "use letters, digits, `-`, `_` and `.` (at most 63, alphanumeric at both ends), and keep keys out of `kubernetes.io/` and `k8s.io/`; clusterdef publishes each failure domain and the control-plane role itself",
         );
     }
 }
 
 /// `image_name`: a workload's image is a reference a container runtime can pull
 /// (`[host[:port]/]path[:tag][@sha256:…]`, lower-case path components), its ports are 1–65535,
-/// its environment entries `NAME=value` with a C identifier for a name. The kubelet would
-/// otherwise fail the pod at run time, after scheduling it.
+/// its environment entries `NAME=value` with a C identifier for a name, and no command word or
+/// environment entry holds a NUL byte. The kubelet would otherwise fail the pod at run time,
+/// after scheduling it. (`$(NAME)` in either is escaped by the renderer, so Kubernetes passes
+/// it on as written.)
 fn image_name(r: &mut Report<'_>) {
     let c = r.cluster;
     for (u, unit) in c.units.iter().enumerate() {
@@ -204,7 +291,26 @@ fn image_name(r: &mut Report<'_>) {
                 "use 1 to 65535",
             );
         }
+        for (i, word) in container.command.iter().enumerate() {
+            if word.contains('\0') {
+                r.push(
+                    Rule::ImageName,
+                    Subject::Unit(u, UnitPart::Command(i)),
+                    format!("command word {i} holds a NUL byte, which no process argument can carry"),
+                    "remove the NUL byte",
+                );
+            }
+        }
         for (i, e) in container.env.iter().enumerate() {
+            if e.contains('\0') {
+                r.push(
+                    Rule::ImageName,
+                    Subject::Unit(u, UnitPart::Env(i)),
+                    format!("environment entry {i} holds a NUL byte, which no environment can carry"),
+                    "remove the NUL byte",
+                );
+                continue;
+            }
             let name = e.split_once('=').map(|(n, _)| n);
             let ok = name.is_some_and(|n| {
                 !n.is_empty()
@@ -224,7 +330,7 @@ fn image_name(r: &mut Report<'_>) {
 }
 
 /// `workload_placement`: what Kubernetes can express and place. A workload's object name (the
-/// unit's name without type and `@`) is a DNS label; it has no body besides its image (nothing
+/// unit's name without type and `@`) is a DNS label, and no two workload units share one; it has no body besides its image (nothing
 /// would run it); it has no `machine_id` (nodes are named by hostname, and a pin never moves)
 /// or `replaces` (no equivalent); a `machine_of` pairs two workloads (their containers share
 /// one pod) and the follower declares neither `global` nor `instances`; its `conflicts` name
@@ -318,6 +424,7 @@ fn workload_placement(r: &mut Report<'_>) {
             }
         }
     }
+    workload_names(r);
     let workloads = c.workloads();
     for (i, w) in workloads.iter().enumerate() {
         // Two workloads that must not share a node and may run on the same ones contend for
@@ -419,6 +526,33 @@ fn workload_survival(r: &mut Report<'_>) {
                     loss.domain.name
                 ),
             );
+        }
+    }
+}
+
+/// Every workload unit (leaders and the units that follow them into their pods) becomes an
+/// object or a container named by [`object_name`], and its pods are selected by that name: two
+/// units with one object name (`w.service` and `w@.service`, or `w.service` and `w.socket`)
+/// would make one Deployment replace the other, two containers of one pod share a name, or two
+/// workloads select each other's pods. The later unit is at fault, naming the first. O(units),
+/// with a hash of names.
+fn workload_names(r: &mut Report<'_>) {
+    let c = r.cluster;
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (u, unit) in c.units.iter().enumerate().filter(|(u, _)| c.is_workload(*u)) {
+        let name = object_name(&unit.name);
+        if let Some(&f) = first.get(name) {
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(u, UnitPart::Name),
+                format!(
+                    "`{}` and `{}` both become the Kubernetes name `{name}`: one workload (or container) would replace the other, and each would select the other's pods",
+                    c.units[f].name, unit.name
+                ),
+                "rename one of the units so that their names without type and `@` differ",
+            );
+        } else {
+            first.insert(name, u);
         }
     }
 }

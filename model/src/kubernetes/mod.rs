@@ -10,11 +10,13 @@
 mod losses;
 mod names;
 mod nodes;
+mod reference;
 mod workloads;
 
 pub use losses::{DomainLoss, FailureDomain};
 pub use names::*;
 pub use nodes::{NodeCount, NodeKind};
+pub use reference::image_problem;
 pub use workloads::{Workload, WorkloadKind};
 
 use std::borrow::Cow;
@@ -83,6 +85,9 @@ impl Kubernetes {
     pub const DEFAULT_PODS: Ipv4Net = Ipv4Net { addr: Ipv4Addr::new(10, 20, 0, 0), prefix: 14 };
     /// The apiserver's default toleration of not-ready and unreachable nodes.
     pub const DEFAULT_EVICTION_SECONDS: u32 = 300;
+    /// The prefix of the pod range each node is given (`--node-cidr-mask-size`, rendered
+    /// explicitly): a /24, 254 pods a node.
+    pub const NODE_CIDR_MASK: u8 = 24;
 
     /// Settings for `version`, the rest Typhoon's defaults.
     pub fn new(version: impl Into<Text>) -> Kubernetes {
@@ -95,14 +100,20 @@ impl Kubernetes {
         }
     }
 
-    /// `(minor, patch)` of a `v1.MINOR.PATCH` version.
+    /// `(minor, patch)` of a `v1.MINOR.PATCH` version written canonically (no leading zeros).
     pub fn minor_patch(&self) -> Option<(u32, u32)> {
         let rest = self.version.strip_prefix("v1.")?;
         let (minor, patch) = rest.split_once('.')?;
-        let number = |s: &str| {
-            (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
-        };
+        // Canonical only: `v1.036.03` names image tags that do not exist.
+        let number = |s: &str| is_canonical_number(s, 4).then(|| s.parse().ok()).flatten();
         Some((number(minor)?, number(patch)?))
+    }
+
+    /// How many node ranges of [`Kubernetes::NODE_CIDR_MASK`] the pod range holds: the most
+    /// nodes that can have a pod network (0 when the pod range is narrower than one).
+    pub fn node_ranges(&self) -> u64 {
+        let mask = Kubernetes::NODE_CIDR_MASK;
+        if self.pods.prefix > mask { 0 } else { 1u64 << (mask - self.pods.prefix) }
     }
 
     /// The `n`th address of the service range (1 = the apiserver's service IP).
@@ -160,6 +171,15 @@ impl Cluster {
     /// Whether the cluster runs Kubernetes.
     pub fn runs_kubernetes(&self) -> bool {
         self.kubernetes.is_some()
+    }
+
+    /// The most machines the cluster can have (each a node): fixed groups as declared,
+    /// autoscaled pools at their maximum; `None` when a pool declares no maximum.
+    pub fn most_machines(&self) -> Option<u64> {
+        self.groups().try_fold(0u64, |sum, (_, g)| match g.size {
+            crate::cluster::Size::Fixed(n) => Some(sum + u64::from(n)),
+            crate::cluster::Size::Autoscale { max, .. } => max.map(|m| sum + u64::from(m)),
+        })
     }
 
     /// Whether unit `u` runs as a Kubernetes workload: the cluster runs Kubernetes and the unit

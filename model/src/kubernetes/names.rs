@@ -1,6 +1,6 @@
 //! What Kubernetes accepts as an object name, a label or an image reference. O(len) each.
 
-use super::{HOSTNAME_LABEL, ZONE_LABEL};
+use super::{CONTROLLER_LABEL, HOSTNAME_LABEL, NODE_LABEL, ZONE_LABEL};
 
 /// The object name a unit becomes: its name without the type suffix and a template's `@`.
 pub fn object_name(unit: &str) -> &str {
@@ -86,75 +86,141 @@ pub fn label_value_problem(value: &str) -> Option<String> {
     None
 }
 
-/// Why `image` is no container image reference, if it is not: `[host[:port]/]path[:tag][@digest]`
-/// with a lower-case path of `[a-z0-9]` components joined by `.`, `_`, `__` or `-` runs, a tag of
-/// at most 128 `[\w.-]` characters not starting with `.` or `-`, a `sha256:` digest of 64 hex
-/// digits; at most 255 characters for the name. O(len).
-pub fn image_problem(image: &str) -> Option<String> {
-    if image.is_empty() {
-        return Some("it is empty".to_string());
+/// The node labels the kubelet sets on its node itself (the well-known labels), the first of
+/// them from the machine's hostname.
+pub const KUBELET_LABELS: &[&str] = &[
+    HOSTNAME_LABEL,
+    "kubernetes.io/os",
+    "kubernetes.io/arch",
+    "beta.kubernetes.io/os",
+    "beta.kubernetes.io/arch",
+    "beta.kubernetes.io/instance-type",
+    "node.kubernetes.io/instance-type",
+    "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone",
+    "failure-domain.beta.kubernetes.io/region",
+];
+
+/// Who sets the node label `key` if not the declaration: clusterdef (the control-plane and
+/// node role labels, the zone label every failure domain becomes) or the kubelet (its
+/// well-known labels). A declared value would silently replace theirs: `--node-labels`
+/// overwrites even the kubelet's own hostname label, so machines would share one hostname
+/// domain while the plan counts each as a node of its own. O(1).
+pub fn label_set_by_others(key: &str) -> Option<&'static str> {
+    if [CONTROLLER_LABEL, NODE_LABEL, ZONE_LABEL].contains(&key) {
+        Some("clusterdef")
+    } else if KUBELET_LABELS.contains(&key) {
+        Some("the kubelet")
+    } else {
+        None
     }
-    if image.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Some("it holds whitespace or a control character".to_string());
+}
+
+/// `value` as Kubernetes must receive it to use it as written in a container's command or
+/// environment: Kubernetes expands `$(NAME)` there to another variable's value and reads `$$`
+/// as one `$`, so each `$` followed by `$` or `(` is doubled. Anything else is left alone
+/// (Kubernetes leaves a lone `$` as it is). O(len).
+pub fn escape_expansion(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains("$$") && !value.contains("$(") {
+        return std::borrow::Cow::Borrowed(value);
     }
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
-    };
-    if let Some(d) = digest {
-        let ok = d
-            .strip_prefix("sha256:")
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
-        if !ok {
-            return Some(format!("its digest `{d}` is not `sha256:` and 64 lower-case hex digits"));
+    let mut out = String::with_capacity(value.len() + 8);
+    let bytes = value.as_bytes();
+    for (i, ch) in value.char_indices() {
+        out.push(ch);
+        if ch == '$' && matches!(bytes.get(i + 1), Some(b'$' | b'(')) {
+            out.push('$');
         }
     }
-    // A tag follows the last `:` after the last `/` (a `:` before it is a registry port).
-    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
-    let (name, tag) = match rest[last_slash..].rfind(':') {
-        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
-        None => (rest, None),
-    };
-    if let Some(t) = tag {
-        let b = t.as_bytes();
-        if b.is_empty()
-            || b.len() > 128
-            || !b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
-            || matches!(b[0], b'.' | b'-')
-        {
-            return Some(format!(
-                "its tag `{t}` is not 1 to 128 letters, digits, `_`, `.` or `-` (not starting with `.` or `-`)"
-            ));
+    std::borrow::Cow::Owned(out)
+}
+
+/// Whether `digits` is a number written canonically: ASCII digits, no leading zero but in `0`
+/// itself, at most `max_len` of them. O(len).
+pub fn is_canonical_number(digits: &str, max_len: usize) -> bool {
+    !digits.is_empty()
+        && digits.len() <= max_len
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kubernetes' own expansion (third_party/forked/golang/expansion), for the escape's test:
+    /// `$$` is one `$`, `$(NAME)` a defined variable's value (else left as written).
+    fn expand(input: &str, vars: &[(&str, &str)]) -> String {
+        let b = input.as_bytes();
+        let (mut out, mut i, mut checkpoint) = (String::new(), 0, 0);
+        while i < b.len() {
+            if b[i] == b'$' && i + 1 < b.len() {
+                out.push_str(&input[checkpoint..i]);
+                let rest = &input[i + 1..];
+                let advance = match rest.as_bytes()[0] {
+                    b'$' => {
+                        out.push('$');
+                        1
+                    }
+                    b'(' => match rest.find(')') {
+                        Some(close) => {
+                            let name = &rest[1..close];
+                            match vars.iter().find(|(n, _)| *n == name) {
+                                Some((_, v)) => out.push_str(v),
+                                None => out.push_str(&format!("$({name})")),
+                            }
+                            close + 1
+                        }
+                        None => {
+                            out.push_str("$(");
+                            1
+                        }
+                    },
+                    _ => {
+                        let ch = rest.chars().next().unwrap_or_default();
+                        out.push('$');
+                        out.push(ch);
+                        ch.len_utf8()
+                    }
+                };
+                i += advance;
+                checkpoint = i + 1;
+            }
+            i += 1;
         }
+        out + &input[checkpoint.min(input.len())..]
     }
-    if name.len() > 255 {
-        return Some("its name is longer than 255 characters".to_string());
-    }
-    let mut parts: Vec<&str> = name.split('/').collect();
-    // A first part with a `.` or `:`, or `localhost`, is a registry host.
-    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
-        let host = parts.remove(0);
-        let (h, port) = host.split_once(':').map_or((host, None), |(h, p)| (h, Some(p)));
-        let host_ok = !h.is_empty()
-            && h.split('.').all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-        let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-        if !host_ok || !port_ok {
-            return Some(format!("its registry `{host}` is no host name with an optional port"));
+
+    #[test]
+    fn escaped_values_reach_the_container_as_written() {
+        let vars = [("A", "1"), ("B", "two")];
+        assert_eq!(expand("$(A)-$$(B)", &vars), "1-$(B)", "the reference expansion");
+        let cases = [
+            "$(A)", "B=$(A)", "$$(A)", "$$$(A)", "a$$b", "$", "a$", "$(", "$()", "cost: $5", "$(A", "é$(A)é", "$$",
+            "x$$$",
+        ];
+        for value in cases {
+            assert_eq!(expand(&escape_expansion(value), &vars), value, "{value:?} as {:?}", escape_expansion(value));
         }
-    }
-    for part in &parts {
-        let b = part.as_bytes();
-        let component_ok = !b.is_empty()
-            && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-'))
-            && b[0].is_ascii_alphanumeric()
-            && b[b.len() - 1].is_ascii_alphanumeric()
-            && !part.contains("..")
-            && !part.contains("___");
-        if !component_ok {
-            return Some(format!(
-                "its path component `{part}` is not lower-case letters and digits joined by `.`, `_`, `__` or `-`"
-            ));
+        let mut seed = 0x9e37_79b9_u64;
+        for _ in 0..2_000 {
+            let value: String = (0..12)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    ['$', '(', ')', 'A', 'B', 'x', 'é'][(seed >> 33) as usize % 7]
+                })
+                .collect();
+            assert_eq!(expand(&escape_expansion(&value), &vars), value, "{value:?}");
         }
+        assert!(matches!(escape_expansion("plain $HOME"), std::borrow::Cow::Borrowed(_)));
     }
-    None
+
+    #[test]
+    fn labels_the_kubelet_or_clusterdef_set_are_theirs() {
+        for key in ["kubernetes.io/hostname", "topology.kubernetes.io/zone", "node.kubernetes.io/controller"] {
+            assert!(label_set_by_others(key).is_some(), "{key}");
+        }
+        assert_eq!(label_set_by_others("disk"), None);
+        assert_eq!(label_set_by_others("node.kubernetes.io/exclude-from-external-load-balancers"), None);
+    }
 }

@@ -80,6 +80,8 @@ pub fn controller_manager_flags(k: &Kubernetes, member: &EtcdMember) -> Vec<Stri
         "--controllers=*,tokencleaner".to_string(),
         format!("--kubeconfig={CONTROLLER_MANAGER_KUBECONFIG}"),
         "--leader-elect=true".to_string(),
+        // Explicit, as the rules check the pod range against it (`kubernetes_settings`).
+        format!("--node-cidr-mask-size={}", Kubernetes::NODE_CIDR_MASK),
         format!("--root-ca-file={}", pki("ca.crt")),
         format!("--service-account-private-key-file={}", pki("service-account.key")),
         format!("--service-cluster-ip-range={}", k.services),

@@ -3,7 +3,7 @@
 //! needs, and the unit that applies them once on the first member.
 
 use clusterdef_model::kubernetes::{
-    CONTROLLER_TAINT, HOSTNAME_LABEL, NAMESPACE, UNIT_LABEL, Workload, WorkloadKind, object_name,
+    CONTROLLER_TAINT, HOSTNAME_LABEL, NAMESPACE, UNIT_LABEL, Workload, WorkloadKind, escape_expansion, object_name,
 };
 use clusterdef_model::own::kubernetes::*;
 use clusterdef_model::{Cluster, Kubernetes};
@@ -89,17 +89,22 @@ fn containers(cluster: &Cluster, w: &Workload) -> Yaml {
                     .iter()
                     .map(|p| MapBuilder::new().set("containerPort", Yaml::Int(i64::from(*p))).build())
                     .collect();
+                // Kubernetes expands `$(NAME)` in both; escaped, they reach the container as written.
                 let env: Vec<Yaml> = c
                     .env
                     .iter()
                     .filter_map(|e| e.split_once('='))
-                    .map(|(name, value)| MapBuilder::new().str("name", name).str("value", value).build())
+                    .map(|(name, value)| {
+                        MapBuilder::new().str("name", name).str("value", escape_expansion(value).into_owned()).build()
+                    })
                     .collect();
+                let command: Vec<Yaml> =
+                    c.command.iter().map(|w| Yaml::str(escape_expansion(w).into_owned())).collect();
                 Some(
                     MapBuilder::new()
                         .str("name", object_name(&unit.name))
                         .str("image", c.image.to_string())
-                        .non_empty("command", strs(c.command.iter().map(|s| &**s)))
+                        .non_empty("command", Yaml::Seq(command))
                         .non_empty("ports", Yaml::Seq(ports))
                         .non_empty("env", Yaml::Seq(env))
                         .build(),
@@ -195,13 +200,18 @@ pub fn bootstrap_rbac() -> String {
     .concat()
 }
 
-/// Every manifest, by file name: the bootstrap objects, the addons, then one file per workload.
-/// O(workloads × containers).
+/// The directory under the manifests that holds one file per workload: workloads are named by
+/// their units, the addons and bootstrap objects by clusterdef, and apart they can never take
+/// each other's file names (`kubectl apply -R` applies the top directory's files first).
+pub const WORKLOADS_DIR: &str = "workloads";
+
+/// Every manifest, by relative file name: the bootstrap objects, the addons, then one file per
+/// workload under [`WORKLOADS_DIR`]. O(workloads × containers).
 pub fn manifests(cluster: &Cluster) -> Vec<(String, String)> {
     let mut out = vec![("00-bootstrap-rbac.yaml".to_string(), bootstrap_rbac())];
     out.extend(super::addons::manifests(cluster));
     for w in cluster.workloads() {
-        out.push((format!("{}.yaml", w.name), workload_manifest(cluster, &w)));
+        out.push((format!("{WORKLOADS_DIR}/{}.yaml", w.name), workload_manifest(cluster, &w)));
     }
     out
 }
