@@ -51,9 +51,17 @@ fn accepted(text: &str) {
     assert!(errors.is_empty(), "{errors:#?}\n{text}");
 }
 
-/// The line of `needle` in `text` and the column just after it (1-based), for positions.
+/// The line and column (1-based) of the first `needle` in `text`, for positions.
 fn at(text: &str, needle: &str) -> (usize, usize) {
-    let offset = text.find(needle).unwrap_or_else(|| panic!("{needle:?} in the text"));
+    position(text, text.find(needle).unwrap_or_else(|| panic!("{needle:?} in the text")))
+}
+
+/// The line and column of the last `needle` in `text`.
+fn at_last(text: &str, needle: &str) -> (usize, usize) {
+    position(text, text.rfind(needle).unwrap_or_else(|| panic!("{needle:?} in the text")))
+}
+
+fn position(text: &str, offset: usize) -> (usize, usize) {
     let line = text[..offset].matches('\n').count() + 1;
     let column = offset - text[..offset].rfind('\n').map_or(0, |n| n + 1) + 1;
     (line, column)
@@ -135,4 +143,124 @@ fn a_nul_in_a_command_or_environment_is_refused() {
         kubernetes("unit \"w.service\" { image: \"quay.io/x/w:1\", command: [\"a\", \"b\\0c\"], env: [\"A=\\0\"] },");
     refused(&text, "image_name", at(&text, "\"b\\0c\""), "NUL");
     refused(&text, "image_name", at(&text, "\"A=\\0\""), "NUL");
+}
+
+/// A Flatcar cluster without Kubernetes that passes every rule, with `extra` added at the end.
+fn flatcar(extra: &str) -> String {
+    format!(
+        r#"name: "f",
+os: flatcar,
+tls: {{ ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" }},
+ssh_keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGV4YW1wbGUta2V5LW9ubHktZm9yLWRvY3M ops@example.com"],
+network: {{ subnet: "10.0.0.0/24" }},
+central: 3 across cabinets [a, b, c] {{ addresses: "10.0.0.11".."10.0.0.13" }},
+workers: 3 {{ addresses: "10.0.0.21".."10.0.0.23" }},
+unit "web.service" {{ global, metadata: {{ role = worker }}, body: "[Service]\nExecStart=/bin/true\n" }},
+{extra}
+"#
+    )
+}
+
+/// A CoreOS cluster that passes every rule, with `extra` added at the end.
+fn coreos(extra: &str) -> String {
+    format!(
+        "name: \"c\",\nnetwork: {{ subnet: \"10.0.0.0/24\" }},\ncentral: 3 across cabinets [a, b, c] {{ addresses: \"10.0.0.11\"..\"10.0.0.13\" }},\nworkers: 2,\n{extra}\n"
+    )
+}
+
+fn host_file(path: &str) -> String {
+    format!("host: {{ file \"{path}\" {{ contents: \"x\\n\" }} }},")
+}
+
+#[test]
+fn host_files_where_clusterdef_writes_or_needs_a_directory_are_refused() {
+    accepted(&flatcar(""));
+    let cases: Vec<(String, &str)> = vec![
+        (flatcar(&host_file("/etc/systemd/system/web.service")), "which clusterdef's render writes too"),
+        (flatcar(&host_file("/etc/systemd/system/etcd-gateway.service")), "which clusterdef's render writes too"),
+        (flatcar(&host_file("/etc/systemd/system/etcd-member.service.d/20-clusterdef.conf")), "writes too"),
+        (
+            flatcar(&host_file("/etc/systemd/system/etcd-gateway.service.d/x.conf")),
+            "is a drop-in on `etcd-gateway.service`",
+        ),
+        (flatcar(&host_file("/etc/flatcar")), "where a directory must be"),
+        (flatcar(&host_file("/etc/systemd/network")), "where a directory must be"),
+        (flatcar(&host_file("/etc/systemd/system")), "where a directory must be"),
+        (flatcar(&host_file("/etc/hostname/x")), "inside /etc/hostname, which is a file"),
+        (flatcar(&host_file("/etc/ssl/etcd/server-key.pem")), "the cluster's etcd TLS files"),
+        (
+            flatcar(&host_file("/home/core/.ssh/authorized_keys.d/ignition")),
+            "the provisioning of the declared SSH keys",
+        ),
+        (flatcar(&host_file("/var/lib/etcd/member/x")), "etcd (its data directory)"),
+        (kubernetes(&host_file("/etc/systemd/system/kubelet.service")), "writes too"),
+        (kubernetes(&host_file("/etc/systemd/system/kubelet.service.d/x.conf")), "is a drop-in on `kubelet.service`"),
+        (kubernetes(&host_file("/etc/kubernetes")), "where a directory must be"),
+        (kubernetes(&host_file("/etc/kubernetes/bootstrap-kubeconfig")), "the PKI from `clusterdef pki`"),
+        (kubernetes(&host_file("/etc/kubernetes/pki/ca.crt")), "the PKI from `clusterdef pki`"),
+        (kubernetes(&host_file("/var/lib/kubelet/kubeconfig")), "the kubelet (its TLS bootstrap)"),
+    ];
+    for (text, says) in &cases {
+        let path = text.split("file \"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+        refused(text, "host_collision", at_last(text, &format!("\"{path}\"")), says);
+    }
+}
+
+#[test]
+fn coreos_drop_ins_that_would_shadow_coreos_cloudinits_own_are_refused() {
+    accepted(&coreos(""));
+    for unit in ["etcd2.service", "fleet.service", "locksmithd.service"] {
+        let text =
+            coreos(&format!("host: {{ dropin \"{unit}\" \"20-cloudinit.conf\" {{ body: \"[Service]\\n\" }} }},"));
+        refused(&text, "host_collision", at(&text, &format!("\"{unit}\"")), "coreos-cloudinit");
+    }
+    // flannel's drop-in is not clusterdef's: the importer writes coreos.flannel that way.
+    accepted(&coreos("host: { dropin \"flanneld.service\" \"20-cloudinit.conf\" { body: \"[Service]\\n\" } },"));
+}
+
+#[test]
+fn disabling_or_stopping_what_the_machines_need_is_refused() {
+    let networkd = flatcar("host: { unit \"systemd-networkd.service\" { enable: false } },");
+    refused(&networkd, "host_mask", at(&networkd, "false"), "disabling `systemd-networkd.service`");
+    let update = coreos("host: { unit \"update-engine.service\" { command: stop } },");
+    refused(&update, "host_mask", at(&update, "stop"), "stopping `update-engine.service`");
+    for unit in ["containerd.service", "docker.service"] {
+        let text = kubernetes(&format!("host: {{ unit \"{unit}\" {{ enable: false }} }},"));
+        refused(&text, "host_mask", at(&text, "false"), &format!("disabling `{unit}`"));
+    }
+    // Without a reboot strategy nothing needs update-engine: stopping it is the user's choice.
+    let off = "name: \"c\",\nnetwork: { subnet: \"10.0.0.0/24\" },\ncentral: 3 across cabinets [a, b, c] { addresses: \"10.0.0.11\"..\"10.0.0.13\", reboot: off },\nhost: { unit \"update-engine.service\" { command: stop } },\n";
+    accepted(off);
+}
+
+#[test]
+fn a_mode_written_with_octal_digits_but_no_0o_is_refused() {
+    for mode in ["0644", "644", "0755", "420"] {
+        let text = flatcar(&format!("host: {{ file \"/etc/motd\" {{ contents: \"x\\n\", mode: {mode} }} }},"));
+        let errors = check(&text);
+        let (line, column) = at(&text, &format!("mode: {mode}"));
+        assert!(
+            errors.iter().any(|(rule, l, c, m)| rule.is_none()
+                && (*l, *c) == (line, column + 6)
+                && m.contains(&format!("write `0o{}`", mode.trim_start_matches('0')))),
+            "{mode}: {errors:#?}"
+        );
+    }
+    accepted(&flatcar("host: { file \"/etc/motd\" { contents: \"x\\n\", mode: 0o644 } },"));
+}
+
+#[test]
+fn a_path_component_over_255_bytes_is_refused() {
+    let long = format!("/etc/{}", "a".repeat(256));
+    let text = flatcar(&host_file(&long));
+    refused(&text, "host_path", at(&text, &format!("\"{long}\"")), "longer than 255 bytes");
+    accepted(&flatcar(&host_file(&format!("/etc/{}", "a".repeat(255)))));
+}
+
+#[test]
+fn an_install_section_swallowed_by_a_continuation_is_read_as_systemd_reads_it() {
+    let text = flatcar(
+        "host: { unit \"x.service\" { enable: true, body: \"[Service]\\nExecStart=/bin/true \\\\\\n[Install]\\nWantedBy=multi-user.target\\n\" } },",
+    );
+    refused(&text, "host_unit", at(&text, "true,"), "no `[Install]` section");
 }

@@ -85,20 +85,7 @@ impl HostUnit {
     }
 }
 
-/// Whether a unit file's `[Install]` section gives `systemctl enable` something to do.
-pub fn installs(text: &str) -> bool {
-    let mut in_install = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_install = line == "[Install]";
-        } else if in_install
-            && ["WantedBy=", "RequiredBy=", "Also=", "Alias=", "UpheldBy="].iter().any(|k| line.starts_with(k))
-        {
-            return true;
-        }
-    }
-    false
-}
+pub use crate::unit_file::installs;
 
 /// What coreos-cloudinit does to a unit at boot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

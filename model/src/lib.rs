@@ -25,6 +25,7 @@ mod subject;
 pub mod suggest;
 #[doc(hidden)]
 pub mod synthetic;
+pub mod unit_file;
 mod window;
 pub mod words;
 

@@ -4,6 +4,7 @@
 
 use crate::cluster::{Cluster, EtcdRelease, Os, RebootStrategy};
 use crate::subject::GroupRef;
+use crate::unit_file;
 
 /// Where CoreOS members keep the fleet units they submit.
 pub const FLEET_UNITS_DIR: &str = "/etc/clusterdef/fleet-units";
@@ -29,6 +30,40 @@ pub const GATEWAY_UNIT: &str = "etcd-gateway.service";
 /// The directory systemd reads administrators' units and drop-ins from, where host units and
 /// drop-ins are written.
 pub const SYSTEMD_DIR: &str = "/etc/systemd/system";
+
+/// The drop-in coreos-cloudinit writes (under `/run`) for each `coreos.<section>` clusterdef
+/// renders; one of the same name under `/etc` would shadow it whole.
+pub const CLOUDINIT_DROPIN: &str = "20-cloudinit.conf";
+
+/// Where etcd keeps its data on a member.
+pub const ETCD_DATA_DIR: &str = "/var/lib/etcd";
+
+/// The file the machine's SSH keys are written to: by Ignition on Flatcar, by coreos-cloudinit
+/// on CoreOS.
+pub const fn ssh_keys_file(os: Os) -> &'static str {
+    match os {
+        Os::Flatcar => "/home/core/.ssh/authorized_keys.d/ignition",
+        Os::CoreOs => "/home/core/.ssh/authorized_keys.d/coreos-cloudinit",
+    }
+}
+
+/// Who puts a path on the machine, as messages name them.
+pub mod who {
+    /// The render itself.
+    pub const RENDER: &str = "clusterdef's render";
+    /// The PKI `clusterdef pki` makes, copied as docs/kubernetes.md says.
+    pub const PKI: &str = "the PKI from `clusterdef pki` (copied there as docs/kubernetes.md says)";
+    /// The etcd TLS files of the `tls` block.
+    pub const TLS: &str = "the cluster's etcd TLS files (`tls`)";
+    /// The OS's provisioning writing the declared SSH keys.
+    pub const SSH: &str = "the provisioning of the declared SSH keys";
+    /// coreos-cloudinit, from a section clusterdef renders.
+    pub const CLOUDINIT: &str = "coreos-cloudinit (from the `coreos` section clusterdef renders)";
+    /// The kubelet's TLS bootstrap.
+    pub const KUBELET: &str = "the kubelet (its TLS bootstrap)";
+    /// etcd's own data.
+    pub const ETCD: &str = "etcd (its data directory)";
+}
 
 /// Kubernetes' files and units on Flatcar machines: where the renderer writes them, where
 /// `clusterdef pki` expects its secrets copied, and what `host_collision` keeps declarations
@@ -61,25 +96,49 @@ pub mod kubernetes {
     pub const API_NAME: &str = "kubernetes.clusterdef.internal";
     /// `/etc/hosts`, which carries [`API_NAME`].
     pub const HOSTS_FILE: &str = "/etc/hosts";
+    /// Where the kubelet keeps the certificates its TLS bootstrap gets.
+    pub const KUBELET_PKI_DIR: &str = "/var/lib/kubelet/pki";
+    /// Where the first member records that the manifests were applied.
+    pub const BOOTSTRAPPED: &str = "/var/lib/clusterdef/kubernetes-bootstrapped";
     /// The apiservers' port.
     pub const API_PORT: u16 = 6443;
 }
 
-/// What clusterdef writes on the machines of one group and failure domain, and the units it
-/// needs running there.
+/// What clusterdef writes on the machines of one group, what the engines it configures and
+/// the user's documented steps put there, and the units it needs running: the one list the
+/// host-configuration rules check declarations against, and the renderers' writes are tested
+/// against (every path a render writes is on it).
 #[derive(Clone, Debug, Default)]
 pub struct OwnWrites {
-    /// Absolute paths of the files it writes.
-    pub files: Vec<String>,
-    /// Directories whose every file it writes.
-    pub directories: Vec<String>,
+    /// Absolute paths of the files put there, each with who puts it ([`who`]).
+    pub files: Vec<(String, &'static str)>,
+    /// Directories whose every file is clusterdef's or an engine's, with who fills them.
+    pub directories: Vec<(String, &'static str)>,
     /// Units it writes or configures (their names), by content or by drop-in.
     pub units: Vec<String>,
     /// Of those, the units whose whole contents it writes (a drop-in on one would patch a
     /// file the declaration already says all of).
     pub written_units: Vec<String>,
-    /// Units the machine needs: masking one breaks what the declaration promises, with why.
+    /// Drop-ins it (or an engine it configures) writes: the unit, the file name, who.
+    pub dropins: Vec<(String, String, &'static str)>,
+    /// Units the machine needs: masking or disabling one breaks what the declaration promises,
+    /// with why.
     pub needed: Vec<(String, &'static str)>,
+}
+
+impl OwnWrites {
+    /// Every file path claimed: the files, each unit's file under [`SYSTEMD_DIR`] (writing
+    /// there would replace or override it), each drop-in's file. O(entries).
+    pub fn paths(&self) -> Vec<(String, &'static str)> {
+        let mut out = self.files.clone();
+        out.extend(self.units.iter().map(|u| (format!("{SYSTEMD_DIR}/{u}"), who::RENDER)));
+        out.extend(self.dropins.iter().map(|(u, n, w)| (format!("{SYSTEMD_DIR}/{u}.d/{n}"), *w)));
+        out
+    }
+
+    fn file(&mut self, path: impl Into<String>, who: &'static str) {
+        self.files.push((path.into(), who));
+    }
 }
 
 impl Cluster {
@@ -89,8 +148,8 @@ impl Cluster {
     }
 
     /// What clusterdef writes on the machines of `group` (and needs there), as the renderer of
-    /// the cluster's OS does. Statically addressed machines also get the `.network` file.
-    /// O(units).
+    /// the cluster's OS does, with what the engines it configures and the documented install
+    /// steps put there. O(units).
     pub fn own_writes(&self, group: GroupRef) -> OwnWrites {
         let mut own = OwnWrites::default();
         let Some(g) = self.group(group) else { return own };
@@ -98,90 +157,143 @@ impl Cluster {
         let static_address = g.addressing.is_static() && self.network.is_some();
         // A shared config names no machine, so it leaves the hostname to the platform.
         if !g.shares_configs() {
-            own.files.push("/etc/hostname".to_string());
+            own.file("/etc/hostname", who::RENDER);
         }
         if static_address && let Some(name) = self.network_file_name() {
-            own.files.push(format!("/etc/systemd/network/{name}"));
-            own.files.push(format!("/run/systemd/network/{name}"));
-            own.needed.push(("systemd-networkd.service".to_string(), "it brings up the machine's static address"));
+            own.file(format!("/etc/systemd/network/{name}"), who::RENDER);
+            own.file(format!("/run/systemd/network/{name}"), who::RENDER);
         }
+        own.needed.push((
+            "systemd-networkd.service".to_string(),
+            "it brings up the machine's network (its static address, or DHCP through the OS's default .network)",
+        ));
         if g.reboot != RebootStrategy::Off {
             own.needed.push(("locksmithd.service".to_string(), "it carries out the group's reboot strategy"));
             own.needed
                 .push(("update-engine.service".to_string(), "it fetches the updates the reboot strategy reboots for"));
         }
+        if !self.ssh_keys.is_empty() || !g.ssh_keys.is_empty() {
+            own.file(ssh_keys_file(self.os), who::SSH);
+        }
+        if let Some(tls) = &self.tls {
+            for path in [&tls.ca, &tls.cert, &tls.key] {
+                if !own.files.iter().any(|(p, _)| *p == **path) {
+                    own.file(path.to_string(), who::TLS);
+                }
+            }
+        }
+        if member {
+            own.directories.push((ETCD_DATA_DIR.to_string(), who::ETCD));
+        }
         match self.os {
-            Os::CoreOs => {
-                own.files.extend(["/etc/coreos/update.conf", ENV_FILE, ETCDCTL_PROFILE].map(str::to_string));
-                if self.etcd_release == EtcdRelease::V0_4 {
-                    own.files.push(FLEETCTL_PROFILE.to_string());
-                }
-                if member {
-                    own.directories.push(FLEET_UNITS_DIR.to_string());
-                }
-                let etcd = match self.etcd_release {
-                    EtcdRelease::V2 => "etcd2.service",
-                    EtcdRelease::V0_4 => "etcd.service",
-                };
-                own.units.extend([etcd, "fleet.service", "locksmithd.service"].map(str::to_string));
-                if member || self.etcd_release == EtcdRelease::V2 {
-                    own.needed.push((etcd.to_string(), "it runs the machine's etcd member or proxy"));
-                }
-                own.needed.push(("fleet.service".to_string(), "it runs the cluster's fleet units"));
-                if member && !self.units.is_empty() {
-                    own.units.push(SUBMIT_UNIT.to_string());
-                    own.written_units.push(SUBMIT_UNIT.to_string());
-                    own.needed.push((SUBMIT_UNIT.to_string(), "it submits the cluster's fleet units"));
-                }
-            }
-            Os::Flatcar => {
-                own.files.push("/etc/flatcar/update.conf".to_string());
-                let etcd = if member { "etcd-member.service" } else { GATEWAY_UNIT };
-                if member {
-                    own.files.push(format!("{SYSTEMD_DIR}/etcd-member.service.d/{ETCD_DROPIN}"));
-                }
-                own.units.push(etcd.to_string());
-                if !member {
-                    own.written_units.push(GATEWAY_UNIT.to_string());
-                }
-                own.needed.push((
-                    etcd.to_string(),
-                    if member { "it runs the machine's etcd member" } else { "it is the machine's way to etcd" },
-                ));
-                if g.reboot != RebootStrategy::Off {
-                    own.units.push("locksmithd.service".to_string());
-                }
-            }
+            Os::CoreOs => self.own_coreos(&mut own, member),
+            Os::Flatcar => self.own_flatcar(&mut own, member, g.reboot != RebootStrategy::Off),
         }
         if self.os == Os::Flatcar && self.runs_kubernetes() {
-            use kubernetes::*;
-            own.files.extend([KUBELET_CONFIG, HOSTS_FILE].map(str::to_string));
-            own.units.extend([KUBELET_UNIT, KUBELET_PATH_UNIT].map(str::to_string));
-            own.written_units.extend([KUBELET_UNIT, KUBELET_PATH_UNIT].map(str::to_string));
-            own.needed
-                .push((KUBELET_UNIT.to_string(), "it registers the machine as a Kubernetes node and runs its pods"));
-            own.needed.push(("docker.service".to_string(), "it runs the kubelet's container"));
-            if member {
-                own.directories.push(MANIFESTS_DIR.to_string());
-                own.files.extend([CONTROLLER_MANAGER_KUBECONFIG, SCHEDULER_KUBECONFIG].map(str::to_string));
-                own.directories.push(BOOTSTRAP_DIR.to_string());
-                own.units.push(BOOTSTRAP_UNIT.to_string());
-                own.written_units.push(BOOTSTRAP_UNIT.to_string());
-            }
+            own_kubernetes(&mut own, member);
         }
         // The cluster's fleet units (their instances too): on CoreOS fleet may run them on any
-        // machine that matches, on Flatcar they are written where placed.
+        // machine that matches, on Flatcar they are written where placed, a template's
+        // instances enabled by links in the directories its `[Install]` section names.
         for (u, unit) in self.units.iter().enumerate() {
             if self.is_workload(u) {
                 continue;
             }
             let mut names = vec![unit.name.to_string()];
             if unit.is_template() {
-                names.extend(unit.instance_names());
+                let instances = unit.instance_names();
+                if self.os == Os::Flatcar {
+                    let body = unit.body.text();
+                    let dirs = if unit_file::has_install_section(body) {
+                        unit_file::install_dirs(body)
+                    } else {
+                        vec!["multi-user.target.wants".to_string()]
+                    };
+                    for dir in &dirs {
+                        own.files.extend(instances.iter().map(|i| (format!("{SYSTEMD_DIR}/{dir}/{i}"), who::RENDER)));
+                    }
+                }
+                names.extend(instances);
             }
             own.units.extend(names.iter().cloned());
             own.written_units.extend(names);
         }
         own
+    }
+
+    fn own_coreos(&self, own: &mut OwnWrites, member: bool) {
+        for path in ["/etc/coreos/update.conf", ENV_FILE, ETCDCTL_PROFILE] {
+            own.file(path, who::RENDER);
+        }
+        if self.etcd_release == EtcdRelease::V0_4 {
+            own.file(FLEETCTL_PROFILE, who::RENDER);
+        }
+        if member {
+            own.directories.push((FLEET_UNITS_DIR.to_string(), who::RENDER));
+        }
+        let etcd = match self.etcd_release {
+            EtcdRelease::V2 => "etcd2.service",
+            EtcdRelease::V0_4 => "etcd.service",
+        };
+        own.units.extend([etcd, "fleet.service", "locksmithd.service"].map(str::to_string));
+        // Every config carries the etcd, fleet and locksmith sections.
+        for unit in [etcd, "fleet.service", "locksmithd.service"] {
+            own.dropins.push((unit.to_string(), CLOUDINIT_DROPIN.to_string(), who::CLOUDINIT));
+        }
+        if member || self.etcd_release == EtcdRelease::V2 {
+            own.needed.push((etcd.to_string(), "it runs the machine's etcd member or proxy"));
+        }
+        own.needed.push(("fleet.service".to_string(), "it runs the cluster's fleet units"));
+        if member && !self.units.is_empty() {
+            own.units.push(SUBMIT_UNIT.to_string());
+            own.written_units.push(SUBMIT_UNIT.to_string());
+            own.needed.push((SUBMIT_UNIT.to_string(), "it submits the cluster's fleet units"));
+        }
+    }
+
+    fn own_flatcar(&self, own: &mut OwnWrites, member: bool, reboots: bool) {
+        own.file("/etc/flatcar/update.conf", who::RENDER);
+        let etcd = if member { "etcd-member.service" } else { GATEWAY_UNIT };
+        if member {
+            own.dropins.push(("etcd-member.service".to_string(), ETCD_DROPIN.to_string(), who::RENDER));
+        }
+        own.units.push(etcd.to_string());
+        if !member {
+            own.written_units.push(GATEWAY_UNIT.to_string());
+        }
+        own.needed.push((
+            etcd.to_string(),
+            if member { "it runs the machine's etcd member" } else { "it is the machine's way to etcd" },
+        ));
+        if reboots {
+            own.units.push("locksmithd.service".to_string());
+        }
+    }
+}
+
+/// Kubernetes' part: the files and units of every node, the members' control plane, and what
+/// the PKI copy and the kubelet's TLS bootstrap put there.
+fn own_kubernetes(own: &mut OwnWrites, member: bool) {
+    use kubernetes::*;
+    own.file(KUBELET_CONFIG, who::RENDER);
+    own.file(HOSTS_FILE, who::RENDER);
+    own.file(BOOTSTRAP_KUBECONFIG, who::PKI);
+    own.file(KUBELET_KUBECONFIG, who::KUBELET);
+    own.directories.push((PKI_DIR.to_string(), who::PKI));
+    own.directories.push((KUBELET_PKI_DIR.to_string(), who::KUBELET));
+    own.units.extend([KUBELET_UNIT, KUBELET_PATH_UNIT].map(str::to_string));
+    own.written_units.extend([KUBELET_UNIT, KUBELET_PATH_UNIT].map(str::to_string));
+    own.needed.push((KUBELET_UNIT.to_string(), "it registers the machine as a Kubernetes node and runs its pods"));
+    own.needed.push(("docker.service".to_string(), "it runs the kubelet's container"));
+    own.needed
+        .push(("containerd.service".to_string(), "docker runs the kubelet's and the pods' containers through it"));
+    if member {
+        own.directories.push((MANIFESTS_DIR.to_string(), who::RENDER));
+        own.file(CONTROLLER_MANAGER_KUBECONFIG, who::RENDER);
+        own.file(SCHEDULER_KUBECONFIG, who::RENDER);
+        own.directories.push((BOOTSTRAP_DIR.to_string(), who::RENDER));
+        own.file(BOOTSTRAPPED, who::RENDER);
+        own.units.push(BOOTSTRAP_UNIT.to_string());
+        own.written_units.push(BOOTSTRAP_UNIT.to_string());
     }
 }

@@ -294,7 +294,7 @@ rules! {
         name: "host_path",
         applies: "all",
         protects: "host files Ignition and coreos-cloudinit write where the declaration says, as it says",
-        rejects: "a host file path that is not absolute and normal (`..`, `.`, `//`, a trailing `/`, a control character), that lies under `/proc`, `/sys` or `/dev`, or inside another declared file's path; a mode over `0o7777`; an owner or group name that is no user name; a drop-in name without `.conf` or with a `/`. Cannot be allowed: Ignition rejects the config at boot, or the file lands elsewhere",
+        rejects: "a host file path that is not absolute and normal (`..`, `.`, `//`, a trailing `/`, a control character), with a component over 255 bytes, that lies under `/proc`, `/sys` or `/dev`; a mode over `0o7777`, or (in the language) written with octal digits and no `0o` (`0644` and `644` are decimal); an owner or group name that is no user name; a drop-in name without `.conf` or with a `/`. Cannot be allowed: Ignition rejects the config at boot, or the file lands elsewhere",
     }
     HostUnit {
         name: "host_unit",
@@ -306,13 +306,19 @@ rules! {
         name: "host_collision",
         applies: "all",
         protects: "one writer for every path on a machine",
-        rejects: "two declarations of one file, unit or drop-in for one machine (at one scope or two), a host file at a host unit's or drop-in's path, and any of them where clusterdef writes itself (the hostname, network files, update.conf, the etcd drop-in and environment files, the gateway, the fleet units and their submit unit, profile scripts) or a fleet unit of the same name. Cannot be allowed: the machine would boot with whichever was applied last",
+        rejects: "two declarations of one file, unit or drop-in for one machine (at one scope or two), a host file at a host unit's or drop-in's path, a file inside another file or where a directory must be, and any of them where clusterdef, the engines it configures or the documented install steps put something (the hostname, network files, update.conf, the etcd drop-in and environment files, every unit's file under /etc/systemd/system, coreos-cloudinit's `20-cloudinit.conf` drop-ins, the etcd TLS files, the Kubernetes PKI, bootstrap kubeconfig and the kubelet's TLS bootstrap, the SSH keys file, etcd's data directory, the fleet units and their submit unit, profile scripts) or a fleet unit of the same name; a file in the `.d` directory of a unit clusterdef writes whole. Cannot be allowed: the machine would boot with whichever was applied last, or Ignition refuses the config",
+    }
+    HostScope {
+        name: "host_scope",
+        applies: "all",
+        protects: "host configuration that reaches the machines it is declared for",
+        rejects: "`host_in` naming a failure domain the group is not spread across (or on a group without domains): its files and units would land on no machine. Cannot be allowed: what the declaration says is never written",
     }
     HostMask {
         name: "host_mask",
         applies: "all",
         protects: "the services the declaration needs on each machine",
-        rejects: "masking a unit clusterdef needs on that machine: its etcd member, proxy or gateway, fleet, the fleet units' submit unit, locksmithd and update-engine where a reboot strategy needs them, systemd-networkd where the machine has a static address",
+        rejects: "masking, disabling (`enable: false`) or stopping (`command: stop`) a unit clusterdef needs on that machine: its etcd member, proxy or gateway, fleet, the fleet units' submit unit, locksmithd and update-engine where a reboot strategy needs them, systemd-networkd (it brings up every machine's network), and on a Kubernetes node the kubelet, docker and containerd",
     }
     KubernetesSettings {
         name: "kubernetes_settings",
@@ -390,6 +396,7 @@ impl Rule {
                 | Rule::HostUnit
                 | Rule::HostCollision
                 | Rule::HostMask
+                | Rule::HostScope
                 | Rule::KubernetesSettings
                 | Rule::NodeLabel
                 | Rule::ImageName

@@ -1,19 +1,24 @@
 //! "Did you mean" suggestions by edit distance.
 
-/// The Levenshtein distance between two strings, counted in characters.
+/// The edit distance between two strings, counted in characters: insertions, deletions,
+/// substitutions and swaps of two neighbours (`tow` for `two`) each cost one (the optimal
+/// string alignment distance).
 pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1).min(row[j] + 1).min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut before: Vec<usize> = Vec::new();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (previous[j] + 1).min(row[j - 1] + 1).min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
         }
+        before = std::mem::replace(&mut previous, row);
     }
-    row[b.len()]
+    previous[b.len()]
 }
 
 /// The longest name a suggestion is looked for: a typo is in a word, and the distance costs
@@ -51,5 +56,7 @@ mod tests {
         assert_eq!(closest("centrl", ["central", "workers"]), Some("central"));
         assert_eq!(closest("xyz", ["central", "workers"]), None);
         assert_eq!(closest("one", ["one"]), None, "an exact match is not a suggestion");
+        assert_eq!(edit_distance("tow", "two"), 1, "a swap of neighbours is one edit");
+        assert_eq!(closest("tow", ["one", "two", "three"]), Some("two"));
     }
 }

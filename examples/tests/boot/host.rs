@@ -241,14 +241,12 @@ fn random_host(rng: &mut Rng, os: Os, salt: &str) -> HostConfig {
             0 | 1 => {
                 let install = if rng.chance(50) { "\n[Install]\nWantedBy=multi-user.target\n" } else { "" };
                 let body = format!("[Unit]\nDescription={salt} {n}\n\n[Service]\nExecStart=/bin/true\n{install}");
+                let from_pool = rng.chance(25);
                 HostUnit {
-                    name: text(if rng.chance(25) {
-                        rng.pick(UNIT_POOL).to_string()
-                    } else {
-                        format!("{salt}-{n}.service")
-                    }),
+                    name: text(if from_pool { rng.pick(UNIT_POOL).to_string() } else { format!("{salt}-{n}.service") }),
                     body: Some(UnitBody::Inline(text(body))),
-                    enable: if rng.chance(30) { Some(false) } else { None },
+                    // Disabling one of clusterdef's own units is `host_mask`'s (they collide anyway).
+                    enable: if rng.chance(30) && !from_pool { Some(false) } else { None },
                     mask: false,
                     command: None,
                 }
@@ -384,7 +382,7 @@ fn reaching<'c>(
 /// The collisions a machine whose own render is `own` would have with `scopes`, worked out
 /// from the paths alone: a path written twice (by clusterdef or an earlier declaration), a unit
 /// declared where clusterdef has an entry of that name, a drop-in on a unit clusterdef writes
-/// whole, a file inside another's path.
+/// whole, a file inside another's path (the later of the two).
 fn expected_collisions(own: &Own, scopes: &[(clusterdef::HostScope, &HostConfig)], out: &mut BTreeSet<Subject>) {
     let mut taken = own.paths.clone();
     let mut files: Vec<(&str, Subject)> = Vec::new();
@@ -412,10 +410,11 @@ fn expected_collisions(own: &Own, scopes: &[(clusterdef::HostScope, &HostConfig)
             }
         }
     }
-    for (outer, _) in &files {
-        for (inner, subject) in &files {
+    // A file inside another file's path: the later declaration of the two is at fault.
+    for (o, (outer, outer_subject)) in files.iter().enumerate() {
+        for (i, (inner, inner_subject)) in files.iter().enumerate() {
             if inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/')) {
-                out.insert(*subject);
+                out.insert(if i > o { *inner_subject } else { *outer_subject });
             }
         }
     }

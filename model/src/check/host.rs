@@ -1,14 +1,11 @@
 //! Rules on the machines' own configuration: files, host units and drop-ins.
 
-use std::collections::{HashMap, HashSet};
-
 use super::Report;
 use super::fleet::unit_name_problem;
 use crate::cluster::Os;
-use crate::host::{HostConfig, HostItems, HostScope, installs};
-use crate::own::{OwnWrites, SYSTEMD_DIR};
+use crate::host::{HostConfig, HostScope, installs};
 use crate::rule::Rule;
-use crate::subject::{GroupRef, HostPart, Subject};
+use crate::subject::{HostPart, Subject};
 
 /// Runs the host-configuration rules.
 pub(super) fn check(r: &mut Report<'_>) {
@@ -22,7 +19,44 @@ pub(super) fn check(r: &mut Report<'_>) {
         host_path(r, *scope, config);
         host_unit(r, *scope, config);
     }
-    host_kinds(r);
+    super::collision::host_kinds(r);
+    host_scope(r);
+}
+
+/// `host_scope`: each `host_in` entry names a failure domain its group is spread across, so
+/// its configuration reaches machines; a did-you-mean from the group's domains. O(entries ×
+/// domains).
+fn host_scope(r: &mut Report<'_>) {
+    let c = r.cluster;
+    for (g, group) in c.groups() {
+        let domains: Vec<&str> = group.spread.iter().flat_map(|s| s.domains.iter().map(|d| &*d.name)).collect();
+        for (i, (name, _)) in group.host_in.iter().enumerate() {
+            if domains.contains(&&**name) {
+                continue;
+            }
+            let (message, help) = match &group.spread {
+                None => (
+                    format!(
+                        "`host_in` names `{name}`, but `{}` is spread across no failure domains, so nothing would carry it",
+                        group.name
+                    ),
+                    "declare it in the group's `host`, or spread the group `across` its domains".to_string(),
+                ),
+                Some(spread) => (
+                    format!(
+                        "`host_in` names {} `{name}`, which `{}` is not spread across, so nothing would carry it",
+                        spread.kind.key(),
+                        group.name
+                    ),
+                    match crate::suggest::closest(name, domains.iter().copied()) {
+                        Some(close) => format!("did you mean `{close}`? The group's domains: {}", domains.join(", ")),
+                        None => format!("name one of the group's domains: {}", domains.join(", ")),
+                    },
+                ),
+            };
+            r.push(Rule::HostScope, Subject::Host(HostScope::Domain(g, i), HostPart::Whole), message, help);
+        }
+    }
 }
 
 /// Why `path` is not a path a host file may have, if it is not.
@@ -32,6 +66,9 @@ fn path_problem(path: &str) -> Option<&'static str> {
     }
     if path.len() > 4096 {
         return Some("it is longer than 4,096 bytes");
+    }
+    if path.split('/').any(|c| c.len() > 255) {
+        return Some("a component is longer than 255 bytes, the most a file name holds");
     }
     if path.chars().any(|ch| ch.is_control()) {
         return Some("it holds a control character");
@@ -57,7 +94,8 @@ fn valid_account(name: &str) -> bool {
 }
 
 /// `host_path`: each host file's path is absolute and normal (no empty, `.` or `..` component,
-/// no trailing `/`, no control character), outside `/proc`, `/sys` and `/dev`; its mode fits in
+/// no trailing `/`, no control character, no component over 255 bytes), outside `/proc`, `/sys`
+/// and `/dev`; its mode fits in
 /// `0o7777`; its owner and group are valid names or ids; each drop-in's name ends in `.conf`
 /// and holds no `/`. O(items).
 fn host_path(r: &mut Report<'_>, scope: HostScope, config: &HostConfig) {
@@ -208,147 +246,6 @@ fn host_unit(r: &mut Report<'_>, scope: HostScope, config: &HostConfig) {
                 at(HostPart::DropIn(i)),
                 format!("drop-in target `{}` is not a valid unit name: {problem}", d.unit),
                 "name the unit the drop-in applies to, such as `docker.service`",
-            );
-        }
-    }
-}
-
-/// Runs `host_collision` and `host_mask` on every kind of machine ([`crate::Cluster::host_kinds`]):
-/// each kind's items and clusterdef's own writes are gathered once. O(kinds × items).
-fn host_kinds(r: &mut Report<'_>) {
-    let c = r.cluster;
-    let mut reported = HashSet::new();
-    for (g, group) in c.groups() {
-        let own = c.own_writes(g);
-        for domain in c.host_kinds(g) {
-            let items = c.host_items(g, domain);
-            if items.is_empty() {
-                continue;
-            }
-            host_collision(r, &own, &items, &mut reported);
-            let machines = match g {
-                GroupRef::Members => format!("the `{}` machines", group.name),
-                GroupRef::Pool(_) => format!("pool `{}`", group.name),
-            };
-            host_mask(r, &own, &items, &machines, &mut reported);
-        }
-    }
-}
-
-/// `host_collision`: on one kind of machine (a group, or one failure domain of it), every path
-/// is written once: each host file, host unit (`/etc/systemd/system/NAME`, whether it is
-/// written, enabled, masked or started) and drop-in (`…/UNIT.d/NAME`) of the scopes that reach
-/// it, and everything clusterdef writes there ([`crate::Cluster::own_writes`]); a host unit never
-/// names a fleet unit or a unit clusterdef configures (its body, enablement or command would
-/// fight clusterdef's; a mask of one it needs is `host_mask`'s), and a drop-in never patches
-/// a unit clusterdef writes whole. The later declaration is at fault, and the message names the
-/// first. A file inside another file's path is also reported (Ignition rejects it). O(items),
-/// with a hash of paths, plus a sort of the file paths.
-fn host_collision(r: &mut Report<'_>, own: &OwnWrites, items: &HostItems<'_>, reported: &mut HashSet<Subject>) {
-    // path → who writes it.
-    let mut writers: HashMap<String, String> =
-        own.files.iter().map(|path| (path.clone(), "clusterdef itself".to_string())).collect();
-    let owned_unit = |name: &str| own.units.iter().any(|u| u == name);
-    // The first writer of `path`, if it is taken; else `who` takes it.
-    let mut claim = |path: &str, who: String| -> Option<String> {
-        if own.directories.iter().any(|d| path.strip_prefix(d.as_str()).is_some_and(|rest| rest.starts_with('/'))) {
-            return Some("clusterdef itself (its fleet units)".to_string());
-        }
-        match writers.get(path) {
-            Some(first) => Some(first.clone()),
-            None => {
-                writers.insert(path.to_string(), who);
-                None
-            }
-        }
-    };
-    let mut collide = |r: &mut Report<'_>, subject: Subject, what: String, path: &str, first: String| {
-        if reported.insert(subject) {
-            r.push(
-                Rule::HostCollision,
-                subject,
-                format!("{what} writes {path}, which {first} writes too on the same machines: one would win"),
-                "give it a path (or name) of its own, or declare it once at the scope all these machines share",
-            );
-        }
-    };
-    for (scope, i, f) in &items.files {
-        let what = format!("host file {:?}", f.path);
-        if let Some(first) = claim(&f.path, what.clone()) {
-            collide(r, Subject::Host(*scope, HostPart::File(*i)), what, &f.path, first);
-        }
-    }
-    for (scope, i, u) in &items.units {
-        let subject = Subject::Host(*scope, HostPart::Unit(*i));
-        let what = format!("host unit `{}`", u.name);
-        let path = format!("{SYSTEMD_DIR}/{}", u.name);
-        // Masking a unit clusterdef needs is `host_mask`'s to report.
-        let needed = own.needed.iter().any(|(n, _)| *n == *u.name);
-        if owned_unit(&u.name) && !(u.mask && needed) {
-            let first = "clusterdef (its own unit, or a fleet unit of that name)".to_string();
-            collide(r, subject, what, &path, first);
-        } else if let Some(first) = claim(&path, what.clone()) {
-            collide(r, subject, what, &path, first);
-        }
-    }
-    for (scope, i, d) in &items.dropins {
-        let subject = Subject::Host(*scope, HostPart::DropIn(*i));
-        let path = format!("{SYSTEMD_DIR}/{}.d/{}", d.unit, d.name);
-        let what = format!("drop-in `{}` on `{}`", d.name, d.unit);
-        if own.written_units.iter().any(|u| *u == *d.unit) {
-            let first =
-                format!("clusterdef (it writes the whole of `{}`; change the unit's declaration instead)", d.unit);
-            collide(r, subject, what, &path, first);
-        } else if let Some(first) = claim(&path, what.clone()) {
-            collide(r, subject, what, &path, first);
-        }
-    }
-    // A file inside another file's path. Sorted with `/` below every other byte, the paths
-    // inside a path follow it directly (`/etc/d`, `/etc/d/x`, `/etc/d-x`), so one pass that
-    // keeps the last path nothing contains finds every nesting.
-    let slash_first = |p: &str| p.bytes().map(|b| if b == b'/' { 0 } else { b }).collect::<Vec<u8>>();
-    let mut paths: Vec<(Vec<u8>, &str, Subject)> = items
-        .files
-        .iter()
-        .map(|(scope, i, f)| (slash_first(&f.path), &*f.path, Subject::Host(*scope, HostPart::File(*i))))
-        .collect();
-    paths.sort();
-    let mut outer: Option<&str> = None;
-    for (_, inner, subject) in &paths {
-        match outer {
-            Some(o) if inner.strip_prefix(o).is_some_and(|rest| rest.starts_with('/')) => {
-                if reported.insert(*subject) {
-                    r.push(
-                        Rule::HostCollision,
-                        *subject,
-                        format!("host file {inner:?} lies inside host file {o:?}: a file cannot be a directory"),
-                        "move one of them",
-                    );
-                }
-            }
-            _ => outer = Some(inner),
-        }
-    }
-}
-
-/// `host_mask`: no scope masks a unit clusterdef needs on these machines
-/// ([`crate::Cluster::own_writes`]'s `needed`), with what would break. O(units × needed).
-fn host_mask(
-    r: &mut Report<'_>,
-    own: &OwnWrites,
-    items: &HostItems<'_>,
-    machines: &str,
-    reported: &mut HashSet<Subject>,
-) {
-    for (scope, i, u) in &items.units {
-        let subject = Subject::Host(*scope, HostPart::UnitMask(*i));
-        let Some((_, why)) = own.needed.iter().find(|(n, _)| *n == *u.name) else { continue };
-        if u.mask && reported.insert(subject) {
-            r.push(
-                Rule::HostMask,
-                subject,
-                format!("masking `{}` on {machines} breaks them: {why}", u.name),
-                "unmask it, or change the setting that needs it (e.g. `reboot: off` for locksmithd)",
             );
         }
     }

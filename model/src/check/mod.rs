@@ -3,6 +3,7 @@
 //! Each rule pushes every violation it finds (never only the first), each on the most precise
 //! [`Subject`] it can name, so a front end can underline the exact tokens at fault.
 
+mod collision;
 mod etcd;
 mod fleet;
 mod format;
@@ -438,6 +439,7 @@ mod tests {
                 "host_path",
                 "host_unit",
                 "host_collision",
+                "host_scope",
                 "host_mask",
                 "kubernetes_settings",
                 "node_label",

@@ -2,9 +2,9 @@
 //! (labels and taints), the workloads its units become, and what the cluster keeps when a
 //! failure domain is lost. The rules, the plan and the renderers all read these from here.
 //!
-//! The rooms: the settings and the containers here; [`names`] (what Kubernetes accepts as a
-//! name, label or image reference, and how a value reaches it unexpanded), [`nodes`] (the node
-//! kinds), [`workloads`] (what each unit becomes and where it may run), [`losses`] (what each
+//! The rooms: the settings and the containers here; `names` (what Kubernetes accepts as a
+//! name, label or image reference, and how a value reaches it unexpanded), `nodes` (the node
+//! kinds), `workloads` (what each unit becomes and where it may run), `losses` (what each
 //! failure domain's loss leaves).
 
 mod losses;

@@ -101,11 +101,6 @@ impl Cluster {
             .collect()
     }
 
-    /// The workloads: one per unit that names an image and follows no other unit, holding the
-    /// containers of the units that follow it. `global` becomes a DaemonSet, anything else a
-    /// Deployment of `instances` replicas (one without). Requirements are fleet's (AND across
-    /// keys, one `In` per key); `conflicts` globs become anti-affinity against every workload
-
     /// A node kind as the plan and the messages name it: `group` or `group/domain`.
     pub fn node_kind_name(&self, kind: &NodeKind) -> String {
         let group = self.group(kind.group).map_or("", |g| &g.name);

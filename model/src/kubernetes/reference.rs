@@ -105,7 +105,7 @@ fn domain_problem(domain: &str) -> Option<String> {
         }
     };
     if let Some(h) = host
-        && !(!h.is_empty() && h.split('.').all(is_domain_component))
+        && (h.is_empty() || !h.split('.').all(is_domain_component))
     {
         return bad();
     }

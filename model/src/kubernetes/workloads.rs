@@ -84,6 +84,10 @@ impl Workload {
 }
 
 impl Cluster {
+    /// The workloads: one per unit that names an image and follows no other unit, holding the
+    /// containers of the units that follow it. `global` becomes a DaemonSet, anything else a
+    /// Deployment of `instances` replicas (one without). Requirements are fleet's (AND across
+    /// keys, one `In` per key); `conflicts` globs become anti-affinity against every workload
     /// whose unit they match. O(units² × globs), as fleet's own conflict check.
     pub fn workloads(&self) -> Vec<Workload> {
         if !self.runs_kubernetes() {

@@ -45,6 +45,9 @@ pub(super) struct Config {
     pub(super) link: Option<Link>,
     pub(super) channel: Option<Channel>,
     pub(super) reboot: RebootStrategy,
+    /// The line of the unit entry that stops or masks update-engine, when the strategy is read
+    /// from it (no `reboot-strategy`: no update ever reboots the machine).
+    pub(super) reboot_from_unit: Option<usize>,
     pub(super) window: Option<RebootWindow>,
     pub(super) locksmith_group: Option<String>,
     /// Whether the machine takes its address from the platform (`$private_ipv4`).
@@ -93,7 +96,7 @@ impl Config {
             "fleet metadata" => section(&r.fleet, "metadata"),
             "ssh_authorized_keys" => r.ssh_authorized_keys.first().map(|f| f.line),
             "coreos.update.group" => section(&r.update, "group"),
-            "coreos.update.reboot-strategy" => section(&r.update, "reboot_strategy"),
+            "coreos.update.reboot-strategy" => section(&r.update, "reboot_strategy").or(self.reboot_from_unit),
             "hostname" => r.hostname.as_ref().map(|f| f.line),
             "static address" | "address" => self.address.map(|(_, e)| e.line),
             "coreos.locksmith window" => section(&r.locksmith, "window_start"),
@@ -432,7 +435,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             None
         }
     });
-    let reboot = match update.and_then(|s| s.get("reboot_strategy")) {
+    let mut reboot = match update.and_then(|s| s.get("reboot_strategy")) {
         None => RebootStrategy::EtcdLock,
         Some(f) => match f.value.as_str() {
             "etcd-lock" => RebootStrategy::EtcdLock,
@@ -449,6 +452,24 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             }
         },
     };
+    // No strategy, and update-engine stopped or masked: no update ever reboots the machine,
+    // which the language says as `reboot: off` (a strategy would need update-engine running).
+    let mut reboot_from_unit = None;
+    if update.and_then(|s| s.get("reboot_strategy")).is_none()
+        && let Some(unit) = cc.units.iter().find(|u| {
+            u.name.as_ref().is_some_and(|n| n.value == "update-engine.service")
+                && (u.mask || u.command.as_ref().is_some_and(|c| c.value == "stop"))
+        })
+    {
+        reboot = RebootStrategy::Off;
+        reboot_from_unit = Some(unit.line);
+        findings.push(note(
+            path,
+            unit.line,
+            "coreos.units `update-engine.service`",
+            "stopped, with no `reboot-strategy`: no update ever reboots the machine, declared as `reboot: off`",
+        ));
+    }
     let window = match (locksmith.and_then(|s| s.get("window_start")), locksmith.and_then(|s| s.get("window_length"))) {
         (Some(start), Some(length)) => match RebootWindow::parse(&start.value, &length.value) {
             Ok(w) => Some(w),
@@ -583,6 +604,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         link,
         channel,
         reboot,
+        reboot_from_unit,
         window,
         locksmith_group: field(locksmith, "group"),
         platform_address,

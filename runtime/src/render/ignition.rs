@@ -129,7 +129,7 @@ impl PreparedUnit {
     fn new(unit: &Unit) -> PreparedUnit {
         let mut body = unit.body.text().trim_end_matches('\n').to_string();
         body.push('\n');
-        if !body.lines().any(|l| l.trim() == "[Install]") {
+        if !clusterdef_model::unit_file::has_install_section(&body) {
             body.push_str("\n[Install]\nWantedBy=multi-user.target\n");
         }
         let name = Some(Json::str(unit.name.to_string()));
@@ -138,7 +138,7 @@ impl PreparedUnit {
                 Json::obj([("name", name), ("enabled", Some(Json::Bool(true))), ("contents", Some(Json::Str(body)))]);
             return PreparedUnit { entry: entry.shared(), template: None };
         }
-        let template = (format!("/etc/systemd/system/{}", unit.name), install_dirs(&body));
+        let template = (format!("/etc/systemd/system/{}", unit.name), clusterdef_model::unit_file::install_dirs(&body));
         let entry = Json::obj([("name", name), ("contents", Some(Json::Str(body)))]);
         PreparedUnit { entry: entry.shared(), template: Some(template) }
     }
@@ -338,32 +338,6 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
         ),
         ("systemd", Some(Json::obj([("units", Some(Json::Arr(units)))]))),
     ])
-}
-
-/// The link directories `systemctl enable` fills from an `[Install]` section: `T.wants` for each
-/// `WantedBy=T`, `T.requires` for each `RequiredBy=T` (an empty value resets the list, as in
-/// systemd).
-fn install_dirs(body: &str) -> Vec<String> {
-    let mut in_install = false;
-    let (mut wants, mut requires) = (Vec::new(), Vec::new());
-    for line in body.lines().map(str::trim) {
-        if line.starts_with('[') {
-            in_install = line == "[Install]";
-            continue;
-        }
-        let Some((key, value)) = line.split_once('=').filter(|_| in_install) else { continue };
-        let list: &mut Vec<String> = match key.trim() {
-            "WantedBy" => &mut wants,
-            "RequiredBy" => &mut requires,
-            _ => continue,
-        };
-        if value.trim().is_empty() {
-            list.clear();
-        }
-        list.extend(value.split_whitespace().map(str::to_string));
-    }
-    let wants = wants.into_iter().map(|t| format!("{t}.wants"));
-    wants.chain(requires.into_iter().map(|t| format!("{t}.requires"))).collect()
 }
 
 /// One `Environment=` line that gives `key` exactly `value` as systemd reads it: systemd

@@ -455,12 +455,32 @@ pub(super) fn check_placeholders(pattern: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `mode: 0o644`: a file's permission bits (any integer literal; `host_path` checks the range).
+/// `mode: 0o644`: a file's permission bits (`host_path` checks the range); a literal of octal
+/// digits without `0o` (`0644`, `644`) is refused, as decimal is never what it means.
 pub(super) fn file_mode(input: ParseStream, key: &Ident) -> syn::Result<Spanned<u32>> {
     if at_item_end(input) {
         return Err(missing_value(input, key, "the file's mode, e.g. `0o644`"));
     }
     let lit: LitInt = input.parse().map_err(|_| input.error("expected the file's mode, e.g. `0o644`"))?;
+    // `0644` and `644` are decimal numbers in this language as in Rust, which no one means for
+    // a mode (decimal 644 is 0o1204: sticky bit, owner write-only); written with octal digits
+    // only and no `0o`, the mode is refused rather than guessed.
+    let digits = lit.base10_digits();
+    let written = lit.to_string();
+    if !written.starts_with("0o")
+        && !written.starts_with("0x")
+        && !written.starts_with("0b")
+        && digits.bytes().all(|b| (b'0'..=b'7').contains(&b))
+    {
+        let octal = digits.trim_start_matches('0');
+        let octal = if octal.is_empty() { "0" } else { octal };
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`{written}` would be read as the decimal number {digits}, not the octal mode it looks like\n  = help: write `0o{octal}`"
+            ),
+        ));
+    }
     match lit.base10_parse::<u32>() {
         Ok(n) => Ok(Spanned::new(n, SpanRange::single(lit.span()))),
         Err(_) => Err(syn::Error::new(lit.span(), "a file's mode is a number such as `0o644`")),

@@ -11,9 +11,6 @@ use clusterdef_model::{Cluster, Kubernetes};
 use super::super::yaml::{MapBuilder, Yaml};
 use super::{document, kubelet_image};
 
-/// Where the first member records that the manifests were applied.
-pub const BOOTSTRAPPED: &str = "/var/lib/clusterdef/kubernetes-bootstrapped";
-
 fn strs<'a>(items: impl IntoIterator<Item = &'a str>) -> Yaml {
     Yaml::Seq(items.into_iter().map(Yaml::str).collect())
 }
