@@ -1,5 +1,6 @@
-//! The guide's four architectures on Flatcar: every Ignition config passes Debian's
-//! `ignition-validate` with no output at all (it prints warnings and still exits 0), and the
+//! The guide's four architectures on Flatcar: every Ignition config passes Debian's and
+//! upstream's newest `ignition-validate` with no output at all (they print warnings and still
+//! exit 0), and the
 //! configs, read back as JSON, carry what the plan says: each unit in exactly the configs it is
 //! placed on, each member's etcd settings from the plan's member list, and every other machine's
 //! gateway to those members.
