@@ -264,3 +264,39 @@ fn an_install_section_swallowed_by_a_continuation_is_read_as_systemd_reads_it() 
     );
     refused(&text, "host_unit", at(&text, "true,"), "no `[Install]` section");
 }
+
+#[test]
+fn tls_paths_pki_could_not_write_are_refused() {
+    let with_tls = |ca: &str, cert: &str, key: &str| {
+        kubernetes("").replace(
+            "kubernetes: {",
+            &format!("tls: {{ ca: \"{ca}\", cert: \"{cert}\", key: \"{key}\" }},\nkubernetes: {{"),
+        )
+    };
+    accepted(&with_tls("/etc/ssl/etcd/ca.pem", "/etc/ssl/etcd/s.pem", "/etc/ssl/etcd/s-key.pem"));
+    let cases = [
+        (("/etc/ssl/x.pem", "/etc/ssl/s.pem", "/etc/ssl/x.pem"), 2, "the `ca` path too"),
+        (("/etc/ssl/c.pem", "/etc/ssl/s.pem", "/etc/ssl/s.pem"), 2, "the `cert` path too"),
+        (
+            ("/etc/kubernetes/pki/ca.crt", "/etc/kubernetes/pki/s.pem", "/etc/kubernetes/pki/k.pem"),
+            0,
+            "/etc/kubernetes/pki",
+        ),
+        (
+            ("/etc/kubernetes/x.pem", "/etc/kubernetes/s.pem", "/etc/kubernetes/bootstrap-kubeconfig"),
+            2,
+            "the PKI from `clusterdef pki`",
+        ),
+        (("/etc/ssl/./ca.pem", "/etc/ssl/s.pem", "/etc/ssl/k.pem"), 0, "normal path"),
+        (("/etc/ssl/../ca.pem", "/etc/ssl/s.pem", "/etc/ssl/k.pem"), 0, "normal path"),
+        (("/", "/etc/ssl/s.pem", "/etc/ssl/k.pem"), 0, "normal path"),
+        (("/etc/ssl/ca.pem", "/etc/ssl/ca.pem/s.pem", "/etc/ssl/k.pem"), 1, "inside the `ca` path"),
+    ];
+    for ((ca, cert, key), at_file, says) in cases {
+        let text = with_tls(ca, cert, key);
+        let value = [ca, cert, key][at_file];
+        let needle = format!("{}: \"{value}\"", ["ca", "cert", "key"][at_file]);
+        let (line, column) = at(&text, &needle);
+        refused(&text, "tls_paths", (line, column + needle.find('"').unwrap_or(0)), says);
+    }
+}

@@ -290,6 +290,12 @@ rules! {
         protects: "TLS files etcd-member can read in its container",
         rejects: "a `tls` block whose `ca`, `cert` and `key` are not in one directory: etcd-member's wrapper mounts one host directory (`ETCD_SSL_DIR`) at `/etc/ssl/certs` in the container, so a file elsewhere is missing when etcd starts",
     }
+    TlsPaths {
+        name: "tls_paths",
+        applies: "all",
+        protects: "etcd TLS files `clusterdef pki` can write and every machine keeps apart",
+        rejects: "a `ca`, `cert` or `key` path that is not an absolute, normal path to a file (`/`, `/./`, `/../`, a trailing `/`, a component over 255 bytes), two of them the same or one inside another, or one where clusterdef writes or needs something else (the Kubernetes PKI directory and bootstrap kubeconfig, etcd's data directory, the hostname, …). Cannot be allowed: `clusterdef pki` would fail half-way, and one file would replace another on the machines",
+    }
     HostPath {
         name: "host_path",
         applies: "all",
@@ -388,6 +394,7 @@ impl Rule {
                 | Rule::ValueFormat
                 | Rule::ClusterSize
                 | Rule::TlsDirectory
+                | Rule::TlsPaths
                 | Rule::ReservedUnitName
                 | Rule::UnitInstances
                 | Rule::UnitUnique

@@ -180,6 +180,8 @@ pub enum Subject {
     Name,
     /// The TLS declaration.
     Tls,
+    /// One file of the `tls` block: 0 `ca`, 1 `cert`, 2 `key`.
+    TlsFile(usize),
     /// The operating system declaration.
     Os,
     /// The etcd release declaration.
@@ -226,6 +228,7 @@ impl Subject {
                 _ => Subject::Group(g, GroupPart::Whole),
             },
             Subject::Kubernetes(_) => Subject::Kubernetes(KubernetesPart::Whole),
+            Subject::TlsFile(_) => Subject::Tls,
             Subject::Network(NetworkPart::Whole) => Subject::Cluster,
             Subject::Network(NetworkPart::DomainSubnet(i) | NetworkPart::DomainGateway(i)) => {
                 Subject::Network(NetworkPart::Domain(i))
@@ -266,6 +269,9 @@ impl Subject {
             Subject::BootServer => out.push_str("boot_server"),
             Subject::Name => out.push_str("name"),
             Subject::Tls => out.push_str("tls"),
+            Subject::TlsFile(i) => {
+                out.push_str(["tls.ca", "tls.cert", "tls.key"].get(i).copied().unwrap_or("tls"));
+            }
             Subject::Kubernetes(part) => out.push_str(match part {
                 KubernetesPart::Whole => "kubernetes",
                 KubernetesPart::Version => "kubernetes.version",

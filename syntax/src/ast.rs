@@ -90,7 +90,7 @@ pub enum EntryKind {
     /// `boot_server: "http://…"`
     BootServer(Spanned<String>),
     /// `tls: { ca: "…", cert: "…", key: "…" }`
-    Tls(Spanned<[String; 3]>),
+    Tls(Spanned<[Spanned<String>; 3]>),
     /// `central: SPEC` (central services) or `machines: SPEC` (a small cluster): the layout the
     /// key declares, and the members.
     Members(Layout, GroupSpec),

@@ -153,8 +153,11 @@ pub fn lower(
             }
             EntryKind::Tls(files) => {
                 let [ca, cert, key] = &files.value;
-                cluster.tls = Some(Tls { ca: text(ca), cert: text(cert), key: text(key) });
+                cluster.tls = Some(Tls { ca: text(&ca.value), cert: text(&cert.value), key: text(&key.value) });
                 spans.set(Subject::Tls, files.span);
+                for (i, file) in files.value.iter().enumerate() {
+                    spans.set(Subject::TlsFile(i), file.span);
+                }
             }
             EntryKind::Kubernetes(k) => {
                 let mut settings = clusterdef_model::Kubernetes::new(text(&k.version.value));

@@ -94,10 +94,10 @@ pub(super) fn value_format(r: &mut Report<'_>) {
         );
     }
     if let Some(tls) = &c.tls {
-        for (what, path) in [("ca", &tls.ca), ("cert", &tls.cert), ("key", &tls.key)] {
+        for (i, (what, path)) in [("ca", &tls.ca), ("cert", &tls.cert), ("key", &tls.key)].into_iter().enumerate() {
             if !path.starts_with('/') || has_space(path) {
                 bad(
-                    Subject::Tls,
+                    Subject::TlsFile(i),
                     format!(
                         "TLS {what} path {path:?} is not an absolute path without spaces, as etcd, fleet and locksmith need"
                     ),

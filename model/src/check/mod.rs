@@ -13,6 +13,7 @@ pub use format::CLOUD_INIT_SUBSTITUTIONS;
 mod network;
 mod os;
 mod pools;
+mod tls;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -131,6 +132,7 @@ impl Cluster {
         pools::check(&mut report);
         fleet::check(&mut report);
         os::check(&mut report);
+        tls::check(&mut report);
         format::value_format(&mut report);
         host::check(&mut report);
         kubernetes::check(&mut report);
@@ -436,6 +438,7 @@ mod tests {
                 "unit_unique",
                 "member_addresses",
                 "tls_directory",
+                "tls_paths",
                 "host_path",
                 "host_unit",
                 "host_collision",

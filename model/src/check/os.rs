@@ -10,30 +10,7 @@ pub(super) fn check(r: &mut Report<'_>) {
     static_bootstrap(r);
     unit_placement(r);
     os_support(r);
-    tls_directory(r);
     reserved_unit_name(r);
-}
-
-/// `tls_directory`: etcd-member's wrapper mounts one host directory, `ETCD_SSL_DIR`, read-only
-/// at `/etc/ssl/certs` in etcd's container, and the renderer points `ETCD_*_FILE` at the files'
-/// names there; a file in another directory would be missing when etcd starts.
-fn tls_directory(r: &mut Report<'_>) {
-    let c = r.cluster;
-    let Some(tls) = c.tls.as_ref().filter(|_| c.os == Os::Flatcar) else { return };
-    let dirs = tls.directories();
-    if dirs.len() > 1 {
-        let quoted: Vec<String> = dirs.iter().map(|d| format!("`{d}`")).collect();
-        r.push(
-            Rule::TlsDirectory,
-            Subject::Tls,
-            format!(
-                "the TLS files are in {}: etcd-member mounts one directory into its container, so etcd would not \
-                 find the others",
-                crate::words::join(&quoted)
-            ),
-            format!("put `ca`, `cert` and `key` in one directory, e.g. `{}/`", dirs[0]),
-        );
-    }
 }
 
 /// The units clusterdef writes itself on Flatcar machines.

@@ -216,7 +216,7 @@ impl Grammar<'_, '_> {
         Ok(net)
     }
 
-    fn tls(&mut self, input: ParseStream, key: &Ident) -> syn::Result<Spanned<[String; 3]>> {
+    fn tls(&mut self, input: ParseStream, key: &Ident) -> syn::Result<Spanned<[Spanned<String>; 3]>> {
         const EXAMPLE: &str = "`{ ca: \"/etc/ssl/etcd/ca.pem\", cert: \"/etc/ssl/etcd/server.pem\", key: \"/etc/ssl/etcd/server-key.pem\" }`";
         if at_item_end(input) {
             return Err(missing_value(input, key, EXAMPLE));
@@ -227,7 +227,7 @@ impl Grammar<'_, '_> {
         self.comma_list(&content, "TLS files", |_, input| {
             let k = Ident::parse_any(input)?;
             colon(input, &k)?;
-            let value = string(input, &k, "an absolute path")?.value;
+            let value = string(input, &k, "an absolute path")?;
             match k.unraw().to_string().as_str() {
                 "ca" => set_once(&mut ca, &k, value),
                 "cert" => set_once(&mut cert, &k, value),
