@@ -46,6 +46,10 @@ fn tls_paths(r: &mut Report<'_>) {
     let files = [("ca", &tls.ca), ("cert", &tls.cert), ("key", &tls.key)];
     let own = c.own_writes(GroupRef::Members);
     for (i, (what, path)) in files.iter().enumerate() {
+        // A relative path (or one with spaces) is `value_format`'s to report.
+        if !path.starts_with('/') {
+            continue;
+        }
         let mut problems: Vec<String> = Vec::new();
         let normal = path.len() > 1
             && path.starts_with('/')
