@@ -300,3 +300,31 @@ fn tls_paths_pki_could_not_write_are_refused() {
         refused(&text, "tls_paths", (line, column + needle.find('"').unwrap_or(0)), says);
     }
 }
+
+#[test]
+fn boot_urls_that_dnsmasq_pxelinux_or_ipxe_would_read_otherwise_are_refused() {
+    let pxe = |url: &str| {
+        format!(
+            "boot_server: \"{url}\",\ncentral: 3 across cabinets [a, b, c],\nworkers: autoscale 2..20 {{ boot: pxe }},\nbootstrap: discovery \"https://discovery.etcd.io/t\",\n"
+        )
+    };
+    accepted(&pxe("http://10.0.0.5:8080/boot"));
+    accepted(&pxe("http://boot.example.com/a%20b/c"));
+    accepted(&pxe("http://[fd00::5]:8080/boot"));
+    for (url, says) in [
+        ("http://10.0.0.5/a,b${base-url}", "holds ','"),
+        ("http://10.0.0.5/${base-url}", "holds '$'"),
+        ("http://10.0.0.5/a#b", "holds '#'"),
+        ("http://10.0.0.5/a;reboot", "holds ';'"),
+        ("http://10.0.0.5/a?x=1", "holds '?'"),
+        ("http://user@10.0.0.5/", "no DNS name"),
+        ("http://10.0.0.5:99999/", "ports run from 1 to 65535"),
+        ("http://10.0.0.5/a%zz", "%-escape"),
+        ("10.0.0.5/boot", "scheme://host/path"),
+    ] {
+        let text = pxe(url);
+        refused(&text, "value_format", at(&text, &format!("\"{url}\"")), says);
+    }
+    let per_pool = "boot_server: \"http://10.0.0.5:8080\",\ncentral: 3 across cabinets [a, b, c],\nworkers: autoscale 2..20 { boot: pxe \"http://10.0.0.6/x,y\" },\nbootstrap: discovery \"https://discovery.etcd.io/t\",\n";
+    refused(per_pool, "value_format", at(per_pool, "pxe \"http://10.0.0.6/x,y\""), "holds ','");
+}

@@ -372,7 +372,7 @@ rules! {
         name: "value_format",
         applies: "all",
         protects: "configs whose structure no value can change",
-        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), whitespace in a boot URL (an extra kernel argument or dnsmasq option), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory entry that is not a MAC address (a `dhcp-host=` option), an empty or control-character cluster name, a unit body holding a value only coreos-cloudinit fills in (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`: replaced with a member's address in the copies members submit on CoreOS, never replaced on Flatcar)",
+        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), a boot URL that is not `scheme://host[:port][/path]` with a path of letters, digits, `-._~/` and %-escapes (a blank is an extra kernel argument, `,` a dnsmasq field, `${…}` an iPXE expansion, `#`, `;`, quotes and `\\` mean something to one of them), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory entry that is not a MAC address (a `dhcp-host=` option), an empty or control-character cluster name, a unit body holding a value only coreos-cloudinit fills in (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`: replaced with a member's address in the copies members submit on CoreOS, never replaced on Flatcar)",
     }
 }
 

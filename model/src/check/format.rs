@@ -62,27 +62,15 @@ pub(super) fn value_format(r: &mut Report<'_>) {
             }
         }
         if let Boot::Pxe { url: Some(url) } = &group.boot
-            && has_space(url)
+            && let Some(why) = boot_url_problem(url)
         {
-            bad(
-                Subject::Group(g, GroupPart::Boot),
-                format!(
-                    "the boot URL {url:?} holds whitespace, which would split the kernel command line and the dnsmasq option"
-                ),
-                "percent-encode spaces (%20)",
-            );
+            bad(Subject::Group(g, GroupPart::Boot), format!("the boot URL {url:?} {why}"), BOOT_URL_HELP);
         }
     }
     if let Some(url) = &c.boot_server
-        && (has_space(url) || url.contains('"'))
+        && let Some(why) = boot_url_problem(url)
     {
-        bad(
-            Subject::BootServer,
-            format!(
-                "the boot server URL {url:?} holds whitespace or quotes, which would split the kernel command line"
-            ),
-            "percent-encode them",
-        );
+        bad(Subject::BootServer, format!("the boot server URL {url:?} {why}"), BOOT_URL_HELP);
     }
     if let Bootstrap::Discovery(Some(url)) = &c.bootstrap
         && has_space(url)
@@ -170,4 +158,79 @@ pub(super) fn value_format(r: &mut Report<'_>) {
 fn is_mac(text: &str) -> bool {
     let pairs: Vec<&str> = text.split(':').collect();
     pairs.len() == 6 && pairs.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+const BOOT_URL_HELP: &str = "write `http://HOST[:PORT][/PATH]` with a path of letters, digits, `-._~/` and %-escapes, e.g. `http://10.0.0.2:8080/boot`";
+
+/// Why a boot server URL cannot be written into pxelinux's `APPEND`, iPXE's script and a
+/// dnsmasq `dhcp-boot=` option as it is, if it cannot: each gives characters a meaning (a
+/// blank ends the kernel argument, `,` separates dnsmasq's fields, `#` starts a comment, iPXE
+/// expands `${…}` and reads `;`, `&&` and `||`, quotes and `\` quote or escape), so a URL is
+/// `scheme://host[:port][/path]` whose path holds only `A–Z a–z 0–9 - . _ ~ /` and `%XX`
+/// escapes: no user, query or fragment. The host is a DNS name, an IPv4 address or `[IPv6]`,
+/// the port 1–65535. (Whether the scheme is `http` is `pxe_boot`'s.) O(len).
+pub(crate) fn boot_url_problem(url: &str) -> Option<String> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Some("is not `scheme://host/path`".to_string());
+    };
+    if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_lowercase()) {
+        return Some(format!("has the scheme `{scheme}`, which is not a lower-case word"));
+    }
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((addr, after)) if addr.parse::<std::net::Ipv6Addr>().is_ok() => match after {
+                "" => (authority, None),
+                p => match p.strip_prefix(':') {
+                    Some(port) => (&authority[..addr.len() + 2], Some(port)),
+                    None => return Some(format!("has the host `{authority}`, which is no [IPv6] address")),
+                },
+            },
+            _ => return Some(format!("has the host `{authority}`, which is no [IPv6] address")),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        },
+    };
+    let dns_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if !host.starts_with('[') && (host.is_empty() || host.len() > 253 || !host.split('.').all(dns_label)) {
+        return Some(format!(
+            "has the host `{host}`, which is no DNS name or IPv4 address (and a user, `@`, has no place in a boot URL)"
+        ));
+    }
+    if let Some(p) = port
+        && !(p.len() <= 5
+            && !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (1..=65_535).contains(&p.parse::<u32>().unwrap_or(0)))
+    {
+        return Some(format!("has the port `{p}`; ports run from 1 to 65535"));
+    }
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'%' {
+            if bytes.get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                i += 3;
+                continue;
+            }
+            return Some("holds a `%` that starts no %-escape".to_string());
+        }
+        if !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/')) {
+            let ch = path[i..].chars().next().unwrap_or('?');
+            return Some(format!(
+                "holds {ch:?}, which pxelinux, iPXE or dnsmasq would read as more than a character of the URL"
+            ));
+        }
+        i += 1;
+    }
+    None
 }
