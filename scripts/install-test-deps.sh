@@ -13,6 +13,8 @@ command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)
 command -v python3 >/dev/null || need+=(python3)
 command -v openssl >/dev/null || need+=(openssl)
+# rsync: the boot tests install each machine's PKI with the command docs/kubernetes.md gives.
+command -v rsync >/dev/null || need+=(rsync)
 # Debian's Ignition 2.14: the validator at /usr/bin/ignition-validate and the full binary.
 [ -x /usr/bin/ignition-validate ] || need+=(ignition)
 

@@ -419,10 +419,10 @@ impl Pki {
                 return Err(PkiError::Nothing(format!("`{}` is no path inside the PKI directory", f.path)));
             }
             let Some((name, parents)) = parts.split_last() else { continue };
-            for p in parents {
+            for (depth, p) in parents.iter().enumerate() {
                 path.push(p);
                 if std::fs::symlink_metadata(&path).is_err() {
-                    create_dir(&path)?;
+                    create_dir_mode(&path, directory_mode(&parents[..=depth]))?;
                 }
             }
             path.push(name);
@@ -455,14 +455,43 @@ fn staging_dir(dir: &Path) -> Result<PathBuf, PkiError> {
     }
 }
 
+/// The mode of the PKI's directory at `parts` (relative to the output directory). Each
+/// machine's tree (`machines/<hostname>/…`, `pools/<group>/…`) holds its directories as they
+/// are on the machine, 0755 (the Kubernetes PKI directory 0700), so copying the tree onto the
+/// machine's `/` as docs/kubernetes.md says (`rsync -a`) leaves `/`, `/etc` and `/etc/ssl`
+/// open to the accounts that need them (etcd reads its key through them); the output
+/// directory, `ca/`, `machines/` and `pools/` are 0700, which keeps every secret below them
+/// from other accounts of the operator's machine.
+fn directory_mode(parts: &[&str]) -> u32 {
+    match parts {
+        ["machines" | "pools", _, rest @ ..] if rest.join("/") == PKI_DIR.trim_start_matches('/') => 0o700,
+        ["machines" | "pools", _, ..] => 0o755,
+        _ => 0o700,
+    }
+}
+
 fn create_dir(path: &Path) -> Result<(), PkiError> {
+    create_dir_mode(path, 0o700)
+}
+
+fn create_dir_mode(path: &Path, mode: u32) -> Result<(), PkiError> {
     let mut builder = std::fs::DirBuilder::new();
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt as _;
-        builder.mode(0o700);
+        builder.mode(mode);
     }
-    builder.create(path).map_err(|e| PkiError::Io(path.to_path_buf(), e))
+    builder.create(path).map_err(|e| PkiError::Io(path.to_path_buf(), e))?;
+    // Exactly `mode`, whatever the umask took from it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| PkiError::Io(path.to_path_buf(), e))?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -418,7 +418,7 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
         let root = dir.path().join("machines").join(&m.hostname);
         std::fs::create_dir_all(&root).expect("root");
         copy_tree(&tree.root(), &root);
-        copy_tree(&pki_dir.join("machines").join(&m.hostname), &root);
+        crate::support::install_pki(&pki_dir.join("machines").join(&m.hostname), &root);
         members.push(MachineRoot {
             hostname: m.hostname.clone(),
             address: m.address.expect("static").to_string(),

@@ -139,7 +139,7 @@ pub struct Machine {
 
 impl Machine {
     /// The machine's disk, with Flatcar's own files and its first-boot config applied by real
-    /// Ignition; `files` (such as its share of a PKI) copied in as the operator would.
+    /// Ignition; `files` (its share of a PKI) installed as docs/kubernetes.md tells the operator.
     pub fn install(tag: &str, hostname: &str, config: &str, netns: &str, files: Option<&Path>) -> Machine {
         let dir = TempDir::new(&format!("boot-{tag}-{hostname}"));
         let (upper, work, merged) = (dir.path().join("upper"), dir.path().join("work"), dir.path().join("root"));
@@ -164,17 +164,9 @@ impl Machine {
         // A root every account can traverse, as an image's is (the temporary directory is not).
         run("chmod", &["755", &merged.display().to_string()]);
         if let Some(files) = files {
-            // File by file: the directories above them keep the image's modes (the PKI's own
-            // directories are 0700, which would close `/etc` to every other account).
-            for rel in crate::files_under(files) {
-                let to = merged.join(&rel);
-                std::fs::create_dir_all(to.parent().expect("a parent")).expect("directories");
-                std::fs::copy(files.join(&rel), &to).expect("copy a file in");
-            }
-            // etcd runs as Flatcar's etcd user (232) and reads its key.
-            if merged.join("etc/ssl/etcd").is_dir() {
-                run("chown", &["-R", "232:232", &merged.join("etc/ssl/etcd").display().to_string()]);
-            }
+            // As docs/kubernetes.md tells the operator; the rendered etcd-member drop-in gives
+            // etcd its key.
+            crate::support::install_pki(files, &merged);
         }
         machine
     }

@@ -62,6 +62,20 @@ pub fn validate_ignition(file: &Path) -> Result<(), String> {
     if said.is_empty() { Ok(()) } else { Err(said.join("\n")) }
 }
 
+/// Installs a machine's share of the PKI (`tree`, one of `clusterdef pki`'s
+/// `machines/<hostname>` or `pools/<group>` directories) onto the machine's disk `root` with the
+/// command docs/kubernetes.md gives the operator, `rsync -a --no-owner --no-group TREE/ ROOT/`,
+/// and nothing more.
+pub fn install_pki(tree: &Path, root: &Path) {
+    let out = Command::new(tool("rsync"))
+        .args(["-a", "--no-owner", "--no-group"])
+        .arg(format!("{}/", tree.display()))
+        .arg(format!("{}/", root.display()))
+        .output()
+        .expect("run rsync");
+    assert!(out.status.success(), "rsync {} into {}: {}", tree.display(), root.display(), String::from_utf8_lossy(&out.stderr));
+}
+
 /// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests. Missing, or of another
 /// release, it fails the test: it never skips, and never falls back to Debian's 3.4.
 pub fn etcd_35(name: &str) -> PathBuf {

@@ -360,7 +360,31 @@ pub fn environment_line(key: &str, value: &str) -> String {
     line
 }
 
-/// The member's `etcd-member.service` drop-in: `Environment=ETCD_*` lines only.
+/// `value` as one word of a systemd command line: double-quoted, with `%` (a specifier), `$`
+/// (a variable), `\` and `"` escaped, so systemd passes it on as written.
+pub fn exec_word(value: &str) -> String {
+    let mut word = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '%' => word.push_str("%%"),
+            '$' => word.push_str("$$"),
+            '\\' | '"' => {
+                word.push('\\');
+                word.push(c);
+            }
+            c => word.push(c),
+        }
+    }
+    word.push('"');
+    word
+}
+
+/// The member's `etcd-member.service` drop-in: `Environment=ETCD_*` lines and, with TLS, the
+/// step that gives etcd its key. etcd runs as the `etcd` user inside its container, and the
+/// key arrives 0600 root (copied from `clusterdef pki` as docs/kubernetes.md says, whenever
+/// the operator copies it): so before each start, as root (Flatcar's unit has no `User=`), the
+/// key is given to `etcd`. A missing key is no failure of this step (`-`): etcd then fails on
+/// it and `Restart=always` tries again until the key is there.
 pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMember) -> String {
     let (peer, client) = (peer_url(member), client_url(member));
     let initial: Vec<String> = members.iter().map(|m| format!("{}={}", m.name, peer_url(m))).collect();
@@ -395,6 +419,9 @@ pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMembe
     let mut text = String::from("[Service]\n");
     for (key, value) in env {
         text.push_str(&environment_line(&format!("ETCD_{key}"), &value));
+    }
+    if let Some(tls) = &cluster.tls {
+        text.push_str(&format!("ExecStartPre=-/usr/bin/chown etcd:etcd {}\n", exec_word(&tls.key)));
     }
     text
 }
@@ -449,12 +476,18 @@ fn update_conf(cluster: &Cluster, job: &Job<'_>, endpoint: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::environment_line;
+    use super::{environment_line, exec_word};
 
     #[test]
     fn environment_lines_escape_what_systemd_would_expand_or_split() {
         assert_eq!(environment_line("K", "plain"), "Environment=\"K=plain\"\n");
         assert_eq!(environment_line("K", "a b %n 100%"), "Environment=\"K=a b %%n 100%%\"\n");
         assert_eq!(environment_line("K", "say \"hi\" \\ é"), "Environment=\"K=say \\\"hi\\\" \\\\ é\"\n");
+    }
+
+    #[test]
+    fn exec_words_escape_what_systemd_would_expand_or_split() {
+        assert_eq!(exec_word("/etc/ssl/etcd/k.pem"), "\"/etc/ssl/etcd/k.pem\"");
+        assert_eq!(exec_word("/a b/%n/$X/\"q\"/\\"), "\"/a b/%%n/$$X/\\\"q\\\"/\\\\\"");
     }
 }
