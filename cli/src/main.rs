@@ -489,7 +489,13 @@ fn import(
     let options = clusterdef::import::Options { name: name.or(dir_name.as_deref()), member_count };
     let mut imported = match clusterdef::import::import_with(&files, &options) {
         Ok(imported) => imported,
-        Err(e) => return failed(&unread, format!("{}: {e}", dir.display()), Outcome::Invalid),
+        Err(e) => {
+            // What the importer found on the way is reported as findings, as in a whole import
+            // (not only inside the message).
+            let mut found = unread;
+            found.extend(e.findings);
+            return failed(&found, format!("{}: {}", dir.display(), e.message), Outcome::Invalid);
+        }
     };
     imported.findings.splice(0..0, unread);
     if text_output {
@@ -519,7 +525,21 @@ fn import(
     };
     let lossy = imported.findings.iter().filter(|f| f.severity == clusterdef::import::Severity::Lossy).count();
     let here = Path::new(".");
-    let checked = input::check_source(&text, &shown, here, here, colour() && text_output);
+    let mut checked = input::check_source(&text, &shown, here, here, colour() && text_output);
+    // The printed declaration must say what was read: one that compiles to another cluster (a
+    // setting the language cannot place where it was read) is refused, never printed as if whole.
+    if let Ok(read_back) = &checked
+        && *read_back != imported.cluster
+    {
+        let message = format!(
+            "the printed declaration compiles to another cluster than the one read from the files ({}): a defect of the importer, which declares nothing rather than something else",
+            first_difference(&imported.cluster, read_back)
+        );
+        checked = Err(Failure::Invalid {
+            rendered: format!("error: {message}\n"),
+            problems: vec![Problem { file: shown.clone(), line: None, column: None, rule: None, at: None, message }],
+        });
+    }
     let problems: &[Problem] = match &checked {
         Err(Failure::Invalid { problems, .. }) => problems,
         _ => &[],
@@ -552,6 +572,24 @@ fn import(
         }
     }
     if ok { Outcome::Ok } else { Outcome::Invalid }
+}
+
+/// Where two clusters first differ, as a path into their export form.
+fn first_difference(a: &Cluster, b: &Cluster) -> String {
+    fn walk(a: &serde_json::Value, b: &serde_json::Value, at: String) -> Option<String> {
+        use serde_json::Value;
+        match (a, b) {
+            (Value::Object(x), Value::Object(y)) => x.keys().chain(y.keys()).find_map(|k| {
+                walk(x.get(k).unwrap_or(&Value::Null), y.get(k).unwrap_or(&Value::Null), format!("{at}.{k}"))
+            }),
+            (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+                x.iter().zip(y).enumerate().find_map(|(i, (p, q))| walk(p, q, format!("{at}[{i}]")))
+            }
+            _ => (a != b).then_some(at),
+        }
+    }
+    let (a, b) = (serde_json::to_value(a).unwrap_or_default(), serde_json::to_value(b).unwrap_or_default());
+    walk(&a, &b, "cluster".to_string()).unwrap_or_else(|| "cluster".to_string())
 }
 
 /// The serde value as clusterdef's YAML, which quotes every string.

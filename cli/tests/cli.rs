@@ -625,6 +625,8 @@ const REAL_STYLES: &[(&str, &[&str], i32)] = &[
     ("host-units", &[], 0),
     ("script", &[], 1),
     ("placeholders", &[], 1),
+    ("devtest-cabinet", &[], 1),
+    ("repeated-keys", &[], 1),
 ];
 
 /// The findings as text lines (`file:line: severity: what: why`, or `file: …` for the whole
@@ -799,4 +801,28 @@ fn hand_written_clusters_import_as_expected_and_every_change_in_behaviour_is_a_f
             }
         }
     }
+}
+
+/// `--count` where the members have configs of their own: said in a finding, never ignored
+/// without a word; and an import that stops early still lists what it found as findings.
+#[test]
+fn options_that_do_not_apply_and_early_stops_are_findings() {
+    let out = clusterdef(&["import", &import_fixture("no-hostnames"), "--count", "5", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let said = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|f| f["what"] == "--count" && f["why"].as_str().is_some_and(|w| w.contains("it is not used")));
+    assert!(said, "{report:#}");
+    let s = Scratch::new("early-stop");
+    s.file("run.sh", "#!/bin/sh\necho hi\n");
+    let out = clusterdef(&["import", &s.0.display().to_string(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    assert!(
+        findings.iter().any(|f| f["file"] == "run.sh" && f["severity"] == "lossy" && f["line"] == 1),
+        "the script's finding is a finding, not only text in the error: {report:#}"
+    );
 }

@@ -851,7 +851,7 @@ pub const MAX_SOURCE_ENTRIES: usize = 100_000;
 /// a finding on its path (line 0, the whole file): a symlink that leads out of `dir` (never
 /// followed) or nowhere, a FIFO, device or socket (refused on the opened handle, so none can
 /// stall or flood the read), a file over [`MAX_SOURCE_FILE`] or with more than one hard link
-/// (lossy: it may be part of the cluster), a file that is not UTF-8 (a note). Symlinks inside
+/// (lossy: it may be part of the cluster), a file that is not UTF-8 (lossy too). Symlinks inside
 /// `dir` are followed, each directory walked once (a loop ends). More than
 /// [`MAX_SOURCE_ENTRIES`] entries or [`MAX_SOURCE_BYTES`] bytes fail the whole read. O(entries
 /// × log entries).
@@ -920,7 +920,7 @@ pub fn read_sources(dir: &Path) -> Result<(Vec<crate::import::SourceFile>, Vec<c
                     }
                     files.push(crate::import::SourceFile { path: rel, text });
                 }
-                Err(ReadError::NotText) => finding(&rel, Severity::Note, "not UTF-8 text; not read".to_string()),
+                Err(ReadError::NotText) => finding(&rel, Severity::Lossy, "not UTF-8 text, so not read: it may hold a part of the cluster (a group's config, a unit) that the declaration would then lack".to_string()),
                 Err(e) => finding(&rel, Severity::Lossy, format!("not read: {}", e.to_string().replace('\n', ""))),
             }
         }

@@ -73,7 +73,13 @@ pub fn install_pki(tree: &Path, root: &Path) {
         .arg(format!("{}/", root.display()))
         .output()
         .expect("run rsync");
-    assert!(out.status.success(), "rsync {} into {}: {}", tree.display(), root.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "rsync {} into {}: {}",
+        tree.display(),
+        root.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests. Missing, or of another

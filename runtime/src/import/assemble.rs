@@ -92,8 +92,20 @@ pub(super) fn build(
             ), findings);
             None
         }
-        _ => {
+        (_, told) => {
             ledger.read("members.size", &members[0].path, 0);
+            if let Some(n) = told {
+                // Said, never silently dropped: the option counts a shared member config only.
+                findings.push(note(
+                    &members[0].path,
+                    members[0].line_of("etcd"),
+                    "--count",
+                    format!(
+                        "`--count {n}` counts the machines of one member config several machines share; these {} members have configs of their own, which count them, so it is not used",
+                        members.len()
+                    ),
+                ));
+            }
             None
         }
     };
@@ -154,8 +166,7 @@ pub(super) fn build(
     let common = (0..common).take_while(|&i| all_keys.iter().all(|k| k[i] == all_keys[0][i])).count();
     let cluster_keys: Vec<String> = all_keys.first().map_or_else(Vec::new, |k| k[..common].to_vec());
 
-    let members_group =
-        assemble(&member_assembly, "members", true, layout.default_role(), channel, common, ledger, findings);
+    let members_group = assemble(&member_assembly, "members", true, layout, channel, common, ledger, findings);
     let mut cluster = Cluster::new(cluster_name, layout, members_group);
     let first_member = &member_assembly.configs[0];
     ledger.read("etcd_release", &first_member.path, first_member.line_of("etcd"));
@@ -171,8 +182,13 @@ pub(super) fn build(
         .etcd2
         .as_ref()
         .or(first_member.read.etcd.as_ref())
-        .and_then(|s| s.get("discovery"))
-        .map_or(0, |f| f.line);
+        .and_then(|s| {
+            // `discovery:` without a value is a placeholder too (its note is on that line).
+            s.get("discovery")
+                .map(|f| f.line)
+                .or_else(|| s.empty.iter().rev().find(|(k, _)| k == "discovery").map(|(_, l)| *l))
+        })
+        .unwrap_or(0);
     cluster.bootstrap = match discovery {
         Some(Some(url)) => {
             ledger.read("bootstrap", &first_member.path, discovery_line);
@@ -198,9 +214,7 @@ pub(super) fn build(
     cluster.pools = pools
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            assemble(p, &format!("pools[{i}]"), false, layout.default_role(), channel, common, ledger, findings)
-        })
+        .map(|(i, p)| assemble(p, &format!("pools[{i}]"), false, layout, channel, common, ledger, findings))
         .collect();
     let assemblies: Vec<&Assembly> = std::iter::once(&member_assembly).chain(pools.iter()).collect();
     let (cluster_host, group_hosts) = super::host::scopes(&assemblies, findings);
@@ -350,7 +364,7 @@ pub(super) fn assemble(
     a: &Assembly,
     at: &str,
     is_members: bool,
-    default_member_role: &str,
+    layout: Layout,
     channel: Channel,
     common_keys: usize,
     ledger: &mut Ledger,
@@ -386,7 +400,7 @@ pub(super) fn assemble(
         }
         None => {
             // Not said: the language's default, which it publishes.
-            let role = if is_members { default_member_role.to_string() } else { "worker".to_string() };
+            let role = if is_members { layout.default_role().to_string() } else { "worker".to_string() };
             let line = first.metadata_line();
             let what = if line == 0 { "fleet metadata" } else { "fleet metadata `role`" };
             ledger.inferred(format!("{at}.role"), note(
@@ -401,7 +415,10 @@ pub(super) fn assemble(
     let mut group = Group::new(a.name.clone(), role, size);
     // The machines in the order the language deals them out.
     let mut order: Vec<usize> = (0..a.configs.len()).collect();
-    let kind = a.configs.iter().find_map(|c| c.domain().map(|(k, _)| k));
+    // The dev/test etcd node is one machine the language declares without `across`: its
+    // cabinet or zone stays in its metadata, which publishes it just the same.
+    let can_spread = !(is_members && layout == Layout::DevTest);
+    let kind = a.configs.iter().find_map(|c| c.domain().map(|(k, _)| k)).filter(|_| can_spread);
     if let Some(kind) = kind {
         let mut names: Vec<String> = Vec::new();
         for c in &a.configs {

@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use clusterdef_model::{Channel, DomainKind, DropIn, EtcdRelease, RebootStrategy, RebootWindow, UnitBody};
 
-use crate::read::cloud_config::{CloudConfig, Section};
+use crate::read::cloud_config::{CloudConfig, Field, Section};
 use crate::read::fleet;
 use crate::render::cloud_config::{ENV_FILE, ETCDCTL_PROFILE, FLEET_UNITS_DIR, FLEETCTL_PROFILE, SUBMIT_UNIT};
 
@@ -317,6 +317,17 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     for u in &cc.unread {
         findings.push(lossy(path, u.line, &u.key, &u.why));
     }
+    for r in &cc.repeated {
+        findings.push(note(
+            path,
+            r.line,
+            &r.key,
+            format!(
+                "written again (first at line {}): read as coreos-cloudinit reads it, the later value winning and a section merging into the first",
+                r.first
+            ),
+        ));
+    }
     let (etcd2, etcd, fleet_s, locksmith, update) =
         (cc.etcd2.as_ref(), cc.etcd.as_ref(), cc.fleet.as_ref(), cc.locksmith.as_ref(), cc.update.as_ref());
     for keys in &SECTIONS {
@@ -363,13 +374,24 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     // cluster has room, and falls back to proxying when it is full (`discovery-fallback`
     // defaults to `proxy`): the guide's own worker config. Without peer URLs it could not serve
     // peers anyway, so it is read as the proxy it was written to be, and said so.
+    // `discovery:` with nothing after it (or only a comment, `#DISCOVERY_URL`) is a placeholder
+    // too: the empty string the decoder reads is no URL.
+    let discovery_of = |s: &Section| {
+        s.get("discovery").cloned().or_else(|| {
+            s.empty
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "discovery")
+                .map(|(_, line)| Field { value: String::new(), line: *line })
+        })
+    };
     let fallback_proxy = etcd2.is_some_and(|s| {
         s.get("proxy").is_none()
-            && s.get("discovery").is_some()
+            && discovery_of(s).is_some()
             && s.get("listen_peer_urls").is_none()
             && s.get("initial_advertise_peer_urls").is_none()
     });
-    if let Some(d) = etcd2.and_then(|s| s.get("discovery")).filter(|_| fallback_proxy) {
+    if let Some(d) = etcd2.and_then(discovery_of).filter(|_| fallback_proxy) {
         findings.push(note(
             path,
             d.line,
@@ -398,13 +420,18 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
             }
         }
     }
-    let discovery = match etcd2.or(etcd).and_then(|s| s.get("discovery")) {
+    let discovery = match etcd2.or(etcd).and_then(discovery_of) {
         Some(d) if is_placeholder(&d.value) => {
+            let shown = if d.value.is_empty() {
+                "nothing (a comment or no value)".to_string()
+            } else {
+                format!("`{}`", d.value)
+            };
             findings.push(note(
                 path,
                 d.line,
                 "coreos.etcd2.discovery",
-                format!("`{}` is a placeholder for a URL given at launch: the declaration bootstraps by discovery with the URL given when it is rendered (`--discovery-url`)", d.value),
+                format!("{shown} is a placeholder for a URL given at launch: the declaration bootstraps by discovery with the URL given when it is rendered (`--discovery-url`)"),
             ));
             Some(None)
         }
@@ -500,6 +527,7 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     let mut started = Vec::new();
     let mut started_line = 0;
     let mut host = Vec::new();
+    let mut own_started: Option<(String, usize)> = None;
     for unit in &cc.units {
         let Some(name) = unit.name.as_ref() else {
             findings.push(lossy(path, unit.line, "coreos.units entry", "no name; coreos-cloudinit skips it"));
@@ -528,8 +556,12 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
                     Err(why) => findings.push(lossy(path, content.line, format!("coreos.units `{n}`"), why)),
                 }
             }
-            ("etcd2.service" | "fleet.service", Some("start"), None) if plain => {}
-            ("etcd.service", Some("start" | "stop"), None) if plain => {}
+            ("etcd2.service" | "fleet.service", Some("start"), None) if plain => {
+                own_started.get_or_insert((name.value.clone(), name.line));
+            }
+            ("etcd.service", Some("start" | "stop"), None) if plain => {
+                own_started.get_or_insert((name.value.clone(), name.line));
+            }
             (SUBMIT_UNIT, Some("start"), Some(content)) if plain => {
                 // The instances it starts by name (paths are the units it starts whole).
                 started_line = content.line;
@@ -539,9 +571,26 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
                     }
                 }
             }
-            _ => host.extend(unit_items(path, name, unit, findings)),
+            _ => {
+                // The declaration starts the machine's own units before clusterdef's etcd and
+                // fleet (so drop-ins on those are in place when they start): a unit this file
+                // runs a command on after starting them is started earlier than it was.
+                if let (Some((own, at)), Some(c)) = (&own_started, unit.command.as_ref()) {
+                    findings.push(note(
+                        path,
+                        name.line,
+                        format!("coreos.units `{}`", name.value),
+                        format!(
+                            "its `{}` comes after `{own}`'s start (line {at}) here; the declaration runs the machine's own units' commands first, before clusterdef starts etcd and fleet, so if it needs them running its unit should say so (`After=`, `Requires=`)",
+                            c.value
+                        ),
+                    ));
+                }
+                host.extend(unit_items(path, name, unit, findings));
+            }
         }
     }
+    merge_repeated_units(path, &mut host, findings);
     if let Some(section) = &cc.flannel {
         host.extend(flannel_dropin(path, section, findings));
     }
@@ -686,4 +735,54 @@ pub(super) fn read_link(content: &str) -> Result<Link, String> {
     }
     let (address, prefix) = address.ok_or("no Address=")?;
     Ok(Link { interface: interface.ok_or("no [Match] Name=")?, address, prefix, gateway, dns })
+}
+
+/// Two `coreos.units` entries for one unit in one file: coreos-cloudinit acts on each in turn,
+/// the language has one entry per unit. They are merged into the first's place, each later
+/// setting winning (the body, `enable`, `mask`, the command); a command the merge drops
+/// (`stop` then `start`: a restart becomes a start) is lossy, other merges a note. O(items),
+/// with a hash of unit names.
+fn merge_repeated_units(path: &str, host: &mut Vec<(usize, HostItem)>, findings: &mut Vec<Finding>) {
+    let mut first: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut merged: Vec<(usize, HostItem)> = Vec::with_capacity(host.len());
+    for (line, item) in host.drain(..) {
+        let HostItem::Unit(later) = item else {
+            merged.push((line, item));
+            continue;
+        };
+        let Some(&at) = first.get(&*later.name) else {
+            first.insert(later.name.to_string(), merged.len());
+            merged.push((line, HostItem::Unit(later)));
+            continue;
+        };
+        let (first_line, HostItem::Unit(earlier)) = &mut merged[at] else { continue };
+        let what = format!("coreos.units `{}`", later.name);
+        let dropped = earlier.command.filter(|c| later.command.is_some_and(|l| l != *c));
+        match dropped {
+            Some(c) => findings.push(lossy(
+                path,
+                line,
+                what,
+                format!(
+                    "a second entry for the unit (first at line {first_line}): coreos-cloudinit runs `{}` and then `{}`, the language keeps one command per unit, so the declaration runs only `{}`",
+                    c.as_str(),
+                    later.command.map_or("", |l| l.as_str()),
+                    later.command.map_or("", |l| l.as_str())
+                ),
+            )),
+            None => findings.push(note(
+                path,
+                line,
+                what,
+                format!("a second entry for the unit (first at line {first_line}): merged into one, as coreos-cloudinit applies both in turn"),
+            )),
+        }
+        if later.body.is_some() {
+            earlier.body = later.body;
+        }
+        earlier.enable = later.enable.or(earlier.enable);
+        earlier.mask |= later.mask;
+        earlier.command = later.command.or(earlier.command);
+    }
+    *host = merged;
 }

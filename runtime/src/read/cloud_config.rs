@@ -20,6 +20,10 @@ pub struct Field {
 pub struct Section {
     /// The settings.
     pub fields: Vec<(String, Field)>,
+    /// Keys written with no value (`discovery:`, or `discovery: #DISCOVERY_URL`, whose comment
+    /// leaves it empty): the decoder reads them as the empty string, the same as no key, but
+    /// the file says a value was meant to be filled in there.
+    pub empty: Vec<(String, usize)>,
     /// Where the section starts.
     pub line: usize,
 }
@@ -81,6 +85,32 @@ pub struct Unread {
     pub why: String,
 }
 
+/// A key written twice in one mapping, read as coreos-cloudinit's YAML decoder reads it: a
+/// scalar or a list the later one replaces, a mapping (a `coreos.<section>`) the later one
+/// merges into, its keys winning.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Repeated {
+    /// The key's path, such as `coreos.fleet` or `hostname`.
+    pub key: String,
+    /// The line of the later one.
+    pub line: usize,
+    /// The line of the first.
+    pub first: usize,
+}
+
+/// What reading a file found besides its values: what was not read, and what was repeated.
+#[derive(Clone, Debug, Default)]
+struct Reading {
+    unread: Vec<Unread>,
+    repeated: Vec<Repeated>,
+}
+
+impl Reading {
+    fn push(&mut self, u: Unread) {
+        self.unread.push(u);
+    }
+}
+
 /// A cloud-config as coreos-cloudinit reads it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CloudConfig {
@@ -106,6 +136,8 @@ pub struct CloudConfig {
     pub write_files: Vec<WriteFile>,
     /// What was not read.
     pub unread: Vec<Unread>,
+    /// Keys written twice in one mapping.
+    pub repeated: Vec<Repeated>,
 }
 
 impl CloudConfig {
@@ -146,7 +178,7 @@ fn normalise(key: &str) -> String {
     key.replace('-', "_")
 }
 
-fn scalar(node: &Node, key: &str, unread: &mut Vec<Unread>) -> Option<Field> {
+fn scalar(node: &Node, key: &str, unread: &mut Reading) -> Option<Field> {
     match node.text() {
         Some(_) if node.is_null() => None,
         Some(text) => Some(Field { value: text.to_string(), line: node.line }),
@@ -161,7 +193,7 @@ fn scalar(node: &Node, key: &str, unread: &mut Vec<Unread>) -> Option<Field> {
     }
 }
 
-fn boolean(node: &Node, key: &str, unread: &mut Vec<Unread>) -> bool {
+fn boolean(node: &Node, key: &str, unread: &mut Reading) -> bool {
     node.as_bool().unwrap_or_else(|| {
         if !node.is_null() {
             unread.push(Unread {
@@ -174,8 +206,24 @@ fn boolean(node: &Node, key: &str, unread: &mut Vec<Unread>) -> bool {
     })
 }
 
-/// A mapping's entries: the key in `_` form, the line it is on, and the value.
-fn mapping<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> Vec<(String, usize, &'n Node)> {
+/// A mapping's entries: the key in `_` form, the line it is on, and the value. A key written
+/// twice is recorded in [`Reading::repeated`]; its entries are all returned, in order, for the
+/// caller to read as the decoder does. O(entries), with a hash of keys.
+fn mapping<'n>(node: &'n Node, key: &str, unread: &mut Reading) -> Vec<(String, usize, &'n Node)> {
+    let entries = mapping_entries(node, key, unread);
+    let mut first: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (k, line, _) in &entries {
+        if let Some(&at) = first.get(k.as_str()) {
+            let path = if key.is_empty() { k.clone() } else { format!("{key}.{k}") };
+            unread.repeated.push(Repeated { key: path, line: *line, first: at });
+        } else {
+            first.insert(k, *line);
+        }
+    }
+    entries
+}
+
+fn mapping_entries<'n>(node: &'n Node, key: &str, unread: &mut Reading) -> Vec<(String, usize, &'n Node)> {
     match &node.value {
         Value::Map(pairs) => pairs
             .iter()
@@ -203,7 +251,7 @@ fn mapping<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> Vec<(Stri
     }
 }
 
-fn sequence<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> &'n [Node] {
+fn sequence<'n>(node: &'n Node, key: &str, unread: &mut Reading) -> &'n [Node] {
     match &node.value {
         Value::Seq(items) => items,
         _ => {
@@ -219,9 +267,13 @@ fn sequence<'n>(node: &'n Node, key: &str, unread: &mut Vec<Unread>) -> &'n [Nod
     }
 }
 
-fn section(node: &Node, key: &str, unread: &mut Vec<Unread>) -> Section {
-    let mut out = Section { fields: Vec::new(), line: node.line };
+fn section(node: &Node, key: &str, unread: &mut Reading) -> Section {
+    let mut out = Section { fields: Vec::new(), empty: Vec::new(), line: node.line };
     for (k, _, v) in mapping(node, key, unread) {
+        if v.is_null() {
+            out.empty.push((k, v.line));
+            continue;
+        }
         let path = format!("{key}.{k}");
         // Bool settings (`client_cert_auth`, …) are kept as their YAML 1.1 reading.
         let field = match v.as_bool() {
@@ -244,9 +296,9 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
     }
     let root =
         yaml::parse(text).map_err(|e| CloudConfigError { message: e.message, line: e.line, column: e.column })?;
-    let mut out = CloudConfig::default();
-    let Some(root) = root else { return Ok(out) };
-    let unread = &mut out.unread;
+    let Some(root) = root else { return Ok(CloudConfig::default()) };
+    let mut reading = Reading::default();
+    let unread = &mut reading;
     let (mut hostname, mut keys, mut units, mut files) = (None, Vec::new(), Vec::new(), Vec::new());
     let mut sections: [(&str, Option<Section>); 6] =
         [("etcd2", None), ("etcd", None), ("fleet", None), ("locksmith", None), ("update", None), ("flannel", None)];
@@ -254,11 +306,14 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
         match key.as_str() {
             "hostname" => hostname = scalar(value, "hostname", unread),
             "ssh_authorized_keys" => {
+                // A list written again replaces the first.
+                keys.clear();
                 for item in sequence(value, "ssh_authorized_keys", unread) {
                     keys.extend(scalar(item, "ssh_authorized_keys", unread));
                 }
             }
             "write_files" => {
+                files.clear();
                 for (i, item) in sequence(value, "write_files", unread).iter().enumerate() {
                     let at = format!("write_files[{i}]");
                     let mut file = WriteFile { line: item.line, ..WriteFile::default() };
@@ -284,8 +339,19 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
                 for (k, line, v) in mapping(value, "coreos", unread) {
                     let path = format!("coreos.{k}");
                     if let Some((_, slot)) = sections.iter_mut().find(|(name, _)| *name == k) {
-                        *slot = Some(section(v, &path, unread));
+                        // A section written again merges into the first (a struct decoded
+                        // twice), its keys winning: `Section::get` takes the last.
+                        let later = section(v, &path, unread);
+                        *slot = Some(match slot.take() {
+                            Some(mut earlier) => {
+                                earlier.fields.extend(later.fields);
+                                earlier.empty.extend(later.empty);
+                                earlier
+                            }
+                            None => later,
+                        });
                     } else if k == "units" {
+                        units.clear();
                         for (i, item) in sequence(v, &path, unread).iter().enumerate() {
                             units.push(unit(item, &format!("coreos.units[{i}]"), unread));
                         }
@@ -309,11 +375,12 @@ pub fn parse(text: &str) -> Result<CloudConfig, CloudConfigError> {
         flannel,
         units,
         write_files: files,
-        unread: out.unread,
+        unread: reading.unread,
+        repeated: reading.repeated,
     })
 }
 
-fn unit(node: &Node, at: &str, unread: &mut Vec<Unread>) -> CloudUnit {
+fn unit(node: &Node, at: &str, unread: &mut Reading) -> CloudUnit {
     let mut out = CloudUnit { line: node.line, ..CloudUnit::default() };
     for (k, line, v) in mapping(node, at, unread) {
         let path = format!("{at}.{k}");
@@ -328,7 +395,7 @@ fn unit(node: &Node, at: &str, unread: &mut Vec<Unread>) -> CloudUnit {
                 for (i, item) in sequence(v, &path, unread).iter().enumerate() {
                     let at = format!("{path}[{i}]");
                     let pairs = mapping(item, &at, unread);
-                    let get = |key: &str, unread: &mut Vec<Unread>| {
+                    let get = |key: &str, unread: &mut Reading| {
                         pairs
                             .iter()
                             .find(|(k, _, _)| k == key)
@@ -371,5 +438,25 @@ mod tests {
         assert!(parse("#cloud-config  \n").is_ok(), "trailing whitespace after the header is allowed");
         let error = parse("#cloud-config\ncoreos:\n  units: [\n").expect_err("broken");
         assert!(error.line >= 3, "{error:?}");
+    }
+
+    /// go-yaml decodes a mapping written twice into the same struct: a section merges, its later
+    /// keys winning; a scalar or a list is replaced. Each repeat is listed with both lines.
+    #[test]
+    fn repeated_keys_read_as_the_decoder_reads_them() {
+        let text = "#cloud-config\nhostname: a\nhostname: b\ncoreos:\n  fleet:\n    metadata: role=x\n    public-ip: 1.1.1.1\n  units:\n    - name: one.service\n  fleet:\n    public-ip: 2.2.2.2\n  units:\n    - name: two.service\n  etcd2:\n    discovery: #DISCOVERY_URL\n";
+        let config = parse(text).expect("reads");
+        assert_eq!(config.hostname.as_ref().map(|f| f.value.as_str()), Some("b"));
+        let fleet = config.fleet.as_ref().expect("fleet");
+        assert_eq!(fleet.get("metadata").map(|f| f.value.as_str()), Some("role=x"), "kept from the first");
+        assert_eq!(fleet.get("public_ip").map(|f| (f.value.as_str(), f.line)), Some(("2.2.2.2", 11)), "the later wins");
+        let units: Vec<&str> = config.units.iter().filter_map(|u| u.name.as_ref()).map(|n| n.value.as_str()).collect();
+        assert_eq!(units, ["two.service"], "a list written again replaces the first");
+        let repeated: Vec<(&str, usize, usize)> =
+            config.repeated.iter().map(|r| (r.key.as_str(), r.line, r.first)).collect();
+        assert_eq!(repeated, [("hostname", 3, 2), ("coreos.fleet", 10, 5), ("coreos.units", 12, 8)]);
+        let etcd2 = config.etcd2.as_ref().expect("etcd2");
+        assert_eq!(etcd2.get("discovery"), None);
+        assert_eq!(etcd2.empty, [("discovery".to_string(), 15)], "a key with only a comment after it");
     }
 }
