@@ -241,3 +241,61 @@ fn no_cloud_init_substitution_reaches_a_flatcar_machine() {
     }
     assert!(refused > 0 && rendered > 0, "both kinds drawn: {refused} refused, {rendered} rendered");
 }
+
+/// Every path a Flatcar config writes (files, links, unit files and drop-ins) and every unit it
+/// has an entry for is on clusterdef's own list of that machine (`Cluster::own_writes`, which
+/// the host-configuration rules check declarations against) or is the machine's declared host
+/// configuration: a renderer that writes something the list lacks fails here, so a declaration
+/// can never collide with it unchecked. The guide's seeds, the Kubernetes seed, random Flatcar
+/// clusters (with random host configuration where it passes the rules) and random Kubernetes
+/// clusters.
+#[test]
+fn every_path_a_render_writes_is_on_clusterdefs_own_list() {
+    let (first, count) = crate::readback::seed_range(40);
+    let mut clusters: Vec<(String, clusterdef::Cluster)> =
+        flatcar::all().into_iter().map(|(n, c)| (n.to_string(), c.clone())).collect();
+    clusters.push(("kubernetes".into(), clusterdef_examples::kubernetes::PRODUCTION.clone()));
+    for n in 0..count {
+        let (mut cluster, seed) = clusterdef::synthetic::random_flatcar_cluster(first + n);
+        let bare = cluster.clone();
+        crate::host::add_random_host(&mut cluster, &mut clusterdef::synthetic::Rng::new(first + n));
+        let keep = if cluster.check().is_ok() { cluster } else { bare };
+        clusters.push((format!("random Flatcar {seed} (CLUSTERDEF_READBACK_SEED={first})"), keep));
+        let (k8s, seed) = crate::kubernetes::random_kubernetes_cluster(first + n);
+        clusters.push((format!("random Kubernetes {seed} (CLUSTERDEF_READBACK_SEED={first})"), k8s));
+    }
+    let mut checked = 0;
+    for (name, cluster) in &clusters {
+        let rendered = configs(cluster);
+        for (config_path, group, domain) in crate::host::config_kinds(cluster) {
+            let own = cluster.own_writes(group);
+            let mut allowed: BTreeSet<String> = own.paths().into_iter().map(|(p, _)| p).collect();
+            let mut units: BTreeSet<String> = own.units.iter().cloned().collect();
+            for (_, config) in crate::host::reaching(cluster, group, domain.as_deref()) {
+                allowed.extend(config.files.iter().map(|f| f.path.to_string()));
+                allowed.extend(config.units.iter().map(|u| format!("/etc/systemd/system/{}", u.name)));
+                allowed.extend(config.dropins.iter().map(|d| format!("/etc/systemd/system/{}.d/{}", d.unit, d.name)));
+                units.extend(config.units.iter().map(|u| u.name.to_string()));
+                units.extend(config.dropins.iter().map(|d| d.unit.to_string()));
+            }
+            let on_list = |path: &str| {
+                allowed.contains(path)
+                    || own
+                        .directories
+                        .iter()
+                        .any(|(d, _)| path.strip_prefix(d.as_str()).is_some_and(|r| r.starts_with('/')))
+            };
+            let text = rendered.get(&config_path).unwrap_or_else(|| panic!("{name}: {config_path} rendered"));
+            let config: Value = serde_json::from_str(text).expect("JSON");
+            for path in written_paths(&config) {
+                assert!(on_list(&path), "{name}/{config_path}: writes {path}, which is not on clusterdef's own list");
+                checked += 1;
+            }
+            for unit in config["systemd"]["units"].as_array().into_iter().flatten() {
+                let unit = unit["name"].as_str().unwrap_or_default();
+                assert!(units.contains(unit), "{name}/{config_path}: an entry for {unit}, which is not on the list");
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked} paths checked");
+}

@@ -339,7 +339,7 @@ fn own_of_cloud_config(text: &str) -> Own {
 
 /// Every config of the cluster with the group and failure domain its machines are in, from the
 /// plan.
-fn config_kinds(cluster: &Cluster) -> Vec<(String, GroupRef, Option<String>)> {
+pub(crate) fn config_kinds(cluster: &Cluster) -> Vec<(String, GroupRef, Option<String>)> {
     let plan = cluster.plan();
     let mut out = Vec::new();
     for (g, group) in plan.groups.iter().enumerate() {
@@ -363,7 +363,7 @@ fn config_kinds(cluster: &Cluster) -> Vec<(String, GroupRef, Option<String>)> {
 
 /// The items of every scope that reach a machine of `group` in `domain`, in the order they
 /// apply, each with its subject.
-fn reaching<'c>(
+pub(crate) fn reaching<'c>(
     cluster: &'c Cluster,
     group: GroupRef,
     domain: Option<&str>,

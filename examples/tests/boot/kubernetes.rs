@@ -993,7 +993,7 @@ fn the_pki_names_what_clients_verify_and_keeps_its_secrets() {
 /// `instances`), a six-second eviction toleration. Risks the draw takes are allowed, as a user
 /// would (the plan then says what does not survive, and the run checks that too); a draw that
 /// breaks a rule that cannot be allowed is drawn again. Returns the cluster and its seed.
-fn random_kubernetes_cluster(seed: u64) -> (Cluster, u64) {
+pub(crate) fn random_kubernetes_cluster(seed: u64) -> (Cluster, u64) {
     use std::borrow::Cow;
     let mut seed = seed;
     loop {
