@@ -411,8 +411,17 @@ fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
                 || (here.is_none() && aside.get(name).is_some_and(|f| Some(f) == old || Some(f) == new));
             assert!(
                 ok,
-                "seed {seed}, round {round}: `{name}` is neither the old nor the new render's after a kill:\n{:?}",
-                here.map(|f| f.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>())
+                "seed {seed}, round {round}: `{name}` is neither the old nor the new render's after a kill; per file (path, same as the old, same as the new, bytes): {:?}; set aside: {:?}",
+                here.map(|f| f
+                    .iter()
+                    .map(|(p, b)| {
+                        let same = |t: Option<&Vec<(String, Vec<u8>)>>| {
+                            t.and_then(|t| t.iter().find(|(q, _)| q == p)).map(|(_, c)| c == b)
+                        };
+                        (p.clone(), same(old), same(new), b.len())
+                    })
+                    .collect::<Vec<_>>()),
+                aside.keys().collect::<Vec<_>>()
             );
         }
     }
