@@ -5,8 +5,8 @@
 use super::Report;
 use crate::cluster::{Os, Size};
 use crate::kubernetes::{
-    Kubernetes, SUPPORTED_MINORS, image_problem, is_dns_label, label_key_problem, label_set_by_others,
-    label_value_problem, object_name,
+    Kubernetes, NodeKind, SUPPORTED_MINORS, Workload, image_problem, is_dns_label, label_key_problem,
+    label_set_by_others, label_value_problem, object_name,
 };
 use crate::net::Ipv4Net;
 use crate::rule::Rule;
@@ -20,8 +20,11 @@ pub(super) fn check(r: &mut Report<'_>) {
     }
     node_label(r);
     image_name(r);
-    workload_placement(r);
-    workload_survival(r);
+    // Worked out once for both rules: O(kinds + workloads + Σ eligible kinds).
+    let kinds = r.cluster.node_kinds();
+    let workloads = r.cluster.workloads();
+    workload_placement(r, &kinds, &workloads);
+    workload_survival(r, &kinds, &workloads);
 }
 
 /// Whether two ranges share an address.
@@ -339,9 +342,8 @@ fn image_name(r: &mut Report<'_>) {
 /// and the plan could not promise either's placement); some node satisfies its requirements (the
 /// control-plane taint tolerated where fleet would have placed it there); and a workload whose
 /// replicas avoid each other has a node for each.
-fn workload_placement(r: &mut Report<'_>) {
+fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
     let c = r.cluster;
-    let kinds = c.node_kinds();
     for (u, unit) in c.units.iter().enumerate() {
         let workload = c.is_workload(u);
         if let Some(target) = &unit.machine_of {
@@ -425,32 +427,7 @@ fn workload_placement(r: &mut Report<'_>) {
         }
     }
     workload_names(r);
-    let workloads = c.workloads();
-    for (i, w) in workloads.iter().enumerate() {
-        // Two workloads that must not share a node and may run on the same ones contend for
-        // them: which gets a node depends on the order their controllers create their pods, so
-        // neither's placement can be promised. Reported once per pair, on the first.
-        for other in workloads.iter().skip(i + 1).filter(|o| w.avoids.contains(&o.name)) {
-            let shared: Vec<String> = w
-                .eligible
-                .iter()
-                .filter(|k| other.eligible.contains(k))
-                .map(|&k| c.node_kind_name(&kinds[k]))
-                .collect();
-            if !shared.is_empty() {
-                let (a, b) = (&c.units[w.unit].name, &c.units[other.unit].name);
-                r.push(
-                    Rule::WorkloadPlacement,
-                    Subject::Unit(w.unit, UnitPart::Name),
-                    format!(
-                        "`{a}` and `{b}` must not share a node and may both run on {}: which of them gets a contested node depends on the order their pods are created, so neither's placement can be promised",
-                        shared.join(", ")
-                    ),
-                    "give them metadata no node satisfies for both, or drop the conflict between them (a unit's conflict with its own instances is fine)",
-                );
-            }
-        }
-    }
+    workload_contention(r, kinds, workloads);
     for w in workloads {
         let unit = &c.units[w.unit];
         if w.eligible.is_empty() {
@@ -487,46 +464,113 @@ fn workload_placement(r: &mut Report<'_>) {
 /// `workload_survival`: for each failure domain lost whole, a workload the control plane could
 /// still reschedule (etcd keeps quorum) keeps somewhere to run every pod it wants; otherwise
 /// it is down until the domain returns. Losses that take etcd's quorum are `etcd_quorum`'s and
-/// `domain_quorum`'s to report, not this rule's. O(domains × workloads × kinds).
-fn workload_survival(r: &mut Report<'_>) {
+/// `domain_quorum`'s to report, not this rule's. One error per workload, naming the first
+/// domain it cannot survive and how many more. O(domains + kinds + Σ eligible kinds).
+fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
     let c = r.cluster;
-    let workloads = c.workloads();
-    let kinds = c.node_kinds();
-    for loss in c.domain_losses() {
+    // Per workload, the domains whose loss it cannot survive: only the workloads a loss
+    // touches can lose pods (the rest keep what they have at rest).
+    let mut cannot: Vec<Vec<(String, u32, u32)>> = vec![Vec::new(); workloads.len()];
+    for loss in c.domain_losses_of(kinds, workloads) {
         if !loss.control_plane {
             continue;
         }
-        for (w, workload) in workloads.iter().enumerate() {
+        for t in &loss.touched {
+            let workload = &workloads[t.workload];
             // A workload that does not fit with every domain up is `workload_placement`'s.
-            if loss.keeps(w)
-                || workload.fit(&kinds, |_| true) < workload.wanted(&kinds, |_| true)
+            if (t.fit >= t.wanted && t.any_left)
+                || workload.fit(kinds, |_| true) < workload.wanted(kinds, |_| true)
                 || workload.eligible.is_empty()
             {
                 continue;
             }
-            let Some((fit, wanted, _)) = loss.workloads.get(w) else { continue };
-            let unit = &c.units[workload.unit];
-            let what = if *fit == 0 {
-                "no node left that satisfies it, so its pods stay pending until the domain returns".to_string()
-            } else {
-                format!("room for {fit} of its {wanted} pods, so the rest stay pending until the domain returns")
-            };
-            r.push(
-                Rule::WorkloadSurvival,
-                Subject::Unit(workload.unit, workload_subject(unit)),
-                format!(
-                    "`{}` cannot survive the loss of {} `{}`: it has {what}",
-                    unit.name,
-                    loss.domain.kind.key(),
-                    loss.domain.name
-                ),
-                format!(
-                    "let machines outside {} `{}` satisfy its metadata, or accept the outage with a reason",
-                    loss.domain.kind.key(),
-                    loss.domain.name
-                ),
-            );
+            cannot[t.workload].push((format!("{} `{}`", loss.domain.kind.key(), loss.domain.name), t.fit, t.wanted));
         }
+    }
+    for (w, domains) in cannot.iter().enumerate() {
+        let Some((first, fit, wanted)) = domains.first() else { continue };
+        let workload = &workloads[w];
+        let unit = &c.units[workload.unit];
+        let what = if *fit == 0 {
+            "no node left that satisfies it, so its pods stay pending until the domain returns".to_string()
+        } else {
+            format!("room for {fit} of its {wanted} pods, so the rest stay pending until the domain returns")
+        };
+        let others = match domains.len() {
+            1 => String::new(),
+            2 => format!(" (and of {} too)", domains[1].0),
+            n => format!(" (and of {}, and {} other domains)", domains[1].0, n - 2),
+        };
+        r.push(
+            Rule::WorkloadSurvival,
+            Subject::Unit(workload.unit, workload_subject(unit)),
+            format!("`{}` cannot survive the loss of {first}{others}: it has {what}", unit.name),
+            format!("let machines outside {first} satisfy its metadata, or accept the outage with a reason"),
+        );
+    }
+}
+
+/// Two workloads that must not share a node and may run on the same ones contend for them:
+/// which gets a node depends on the order their controllers create their pods, so neither's
+/// placement can be promised. Reported once per workload whose globs make the conflict, on it,
+/// naming up to three of the others (and saying when there are more). O(Σ per workload its
+/// globs × eligible node kinds), with per glob a count of the matched workloads on each kind.
+fn workload_contention(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
+    use std::collections::{HashMap, HashSet};
+    let c = r.cluster;
+    let globs = c.conflict_globs();
+    let mut matched: Vec<Vec<usize>> = vec![Vec::new(); globs.len()];
+    let mut on_kind: Vec<HashMap<usize, u32>> = vec![HashMap::new(); globs.len()];
+    for (w, workload) in workloads.iter().enumerate() {
+        for &g in &workload.matched_by {
+            matched[g].push(w);
+            for &k in &workload.eligible {
+                *on_kind[g].entry(k).or_default() += 1;
+            }
+        }
+    }
+    for (w, workload) in workloads.iter().enumerate() {
+        let mine: HashSet<usize> = workload.eligible.iter().copied().collect();
+        let (mut others, mut more): (Vec<usize>, bool) = (Vec::new(), false);
+        for &g in &workload.declares {
+            let own = workload.matched_by.binary_search(&g).is_ok();
+            let contested = workload.eligible.iter().any(|k| on_kind[g].get(k).copied().unwrap_or(0) > u32::from(own));
+            if !contested {
+                continue;
+            }
+            for &o in &matched[g] {
+                if o == w || others.contains(&o) || !workloads[o].eligible.iter().any(|k| mine.contains(k)) {
+                    continue;
+                }
+                if others.len() == 3 {
+                    more = true;
+                    break;
+                }
+                others.push(o);
+            }
+        }
+        let Some(&first) = others.first() else { continue };
+        let shared: Vec<String> = workload
+            .eligible
+            .iter()
+            .filter(|k| workloads[first].eligible.contains(k))
+            .take(4)
+            .map(|&k| c.node_kind_name(&kinds[k]))
+            .collect();
+        let names: Vec<String> = others.iter().map(|&o| format!("`{}`", c.units[workloads[o].unit].name)).collect();
+        r.push(
+            Rule::WorkloadPlacement,
+            Subject::Unit(workload.unit, UnitPart::Name),
+            format!(
+                "`{}` must not share a node with {}{}, and they may run on the same nodes ({}{}): which of them gets a contested node depends on the order their pods are created, so neither's placement can be promised",
+                c.units[workload.unit].name,
+                crate::words::join(&names),
+                if more { " and others" } else { "" },
+                shared.join(", "),
+                if shared.len() == 4 { ", …" } else { "" }
+            ),
+            "give them metadata no node satisfies for both, or drop the conflict between them (a unit's conflict with its own instances is fine)",
+        );
     }
 }
 

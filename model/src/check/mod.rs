@@ -144,6 +144,13 @@ impl Cluster {
         (out, report.placement)
     }
 
+    /// The rules the cluster allows that silence nothing (no violation of theirs to accept): the
+    /// `allow`s that can go. One run of the rules, nothing else (no plan). O(rules' cost).
+    pub fn stale_allows(&self) -> Vec<Rule> {
+        let broken: HashSet<Rule> = self.all_violations().iter().map(|v| v.rule).collect();
+        self.allows.iter().map(|a| a.rule).filter(|r| !broken.contains(r)).collect()
+    }
+
     /// The violations of the rules the cluster does not allow.
     pub fn violations(&self) -> Vec<Violation> {
         let mut out = self.all_violations();

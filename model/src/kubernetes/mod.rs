@@ -13,11 +13,11 @@ mod nodes;
 mod reference;
 mod workloads;
 
-pub use losses::{DomainLoss, FailureDomain};
+pub use losses::{DomainLoss, FailureDomain, WorkloadLoss};
 pub use names::*;
 pub use nodes::{NodeCount, NodeKind};
 pub use reference::image_problem;
-pub use workloads::{Workload, WorkloadKind};
+pub use workloads::{Workload, WorkloadKind, avoided};
 
 use std::borrow::Cow;
 use std::net::Ipv4Addr;
@@ -38,6 +38,13 @@ pub const CONTROLLER_TAINT: &str = "node-role.kubernetes.io/controller";
 /// The label each workload's pods carry, naming the unit they come from; anti-affinity for
 /// `conflicts` selects on it.
 pub const UNIT_LABEL: &str = "clusterdef.dev/unit";
+/// The label a conflict glob puts on the pods it matches: `clusterdef.dev/conflict-N`, N the
+/// glob's index in [`Cluster::conflict_globs`]; the workloads declaring the glob are
+/// anti-affine to it.
+pub fn conflict_label(glob: usize) -> String {
+    format!("clusterdef.dev/conflict-{glob}")
+}
+
 /// The namespace workloads go in.
 pub const NAMESPACE: &str = "default";
 /// The oldest and newest minor versions whose flags and schemas the renderer writes.

@@ -1,6 +1,18 @@
-//! The workloads a cluster's units become, and the node kinds each may run on.
+//! The workloads a cluster's units become, the node kinds each may run on, and which of them
+//! must not share a node.
+//!
+//! fleet's `Conflicts=` are globs over unit names, symmetric: a unit whose glob matches another's
+//! instance never shares a machine with it, and either side's glob is enough. Kubernetes says
+//! the same with labels: each distinct glob a workload declares is a label
+//! (`clusterdef.dev/conflict-N`, N its index in [`Cluster::conflict_globs`]) on the pods of every
+//! workload it matches, and the declaring workload's pods are anti-affine to that label (the
+//! scheduler honours a required anti-affinity from either side). So the model keeps, per
+//! workload, the globs it declares and the globs that match it: linear in the declaration,
+//! where listing every pair that avoids each other would be quadratic.
 
-use crate::cluster::{Cluster, Requirement, Text};
+use std::collections::HashMap;
+
+use crate::cluster::{Cluster, Requirement};
 use crate::glob;
 
 use super::{NodeKind, object_name};
@@ -28,9 +40,15 @@ pub struct Workload {
     pub containers: Vec<usize>,
     /// The node requirements (one `In` expression per key), the pod's units' together.
     pub requirements: Vec<(String, Vec<String>)>,
-    /// The workloads its pods must not share a node with (its own name when it conflicts with
-    /// its own instances).
-    pub avoids: Vec<String>,
+    /// The conflict globs its units declare (indices into [`Cluster::conflict_globs`]): its
+    /// pods never share a node with the pods those globs match.
+    pub declares: Vec<usize>,
+    /// The conflict globs (of any workload) that match one of its instances: its pods carry
+    /// their labels.
+    pub matched_by: Vec<usize>,
+    /// Whether its replicas must each have a node of their own: its globs match two or more of
+    /// its own instances (fleet keeps those instances apart).
+    pub spreads: bool,
     /// Whether it tolerates the control-plane taint: when a control-plane node satisfies its
     /// requirements, as fleet would have run it there.
     pub tolerates_control_plane: bool,
@@ -46,23 +64,21 @@ impl Workload {
 
     /// Whether its replicas must each have a node of their own.
     pub fn spreads_per_node(&self) -> bool {
-        self.avoids.contains(&self.name)
+        self.spreads
     }
 
     /// The machines of the node kinds it may run on that `alive` says remain (an autoscaled pool
     /// counted at its minimum).
-    fn nodes(&self, kinds: &[NodeKind], alive: &impl Fn(usize) -> bool) -> u32 {
+    pub fn nodes(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
         self.eligible.iter().filter(|&&k| alive(k)).map(|&k| kinds[k].count.min).sum()
     }
 
-    /// How many of its pods fit on the node kinds `alive` says remain: every replica when it
-    /// may share nodes and one remains; one per node when it avoids itself; one per eligible
-    /// node for a DaemonSet.
-    pub fn fit(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
-        let nodes = self.nodes(kinds, &alive);
+    /// How many of its pods fit on `nodes` nodes it may run on: every replica when it may share
+    /// nodes and one remains; one per node when it avoids itself; one per node for a DaemonSet.
+    pub fn fit_on(&self, nodes: u32) -> u32 {
         match self.kind {
             WorkloadKind::DaemonSet => nodes,
-            WorkloadKind::Deployment(replicas) if self.spreads_per_node() => replicas.min(nodes),
+            WorkloadKind::Deployment(replicas) if self.spreads => replicas.min(nodes),
             WorkloadKind::Deployment(replicas) => {
                 if nodes > 0 {
                     replicas
@@ -73,75 +89,153 @@ impl Workload {
         }
     }
 
-    /// How many pods it wants while the node kinds `alive` says remain: its replicas, or one
-    /// per eligible node left.
-    pub fn wanted(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
+    /// How many pods it wants with `nodes` nodes it may run on: its replicas, or one per node.
+    pub fn wanted_on(&self, nodes: u32) -> u32 {
         match self.kind {
             WorkloadKind::Deployment(replicas) => replicas,
-            WorkloadKind::DaemonSet => self.nodes(kinds, &alive),
+            WorkloadKind::DaemonSet => nodes,
         }
+    }
+
+    /// [`Workload::fit_on`] the node kinds `alive` says remain.
+    pub fn fit(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
+        self.fit_on(self.nodes(kinds, alive))
+    }
+
+    /// [`Workload::wanted_on`] the node kinds `alive` says remain.
+    pub fn wanted(&self, kinds: &[NodeKind], alive: impl Fn(usize) -> bool) -> u32 {
+        self.wanted_on(self.nodes(kinds, alive))
     }
 }
 
+/// For every workload, the others it must not share a node with (itself too when its replicas
+/// spread), as indices: those a glob it declares matches, and those declaring a glob that
+/// matches it. The output is what it is (every pair, when every workload conflicts with every
+/// other); building it is linear in that. For the plan, which names them.
+pub fn avoided(workloads: &[Workload], globs: usize) -> Vec<Vec<usize>> {
+    let mut matched: Vec<Vec<usize>> = vec![Vec::new(); globs];
+    let mut declarers: Vec<Vec<usize>> = vec![Vec::new(); globs];
+    for (w, workload) in workloads.iter().enumerate() {
+        for &g in &workload.matched_by {
+            matched[g].push(w);
+        }
+        for &g in &workload.declares {
+            declarers[g].push(w);
+        }
+    }
+    workloads
+        .iter()
+        .enumerate()
+        .map(|(w, workload)| {
+            let mut out: Vec<usize> = workload
+                .declares
+                .iter()
+                .flat_map(|&g| matched[g].iter().copied())
+                .chain(workload.matched_by.iter().flat_map(|&g| declarers[g].iter().copied()))
+                .filter(|&o| o != w || workload.spreads)
+                .collect();
+            out.sort_unstable();
+            out.dedup();
+            out
+        })
+        .collect()
+}
+
 impl Cluster {
+    /// The distinct `conflicts` globs of the units that run as workloads, in the order first
+    /// declared: the labels that keep conflicting pods apart are numbered by this list.
+    /// O(units × globs), with a hash of globs.
+    pub fn conflict_globs(&self) -> Vec<String> {
+        let mut seen: HashMap<&str, ()> = HashMap::new();
+        let mut out = Vec::new();
+        for (_, unit) in self.units.iter().enumerate().filter(|(u, _)| self.is_workload(*u)) {
+            for g in unit.conflicts.iter() {
+                if seen.insert(g, ()).is_none() {
+                    out.push(g.to_string());
+                }
+            }
+        }
+        out
+    }
+
     /// The workloads: one per unit that names an image and follows no other unit, holding the
     /// containers of the units that follow it. `global` becomes a DaemonSet, anything else a
     /// Deployment of `instances` replicas (one without). Requirements are fleet's (AND across
-    /// keys, one `In` per key); `conflicts` globs become anti-affinity against every workload
-    /// whose unit they match. O(units² × globs), as fleet's own conflict check.
+    /// keys, one `In` per key); `conflicts` globs are matched against every workload's instance
+    /// names once, through a sorted index of the names (a glob's literal prefix picks the names
+    /// it can match). O(units + instances × log instances + Σ per glob the names sharing its
+    /// literal prefix), with hashes of names.
     pub fn workloads(&self) -> Vec<Workload> {
         if !self.runs_kubernetes() {
             return Vec::new();
         }
         let kinds = self.node_kinds();
+        let globs = self.conflict_globs();
+        let glob_index: HashMap<&str, usize> = globs.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+        // The followers of each unit (`machine_of`), by the name they follow.
+        let mut followers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for u in 0..self.units.len() {
+            if let Some(target) = self.units[u].machine_of.as_deref().filter(|_| self.is_workload(u)) {
+                followers.entry(target).or_default().push(u);
+            }
+        }
         let leaders: Vec<usize> =
             (0..self.units.len()).filter(|&u| self.is_workload(u) && self.units[u].machine_of.is_none()).collect();
-        // Per leader: the units its pods hold, their instance names and their conflict globs.
-        let pods: Vec<(Vec<usize>, Vec<String>, Vec<&Text>)> = leaders
+        let pods: Vec<Vec<usize>> = leaders
             .iter()
             .map(|&u| {
-                let name = &self.units[u].name;
-                let containers: Vec<usize> = std::iter::once(u)
-                    .chain(
-                        (0..self.units.len())
-                            .filter(|&f| self.is_workload(f) && self.units[f].machine_of.as_deref() == Some(&**name)),
-                    )
-                    .collect();
-                let instances = containers.iter().flat_map(|&c| self.units[c].instance_names()).collect();
-                let globs = containers.iter().flat_map(|&c| self.units[c].conflicts.iter()).collect();
-                (containers, instances, globs)
+                let name: &str = &self.units[u].name;
+                std::iter::once(u).chain(followers.get(name).into_iter().flatten().copied()).collect()
             })
             .collect();
-        let matches = |globs: &[&Text], names: &[String]| -> usize {
-            names.iter().filter(|n| globs.iter().any(|g| glob::matches(g, n))).count()
-        };
+        // Every instance name of every pod's units, sorted, for the globs to look up.
+        let mut names: Vec<(String, usize)> = pods
+            .iter()
+            .enumerate()
+            .flat_map(|(l, containers)| {
+                containers.iter().flat_map(move |&c| self.units[c].instance_names().into_iter().map(move |n| (n, l)))
+            })
+            .collect();
+        names.sort_unstable();
+        // Per workload, the globs that match one of its instances.
+        let mut matched_by: Vec<Vec<usize>> = vec![Vec::new(); leaders.len()];
+        for (g, pattern) in globs.iter().enumerate() {
+            let literal = &pattern[..pattern.find(['*', '?', '[', '\\']).unwrap_or(pattern.len())];
+            let start = names.partition_point(|(n, _)| n.as_str() < literal);
+            for (name, l) in names[start..].iter().take_while(|(n, _)| n.starts_with(literal)) {
+                if matched_by[*l].last() != Some(&g) && glob::matches(pattern, name) {
+                    matched_by[*l].push(g);
+                }
+            }
+        }
         leaders
             .iter()
             .enumerate()
             .map(|(l, &u)| {
                 let unit = &self.units[u];
-                let (containers, instances, globs) = &pods[l];
+                let containers = &pods[l];
                 let mut requirements: Vec<(String, Vec<String>)> = Vec::new();
                 for &c in containers {
                     for req in self.units[c].machine_metadata.iter() {
                         add_requirement(&mut requirements, req);
                     }
                 }
-                // fleet's Conflicts is symmetric: either side's globs matching an instance of the
-                // other keeps them apart; a workload avoids itself when its globs match two of
-                // its own instances (its replicas).
-                let avoids = pods
+                let mut declares: Vec<usize> = containers
                     .iter()
-                    .enumerate()
-                    .filter(|(o, (_, other_instances, other_globs))| {
-                        if *o == l {
-                            matches(globs, instances) > 1
-                        } else {
-                            matches(globs, other_instances) > 0 || matches(other_globs, instances) > 0
-                        }
-                    })
-                    .map(|(o, _)| object_name(&self.units[leaders[o]].name).to_string())
+                    .flat_map(|&c| self.units[c].conflicts.iter().filter_map(|g| glob_index.get(&**g).copied()))
                     .collect();
+                declares.sort_unstable();
+                declares.dedup();
+                let mut by = std::mem::take(&mut matched_by[l]);
+                by.sort_unstable();
+                by.dedup();
+                // fleet keeps apart two of its own instances that its own globs match: its
+                // replicas then spread one per node. O(instances × its globs).
+                let own = containers
+                    .iter()
+                    .flat_map(|&c| self.units[c].instance_names())
+                    .filter(|n| declares.iter().any(|&g| by.binary_search(&g).is_ok() && glob::matches(&globs[g], n)))
+                    .count();
                 let kind = if unit.global {
                     WorkloadKind::DaemonSet
                 } else {
@@ -166,7 +260,9 @@ impl Cluster {
                     kind,
                     containers: containers.clone(),
                     requirements,
-                    avoids,
+                    declares,
+                    matched_by: by,
+                    spreads: own > 1,
                     tolerates_control_plane,
                     eligible,
                 }

@@ -3,7 +3,8 @@
 //! needs, and the unit that applies them once on the first member.
 
 use clusterdef_model::kubernetes::{
-    CONTROLLER_TAINT, HOSTNAME_LABEL, NAMESPACE, UNIT_LABEL, Workload, WorkloadKind, escape_expansion, object_name,
+    CONTROLLER_TAINT, HOSTNAME_LABEL, NAMESPACE, UNIT_LABEL, Workload, WorkloadKind, conflict_label, escape_expansion,
+    object_name,
 };
 use clusterdef_model::own::kubernetes::*;
 use clusterdef_model::{Cluster, Kubernetes};
@@ -32,8 +33,8 @@ fn expressions(requirements: &[(String, Vec<String>)]) -> Yaml {
 }
 
 /// The pod template's placement: required node affinity for the requirements (one term, AND
-/// across keys, `In` within), required anti-affinity on the hostname against the workloads it
-/// avoids, and the control-plane toleration where it may run there.
+/// across keys, `In` within), required anti-affinity on the hostname against the pods its
+/// conflict globs match (their labels), and the control-plane toleration where it may run there.
 fn placement(w: &Workload) -> (Option<Yaml>, Option<Yaml>) {
     let mut affinity = MapBuilder::new();
     if !w.requirements.is_empty() {
@@ -48,15 +49,32 @@ fn placement(w: &Workload) -> (Option<Yaml>, Option<Yaml>) {
                 .build(),
         );
     }
-    if !w.avoids.is_empty() {
-        let selector = expressions(&[(UNIT_LABEL.to_string(), w.avoids.clone())]);
-        let term = MapBuilder::new()
-            .set("labelSelector", MapBuilder::new().set("matchExpressions", selector).build())
-            .str("topologyKey", HOSTNAME_LABEL)
-            .build();
+    // One term per conflict glob it declares: never beside a pod that glob matches (its own
+    // pods too when its replicas spread; else they are left out by name).
+    let terms: Vec<Yaml> = w
+        .declares
+        .iter()
+        .map(|&g| {
+            let mut selector = vec![MapBuilder::new().str("key", conflict_label(g)).str("operator", "Exists").build()];
+            if !w.spreads && w.matched_by.binary_search(&g).is_ok() {
+                selector.push(
+                    MapBuilder::new()
+                        .str("key", UNIT_LABEL)
+                        .str("operator", "NotIn")
+                        .set("values", strs([w.name.as_str()]))
+                        .build(),
+                );
+            }
+            MapBuilder::new()
+                .set("labelSelector", MapBuilder::new().set("matchExpressions", Yaml::Seq(selector)).build())
+                .str("topologyKey", HOSTNAME_LABEL)
+                .build()
+        })
+        .collect();
+    if !terms.is_empty() {
         affinity = affinity.set(
             "podAntiAffinity",
-            MapBuilder::new().set("requiredDuringSchedulingIgnoredDuringExecution", Yaml::Seq(vec![term])).build(),
+            MapBuilder::new().set("requiredDuringSchedulingIgnoredDuringExecution", Yaml::Seq(terms)).build(),
         );
     }
     let affinity = affinity.build();
@@ -114,6 +132,13 @@ fn containers(cluster: &Cluster, w: &Workload) -> Yaml {
 /// A workload's manifest.
 pub fn workload_manifest(cluster: &Cluster, w: &Workload) -> String {
     let labels = || MapBuilder::new().str(UNIT_LABEL, w.name.clone()).build();
+    // The pods also carry the label of every conflict glob that matches them.
+    let pod_labels = || {
+        w.matched_by
+            .iter()
+            .fold(MapBuilder::new().str(UNIT_LABEL, w.name.clone()), |m, &g| m.str(&conflict_label(g), "true"))
+            .build()
+    };
     let (affinity, tolerations) = placement(w);
     let mut pod_spec = MapBuilder::new();
     if let Some(a) = affinity {
@@ -124,7 +149,7 @@ pub fn workload_manifest(cluster: &Cluster, w: &Workload) -> String {
     }
     let pod_spec = pod_spec.set("containers", containers(cluster, w)).build();
     let template = MapBuilder::new()
-        .set("metadata", MapBuilder::new().set("labels", labels()).build())
+        .set("metadata", MapBuilder::new().set("labels", pod_labels()).build())
         .set("spec", pod_spec)
         .build();
     let (kind, replicas) = match w.kind {
