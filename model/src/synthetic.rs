@@ -93,6 +93,126 @@ pub fn kubernetes_cluster(machines: u32, units: u32) -> Cluster {
     c
 }
 
+/// A Kubernetes cluster on Flatcar at scale, for the scale benchmark and growth tests: 5
+/// members across 5 cabinets, `machines − 5` workers across `domains` cabinets (dealt in turn,
+/// each a failure domain), every machine statically addressed, and `workloads` workloads of 3
+/// replicas on the workers, each keeping its replicas on nodes of their own (a `conflicts` glob
+/// on its own instances), the first of every ten global (a DaemonSet). Pod range `100.64.0.0/10`
+/// (16,384 node ranges).
+pub fn kubernetes_at_scale(machines: u32, domains: u32, workloads: u32) -> Cluster {
+    let cabinets = |n: u32| (0..n).map(|d| format!("c{d}")).collect::<Vec<_>>();
+    let mut members = Group::new("central", "central", Size::Fixed(5)).across(DomainKind::Cabinet, cabinets(5));
+    members.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 11), last: Ipv4Addr::new(10, 0, 0, 15) };
+    let mut cluster = Cluster::new("scale", Layout::CentralServices, members);
+    cluster.os = Os::Flatcar;
+    cluster.bootstrap = Bootstrap::Static;
+    cluster.network = Some(Network::new(Ipv4Net::new(Ipv4Addr::new(10, 0, 0, 0), 8)));
+    let workers = machines.saturating_sub(5).max(1);
+    let mut pool =
+        Group::new("worker", "worker", Size::Fixed(workers)).across(DomainKind::Cabinet, cabinets(domains.max(1)));
+    let last = u32::from(Ipv4Addr::new(10, 1, 0, 1)) + workers - 1;
+    pool.addressing = Addressing::Range { first: Ipv4Addr::new(10, 1, 0, 1), last: Ipv4Addr::from(last) };
+    cluster.pools = Cow::Owned(vec![pool]);
+    let mut k = crate::kubernetes::Kubernetes::new("v1.36.3");
+    k.services = Ipv4Net::new(Ipv4Addr::new(172, 16, 0, 0), 16);
+    k.pods = Ipv4Net::new(Ipv4Addr::new(100, 64, 0, 0), 10);
+    cluster.kubernetes = Some(k);
+    cluster.units = Cow::Owned(
+        (0..workloads)
+            .map(|w| {
+                let mut unit = if w % 10 == 0 {
+                    let mut u = Unit::new(format!("agent-{w}.service"), UnitBody::Inline(Cow::Borrowed("")));
+                    u.global = true;
+                    u
+                } else {
+                    let mut u = Unit::new(format!("app-{w}@.service"), UnitBody::Inline(Cow::Borrowed("")));
+                    u.instances = Some(3);
+                    u.conflicts = Cow::Owned(vec![Cow::Owned(format!("app-{w}@*.service"))]);
+                    u
+                };
+                unit.machine_metadata = Cow::Owned(vec![Requirement {
+                    key: Cow::Borrowed("role"),
+                    values: Cow::Borrowed(&[Cow::Borrowed("worker")]),
+                }]);
+                unit.container = Some(crate::kubernetes::Container::new(Cow::Borrowed("quay.io/example/app:1.0")));
+                unit
+            })
+            .collect(),
+    );
+    cluster
+}
+
+/// `workloads` workloads that all conflict with each other (each declares `conflicts: ["w-*"]`)
+/// and may all run on the same workers: the shape that made `check` report one error per pair.
+pub fn conflicting_workloads(workloads: u32) -> Cluster {
+    let mut cluster = kubernetes_at_scale(20, 3, 0);
+    cluster.units = Cow::Owned(
+        (0..workloads)
+            .map(|w| {
+                let mut u = Unit::new(format!("w-{w}.service"), UnitBody::Inline(Cow::Borrowed("")));
+                u.conflicts = Cow::Borrowed(&[Cow::Borrowed("w-*")]);
+                u.container = Some(crate::kubernetes::Container::new(Cow::Borrowed("quay.io/example/app:1.0")));
+                u
+            })
+            .collect(),
+    );
+    cluster
+}
+
+/// `cabinets` one-machine cabinets of workers with `cabinets` host files declared cluster-wide
+/// and one more per cabinet (`host_in`): host configuration × failure domains, the shape that
+/// made `host_collision` walk every kind's items.
+pub fn host_items_across(cabinets: u32) -> Cluster {
+    let mut cluster = cluster(5, 0);
+    let names: Vec<String> = (0..cabinets).map(|d| format!("c{d}")).collect();
+    let mut pool = Group::new("worker", "worker", Size::Fixed(cabinets)).across(DomainKind::Cabinet, names.clone());
+    pool.addressing = Addressing::Range {
+        first: Ipv4Addr::new(10, 1, 0, 1),
+        last: Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 1)) + cabinets),
+    };
+    let file = |path: String| crate::host::HostFile {
+        path: Cow::Owned(path),
+        contents: UnitBody::Inline(Cow::Borrowed("x\n")),
+        mode: 0o644,
+        owner: None,
+        group: None,
+    };
+    pool.host_in = Cow::Owned(
+        names
+            .iter()
+            .map(|d| {
+                let mut h = crate::host::HostConfig::default();
+                h.files = Cow::Owned(vec![file(format!("/etc/cabinet/{d}"))]);
+                (Cow::Owned(d.clone()), h)
+            })
+            .collect(),
+    );
+    cluster.pools = Cow::Owned(vec![pool]);
+    cluster.host.files = Cow::Owned((0..cabinets).map(|i| file(format!("/etc/app/f{i}"))).collect());
+    cluster
+}
+
+/// A cluster whose workers publish `keys` metadata keys, and a unit requiring every one: the
+/// metadata rules over what one line of a declaration can make long.
+pub fn many_metadata_keys(keys: u32) -> Cluster {
+    let mut cluster = cluster(10, 1);
+    let mut pools = cluster.pools.to_vec();
+    pools[0].metadata =
+        Cow::Owned((0..keys).map(|k| (Cow::Owned(format!("k{k}")), Cow::Owned(format!("v{k}")))).collect());
+    cluster.pools = Cow::Owned(pools);
+    let mut units = cluster.units.to_vec();
+    units[0].machine_metadata = Cow::Owned(
+        (0..keys)
+            .map(|k| Requirement {
+                key: Cow::Owned(format!("k{k}")),
+                values: Cow::Owned(vec![Cow::Owned(format!("v{k}"))]),
+            })
+            .collect(),
+    );
+    cluster.units = Cow::Owned(units);
+    cluster
+}
+
 /// A deterministic generator (xorshift64*): the same seed gives the same sequence, so a cluster
 /// generated from a seed can be generated again to replay a failure.
 #[derive(Clone, Debug)]

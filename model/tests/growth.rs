@@ -30,3 +30,93 @@ fn reboot_windows_grow_near_linearly() {
         std::hint::black_box(cluster.violations());
     });
 }
+
+use clusterdef_model::synthetic::{conflicting_workloads, host_items_across, kubernetes_at_scale, many_metadata_keys};
+
+/// Runs the rules (and, for Kubernetes, the predictions every loss needs) on prebuilt clusters.
+fn rules_grow_near_linearly(label: &str, clusters: Vec<(usize, clusterdef_model::Cluster)>) {
+    let n = clusters[0].0;
+    assert_near_linear(label, n, |size| {
+        let cluster = &clusters.iter().find(|(m, _)| *m == size).expect("built").1;
+        std::hint::black_box(cluster.all_violations());
+        std::hint::black_box(cluster.domain_losses());
+    });
+}
+
+/// Machines: a Kubernetes cluster of 100 → 10,000 machines (100 domains, 100 workloads).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn kubernetes_machines_grow_near_linearly() {
+    rules_grow_near_linearly(
+        "machines",
+        [100, 1_000, 10_000].into_iter().map(|n| (n, kubernetes_at_scale(n as u32, 50, 20))).collect(),
+    );
+}
+
+/// Failure domains: 10 → 1,000 cabinets of one Kubernetes cluster (2,000 machines, 20 workloads).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn failure_domains_grow_near_linearly() {
+    rules_grow_near_linearly(
+        "domains",
+        [10, 100, 1_000].into_iter().map(|n| (n, kubernetes_at_scale(2_000, n as u32, 20))).collect(),
+    );
+}
+
+/// Workloads: 10 → 1,000 workloads (200 machines, 10 domains).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn workloads_grow_near_linearly() {
+    rules_grow_near_linearly(
+        "workloads",
+        [10, 100, 1_000].into_iter().map(|n| (n, kubernetes_at_scale(200, 10, n as u32))).collect(),
+    );
+}
+
+/// Workloads × domains: both grow together, their product 100 → 10,000 (10 × 10 to 100 × 100,
+/// 2,000 machines); every workload may run in every domain, so each loss touches every workload.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn workloads_times_domains_grow_near_linearly() {
+    rules_grow_near_linearly(
+        "workloads x domains",
+        [(100, 10), (1_000, 32), (10_000, 100)]
+            .into_iter()
+            .map(|(n, side)| (n, kubernetes_at_scale(2_000, side, side)))
+            .collect(),
+    );
+}
+
+/// Workloads that all conflict with each other and may share nodes: 24 → 2,400 (one error per
+/// workload, naming a few of the others, not one per pair).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn conflicting_workloads_grow_near_linearly() {
+    let clusters: Vec<_> = [24, 240, 2_400].into_iter().map(|n| (n, conflicting_workloads(n as u32))).collect();
+    for (n, cluster) in &clusters {
+        let errors = cluster.all_violations();
+        assert!(errors.len() <= *n + 5, "{n} workloads, {} errors", errors.len());
+    }
+    rules_grow_near_linearly("conflicting workloads", clusters);
+}
+
+/// Host configuration × failure domains: 80 → 8,000 one-machine cabinets, as many host files
+/// cluster-wide and one more per cabinet.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn host_items_times_domains_grow_near_linearly() {
+    rules_grow_near_linearly(
+        "host items x domains",
+        [80, 800, 8_000].into_iter().map(|n| (n, host_items_across(n as u32))).collect(),
+    );
+}
+
+/// Metadata keys: 50 → 5,000 keys on a pool, and a unit requiring each.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn metadata_keys_grow_near_linearly() {
+    rules_grow_near_linearly(
+        "metadata keys",
+        [50, 500, 5_000].into_iter().map(|n| (n, many_metadata_keys(n as u32))).collect(),
+    );
+}

@@ -114,15 +114,20 @@ pub(super) fn host_kinds(r: &mut Report<'_>) {
         // Each domain's items, once per domain that has machines however many `host_in`
         // entries name it (one naming no domain of the group is `host_scope`'s).
         let spread = group.spread.as_ref();
+        let mut entries: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, (name, _)) in group.host_in.iter().enumerate() {
+            entries.entry(name).or_default().push(i);
+        }
         let names: Vec<&str> = c
             .host_kinds(g)
             .into_iter()
             .filter_map(|d| Some(&*spread?.domains.get(d?)?.name))
-            .filter(|name| group.host_in.iter().any(|(n, _)| **n == **name))
+            .filter(|name| entries.contains_key(name))
             .collect();
         for name in names {
             let mut items = HostItems::default();
-            for (i, (_, config)) in group.host_in.iter().enumerate().filter(|(_, (n, _))| **n == *name) {
+            for &i in entries.get(name).into_iter().flatten() {
+                let config = &group.host_in[i].1;
                 let scope = HostScope::Domain(g, i);
                 items.files.extend(config.files.iter().enumerate().map(|(j, f)| (scope, j, f)));
                 items.units.extend(config.units.iter().enumerate().map(|(j, u)| (scope, j, u)));

@@ -468,20 +468,16 @@ fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workl
 /// domain it cannot survive and how many more. O(domains + kinds + Σ eligible kinds).
 fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
     let c = r.cluster;
-    // Per workload, the domains whose loss it cannot survive: only the workloads a loss
-    // touches can lose pods (the rest keep what they have at rest).
+    // Per workload, the domains whose loss it cannot survive: the losses list those.
     let mut cannot: Vec<Vec<(String, u32, u32)>> = vec![Vec::new(); workloads.len()];
     for loss in c.domain_losses_of(kinds, workloads) {
         if !loss.control_plane {
             continue;
         }
-        for t in &loss.touched {
+        for t in &loss.short {
             let workload = &workloads[t.workload];
             // A workload that does not fit with every domain up is `workload_placement`'s.
-            if (t.fit >= t.wanted && t.any_left)
-                || workload.fit(kinds, |_| true) < workload.wanted(kinds, |_| true)
-                || workload.eligible.is_empty()
-            {
+            if workload.fit(kinds, |_| true) < workload.wanted(kinds, |_| true) || workload.eligible.is_empty() {
                 continue;
             }
             cannot[t.workload].push((format!("{} `{}`", loss.domain.kind.key(), loss.domain.name), t.fit, t.wanted));
@@ -520,20 +516,35 @@ fn workload_contention(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Work
     let c = r.cluster;
     let globs = c.conflict_globs();
     let mut matched: Vec<Vec<usize>> = vec![Vec::new(); globs.len()];
-    let mut on_kind: Vec<HashMap<usize, u32>> = vec![HashMap::new(); globs.len()];
     for (w, workload) in workloads.iter().enumerate() {
         for &g in &workload.matched_by {
             matched[g].push(w);
-            for &k in &workload.eligible {
-                *on_kind[g].entry(k).or_default() += 1;
-            }
         }
     }
+    // Per glob that matches two workloads or more (one that matches only its own declarer
+    // keeps nothing apart but its replicas), how many of them may run on each kind.
+    let on_kind: Vec<HashMap<usize, u32>> = matched
+        .iter()
+        .map(|m| {
+            let mut counts: HashMap<usize, u32> = HashMap::new();
+            if m.len() > 1 {
+                for &w in m {
+                    for &k in &workloads[w].eligible {
+                        *counts.entry(k).or_default() += 1;
+                    }
+                }
+            }
+            counts
+        })
+        .collect();
     for (w, workload) in workloads.iter().enumerate() {
         let mine: HashSet<usize> = workload.eligible.iter().copied().collect();
         let (mut others, mut more): (Vec<usize>, bool) = (Vec::new(), false);
         for &g in &workload.declares {
             let own = workload.matched_by.binary_search(&g).is_ok();
+            if matched[g].len() <= usize::from(own) {
+                continue;
+            }
             let contested = workload.eligible.iter().any(|k| on_kind[g].get(k).copied().unwrap_or(0) > u32::from(own));
             if !contested {
                 continue;

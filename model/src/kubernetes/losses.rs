@@ -1,9 +1,11 @@
 //! What the cluster keeps when one failure domain is lost whole.
 //!
-//! A loss touches only the workloads with an eligible node kind in the lost domain: every other
-//! keeps every pod where it runs (when the control plane keeps serving). So each loss lists the
-//! workloads it touches, with the node kinds each loses, and the whole prediction costs
-//! O(domains + kinds + Σ per workload its eligible kinds), not domains × workloads × kinds.
+//! A loss touches only the workloads with an eligible node kind in the lost domain, and of
+//! those most keep every pod they want (a Deployment whose replicas find other nodes, a
+//! DaemonSet that wants one pod fewer per node lost). So each loss lists only the workloads that
+//! do not (some pods stay pending), with the node kinds each loses; the prediction costs
+//! O(domains + kinds + Σ per workload its eligible kinds), not domains × workloads × kinds, and
+//! what it lists is what a reader needs.
 
 use std::collections::HashMap;
 
@@ -22,7 +24,8 @@ pub struct FailureDomain {
     pub name: String,
 }
 
-/// What one workload keeps when a domain with some of its eligible nodes is lost.
+/// What a workload keeps when a domain with some of its eligible nodes is lost, and it does not
+/// keep every pod it wants.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkloadLoss {
     /// The workload (index into [`Cluster::workloads`]).
@@ -48,26 +51,18 @@ pub struct DomainLoss {
     /// Whether etcd keeps quorum, so the apiserver serves and a controller manager and a
     /// scheduler can hold their leases: nothing is rescheduled otherwise.
     pub control_plane: bool,
-    /// The workloads the loss touches (an eligible node kind of theirs is in the domain), in
-    /// [`Cluster::workloads`] order. Every other workload keeps what it has at rest.
-    pub touched: Vec<WorkloadLoss>,
+    /// The workloads that do not keep every pod they want (an eligible node kind of theirs is
+    /// in the domain, and what is left does not hold them), in [`Cluster::workloads`] order.
+    /// Every other workload keeps every pod it wants: a Deployment its replicas, a DaemonSet
+    /// one pod on each of its eligible nodes outside the domain.
+    pub short: Vec<WorkloadLoss>,
 }
 
 impl DomainLoss {
-    /// What workload `w` keeps: how many pods run, of how many it wants, and whether it keeps
-    /// an eligible node kind. Untouched, what it has at rest (`at_rest`: its fit and wanted).
-    /// O(log touched).
-    pub fn of(&self, w: usize, at_rest: (u32, u32), has_eligible: bool) -> (u32, u32, bool) {
-        match self.touched.binary_search_by_key(&w, |t| t.workload) {
-            Ok(i) => (self.touched[i].fit, self.touched[i].wanted, self.touched[i].any_left),
-            Err(_) => (at_rest.0, at_rest.1, has_eligible),
-        }
-    }
-
-    /// Whether workload `w` keeps every pod it wants (see [`DomainLoss::of`]).
-    pub fn keeps(&self, w: usize, at_rest: (u32, u32), has_eligible: bool) -> bool {
-        let (fit, wanted, left) = self.of(w, at_rest, has_eligible);
-        self.control_plane && fit >= wanted && left
+    /// Whether workload `w` keeps every pod it wants: the control plane keeps serving and `w`
+    /// is not short. O(log short).
+    pub fn keeps(&self, w: usize) -> bool {
+        self.control_plane && self.short.binary_search_by_key(&w, |t| t.workload).is_err()
     }
 }
 
@@ -113,41 +108,43 @@ impl Cluster {
                 members_lost[d] += kind.count.max;
             }
         }
-        // Per domain, the workloads with eligible kinds there and those kinds, in workload order.
-        let mut touched: Vec<Vec<(usize, Vec<usize>)>> = vec![Vec::new(); domains.len()];
+        // Per workload, the nodes each domain takes from it (a dense array reused, reset through
+        // the list of domains touched); a workload short somewhere is recorded there, with its
+        // eligible kinds in that domain. O(Σ eligible kinds), plus the short ones' kinds again.
+        let mut short: Vec<Vec<WorkloadLoss>> = vec![Vec::new(); domains.len()];
+        let mut gone = vec![0u32; domains.len()];
+        let mut kinds_in = vec![0usize; domains.len()];
+        let mut hit: Vec<usize> = Vec::new();
         for (w, workload) in workloads.iter().enumerate() {
+            let at_rest = workload.nodes(kinds, |_| true);
             for &k in &workload.eligible {
                 let Some(d) = domain_of[k] else { continue };
-                match touched[d].last_mut() {
-                    Some((last, lost)) if *last == w => lost.push(k),
-                    _ => touched[d].push((w, vec![k])),
+                if kinds_in[d] == 0 {
+                    hit.push(d);
                 }
+                gone[d] += kinds[k].count.min;
+                kinds_in[d] += 1;
+            }
+            for d in hit.drain(..) {
+                let left = at_rest.saturating_sub(gone[d]);
+                let (fit, wanted) = (workload.fit_on(left), workload.wanted_on(left));
+                let any_left = kinds_in[d] < workload.eligible.len();
+                if fit < wanted || !any_left {
+                    let lost = workload.eligible.iter().copied().filter(|&k| domain_of[k] == Some(d)).collect();
+                    short[d].push(WorkloadLoss { workload: w, fit, wanted, lost, any_left });
+                }
+                gone[d] = 0;
+                kinds_in[d] = 0;
             }
         }
-        let at_rest: Vec<u32> = workloads.iter().map(|w| w.nodes(kinds, |_| true)).collect();
         domains
             .into_iter()
-            .zip(touched)
+            .zip(short)
             .enumerate()
-            .map(|(d, (domain, touched))| {
+            .map(|(d, (domain, short))| {
                 let lost = members_lost[d].min(members);
                 let control_plane = quorum::survives(members, lost) && members > lost;
-                let touched = touched
-                    .into_iter()
-                    .map(|(w, lost)| {
-                        let workload = &workloads[w];
-                        let gone: u32 = lost.iter().map(|&k| kinds[k].count.min).sum();
-                        let left = at_rest[w].saturating_sub(gone);
-                        WorkloadLoss {
-                            workload: w,
-                            fit: workload.fit_on(left),
-                            wanted: workload.wanted_on(left),
-                            any_left: lost.len() < workload.eligible.len(),
-                            lost,
-                        }
-                    })
-                    .collect();
-                DomainLoss { domain, members_left: (members - lost, members), control_plane, touched }
+                DomainLoss { domain, members_left: (members - lost, members), control_plane, short }
             })
             .collect()
     }

@@ -48,9 +48,12 @@ impl Cluster {
     /// registers (the fleet metadata as written, Typhoon's role label, the domain as a zone) and
     /// its taints. Cabinets are zones too: node lifecycle limits evictions per zone, and a
     /// cabinet lost whole must be seen as a zone lost whole, or its pods are evicted at the
-    /// rate of a partial outage. O(groups × domains + metadata).
+    /// rate of a partial outage. O(machines + groups × domains + metadata).
     pub fn node_kinds(&self) -> Vec<NodeKind> {
         let tainted = self.control_plane_tainted();
+        // Each fixed group's machines per domain, dealt out once (not once per kind).
+        let dealt: Vec<(GroupRef, Vec<u32>)> =
+            self.groups().filter_map(|(r, g)| Some((r, g.domain_counts(g.fixed_count()?)))).collect();
         self.metadata_profiles()
             .into_iter()
             .map(|p| {
@@ -72,8 +75,9 @@ impl Cluster {
                 let taints =
                     if control_plane && tainted { vec![format!("{CONTROLLER_TAINT}:NoSchedule")] } else { Vec::new() };
                 let count = match (g.map(|g| g.size), p.domain) {
-                    (Some(Size::Fixed(n)), Some(d)) => {
-                        let c = g.map_or(0, |g| g.domain_counts(n).get(d).copied().unwrap_or(0));
+                    (Some(Size::Fixed(_)), Some(d)) => {
+                        let counts = dealt.iter().find(|(r, _)| *r == p.group).map(|(_, c)| c.as_slice());
+                        let c = counts.and_then(|c| c.get(d).copied()).unwrap_or(0);
                         NodeCount { min: c, max: c }
                     }
                     (Some(Size::Fixed(n)), None) => NodeCount { min: n, max: n },

@@ -208,6 +208,7 @@ impl Cluster {
                 }
             }
         }
+        let mut placements: HashMap<Vec<(String, Vec<String>)>, (bool, Vec<usize>)> = HashMap::new();
         leaders
             .iter()
             .enumerate()
@@ -241,19 +242,26 @@ impl Cluster {
                 } else {
                     WorkloadKind::Deployment(unit.instances.unwrap_or(1))
                 };
-                let satisfies = |k: &NodeKind| {
-                    requirements
-                        .iter()
-                        .all(|(key, values)| k.metadata.get(key).is_some_and(|v| values.iter().any(|w| w == v)))
-                };
-                let tolerates_control_plane =
-                    kinds.iter().any(|k| k.control_plane && !k.taints.is_empty() && satisfies(k));
-                let eligible = kinds
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, k)| satisfies(k) && (k.taints.is_empty() || tolerates_control_plane))
-                    .map(|(i, _)| i)
-                    .collect();
+                // Workloads with the same requirements may run on the same kinds: worked out
+                // once per distinct set of requirements (O(kinds) each).
+                let (tolerates_control_plane, eligible) = placements
+                    .entry(requirements.clone())
+                    .or_insert_with(|| {
+                        let satisfies = |k: &NodeKind| {
+                            requirements
+                                .iter()
+                                .all(|(key, values)| k.metadata.get(key).is_some_and(|v| values.iter().any(|w| w == v)))
+                        };
+                        let tolerates = kinds.iter().any(|k| k.control_plane && !k.taints.is_empty() && satisfies(k));
+                        let eligible = kinds
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, k)| satisfies(k) && (k.taints.is_empty() || tolerates))
+                            .map(|(i, _)| i)
+                            .collect();
+                        (tolerates, eligible)
+                    })
+                    .clone();
                 Workload {
                     unit: u,
                     name: object_name(&unit.name).to_string(),

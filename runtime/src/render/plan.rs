@@ -121,10 +121,11 @@ pub struct KubernetesLoss {
     /// Whether etcd keeps quorum, so the apiserver serves and the controllers and the scheduler
     /// keep a leader: nothing is rescheduled otherwise.
     pub control_plane: bool,
-    /// The workloads the loss touches (an eligible node kind of theirs is in the domain), and
-    /// what runs of them after it; every other workload keeps what it has at rest (`fits` of
-    /// `wanted`, on its `eligible` node kinds). Listing only these keeps the plan linear in the
-    /// cluster (1,000 domains × 1,000 workloads would otherwise be a million entries).
+    /// The workloads that do not keep every pod they want after the loss (some stay pending),
+    /// and what runs of them. Every other workload keeps every pod it wants: a Deployment its
+    /// replicas, a DaemonSet one pod on each of its eligible nodes outside the domain. Listing
+    /// only these keeps the plan linear in the cluster (1,000 domains × 1,000 workloads would
+    /// otherwise be a million entries of "survives").
     pub workloads: Vec<WorkloadAfterLoss>,
 }
 
@@ -152,7 +153,9 @@ impl KubernetesPlan {
     pub fn of(cluster: &Cluster) -> Option<KubernetesPlan> {
         let k = cluster.kubernetes.as_ref()?;
         let kinds = cluster.node_kinds();
-        let kind_name = |i: usize| cluster.node_kind_name(&kinds[i]);
+        // Each kind's name made once: workloads list the kinds they may run on.
+        let kind_names: Vec<String> = kinds.iter().map(|k| cluster.node_kind_name(k)).collect();
+        let kind_name = |i: usize| kind_names[i].clone();
         let workloads = cluster.workloads();
         let avoided = clusterdef_model::kubernetes::avoided(&workloads, cluster.conflict_globs().len());
         let control_plane = cluster
@@ -209,7 +212,7 @@ impl KubernetesPlan {
                     members: loss.members_left.1,
                     control_plane: loss.control_plane,
                     workloads: loss
-                        .touched
+                        .short
                         .iter()
                         .map(|t| WorkloadAfterLoss {
                             name: workloads[t.workload].name.clone(),
@@ -289,7 +292,7 @@ kubernetes {} (services {}, pods {}, {}; pods of a lost node are placed again af
                 )?;
             }
             if loss.workloads.len() < self.workloads.len() {
-                writeln!(f, "    every other workload keeps its pods where they run")?;
+                writeln!(f, "    every other workload keeps every pod it wants")?;
             }
         }
         Ok(())
@@ -1006,7 +1009,7 @@ impl Plan {
                     })
                     .collect();
                 out.push_str(&table(&["LOSING", "CONTROL PLANE", "WORKLOAD", "PODS", "OUTCOME"], &rows));
-                out.push_str("  (a workload not listed under a loss has no node there, and keeps its pods)\n");
+                out.push_str("  (a workload not listed under a loss keeps every pod it wants)\n");
             }
         }
         if !self.accepted_risks.is_empty() {
