@@ -581,10 +581,13 @@ fn kubernetes_plan_predicts_each_loss_and_pki_never_overwrites() {
             .map(|w| w["survives"].clone())
     };
     assert_eq!(outcome("one", "dist-db"), Some(serde_json::Value::Bool(false)));
+    // A loss lists the workloads it leaves short; the others keep every pod they want.
     assert_eq!(outcome("two", "dist-db"), None, "cabinet two holds none of dist-db's nodes");
-    assert_eq!(outcome("one", "webapp"), Some(serde_json::Value::Bool(true)));
+    assert_eq!(outcome("one", "webapp"), None, "webapp's replicas find nodes in the other cabinets");
     let text = stdout(&clusterdef(&["plan", &file]));
-    assert!(text.contains("cabinet one    serves         dist-db     0 of 1  does not survive"), "{text}");
+    assert!(text.contains("cabinet one    serves         dist-db   0 of 1  does not survive"), "{text}");
+    assert!(text.contains("cabinet two    serves         (all)             every one keeps its pods"), "{text}");
+    assert!(text.contains("(a workload not listed under a loss keeps every pod it wants)"), "{text}");
 
     let s = Scratch::new("pki");
     let out = s.path("pki");

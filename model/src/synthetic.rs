@@ -181,8 +181,10 @@ pub fn host_items_across(cabinets: u32) -> Cluster {
         names
             .iter()
             .map(|d| {
-                let mut h = crate::host::HostConfig::default();
-                h.files = Cow::Owned(vec![file(format!("/etc/cabinet/{d}"))]);
+                let h = crate::host::HostConfig {
+                    files: Cow::Owned(vec![file(format!("/etc/cabinet/{d}"))]),
+                    ..Default::default()
+                };
                 (Cow::Owned(d.clone()), h)
             })
             .collect(),

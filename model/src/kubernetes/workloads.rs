@@ -17,6 +17,9 @@ use crate::glob;
 
 use super::{NodeKind, object_name};
 
+/// Whether a workload tolerates the control-plane taint, and the node kinds it may run on.
+type Placement = (bool, Vec<usize>);
+
 /// What Kubernetes object a workload becomes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WorkloadKind {
@@ -208,7 +211,7 @@ impl Cluster {
                 }
             }
         }
-        let mut placements: HashMap<Vec<(String, Vec<String>)>, (bool, Vec<usize>)> = HashMap::new();
+        let mut placements: HashMap<Vec<(String, Vec<String>)>, Placement> = HashMap::new();
         leaders
             .iter()
             .enumerate()

@@ -997,15 +997,31 @@ impl Plan {
                     .flat_map(|loss| {
                         let lost = format!("{} {}", loss.kind.key(), loss.domain);
                         let serving = if loss.control_plane { "serves" } else { "stops (no quorum)" };
-                        loss.workloads.iter().map(move |w| {
-                            vec![
-                                lost.clone(),
+                        let mut rows: Vec<Vec<String>> = loss
+                            .workloads
+                            .iter()
+                            .map(|w| {
+                                vec![
+                                    lost.clone(),
+                                    serving.to_string(),
+                                    w.name.clone(),
+                                    format!("{} of {}", w.running, w.wanted),
+                                    if w.survives { "survives".to_string() } else { "does not survive".to_string() },
+                                ]
+                            })
+                            .collect();
+                        if rows.is_empty() {
+                            let outcome =
+                                if loss.control_plane { "every one keeps its pods" } else { "none is placed again" };
+                            rows.push(vec![
+                                lost,
                                 serving.to_string(),
-                                w.name.clone(),
-                                format!("{} of {}", w.running, w.wanted),
-                                if w.survives { "survives".to_string() } else { "does not survive".to_string() },
-                            ]
-                        })
+                                "(all)".to_string(),
+                                String::new(),
+                                outcome.to_string(),
+                            ]);
+                        }
+                        rows
                     })
                     .collect();
                 out.push_str(&table(&["LOSING", "CONTROL PLANE", "WORKLOAD", "PODS", "OUTCOME"], &rows));
