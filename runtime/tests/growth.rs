@@ -46,3 +46,32 @@ fn import_grows_near_linearly_in_metadata() {
         let _ = std::hint::black_box(import(files, Some("wide")));
     });
 }
+
+/// YAML aliases: a cloud-config whose `ssh_authorized_keys` lists one anchored key 100 →
+/// 10,000 times (each copy counted against the file's budget, none past it).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn import_grows_near_linearly_in_aliases() {
+    let base = rendered();
+    let sets: Vec<(usize, Vec<SourceFile>)> = [100, 1_000, 10_000]
+        .into_iter()
+        .map(|n| {
+            let mut files = base.clone();
+            let config = files.iter_mut().find(|f| f.text.starts_with("#cloud-config")).expect("a config");
+            let keys = "  - *k\n".repeat(n);
+            config.text = config.text.replacen(
+                "#cloud-config\n",
+                &format!(
+                    "#cloud-config\nanchors: &k \"ssh-ed25519 AAAA{} ops@example.com\"\nssh_authorized_keys:\n{keys}",
+                    "k".repeat(40)
+                ),
+                1,
+            );
+            (n, files)
+        })
+        .collect();
+    assert_near_linear("import aliases", 100, |n| {
+        let files = &sets.iter().find(|(m, _)| *m == n).expect("built").1;
+        let _ = std::hint::black_box(import(files, Some("aliases")));
+    });
+}

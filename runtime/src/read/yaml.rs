@@ -10,6 +10,11 @@ use granit_parser::{Event, Options, Parser, ScalarStyle};
 /// collections can otherwise expand to billions of nodes.
 const MAX_NODES: usize = 1_000_000;
 
+/// The most bytes of scalar text a document may expand to, aliases included: the most a file
+/// the importer reads may hold (1 MiB), so an alias's copies count against the same budget as
+/// the file's own bytes (`&h "<500,000 a>"` then 5,000 `*h` would otherwise copy 2.5 GB).
+pub const MAX_TEXT_BYTES: usize = 1 << 20;
+
 /// A node with the position (1-based line and column) where it starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Node {
@@ -89,7 +94,7 @@ impl Node {
 
 /// The first document of `text`, or `None` for an empty stream.
 pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
-    let mut builder = Builder { anchors: HashMap::new(), stack: Vec::new(), nodes: 0, root: None };
+    let mut builder = Builder { anchors: HashMap::new(), stack: Vec::new(), nodes: 0, bytes: 0, root: None };
     // Comments mean nothing to go-yaml; not collecting them saves a fifth of the parse.
     let mut options = Options::default();
     options.emit_comments = false;
@@ -104,6 +109,7 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
         match event {
             Event::Scalar(value, style, anchor, _) => {
                 let plain = style == ScalarStyle::Plain;
+                builder.bytes += value.len();
                 builder
                     .add(Node { value: Value::Scalar { text: value.into_owned(), plain }, line, column }, anchor)
                     .map_err(at)?;
@@ -119,8 +125,24 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
                 builder.add(node, anchor).map_err(at)?;
             }
             Event::Alias(id) => {
-                let node = builder.anchors.get(&id).cloned().ok_or_else(|| at("an alias to no anchor".into()))?;
-                builder.nodes += count(&node);
+                // Counted before it is copied: nodes and bytes both.
+                let (nodes, bytes) = builder
+                    .anchors
+                    .get(&id)
+                    .map(|(_, n, b)| (*n, *b))
+                    .ok_or_else(|| at("an alias to no anchor".into()))?;
+                builder.nodes += nodes;
+                builder.bytes += bytes;
+                if builder.bytes > MAX_TEXT_BYTES {
+                    return Err(at(format!(
+                        "the document's text expands past {MAX_TEXT_BYTES} bytes through its aliases, the most a file is read for"
+                    )));
+                }
+                let node = builder.anchors.get(&id).map(|(n, _, _)| n.clone()).unwrap_or_else(|| Node {
+                    value: Value::Seq(Vec::new()),
+                    line,
+                    column,
+                });
                 builder.add(node, 0).map_err(at)?;
             }
             Event::DocumentEnd if builder.root.is_some() => break,
@@ -130,19 +152,25 @@ pub fn parse(text: &str) -> Result<Option<Node>, YamlError> {
     Ok(builder.root)
 }
 
-fn count(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Scalar { .. } => 0,
-        Value::Seq(items) => items.iter().map(count).sum(),
-        Value::Map(pairs) => pairs.iter().map(|(k, v)| count(k) + count(v)).sum(),
+/// A node's size: how many nodes, and how many bytes of scalar text, it holds.
+fn size(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Scalar { text, .. } => (1, text.len()),
+        Value::Seq(items) => items.iter().map(size).fold((1, 0), |(n, b), (m, c)| (n + m, b + c)),
+        Value::Map(pairs) => pairs.iter().fold((1, 0), |(n, b), (k, v)| {
+            let ((kn, kb), (vn, vb)) = (size(k), size(v));
+            (n + kn + vn, b + kb + vb)
+        }),
     }
 }
 
 /// Collections being built: the node, its anchor, and for a mapping the key awaiting its value.
+/// Each anchored node is kept with its size, so an alias is counted before it is copied.
 struct Builder {
-    anchors: HashMap<usize, Node>,
+    anchors: HashMap<usize, (Node, usize, usize)>,
     stack: Vec<(Node, usize, Option<Node>)>,
     nodes: usize,
+    bytes: usize,
     root: Option<Node>,
 }
 
@@ -153,7 +181,8 @@ impl Builder {
             return Err(format!("the document expands to more than {MAX_NODES} nodes"));
         }
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            let (nodes, bytes) = size(&node);
+            self.anchors.insert(anchor, (node.clone(), nodes, bytes));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
@@ -201,6 +230,14 @@ mod tests {
             bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
         }
         assert!(parse(&bomb).expect_err("refused").message.contains("more than"));
+        // A string copied by its aliases counts its bytes each time, against the file's budget.
+        let mut strings = format!("h: &h \"{}\"\nl:\n", "a".repeat(500_000));
+        strings.push_str(&"  - *h\n".repeat(5_000));
+        let started = std::time::Instant::now();
+        let error = parse(&strings).expect_err("refused");
+        assert!(error.message.contains("through its aliases"), "{error:?}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused before copying");
+        assert!(parse(&format!("h: &h \"{}\"\nl: [*h]\n", "a".repeat(1_000))).is_ok(), "a few copies are fine");
         let error = parse("a: [1, 2\nb: c\n").expect_err("unclosed");
         assert!(error.line >= 1 && error.column >= 1, "{error:?}");
         assert_eq!(parse("").expect("empty"), None);
