@@ -1,0 +1,120 @@
+//! What a write refuses before it changes anything, and what it repairs after an interrupted one.
+
+use super::manifest::MAX_COMPARED;
+use super::*;
+
+/// Refuses a managed top-level entry that is not clusterdef's to replace: a symlink (replacing
+/// it would move the user's directory or write through it), or anything on another device (a
+/// mount point). Inside a managed directory, the same holds for every entry: the walk never
+/// follows a link. O(entries under it).
+pub(super) fn check_managed(dir: &Path, top: &Path, device: u64) -> Result<(), WriteError> {
+    let mut pending = vec![top.to_path_buf()];
+    while let Some(rel) = pending.pop() {
+        let path = dir.join(&rel);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(io_at(&path)(e)),
+        };
+        if rel == top && meta.file_type().is_symlink() {
+            return Err(WriteError::Foreign {
+                path,
+                why: "it is a symlink where clusterdef writes an entry of its own; it is never replaced, followed or written through".to_string(),
+            });
+        }
+        if clusterdef_fs::device(&meta) != device {
+            return Err(WriteError::Foreign {
+                path,
+                why: "it lies on another file system (a mount point); clusterdef moves and links files within the output directory's own".to_string(),
+            });
+        }
+        if meta.is_dir() {
+            for entry in fs::read_dir(&path).map_err(io_at(&path))? {
+                pending.push(rel.join(entry.map_err(io_at(&path))?.file_name()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses an artifact whose directories in the output are not real directories: a symlink
+/// there would carry the render into another directory.
+pub(super) fn check_parents(dir: &Path, rel: &str) -> Result<(), WriteError> {
+    let mut path = dir.to_path_buf();
+    let components: Vec<&str> = rel.split('/').collect();
+    for component in &components[..components.len().saturating_sub(1)] {
+        path.push(component);
+        match fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(WriteError::Foreign {
+                    path,
+                    why: format!(
+                        "it is not a directory, and {rel} goes inside it; clusterdef never writes through a symlink"
+                    ),
+                });
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(())
+}
+
+/// Puts back a top-level entry an interrupted write left between the renames of its swap, and
+/// clears the stage. Only what can be proven clusterdef's own is renamed: the stage and its
+/// `.old` must be real directories on the output's device (a symlink there is refused, never
+/// followed), the entry must be named as a top-level entry by the manifest, not be a symlink,
+/// hold every file the manifest lists under it with the bytes it wrote, and its place must be
+/// empty.
+pub(super) fn recover(dir: &Path, stage: &Path, manifest: &Manifest, device: u64) -> Result<(), WriteError> {
+    let real_dir = |path: &Path| -> Result<bool, WriteError> {
+        match fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() && clusterdef_fs::device(&meta) == device => Ok(true),
+            Ok(_) => Err(WriteError::Foreign {
+                path: path.to_path_buf(),
+                why: "clusterdef stages its renders here, and this is not a directory of its own (a symlink, a file, or on another file system)".to_string(),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_at(path)(e)),
+        }
+    };
+    if !real_dir(stage)? {
+        return Ok(());
+    }
+    let old = stage.join(OLD);
+    if real_dir(&old)? {
+        let tops = manifest.tops();
+        for entry in fs::read_dir(&old).map_err(io_at(&old))?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let target = dir.join(&name);
+            let own = tops.contains(name.as_str())
+                && fs::symlink_metadata(&target).is_err()
+                && holds_what_it_wrote(&entry.path(), &name, manifest);
+            if own {
+                fs::rename(entry.path(), &target).map_err(io_at(&target))?;
+            }
+        }
+    }
+    match fs::remove_dir_all(stage) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_at(stage)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `path`, a copy of top-level entry `top` set aside by an interrupted swap, holds every
+/// file the manifest lists under `top` with the bytes clusterdef wrote (no symlink followed).
+pub(super) fn holds_what_it_wrote(path: &Path, top: &str, manifest: &Manifest) -> bool {
+    if fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_symlink()) {
+        return false;
+    }
+    manifest.files.keys().filter(|rel| top_of(rel) == top).all(|rel| {
+        let inside = rel.strip_prefix(top).unwrap_or(rel).trim_start_matches('/');
+        let file = if inside.is_empty() { path.to_path_buf() } else { path.join(inside) };
+        let parents_real = Path::new(inside)
+            .ancestors()
+            .skip(1)
+            .filter(|p| !p.as_os_str().is_empty())
+            .all(|p| fs::symlink_metadata(path.join(p)).is_ok_and(|m| m.is_dir()));
+        parents_real && matches!(clusterdef_fs::read_own(&file, MAX_COMPARED), Ok(bytes) if manifest.wrote(rel, &bytes))
+    })
+}

@@ -1,0 +1,258 @@
+//! Writing rendered artifacts to a directory: the one place clusterdef touches the file system.
+//!
+//! - The new tree is staged whole in [`STAGE`] inside the directory, then swapped in with a
+//!   constant number of renames: one per top-level entry (`cloud-config/`, `units/`, `pxe/`,
+//!   `plan.txt`), the manifest last. A reader sees each top-level directory entirely old or
+//!   entirely new, and a write that fails while staging (a full disk, a denied directory)
+//!   removes the stage and leaves the previous render as it was.
+//! - Within a directory that changes, files whose bytes stay the same, and files clusterdef did
+//!   not write, are carried into the staged tree as hard links: their contents, inode and
+//!   modification time are kept, and nothing is copied. A top-level entry with no change at all
+//!   is not touched.
+//! - A manifest, [`MANIFEST`], lists what clusterdef wrote, each file with a hash of its bytes.
+//!   A later render drops only files the manifest lists, still holding what was written, that
+//!   the new render no longer makes, and refuses to overwrite a file it did not write or that
+//!   was changed since.
+//! - Every change is a rename of a whole top-level entry: a stale entry is swapped for one
+//!   holding only the user's files (or set aside whole), never pruned file by file, so a kill at
+//!   any point leaves every top-level entry wholly old or wholly new. A write interrupted
+//!   between the two renames that swap an entry (a window of two system calls) leaves the old
+//!   entry in the stage; the next write puts it back before it begins, if it can prove it is its
+//!   own (named by the manifest, holding what the manifest says was written, its place empty).
+//! - Only what clusterdef owns is touched: a symlink, a FIFO or device, or an entry of another
+//!   file system where it writes, compares, carries or removes is never followed, moved, linked
+//!   or written through; the render stops before changing anything, naming it
+//!   ([`WriteError::Foreign`]). Links the user keeps inside a managed directory are carried as
+//!   links.
+
+mod commit;
+mod guard;
+mod lock;
+mod manifest;
+#[cfg(feature = "import")]
+mod sources;
+mod stage;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::render::Artifacts;
+
+use commit::commit;
+use guard::{check_managed, check_parents, recover};
+use lock::Lock;
+use manifest::{Manifest, top_of};
+pub use manifest::{current_bytes, read_manifest};
+#[cfg(feature = "import")]
+pub use sources::*;
+use stage::Stager;
+
+/// The manifest's file name in the output directory.
+pub const MANIFEST: &str = "clusterdef-manifest.txt";
+
+const MANIFEST_HEADER: &str =
+    "# Files written by clusterdef. A new render replaces them and removes the ones it no longer makes.\n";
+
+/// What a write did, each list in path order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Files created or changed.
+    pub written: Vec<String>,
+    /// Files that already held these bytes.
+    pub unchanged: Vec<String>,
+    /// Files of the previous render that this one no longer makes.
+    pub removed: Vec<String>,
+}
+
+/// Why writing failed.
+#[derive(Debug)]
+pub enum WriteError {
+    /// A file system operation failed.
+    Io {
+        /// The path it was working on.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// A file exists where an artifact goes, and the manifest does not list it.
+    NotOurs(PathBuf),
+    /// Another write into the directory held its lock for longer than the wait.
+    Locked(PathBuf),
+    /// An entry where clusterdef writes is not its own to replace (a symlink, a special file,
+    /// another file system); nothing was changed.
+    Foreign {
+        /// The entry.
+        path: PathBuf,
+        /// What it is, and why it stops the render.
+        why: String,
+    },
+}
+
+impl fmt::Display for WriteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WriteError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            WriteError::NotOurs(path) => write!(
+                f,
+                "{} exists and was not written by clusterdef; move it away or render into another directory",
+                path.display()
+            ),
+            WriteError::Foreign { path, why } => {
+                let why = why.replace("\n  = help: ", "; ");
+                write!(
+                    f,
+                    "{}: {why}; nothing was changed: move it away or render into another directory",
+                    path.display()
+                )
+            }
+            WriteError::Locked(path) => write!(
+                f,
+                "another render into this directory is running (it holds {}); wait for it, or remove the file if no render is running",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            WriteError::Io { source, .. } => Some(source),
+            WriteError::NotOurs(_) | WriteError::Locked(_) | WriteError::Foreign { .. } => None,
+        }
+    }
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
+    move |source| WriteError::Io { path: path.to_path_buf(), source }
+}
+
+/// The file operations that change a directory. [`Artifacts::write_to`] uses the real file
+/// system; tests inject failures through [`write_with`].
+///
+/// Files are written from several threads at once, so the operations take `&self`.
+pub trait Fs: Sync {
+    /// Creates `path`, which does not exist, and writes `bytes` to it.
+    fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()>;
+    /// Renames `from` over `to`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    /// Makes `to` a hard link to `from`.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::hard_link(from, to)
+    }
+}
+
+/// The real file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RealFs;
+
+impl Fs for RealFs {
+    fn write(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        create_new(path, bytes)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+}
+
+/// Creates `path` and writes `bytes`; fails if anything, a symlink included, is already there,
+/// so a write never follows a link someone put in its way.
+fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    fs::OpenOptions::new().write(true).create_new(true).open(path)?.write_all(bytes)
+}
+
+/// Writes `bytes` to `path` (creating its directory) unless it already holds them, through a
+/// temporary file renamed into place; returns whether it wrote. For a single generated file, such
+/// as the module a build script includes, which cargo must not see change when it has not. A
+/// symlink or special file at `path` is refused, never written through.
+pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
+    if current_bytes(path)?.as_deref() == Some(bytes) {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(io_at(parent))?;
+    }
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.clusterdef-tmp"));
+    // A leftover of an interrupted write (or anything put there) is removed, not written through.
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_at(&tmp)(e)),
+        _ => {}
+    }
+    create_new(&tmp, bytes).map_err(io_at(&tmp))?;
+    fs::rename(&tmp, path).map_err(io_at(path))?;
+    Ok(true)
+}
+
+/// The directory, inside the output directory, that a write stages the new tree in.
+pub const STAGE: &str = ".clusterdef-stage";
+
+/// Where, inside the stage, a directory waits between the two renames that swap it.
+const OLD: &str = ".old";
+
+/// The lock file that keeps two writes into one directory from interleaving.
+pub const LOCK: &str = ".clusterdef.lock";
+
+/// How long a write waits for another write into the same directory to finish.
+pub const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+impl Artifacts {
+    /// Writes the files into `dir` (created if missing): staged whole, swapped in, with a
+    /// manifest that lets the next write remove what this render no longer makes. See
+    /// [`crate::output`] for the guarantees. (Defined here, beside the writer, so that the
+    /// renderers never depend on the file system: `output` uses `render`, not the other way.)
+    pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<WriteReport, WriteError> {
+        write_with(self, dir.as_ref(), &RealFs, LOCK_WAIT)
+    }
+}
+
+/// Writes `artifacts` into `dir` through `fs_ops`, waiting up to `wait` for the directory's
+/// lock. [`Artifacts::write_to`] is this with the real file system; see the module's
+/// documentation for the guarantees.
+pub fn write_with(
+    artifacts: &Artifacts,
+    dir: &Path,
+    fs_ops: &dyn Fs,
+    wait: Duration,
+) -> Result<WriteReport, WriteError> {
+    fs::create_dir_all(dir).map_err(io_at(dir))?;
+    let device = fs::metadata(dir).map(|m| clusterdef_fs::device(&m)).map_err(io_at(dir))?;
+    let _lock = Lock::acquire(dir, wait)?;
+    let previous = Manifest::read(dir)?;
+    let stage = dir.join(STAGE);
+    recover(dir, &stage, &previous, device)?;
+    // Check every entry first, so a refusal leaves the directory as it was.
+    let mut tops: BTreeSet<&str> = artifacts.paths().map(top_of).collect();
+    tops.extend(previous.tops());
+    for top in &tops {
+        check_managed(dir, Path::new(top), device)?;
+    }
+    for (rel, bytes) in artifacts {
+        let path = dir.join(rel);
+        check_parents(dir, rel)?;
+        if let Some(current) = current_bytes(&path)?
+            && current != *bytes
+            && !previous.wrote(rel, &current)
+        {
+            return Err(WriteError::NotOurs(path));
+        }
+    }
+    let manifest = Manifest::text(artifacts);
+    fs::create_dir_all(&stage).map_err(io_at(&stage))?;
+    let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new() };
+    let staged = writer.stage_all(artifacts, &tops, &previous, &manifest).and_then(|staged| {
+        writer.flush()?;
+        Ok(staged)
+    });
+    let result = staged.and_then(|(report, swaps)| commit(dir, &stage, fs_ops, report, swaps));
+    let _ = fs::remove_dir_all(&stage);
+    result
+}
