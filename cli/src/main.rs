@@ -252,9 +252,10 @@ fn diff(artifacts: &Artifacts, dir: &Path) -> Result<Diff, String> {
     let previous = output::read_manifest(dir).map_err(|e| e.to_string())?;
     let mut d = Diff::default();
     for (path, bytes) in artifacts {
-        match output::current_bytes(&dir.join(path)).map_err(|e| e.to_string())? {
-            Some(old) if old == bytes => {}
-            Some(_) => d.changed.push(path.to_string()),
+        // Compared in blocks, never read whole.
+        match output::holds(&dir.join(path), bytes).map_err(|e| e.to_string())? {
+            Some(true) => {}
+            Some(false) => d.changed.push(path.to_string()),
             None => d.added.push(path.to_string()),
         }
     }
@@ -289,13 +290,19 @@ fn run(cli: Cli) -> Outcome {
         Command::Render { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
             Err(outcome) => outcome,
             Ok(cluster) => {
-                let written = render(&cluster, discovery_url).and_then(|artifacts| {
-                    let report = artifacts.write_to(&out).map_err(|e| e.to_string());
-                    // The process ends next: returning tens of thousands of buffers to the
-                    // allocator one by one would only delay the exit.
-                    std::mem::forget(artifacts);
-                    report
-                });
+                // A render of the same source into a directory nothing touched since has nothing
+                // to do: known from the manifest's source and stamps, without rendering.
+                let source = output::fingerprint(&cluster, &RenderOptions { discovery_url: discovery_url.clone() });
+                let written = match output::up_to_date(&out, source) {
+                    Ok(Some(report)) => Ok(report),
+                    _ => render(&cluster, discovery_url).and_then(|artifacts| {
+                        let report = artifacts.write_to_from(&out, source).map_err(|e| e.to_string());
+                        // The process ends next: returning tens of thousands of buffers to the
+                        // allocator one by one would only delay the exit.
+                        std::mem::forget(artifacts);
+                        report
+                    }),
+                };
                 match written {
                     Ok(report) => {
                         match format {

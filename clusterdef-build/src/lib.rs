@@ -163,8 +163,16 @@ impl Builder {
             None => out_dir.join("clusterdef").join(&name),
         };
         let options = RenderOptions { discovery_url: self.discovery_url };
-        let artifacts = cluster.render_with(&options).map_err(Error::Render)?;
-        let report = artifacts.write_to(&artifacts_dir).map_err(Error::Write)?;
+        // Nothing to render when the artifacts directory holds, untouched, a render of the same
+        // source (`output::up_to_date`).
+        let source = clusterdef::output::fingerprint(&cluster, &options);
+        let report = match clusterdef::output::up_to_date(&artifacts_dir, source).map_err(Error::Write)? {
+            Some(report) => report,
+            None => {
+                let artifacts = cluster.render_with(&options).map_err(Error::Render)?;
+                artifacts.write_to_from(&artifacts_dir, source).map_err(Error::Write)?
+            }
+        };
 
         let module_text = generate_module(&cluster, &self.input.display().to_string());
         let module = out_dir.join("clusterdef").join(format!("{name}.rs"));

@@ -173,11 +173,20 @@ pub fn read_own(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 /// a symlink at the last component as [`read_own`] does. Memory is one block, whatever the
 /// file's size.
 pub fn hash_own(path: &Path, limit: u64) -> Result<(u64, u64), ReadError> {
+    let mut hash = FNV_OFFSET;
+    let len = stream_own(path, limit, &mut |block| hash = fnv1a_extend(hash, block))?;
+    Ok((len, hash))
+}
+
+/// Reads the file clusterdef wrote at `path` in blocks of at most 64 KiB, handing each to
+/// `each`, through `limit` (more is [`ReadError::TooLarge`], after the blocks up to it);
+/// returns the length. A symlink at the last component is refused as [`read_own`] does. Memory
+/// is one block, whatever the file's size.
+pub fn stream_own(path: &Path, limit: u64, each: &mut dyn FnMut(&[u8])) -> Result<u64, ReadError> {
     let opened = open::open_regular(path, false, &mut no_hook)?;
     let mut reader = opened.file.take(limit.saturating_add(1));
-    let mut hash = FNV_OFFSET;
     let mut len = 0u64;
-    let mut block = [0u8; 64 * 1024];
+    let mut block = vec![0u8; 64 * 1024];
     loop {
         let n = match reader.read(&mut block) {
             Ok(0) => break,
@@ -189,9 +198,75 @@ pub fn hash_own(path: &Path, limit: u64) -> Result<(u64, u64), ReadError> {
         if len > limit {
             return Err(ReadError::TooLarge { limit });
         }
-        hash = fnv1a_extend(hash, &block[..n]);
+        each(&block[..n]);
     }
-    Ok((len, hash))
+    Ok(len)
+}
+
+/// What the file system says of a file, the way git's index keeps it: a file whose size,
+/// modification and change times, inode and device are all as recorded has not been written
+/// since it was recorded (its change time moves with every write, rename into place or
+/// `touch -r`, and no user can set it), so what it holds is known without reading it. The
+/// kernel stamps times from a coarse clock, so a write in the same tick as the recording keeps
+/// them: a stamp is only trusted when it is older than the record (the writer's manifest
+/// records a younger one as unknown, as git does with "racily clean" entries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    /// Its size in bytes.
+    pub len: u64,
+    /// Its modification time, nanoseconds since the epoch.
+    pub modified: i128,
+    /// Its change time (of its inode), nanoseconds since the epoch.
+    pub changed: i128,
+    /// Its inode.
+    pub inode: u64,
+    /// Its device.
+    pub device: u64,
+}
+
+impl Stamp {
+    /// The stamp of `meta` (from `symlink_metadata`, never following a link).
+    #[cfg(unix)]
+    pub fn of(meta: &Metadata) -> Stamp {
+        use std::os::unix::fs::MetadataExt as _;
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Stamp {
+            len: meta.len(),
+            modified: ns(meta.mtime(), meta.mtime_nsec()),
+            changed: ns(meta.ctime(), meta.ctime_nsec()),
+            inode: meta.ino(),
+            device: meta.dev(),
+        }
+    }
+
+    /// The stamp of `meta` (size and modification time only where the platform says no more).
+    #[cfg(not(unix))]
+    pub fn of(meta: &Metadata) -> Stamp {
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as i128);
+        Stamp { len: meta.len(), modified, changed: modified, inode: 0, device: 0 }
+    }
+
+    /// The stamp as the manifest writes it: five decimal numbers joined by `.`.
+    pub fn to_text(&self) -> String {
+        format!("{}.{}.{}.{}.{}", self.len, self.modified, self.changed, self.inode, self.device)
+    }
+
+    /// A stamp [`Stamp::to_text`] wrote, if `text` is one.
+    pub fn parse(text: &str) -> Option<Stamp> {
+        let mut parts = text.split('.');
+        let stamp = Stamp {
+            len: parts.next()?.parse().ok()?,
+            modified: parts.next()?.parse().ok()?,
+            changed: parts.next()?.parse().ok()?,
+            inode: parts.next()?.parse().ok()?,
+            device: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(stamp)
+    }
 }
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;

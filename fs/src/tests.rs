@@ -240,3 +240,19 @@ fn a_hash_is_streamed_through_the_limit() {
         assert!(matches!(hash_own(&dir.0.join("l"), 10), Err(ReadError::Symlink)));
     }
 }
+
+#[test]
+fn a_stamp_reads_back_from_its_text_and_names_the_inode() {
+    let dir = Scratch::new("stamp");
+    let path = dir.0.join("f");
+    std::fs::write(&path, "one").expect("file");
+    let first = Stamp::of(&std::fs::symlink_metadata(&path).expect("meta"));
+    assert_eq!(Stamp::parse(&first.to_text()), Some(first));
+    assert_eq!(Stamp::parse("1.2.3.4"), None);
+    assert_eq!(Stamp::of(&std::fs::symlink_metadata(&path).expect("meta")), first, "nothing changed");
+    // A rename into place is a new inode (the time stamps may not move: the kernel's clock for
+    // them is coarse, which the writer's manifest allows for).
+    std::fs::write(dir.0.join("g"), "two").expect("file");
+    std::fs::rename(dir.0.join("g"), &path).expect("rename over");
+    assert_ne!(Stamp::of(&std::fs::symlink_metadata(&path).expect("meta")), first);
+}

@@ -6,8 +6,14 @@ use super::*;
 /// Refuses a managed top-level entry that is not clusterdef's to replace: a symlink (replacing
 /// it would move the user's directory or write through it), or anything on another device (a
 /// mount point). Inside a managed directory, the same holds for every entry: the walk never
-/// follows a link. O(entries under it).
-pub(super) fn check_managed(dir: &Path, top: &Path, device: u64) -> Result<(), WriteError> {
+/// follows a link. Records what it saw of every entry in `seen` (by `/`-separated relative
+/// path), which the write then reads instead of asking again. O(entries under it).
+pub(super) fn check_managed(
+    dir: &Path,
+    top: &Path,
+    device: u64,
+    seen: &mut HashMap<String, fs::Metadata>,
+) -> Result<(), WriteError> {
     let mut pending = vec![top.to_path_buf()];
     while let Some(rel) = pending.pop() {
         let path = dir.join(&rel);
@@ -33,20 +39,24 @@ pub(super) fn check_managed(dir: &Path, top: &Path, device: u64) -> Result<(), W
                 pending.push(rel.join(entry.map_err(io_at(&path))?.file_name()));
             }
         }
+        seen.insert(rel.to_string_lossy().replace('\\', "/"), meta);
     }
     Ok(())
 }
 
 /// Refuses an artifact whose directories in the output are not real directories: a symlink
-/// there would carry the render into another directory.
-pub(super) fn check_parents(dir: &Path, rel: &str) -> Result<(), WriteError> {
-    let mut path = dir.to_path_buf();
-    let components: Vec<&str> = rel.split('/').collect();
-    for component in &components[..components.len().saturating_sub(1)] {
-        path.push(component);
-        match fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
+/// there would carry the render into another directory. Reads what [`check_managed`] saw.
+/// O(components).
+pub(super) fn check_parents(dir: &Path, rel: &str, seen: &HashMap<String, fs::Metadata>) -> Result<(), WriteError> {
+    let mut end = 0;
+    while let Some(slash) = rel[end..].find('/') {
+        end += slash;
+        let parent = &rel[..end];
+        end += 1;
+        let path = dir.join(parent);
+        match seen.get(parent) {
+            Some(meta) if meta.is_dir() => {}
+            Some(_) => {
                 return Err(WriteError::Foreign {
                     path,
                     why: format!(
@@ -54,7 +64,7 @@ pub(super) fn check_parents(dir: &Path, rel: &str) -> Result<(), WriteError> {
                     ),
                 });
             }
-            Err(_) => break,
+            None => break,
         }
     }
     Ok(())

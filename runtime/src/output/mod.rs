@@ -35,7 +35,7 @@ mod stage;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -47,8 +47,8 @@ use crate::render::Artifacts;
 use commit::commit;
 use guard::{check_managed, check_parents, recover};
 use lock::Lock;
-use manifest::{Manifest, top_of};
-pub use manifest::{current_bytes, read_manifest};
+use manifest::{Current, Manifest, current, top_of};
+pub use manifest::{current_bytes, holds, read_manifest};
 #[cfg(feature = "import")]
 pub use sources::*;
 use stage::Stager;
@@ -94,27 +94,35 @@ pub enum WriteError {
     },
 }
 
+/// A path as a message shows it: whole up to 300 bytes, else its start and end around `…`, so no
+/// file's content or a hand-edited manifest can make a message of megabytes.
+fn shown(path: &Path) -> String {
+    let text = path.display().to_string();
+    if text.len() <= 300 {
+        return text;
+    }
+    let cut = |at: usize| (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+    let (head, tail) = (cut(150), cut(text.len() - 120));
+    format!("{}…{}", &text[..head], &text[tail..])
+}
+
 impl fmt::Display for WriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            WriteError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            WriteError::Io { path, source } => write!(f, "{}: {source}", shown(path)),
             WriteError::NotOurs(path) => write!(
                 f,
                 "{} exists and was not written by clusterdef; move it away or render into another directory",
-                path.display()
+                shown(path)
             ),
             WriteError::Foreign { path, why } => {
                 let why = why.replace("\n  = help: ", "; ");
-                write!(
-                    f,
-                    "{}: {why}; nothing was changed: move it away or render into another directory",
-                    path.display()
-                )
+                write!(f, "{}: {why}; nothing was changed: move it away or render into another directory", shown(path))
             }
             WriteError::Locked(path) => write!(
                 f,
                 "another render into this directory is running (it holds {}); wait for it, or remove the file if no render is running",
-                path.display()
+                shown(path)
             ),
         }
     }
@@ -174,7 +182,7 @@ fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// as the module a build script includes, which cargo must not see change when it has not. A
 /// symlink or special file at `path` is refused, never written through.
 pub fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
-    if current_bytes(path)?.as_deref() == Some(bytes) {
+    if holds(path, bytes)? == Some(true) {
         return Ok(false);
     }
     if let Some(parent) = path.parent() {
@@ -212,6 +220,51 @@ impl Artifacts {
     pub fn write_to(&self, dir: impl AsRef<Path>) -> Result<WriteReport, WriteError> {
         write_with(self, dir.as_ref(), &RealFs, LOCK_WAIT)
     }
+
+    /// [`Artifacts::write_to`], recording in the manifest `source`, the [`fingerprint`] of what
+    /// the artifacts were rendered from, so that [`up_to_date`] can tell a later render of the
+    /// same source into an untouched directory that it has nothing to do.
+    pub fn write_to_from(&self, dir: impl AsRef<Path>, source: u64) -> Result<WriteReport, WriteError> {
+        write_from(self, dir.as_ref(), &RealFs, LOCK_WAIT, Some(source))
+    }
+}
+
+/// The fingerprint of what a render is made from: this release of clusterdef, the cluster and
+/// the options, hashed (FNV-1a over their `Debug` form, which names every field). Equal
+/// fingerprints render equal bytes.
+pub fn fingerprint(cluster: &clusterdef_model::Cluster, options: &crate::render::RenderOptions) -> u64 {
+    clusterdef_fs::fnv1a(format!("clusterdef {} {cluster:?} {options:?}", env!("CARGO_PKG_VERSION")).as_bytes())
+}
+
+/// Whether `dir` holds, untouched, a render of `source` (a [`fingerprint`]): its manifest names
+/// that source, no write is in progress or was interrupted there, and every file it lists is
+/// still, by its stamp (size, times, inode, device), what clusterdef wrote. Then the report of
+/// a render that would change nothing; else `None` (render and write as usual). Reads no file
+/// but the manifest. O(files).
+pub fn up_to_date(dir: &Path, source: u64) -> Result<Option<WriteReport>, WriteError> {
+    let manifest = match fs::symlink_metadata(dir.join(MANIFEST)) {
+        Ok(meta) if meta.is_file() => Manifest::read(dir)?,
+        _ => return Ok(None),
+    };
+    if manifest.source != Some(source)
+        || dir.join(STAGE).symlink_metadata().is_ok()
+        || dir.join(LOCK).symlink_metadata().is_ok()
+    {
+        return Ok(None);
+    }
+    let mut unchanged = Vec::with_capacity(manifest.files.len());
+    for (rel, entries) in &manifest.files {
+        let [entry] = entries.as_slice() else { return Ok(None) };
+        let stamp = match fs::symlink_metadata(dir.join(rel)) {
+            Ok(meta) if meta.is_file() => clusterdef_fs::Stamp::of(&meta),
+            _ => return Ok(None),
+        };
+        if entry.stamp != Some(stamp) {
+            return Ok(None);
+        }
+        unchanged.push(rel.clone());
+    }
+    Ok(Some(WriteReport { written: Vec::new(), unchanged, removed: Vec::new() }))
 }
 
 /// Writes `artifacts` into `dir` through `fs_ops`, waiting up to `wait` for the directory's
@@ -223,6 +276,17 @@ pub fn write_with(
     fs_ops: &dyn Fs,
     wait: Duration,
 ) -> Result<WriteReport, WriteError> {
+    write_from(artifacts, dir, fs_ops, wait, None)
+}
+
+/// [`write_with`], recording `source` in the manifest.
+fn write_from(
+    artifacts: &Artifacts,
+    dir: &Path,
+    fs_ops: &dyn Fs,
+    wait: Duration,
+    source: Option<u64>,
+) -> Result<WriteReport, WriteError> {
     fs::create_dir_all(dir).map_err(io_at(dir))?;
     let device = fs::metadata(dir).map(|m| clusterdef_fs::device(&m)).map_err(io_at(dir))?;
     let _lock = Lock::acquire(dir, wait)?;
@@ -232,27 +296,58 @@ pub fn write_with(
     // Check every entry first, so a refusal leaves the directory as it was.
     let mut tops: BTreeSet<&str> = artifacts.paths().map(top_of).collect();
     tops.extend(previous.tops());
+    let mut seen = HashMap::new();
     for top in &tops {
-        check_managed(dir, Path::new(top), device)?;
+        check_managed(dir, Path::new(top), device, &mut seen)?;
     }
-    for (rel, bytes) in artifacts {
-        let path = dir.join(rel);
-        check_parents(dir, rel)?;
-        if let Some(current) = current_bytes(&path)?
-            && current != *bytes
-            && !previous.wrote(rel, &current)
-        {
-            return Err(WriteError::NotOurs(path));
+    // What is at each artifact's path now: known from the manifest's stamps where they match,
+    // else read in blocks; never a whole file in memory. Hashed on every core.
+    let files: Vec<&[u8]> = artifacts.iter().map(|(_, bytes)| bytes).collect();
+    let hashes: Vec<u64> = crate::parallel::map(&files, |bytes| manifest::fnv1a(bytes));
+    let mut states: HashMap<&str, Current> = HashMap::with_capacity(hashes.len());
+    for ((rel, bytes), hash) in artifacts.iter().zip(&hashes) {
+        check_parents(dir, rel, &seen)?;
+        let state = current(dir, rel, bytes, *hash, &previous, seen.get(rel))?;
+        if state == Current::Foreign {
+            return Err(WriteError::NotOurs(dir.join(rel)));
         }
+        states.insert(rel, state);
     }
-    let manifest = Manifest::text(artifacts);
+    let manifest = Manifest::text(artifacts, &hashes, source);
     fs::create_dir_all(&stage).map_err(io_at(&stage))?;
-    let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new() };
-    let staged = writer.stage_all(artifacts, &tops, &previous, &manifest).and_then(|staged| {
+    let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new(), seen: &seen };
+    let staged = writer.stage_all(artifacts, &tops, &previous, &states, &manifest).and_then(|staged| {
         writer.flush()?;
         Ok(staged)
     });
     let result = staged.and_then(|(report, swaps)| commit(dir, &stage, fs_ops, report, swaps));
     let _ = fs::remove_dir_all(&stage);
-    result
+    let report = result?;
+    stamp_manifest(dir, artifacts, &hashes, source)?;
+    Ok(report)
+}
+
+/// Rewrites the manifest with each file's stamp, now that nothing will move them (the stage is
+/// gone, and with it the hard links that carried files). A stamp is recorded only when it is
+/// older than the manifest itself (the kernel stamps times from a coarse clock, so a change in
+/// the same tick as the recording would keep them: such a file is compared by its bytes next
+/// time, as git does with "racily clean" entries). A kill before the rename leaves the manifest
+/// the commit put there, without stamps, which is read as before. O(files).
+fn stamp_manifest(dir: &Path, artifacts: &Artifacts, hashes: &[u64], source: Option<u64>) -> Result<(), WriteError> {
+    use std::io::Write as _;
+    let tmp = dir.join(".clusterdef-manifest.new");
+    match fs::remove_file(&tmp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(io_at(&tmp)(e)),
+        _ => {}
+    }
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_at(&tmp))?;
+    let now = fs::symlink_metadata(&tmp).map(|m| clusterdef_fs::Stamp::of(&m)).map_err(io_at(&tmp))?;
+    let text = Manifest::text_with(artifacts, hashes, source, |rel| {
+        let meta = fs::symlink_metadata(dir.join(rel)).ok().filter(|m| m.is_file())?;
+        let stamp = clusterdef_fs::Stamp::of(&meta);
+        (stamp.changed < now.changed && stamp.modified < now.changed).then_some(stamp)
+    });
+    file.write_all(text.as_bytes()).map_err(io_at(&tmp))?;
+    drop(file);
+    fs::rename(&tmp, dir.join(MANIFEST)).map_err(io_at(&dir.join(MANIFEST)))
 }

@@ -1,6 +1,6 @@
 //! Building the new tree in the stage: files written, unchanged and foreign ones carried.
 
-use super::manifest::current_bytes;
+use super::manifest::{Current, current_bytes, holds_ours};
 use super::*;
 
 /// One top-level entry to swap in, after staging.
@@ -22,6 +22,8 @@ pub(super) struct Stager<'a> {
     pub(super) made: BTreeSet<PathBuf>,
     /// Files to write into the stage, written together by [`Stager::flush`].
     pub(super) pending: Vec<(PathBuf, &'a [u8])>,
+    /// What the checks saw of every entry of the managed tree, by relative path.
+    pub(super) seen: &'a HashMap<String, fs::Metadata>,
 }
 
 impl<'a> Stager<'a> {
@@ -58,7 +60,10 @@ impl<'a> Stager<'a> {
     pub(super) fn carry(&mut self, rel: &Path) -> Result<(), WriteError> {
         let (from, to) = (self.dir.join(rel), self.stage.join(rel));
         self.parent_of(&to)?;
-        let meta = fs::symlink_metadata(&from).map_err(io_at(&from))?;
+        let meta = match self.seen.get(&*rel.to_string_lossy()) {
+            Some(meta) => meta.clone(),
+            None => fs::symlink_metadata(&from).map_err(io_at(&from))?,
+        };
         if meta.file_type().is_symlink() {
             let target = fs::read_link(&from).map_err(io_at(&from))?;
             return symlink(&target, &to).map_err(io_at(&to));
@@ -90,8 +95,10 @@ impl<'a> Stager<'a> {
         artifacts: &'a Artifacts,
         tops: &BTreeSet<&str>,
         previous: &Manifest,
+        states: &HashMap<&str, Current>,
         manifest: &'a str,
     ) -> Result<(WriteReport, Vec<Swap>), WriteError> {
+        let same = |rel: &str| states.get(rel) == Some(&Current::Same);
         let mut report = WriteReport::default();
         let mut swaps = Vec::new();
         let mut by_top: BTreeMap<&str, Vec<(&str, &[u8])>> = tops.iter().map(|t| (*t, Vec::new())).collect();
@@ -104,7 +111,7 @@ impl<'a> Stager<'a> {
             let is_file = files.len() == 1 && files[0].0 == top;
             if is_file {
                 let (rel, bytes) = files[0];
-                if current_bytes(&current)?.as_deref() == Some(bytes) {
+                if same(rel) {
                     report.unchanged.push(rel.to_string());
                 } else {
                     self.write(rel, bytes)?;
@@ -128,8 +135,7 @@ impl<'a> Stager<'a> {
                 Some(meta) if !meta.is_dir() => {
                     // A file of the previous render (or the user's) where this one makes a
                     // directory, or one it no longer makes.
-                    let ours = previous.contains(top)
-                        && current_bytes(&current)?.is_some_and(|bytes| previous.wrote(top, &bytes));
+                    let ours = previous.contains(top) && holds_ours(self.dir, top, previous)?;
                     if files.is_empty() {
                         if ours {
                             report.removed.push(top.to_string());
@@ -154,9 +160,7 @@ impl<'a> Stager<'a> {
             let mut written = Vec::new();
             let mut unchanged = Vec::new();
             for (rel, bytes) in &files {
-                if existing.files.contains(Path::new(rel))
-                    && current_bytes(&self.dir.join(rel))?.as_deref() == Some(*bytes)
-                {
+                if existing.files.contains(Path::new(rel)) && same(rel) {
                     unchanged.push(*rel);
                 } else {
                     written.push((*rel, *bytes));
@@ -166,10 +170,9 @@ impl<'a> Stager<'a> {
             let mut stale: Vec<&PathBuf> = Vec::new();
             for f in existing.files.iter().filter(|f| !new.contains(f.as_path())) {
                 let Some(rel) = f.to_str().filter(|p| previous.contains(p)) else { continue };
-                match current_bytes(&self.dir.join(f))? {
-                    Some(bytes) if previous.wrote(rel, &bytes) => stale.push(f),
-                    // Changed since clusterdef wrote it: someone else's now, carried.
-                    _ => {}
+                // Changed since clusterdef wrote it: someone else's now, carried.
+                if holds_ours(self.dir, rel, previous)? {
+                    stale.push(f);
                 }
             }
             report.unchanged.extend(unchanged.iter().map(|r| r.to_string()));

@@ -387,3 +387,139 @@ fn special_files_and_links_at_artifact_paths_are_refused_without_blocking() {
     let _ = fs::remove_dir_all(&dir);
     let _ = fs::remove_dir_all(&outside);
 }
+
+/// A file whose stamp is the one the manifest recorded is known by it, without being read: here
+/// the manifest says (by hash) it holds what the render makes while the bytes on disk differ,
+/// and the write believes the stamp. The stamp is the whole proof; any write to the file (a new
+/// inode, a new change time) takes it away.
+#[test]
+fn a_file_whose_stamp_matches_is_known_without_reading_it() {
+    let dir = tempdir("stamp-trusted");
+    fs::create_dir_all(dir.join("a")).expect("dir");
+    fs::write(dir.join("a/x"), "on disk").expect("file");
+    let stamp = clusterdef_fs::Stamp::of(&fs::symlink_metadata(dir.join("a/x")).expect("meta"));
+    let made = b"the render";
+    let manifest =
+        Manifest::parse(&format!("# clusterdef-manifest 2\n{:016x} {} a/x\n", manifest::fnv1a(made), stamp.to_text()));
+    // The lengths differ, so the stamp alone cannot make it the same: it is ours, to replace.
+    assert_eq!(
+        current(
+            &dir,
+            "a/x",
+            made,
+            manifest::fnv1a(made),
+            &manifest,
+            Some(&fs::symlink_metadata(dir.join("a/x")).expect("meta"))
+        )
+        .expect("state"),
+        Current::Ours
+    );
+    let same = b"on dixk"; // as long as what is on disk, and never read
+    let manifest =
+        Manifest::parse(&format!("# clusterdef-manifest 2\n{:016x} {} a/x\n", manifest::fnv1a(same), stamp.to_text()));
+    assert_eq!(
+        current(
+            &dir,
+            "a/x",
+            same,
+            manifest::fnv1a(same),
+            &manifest,
+            Some(&fs::symlink_metadata(dir.join("a/x")).expect("meta"))
+        )
+        .expect("state"),
+        Current::Same
+    );
+    // Replaced since (a new inode): read, found foreign.
+    fs::write(dir.join("a/y"), "on disk").expect("file");
+    fs::rename(dir.join("a/y"), dir.join("a/x")).expect("rename");
+    assert_eq!(
+        current(
+            &dir,
+            "a/x",
+            same,
+            manifest::fnv1a(same),
+            &manifest,
+            Some(&fs::symlink_metadata(dir.join("a/x")).expect("meta"))
+        )
+        .expect("state"),
+        Current::Foreign
+    );
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `up_to_date` says a render has nothing to do only when the manifest names the same source
+/// and every file it lists has the stamp it recorded; anything else renders.
+#[test]
+fn up_to_date_needs_the_same_source_and_every_stamp() {
+    let dir = tempdir("up-to-date");
+    fs::create_dir_all(dir.join("a")).expect("dir");
+    fs::write(dir.join("a/x"), "x").expect("file");
+    fs::write(dir.join("top"), "t").expect("file");
+    let stamp = |rel: &str| clusterdef_fs::Stamp::of(&fs::symlink_metadata(dir.join(rel)).expect("meta")).to_text();
+    let manifest = |source: u64, top_stamp: &str| {
+        format!(
+            "# clusterdef-manifest 2 source={source:016x}\n{:016x} {} a/x\n{:016x} {top_stamp} top\n",
+            manifest::fnv1a(b"x"),
+            stamp("a/x"),
+            manifest::fnv1a(b"t")
+        )
+    };
+    fs::write(dir.join(MANIFEST), manifest(7, &stamp("top"))).expect("manifest");
+    let report = up_to_date(&dir, 7).expect("reads").expect("up to date");
+    assert_eq!(report.unchanged, ["a/x", "top"]);
+    assert!(up_to_date(&dir, 8).expect("reads").is_none(), "another source");
+    fs::write(dir.join(MANIFEST), manifest(7, "-")).expect("manifest");
+    assert!(up_to_date(&dir, 7).expect("reads").is_none(), "a file without a stamp");
+    fs::write(dir.join(MANIFEST), manifest(7, &stamp("top"))).expect("manifest");
+    fs::write(dir.join("new"), "T").expect("file");
+    fs::rename(dir.join("new"), dir.join("top")).expect("replaced");
+    assert!(up_to_date(&dir, 7).expect("reads").is_none(), "a file replaced since");
+    fs::create_dir_all(dir.join(STAGE)).expect("stage");
+    assert!(up_to_date(&dir, 7).expect("reads").is_none(), "an interrupted write");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A file changed right after a render, even in the kernel's same time tick (so its times may
+/// not move), is found changed by the next render: its stamp was recorded only if older than
+/// the manifest, and otherwise it is compared by its bytes. Never overwritten.
+#[test]
+fn a_file_changed_right_after_a_render_is_found_whatever_the_clock() {
+    let dir = tempdir("racy");
+    let first = artifacts(&[("a/x.yml", "one"), ("a/y.yml", "two")]);
+    first.write_to_from(&dir, 1).expect("first");
+    fs::write(dir.join("a/x.yml"), "ONE").expect("changed at once, same size");
+    let err = artifacts(&[("a/x.yml", "one!"), ("a/y.yml", "two")]).write_to_from(&dir, 2).expect_err("refused");
+    assert!(matches!(err, WriteError::NotOurs(_)), "{err}");
+    assert_eq!(fs::read_to_string(dir.join("a/x.yml")).expect("kept"), "ONE");
+    assert!(up_to_date(&dir, 1).expect("reads").is_none(), "a changed file is never up to date");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// The manifest never trusts a stamp as young as itself.
+#[test]
+fn stamps_as_young_as_the_manifest_are_left_unknown() {
+    let dir = tempdir("young");
+    let art = artifacts(&[("a/x.yml", "one")]);
+    art.write_to_from(&dir, 3).expect("write");
+    let text = fs::read_to_string(dir.join(MANIFEST)).expect("manifest");
+    let manifest = Manifest::parse(&text);
+    assert_eq!(manifest.source, Some(3));
+    let own = clusterdef_fs::Stamp::of(&fs::symlink_metadata(dir.join(MANIFEST)).expect("meta"));
+    for entry in manifest.files.values().flatten() {
+        if let Some(stamp) = entry.stamp {
+            assert!(stamp.changed < own.changed, "{stamp:?} recorded, manifest {own:?}");
+        }
+    }
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A manifest line longer than any path is no entry (and so is never echoed into a message),
+/// and a long path in a message is cut to a window.
+#[test]
+fn long_manifest_lines_are_no_entries_and_messages_stay_short() {
+    let long = "x".repeat(5_000_000);
+    let manifest = Manifest::parse(&format!("{long}\n0123456789abcdef ok/path\n"));
+    assert_eq!(manifest.files.keys().collect::<Vec<_>>(), ["ok/path"]);
+    let err = WriteError::NotOurs(PathBuf::from(format!("/out/{long}")));
+    assert!(err.to_string().len() < 500, "{}", err.to_string().len());
+}
