@@ -3,8 +3,9 @@
 
 use std::net::Ipv4Addr;
 
-use crate::cluster::{Cluster, Group, Hostnames, Size};
-use crate::subject::GroupRef;
+use crate::cluster::Cluster;
+use crate::group::{Group, Hostnames, Size};
+use crate::group_ref::GroupRef;
 
 /// One machine of a fixed-size group.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,7 +131,7 @@ mod tests {
     use std::borrow::Cow;
 
     use super::*;
-    use crate::cluster::{Domain, DomainKind, Spread};
+    use crate::group::{Domain, DomainKind, Spread};
 
     fn spread(domains: &[(&'static str, Option<u32>)]) -> Group {
         let mut group = Group::new("central", "central", Size::Fixed(5));

@@ -2,8 +2,9 @@
 //! write from and the host-configuration rules check declarations against, so a declared file or
 //! unit can never silently replace (or be replaced by) one of clusterdef's.
 
-use crate::cluster::{Cluster, EtcdRelease, Os, RebootStrategy};
-use crate::subject::GroupRef;
+use crate::cluster::Cluster;
+use crate::group_ref::GroupRef;
+use crate::settings::{EtcdRelease, Os, RebootStrategy};
 use crate::unit_file;
 
 /// Where CoreOS members keep the fleet units they submit.

@@ -1,9 +1,11 @@
 //! fleet placement: the metadata each machine publishes, and which machines may run a unit.
 //! The rules, the plan and the renderers all read it from here.
 
-use crate::cluster::{Boot, Cluster, Group, Requirement, Size, Unit};
+use crate::cluster::Cluster;
 use crate::glob;
-use crate::subject::GroupRef;
+use crate::group::{Boot, Group, Size};
+use crate::group_ref::GroupRef;
+use crate::unit::{Requirement, Unit};
 
 /// The fleet metadata of a machine, in the order it is published: `role`, then `cabinet` or
 /// `zone`, then `pool`, then the group's own keys in declaration order.
@@ -153,8 +155,8 @@ impl Cluster {
     /// places units at run time (CoreOS).
     pub fn placement_for_os(&self) -> Vec<Vec<Host>> {
         match self.os {
-            crate::cluster::Os::Flatcar => self.compile_placement().0,
-            crate::cluster::Os::CoreOs => Vec::new(),
+            crate::settings::Os::Flatcar => self.compile_placement().0,
+            crate::settings::Os::CoreOs => Vec::new(),
         }
     }
 

@@ -4,15 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::cluster::Cluster;
-
-/// A group of machines: the etcd members or the worker pool with this index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum GroupRef {
-    /// The machines that run etcd members.
-    Members,
-    /// The worker pool at this index of [`Cluster::pools`].
-    Pool(usize),
-}
+use crate::group_ref::GroupRef;
 
 /// A part of a group's declaration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -5,10 +5,11 @@
 use std::collections::{HashMap, HashSet};
 
 use super::Report;
+use crate::group_ref::GroupRef;
 use crate::host::{HostItems, HostScope, UnitCommand};
 use crate::own::{OwnWrites, SYSTEMD_DIR};
 use crate::rule::Rule;
-use crate::subject::{GroupRef, HostPart, Subject};
+use crate::subject::{HostPart, Subject};
 
 /// The paths taken on one kind of machine: files (with who writes them), directories whose
 /// every file is taken, and every directory some taken file lies in. Layered: a failure

@@ -2,8 +2,9 @@
 
 use super::{Report, join};
 use crate::glob;
+use crate::group_ref::GroupRef;
 use crate::rule::Rule;
-use crate::subject::{GroupPart, GroupRef, Subject, UnitPart};
+use crate::subject::{GroupPart, Subject, UnitPart};
 use crate::suggest::closest;
 
 /// Runs the rules on fleet units and machine metadata.

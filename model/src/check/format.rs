@@ -4,9 +4,10 @@
 //! `.network` or unit file line, a fleet option split on whitespace.
 
 use super::Report;
-use crate::cluster::{Boot, Bootstrap};
 use crate::glob;
+use crate::group::Boot;
 use crate::rule::Rule;
+use crate::settings::Bootstrap;
 use crate::subject::{GroupPart, NetworkPart, Subject, UnitPart};
 
 /// `value_format`: every value lands in its file without changing the file's structure. YAML
@@ -109,11 +110,11 @@ pub(super) fn value_format(r: &mut Report<'_>) {
         // members submit included (with the member's own address); Ignition replaces nothing.
         if let Some(token) = CLOUD_INIT_SUBSTITUTIONS.iter().find(|t| unit.body.text().contains(**t)) {
             let (why, help) = match c.os {
-                crate::cluster::Os::CoreOs => (
+                crate::settings::Os::CoreOs => (
                     "coreos-cloudinit replaces it in the copy of the unit the members submit, with the member's own address, so every machine fleet runs it on would use a member's",
                     "read the address of the machine running it from `/etc/environment`: `EnvironmentFile=/etc/environment` and `${COREOS_PRIVATE_IPV4}` (or `${COREOS_PUBLIC_IPV4}`)",
                 ),
-                crate::cluster::Os::Flatcar => (
+                crate::settings::Os::Flatcar => (
                     "Ignition substitutes nothing, so it would reach the machine as text",
                     "read the address where the platform provides it: `EnvironmentFile=/run/metadata/flatcar` and `${COREOS_PRIVATE_IPV4}` (coreos-metadata), or write the machine's declared address",
                 ),

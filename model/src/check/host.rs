@@ -2,9 +2,9 @@
 
 use super::Report;
 use super::fleet::unit_name_problem;
-use crate::cluster::Os;
 use crate::host::{HostConfig, HostScope, installs};
 use crate::rule::Rule;
+use crate::settings::Os;
 use crate::subject::{HostPart, Subject};
 
 /// Runs the host-configuration rules.

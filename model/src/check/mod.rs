@@ -13,7 +13,9 @@ pub use format::CLOUD_INIT_SUBSTITUTIONS;
 mod network;
 mod os;
 mod pools;
+mod reboot;
 mod tls;
+mod workloads;
 
 use std::borrow::Cow;
 use std::collections::HashSet;

@@ -5,10 +5,11 @@ use std::net::Ipv4Addr;
 
 use super::pools::is_dns_label;
 use super::{Report, join, plural};
-use crate::cluster::{Addressing, Hostnames, Size};
+use crate::group::{Addressing, Hostnames, Size};
+use crate::group_ref::GroupRef;
 use crate::net::Ipv4Net;
 use crate::rule::Rule;
-use crate::subject::{GroupPart, GroupRef, NetworkPart, Subject};
+use crate::subject::{GroupPart, NetworkPart, Subject};
 use crate::suggest::closest;
 
 /// Runs the rules on networks, addresses and hostnames.

@@ -1,8 +1,8 @@
 //! Rules that depend on the operating system the machines run.
 
 use super::Report;
-use crate::cluster::{Bootstrap, Channel, EtcdRelease, Os};
 use crate::rule::Rule;
+use crate::settings::{Bootstrap, Channel, EtcdRelease, Os};
 use crate::subject::{GroupPart, Subject, UnitPart};
 
 /// Runs the rules that depend on the operating system.

@@ -2,10 +2,11 @@
 
 use super::{Report, join, plural};
 use crate::MAX_FIXED_MACHINES;
-use crate::cluster::{Addressing, Boot, Size};
+use crate::group::{Addressing, Boot, Size};
+use crate::group_ref::GroupRef;
 use crate::net::Ipv4Net;
 use crate::rule::Rule;
-use crate::subject::{GroupPart, GroupRef, Subject};
+use crate::subject::{GroupPart, Subject};
 
 /// Runs the rules on the shape of groups (except `cluster_size`, which runs first of all).
 pub(super) fn check(r: &mut Report<'_>) {

@@ -1,10 +1,11 @@
 //! Rules on the etcd TLS files: where the engines and `clusterdef pki` can put and read them.
 
 use super::Report;
-use crate::cluster::Os;
+use crate::group_ref::GroupRef;
 use crate::own::{kubernetes as k8s, who};
 use crate::rule::Rule;
-use crate::subject::{GroupRef, Subject};
+use crate::settings::Os;
+use crate::subject::Subject;
 
 /// Runs the TLS rules.
 pub(super) fn check(r: &mut Report<'_>) {

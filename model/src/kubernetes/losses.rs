@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use crate::cluster::{Cluster, DomainKind};
+use crate::cluster::Cluster;
+use crate::group::DomainKind;
 use crate::quorum;
 
 use super::{NodeKind, Workload};

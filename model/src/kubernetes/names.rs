@@ -1,7 +1,27 @@
 //! What Kubernetes accepts as an object name, a label or an image reference. O(len) each.
 
-use super::{CONTROLLER_LABEL, HOSTNAME_LABEL, NODE_LABEL, ZONE_LABEL};
+/// The label every control-plane node carries (Typhoon's).
+pub const CONTROLLER_LABEL: &str = "node.kubernetes.io/controller";
+/// The label every other node carries, with an empty value (Typhoon's).
+pub const NODE_LABEL: &str = "node.kubernetes.io/node";
+/// The zone label; node lifecycle's per-zone eviction limits read it.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
+/// The label naming the node (the kubelet sets it to the hostname).
+pub const HOSTNAME_LABEL: &str = "kubernetes.io/hostname";
+/// The taint that keeps pods that do not ask for the control plane off it (Typhoon's).
+pub const CONTROLLER_TAINT: &str = "node-role.kubernetes.io/controller";
+/// The label each workload's pods carry, naming the unit they come from; anti-affinity for
+/// `conflicts` selects on it.
+pub const UNIT_LABEL: &str = "clusterdef.dev/unit";
+/// The label a conflict glob puts on the pods it matches: `clusterdef.dev/conflict-N`, N the
+/// glob's index in `Cluster::conflict_globs`; the workloads declaring the glob are
+/// anti-affine to it.
+pub fn conflict_label(glob: usize) -> String {
+    format!("clusterdef.dev/conflict-{glob}")
+}
 
+/// The namespace workloads go in.
+pub const NAMESPACE: &str = "default";
 /// The object name a unit becomes: its name without the type suffix and a template's `@`.
 pub fn object_name(unit: &str) -> &str {
     let base = unit.rsplit_once('.').map_or(unit, |(b, _)| b);

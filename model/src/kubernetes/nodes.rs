@@ -1,9 +1,11 @@
 //! The nodes a cluster's machines register as: one kind per group and failure domain, with its
 //! labels, taints and count.
 
-use crate::cluster::{Cluster, DomainKind, Layout, Size};
+use crate::cluster::Cluster;
+use crate::group::{DomainKind, Size};
+use crate::group_ref::GroupRef;
 use crate::placement::Metadata;
-use crate::subject::GroupRef;
+use crate::settings::Layout;
 
 use super::{CONTROLLER_LABEL, CONTROLLER_TAINT, NODE_LABEL, ZONE_LABEL};
 

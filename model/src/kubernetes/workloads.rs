@@ -12,8 +12,9 @@
 
 use std::collections::HashMap;
 
-use crate::cluster::{Cluster, Requirement};
+use crate::cluster::Cluster;
 use crate::glob;
+use crate::unit::Requirement;
 
 use super::{NodeKind, object_name};
 

@@ -4,7 +4,7 @@ use clusterdef_model::Cluster;
 
 use crate::read::cloud_config;
 
-use super::machine::{Config, SECTIONS};
+use super::config::{Config, SECTIONS};
 use super::{Finding, accept_risks, note};
 
 /// Each file read against what the declaration renders for the same machine: a setting the

@@ -22,10 +22,14 @@
 //! compares each file read with its rendered counterpart.
 
 mod assemble;
+mod assembly;
 mod compare;
+mod config;
 mod evidence;
+mod group;
 mod host;
 mod machine;
+mod scopes;
 mod units;
 
 use std::collections::BTreeMap;
@@ -330,7 +334,7 @@ mod tests {
 
     use clusterdef_model::{Addressing, Channel, EtcdRelease, RebootStrategy, Windows};
 
-    use super::assemble::natural_key;
+    use super::assembly::natural_key;
     use super::units::body_without_fleet_section;
     use super::*;
 

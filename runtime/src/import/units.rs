@@ -4,7 +4,7 @@ use clusterdef_model::{Requirement, Unit, UnitBody};
 
 use crate::read::fleet;
 
-use super::machine::Config;
+use super::config::Config;
 use super::{Finding, SourceFile, lossy};
 
 pub(super) fn read_units(

@@ -2,12 +2,14 @@
 //!
 //! - `recovery`: how an error is recorded and skipped up to the next comma, so one invocation
 //!   reports every syntax error at once, and the helpers every error is made with;
-//! - `blocks`: the block grammar: entries, groups and their options, networks, units;
+//! - `blocks`: the block grammar: entries, groups and their options, networks, TLS, Kubernetes;
+//! - `units`: the unit and host-configuration blocks;
 //! - `values`: the values inside them: names, counts, sizes, addresses and ranges, keywords,
 //!   windows, unit bodies, allows.
 
 mod blocks;
 mod recovery;
+mod units;
 mod values;
 
 use proc_macro2::TokenStream;

@@ -47,7 +47,7 @@ fn cluster_role(name: &str, rules: Vec<Yaml>) -> String {
 }
 
 fn binding_to_account(name: &str, role: &str, account: &str) -> String {
-    super::workloads::binding(name, role, "ServiceAccount", account, Some("kube-system"))
+    super::rbac::binding(name, role, "ServiceAccount", account, Some("kube-system"))
 }
 
 fn host_path(name: &str, path: &str, kind: Option<&str>) -> Yaml {

@@ -12,6 +12,7 @@
 pub mod addons;
 pub mod control_plane;
 pub mod node;
+pub mod rbac;
 pub mod workloads;
 
 use std::borrow::Cow;
@@ -82,7 +83,7 @@ impl Prepared {
         let kinds = cluster.node_kinds();
         let kubelet_units =
             kinds.iter().map(|kind| own_unit(KUBELET_UNIT, node::kubelet_unit(k, Some(kind)))).collect();
-        let manifests = workloads::manifests(cluster);
+        let manifests = manifests(cluster);
         let mut artifacts: Vec<(String, String)> =
             manifests.iter().map(|(name, text)| (format!("kubernetes/manifests/{name}"), text.clone())).collect();
         let per_member = members
@@ -149,4 +150,20 @@ impl Prepared {
         }
         HostConfig { files: Cow::Owned(files), units: Cow::Owned(units), dropins: Cow::Borrowed(&[]) }
     }
+}
+
+/// The directory under the manifests that holds one file per workload: workloads are named by
+/// their units, the addons and bootstrap objects by clusterdef, and apart they can never take
+/// each other's file names (`kubectl apply -R` applies the top directory's files first).
+pub const WORKLOADS_DIR: &str = "workloads";
+
+/// Every manifest, by relative file name: the bootstrap objects, the addons, then one file per
+/// workload under [`WORKLOADS_DIR`]. O(workloads × containers).
+pub fn manifests(cluster: &Cluster) -> Vec<(String, String)> {
+    let mut out = vec![("00-bootstrap-rbac.yaml".to_string(), rbac::bootstrap_rbac())];
+    out.extend(addons::manifests(cluster));
+    for w in cluster.workloads() {
+        out.push((format!("{WORKLOADS_DIR}/{}.yaml", w.name), workloads::workload_manifest(cluster, &w)));
+    }
+    out
 }
