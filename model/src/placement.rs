@@ -6,26 +6,67 @@ use crate::glob;
 use crate::group::{Boot, Group, Size};
 use crate::group_ref::GroupRef;
 use crate::unit::{Requirement, Unit};
+use std::collections::HashMap;
 
 /// The fleet metadata of a machine, in the order it is published: `role`, then `cabinet` or
 /// `zone`, then `pool`, then the group's own keys in declaration order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Metadata(pub Vec<(String, String)>);
+///
+/// A group may publish thousands of keys and a unit require thousands: looking a key up is
+/// O(1) (an index is kept beside the pairs once there are more than a few), so matching R
+/// requirements against a machine is O(R), not O(R × keys).
+#[derive(Clone, Debug, Default)]
+pub struct Metadata {
+    pairs: Vec<(String, String)>,
+    /// Key → position of its first pair; empty while `pairs` is short enough to scan.
+    index: HashMap<String, usize>,
+}
+
+/// Up to this many pairs, a scan is cheaper than an index.
+const SCANNED: usize = 8;
+
+impl PartialEq for Metadata {
+    fn eq(&self, other: &Metadata) -> bool {
+        self.pairs == other.pairs
+    }
+}
+
+impl Eq for Metadata {}
 
 impl Metadata {
+    /// Metadata publishing `pairs` in this order. Where a key repeats, the first value is the
+    /// one looked up (`metadata_format` refuses a repeated key).
+    pub fn new(pairs: Vec<(String, String)>) -> Metadata {
+        let mut index = HashMap::new();
+        if pairs.len() > SCANNED {
+            for (i, (k, _)) in pairs.iter().enumerate() {
+                index.entry(k.clone()).or_insert(i);
+            }
+        }
+        Metadata { pairs, index }
+    }
+
+    /// The pairs, in the order they are published.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        if self.pairs.len() > SCANNED {
+            self.index.get(key).map(|&i| self.pairs[i].1.as_str())
+        } else {
+            self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        }
     }
 
     /// The keys.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(|(k, _)| k.as_str())
+        self.pairs.iter().map(|(k, _)| k.as_str())
     }
 
     /// fleet's `metadata=` form: `role=worker,cabinet=one,disk=ssd`.
     pub fn to_fleet(&self) -> String {
-        let pairs: Vec<String> = self.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let pairs: Vec<String> = self.pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
         pairs.join(",")
     }
 
@@ -71,7 +112,7 @@ impl Cluster {
             out.push(("pool".to_string(), g.name.to_string()));
         }
         out.extend(g.metadata.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Metadata(out)
+        Metadata::new(out)
     }
 
     /// The failure domains a group's machines are in: those holding machines for a fixed group,
@@ -170,18 +211,16 @@ impl Cluster {
         // Machines of one group and domain publish the same metadata: each kind is matched once
         // per unit, not each machine.
         let mut kinds: Vec<((GroupRef, Option<usize>), Metadata)> = Vec::new();
+        let mut kind_of: HashMap<(GroupRef, Option<usize>), usize> = HashMap::new();
         let machines: Vec<(Host, String, usize)> = self
             .machines()
             .into_iter()
             .filter(|m| self.group(m.group).is_some_and(|g| !g.shares_configs()))
             .map(|m| {
-                let kind = match kinds.iter().position(|(k, _)| *k == (m.group, m.domain)) {
-                    Some(k) => k,
-                    None => {
-                        kinds.push(((m.group, m.domain), self.fleet_metadata(m.group, m.domain)));
-                        kinds.len() - 1
-                    }
-                };
+                let kind = *kind_of.entry((m.group, m.domain)).or_insert_with(|| {
+                    kinds.push(((m.group, m.domain), self.fleet_metadata(m.group, m.domain)));
+                    kinds.len() - 1
+                });
                 (Host::Machine(m.group, m.index), m.hostname.clone(), kind)
             })
             .collect();

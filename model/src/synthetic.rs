@@ -194,6 +194,34 @@ pub fn host_items_across(cabinets: u32) -> Cluster {
     cluster
 }
 
+/// `cabinets` one-machine cabinets of workers, each with a /24 network of its own carved out of
+/// the cluster's /8: the failure-domain network rules over many domains.
+pub fn domain_networks(cabinets: u32) -> Cluster {
+    let mut cluster = cluster(5, 0);
+    let names: Vec<String> = (0..cabinets).map(|d| format!("c{d}")).collect();
+    let mut pool = Group::new("worker", "worker", Size::Fixed(cabinets)).across(DomainKind::Cabinet, names.clone());
+    // Cabinet d's /24 is 10.(16 + d / 256).(d % 256).0, its machine the .10 in it.
+    let subnet = |d: u32| Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 16, 0, 0)) + (d << 8));
+    pool.addressing =
+        Addressing::List(Cow::Owned((0..cabinets).map(|d| Ipv4Addr::from(u32::from(subnet(d)) + 10)).collect()));
+    cluster.pools = Cow::Owned(vec![pool]);
+    if let Some(network) = &mut cluster.network {
+        network.domains = Cow::Owned(
+            names
+                .iter()
+                .zip(0..)
+                .map(|(name, d)| crate::network::DomainNetwork {
+                    kind: DomainKind::Cabinet,
+                    name: Cow::Owned(name.clone()),
+                    subnet: Ipv4Net::new(subnet(d), 24),
+                    gateway: Some(Ipv4Addr::from(u32::from(subnet(d)) + 1)),
+                })
+                .collect(),
+        );
+    }
+    cluster
+}
+
 /// A cluster whose workers publish `keys` metadata keys, and a unit requiring every one: the
 /// metadata rules over what one line of a declaration can make long.
 pub fn many_metadata_keys(keys: u32) -> Cluster {
@@ -447,7 +475,7 @@ fn random_units(rng: &mut Rng, cluster: &Cluster) -> Vec<Unit> {
     // What the machines publish, by key, to draw requirements from.
     let mut published: Vec<(String, Vec<String>)> = Vec::new();
     for profile in cluster.metadata_profiles() {
-        for (k, v) in &profile.metadata.0 {
+        for (k, v) in profile.metadata.pairs() {
             match published.iter_mut().find(|(key, _)| key == k) {
                 Some((_, values)) if !values.contains(v) => values.push(v.clone()),
                 Some(_) => {}

@@ -31,7 +31,9 @@ fn reboot_windows_grow_near_linearly() {
     });
 }
 
-use clusterdef_model::synthetic::{conflicting_workloads, host_items_across, kubernetes_at_scale, many_metadata_keys};
+use clusterdef_model::synthetic::{
+    conflicting_workloads, domain_networks, host_items_across, kubernetes_at_scale, many_metadata_keys,
+};
 
 /// Runs the rules (and, for Kubernetes, the predictions every loss needs) on prebuilt clusters.
 fn rules_grow_near_linearly(label: &str, clusters: Vec<(usize, clusterdef_model::Cluster)>) {
@@ -119,4 +121,16 @@ fn metadata_keys_grow_near_linearly() {
         "metadata keys",
         [50, 500, 5_000].into_iter().map(|n| (n, many_metadata_keys(n as u32))).collect(),
     );
+}
+
+/// Failure-domain networks: 50 → 5,000 cabinets, each with a subnet of its own (the rules that
+/// find a domain's network declared twice or overlapping another's).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn domain_networks_grow_near_linearly() {
+    let clusters: Vec<_> = [50, 500, 5_000].into_iter().map(|n| (n, domain_networks(n as u32))).collect();
+    for (_, cluster) in &clusters {
+        assert_eq!(cluster.violations(), vec![], "the synthetic cluster is valid");
+    }
+    rules_grow_near_linearly("domain networks", clusters);
 }

@@ -1,5 +1,7 @@
 //! Rules on fleet units and machine metadata.
 
+use std::collections::HashSet;
+
 use super::{Report, join};
 use crate::glob;
 use crate::group_ref::GroupRef;
@@ -394,6 +396,8 @@ fn metadata_format(r: &mut Report<'_>) {
                 fix.to_string(),
             );
         }
+        // Keys seen so far: a repeat is found in O(1), not by scanning the earlier ones.
+        let mut seen: HashSet<&str> = HashSet::new();
         for (i, (k, v)) in group.metadata.iter().enumerate() {
             if let Some(problem) = metadata_text_problem(k, true) {
                 r.push(
@@ -427,7 +431,7 @@ fn metadata_format(r: &mut Report<'_>) {
                     ),
                     format!("remove `{k}` from `metadata`, and set it through {how}"),
                 );
-            } else if group.metadata[..i].iter().any(|(k2, _)| k2 == k) {
+            } else if !seen.insert(&**k) {
                 r.push(Rule::MetadataFormat,
                     Subject::Group(g, GroupPart::MetadataKey(i)),
                     format!("metadata key `{k}` is set twice; fleet keeps only the last value, so a machine has one value per key"),
@@ -437,6 +441,7 @@ fn metadata_format(r: &mut Report<'_>) {
         }
     }
     for (u, unit) in c.units.iter().enumerate() {
+        let mut seen: HashSet<&str> = HashSet::new();
         for (i, req) in unit.machine_metadata.iter().enumerate() {
             if let Some(problem) = metadata_text_problem(&req.key, true) {
                 r.push(
@@ -446,7 +451,7 @@ fn metadata_format(r: &mut Report<'_>) {
                     fix.to_string(),
                 );
             }
-            if unit.machine_metadata[..i].iter().any(|earlier| earlier.key == req.key) {
+            if !seen.insert(&*req.key) {
                 r.push(
                     Rule::MetadataFormat,
                     Subject::Unit(u, UnitPart::Requirement(i)),
@@ -484,7 +489,7 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
     const SUGGESTED: usize = 32;
     let mut published_values: std::collections::HashMap<&str, Vec<&str>> = std::collections::HashMap::new();
     for p in &profiles {
-        for (k, v) in &p.metadata.0 {
+        for (k, v) in p.metadata.pairs() {
             published_values.entry(k.as_str()).or_default().push(v.as_str());
         }
     }

@@ -1,11 +1,11 @@
 //! Rules on addresses and hostnames.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::Ipv4Addr;
 
 use super::pools::is_dns_label;
 use super::{Report, join, plural};
-use crate::group::{Addressing, Hostnames, Size};
+use crate::group::{Addressing, DomainKind, Hostnames, Size};
 use crate::group_ref::GroupRef;
 use crate::net::Ipv4Net;
 use crate::rule::Rule;
@@ -63,24 +63,37 @@ fn domain_network(r: &mut Report<'_>) {
     let Some(net) = &c.network else {
         return;
     };
+    // The domains groups are spread across, gathered once (sorted, once each per kind); D
+    // domain networks then cost O(D log D), and "did you mean" is looked for in the first
+    // SUGGESTED misses only, since each compares with every name.
+    const SUGGESTED: usize = 32;
+    let mut spread_names: HashMap<DomainKind, Vec<&str>> = HashMap::new();
+    for s in c.groups().filter_map(|(_, g)| g.spread.as_ref()) {
+        spread_names.entry(s.kind).or_default().extend(s.domains.iter().map(|d| &*d.name));
+    }
+    for names in spread_names.values_mut() {
+        names.sort_unstable();
+        names.dedup();
+    }
+    let mut suggestions_left = SUGGESTED;
+    let mut declared: HashSet<(DomainKind, &str)> = HashSet::new();
+    let mut earlier = EarlierSubnets::default();
     for (i, domain) in net.domains.iter().enumerate() {
         let (kind, kinds) = (domain.kind.key(), domain.kind.plural());
-        let spread_names: Vec<&str> = c
-            .groups()
-            .filter_map(|(_, g)| g.spread.as_ref())
-            .filter(|s| s.kind == domain.kind)
-            .flat_map(|s| s.domains.iter().map(|d| &*d.name))
-            .collect();
-        if !spread_names.contains(&&*domain.name) {
-            let mut names = spread_names.clone();
-            names.sort_unstable();
-            names.dedup();
-            let hint = match closest(&domain.name, names.iter().copied()) {
+        let names: &[&str] = spread_names.get(&domain.kind).map_or(&[], Vec::as_slice);
+        if names.binary_search(&&*domain.name).is_err() {
+            let suggestion = if suggestions_left > 0 {
+                suggestions_left -= 1;
+                closest(&domain.name, names.iter().copied())
+            } else {
+                None
+            };
+            let hint = match suggestion {
                 Some(s) => format!("did you mean `{s}`?"),
                 None if names.is_empty() => format!(
                     "no group is spread across {kinds}; remove the network or spread a group with `across {kinds} [...]`"
                 ),
-                None => format!("the {kinds} groups are spread across are {}", join(&names)),
+                None => format!("the {kinds} groups are spread across are {}", join(names)),
             };
             r.push(
                 Rule::DomainNetwork,
@@ -89,7 +102,9 @@ fn domain_network(r: &mut Report<'_>) {
                 hint,
             );
         }
-        if net.domains[..i].iter().any(|d| d.kind == domain.kind && d.name == domain.name) {
+        let overlapping = earlier.overlapping(domain.subnet);
+        earlier.insert(domain.subnet, i);
+        if !declared.insert((domain.kind, &*domain.name)) {
             r.push(
                 Rule::DomainNetwork,
                 Subject::Network(NetworkPart::Domain(i)),
@@ -106,7 +121,7 @@ fn domain_network(r: &mut Report<'_>) {
                 ),
                 format!("carve the {kinds}' subnets out of {}, or widen it", net.subnet),
             );
-        } else if let Some(other) = net.domains[..i].iter().find(|d| overlap(d.subnet, domain.subnet)) {
+        } else if let Some(other) = overlapping.map(|o| &net.domains[o]) {
             r.push(
                 Rule::DomainNetwork,
                 Subject::Network(NetworkPart::DomainSubnet(i)),
@@ -124,9 +139,33 @@ fn domain_network(r: &mut Report<'_>) {
     }
 }
 
-/// Whether two subnets share an address.
-fn overlap(a: Ipv4Net, b: Ipv4Net) -> bool {
-    a.contains(b.network()) || b.contains(a.network())
+/// Subnets seen so far, to find one a new subnet shares an address with in O(log n): two CIDR
+/// blocks that overlap are nested, so an earlier one either contains the new one (one of its
+/// 33 supernets, looked up exactly) or lies inside it (starts within its range).
+#[derive(Default)]
+struct EarlierSubnets {
+    /// (network, prefix) → the first domain with that block.
+    blocks: HashMap<(u32, u8), usize>,
+    /// network → the first domain whose block starts there.
+    starts: BTreeMap<u32, usize>,
+}
+
+impl EarlierSubnets {
+    fn insert(&mut self, subnet: Ipv4Net, index: usize) {
+        let start = u32::from(subnet.network());
+        self.blocks.entry((start, subnet.prefix.min(32))).or_insert(index);
+        self.starts.entry(start).or_insert(index);
+    }
+
+    /// The first-declared earlier domain whose block contains `subnet`, else the one starting
+    /// lowest inside it.
+    fn overlapping(&self, subnet: Ipv4Net) -> Option<usize> {
+        let containing = (0..=subnet.prefix.min(32))
+            .filter_map(|p| self.blocks.get(&(u32::from(Ipv4Net::new(subnet.addr, p).network()), p)).copied())
+            .min();
+        let (start, end) = (u32::from(subnet.network()), u32::from(subnet.broadcast()));
+        containing.or_else(|| self.starts.range(start..=end).next().map(|(_, &i)| i))
+    }
 }
 
 /// `address_count`: static addressing provides exactly one address per machine, and autoscaled
@@ -352,5 +391,30 @@ fn hostname_unique(r: &mut Report<'_>) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EarlierSubnets;
+    use crate::net::Ipv4Net;
+
+    fn net(text: &str) -> Ipv4Net {
+        text.parse().expect("a subnet")
+    }
+
+    #[test]
+    fn an_earlier_subnet_is_found_whether_it_holds_the_new_one_or_lies_inside_it() {
+        let mut earlier = EarlierSubnets::default();
+        for (i, s) in ["10.1.0.0/16", "10.2.3.0/24", "10.3.0.0/24"].into_iter().enumerate() {
+            earlier.insert(net(s), i);
+        }
+        assert_eq!(earlier.overlapping(net("10.1.7.0/24")), Some(0), "inside an earlier one");
+        assert_eq!(earlier.overlapping(net("10.2.0.0/16")), Some(1), "holding an earlier one");
+        assert_eq!(earlier.overlapping(net("10.3.0.9/24")), Some(2), "the same block, host bits set");
+        assert_eq!(earlier.overlapping(net("0.0.0.0/0")), Some(0), "everything holds all of them");
+        assert_eq!(earlier.overlapping(net("10.4.0.0/24")), None);
+        assert_eq!(earlier.overlapping(net("10.2.4.0/24")), None, "a neighbour, not an overlap");
+        assert_eq!(earlier.overlapping(net("10.0.255.255/32")), None, "just below 10.1.0.0/16");
     }
 }

@@ -1,5 +1,7 @@
 //! Rules on the shape of groups: spreads, autoscaling, PXE boot and pool names.
 
+use std::collections::HashSet;
+
 use super::{Report, join, plural};
 use crate::MAX_FIXED_MACHINES;
 use crate::group::{Addressing, Boot, Size};
@@ -122,8 +124,9 @@ fn domain_spread(r: &mut Report<'_>) {
             );
             continue;
         }
+        let mut seen: HashSet<&str> = HashSet::new();
         for (i, domain) in spread.domains.iter().enumerate() {
-            if spread.domains[..i].iter().any(|d| d.name == domain.name) {
+            if !seen.insert(&*domain.name) {
                 r.push(
                     Rule::DomainSpread,
                     at(GroupPart::Domain(i)),
@@ -474,6 +477,10 @@ pub(crate) fn is_dns_label(name: &str) -> bool {
 /// since they name machines and files. Cannot be allowed.
 fn pool_name(r: &mut Report<'_>) {
     let c = r.cluster;
+    // The names in use, in order, and as a set: a repeat is found in O(1), and `join` reads only
+    // the first few names it lists.
+    let mut names: HashSet<&str> = HashSet::from([&*c.members.name]);
+    let mut in_use: Vec<&str> = vec![&c.members.name];
     for (i, pool) in c.pools.iter().enumerate() {
         let subject = Subject::Group(GroupRef::Pool(i), GroupPart::Name);
         if !is_dns_label(&pool.name) {
@@ -484,14 +491,14 @@ fn pool_name(r: &mut Report<'_>) {
                 "use letters, digits and hyphens, e.g. `db-ssd`".to_string(),
             );
         }
-        let earlier: Vec<&str> =
-            std::iter::once(&*c.members.name).chain(c.pools[..i].iter().map(|p| &*p.name)).collect();
-        if earlier.contains(&&*pool.name) {
+        if names.insert(&*pool.name) {
+            in_use.push(&pool.name);
+        } else {
             r.push(
                 Rule::PoolName,
                 subject,
                 format!("pool name `{}` is used twice; the groups' machines and files would collide", pool.name),
-                format!("rename one of them; the names in use are {}", join(&earlier)),
+                format!("rename one of them; the names in use are {}", join(&in_use)),
             );
         }
     }

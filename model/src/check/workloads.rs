@@ -196,17 +196,15 @@ fn workload_contention(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Work
             matched[g].push(w);
         }
     }
-    // Per glob that matches two workloads or more (one that matches only its own declarer
-    // keeps nothing apart but its replicas), how many of them may run on each kind.
+    // Per glob, how many of the workloads it matches may run on each kind. (A declarer the glob
+    // matches counts itself there, and is contested only where another one may run too.)
     let on_kind: Vec<HashMap<usize, u32>> = matched
         .iter()
         .map(|m| {
             let mut counts: HashMap<usize, u32> = HashMap::new();
-            if m.len() > 1 {
-                for &w in m {
-                    for &k in &workloads[w].eligible {
-                        *counts.entry(k).or_default() += 1;
-                    }
+            for &w in m {
+                for &k in &workloads[w].eligible {
+                    *counts.entry(k).or_default() += 1;
                 }
             }
             counts

@@ -65,7 +65,7 @@ impl Cluster {
                     let spread = g.spread.as_ref()?;
                     Some((spread.kind, spread.domains.get(p.domain?)?.name.to_string()))
                 });
-                let mut labels: Vec<(String, String)> = p.metadata.0.clone();
+                let mut labels: Vec<(String, String)> = p.metadata.pairs().to_vec();
                 if control_plane {
                     labels.push((CONTROLLER_LABEL.to_string(), "true".to_string()));
                 } else {

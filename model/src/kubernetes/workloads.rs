@@ -10,11 +10,11 @@
 //! workload, the globs it declares and the globs that match it: linear in the declaration,
 //! where listing every pair that avoids each other would be quadratic.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::cluster::Cluster;
 use crate::glob;
-use crate::unit::Requirement;
+use crate::unit::Unit;
 
 use super::{NodeKind, object_name};
 
@@ -219,12 +219,7 @@ impl Cluster {
             .map(|(l, &u)| {
                 let unit = &self.units[u];
                 let containers = &pods[l];
-                let mut requirements: Vec<(String, Vec<String>)> = Vec::new();
-                for &c in containers {
-                    for req in self.units[c].machine_metadata.iter() {
-                        add_requirement(&mut requirements, req);
-                    }
-                }
+                let requirements = pod_requirements(containers.iter().map(|&c| &self.units[c]));
                 let mut declares: Vec<usize> = containers
                     .iter()
                     .flat_map(|&c| self.units[c].conflicts.iter().filter_map(|g| glob_index.get(&**g).copied()))
@@ -283,11 +278,23 @@ impl Cluster {
     }
 }
 
-fn add_requirement(requirements: &mut Vec<(String, Vec<String>)>, req: &Requirement) {
-    let values: Vec<String> = req.values.iter().map(|v| v.to_string()).collect();
-    match requirements.iter_mut().find(|(k, _)| **k == *req.key) {
-        // Two units in one pod that both constrain a key: the node needs a value both allow.
-        Some((_, existing)) => existing.retain(|v| values.contains(v)),
-        None => requirements.push((req.key.to_string(), values)),
+/// What a node must publish to run a pod of these units, in the order first required: two units
+/// that both constrain a key need a value both allow. O(requirements + values), with a key's
+/// position and its values' set looked up, not scanned.
+fn pod_requirements<'a>(units: impl Iterator<Item = &'a Unit>) -> Vec<(String, Vec<String>)> {
+    let mut requirements: Vec<(String, Vec<String>)> = Vec::new();
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    for req in units.flat_map(|u| u.machine_metadata.iter()) {
+        match position.get(&*req.key) {
+            Some(&p) => {
+                let allowed: HashSet<&str> = req.values.iter().map(|v| &**v).collect();
+                requirements[p].1.retain(|v| allowed.contains(v.as_str()));
+            }
+            None => {
+                position.insert(&req.key, requirements.len());
+                requirements.push((req.key.to_string(), req.values.iter().map(|v| v.to_string()).collect()));
+            }
+        }
     }
+    requirements
 }
