@@ -319,8 +319,9 @@ fn import_stays_inside_its_directory() {
     }
 }
 
-/// Every top-level entry of the output, by name, with its files and their bytes (`None`: not
-/// there).
+/// Every entry a write swaps as one, by path, with its files and their bytes: each top-level
+/// file, and each entry directly inside a top-level directory (a directory that appears or goes
+/// whole shows as its entries).
 type Tree = std::collections::BTreeMap<String, Vec<(String, Vec<u8>)>>;
 
 fn tree_of(dir: &Path) -> Tree {
@@ -328,7 +329,14 @@ fn tree_of(dir: &Path) -> Tree {
     let Ok(entries) = std::fs::read_dir(dir) else { return tree };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        tree.insert(name, files_of(&entry.path()));
+        if entry.path().is_dir() && !name.starts_with(".clusterdef") {
+            for inner in std::fs::read_dir(entry.path()).into_iter().flatten().flatten() {
+                let rel = format!("{name}/{}", inner.file_name().to_string_lossy());
+                tree.insert(rel, files_of(&inner.path()));
+            }
+        } else {
+            tree.insert(name, files_of(&entry.path()));
+        }
     }
     tree
 }
@@ -351,8 +359,9 @@ fn files_of(path: &Path) -> Vec<(String, Vec<u8>)> {
 
 /// A render killed with SIGKILL at random points, over and over, alternating two clusters whose
 /// renders differ in every top-level entry (one has `pxe/`, the other not): after every kill,
-/// each top-level entry is wholly the one render's or wholly the other's (or, inside the two
-/// renames of one swap, set aside whole in the stage), and the next render completes.
+/// each entry a write swaps as one (a top-level file, an entry directly in a top-level
+/// directory) is wholly the one render's or wholly the other's (or, inside the two renames of
+/// one swap, set aside whole in the stage), and the next render completes.
 /// `CLUSTERDEF_KILL_SEED` replays a run.
 #[test]
 fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
@@ -372,7 +381,8 @@ fn a_render_killed_anywhere_leaves_every_entry_wholly_old_or_new() {
         assert_eq!(run.code, Some(0), "{}", run.stderr);
     }
     let (tree_a, tree_b) = (tree_of(&s.0.join("a")), tree_of(&s.0.join("b")));
-    assert!(tree_b.contains_key("pxe") && !tree_a.contains_key("pxe"));
+    let has_pxe = |t: &Tree| t.keys().any(|k| k.starts_with("pxe/"));
+    assert!(has_pxe(&tree_b) && !has_pxe(&tree_a));
     let seed = std::env::var("CLUSTERDEF_KILL_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_secs())
     });

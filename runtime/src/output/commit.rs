@@ -1,4 +1,5 @@
-//! Swapping the staged tree in, one rename per top-level entry, the manifest last.
+//! Swapping the staged entries in, each set aside and replaced by two renames, the manifest last;
+//! undone in reverse when a rename fails.
 
 use super::manifest::MAX_MANIFEST;
 use super::stage::Swap;
@@ -6,7 +7,7 @@ use super::*;
 
 /// Swaps the staged entries in (an entry that goes is set aside in the stage, which is removed
 /// after), then puts the manifest in place. Every change to the directory is a rename of a whole
-/// top-level entry, so a kill at any point leaves each entry wholly old or wholly new (or, in
+/// entry, so a kill at any point leaves each entry wholly old or wholly new (or, in
 /// the two-rename window of one swap, set aside in the stage, which the next write puts back).
 pub(super) fn commit(
     dir: &Path,
@@ -32,10 +33,11 @@ pub(super) fn commit(
         fs::rename(&union, &path).map_err(io_at(&path))?;
     }
     let swapped = swap_all(dir, stage, &old, fs_ops, &swaps);
-    if swapped.is_err()
+    if let Err((_, true)) = &swapped
         && let Some(previous) = restore
     {
-        // The write failed and put every entry back: so goes the manifest.
+        // The write failed and put every entry back: so goes the manifest. (Had it not, the
+        // union stays: it names both renders' files, whichever each entry now holds.)
         let path = dir.join(MANIFEST);
         match previous {
             Some(bytes) => {
@@ -49,7 +51,7 @@ pub(super) fn commit(
             }
         }
     }
-    swapped?;
+    swapped.map_err(|(e, _)| e)?;
     if staged_manifest.exists() {
         let path = dir.join(MANIFEST);
         fs_ops.rename(&staged_manifest, &path).map_err(io_at(&path))?;
@@ -60,31 +62,53 @@ pub(super) fn commit(
     Ok(report)
 }
 
-/// The swaps of [`commit`], in order; a failed second rename puts the entry back.
-pub(super) fn swap_all(
-    dir: &Path,
-    stage: &Path,
-    old: &Path,
-    fs_ops: &dyn Fs,
-    swaps: &[Swap],
-) -> Result<(), WriteError> {
+/// The swaps of [`commit`], in order. An entry that is replaced or removed is first set aside in
+/// the stage (`old`), so that a failure can put everything back: the swaps done are undone in
+/// reverse order (the new entry back into the stage, the old one back into place). Returns
+/// whether the directory is as it was before (nothing done, or all of it undone), with the error.
+fn swap_all(dir: &Path, stage: &Path, old: &Path, fs_ops: &dyn Fs, swaps: &[Swap]) -> Result<(), (WriteError, bool)> {
+    let mut done: Vec<(&Swap, bool)> = Vec::with_capacity(swaps.len());
     for swap in swaps {
-        let (from, to) = (stage.join(&swap.name), dir.join(&swap.name));
-        let current_is_dir = fs::symlink_metadata(&to).is_ok_and(|m| m.is_dir());
-        if swap.replaces && (current_is_dir || swap.removes) {
-            fs::create_dir_all(old).map_err(io_at(old))?;
-            let aside = old.join(&swap.name);
-            fs_ops.rename(&to, &aside).map_err(io_at(&to))?;
-            if swap.removes {
-                continue;
+        match swap_one(dir, stage, old, fs_ops, swap) {
+            Ok(set_aside) => done.push((swap, set_aside)),
+            Err(e) => {
+                let undone = done.iter().rev().all(|(swap, set_aside)| undo(dir, stage, old, swap, *set_aside));
+                return Err((e, undone));
             }
-            if let Err(e) = fs_ops.rename(&from, &to) {
-                let _ = fs::rename(&aside, &to);
-                return Err(io_at(&to)(e));
-            }
-        } else {
-            fs_ops.rename(&from, &to).map_err(io_at(&to))?;
         }
     }
     Ok(())
+}
+
+/// One swap: the current entry (if any) set aside, then the staged one (if any) renamed into
+/// place; a failed second rename puts the entry back. Returns whether an entry was set aside.
+fn swap_one(dir: &Path, stage: &Path, old: &Path, fs_ops: &dyn Fs, swap: &Swap) -> Result<bool, WriteError> {
+    let (from, to) = (stage.join(&swap.name), dir.join(&swap.name));
+    let aside = old.join(&swap.name);
+    let set_aside = swap.replaces && fs::symlink_metadata(&to).is_ok();
+    if set_aside {
+        if let Some(parent) = aside.parent() {
+            fs::create_dir_all(parent).map_err(io_at(parent))?;
+        }
+        fs_ops.rename(&to, &aside).map_err(io_at(&to))?;
+    }
+    if swap.removes {
+        return Ok(set_aside);
+    }
+    if let Err(e) = fs_ops.rename(&from, &to) {
+        if set_aside {
+            let _ = fs::rename(&aside, &to);
+        }
+        return Err(io_at(&to)(e));
+    }
+    Ok(set_aside)
+}
+
+/// Undoes one completed swap; whether it could.
+fn undo(dir: &Path, stage: &Path, old: &Path, swap: &Swap, set_aside: bool) -> bool {
+    let (from, to) = (stage.join(&swap.name), dir.join(&swap.name));
+    if !swap.removes && fs::rename(&to, &from).is_err() {
+        return false;
+    }
+    !set_aside || fs::rename(old.join(&swap.name), &to).is_ok()
 }

@@ -70,12 +70,13 @@ pub(super) fn check_parents(dir: &Path, rel: &str, seen: &HashMap<String, fs::Me
     Ok(())
 }
 
-/// Puts back a top-level entry an interrupted write left between the renames of its swap, and
-/// clears the stage. Only what can be proven clusterdef's own is renamed: the stage and its
-/// `.old` must be real directories on the output's device (a symlink there is refused, never
-/// followed), the entry must be named as a top-level entry by the manifest, not be a symlink,
-/// hold every file the manifest lists under it with the bytes it wrote, and its place must be
-/// empty.
+/// Puts back what an interrupted write left set aside between the renames of a swap, and clears
+/// the stage. Only what can be proven clusterdef's own is renamed: the stage and its `.old` must
+/// be real directories on the output's device (a symlink there is refused, never followed), the
+/// entry (a top-level entry, or one directly inside a top-level directory) must be named by the
+/// manifest, not be a symlink, hold every file the manifest lists under it with the bytes it
+/// wrote, and its place must be empty. O(entries set aside + the files the manifest lists in
+/// them).
 pub(super) fn recover(dir: &Path, stage: &Path, manifest: &Manifest, device: u64) -> Result<(), WriteError> {
     let real_dir = |path: &Path| -> Result<bool, WriteError> {
         match fs::symlink_metadata(path) {
@@ -93,15 +94,30 @@ pub(super) fn recover(dir: &Path, stage: &Path, manifest: &Manifest, device: u64
     }
     let old = stage.join(OLD);
     if real_dir(&old)? {
-        let tops = manifest.tops();
+        let put_back = |aside: &Path, rel: &str| -> Result<bool, WriteError> {
+            let target = dir.join(rel);
+            let own = manifest.names(rel)
+                && fs::symlink_metadata(&target).is_err()
+                && holds_what_it_wrote(aside, rel, manifest);
+            if own {
+                fs::rename(aside, &target).map_err(io_at(&target))?;
+            }
+            Ok(own)
+        };
         for entry in fs::read_dir(&old).map_err(io_at(&old))?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let target = dir.join(&name);
-            let own = tops.contains(name.as_str())
-                && fs::symlink_metadata(&target).is_err()
-                && holds_what_it_wrote(&entry.path(), &name, manifest);
-            if own {
-                fs::rename(entry.path(), &target).map_err(io_at(&target))?;
+            if put_back(&entry.path(), &name)? {
+                continue;
+            }
+            // A top-level directory that stayed in place: what was set aside is inside it.
+            let (aside, target) = (entry.path(), dir.join(&name));
+            let both_dirs = fs::symlink_metadata(&aside).is_ok_and(|m| m.is_dir())
+                && fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir() && clusterdef_fs::device(&m) == device);
+            if both_dirs {
+                for inner in fs::read_dir(&aside).map_err(io_at(&aside))?.flatten() {
+                    let rel = format!("{name}/{}", inner.file_name().to_string_lossy());
+                    put_back(&inner.path(), &rel)?;
+                }
             }
         }
     }
@@ -111,14 +127,14 @@ pub(super) fn recover(dir: &Path, stage: &Path, manifest: &Manifest, device: u64
     }
 }
 
-/// Whether `path`, a copy of top-level entry `top` set aside by an interrupted swap, holds every
-/// file the manifest lists under `top` with the bytes clusterdef wrote (no symlink followed).
-pub(super) fn holds_what_it_wrote(path: &Path, top: &str, manifest: &Manifest) -> bool {
+/// Whether `path`, entry `entry` set aside by an interrupted swap, holds every file the manifest
+/// lists at or under `entry` with the bytes clusterdef wrote (no symlink followed).
+pub(super) fn holds_what_it_wrote(path: &Path, entry: &str, manifest: &Manifest) -> bool {
     if fs::symlink_metadata(path).map_or(true, |m| m.file_type().is_symlink()) {
         return false;
     }
-    manifest.files.keys().filter(|rel| top_of(rel) == top).all(|rel| {
-        let inside = rel.strip_prefix(top).unwrap_or(rel).trim_start_matches('/');
+    manifest.under(entry).all(|rel| {
+        let inside = rel[entry.len()..].trim_start_matches('/');
         let file = if inside.is_empty() { path.to_path_buf() } else { path.join(inside) };
         let parents_real = Path::new(inside)
             .ancestors()

@@ -141,6 +141,20 @@ impl Manifest {
         self.files.keys().map(|p| top_of(p)).collect()
     }
 
+    /// Whether the manifest lists `entry` itself or a file under it.
+    pub(super) fn names(&self, entry: &str) -> bool {
+        self.under(entry).next().is_some()
+    }
+
+    /// The paths the manifest lists at `entry` or under it, in order: O(log files + those).
+    pub(super) fn under<'a>(&'a self, entry: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.files
+            .range::<str, _>((std::ops::Bound::Included(entry), std::ops::Bound::Unbounded))
+            .map(|(rel, _)| rel.as_str())
+            .take_while(move |rel| rel.starts_with(entry))
+            .filter(move |rel| rel.len() == entry.len() || rel.as_bytes()[entry.len()] == b'/')
+    }
+
     /// Whether bytes hashing to `hash`, found at `rel`, are what clusterdef wrote there.
     pub(super) fn wrote_hash(&self, rel: &str, hash: u64) -> bool {
         self.files.get(rel).is_some_and(|entries| entries.iter().any(|e| e.hash.is_none_or(|h| h == hash)))
@@ -160,6 +174,18 @@ impl Manifest {
 /// The top-level entry a relative path lies in.
 pub(super) fn top_of(rel: &str) -> &str {
     rel.split('/').next().unwrap_or(rel)
+}
+
+/// The entry a write swaps as one to change `rel`: its top-level entry, or, inside a top-level
+/// directory that stays one (`split`), the entry directly in it (a machine's file or directory).
+pub(super) fn unit_of<'a>(rel: &'a str, split: &BTreeSet<&str>) -> &'a str {
+    let top = top_of(rel);
+    if !split.contains(top) || rel.len() == top.len() {
+        return top;
+    }
+    let rest = &rel[top.len() + 1..];
+    let child = rest.split('/').next().unwrap_or(rest);
+    &rel[..top.len() + 1 + child.len()]
 }
 
 /// FNV-1a, 64 bits ([`clusterdef_fs::fnv1a`]): a stable hash of what a render wrote.

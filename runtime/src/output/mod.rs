@@ -1,24 +1,29 @@
 //! Writing rendered artifacts to a directory: the one place clusterdef touches the file system.
 //!
-//! - The new tree is staged whole in [`STAGE`] inside the directory, then swapped in with a
-//!   constant number of renames: one per top-level entry (`cloud-config/`, `units/`, `pxe/`,
-//!   `plan.txt`), the manifest last. A reader sees each top-level directory entirely old or
-//!   entirely new, and a write that fails while staging (a full disk, a denied directory)
-//!   removes the stage and leaves the previous render as it was.
-//! - Within a directory that changes, files whose bytes stay the same, and files clusterdef did
-//!   not write, are carried into the staged tree as hard links: their contents, inode and
-//!   modification time are kept, and nothing is copied. A top-level entry with no change at all
-//!   is not touched.
+//! - What changes is staged in [`STAGE`] inside the directory, then swapped in with renames,
+//!   the manifest last. The unit of a swap is an entry: a top-level entry the render makes new
+//!   or no longer makes (`pxe/`), a top-level file (`plan.txt`), and, inside a top-level
+//!   directory that stays (`cloud-config/`, `machines/`), each entry directly in it (a
+//!   machine's config file, a machine's directory). A reader sees each such entry entirely old
+//!   or entirely new, and a change to 1% of the machines renames 1% of the entries, never
+//!   touching the others. A write that fails while staging (a full disk, a denied directory)
+//!   removes the stage and leaves the previous render as it was; one that fails while swapping
+//!   undoes the swaps it made, in reverse.
+//! - Within an entry that changes (a machine's directory), files whose bytes stay the same, and
+//!   files clusterdef did not write, are carried into the staged entry as hard links: their
+//!   contents, inode and modification time are kept, and nothing is copied. An entry with no
+//!   change is not touched, and files the user keeps beside clusterdef's in a top-level
+//!   directory stay where they are.
 //! - A manifest, [`MANIFEST`], lists what clusterdef wrote, each file with a hash of its bytes.
 //!   A later render drops only files the manifest lists, still holding what was written, that
 //!   the new render no longer makes, and refuses to overwrite a file it did not write or that
-//!   was changed since.
-//! - Every change is a rename of a whole top-level entry: a stale entry is swapped for one
-//!   holding only the user's files (or set aside whole), never pruned file by file, so a kill at
-//!   any point leaves every top-level entry wholly old or wholly new. A write interrupted
-//!   between the two renames that swap an entry (a window of two system calls) leaves the old
-//!   entry in the stage; the next write puts it back before it begins, if it can prove it is its
-//!   own (named by the manifest, holding what the manifest says was written, its place empty).
+//!   was changed since. While entries are swapped, the manifest names both renders' files.
+//! - Every change is a rename of a whole entry: a stale entry is swapped for one holding only
+//!   the user's files (or set aside whole), never pruned file by file, so a kill at any point
+//!   leaves every entry wholly old or wholly new. A write interrupted between the two renames
+//!   that swap an entry (a window of two system calls) leaves the old entry in the stage; the
+//!   next write puts it back before it begins, if it can prove it is its own (named by the
+//!   manifest, holding what the manifest says was written, its place empty).
 //! - Only what clusterdef owns is touched: a symlink, a FIFO or device, or an entry of another
 //!   file system where it writes, compares, carries or removes is never followed, moved, linked
 //!   or written through; the render stops before changing anything, naming it
@@ -35,7 +40,7 @@ mod stage;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 use std::fs;
 use std::io;
@@ -47,7 +52,7 @@ use crate::render::Artifacts;
 use commit::commit;
 use guard::{check_managed, check_parents, recover};
 use lock::Lock;
-use manifest::{Current, Manifest, current, top_of};
+use manifest::{Current, Manifest, current, top_of, unit_of};
 pub use manifest::{current_bytes, holds, read_manifest};
 #[cfg(feature = "import")]
 pub use sources::*;
@@ -314,26 +319,48 @@ fn write_from(
         states.insert(rel, state);
     }
     let manifest = Manifest::text(artifacts, &hashes, source);
+    // A top-level directory that is one now and stays one is changed entry by entry inside it;
+    // any other top-level entry is swapped whole.
+    let nested: BTreeSet<&str> = artifacts.paths().filter(|rel| rel.contains('/')).map(top_of).collect();
+    let split: BTreeSet<&str> =
+        nested.into_iter().filter(|top| seen.get(*top).is_some_and(fs::Metadata::is_dir)).collect();
+    let units: BTreeSet<&str> =
+        artifacts.paths().chain(previous.files.keys().map(String::as_str)).map(|rel| unit_of(rel, &split)).collect();
     fs::create_dir_all(&stage).map_err(io_at(&stage))?;
     let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new(), seen: &seen };
-    let staged = writer.stage_all(artifacts, &tops, &previous, &states, &manifest).and_then(|staged| {
+    let staged = writer.stage_all(artifacts, &units, &split, &previous, &states, &manifest).and_then(|staged| {
         writer.flush()?;
         Ok(staged)
     });
-    let result = staged.and_then(|(report, swaps)| commit(dir, &stage, fs_ops, report, swaps));
+    // Entries a swap moves (or whose files it links anew) are looked at again for their stamps;
+    // every other file is as the checks saw it.
+    let mut swapped: HashSet<String> = HashSet::new();
+    let result = staged.and_then(|(report, swaps)| {
+        swapped.extend(swaps.iter().map(|s| s.name.clone()));
+        commit(dir, &stage, fs_ops, report, swaps)
+    });
     let _ = fs::remove_dir_all(&stage);
     let report = result?;
-    stamp_manifest(dir, artifacts, &hashes, source)?;
+    let untouched = |rel: &str| if swapped.contains(unit_of(rel, &split)) { None } else { seen.get(rel) };
+    stamp_manifest(dir, artifacts, &hashes, source, untouched)?;
     Ok(report)
 }
 
 /// Rewrites the manifest with each file's stamp, now that nothing will move them (the stage is
-/// gone, and with it the hard links that carried files). A stamp is recorded only when it is
+/// gone, and with it the hard links that carried files). A file the write did not touch has
+/// the stamp the checks saw (`untouched`); the others are looked at again. (A file changed
+/// after that look keeps the older stamp, so it is compared by its bytes next time.) A stamp is recorded only when it is
 /// older than the manifest itself (the kernel stamps times from a coarse clock, so a change in
 /// the same tick as the recording would keep them: such a file is compared by its bytes next
 /// time, as git does with "racily clean" entries). A kill before the rename leaves the manifest
 /// the commit put there, without stamps, which is read as before. O(files).
-fn stamp_manifest(dir: &Path, artifacts: &Artifacts, hashes: &[u64], source: Option<u64>) -> Result<(), WriteError> {
+fn stamp_manifest<'m>(
+    dir: &Path,
+    artifacts: &Artifacts,
+    hashes: &[u64],
+    source: Option<u64>,
+    untouched: impl Fn(&str) -> Option<&'m fs::Metadata>,
+) -> Result<(), WriteError> {
     use std::io::Write as _;
     let tmp = dir.join(".clusterdef-manifest.new");
     match fs::remove_file(&tmp) {
@@ -343,8 +370,10 @@ fn stamp_manifest(dir: &Path, artifacts: &Artifacts, hashes: &[u64], source: Opt
     let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_at(&tmp))?;
     let now = fs::symlink_metadata(&tmp).map(|m| clusterdef_fs::Stamp::of(&m)).map_err(io_at(&tmp))?;
     let text = Manifest::text_with(artifacts, hashes, source, |rel| {
-        let meta = fs::symlink_metadata(dir.join(rel)).ok().filter(|m| m.is_file())?;
-        let stamp = clusterdef_fs::Stamp::of(&meta);
+        let stamp = match untouched(rel) {
+            Some(meta) => clusterdef_fs::Stamp::of(meta.is_file().then_some(meta)?),
+            None => clusterdef_fs::Stamp::of(&fs::symlink_metadata(dir.join(rel)).ok().filter(|m| m.is_file())?),
+        };
         (stamp.changed < now.changed && stamp.modified < now.changed).then_some(stamp)
     });
     file.write_all(text.as_bytes()).map_err(io_at(&tmp))?;

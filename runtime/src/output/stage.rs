@@ -1,9 +1,10 @@
 //! Building the new tree in the stage: files written, unchanged and foreign ones carried.
 
-use super::manifest::{Current, current_bytes, holds_ours};
+use super::manifest::{Current, current_bytes, holds_ours, unit_of};
 use super::*;
 
-/// One top-level entry to swap in, after staging.
+/// One entry to swap in, after staging: a top-level entry, or one directly inside a top-level
+/// directory, by its `/`-separated path.
 pub(super) struct Swap {
     pub(super) name: String,
     /// Whether an entry of that name is there now.
@@ -85,15 +86,18 @@ impl<'a> Stager<'a> {
         }
     }
 
-    /// Stages every top-level entry that changes (`tops`: those the render makes and those the
-    /// previous render made), and the manifest; returns what the write will do and the entries
-    /// to swap in. A top-level entry the render no longer makes is staged like any other: the
-    /// user's files in it are carried, the previous render's are left behind, and the entry is
-    /// swapped (or removed) whole, never pruned file by file.
+    /// Stages every entry that changes (`units`: those the render makes and those the previous
+    /// render made, each a top-level entry or, inside a top-level directory in `split`, an entry
+    /// directly in it), and the manifest; returns what the write will do and the entries to swap
+    /// in. An entry the render no longer makes is staged like any other: the user's files in it
+    /// are carried, the previous render's are left behind, and the entry is swapped (or
+    /// removed) whole, never pruned file by file. A changed machine's file in `cloud-config/` is
+    /// so swapped alone, and its 9,999 neighbours are not touched.
     pub(super) fn stage_all(
         &mut self,
         artifacts: &'a Artifacts,
-        tops: &BTreeSet<&str>,
+        units: &BTreeSet<&str>,
+        split: &BTreeSet<&str>,
         previous: &Manifest,
         states: &HashMap<&str, Current>,
         manifest: &'a str,
@@ -101,14 +105,15 @@ impl<'a> Stager<'a> {
         let same = |rel: &str| states.get(rel) == Some(&Current::Same);
         let mut report = WriteReport::default();
         let mut swaps = Vec::new();
-        let mut by_top: BTreeMap<&str, Vec<(&str, &[u8])>> = tops.iter().map(|t| (*t, Vec::new())).collect();
+        let mut by_unit: BTreeMap<&str, Vec<(&str, &[u8])>> = units.iter().map(|u| (*u, Vec::new())).collect();
         for (rel, bytes) in artifacts {
-            by_top.entry(top_of(rel)).or_default().push((rel, bytes));
+            by_unit.entry(unit_of(rel, split)).or_default().push((rel, bytes));
         }
-        for (top, files) in by_top {
-            let current = self.dir.join(top);
-            let current_meta = fs::symlink_metadata(&current).ok();
-            let is_file = files.len() == 1 && files[0].0 == top;
+        for (entry, files) in by_unit {
+            let current = self.dir.join(entry);
+            // What the checks saw there (nothing: not there); no second look per entry.
+            let current_meta = self.seen.get(entry).cloned();
+            let is_file = files.len() == 1 && files[0].0 == entry;
             if is_file {
                 let (rel, bytes) = files[0];
                 if same(rel) {
@@ -116,7 +121,7 @@ impl<'a> Stager<'a> {
                 } else {
                     self.write(rel, bytes)?;
                     report.written.push(rel.to_string());
-                    swaps.push(Swap { name: top.to_string(), replaces: current_meta.is_some(), removes: false });
+                    swaps.push(Swap { name: entry.to_string(), replaces: current_meta.is_some(), removes: false });
                 }
                 continue;
             }
@@ -128,18 +133,18 @@ impl<'a> Stager<'a> {
                         report.written.push(rel.to_string());
                     }
                     if !files.is_empty() {
-                        swaps.push(Swap { name: top.to_string(), replaces: false, removes: false });
+                        swaps.push(Swap { name: entry.to_string(), replaces: false, removes: false });
                     }
                     continue;
                 }
                 Some(meta) if !meta.is_dir() => {
                     // A file of the previous render (or the user's) where this one makes a
                     // directory, or one it no longer makes.
-                    let ours = previous.contains(top) && holds_ours(self.dir, top, previous)?;
+                    let ours = previous.contains(entry) && holds_ours(self.dir, entry, previous)?;
                     if files.is_empty() {
                         if ours {
-                            report.removed.push(top.to_string());
-                            swaps.push(Swap { name: top.to_string(), replaces: true, removes: true });
+                            report.removed.push(entry.to_string());
+                            swaps.push(Swap { name: entry.to_string(), replaces: true, removes: true });
                         }
                         continue;
                     }
@@ -150,13 +155,13 @@ impl<'a> Stager<'a> {
                         self.write(rel, bytes)?;
                         report.written.push(rel.to_string());
                     }
-                    report.removed.push(top.to_string());
-                    swaps.push(Swap { name: top.to_string(), replaces: true, removes: false });
+                    report.removed.push(entry.to_string());
+                    swaps.push(Swap { name: entry.to_string(), replaces: true, removes: false });
                     continue;
                 }
                 Some(_) => {}
             }
-            let existing = files_under(self.dir, Path::new(top))?;
+            let existing = files_under(self.dir, Path::new(entry))?;
             let mut written = Vec::new();
             let mut unchanged = Vec::new();
             for (rel, bytes) in &files {
@@ -198,10 +203,10 @@ impl<'a> Stager<'a> {
             }
             report.removed.extend(stale.iter().map(|p| p.to_string_lossy().into_owned()));
             let removes = files.is_empty() && kept.is_empty() && existing.empty_dirs.is_empty();
-            if !removes && !self.stage.join(top).exists() {
-                fs::create_dir_all(self.stage.join(top)).map_err(io_at(&self.stage.join(top)))?;
+            if !removes && !self.stage.join(entry).exists() {
+                fs::create_dir_all(self.stage.join(entry)).map_err(io_at(&self.stage.join(entry)))?;
             }
-            swaps.push(Swap { name: top.to_string(), replaces: true, removes });
+            swaps.push(Swap { name: entry.to_string(), replaces: true, removes });
         }
         if current_bytes(&self.dir.join(MANIFEST))?.as_deref() != Some(manifest.as_bytes()) {
             self.write(MANIFEST, manifest.as_bytes())?;

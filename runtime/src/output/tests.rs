@@ -124,30 +124,98 @@ fn inode(path: &Path) -> u64 {
     fs::metadata(path).expect("metadata").ino()
 }
 
-/// A changed directory is swapped in whole, yet its unchanged files and the user's files in
-/// it are the same files as before (same inode, same modification time), and a directory
-/// with no change is not touched at all.
+/// A changed machine directory (`m/a`) is swapped in whole, yet its unchanged files and the
+/// user's files in it are the same files as before (same inode, same modification time); an
+/// entry with no change (`m/b`) is not touched, and neither is the top-level directory holding
+/// them, nor the user's file beside them.
 #[cfg(unix)]
 #[test]
 fn unchanged_and_foreign_files_are_carried_not_rewritten() {
     let dir = tempdir("carry");
-    let first = artifacts(&[("a/same.yml", "same"), ("a/changes.yml", "v1"), ("b/still.yml", "still")]);
+    let first = artifacts(&[("m/a/same.yml", "same"), ("m/a/changes.yml", "v1"), ("m/b/still.yml", "still")]);
     first.write_to(&dir).expect("first write");
-    fs::write(dir.join("a/mine.txt"), "the user's").expect("user file");
-    fs::create_dir_all(dir.join("a/empty")).expect("the user's empty directory");
-    let (same, mine, still) = (inode(&dir.join("a/same.yml")), inode(&dir.join("a/mine.txt")), inode(&dir.join("b")));
-    let modified = fs::metadata(dir.join("a/same.yml")).and_then(|m| m.modified()).expect("mtime");
+    fs::write(dir.join("m/a/mine.txt"), "the user's").expect("user file");
+    fs::write(dir.join("m/beside.txt"), "the user's too").expect("user file");
+    fs::create_dir_all(dir.join("m/a/empty")).expect("the user's empty directory");
+    let inodes = |paths: &[&str]| paths.iter().map(|p| inode(&dir.join(p))).collect::<Vec<_>>();
+    let kept = ["m/a/same.yml", "m/a/mine.txt", "m/b", "m", "m/beside.txt"];
+    let before = inodes(&kept);
+    let a = inode(&dir.join("m/a"));
+    let modified = fs::metadata(dir.join("m/a/same.yml")).and_then(|m| m.modified()).expect("mtime");
     std::thread::sleep(Duration::from_millis(20));
-    let second = artifacts(&[("a/same.yml", "same"), ("a/changes.yml", "v2"), ("b/still.yml", "still")]);
+    let second = artifacts(&[("m/a/same.yml", "same"), ("m/a/changes.yml", "v2"), ("m/b/still.yml", "still")]);
     let report = second.write_to(&dir).expect("second write");
-    assert_eq!(report.written, ["a/changes.yml"]);
-    assert_eq!(report.unchanged, ["a/same.yml", "b/still.yml"]);
-    assert_eq!(inode(&dir.join("a/same.yml")), same);
-    assert_eq!(fs::metadata(dir.join("a/same.yml")).and_then(|m| m.modified()).expect("mtime"), modified);
-    assert_eq!(inode(&dir.join("a/mine.txt")), mine);
-    assert!(dir.join("a/empty").is_dir());
-    assert_eq!(inode(&dir.join("b")), still, "an unchanged directory is not swapped");
+    assert_eq!(report.written, ["m/a/changes.yml"]);
+    assert_eq!(report.unchanged, ["m/a/same.yml", "m/b/still.yml"]);
+    assert_eq!(inodes(&kept), before, "{kept:?}: carried or untouched");
+    assert_ne!(inode(&dir.join("m/a")), a, "the changed machine's directory is swapped whole");
+    assert_eq!(fs::metadata(dir.join("m/a/same.yml")).and_then(|m| m.modified()).expect("mtime"), modified);
+    assert!(dir.join("m/a/empty").is_dir());
+    assert_eq!(fs::read_to_string(dir.join("m/a/changes.yml")).expect("changed"), "v2");
     assert!(!dir.join(STAGE).exists(), "the stage is gone");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A change to one file directly in a top-level directory that stays renames that file alone:
+/// the directory, its other files and the user's file in it keep their inodes, and nothing is
+/// carried. (Swapping the whole directory made a 1% change cost as much as a full render.)
+#[cfg(unix)]
+#[test]
+fn a_change_to_one_machine_swaps_only_its_entry() {
+    let dir = tempdir("one-entry");
+    let files: Vec<(String, String)> =
+        (0..50).map(|i| (format!("cloud-config/m{i:02}.yml"), format!("v1 {i}"))).collect();
+    let first: Artifacts = files.iter().map(|(p, t)| (p.clone(), t.as_bytes().to_vec())).collect();
+    first.write_to(&dir).expect("first write");
+    fs::write(dir.join("cloud-config/README"), "the user's").expect("user file");
+    let others: Vec<String> = std::iter::once("cloud-config".to_string())
+        .chain(std::iter::once("cloud-config/README".to_string()))
+        .chain(files.iter().map(|(p, _)| p.clone()).filter(|p| !p.ends_with("m07.yml")))
+        .collect();
+    let inodes = || others.iter().map(|p| inode(&dir.join(p))).collect::<Vec<_>>();
+    let before = inodes();
+    let second: Artifacts = files
+        .iter()
+        .map(|(p, t)| (p.clone(), if p.ends_with("m07.yml") { b"v2".to_vec() } else { t.as_bytes().to_vec() }))
+        .collect();
+    let report = second.write_to(&dir).expect("second write");
+    assert_eq!(report.written, ["cloud-config/m07.yml"]);
+    assert_eq!(inodes(), before, "nothing but the changed file is touched");
+    assert_eq!(fs::read_to_string(dir.join("cloud-config/m07.yml")).expect("changed"), "v2");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A rename that fails part way through the swaps undoes the swaps already made, so the
+/// directory and its manifest are the previous render's, and the next write completes.
+#[test]
+fn a_failed_rename_among_many_swaps_undoes_the_ones_made() {
+    let dir = tempdir("undo");
+    let old = artifacts(&[("a/x.yml", "one"), ("a/y.yml", "two"), ("b/z.yml", "three")]);
+    old.write_to(&dir).expect("first render");
+    let before = snapshot(&dir);
+    let new = artifacts(&[("a/x.yml", "ONE"), ("a/y.yml", "TWO"), ("b/z.yml", "THREE")]);
+    // Each swap is two renames (set aside, then in): the third swap's second rename fails.
+    let err =
+        write_with(&new, &dir, &FailingRename { left: std::sync::Mutex::new(5) }, LOCK_WAIT).expect_err("injected");
+    assert!(err.to_string().contains("injected"), "{err}");
+    assert_eq!(snapshot(&dir), before, "every swap undone, the manifest put back");
+    let report = new.write_to(&dir).expect("the next write");
+    assert_eq!(report.written, ["a/x.yml", "a/y.yml", "b/z.yml"]);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// An entry set aside inside a top-level directory that stayed (a write killed between the two
+/// renames of its swap) is put back by the next write, which then finds it unchanged.
+#[test]
+fn an_entry_set_aside_inside_a_kept_directory_is_put_back() {
+    let dir = tempdir("aside");
+    let render = artifacts(&[("a/x.yml", "one"), ("a/y.yml", "two")]);
+    render.write_to(&dir).expect("first render");
+    fs::create_dir_all(dir.join(STAGE).join(OLD).join("a")).expect("stage");
+    fs::rename(dir.join("a/x.yml"), dir.join(STAGE).join(OLD).join("a/x.yml")).expect("half a swap");
+    let report = render.write_to(&dir).expect("the next write");
+    assert_eq!(report.unchanged, ["a/x.yml", "a/y.yml"], "put back, not written again");
+    assert!(!dir.join(STAGE).exists());
     let _ = fs::remove_dir_all(&dir);
 }
 
