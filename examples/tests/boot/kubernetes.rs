@@ -646,7 +646,10 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
             continue;
         };
         *endpoint.lock().expect("lock") = survivor.clone();
-        // The plan lists the workloads the loss touches; every other keeps what it has at rest.
+        let alive_nodes: BTreeMap<String, String> =
+            nodes.iter().filter(|(n, _)| !lost_hosts.contains(n)).map(|(n, k)| (n.clone(), k.clone())).collect();
+        // The plan lists the workloads the loss leaves short; every other keeps every pod it
+        // wants: a Deployment its replicas, a DaemonSet one on each eligible node left.
         let after: Vec<Expected> = at_rest
             .iter()
             .map(|rest| match loss.workloads.iter().find(|w| w.name == rest.name) {
@@ -656,11 +659,13 @@ fn run_scenario(cluster: &Cluster, tag: &str) -> Vec<String> {
                     kinds: rest.kinds.iter().filter(|k| !w.lost.contains(k)).cloned().collect(),
                     ..rest.clone()
                 },
+                None if rest.daemon => {
+                    let left = alive_nodes.values().filter(|k| rest.kinds.contains(k)).count() as u32;
+                    Expected { fits: left, wanted: left, ..rest.clone() }
+                }
                 None => rest.clone(),
             })
             .collect();
-        let alive_nodes: BTreeMap<String, String> =
-            nodes.iter().filter(|(n, _)| !lost_hosts.contains(n)).map(|(n, k)| (n.clone(), k.clone())).collect();
         // The lost nodes are tainted unreachable by the node lifecycle controller: after the
         // node-monitor grace, or, when the domain held the controller manager's leader, after a
         // new election (a 15 s lease) and the new leader's own grace; generous under load.

@@ -253,7 +253,9 @@ kubernetes {} (services {}, pods {}, {}; pods of a lost node are placed again af
                     w.lost.join(", ")
                 )?;
             }
-            if loss.workloads.len() < self.workloads.len() {
+            if loss.workloads.is_empty() && !self.workloads.is_empty() {
+                writeln!(f, "    every workload keeps every pod it wants")?;
+            } else if loss.workloads.len() < self.workloads.len() {
                 writeln!(f, "    every other workload keeps every pod it wants")?;
             }
         }
