@@ -5,7 +5,7 @@ use std::net::Ipv4Addr;
 
 use crate::group::{Boot, DomainKind, Group, Size};
 use crate::host::HostConfig;
-use crate::network::{Network, Segment};
+use crate::network::{Network, Segment, Segments};
 use crate::rule::Rule;
 use crate::settings::{Architecture, Bootstrap, Channel, EtcdRelease, Layout, Os, Tls};
 use crate::text::{List, Text};
@@ -166,20 +166,15 @@ impl Cluster {
     }
 
     /// The network segment of the machines of `group` in its domain `domain`: the domain's own
-    /// network when it has one, else the cluster's; `None` when no network is declared.
+    /// network when it has one, else the cluster's; `None` when no network is declared. O(domain
+    /// networks): for many machines, ask [`Cluster::segments`] once.
     pub fn segment(&self, group: &Group, domain: Option<usize>) -> Option<Segment> {
-        let network = self.network.as_ref()?;
-        let own = group.spread.as_ref().zip(domain).and_then(|(spread, d)| {
-            let name = &spread.domains.get(d)?.name;
-            network.domains.iter().position(|n| n.kind == spread.kind && n.name == *name)
-        });
-        Some(match own {
-            Some(i) => {
-                let n = &network.domains[i];
-                Segment { subnet: n.subnet, gateway: n.gateway.or(network.gateway), domain_network: Some(i) }
-            }
-            None => Segment { subnet: network.subnet, gateway: network.gateway, domain_network: None },
-        })
+        self.segments().of(group, domain)
+    }
+
+    /// Every machine's network segment, indexed once: O(domain networks) to make, O(1) a look.
+    pub fn segments(&self) -> Segments<'_> {
+        Segments::new(self.network.as_ref())
     }
 
     /// Whether the cluster accepts the risk of `rule`.

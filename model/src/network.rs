@@ -1,9 +1,10 @@
 //! Static networking: the cluster's subnet, the failure domains' own, and a machine's segment.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use crate::group::DomainKind;
+use crate::group::{DomainKind, Group};
 use crate::net::Ipv4Net;
 use crate::text::{List, Text};
 
@@ -68,4 +69,42 @@ pub struct Segment {
     /// The index of the failure domain's network in [`Network::domains`], or `None` for the
     /// cluster's network.
     pub domain_network: Option<usize>,
+}
+
+/// Each machine's network segment, looked up in O(1): the failure-domain networks indexed by
+/// kind and name once (O(domain networks)), so placing M machines on D domain networks costs
+/// O(M + D), not O(M × D). [`crate::Cluster::segments`] makes one.
+#[derive(Clone, Debug)]
+pub struct Segments<'a> {
+    network: Option<&'a Network>,
+    /// (kind, name) → the first domain network declared for it.
+    index: HashMap<(DomainKind, &'a str), usize>,
+}
+
+impl<'a> Segments<'a> {
+    /// The segments of `network` (none: no network is declared).
+    pub fn new(network: Option<&'a Network>) -> Segments<'a> {
+        let mut index = HashMap::new();
+        for (i, d) in network.map_or(&[][..], |n| &n.domains[..]).iter().enumerate() {
+            index.entry((d.kind, &*d.name)).or_insert(i);
+        }
+        Segments { network, index }
+    }
+
+    /// The network segment of the machines of `group` in its domain `domain`: the domain's own
+    /// network when it has one, else the cluster's; `None` when no network is declared.
+    pub fn of(&self, group: &Group, domain: Option<usize>) -> Option<Segment> {
+        let network = self.network?;
+        let own = group.spread.as_ref().zip(domain).and_then(|(spread, d)| {
+            let name = &spread.domains.get(d)?.name;
+            self.index.get(&(spread.kind, &**name)).copied()
+        });
+        Some(match own {
+            Some(i) => {
+                let n = &network.domains[i];
+                Segment { subnet: n.subnet, gateway: n.gateway.or(network.gateway), domain_network: Some(i) }
+            }
+            None => Segment { subnet: network.subnet, gateway: network.gateway, domain_network: None },
+        })
+    }
 }

@@ -225,6 +225,7 @@ fn address_count(r: &mut Report<'_>) {
 /// failure domain's network when the domain has one, else the cluster's subnet.
 fn address_in_subnet(r: &mut Report<'_>) {
     let c = r.cluster;
+    let segments = c.segments();
     for placed in c.placed_groups() {
         let (g, group) = (placed.group_ref, placed.group);
         if !group.addressing.is_static() {
@@ -240,7 +241,7 @@ fn address_in_subnet(r: &mut Report<'_>) {
             continue;
         }
         for m in &placed.machines {
-            let (Some(a), Some(segment)) = (m.address, c.segment(group, m.domain)) else { continue };
+            let (Some(a), Some(segment)) = (m.address, segments.of(group, m.domain)) else { continue };
             let subnet = segment.subnet;
             if subnet.is_host(a) {
                 continue;

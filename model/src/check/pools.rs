@@ -1,6 +1,6 @@
 //! Rules on the shape of groups: spreads, autoscaling, PXE boot and pool names.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Report, join, plural};
 use crate::MAX_FIXED_MACHINES;
@@ -295,16 +295,19 @@ fn pxe_boot_network(r: &mut Report<'_>) {
     let c = r.cluster;
     // The kinds that take unlisted machines, by the network they boot on (`None`: undeclared).
     let mut unlisted: Vec<(Option<Ipv4Net>, Vec<PxeKind>)> = Vec::new();
+    let mut on_network: HashMap<Option<Ipv4Net>, usize> = HashMap::new();
+    let segments = c.segments();
     for (i, pool) in c.pools.iter().enumerate() {
         if !matches!(pool.boot, Boot::Pxe { .. }) || !pool.inventory.is_empty() {
             continue;
         }
         for domain in c.group_domains(GroupRef::Pool(i)) {
-            let net = c.segment(pool, domain).map(|s| s.subnet);
-            match unlisted.iter_mut().find(|(n, _)| *n == net) {
-                Some((_, kinds)) => kinds.push((i, domain)),
-                None => unlisted.push((net, vec![(i, domain)])),
-            }
+            let net = segments.of(pool, domain).map(|s| s.subnet);
+            let at = *on_network.entry(net).or_insert_with(|| {
+                unlisted.push((net, Vec::new()));
+                unlisted.len() - 1
+            });
+            unlisted[at].1.push((i, domain));
         }
     }
     for (net, kinds) in unlisted.iter().filter(|(_, kinds)| kinds.len() > 1) {

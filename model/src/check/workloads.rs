@@ -196,15 +196,19 @@ fn workload_contention(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Work
             matched[g].push(w);
         }
     }
-    // Per glob, how many of the workloads it matches may run on each kind. (A declarer the glob
-    // matches counts itself there, and is contested only where another one may run too.)
+    // Per glob that matches two workloads or more, how many of them may run on each kind. (A
+    // declarer the glob matches counts itself there, and is contested only where another one
+    // may run too.) A glob matching one workload needs no count: its declarers other than that
+    // one contend with it wherever they share a kind, which the loop below looks at anyway.
     let on_kind: Vec<HashMap<usize, u32>> = matched
         .iter()
         .map(|m| {
             let mut counts: HashMap<usize, u32> = HashMap::new();
-            for &w in m {
-                for &k in &workloads[w].eligible {
-                    *counts.entry(k).or_default() += 1;
+            if m.len() > 1 {
+                for &w in m {
+                    for &k in &workloads[w].eligible {
+                        *counts.entry(k).or_default() += 1;
+                    }
                 }
             }
             counts
@@ -218,7 +222,8 @@ fn workload_contention(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Work
             if matched[g].len() <= usize::from(own) {
                 continue;
             }
-            let contested = workload.eligible.iter().any(|k| on_kind[g].get(k).copied().unwrap_or(0) > u32::from(own));
+            let contested = matched[g].len() == 1
+                || workload.eligible.iter().any(|k| on_kind[g].get(k).copied().unwrap_or(0) > u32::from(own));
             if !contested {
                 continue;
             }

@@ -215,7 +215,7 @@ fn config(
                 .str("reboot-strategy", group.reboot.as_str())
                 .build(),
         )
-        .non_empty("units", Yaml::Seq(units(cluster, is_member, cluster.segment(group, domain), address, &host_items)));
+        .non_empty("units", Yaml::Seq(units(cluster, is_member, ctx.segments.of(group, domain), address, &host_items)));
 
     MapBuilder::new()
         .opt_str("hostname", machine.map(|m| m.hostname.clone()))

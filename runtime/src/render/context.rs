@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use clusterdef_model::{Bootstrap, Cluster, Host, Violation, Violations};
+use clusterdef_model::{Bootstrap, Cluster, Host, Segments, Violation, Violations};
 
 /// What rendering needs beyond the cluster itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,6 +82,8 @@ pub struct Context<'c> {
     pub placement: Vec<Vec<Host>>,
     /// The violations of rules the cluster allows, for the plan's accepted risks.
     pub allowed: Vec<Violation>,
+    /// Each machine's network segment, indexed once for every config.
+    pub segments: Segments<'c>,
 }
 
 impl<'c> Context<'c> {
@@ -93,6 +95,12 @@ impl<'c> Context<'c> {
             Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
             Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
         };
-        Ok(Context { cluster, discovery, placement: review.placement, allowed: review.violations })
+        Ok(Context {
+            cluster,
+            discovery,
+            placement: review.placement,
+            allowed: review.violations,
+            segments: cluster.segments(),
+        })
     }
 }

@@ -80,6 +80,7 @@ pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared
     let on_host = units_by_host(cluster, &ctx.placement);
     let shared = Shared {
         cluster,
+        segments: &ctx.segments,
         gateway: Json::obj([
             ("name", Some(Json::str(GATEWAY_UNIT))),
             ("enabled", Some(Json::Bool(true))),
@@ -107,6 +108,8 @@ pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared
 /// units and the gateway are escaped and percent-encoded once, not once per machine.
 struct Shared<'c> {
     cluster: &'c Cluster,
+    /// Each machine's network segment, indexed once.
+    segments: &'c clusterdef_model::Segments<'c>,
     members: Vec<EtcdMember>,
     /// The workers' gateway unit entry.
     gateway: Json,
@@ -265,7 +268,7 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
     let mut files = Vec::new();
     if let Some(m) = job.machine {
         files.push(file("/etc/hostname", 0o644, &format!("{}\n", m.hostname)));
-        let segment = cluster.segment(job.group, m.domain);
+        let segment = shared.segments.of(job.group, m.domain);
         if let Some((name, content)) = segment.zip(m.address).and_then(|(s, a)| network_unit(cluster, s, a)) {
             files.push(file(&format!("/etc/systemd/network/{name}"), 0o644, &content));
         }

@@ -5,6 +5,8 @@
 //! One set per pool and failure domain: a pool spread across zones boots each zone's machines
 //! with that zone's metadata, from a boot server on that zone's network.
 
+use std::collections::HashMap;
+
 use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Ipv4Net, Os};
 
 use super::cloud_config::pool_config_path;
@@ -63,10 +65,16 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let mut out = Vec::new();
     let mut kinds: Vec<Kind> = Vec::new();
+    let segments = cluster.segments();
     for (i, group) in cluster.pools.iter().enumerate() {
         let Some(base) = base_url(cluster, group) else {
             continue;
         };
+        // The inventory's MACs by domain, gathered once: O(inventory), not per domain.
+        let mut macs_in: HashMap<Option<&str>, Vec<String>> = HashMap::new();
+        for e in group.inventory.iter() {
+            macs_in.entry(e.domain.as_deref()).or_default().push(e.mac.to_ascii_lowercase());
+        }
         let channel = cluster.channel_of(group);
         for domain in cluster.group_domains(GroupRef::Pool(i)) {
             let config = match cluster.os {
@@ -87,24 +95,22 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
             };
             out.push((format!("{dir}/pxelinux.cfg/default"), pxelinux(&what, &image)));
             out.push((format!("{dir}/boot.ipxe"), ipxe(&what, &image)));
-            let macs = group
-                .inventory
-                .iter()
-                .filter(|e| e.domain.as_deref() == domain_name.map(|d| &*d.name))
-                .map(|e| e.mac.to_ascii_lowercase())
-                .collect();
-            let network = cluster.segment(group, domain).map(|s| s.subnet);
+            let macs = macs_in.remove(&domain_name.map(|d| &*d.name)).unwrap_or_default();
+            let network = segments.of(group, domain).map(|s| s.subnet);
             kinds.push(Kind { script_url: format!("{base}/{dir}/boot.ipxe"), dir, what, network, macs });
         }
     }
-    let mut networks: Vec<Option<Ipv4Net>> = Vec::new();
+    // The kinds by network, in the order networks first appear: O(kinds).
+    let mut networks: Vec<(Option<Ipv4Net>, Vec<&Kind>)> = Vec::new();
+    let mut at: HashMap<Option<Ipv4Net>, usize> = HashMap::new();
     for kind in &kinds {
-        if !networks.contains(&kind.network) {
-            networks.push(kind.network);
-        }
+        let i = *at.entry(kind.network).or_insert_with(|| {
+            networks.push((kind.network, Vec::new()));
+            networks.len() - 1
+        });
+        networks[i].1.push(kind);
     }
-    for network in networks {
-        let on: Vec<&Kind> = kinds.iter().filter(|k| k.network == network).collect();
+    for (network, on) in networks {
         match on[..] {
             [kind] if kind.macs.is_empty() => {
                 out.push((format!("{}/dnsmasq.conf", kind.dir), dnsmasq(network, &kind.what, &kind.script_url)));
