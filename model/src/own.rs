@@ -22,7 +22,8 @@ pub const FLEETCTL_PROFILE: &str = "/etc/profile.d/fleetctl.sh";
 /// The unit that submits the cluster's fleet units from the members (CoreOS).
 pub const SUBMIT_UNIT: &str = "clusterdef-fleet-units.service";
 
-/// The drop-in on `etcd-member.service` that configures a Flatcar member.
+/// The drop-in on etcd's unit: on Flatcar it configures a member (`etcd-member.service`); on
+/// CoreOS, with TLS, it gives etcd (`etcd2.service`) its key.
 pub const ETCD_DROPIN: &str = "20-clusterdef.conf";
 
 /// The unit that runs a Flatcar worker's `etcd gateway`.
@@ -240,6 +241,10 @@ impl Cluster {
         // Every config carries the etcd, fleet and locksmith sections.
         for unit in [etcd, "fleet.service", "locksmithd.service"] {
             own.dropins.push((unit.to_string(), CLOUDINIT_DROPIN.to_string(), who::CLOUDINIT));
+        }
+        // With TLS, the drop-in that gives etcd its key, where etcd runs.
+        if self.tls.is_some() && (member || self.etcd_release == EtcdRelease::V2) {
+            own.dropins.push((etcd.to_string(), ETCD_DROPIN.to_string(), who::RENDER));
         }
         if member || self.etcd_release == EtcdRelease::V2 {
             own.needed.push((etcd.to_string(), "it runs the machine's etcd member or proxy"));

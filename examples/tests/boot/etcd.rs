@@ -57,6 +57,9 @@ struct Process {
     args: Vec<String>,
     /// The host directory etcd-member's wrapper mounts at `/etc/ssl/certs` in the container.
     ssl_dir: Option<PathBuf>,
+    /// The `ExecStartPre=` lines of the drop-ins the config puts on etcd's unit, run before
+    /// each start as systemd runs them (CoreOS).
+    pre: Vec<String>,
     child: Option<Child>,
     log: PathBuf,
 }
@@ -69,6 +72,8 @@ struct Etcd {
     client_tls: Vec<String>,
     /// The network namespace every process and client runs in, if the test made one.
     netns: Option<String>,
+    /// The user etcd runs as (`User=` of the OS's unit), if not root.
+    user: Option<&'static str>,
     dir: TempDir,
     processes: BTreeMap<String, Process>,
     clients: BTreeMap<String, String>,
@@ -123,13 +128,30 @@ impl Etcd {
                 clients.insert(name.clone(), client.expect("members advertise a client URL"));
             }
             let log = dir.path().join(format!("{name}.log"));
-            processes.insert(name, Process { env, args: Vec::new(), ssl_dir: None, child: None, log });
+            // The drop-ins on etcd2's start command, as coreos-cloudinit writes them.
+            let pre: Vec<String> = get(value, &["coreos", "units"])
+                .and_then(|u| u.as_array())
+                .into_iter()
+                .flatten()
+                .filter(|u| get(u, &["name"]).and_then(|n| n.as_str()) == Some("etcd2.service"))
+                .flat_map(|u| get(u, &["drop-ins"]).and_then(|d| d.as_array()).cloned().unwrap_or_default())
+                .flat_map(|d| {
+                    let content = get(&d, &["content"]).and_then(|c| c.as_str()).unwrap_or_default().to_string();
+                    content
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("ExecStartPre="))
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            processes.insert(name, Process { env, args: Vec::new(), ssl_dir: None, pre, child: None, log });
         }
         Etcd {
             etcd: tool("etcd"),
             etcdctl: tool("etcdctl"),
             client_tls: Vec::new(),
             netns: None,
+            user: None,
             dir,
             processes,
             clients,
@@ -160,7 +182,10 @@ impl Etcd {
                     env.retain(|(k, _)| k != "ETCD_DATA_DIR");
                     env.push(("ETCD_DATA_DIR".into(), dir.path().join(&name).display().to_string()));
                     clients.insert(name.clone(), client);
-                    (name, Process { env, args: Vec::new(), ssl_dir, child: None, log: PathBuf::new() })
+                    (
+                        name,
+                        Process { env, args: Vec::new(), ssl_dir, pre: Vec::new(), child: None, log: PathBuf::new() },
+                    )
                 }
                 (None, Some(unit)) => {
                     let exec = unit.lines().find_map(|l| l.strip_prefix("ExecStart=")).expect("ExecStart");
@@ -176,6 +201,7 @@ impl Etcd {
                             env: Vec::new(),
                             args: argv[from..].to_vec(),
                             ssl_dir: None,
+                            pre: Vec::new(),
                             child: None,
                             log: PathBuf::new(),
                         },
@@ -192,9 +218,48 @@ impl Etcd {
             etcdctl: etcd_35("etcdctl"),
             client_tls: Vec::new(),
             netns: None,
+            user: None,
             dir,
             processes,
             clients,
+        }
+    }
+
+    /// Runs etcd as `user` from now on, as CoreOS's `etcd2.service` does (`User=etcd`), with each
+    /// data directory belonging to it as the image's own does (`/var/lib/etcd2`); the scratch
+    /// directory holding them is opened to it, as `/var/lib` is.
+    fn as_user(&mut self, user: &'static str) {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(self.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("open the scratch");
+        for p in self.processes.values() {
+            let data = p.env.iter().find(|(k, _)| k == "ETCD_DATA_DIR").map(|(_, v)| PathBuf::from(v));
+            let data = data.expect("a data directory");
+            std::fs::create_dir_all(&data).expect("the data directory");
+            let out = Command::new(tool("chown")).arg(format!("{user}:{user}")).arg(&data).output().expect("chown");
+            assert!(out.status.success(), "the image's data directory: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        self.user = Some(user);
+    }
+
+    /// The drop-ins' `ExecStartPre=` lines of process `name`, run as systemd runs them for a unit
+    /// with `User=user`: as the user, or as root with `+`; a failure stops the start unless `-`.
+    fn run_pre(&self, name: &str, user: &str) {
+        for line in &self.processes[name].pre {
+            let flags: String = line.chars().take_while(|c| "-+@:!".contains(*c)).collect();
+            let argv = crate::applied::words(&line[flags.len()..]);
+            let mut command = if flags.contains('+') {
+                Command::new(&argv[0])
+            } else {
+                let mut c = Command::new(tool("setpriv"));
+                c.args(["--reuid", user, "--regid", user, "--init-groups", "--"]).arg(&argv[0]);
+                c
+            };
+            let out = command.args(&argv[1..]).output().expect("run ExecStartPre");
+            assert!(
+                out.status.success() || flags.contains('-'),
+                "{name}: ExecStartPre={line} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
 
@@ -211,20 +276,30 @@ impl Etcd {
     }
 
     fn start(&mut self, name: &str) {
+        if let Some(user) = self.user {
+            self.run_pre(name, user);
+        }
         // etcd-member's wrapper mounts ETCD_SSL_DIR read-only at /etc/ssl/certs in the container;
         // a private mount namespace does the same for this process alone.
         let ssl_dir = self.processes.get(name).expect("known process").ssl_dir.clone();
-        let mut command = match &ssl_dir {
-            Some(dir) => {
-                let mut c = self.command(&tool("unshare"));
-                c.args(["--mount", "--propagation", "private", "sh", "-c"])
-                    .arg("mount --bind -o ro \"$1\" /etc/ssl/certs && shift && exec \"$@\"")
-                    .arg("sh")
-                    .arg(dir)
-                    .arg(&self.etcd);
+        let mut command = match (&ssl_dir, self.user) {
+            (None, Some(user)) => {
+                let mut c = self.command(&tool("setpriv"));
+                c.args(["--reuid", user, "--regid", user, "--init-groups", "--"]).arg(&self.etcd);
                 c
             }
-            None => self.command(&self.etcd),
+            _ => match &ssl_dir {
+                Some(dir) => {
+                    let mut c = self.command(&tool("unshare"));
+                    c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                        .arg("mount --bind -o ro \"$1\" /etc/ssl/certs && shift && exec \"$@\"")
+                        .arg("sh")
+                        .arg(dir)
+                        .arg(&self.etcd);
+                    c
+                }
+                None => self.command(&self.etcd),
+            },
         };
         let p = self.processes.get_mut(name).expect("known process");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&p.log).expect("log file");
@@ -590,12 +665,26 @@ fn production_tls_refuses_clients_without_a_certificate() {
     assert_eq!(names, ["127.0.5.11", "127.0.5.12", "127.0.5.13"], "CoreOS proxies dial the members by address");
     let files = certificates(certs.path(), &names);
     let [ca, cert, key] = &files;
+    // The files as the operator copies them: root's, the key 0600, etcd2 running as `etcd`. The
+    // drop-in the render puts on etcd2 gives it the key; without it no member starts.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |path: &Path, mode: u32| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("mode");
+        };
+        mode(certs.path(), 0o755);
+        mode(ca, 0o644);
+        mode(cert, 0o644);
+        mode(key, 0o600);
+    }
 
     let _port = PROXY_PORT.lock().unwrap_or_else(|e| e.into_inner());
     // Peers dial from their own addresses, as on a real network, so the planned names suffice.
     let ns = NetNs::new("coreos-tls", &names);
     let mut etcd = Etcd::from_render(&cluster, "tls");
     etcd.netns = Some(ns.0.clone());
+    etcd.as_user("etcd");
+    assert!(etcd.processes.values().all(|p| !p.pre.is_empty()), "every etcd2 has the key's drop-in");
     assert!(etcd.clients.values().all(|url| url.starts_with("https://")));
     let ca_only = vec![format!("--cacert={}", ca.display())];
     etcd.client_tls =

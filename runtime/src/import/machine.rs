@@ -7,6 +7,7 @@ use clusterdef_model::{Channel, DropIn, EtcdRelease, RebootStrategy, RebootWindo
 
 use crate::read::cloud_config::{CloudConfig, Field, Section};
 use crate::render::cloud_config::{ENV_FILE, ETCDCTL_PROFILE, FLEET_UNITS_DIR, FLEETCTL_PROFILE, SUBMIT_UNIT};
+use clusterdef_model::own::ETCD_DROPIN;
 
 use super::config::{Config, MemberSection, ReadAt, SECTIONS, SectionKeys, field, is_placeholder, read_link, url_host};
 use super::host::{HostItem, file_item, unit_items};
@@ -308,6 +309,12 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         };
         let command = unit.command.as_ref().map(|c| c.value.as_str());
         let plain = unit.drop_ins.is_empty() && !unit.mask && !unit.enable;
+        // etcd's start, with the drop-in clusterdef writes on it when the cluster has TLS (what
+        // it holds is compared with the render like every other part of the file).
+        let own_etcd_start = !unit.mask
+            && !unit.enable
+            && matches!(name.value.as_str(), "etcd2.service" | "etcd.service")
+            && unit.drop_ins.iter().all(|(n, _)| n.value == ETCD_DROPIN);
         match (name.value.as_str(), command, &unit.content) {
             (n, _, Some(content)) if n.ends_with(".network") && plain && link.is_none() => {
                 match read_link(&content.value) {
@@ -329,7 +336,10 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
                     Err(why) => findings.push(lossy(path, content.line, format!("coreos.units `{n}`"), why)),
                 }
             }
-            ("etcd2.service" | "fleet.service", Some("start"), None) if plain => {
+            ("etcd2.service" | "fleet.service", Some("start"), None) if plain || own_etcd_start => {
+                own_started.get_or_insert((name.value.clone(), name.line));
+            }
+            ("etcd.service", Some("start"), None) if own_etcd_start => {
                 own_started.get_or_insert((name.value.clone(), name.line));
             }
             ("etcd.service", Some("start" | "stop"), None) if plain => {

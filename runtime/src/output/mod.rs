@@ -234,11 +234,20 @@ impl Artifacts {
     }
 }
 
-/// The fingerprint of what a render is made from: this release of clusterdef, the cluster and
-/// the options, hashed (FNV-1a over their `Debug` form, which names every field). Equal
-/// fingerprints render equal bytes.
+/// The fingerprint of what a render is made from: the program rendering (this release of
+/// clusterdef, and the stamp of the running executable, so that any rebuild of the program,
+/// the renderers' code included, renders anew even when the version number stays), the cluster
+/// and the options, hashed (FNV-1a over their `Debug` form, which names every field). Equal
+/// fingerprints render equal bytes. Where the executable cannot be looked at, the fingerprint
+/// is one no manifest holds, so nothing is ever taken as up to date.
 pub fn fingerprint(cluster: &clusterdef_model::Cluster, options: &crate::render::RenderOptions) -> u64 {
-    clusterdef_fs::fnv1a(format!("clusterdef {} {cluster:?} {options:?}", env!("CARGO_PKG_VERSION")).as_bytes())
+    let program = std::env::current_exe()
+        .and_then(fs::metadata)
+        .map(|meta| clusterdef_fs::Stamp::of(&meta).to_text())
+        .unwrap_or_else(|_| format!("unknown {:?}", std::time::SystemTime::now()));
+    clusterdef_fs::fnv1a(
+        format!("clusterdef {} {program} {cluster:?} {options:?}", env!("CARGO_PKG_VERSION")).as_bytes(),
+    )
 }
 
 /// Whether `dir` holds, untouched, a render of `source` (a [`fingerprint`]): its manifest names

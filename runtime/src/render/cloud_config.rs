@@ -15,7 +15,7 @@ use clusterdef_model::{
     Segment, UnitEntry, Windows,
 };
 
-use super::context::{Context, file_component};
+use super::context::{Context, file_component, give_etcd_its_key};
 use super::yaml::{self, MapBuilder, Yaml};
 
 pub use clusterdef_model::own::FLEET_UNITS_DIR;
@@ -27,6 +27,8 @@ pub use clusterdef_model::own::ETCDCTL_PROFILE;
 pub use clusterdef_model::own::FLEETCTL_PROFILE;
 
 pub use clusterdef_model::own::SUBMIT_UNIT;
+
+use clusterdef_model::own::ETCD_DROPIN;
 
 /// The address a machine's config names for itself: its static address, or the platform's
 /// `$private_ipv4` (which coreos-cloudinit substitutes; not available on PXE/bare metal).
@@ -346,9 +348,28 @@ fn units(
     // fleet is in place when they start.
     out.extend(host_units(host));
     let command = |name: &str, command: &str| MapBuilder::new().str("name", name).str("command", command).build();
+    // etcd runs as `etcd` and must read its key, which the operator copies 0600 root: a drop-in
+    // gives it the key before each start (docs/rendering.md).
+    let started_etcd = |name: &str| {
+        let entry = MapBuilder::new().str("name", name).str("command", "start");
+        match &cluster.tls {
+            Some(tls) => entry
+                .set(
+                    "drop-ins",
+                    Yaml::Seq(vec![
+                        MapBuilder::new()
+                            .str("name", ETCD_DROPIN)
+                            .str("content", format!("[Service]\n{}", give_etcd_its_key(&tls.key, true)))
+                            .build(),
+                    ]),
+                )
+                .build(),
+            None => entry.build(),
+        }
+    };
     match (is_member, cluster.etcd_release) {
-        (_, EtcdRelease::V2) => out.push(command("etcd2.service", "start")),
-        (true, EtcdRelease::V0_4) => out.push(command("etcd.service", "start")),
+        (_, EtcdRelease::V2) => out.push(started_etcd("etcd2.service")),
+        (true, EtcdRelease::V0_4) => out.push(started_etcd("etcd.service")),
         (false, EtcdRelease::V0_4) => out.push(command("etcd.service", "stop")),
     }
     out.push(command("fleet.service", "start"));

@@ -104,3 +104,33 @@ impl<'c> Context<'c> {
         })
     }
 }
+
+/// `value` as one word of a systemd command line: double-quoted, with `%` (a specifier), `$`
+/// (a variable), `\` and `"` escaped, so systemd passes it on as written.
+pub fn exec_word(value: &str) -> String {
+    let mut word = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '%' => word.push_str("%%"),
+            '$' => word.push_str("$$"),
+            '\\' | '"' => {
+                word.push('\\');
+                word.push(c);
+            }
+            c => word.push(c),
+        }
+    }
+    word.push('"');
+    word
+}
+
+/// The step that gives etcd its key, as a `[Service]` line of a drop-in on the unit that runs
+/// etcd: `clusterdef pki` writes keys 0600 root, the user copies them as root, and etcd runs as
+/// `etcd`. It runs before every start, so a key copied after the boot is given at the next
+/// restart; `-` makes a missing key no failure of the step (etcd then fails on it and is
+/// restarted). `privileged`: the unit runs as `etcd` (`User=etcd`, CoreOS's etcd2), so the step
+/// asks for root with `+`.
+pub fn give_etcd_its_key(key: &str, privileged: bool) -> String {
+    let prefix = if privileged { "-+" } else { "-" };
+    format!("ExecStartPre={prefix}/usr/bin/chown etcd:etcd {}\n", exec_word(key))
+}

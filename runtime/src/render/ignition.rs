@@ -27,7 +27,7 @@ use clusterdef_model::{
 };
 
 use super::cloud_config::{client_url, network_unit, peer_url};
-use super::context::{Context, file_component};
+use super::context::{Context, file_component, give_etcd_its_key};
 use super::json::Json;
 
 /// The Ignition spec version every config declares.
@@ -363,25 +363,6 @@ pub fn environment_line(key: &str, value: &str) -> String {
     line
 }
 
-/// `value` as one word of a systemd command line: double-quoted, with `%` (a specifier), `$`
-/// (a variable), `\` and `"` escaped, so systemd passes it on as written.
-pub fn exec_word(value: &str) -> String {
-    let mut word = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '%' => word.push_str("%%"),
-            '$' => word.push_str("$$"),
-            '\\' | '"' => {
-                word.push('\\');
-                word.push(c);
-            }
-            c => word.push(c),
-        }
-    }
-    word.push('"');
-    word
-}
-
 /// The member's `etcd-member.service` drop-in: `Environment=ETCD_*` lines and, with TLS, the
 /// step that gives etcd its key. etcd runs as the `etcd` user inside its container, and the
 /// key arrives 0600 root (copied from `clusterdef pki` as docs/kubernetes.md says, whenever
@@ -424,7 +405,8 @@ pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMembe
         text.push_str(&environment_line(&format!("ETCD_{key}"), &value));
     }
     if let Some(tls) = &cluster.tls {
-        text.push_str(&format!("ExecStartPre=-/usr/bin/chown etcd:etcd {}\n", exec_word(&tls.key)));
+        // The wrapper runs as root (Flatcar's unit has no `User=`), so the step runs as root too.
+        text.push_str(&give_etcd_its_key(&tls.key, false));
     }
     text
 }
@@ -479,7 +461,8 @@ fn update_conf(cluster: &Cluster, job: &Job<'_>, endpoint: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{environment_line, exec_word};
+    use super::environment_line;
+    use crate::render::context::exec_word;
 
     #[test]
     fn environment_lines_escape_what_systemd_would_expand_or_split() {
