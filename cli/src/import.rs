@@ -108,11 +108,11 @@ pub(crate) fn import(
     // The printed declaration must say what was read: one that compiles to another cluster (a
     // setting the language cannot place where it was read) is refused, never printed as if whole.
     if let Ok(read_back) = &checked
-        && *read_back != imported.cluster
+        && *read_back.cluster() != imported.cluster
     {
         let message = format!(
             "the printed declaration compiles to another cluster than the one read from the files ({}): a defect of the importer, which declares nothing rather than something else",
-            first_difference(&imported.cluster, read_back)
+            first_difference(&imported.cluster, read_back.cluster())
         );
         checked = Err(Failure::Invalid {
             rendered: format!("error: {message}\n"),

@@ -12,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use clusterdef::{Artifacts, Cluster, Render, RenderError, RenderOptions, output};
+use clusterdef::{Artifacts, Checked, Render, RenderError, RenderOptions, output};
 use clusterdef_build::input::{self, Failure, Problem};
 use serde::Serialize;
 
 mod import;
+mod render;
 
 use import::{Allowed, import};
 
@@ -57,13 +58,17 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Draw the topology: domains → machines → units, etcd members highlighted.
+    /// Draw the topology: domains → machines → units (and Kubernetes workloads), etcd members
+    /// highlighted; with --lose, what the plan says one failure domain's loss leaves.
     Graph {
         /// The cluster file.
         file: PathBuf,
         /// Picture format.
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
+        /// Draw the cluster after this failure domain's loss (a cabinet's or zone's name).
+        #[arg(long, value_name = "DOMAIN")]
+        lose: Option<String>,
     },
     /// Show what `render` into DIR would add, change or remove; exit 3 if anything.
     Diff {
@@ -217,9 +222,9 @@ struct CheckReport<'a> {
 }
 
 /// Loads FILE, reporting problems in `format`; on failure, the outcome the command ends with.
-fn load(file: &Path, format: Format) -> Result<Cluster, Outcome> {
+fn load(file: &Path, format: Format) -> Result<Checked, Outcome> {
     match input::load(file, &file.display().to_string(), &input::base_dir(file), colour()) {
-        Ok(cluster) => Ok(cluster),
+        Ok(checked) => Ok(checked),
         Err(Failure::Io(message)) => {
             eprint!("{}", paint(&format!("error: {message}\n")));
             Err(Outcome::Trouble)
@@ -245,8 +250,8 @@ struct Diff {
 
 /// Renders `cluster`, with the discovery URL given on the command line; a missing URL says to
 /// pass `--discovery-url`.
-fn render(cluster: &Cluster, discovery_url: Option<String>) -> Result<Artifacts, String> {
-    cluster.render_with(&RenderOptions { discovery_url }).map_err(|e| match e {
+fn render(checked: &Checked, discovery_url: Option<String>) -> Result<Artifacts, String> {
+    checked.render_with(&RenderOptions { discovery_url }).map_err(|e| match e {
         RenderError::MissingDiscoveryUrl => RenderError::missing_discovery_url("pass `--discovery-url URL`"),
         e => e.to_string(),
     })
@@ -272,7 +277,8 @@ fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Check { file, format } => match load(&file, format) {
             Err(outcome) => outcome,
-            Ok(cluster) => {
+            Ok(checked) => {
+                let cluster = checked.cluster();
                 match format {
                     Format::Text => {
                         println!(
@@ -281,8 +287,8 @@ fn run(cli: Cli) -> Outcome {
                             cluster.name,
                             cluster.allows.len()
                         );
-                        // Whether each allow silences something needs the rules only, not the plan.
-                        for rule in cluster.stale_allows() {
+                        // Whether each allow silences something: from the rules' one run.
+                        for rule in checked.stale_allows() {
                             eprintln!("warning: `allow({rule})` silences nothing; remove it");
                         }
                     }
@@ -291,54 +297,12 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Render { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
-            Err(outcome) => outcome,
-            Ok(cluster) => {
-                // A render of the same source into a directory nothing touched since has nothing
-                // to do: known from the manifest's source and stamps, without rendering.
-                let source = output::fingerprint(&cluster, &RenderOptions { discovery_url: discovery_url.clone() });
-                let written = match output::up_to_date(&out, source) {
-                    Ok(Some(report)) => Ok(report),
-                    _ => render(&cluster, discovery_url).and_then(|artifacts| {
-                        let report = artifacts.write_to_from(&out, source).map_err(|e| e.to_string());
-                        // The process ends next: returning tens of thousands of buffers to the
-                        // allocator one by one would only delay the exit.
-                        std::mem::forget(artifacts);
-                        report
-                    }),
-                };
-                match written {
-                    Ok(report) => {
-                        match format {
-                            Format::Text => {
-                                println!(
-                                    "rendered {} files into {} ({} written, {} unchanged, {} removed)",
-                                    report.written.len() + report.unchanged.len(),
-                                    out.display(),
-                                    report.written.len(),
-                                    report.unchanged.len(),
-                                    report.removed.len()
-                                );
-                            }
-                            Format::Json => println!(
-                                "{}",
-                                json(&serde_json::json!({
-                                    "written": report.written, "unchanged": report.unchanged, "removed": report.removed
-                                }))
-                            ),
-                        }
-                        Outcome::Ok
-                    }
-                    Err(e) => {
-                        eprint!("{}", paint(&format!("error: {e}\n")));
-                        Outcome::Trouble
-                    }
-                }
-            }
-        },
+        Command::Render { target: Target { file, out, discovery_url }, format } => {
+            render::command(&file, &out, discovery_url, format)
+        }
         Command::Pki { file, out } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
-            Ok(cluster) => match clusterdef_pki::generate(&cluster).and_then(|pki| pki.write_to(&out)) {
+            Ok(checked) => match clusterdef_pki::generate(checked.cluster()).and_then(|pki| pki.write_to(&out)) {
                 Ok(written) => {
                     println!("wrote the PKI into {} ({} files; keys 0600)", out.display(), written.len());
                     Outcome::Ok
@@ -356,8 +320,8 @@ fn run(cli: Cli) -> Outcome {
         },
         Command::Plan { file, format } => match load(&file, format) {
             Err(outcome) => outcome,
-            Ok(cluster) => {
-                let plan = cluster.plan();
+            Ok(checked) => {
+                let plan = checked.plan();
                 match format {
                     Format::Text => print!("{}", plan.tables()),
                     Format::Json => println!("{}", json(&plan)),
@@ -365,24 +329,34 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Graph { file, format } => match load(&file, Format::Text) {
+        Command::Graph { file, format, lose } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
-            Ok(cluster) => {
-                let plan = cluster.plan();
-                print!(
-                    "{}",
-                    match format {
-                        GraphFormat::Dot => clusterdef::render::graph::dot(&plan),
-                        GraphFormat::Mermaid => clusterdef::render::graph::mermaid(&plan),
-                        GraphFormat::Svg => clusterdef::render::graph::svg(&plan),
+            Ok(checked) => {
+                use clusterdef::render::graph;
+                let plan = checked.plan();
+                let picture = match (&lose, format) {
+                    (None, GraphFormat::Dot) => Ok(graph::dot(&plan)),
+                    (None, GraphFormat::Mermaid) => Ok(graph::mermaid(&plan)),
+                    (None, GraphFormat::Svg) => Ok(graph::svg(&plan)),
+                    (Some(d), GraphFormat::Dot) => graph::dot_after(&plan, d),
+                    (Some(d), GraphFormat::Mermaid) => graph::mermaid_after(&plan, d),
+                    (Some(d), GraphFormat::Svg) => graph::svg_after(&plan, d),
+                };
+                match picture {
+                    Ok(p) => {
+                        print!("{p}");
+                        Outcome::Ok
                     }
-                );
-                Outcome::Ok
+                    Err(e) => {
+                        eprintln!("error: --lose: {e}");
+                        Outcome::Trouble
+                    }
+                }
             }
         },
         Command::Diff { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
             Err(outcome) => outcome,
-            Ok(cluster) => match render(&cluster, discovery_url).and_then(|a| diff(&a, &out)) {
+            Ok(checked) => match render(&checked, discovery_url).and_then(|a| diff(&a, &out)) {
                 Err(e) => {
                     eprint!("{}", paint(&format!("error: {e}\n")));
                     Outcome::Trouble
@@ -422,12 +396,12 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Export { file, format } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
-            Ok(cluster) => match format {
-                ExportFormat::Json => {
-                    println!("{}", json(&cluster));
+            Ok(checked) => match (format, checked.cluster()) {
+                (ExportFormat::Json, cluster) => {
+                    println!("{}", json(cluster));
                     Outcome::Ok
                 }
-                ExportFormat::Yaml => match serde_json::to_value(&cluster) {
+                (ExportFormat::Yaml, cluster) => match serde_json::to_value(cluster) {
                     Ok(value) => {
                         print!("{}", clusterdef::render::yaml::document("# clusterdef model", &to_yaml(&value)));
                         Outcome::Ok

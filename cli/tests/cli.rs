@@ -1,48 +1,10 @@
 //! The real `clusterdef` binary on valid and invalid files: output and exit codes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn clusterdef(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_clusterdef")).args(args).env("NO_COLOR", "1").output().expect("run clusterdef")
-}
+mod support;
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn production() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/cluster/production.cluster").display().to_string()
-}
-
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("clusterdef-cli-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch");
-        Scratch(dir)
-    }
-    fn file(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).expect("write");
-        path.display().to_string()
-    }
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use support::{Scratch, clusterdef, production, stderr, stdout};
 
 #[test]
 fn check_accepts_the_seed_and_rejects_with_positions_and_exit_1() {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clusterdef::Cluster;
+use clusterdef::{Checked, Cluster};
 use clusterdef_syntax::files::read_unit_file_near;
 use clusterdef_syntax::source::{compile_source, render_errors};
 use serde::Serialize;
@@ -60,8 +60,9 @@ pub fn own_dir(path: &Path) -> PathBuf {
 }
 
 /// Reads and checks the cluster in `path`, shown in messages as `shown`; unit files are read
-/// relative to `base`. Diagnostics are rendered in rustc's colours when `styled`.
-pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Cluster, Failure> {
+/// relative to `base`. Diagnostics are rendered in rustc's colours when `styled`. The cluster
+/// comes with what the rules' one run found, for the render and plan to use.
+pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Checked, Failure> {
     let shown = shown.to_string();
     // Opened once, checked on the handle and read through the limit: a FIFO, a device such as
     // `/dev/zero` (whose reported size is 0) or a file larger than the limit is refused.
@@ -94,9 +95,9 @@ pub fn load(path: &Path, shown: &str, base: &Path, styled: bool) -> Result<Clust
 /// a file: unit `file "…"` paths are relative to `base`, or to `own_dir` for a file not under
 /// `base`, and read from inside those two only. Errors point into the
 /// text (`shown:line:col`), rendered in rustc's colours when `styled`.
-pub fn check_source(text: &str, shown: &str, base: &Path, own_dir: &Path, styled: bool) -> Result<Cluster, Failure> {
+pub fn check_source(text: &str, shown: &str, base: &Path, own_dir: &Path, styled: bool) -> Result<Checked, Failure> {
     let load = |file: &str| read_unit_file_near(file, &[base, own_dir]);
-    compile_source(text, &load).map(|c| c.cluster).map_err(|errors| Failure::Invalid {
+    compile_source(text, &load).map(|c| c.checked).map_err(|errors| Failure::Invalid {
         rendered: render_errors(shown, text, &errors, styled),
         problems: errors
             .iter()
@@ -113,7 +114,7 @@ pub fn check_source(text: &str, shown: &str, base: &Path, own_dir: &Path, styled
 }
 
 /// A cluster read from its serde form, checked by the rules.
-fn checked(shown: &str, parsed: Result<Cluster, (String, Option<(usize, usize)>)>) -> Result<Cluster, Failure> {
+fn checked(shown: &str, parsed: Result<Cluster, (String, Option<(usize, usize)>)>) -> Result<Checked, Failure> {
     let cluster = parsed.map_err(|(message, at)| {
         let position = at.map_or(String::new(), |(l, c)| format!(":{l}:{c}"));
         Failure::Invalid {
@@ -128,8 +129,8 @@ fn checked(shown: &str, parsed: Result<Cluster, (String, Option<(usize, usize)>)
             }],
         }
     })?;
-    match cluster.check() {
-        Ok(()) => Ok(cluster),
+    match Checked::new(cluster) {
+        Ok(checked) => Ok(checked),
         Err(violations) => {
             let mut rendered = String::new();
             let mut problems = Vec::new();

@@ -149,8 +149,8 @@ impl Builder {
             None => std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or(Error::Env("OUT_DIR"))?,
         };
         let path = manifest_dir.join(&self.input);
-        let cluster = match input::load(&path, &self.input.display().to_string(), &manifest_dir, false) {
-            Ok(cluster) => cluster,
+        let checked = match input::load(&path, &self.input.display().to_string(), &manifest_dir, false) {
+            Ok(checked) => checked,
             Err(input::Failure::Io(message)) => {
                 return Err(Error::Io(path, std::io::Error::other(message)));
             }
@@ -165,15 +165,16 @@ impl Builder {
         let options = RenderOptions { discovery_url: self.discovery_url };
         // Nothing to render when the artifacts directory holds, untouched, a render of the same
         // source (`output::up_to_date`).
-        let source = clusterdef::output::fingerprint(&cluster, &options);
+        let source = clusterdef::output::fingerprint(checked.cluster(), &options);
         let report = match clusterdef::output::up_to_date(&artifacts_dir, source).map_err(Error::Write)? {
             Some(report) => report,
             None => {
-                let artifacts = cluster.render_with(&options).map_err(Error::Render)?;
+                let artifacts = checked.render_with(&options).map_err(Error::Render)?;
                 artifacts.write_to_from(&artifacts_dir, source).map_err(Error::Write)?
             }
         };
 
+        let cluster = checked.into_cluster();
         let module_text = generate_module(&cluster, &self.input.display().to_string());
         let module = out_dir.join("clusterdef").join(format!("{name}.rs"));
         clusterdef::output::write_if_changed(&module, module_text.as_bytes()).map_err(Error::Write)?;

@@ -155,7 +155,7 @@ mod tests {
             std::fs::read_to_string(root.join("examples/cluster/production.cluster")).expect("the example input");
         let load = |p: &str| std::fs::read_to_string(root.join("examples").join(p)).map_err(|e| e.to_string());
         let compiled = clusterdef_syntax::source::compile_source(&text, &load).expect("the example checks");
-        let module = generate_module(&compiled.cluster, "cluster/production.cluster");
+        let module = generate_module(compiled.cluster(), "cluster/production.cluster");
         let golden = root.join("clusterdef-build/tests/golden/production.rs");
         if std::env::var_os("UPDATE_GOLDEN").is_some() {
             std::fs::create_dir_all(golden.parent().expect("dir")).expect("golden dir");

@@ -19,7 +19,10 @@
 //!   the project's own.
 #![forbid(unsafe_code)]
 
+mod hash;
 mod open;
+
+pub use hash::{ContentHasher, content_hash};
 
 use std::fmt;
 use std::fs::Metadata;
@@ -168,14 +171,24 @@ pub fn read_own(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
     read_open(opened, limit)
 }
 
-/// What a file clusterdef wrote holds, summed up without keeping it: its length and the FNV-1a
-/// hash of its bytes, read in blocks through `limit` (more is [`ReadError::TooLarge`]), refusing
+/// The first `len` bytes (or fewer, if the file is shorter) of the file clusterdef wrote at
+/// `path`, refusing a symlink at the last component as [`read_own`] does: for a header, read
+/// without reading the rest.
+pub fn head_own(path: &Path, len: u64) -> Result<Vec<u8>, ReadError> {
+    let opened = open::open_regular(path, false, &mut no_hook)?;
+    let mut head = Vec::new();
+    opened.file.take(len).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+/// What a file clusterdef wrote holds, summed up without keeping it: its length and its
+/// [`content_hash`], read in blocks through `limit` (more is [`ReadError::TooLarge`]), refusing
 /// a symlink at the last component as [`read_own`] does. Memory is one block, whatever the
 /// file's size.
 pub fn hash_own(path: &Path, limit: u64) -> Result<(u64, u64), ReadError> {
-    let mut hash = FNV_OFFSET;
-    let len = stream_own(path, limit, &mut |block| hash = fnv1a_extend(hash, block))?;
-    Ok((len, hash))
+    let mut hasher = ContentHasher::new();
+    let len = stream_own(path, limit, &mut |block| hasher.update(block))?;
+    Ok((len, hasher.finish()))
 }
 
 /// Reads the file clusterdef wrote at `path` in blocks of at most 64 KiB, handing each to
@@ -252,7 +265,26 @@ impl Stamp {
 
     /// The stamp as the manifest writes it: five decimal numbers joined by `.`.
     pub fn to_text(&self) -> String {
-        format!("{}.{}.{}.{}.{}", self.len, self.modified, self.changed, self.inode, self.device)
+        let mut text = String::with_capacity(64);
+        self.write_text(&mut text);
+        text
+    }
+
+    /// [`Stamp::to_text`], appended to `out`: for a manifest of ten thousand lines, without a
+    /// string per line.
+    pub fn write_text(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        // Times before the epoch (never written by a render) still print whole as i128.
+        let time = |out: &mut String, t: i128| match i64::try_from(t) {
+            Ok(t) => write!(out, "{t}"),
+            Err(_) => write!(out, "{t}"),
+        };
+        // Writing into a String cannot fail.
+        let _ = write!(out, "{}.", self.len);
+        let _ = time(out, self.modified);
+        out.push('.');
+        let _ = time(out, self.changed);
+        let _ = write!(out, ".{}.{}", self.inode, self.device);
     }
 
     /// A stamp [`Stamp::to_text`] wrote, if `text` is one.
@@ -260,12 +292,21 @@ impl Stamp {
         let mut parts = text.split('.');
         let stamp = Stamp {
             len: parts.next()?.parse().ok()?,
-            modified: parts.next()?.parse().ok()?,
-            changed: parts.next()?.parse().ok()?,
+            modified: parse_time(parts.next()?)?,
+            changed: parse_time(parts.next()?)?,
             inode: parts.next()?.parse().ok()?,
             device: parts.next()?.parse().ok()?,
         };
         parts.next().is_none().then_some(stamp)
+    }
+}
+
+/// A time in nanoseconds as [`Stamp::write_text`] wrote it: through `i64` when it fits (every
+/// time of this era), as `i128` otherwise.
+fn parse_time(text: &str) -> Option<i128> {
+    match text.parse::<i64>() {
+        Ok(t) => Some(i128::from(t)),
+        Err(_) => text.parse().ok(),
     }
 }
 

@@ -46,15 +46,15 @@ pub fn dsl(data: &[u8]) -> Verdict {
     match compile_source(&text, &load) {
         Ok(compiled) => {
             // What the importer does with a cluster: print it, check the printed text.
-            let printed = clusterdef_syntax::print::print(&compiled.cluster);
+            let printed = clusterdef_syntax::print::print(compiled.cluster());
             if let Err(errors) = compile_source(&printed, &load) {
                 rendered_errors(&printed, &errors);
             }
             let options = RenderOptions { discovery_url: Some("https://discovery.etcd.io/fuzz".to_string()) };
-            if Context::new(&compiled.cluster, &options).is_ok() {
+            if Context::checked(&compiled.checked, &options).is_ok() {
                 // Rendering a checked cluster succeeds (or refuses an unsafe path); it never panics.
-                let _ = compiled.cluster.render_with(&options);
-                let plan = compiled.cluster.plan();
+                let _ = compiled.checked.render_with(&options);
+                let plan = compiled.checked.plan();
                 let _ = plan.to_string();
                 let _ = plan.tables();
             }

@@ -35,7 +35,7 @@ pub mod unit_file;
 mod window;
 pub mod words;
 
-pub use check::{CLOUD_INIT_SUBSTITUTIONS, Review, Violation, Violations};
+pub use check::{CLOUD_INIT_SUBSTITUTIONS, Checked, Review, Violation, Violations};
 pub use cluster::*;
 pub use group::*;
 pub use group_ref::GroupRef;

@@ -18,7 +18,7 @@ pub mod symbol;
 #[doc(hidden)]
 pub mod synthetic;
 
-use clusterdef_model::Cluster;
+use clusterdef_model::{Checked, Cluster};
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
 use quote::quote;
 
@@ -29,10 +29,17 @@ pub use parse::FileLoader;
 /// A cluster that parsed and passed every rule it does not allow, with its spans.
 #[derive(Clone, Debug)]
 pub struct Compiled {
-    /// The checked cluster.
-    pub cluster: Cluster,
+    /// The checked cluster, with what the rules found.
+    pub checked: Checked,
     /// Where each part of it was written.
     pub spans: SpanMap,
+}
+
+impl Compiled {
+    /// The cluster.
+    pub fn cluster(&self) -> &Cluster {
+        self.checked.cluster()
+    }
 }
 
 /// Parses, lowers and checks a `cluster!` body. On failure returns every error: all syntax
@@ -64,10 +71,10 @@ pub fn compile_detailed(tokens: TokenStream, load: FileLoader<'_>) -> Result<Com
     let Some((cluster, spans)) = lowered else {
         return Err(syntax(vec![call_site.error("the cluster could not be read")]));
     };
-    let violations = cluster.violations();
-    if violations.is_empty() {
-        return Ok(Compiled { cluster, spans });
-    }
+    let violations = match Checked::new(cluster) {
+        Ok(checked) => return Ok(Compiled { checked, spans }),
+        Err(violations) => violations.list,
+    };
     Err(violations
         .iter()
         .map(|v| CompileError { error: spans.span(v.subject).error(v.full_message()), rule: Some(v.rule) })
@@ -92,7 +99,7 @@ fn whole_span(tokens: &TokenStream) -> SpanRange {
 /// a placeholder cluster, so the caller's other code still type-checks.
 pub fn expand(body: TokenStream, krate: &TokenStream, load: FileLoader<'_>) -> TokenStream {
     match compile(body, load) {
-        Ok(compiled) => codegen::cluster_expr(&compiled.cluster, krate),
+        Ok(compiled) => codegen::cluster_expr(compiled.cluster(), krate),
         Err(errors) => {
             let errors: TokenStream = errors.iter().map(syn::Error::to_compile_error).collect();
             codegen::placeholder_expr(errors, krate)

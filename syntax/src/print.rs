@@ -375,13 +375,14 @@ mod tests {
         let text = print(cluster);
         let source = crate::source::compile_source(&text, load);
         let back = source.unwrap_or_else(|e| panic!("the printed cluster does not compile: {e:?}\n{text}"));
-        assert_eq!(&back.cluster, cluster, "the printed cluster compiles to another one:\n{text}");
+        assert_eq!(back.cluster(), cluster, "the printed cluster compiles to another one:\n{text}");
     }
 
     #[test]
     fn host_configuration_at_every_scope_prints_and_compiles_back() {
         let text = "central: 3 across cabinets [a, b, c] { host: { unit \"data.mount\" { body: \"[Mount]\\nWhat=/dev/vdb\\nWhere=/data\\n\", enable: false } }, host_in: { b: { dropin \"docker.service\" \"10-x.conf\" { body: \"[Service]\\nLimitNOFILE=1\\n\" } } } }, host: { file \"/etc/motd\" { contents: \"hi\\n\", mode: 0o600, owner: \"core\", group: 500 }, unit \"timesync.service\" { mask }, unit \"x.service\" { command: restart } }";
-        let compiled = crate::source::compile_source(text, &|p| Err(p.to_string())).expect("compiles").cluster;
+        let compiled =
+            crate::source::compile_source(text, &|p| Err(p.to_string())).expect("compiles").checked.into_cluster();
         assert_eq!(compiled.host.files[0].mode, 0o600);
         assert_eq!(compiled.members.host_in[0].0, "b");
         round_trip(&compiled, &|p| Err(p.to_string()));
@@ -393,7 +394,8 @@ mod tests {
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
         let load = |p: &str| std::fs::read_to_string(examples.join(p)).map_err(|e| e.to_string());
         let production = std::fs::read_to_string(examples.join("cluster/production.cluster")).expect("the example");
-        let production = crate::source::compile_source(&production, &load).expect("the example compiles").cluster;
+        let production =
+            crate::source::compile_source(&production, &load).expect("the example compiles").checked.into_cluster();
         round_trip(&production, &load);
         round_trip(&cluster(1_000, 20), &load);
         let seed: u64 = std::env::var("CLUSTERDEF_PRINT_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
@@ -402,7 +404,7 @@ mod tests {
             let text = print(&random);
             let back = crate::source::compile_source(&text, &load)
                 .unwrap_or_else(|e| panic!("seed {drawn}: the printed cluster does not compile: {e:?}\n{text}"));
-            assert_eq!(back.cluster, random, "seed {drawn}: the printed cluster compiles to another one:\n{text}");
+            assert_eq!(back.cluster(), &random, "seed {drawn}: the printed cluster compiles to another one:\n{text}");
         }
     }
 

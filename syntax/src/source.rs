@@ -337,7 +337,7 @@ mod tests {
     fn a_valid_file_compiles_like_the_macro_body() {
         let compiled =
             compile_source("central: 5 across cabinets [a, b, c], workers: autoscale", &no_files).expect("ok");
-        assert_eq!(compiled.cluster.members.domain_counts(5), [2, 2, 1]);
+        assert_eq!(compiled.cluster().members.domain_counts(5), [2, 2, 1]);
     }
 
     /// Renders the errors of `text`, which must be rejected, and returns the output.

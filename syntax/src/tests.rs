@@ -37,7 +37,7 @@ fn errors(src: &str) -> Vec<(usize, usize, String)> {
 
 #[test]
 fn the_card_example_lowers_to_central_services() {
-    let c = ok("central: 5 across cabinets [a, b, c], workers: autoscale").cluster;
+    let c = ok("central: 5 across cabinets [a, b, c], workers: autoscale").checked.into_cluster();
     assert_eq!(c.layout, Layout::CentralServices);
     assert_eq!(c.members.size, Size::Fixed(5));
     assert_eq!(c.members.domain_counts(5), [2, 2, 1]);
@@ -85,7 +85,7 @@ fn rule_errors_all_come_together() {
 
 #[test]
 fn names_may_be_identifiers_strings_or_numbers() {
-    let c = ok(r#"central: 3 across zones ["us-east-1a", b, 3]"#).cluster;
+    let c = ok(r#"central: 3 across zones ["us-east-1a", b, 3]"#).checked.into_cluster();
     let names: Vec<&str> = c.members.spread.iter().flat_map(|s| s.domains.iter().map(|d| &*d.name)).collect();
     assert_eq!(names, ["us-east-1a", "b", "3"]);
 }
@@ -95,7 +95,8 @@ fn unit_files_are_read_through_the_loader() {
     let load = |path: &str| -> Result<String, String> { Ok(format!("[Service]\nExecStart=/bin/{path}\n")) };
     let c = compile(tokens(r#"central: 3 across cabinets [a, b, c], unit "m.service" { body: file "m" }"#), &load)
         .expect("compiles")
-        .cluster;
+        .checked
+        .into_cluster();
     assert_eq!(c.units[0].body.text(), "[Service]\nExecStart=/bin/m\n");
     let errs = errors(r#"central: 3 across cabinets [a, b, c], unit "m.service" { body: file "units/m" }"#);
     assert_eq!(errs.len(), 1);

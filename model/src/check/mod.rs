@@ -3,12 +3,14 @@
 //! Each rule pushes every violation it finds (never only the first), each on the most precise
 //! [`Subject`] it can name, so a front end can underline the exact tokens at fault.
 
+mod checked;
 mod collision;
 mod etcd;
 mod fleet;
 mod format;
 mod host;
 mod kubernetes;
+pub use checked::Checked;
 pub use format::CLOUD_INIT_SUBSTITUTIONS;
 mod network;
 mod os;

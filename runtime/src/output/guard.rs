@@ -8,38 +8,50 @@ use super::*;
 /// mount point). Inside a managed directory, the same holds for every entry: the walk never
 /// follows a link. Records what it saw of every entry in `seen` (by `/`-separated relative
 /// path), which the write then reads instead of asking again. O(entries under it).
-pub(super) fn check_managed(
-    dir: &Path,
-    top: &Path,
-    device: u64,
-    seen: &mut HashMap<String, fs::Metadata>,
-) -> Result<(), WriteError> {
-    let mut pending = vec![top.to_path_buf()];
+pub(super) fn check_managed(dir: &Path, top: &Path, device: u64, seen: &mut Seen) -> Result<(), WriteError> {
+    let path = dir.join(top);
+    let meta = match fs::symlink_metadata(&path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_at(&path)(e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(WriteError::Foreign {
+            path,
+            why: "it is a symlink where clusterdef writes an entry of its own; it is never replaced, followed or written through".to_string(),
+        });
+    }
+    let on_device = |meta: &fs::Metadata, path: &dyn Fn() -> PathBuf| {
+        if clusterdef_fs::device(meta) == device {
+            return Ok(());
+        }
+        Err(WriteError::Foreign {
+            path: path(),
+            why: "it lies on another file system (a mount point); clusterdef moves and links files within the output directory's own".to_string(),
+        })
+    };
+    on_device(&meta, &|| path.clone())?;
+    let top = top.to_string_lossy().replace('\\', "/");
+    let mut pending = if meta.is_dir() { vec![top.clone()] } else { Vec::new() };
+    seen.insert(top, meta);
+    // Each entry is looked at through its directory's handle (`fstatat`, never following a
+    // link), not by its whole path again.
     while let Some(rel) = pending.pop() {
         let path = dir.join(&rel);
-        let meta = match fs::symlink_metadata(&path) {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_at(&path)(e)),
-        };
-        if rel == top && meta.file_type().is_symlink() {
-            return Err(WriteError::Foreign {
-                path,
-                why: "it is a symlink where clusterdef writes an entry of its own; it is never replaced, followed or written through".to_string(),
-            });
-        }
-        if clusterdef_fs::device(&meta) != device {
-            return Err(WriteError::Foreign {
-                path,
-                why: "it lies on another file system (a mount point); clusterdef moves and links files within the output directory's own".to_string(),
-            });
-        }
-        if meta.is_dir() {
-            for entry in fs::read_dir(&path).map_err(io_at(&path))? {
-                pending.push(rel.join(entry.map_err(io_at(&path))?.file_name()));
+        for entry in fs::read_dir(&path).map_err(io_at(&path))? {
+            let entry = entry.map_err(io_at(&path))?;
+            let meta = match entry.metadata() {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_at(&entry.path())(e)),
+            };
+            on_device(&meta, &|| entry.path())?;
+            let child = format!("{rel}/{}", entry.file_name().to_string_lossy());
+            if meta.is_dir() {
+                pending.push(child.clone());
             }
+            seen.insert(child, meta);
         }
-        seen.insert(rel.to_string_lossy().replace('\\', "/"), meta);
     }
     Ok(())
 }
@@ -47,18 +59,17 @@ pub(super) fn check_managed(
 /// Refuses an artifact whose directories in the output are not real directories: a symlink
 /// there would carry the render into another directory. Reads what [`check_managed`] saw.
 /// O(components).
-pub(super) fn check_parents(dir: &Path, rel: &str, seen: &HashMap<String, fs::Metadata>) -> Result<(), WriteError> {
+pub(super) fn check_parents(dir: &Path, rel: &str, seen: &Seen) -> Result<(), WriteError> {
     let mut end = 0;
     while let Some(slash) = rel[end..].find('/') {
         end += slash;
         let parent = &rel[..end];
         end += 1;
-        let path = dir.join(parent);
         match seen.get(parent) {
             Some(meta) if meta.is_dir() => {}
             Some(_) => {
                 return Err(WriteError::Foreign {
-                    path,
+                    path: dir.join(parent),
                     why: format!(
                         "it is not a directory, and {rel} goes inside it; clusterdef never writes through a symlink"
                     ),

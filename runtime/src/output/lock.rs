@@ -1,14 +1,17 @@
 //! The lock that keeps two writes into one directory from interleaving.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::*;
 
 /// Holds the directory's lock until dropped.
 pub(super) struct Lock(PathBuf);
 
 impl Lock {
-    /// Takes the lock, waiting up to `wait` for a live holder; a lock whose process is gone
-    /// (after a crash) is taken over.
-    pub(super) fn acquire(dir: &Path, wait: Duration) -> Result<Lock, WriteError> {
+    /// Takes the lock, waiting up to `wait` for a live holder, or until `cancel` is set (then
+    /// [`WriteError::Locked`], as if the wait had run out); a lock whose process is gone (after
+    /// a crash) is taken over.
+    pub(super) fn acquire(dir: &Path, wait: Duration, cancel: &AtomicBool) -> Result<Lock, WriteError> {
         let path = dir.join(LOCK);
         let deadline = Instant::now() + wait;
         loop {
@@ -37,7 +40,7 @@ impl Lock {
                         let _ = fs::remove_file(&path);
                         continue;
                     }
-                    if Instant::now() >= deadline {
+                    if Instant::now() >= deadline || cancel.load(Ordering::Relaxed) {
                         return Err(WriteError::Locked(path));
                     }
                     std::thread::sleep(Duration::from_millis(20));

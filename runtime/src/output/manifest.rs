@@ -28,17 +28,89 @@ pub(super) const MAX_COMPARED: u64 = 1 << 30;
 /// (and is never echoed into a message).
 const MAX_LINE: usize = 4_200;
 
-/// The second header line of a manifest that carries stamps and a source.
-const VERSION_LINE: &str = "# clusterdef-manifest 2";
+/// How much of a manifest [`Manifest::source_in`] reads: its two header lines fit.
+const HEADER_BYTES: u64 = 512;
+
+/// How the second header line of a manifest that carries stamps and a source begins; the
+/// version follows.
+const VERSION_PREFIX: &str = "# clusterdef-manifest ";
+
+/// The version this release writes: 3, hashes by [`clusterdef_fs::content_hash`]. Version 2
+/// (stamps and a source) and the versions before it (a hash and a path, or a path alone) hashed
+/// by FNV-1a; they are read as they were written.
+const VERSION: u32 = 3;
+
+/// Which hash an entry carries: the one of the manifest section it was read from (a union
+/// manifest, written while a write is committed, holds the previous render's section and the
+/// new one's, which may differ after an upgrade).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Digest {
+    /// FNV-1a, 64 bits: manifests of version 2 and before.
+    Fnv1a,
+    /// [`clusterdef_fs::content_hash`]: version 3 on.
+    Content,
+}
+
+impl Digest {
+    /// The hash of `bytes` by this digest.
+    pub(super) fn of(self, bytes: &[u8]) -> u64 {
+        match self {
+            Digest::Fnv1a => clusterdef_fs::fnv1a(bytes),
+            Digest::Content => clusterdef_fs::content_hash(bytes),
+        }
+    }
+}
 
 /// One thing the manifest says of a path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Entry {
-    /// The FNV-1a hash of the bytes written (`None`: an old manifest that listed paths only).
+    /// The hash of the bytes written (`None`: an old manifest that listed paths only).
     pub(super) hash: Option<u64>,
+    /// Which hash `hash` is.
+    pub(super) digest: Digest,
     /// The file's stamp once written (`None`: unknown, compare the bytes).
     pub(super) stamp: Option<Stamp>,
 }
+
+/// The hashes of bytes seen in pieces, in each digest the entries of one path use: a file is
+/// read once, in blocks, whichever hashes its entries carry.
+pub(super) struct Hashes {
+    fnv1a: Option<u64>,
+    content: Option<clusterdef_fs::ContentHasher>,
+}
+
+impl Hashes {
+    /// Hashers for the digests `entries` use.
+    pub(super) fn for_entries(entries: &[Entry]) -> Hashes {
+        let uses = |d: Digest| entries.iter().any(|e| e.hash.is_some() && e.digest == d);
+        Hashes {
+            fnv1a: uses(Digest::Fnv1a).then_some(FNV_OFFSET),
+            content: uses(Digest::Content).then(clusterdef_fs::ContentHasher::new),
+        }
+    }
+
+    /// Feeds the next block.
+    pub(super) fn update(&mut self, block: &[u8]) {
+        if let Some(hash) = &mut self.fnv1a {
+            *hash = fnv1a_extend(*hash, block);
+        }
+        if let Some(hasher) = &mut self.content {
+            hasher.update(block);
+        }
+    }
+
+    /// Whether the bytes fed are what `entry` says clusterdef wrote.
+    pub(super) fn match_any(&self, entries: &[Entry]) -> bool {
+        entries.iter().any(|e| match (e.hash, e.digest) {
+            (None, _) => true,
+            (Some(h), Digest::Fnv1a) => self.fnv1a == Some(h),
+            (Some(h), Digest::Content) => self.content.as_ref().is_some_and(|c| c.finish() == h),
+        })
+    }
+}
+
+/// FNV-1a's starting value.
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
 /// What the manifest in an output directory says clusterdef wrote: each path, with the FNV-1a
 /// hash of the bytes it wrote there and their stamp. A file whose bytes no longer hash to that
@@ -68,16 +140,41 @@ impl Manifest {
         Ok(Manifest::parse(&text))
     }
 
+    /// The source the manifest in `dir` names, read from its header alone (none: no manifest,
+    /// or one without a source), so a render of another source pays nothing for the rest.
+    pub(super) fn source_in(dir: &Path) -> Result<Option<u64>, WriteError> {
+        let path = dir.join(MANIFEST);
+        let head = match clusterdef_fs::head_own(&path, HEADER_BYTES) {
+            Ok(bytes) => bytes,
+            Err(clusterdef_fs::ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(WriteError::Foreign { path, why: e.to_string() }),
+        };
+        // Only whole lines: a source cut off at the end of the head is no source.
+        let whole = head.iter().rposition(|b| *b == b'\n').map_or(&head[..0], |end| &head[..end]);
+        let text = String::from_utf8_lossy(whole);
+        Ok(text.lines().take_while(|l| l.starts_with('#')).find_map(Manifest::version_line).and_then(|(_, s)| s))
+    }
+
+    /// The version and source a version line names (`None`: not a version line).
+    fn version_line(line: &str) -> Option<(u32, Option<u64>)> {
+        let mut words = line.strip_prefix(VERSION_PREFIX)?.split_whitespace();
+        let version = words.next()?.parse().ok()?;
+        let source = words.find_map(|w| w.strip_prefix("source=")).and_then(|h| u64::from_str_radix(h, 16).ok());
+        Some((version, source))
+    }
+
     /// A manifest's text, read. O(lines).
     pub(super) fn parse(text: &str) -> Manifest {
-        let stamped = text.lines().any(|l| l.starts_with(VERSION_LINE));
         let mut manifest = Manifest::default();
+        let mut lines: Vec<(&str, Entry)> = Vec::new();
+        // Each section's version line says how its entries read: before any, an old manifest
+        // (no stamps, FNV-1a).
+        let (mut stamped, mut digest) = (false, Digest::Fnv1a);
         for line in text.lines().filter(|l| !l.is_empty() && l.len() <= MAX_LINE) {
-            if let Some(header) = line.strip_prefix(VERSION_LINE) {
-                manifest.source = header
-                    .split_whitespace()
-                    .find_map(|w| w.strip_prefix("source="))
-                    .and_then(|h| u64::from_str_radix(h, 16).ok());
+            if let Some((version, source)) = Manifest::version_line(line) {
+                manifest.source = source;
+                stamped = true;
+                digest = if version >= 3 { Digest::Content } else { Digest::Fnv1a };
                 continue;
             }
             if line.starts_with('#') {
@@ -92,17 +189,28 @@ impl Manifest {
                 Some((hash, rest)) if hex(hash).is_some() => {
                     let hash = hex(hash);
                     match rest.split_once(' ').filter(|_| stamped) {
-                        Some((stamp, rel)) => (Entry { hash, stamp: Stamp::parse(stamp) }, rel),
-                        None => (Entry { hash, stamp: None }, rest),
+                        Some((stamp, rel)) => (Entry { hash, digest, stamp: Stamp::parse(stamp) }, rel),
+                        None => (Entry { hash, digest, stamp: None }, rest),
                     }
                 }
-                _ => (Entry { hash: None, stamp: None }, line),
+                _ => (Entry { hash: None, digest, stamp: None }, line),
             };
             // A manifest edited by hand cannot point outside the directory.
             if rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") {
-                manifest.files.entry(rel.to_string()).or_default().push(entry);
+                lines.push((rel, entry));
             }
         }
+        // Grouped by path in one sorted pass (a manifest clusterdef wrote is sorted already, so
+        // the sort only checks), and the map built from the sorted list in O(lines).
+        lines.sort_by(|a, b| a.0.cmp(b.0));
+        let mut grouped: Vec<(String, Vec<Entry>)> = Vec::with_capacity(lines.len());
+        for (rel, entry) in lines {
+            match grouped.last_mut() {
+                Some((last, entries)) if last == rel => entries.push(entry),
+                _ => grouped.push((rel.to_string(), vec![entry])),
+            }
+        }
+        manifest.files = grouped.into_iter().collect();
         manifest
     }
 
@@ -112,23 +220,42 @@ impl Manifest {
         Manifest::text_with(artifacts, hashes, source, |_| None)
     }
 
-    /// The manifest's text, each file with the stamp `stamp` gives it (or `-`). O(files).
+    /// The manifest's text, each file with the stamp `stamp` gives it (or `-`). O(files),
+    /// formatted in blocks on every core (the stamps of ten thousand files are each a look at
+    /// the file system or a table), joined in path order.
     pub(super) fn text_with(
         artifacts: &Artifacts,
         hashes: &[u64],
         source: Option<u64>,
-        mut stamp: impl FnMut(&str) -> Option<Stamp>,
+        stamp: impl Fn(&str) -> Option<Stamp> + Sync,
     ) -> String {
+        use std::fmt::Write as _;
         let mut text = String::from(MANIFEST_HEADER);
-        text.push_str(VERSION_LINE);
+        text.push_str(VERSION_PREFIX);
+        text.push_str(&VERSION.to_string());
         match source {
             Some(s) => text.push_str(&format!(" source={s:016x}\n")),
             None => text.push('\n'),
         }
-        for ((rel, _), hash) in artifacts.iter().zip(hashes) {
-            let stamp = stamp(rel).map_or_else(|| "-".to_string(), |s| s.to_text());
-            text.push_str(&format!("{hash:016x} {stamp} {rel}\n"));
-        }
+        let lines: Vec<(&str, u64)> = artifacts.paths().zip(hashes.iter().copied()).collect();
+        let blocks: Vec<&[(&str, u64)]> = lines.chunks(128).collect();
+        let formatted = crate::parallel::map(&blocks, |block| {
+            let mut text = String::with_capacity(block.iter().map(|(rel, _)| rel.len() + 80).sum());
+            for (rel, hash) in *block {
+                // Writing into a String cannot fail.
+                let _ = write!(text, "{hash:016x} ");
+                match stamp(rel) {
+                    Some(s) => s.write_text(&mut text),
+                    None => text.push('-'),
+                }
+                text.push(' ');
+                text.push_str(rel);
+                text.push('\n');
+            }
+            text
+        });
+        text.reserve(formatted.iter().map(String::len).sum());
+        formatted.iter().for_each(|block| text.push_str(block));
         text
     }
 
@@ -155,19 +282,19 @@ impl Manifest {
             .filter(move |rel| rel.len() == entry.len() || rel.as_bytes()[entry.len()] == b'/')
     }
 
-    /// Whether bytes hashing to `hash`, found at `rel`, are what clusterdef wrote there.
-    pub(super) fn wrote_hash(&self, rel: &str, hash: u64) -> bool {
-        self.files.get(rel).is_some_and(|entries| entries.iter().any(|e| e.hash.is_none_or(|h| h == hash)))
+    /// What the manifest says of `rel` (nothing: not clusterdef's).
+    pub(super) fn entries(&self, rel: &str) -> &[Entry] {
+        self.files.get(rel).map_or(&[], Vec::as_slice)
     }
 
     /// Whether `bytes`, found at `rel`, are what clusterdef wrote there.
     pub(super) fn wrote(&self, rel: &str, bytes: &[u8]) -> bool {
-        self.wrote_hash(rel, fnv1a(bytes))
+        self.entries(rel).iter().any(|e| e.hash.is_none_or(|h| h == e.digest.of(bytes)))
     }
 
-    /// The hash of what is at `rel` when its stamp says clusterdef's write is there unchanged.
-    pub(super) fn known(&self, rel: &str, stamp: &Stamp) -> Option<u64> {
-        self.files.get(rel)?.iter().find(|e| e.stamp.as_ref() == Some(stamp)).and_then(|e| e.hash)
+    /// The entry whose stamp says clusterdef's write is at `rel` unchanged, with its hash.
+    pub(super) fn known(&self, rel: &str, stamp: &Stamp) -> Option<(u64, Digest)> {
+        self.entries(rel).iter().find(|e| e.stamp.as_ref() == Some(stamp)).and_then(|e| Some((e.hash?, e.digest)))
     }
 }
 
@@ -188,9 +315,9 @@ pub(super) fn unit_of<'a>(rel: &'a str, split: &BTreeSet<&str>) -> &'a str {
     &rel[..top.len() + 1 + child.len()]
 }
 
-/// FNV-1a, 64 bits ([`clusterdef_fs::fnv1a`]): a stable hash of what a render wrote.
-pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
-    clusterdef_fs::fnv1a(bytes)
+/// The hash this release records for `bytes` ([`clusterdef_fs::content_hash`]).
+pub(super) fn content_hash(bytes: &[u8]) -> u64 {
+    clusterdef_fs::content_hash(bytes)
 }
 
 /// The paths the manifest in `dir` lists, if there is one.
@@ -242,10 +369,10 @@ pub(super) enum Current {
     Foreign,
 }
 
-/// What is at `rel` in `dir` against `bytes` (hashing to `hash`), given what the file system
-/// said of it (`meta`, `None` for nothing there): known from its stamp when the manifest's
-/// matches, else read in blocks (never whole), compared and hashed in one pass.
-/// Never through a symlink, never from a FIFO or device (errors, as [`current_bytes`]).
+/// What is at `rel` in `dir` against `bytes` (hashing to `hash` by [`content_hash`]), given
+/// what the file system said of it (`meta`, `None` for nothing there): known from its stamp
+/// when the manifest's matches, else read in blocks (never whole), compared and hashed in one
+/// pass. Never through a symlink, never from a FIFO or device (errors, as [`current_bytes`]).
 pub(super) fn current(
     dir: &Path,
     rel: &str,
@@ -254,34 +381,38 @@ pub(super) fn current(
     manifest: &Manifest,
     meta: Option<&fs::Metadata>,
 ) -> Result<Current, WriteError> {
-    let path = dir.join(rel);
     let Some(meta) = meta else { return Ok(Current::Missing) };
     if meta.is_dir() {
         return Ok(Current::Missing);
     }
-    let judge = |found: u64, same: bool| {
-        if same {
-            Current::Same
-        } else if manifest.wrote_hash(rel, found) {
-            Current::Ours
-        } else {
-            Current::Foreign
-        }
-    };
     if meta.is_file()
-        && let Some(known) = manifest.known(rel, &Stamp::of(meta))
+        && let Some((known, digest)) = manifest.known(rel, &Stamp::of(meta))
     {
-        return Ok(judge(known, known == hash && meta.len() == bytes.len() as u64));
+        // The file holds what that entry says: clusterdef's, the same when the render's bytes
+        // hash the same by the entry's digest (an older manifest's FNV-1a is computed for it).
+        let rendered = if digest == Digest::Content { hash } else { digest.of(bytes) };
+        let same = known == rendered && meta.len() == bytes.len() as u64;
+        return Ok(if same { Current::Same } else { Current::Ours });
     }
-    let (mut same, mut at, mut found) = (true, 0usize, clusterdef_fs::fnv1a(&[]));
+    let path = dir.join(rel);
+    let entries = manifest.entries(rel);
+    let mut hashes = Hashes::for_entries(entries);
+    let (mut same, mut at) = (true, 0usize);
     let streamed = clusterdef_fs::stream_own(&path, MAX_COMPARED, &mut |block| {
         same = same && bytes.get(at..at + block.len()) == Some(block);
         at += block.len();
-        found = fnv1a_extend(found, block);
+        hashes.update(block);
     });
+    let judge = |same: bool, ours: bool| match (same, ours) {
+        (true, _) => Current::Same,
+        (false, true) => Current::Ours,
+        (false, false) => Current::Foreign,
+    };
     match streamed {
-        Ok(len) => Ok(judge(found, same && len == bytes.len() as u64)),
-        Err(clusterdef_fs::ReadError::TooLarge { .. }) => Ok(judge(0, false)),
+        Ok(len) => Ok(judge(same && len == bytes.len() as u64, hashes.match_any(entries))),
+        // Larger than anything compared: not the render's bytes, and clusterdef's only if an
+        // entry without a hash (an old manifest) says any bytes there are.
+        Err(clusterdef_fs::ReadError::TooLarge { .. }) => Ok(judge(false, entries.iter().any(|e| e.hash.is_none()))),
         Err(clusterdef_fs::ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(Current::Missing),
         Err(clusterdef_fs::ReadError::NotRegular(clusterdef_fs::Kind::Directory)) => Ok(Current::Missing),
         Err(e) => Err(WriteError::Foreign { path, why: e.to_string() }),
@@ -301,8 +432,10 @@ pub(super) fn holds_ours(dir: &Path, rel: &str, manifest: &Manifest) -> Result<b
     if meta.is_file() && manifest.known(rel, &Stamp::of(&meta)).is_some() {
         return Ok(true);
     }
-    match clusterdef_fs::hash_own(&path, MAX_COMPARED) {
-        Ok((_, hash)) => Ok(manifest.wrote_hash(rel, hash)),
+    let entries = manifest.entries(rel);
+    let mut hashes = Hashes::for_entries(entries);
+    match clusterdef_fs::stream_own(&path, MAX_COMPARED, &mut |block| hashes.update(block)) {
+        Ok(_) => Ok(hashes.match_any(entries)),
         Err(clusterdef_fs::ReadError::TooLarge { .. }) => Ok(false),
         Err(clusterdef_fs::ReadError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(clusterdef_fs::ReadError::NotRegular(clusterdef_fs::Kind::Directory)) => Ok(false),

@@ -34,11 +34,14 @@ mod commit;
 mod guard;
 mod lock;
 mod manifest;
+mod prepared;
 #[cfg(feature = "import")]
 mod sources;
 mod stage;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upgrade_tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -54,6 +57,7 @@ use guard::{check_managed, check_parents, recover};
 use lock::Lock;
 use manifest::{Current, Manifest, current, top_of, unit_of};
 pub use manifest::{current_bytes, holds, read_manifest};
+pub use prepared::Prepared;
 #[cfg(feature = "import")]
 pub use sources::*;
 use stage::Stager;
@@ -146,6 +150,31 @@ fn io_at(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
     move |source| WriteError::Io { path: path.to_path_buf(), source }
 }
 
+/// The hasher of the write's tables keyed by relative path (what the checks saw, what each
+/// artifact's path holds): FNV-1a, several times faster than the default hasher on paths of a
+/// few dozen bytes, looked up tens of thousands of times a render. The keys are the output
+/// directory's own paths, so flooding a table with colliding keys would take write access to
+/// the directory, which can do worse.
+#[derive(Clone, Copy, Default)]
+struct PathHasher(u64);
+
+impl std::hash::Hasher for PathHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let start = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        self.0 = bytes.iter().fold(start, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3));
+    }
+}
+
+/// Builds [`PathHasher`]s.
+type PathHash = std::hash::BuildHasherDefault<PathHasher>;
+
+/// What the checks saw of every entry of the managed tree, by `/`-separated relative path.
+type Seen = HashMap<String, fs::Metadata, PathHash>;
+
 /// The file operations that change a directory. [`Artifacts::write_to`] uses the real file
 /// system; tests inject failures through [`write_with`].
 ///
@@ -230,7 +259,7 @@ impl Artifacts {
     /// the artifacts were rendered from, so that [`up_to_date`] can tell a later render of the
     /// same source into an untouched directory that it has nothing to do.
     pub fn write_to_from(&self, dir: impl AsRef<Path>, source: u64) -> Result<WriteReport, WriteError> {
-        write_from(self, dir.as_ref(), &RealFs, LOCK_WAIT, Some(source))
+        Prepared::open(dir.as_ref(), LOCK_WAIT)?.write(self, source)
     }
 }
 
@@ -256,10 +285,15 @@ pub fn fingerprint(cluster: &clusterdef_model::Cluster, options: &crate::render:
 /// a render that would change nothing; else `None` (render and write as usual). Reads no file
 /// but the manifest. O(files).
 pub fn up_to_date(dir: &Path, source: u64) -> Result<Option<WriteReport>, WriteError> {
-    let manifest = match fs::symlink_metadata(dir.join(MANIFEST)) {
-        Ok(meta) if meta.is_file() => Manifest::read(dir)?,
+    // The header says whether the source is the same; only then is the rest read.
+    let named = match fs::symlink_metadata(dir.join(MANIFEST)) {
+        Ok(meta) if meta.is_file() => Manifest::source_in(dir)?,
         _ => return Ok(None),
     };
+    if named != Some(source) {
+        return Ok(None);
+    }
+    let manifest = Manifest::read(dir)?;
     if manifest.source != Some(source)
         || dir.join(STAGE).symlink_metadata().is_ok()
         || dir.join(LOCK).symlink_metadata().is_ok()
@@ -279,6 +313,14 @@ pub fn up_to_date(dir: &Path, source: u64) -> Result<Option<WriteReport>, WriteE
         unchanged.push(rel.clone());
     }
     Ok(Some(WriteReport { written: Vec::new(), unchanged, removed: Vec::new() }))
+}
+
+/// The source (a [`fingerprint`]) the manifest in `dir` names, read from its header alone:
+/// `None` when there is no manifest, it names none, or it cannot be read (a write reports why).
+/// Costs one short read whatever the size of the render, so a caller can tell a render of
+/// another source at once.
+pub fn recorded_source(dir: &Path) -> Option<u64> {
+    Manifest::source_in(dir).ok().flatten()
 }
 
 /// Writes `artifacts` into `dir` through `fs_ops`, waiting up to `wait` for the directory's
@@ -301,58 +343,7 @@ fn write_from(
     wait: Duration,
     source: Option<u64>,
 ) -> Result<WriteReport, WriteError> {
-    fs::create_dir_all(dir).map_err(io_at(dir))?;
-    let device = fs::metadata(dir).map(|m| clusterdef_fs::device(&m)).map_err(io_at(dir))?;
-    let _lock = Lock::acquire(dir, wait)?;
-    let previous = Manifest::read(dir)?;
-    let stage = dir.join(STAGE);
-    recover(dir, &stage, &previous, device)?;
-    // Check every entry first, so a refusal leaves the directory as it was.
-    let mut tops: BTreeSet<&str> = artifacts.paths().map(top_of).collect();
-    tops.extend(previous.tops());
-    let mut seen = HashMap::new();
-    for top in &tops {
-        check_managed(dir, Path::new(top), device, &mut seen)?;
-    }
-    // What is at each artifact's path now: known from the manifest's stamps where they match,
-    // else read in blocks; never a whole file in memory. Hashed on every core.
-    let files: Vec<&[u8]> = artifacts.iter().map(|(_, bytes)| bytes).collect();
-    let hashes: Vec<u64> = crate::parallel::map(&files, |bytes| manifest::fnv1a(bytes));
-    let mut states: HashMap<&str, Current> = HashMap::with_capacity(hashes.len());
-    for ((rel, bytes), hash) in artifacts.iter().zip(&hashes) {
-        check_parents(dir, rel, &seen)?;
-        let state = current(dir, rel, bytes, *hash, &previous, seen.get(rel))?;
-        if state == Current::Foreign {
-            return Err(WriteError::NotOurs(dir.join(rel)));
-        }
-        states.insert(rel, state);
-    }
-    let manifest = Manifest::text(artifacts, &hashes, source);
-    // A top-level directory that is one now and stays one is changed entry by entry inside it;
-    // any other top-level entry is swapped whole.
-    let nested: BTreeSet<&str> = artifacts.paths().filter(|rel| rel.contains('/')).map(top_of).collect();
-    let split: BTreeSet<&str> =
-        nested.into_iter().filter(|top| seen.get(*top).is_some_and(fs::Metadata::is_dir)).collect();
-    let units: BTreeSet<&str> =
-        artifacts.paths().chain(previous.files.keys().map(String::as_str)).map(|rel| unit_of(rel, &split)).collect();
-    fs::create_dir_all(&stage).map_err(io_at(&stage))?;
-    let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new(), seen: &seen };
-    let staged = writer.stage_all(artifacts, &units, &split, &previous, &states, &manifest).and_then(|staged| {
-        writer.flush()?;
-        Ok(staged)
-    });
-    // Entries a swap moves (or whose files it links anew) are looked at again for their stamps;
-    // every other file is as the checks saw it.
-    let mut swapped: HashSet<String> = HashSet::new();
-    let result = staged.and_then(|(report, swaps)| {
-        swapped.extend(swaps.iter().map(|s| s.name.clone()));
-        commit(dir, &stage, fs_ops, report, swaps)
-    });
-    let _ = fs::remove_dir_all(&stage);
-    let report = result?;
-    let untouched = |rel: &str| if swapped.contains(unit_of(rel, &split)) { None } else { seen.get(rel) };
-    stamp_manifest(dir, artifacts, &hashes, source, untouched)?;
-    Ok(report)
+    Prepared::open(dir, wait)?.write_through(artifacts, fs_ops, source)
 }
 
 /// Rewrites the manifest with each file's stamp, now that nothing will move them (the stage is
@@ -368,7 +359,7 @@ fn stamp_manifest<'m>(
     artifacts: &Artifacts,
     hashes: &[u64],
     source: Option<u64>,
-    untouched: impl Fn(&str) -> Option<&'m fs::Metadata>,
+    untouched: impl Fn(&str) -> Option<&'m fs::Metadata> + Sync,
 ) -> Result<(), WriteError> {
     use std::io::Write as _;
     let tmp = dir.join(".clusterdef-manifest.new");

@@ -24,7 +24,7 @@ pub(super) struct Stager<'a> {
     /// Files to write into the stage, written together by [`Stager::flush`].
     pub(super) pending: Vec<(PathBuf, &'a [u8])>,
     /// What the checks saw of every entry of the managed tree, by relative path.
-    pub(super) seen: &'a HashMap<String, fs::Metadata>,
+    pub(super) seen: &'a Seen,
 }
 
 impl<'a> Stager<'a> {
@@ -99,20 +99,30 @@ impl<'a> Stager<'a> {
         units: &BTreeSet<&str>,
         split: &BTreeSet<&str>,
         previous: &Manifest,
-        states: &HashMap<&str, Current>,
+        states: &HashMap<&str, Current, PathHash>,
         manifest: &'a str,
     ) -> Result<(WriteReport, Vec<Swap>), WriteError> {
         let same = |rel: &str| states.get(rel) == Some(&Current::Same);
         let mut report = WriteReport::default();
         let mut swaps = Vec::new();
-        let mut by_unit: BTreeMap<&str, Vec<(&str, &[u8])>> = units.iter().map(|u| (*u, Vec::new())).collect();
-        for (rel, bytes) in artifacts {
-            by_unit.entry(unit_of(rel, split)).or_default().push((rel, bytes));
-        }
+        // Each unit with its files, in the units' order: the files sorted by unit (a stable sort
+        // of a list nearly in that order already, so near-linear, each unit's files kept in path
+        // order), then walked beside the units. O(files + units).
+        let mut by_path: Vec<(&str, (&str, &[u8]))> =
+            artifacts.iter().map(|(rel, bytes)| (unit_of(rel, split), (rel, bytes))).collect();
+        by_path.sort_by(|a, b| a.0.cmp(b.0));
+        let mut files_of = by_path.into_iter().peekable();
+        let by_unit = units.iter().map(|unit| {
+            let mut files = Vec::new();
+            while let Some((_, file)) = files_of.next_if(|(u, _)| u == unit) {
+                files.push(file);
+            }
+            (*unit, files)
+        });
+        let seen = self.seen;
         for (entry, files) in by_unit {
-            let current = self.dir.join(entry);
             // What the checks saw there (nothing: not there); no second look per entry.
-            let current_meta = self.seen.get(entry).cloned();
+            let current_meta = seen.get(entry);
             let is_file = files.len() == 1 && files[0].0 == entry;
             if is_file {
                 let (rel, bytes) = files[0];
@@ -149,7 +159,7 @@ impl<'a> Stager<'a> {
                         continue;
                     }
                     if !ours {
-                        return Err(WriteError::NotOurs(current));
+                        return Err(WriteError::NotOurs(self.dir.join(entry)));
                     }
                     for (rel, bytes) in &files {
                         self.write(rel, bytes)?;

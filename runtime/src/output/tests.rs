@@ -2,11 +2,11 @@
 
 use super::*;
 
-fn artifacts(files: &[(&str, &str)]) -> Artifacts {
+pub(super) fn artifacts(files: &[(&str, &str)]) -> Artifacts {
     files.iter().map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())).collect()
 }
 
-fn tempdir(name: &str) -> PathBuf {
+pub(super) fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("clusterdef-output-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     dir
@@ -467,15 +467,18 @@ fn a_file_whose_stamp_matches_is_known_without_reading_it() {
     fs::write(dir.join("a/x"), "on disk").expect("file");
     let stamp = clusterdef_fs::Stamp::of(&fs::symlink_metadata(dir.join("a/x")).expect("meta"));
     let made = b"the render";
-    let manifest =
-        Manifest::parse(&format!("# clusterdef-manifest 2\n{:016x} {} a/x\n", manifest::fnv1a(made), stamp.to_text()));
+    let manifest = Manifest::parse(&format!(
+        "# clusterdef-manifest 2\n{:016x} {} a/x\n",
+        clusterdef_fs::fnv1a(made),
+        stamp.to_text()
+    ));
     // The lengths differ, so the stamp alone cannot make it the same: it is ours, to replace.
     assert_eq!(
         current(
             &dir,
             "a/x",
             made,
-            manifest::fnv1a(made),
+            clusterdef_fs::fnv1a(made),
             &manifest,
             Some(&fs::symlink_metadata(dir.join("a/x")).expect("meta"))
         )
@@ -483,14 +486,17 @@ fn a_file_whose_stamp_matches_is_known_without_reading_it() {
         Current::Ours
     );
     let same = b"on dixk"; // as long as what is on disk, and never read
-    let manifest =
-        Manifest::parse(&format!("# clusterdef-manifest 2\n{:016x} {} a/x\n", manifest::fnv1a(same), stamp.to_text()));
+    let manifest = Manifest::parse(&format!(
+        "# clusterdef-manifest 2\n{:016x} {} a/x\n",
+        clusterdef_fs::fnv1a(same),
+        stamp.to_text()
+    ));
     assert_eq!(
         current(
             &dir,
             "a/x",
             same,
-            manifest::fnv1a(same),
+            clusterdef_fs::fnv1a(same),
             &manifest,
             Some(&fs::symlink_metadata(dir.join("a/x")).expect("meta"))
         )
@@ -505,7 +511,7 @@ fn a_file_whose_stamp_matches_is_known_without_reading_it() {
             &dir,
             "a/x",
             same,
-            manifest::fnv1a(same),
+            clusterdef_fs::fnv1a(same),
             &manifest,
             Some(&fs::symlink_metadata(dir.join("a/x")).expect("meta"))
         )
@@ -527,9 +533,9 @@ fn up_to_date_needs_the_same_source_and_every_stamp() {
     let manifest = |source: u64, top_stamp: &str| {
         format!(
             "# clusterdef-manifest 2 source={source:016x}\n{:016x} {} a/x\n{:016x} {top_stamp} top\n",
-            manifest::fnv1a(b"x"),
+            clusterdef_fs::fnv1a(b"x"),
             stamp("a/x"),
-            manifest::fnv1a(b"t")
+            clusterdef_fs::fnv1a(b"t")
         )
     };
     fs::write(dir.join(MANIFEST), manifest(7, &stamp("top"))).expect("manifest");

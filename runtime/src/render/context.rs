@@ -2,9 +2,10 @@
 //! cluster with its bootstrap resolved, and the rule that turns names into file names. The
 //! formats depend on this module, never on each other's output or on `render/mod.rs`.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use clusterdef_model::{Bootstrap, Cluster, Host, Segments, Violation, Violations};
+use clusterdef_model::{Bootstrap, Checked, Cluster, Review, Segments, Violations};
 
 /// What rendering needs beyond the cluster itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -77,11 +78,10 @@ pub struct Context<'c> {
     pub cluster: &'c Cluster,
     /// The discovery URL, when the cluster bootstraps by discovery.
     pub discovery: Option<String>,
-    /// Where each unit runs, decided now when nothing schedules at run time (Flatcar); empty
-    /// on CoreOS, where fleet decides. Computed once for the plan and the configs.
-    pub placement: Vec<Vec<Host>>,
-    /// The violations of rules the cluster allows, for the plan's accepted risks.
-    pub allowed: Vec<Violation>,
+    /// What the rules found: where each unit runs, decided now when nothing schedules at run
+    /// time (Flatcar; empty on CoreOS, where fleet decides), computed once for the plan and the
+    /// configs; and the violations of rules the cluster allows, for the plan's accepted risks.
+    pub review: Cow<'c, Review>,
     /// Each machine's network segment, indexed once for every config.
     pub segments: Segments<'c>,
 }
@@ -90,18 +90,25 @@ impl<'c> Context<'c> {
     /// Checks the cluster and resolves its bootstrap.
     pub fn new(cluster: &'c Cluster, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
         let review = cluster.check_and_place()?;
+        Context::reviewed(cluster, Cow::Owned(review), options)
+    }
+
+    /// The context of a cluster the rules have checked already: their review is used as it is.
+    pub fn checked(checked: &'c Checked, options: &RenderOptions) -> Result<Context<'c>, RenderError> {
+        Context::reviewed(checked.cluster(), Cow::Borrowed(checked.review()), options)
+    }
+
+    fn reviewed(
+        cluster: &'c Cluster,
+        review: Cow<'c, Review>,
+        options: &RenderOptions,
+    ) -> Result<Context<'c>, RenderError> {
         let discovery = match &cluster.bootstrap {
             Bootstrap::Static => None,
             Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
             Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
         };
-        Ok(Context {
-            cluster,
-            discovery,
-            placement: review.placement,
-            allowed: review.violations,
-            segments: cluster.segments(),
-        })
+        Ok(Context { cluster, discovery, review, segments: cluster.segments() })
     }
 }
 
