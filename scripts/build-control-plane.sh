@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager and kube-scheduler at one Kubernetes version
-# from the Go module proxy, for the tests that run the real control plane. No registry ships
+# Builds kube-apiserver, kube-controller-manager and kube-scheduler, and the node's kubelet,
+# kube-proxy and kubectl, at one Kubernetes version from the Go module proxy, for the tests that
+# run the real control plane and real nodes. No registry ships
 # these binaries, and k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces every
 # staging module with a directory), so a small module of our own requires it and replaces each
 # staging module with the tag published for this version (v1.X.Y <-> v0.X.Y), read from the
@@ -8,14 +9,19 @@
 #
 #   scripts/build-control-plane.sh [VERSION] [OUT]    (default v1.36.3, target/control-plane/VERSION)
 #
-# Prints the directory holding the three binaries. Nothing built here is ever committed.
+# Prints the directory holding the six binaries. Nothing built here is ever committed.
 set -euo pipefail
 version=${1:-${CLUSTERDEF_KUBE_VERSION:-v1.36.3}}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${2:-${CARGO_TARGET_DIR:-$root/target}/control-plane/$version}
-components=(kube-apiserver kube-controller-manager kube-scheduler)
-stamp="$out/.built-$version"
-if [ -f "$stamp" ] && for c in "${components[@]}"; do [ -x "$out/$c" ] || exit 1; done; then
+components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
+# The stamp names the recipe: binaries built by an older one are built again.
+stamp="$out/.built-$version-static"
+all_built() {
+    [ -f "$stamp" ] || return 1
+    for c in "${components[@]}"; do [ -x "$out/$c" ] || return 1; done
+}
+if all_built; then
     echo "$out"
     exit 0
 fi
@@ -48,13 +54,20 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
 go get "k8s.io/kubernetes@$version" >&2
 go mod tidy >&2
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
 for c in "${components[@]}"; do
-    go build -trimpath -ldflags "$ldflags" -o "$out/$c" "k8s.io/kubernetes/cmd/$c" >&2
+    # As upstream builds them (hack/lib/golang.sh): every command static but the kubelet, which
+    # is cgo. The images the tests make hold the static ones alone.
+    cgo=0
+    [ "$c" = kubelet ] && cgo=1
+    CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$out/$c" "k8s.io/kubernetes/cmd/$c" >&2
 done
 touch "$stamp"
 echo "$out"

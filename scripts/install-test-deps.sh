@@ -62,10 +62,10 @@ if [ ! -x "$kv/bin/kubernetes-validate" ]; then
 fi
 PYTHONPATH="$kv" python3 -c 'import kubernetes_validate' 
 
-# kube-apiserver, kube-controller-manager and kube-scheduler at the release the Kubernetes
-# seed declares, built from the Go module proxy (Go's module and build caches make it fast
-# after the first time). Go itself: the machine's, or Debian's with the toolchain the module
-# asks for fetched through the proxy.
+# kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet, kube-proxy and kubectl
+# at the release the Kubernetes seed declares, built from the Go module proxy (Go's module and
+# build caches make it fast after the first time). Go itself: the machine's, or Debian's with
+# the toolchain the module asks for fetched through the proxy.
 if ! command -v go >/dev/null; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -77,6 +77,9 @@ command -v curl >/dev/null || {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends curl
 }
 bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null
+# What a node runs besides the kubelet (containerd, runc, the CNI plugins, flannel, CoreDNS,
+# pause) and the real-node tests' server, from the Go module proxy (and gcc, libseccomp).
+bash "$(dirname "$0")/build-node-software.sh" >/dev/null
 
 # Upstream's newest Ignition validator beside Debian's 2.14: it refuses what the old one let
 # through (a storage file at a declared unit's path, among others). Built from the Go module

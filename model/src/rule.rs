@@ -348,7 +348,7 @@ rules! {
         name: "workload_placement",
         applies: "Kubernetes",
         protects: "workloads Kubernetes can express and place",
-        rejects: "a workload whose name is no object name, or is another workload unit's too (`w.service` and `w@.service`, `w.service` and `w.socket`), that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, two workloads that avoid each other and may run on the same nodes (which gets a node would depend on the order their pods are created), requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
+        rejects: "a workload whose name is no object name (or, with ports, no Service name: it starts with a digit), or is another workload unit's too (`w.service` and `w@.service`, `w.service` and `w.socket`), that has a body besides its image, a `machine_id` or `replaces`, a `machine_of` between a workload and a host unit, a follower with `global` or `instances`, `conflicts` matching a host unit, two workloads that avoid each other and may run on the same nodes (which gets a node would depend on the order their pods are created), requirements no node satisfies, or more replicas avoiding each other than nodes that may run them. Cannot be allowed: the manifest would say something else than the declaration, or pods would stay pending",
     }
     WorkloadSurvival {
         name: "workload_survival",

@@ -1,5 +1,7 @@
 // A workload no node can run (no machine publishes `gpu = yes`), three replicas that avoid
-// each other on two workers, and two workloads that avoid each other on the same workers.
+// each other on two workers, two workloads that avoid each other on the same workers, and a
+// workload with ports whose Service name would start with a digit (its own ports, or its
+// follower's, which share its pods and its Service).
 fn main() {
     let _cluster = clusterdef::cluster! {
         os: flatcar,
@@ -16,5 +18,8 @@ fn main() {
         },
         unit "cache.service" { metadata: { role = worker }, conflicts: ["queue.service"], image: "quay.io/example/cache:1" },
         unit "queue.service" { metadata: { role = worker }, image: "quay.io/example/queue:1" },
+        unit "9lives.service" { metadata: { role = worker }, image: "quay.io/example/cat:9", ports: [80] },
+        unit "7seas.service" { metadata: { role = worker }, image: "quay.io/example/sea:7" },
+        unit "sidecar.service" { machine_of: "7seas.service", image: "quay.io/example/side:1", ports: [81] },
     };
 }

@@ -34,88 +34,15 @@ use crate::support::{Lan, TempDir, target_dir, tool};
 /// as `/var/lib/etcd`; `ETCD_SSL_DIR` is mounted at `/etc/ssl/certs`; every `ETCD_*` variable of
 /// the unit's environment is handed to the container; etcd's readiness reaches systemd (Flatcar
 /// relays it with `sdnotify-proxy`; here the container is handed systemd's socket, under `/run`).
-const ETCD_WRAPPER: &str = r#"#!/bin/bash
-set -e
-for arg in "$@"; do
-    case "$arg" in --name|--name=*) unset ETCD_NAME ;; esac
-done
-data_dir="${ETCD_DATA_DIR:-/var/lib/etcd}"
-mkdir -p "$data_dir"
-chown "${ETCD_USER:-etcd}:" "$data_dir"
-chmod 0700 "$data_dir"
-export ETCD_DATA_DIR=/var/lib/etcd
-user="$(id -u "${ETCD_USER:-etcd}"):$(id -g "${ETCD_USER:-etcd}")"
-exec /usr/bin/docker run --name etcd-member --network=host --ipc=host -u "$user" \
-    -v /run:/run -v /usr/share/ca-certificates:/usr/share/ca-certificates:ro \
-    -v "$data_dir:/var/lib/etcd:rw" -v "${ETCD_SSL_DIR:-/etc/ssl/certs}:/etc/ssl/certs:ro" \
-    --env-file <(env | grep '^ETCD_') -e "NOTIFY_SOCKET=${NOTIFY_SOCKET:-}" --entrypoint /usr/local/bin/etcd \
-    "${ETCD_IMAGE:-${ETCD_IMAGE_URL:-quay.io/coreos/etcd}:${ETCD_IMAGE_TAG}}" "$@"
-"#;
+const ETCD_WRAPPER: &str = include_str!("emulated/etcd-wrapper");
 
 /// The test-only `docker`: `run` of the etcd image (v3.5) becomes the local etcd 3.5 with the
 /// same arguments, only the environment the options give, the `-v` mounts and the `-u` user;
 /// `stop`, `rm` and `kill` act on what it started by `--name`. Anything else is refused.
-const DOCKER: &str = r#"#!/bin/bash
-set -euo pipefail
-state=/run/test-docker
-refuse() { echo "test docker: $*: only the etcd 3.5 image is emulated here" >&2; exit 125; }
-stop() {
-    local pid
-    pid="$(cat "$state/$1.pid" 2>/dev/null || true)"
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    return 0
-}
-command="${1:-}"; shift || true
-case "$command" in
-    stop|kill) for name in "$@"; do stop "$name"; done; exit 0 ;;
-    rm) for name in "$@"; do [ "$name" = -f ] && continue; stop "$name"; rm -f "$state/$name.pid"; done; exit 0 ;;
-    run) ;;
-    *) refuse "docker $command" ;;
-esac
-name=""; user=""; entrypoint=""; envs=(); mounts=()
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --name) name="$2"; shift 2 ;;
-        --name=*) name="${1#--name=}"; shift ;;
-        --network=host|--ipc=host|--rm) shift ;;
-        --network|--ipc) [ "$2" = host ] || refuse "$1 $2"; shift 2 ;;
-        -u|--user) user="$2"; shift 2 ;;
-        -v|--volume) mounts+=("$2"); shift 2 ;;
-        --env-file)
-            while IFS= read -r line || [ -n "$line" ]; do
-                case "$line" in ''|'#'*) ;; *=*) envs+=("$line") ;; esac
-            done <"$2"
-            shift 2 ;;
-        -e|--env) envs+=("$2"); shift 2 ;;
-        --entrypoint) entrypoint="$2"; shift 2 ;;
-        -*) refuse "option $1" ;;
-        *) break ;;
-    esac
-done
-image="${1:-}"; shift || true
-case "$image" in quay.io/coreos/etcd:v3.5.*) ;; *) refuse "image $image" ;; esac
-if [ -z "$entrypoint" ]; then
-    [ "${1:-}" = /usr/local/bin/etcd ] || refuse "command ${1:-}"
-    shift
-elif [ "$entrypoint" != /usr/local/bin/etcd ]; then
-    refuse "entrypoint $entrypoint"
-fi
-mkdir -p "$state"
-[ -n "$name" ] && echo $$ >"$state/$name.pid"
-binds=""
-for m in "${mounts[@]}"; do
-    IFS=: read -r from to mode <<<"$m"
-    binds+="mkdir -p '$to'; mount --bind '$from' '$to'; "
-    [ "${mode:-rw}" = ro ] && binds+="mount -o remount,bind,ro '$to'; "
-done
-as=(); [ -n "$user" ] && as=(setpriv --reuid="${user%%:*}" --regid="${user##*:}" --clear-groups)
-# The same process becomes etcd (sd_notify reaches systemd from the unit's main process).
-exec unshare -m --propagation private /bin/sh -c "$binds exec \"\$@\"" docker-run \
-    "${as[@]}" env -i "${envs[@]}" /opt/etcd-3.5/etcd "$@"
-"#;
+const DOCKER: &str = include_str!("emulated/docker");
 
 /// The boot root's path, built (once, cached by its recipe) by the project's script.
-fn base_root() -> PathBuf {
+pub fn base_root() -> PathBuf {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/build-boot-root.sh");
     let out = Command::new("bash").arg(&script).env("CARGO_TARGET_DIR", target_dir()).output().expect("run the script");
     assert!(out.status.success(), "build-boot-root.sh: {}", String::from_utf8_lossy(&out.stderr));
@@ -127,6 +54,15 @@ fn run(program: &str, args: &[&str]) {
     assert!(out.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Writes `text` at `path` in the machine root `root` (directories made), with `mode`: the bed's
+/// own files and Flatcar's that the boot root lacks.
+pub fn put_file(root: &Path, path: &str, text: &str, mode: u32) {
+    let file = root.join(path.trim_start_matches('/'));
+    std::fs::create_dir_all(file.parent().expect("a parent")).expect("directories");
+    std::fs::write(&file, text).expect("a file of the bed");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
 /// One machine: its disk (an overlay on the boot root) and, while it runs, its systemd.
 pub struct Machine {
     /// Its hostname, as the plan names it.
@@ -135,6 +71,9 @@ pub struct Machine {
     netns: String,
     nspawn: Option<Child>,
     leader: u32,
+    /// Set when the machine runs a kubelet: what `systemd-nspawn` gives it beside the defaults
+    /// (the bed's binds), and the v1 cgroup hierarchy a kubelet needs here (see `nodes`).
+    node: Option<Vec<String>>,
 }
 
 impl Machine {
@@ -149,17 +88,17 @@ impl Machine {
         let options =
             format!("lowerdir={},upperdir={},workdir={}", base_root().display(), upper.display(), work.display());
         run("mount", &["-t", "overlay", "overlay", "-o", &options, &merged.display().to_string()]);
-        let machine =
-            Machine { hostname: hostname.to_string(), dir, netns: netns.to_string(), nspawn: None, leader: 0 };
-        let put = |path: &str, text: &str, mode: u32| {
-            let file = merged.join(path.trim_start_matches('/'));
-            std::fs::create_dir_all(file.parent().expect("a parent")).expect("directories");
-            std::fs::write(&file, text).expect("a Flatcar file");
-            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        let machine = Machine {
+            hostname: hostname.to_string(),
+            dir,
+            netns: netns.to_string(),
+            nspawn: None,
+            leader: 0,
+            node: None,
         };
-        put("/usr/lib/systemd/system/etcd-member.service", ETCD_MEMBER_UNIT, 0o644);
-        put("/usr/lib/flatcar/etcd-wrapper", ETCD_WRAPPER, 0o755);
-        put("/usr/bin/docker", DOCKER, 0o755);
+        put_file(&merged, "/usr/lib/systemd/system/etcd-member.service", ETCD_MEMBER_UNIT, 0o644);
+        put_file(&merged, "/usr/lib/flatcar/etcd-wrapper", ETCD_WRAPPER, 0o755);
+        put_file(&merged, "/usr/bin/docker", DOCKER, 0o755);
         ignite(&format!("{tag}-{hostname}"), config, &merged, &machine.dir.path().join("stage"));
         // A root every account can traverse, as an image's is (the temporary directory is not).
         run("chmod", &["755", &merged.display().to_string()]);
@@ -171,28 +110,71 @@ impl Machine {
         machine
     }
 
-    fn root(&self) -> PathBuf {
+    /// The machine's disk, as its root directory (the overlay's merged view).
+    pub fn root(&self) -> PathBuf {
         self.dir.path().join("root")
+    }
+
+    /// A directory of the machine's own on the host's disk (beside its overlay), for what must
+    /// not live on an overlay (containerd's snapshots).
+    pub fn host_dir(&self, name: &str) -> PathBuf {
+        let dir = self.dir.path().join(name);
+        std::fs::create_dir_all(&dir).expect("a host directory of the machine");
+        dir
+    }
+
+    /// Makes the machine one that runs a kubelet from its next boot: booted with the v1 cgroup
+    /// hierarchy, a cgroup of its own in each v1 hierarchy, every capability, no system call
+    /// filter, `/dev/kmsg`, and `binds` (`--bind…=` arguments of `systemd-nspawn`).
+    pub fn run_as_node(&mut self, binds: Vec<String>) {
+        self.node = Some(binds);
     }
 
     /// Starts systemd as PID 1 on the machine's disk, in its network namespace.
     pub fn boot(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("console.log")).expect("console log");
         let name = format!("{}-{}", self.hostname, std::process::id());
-        // A cgroup of its own: with `--keep-unit` the container's systemd makes its slices in
-        // the cgroup nspawn runs in, and machines sharing one remove each other's.
-        let cgroup = self.cgroup();
-        std::fs::create_dir_all(&cgroup).expect("the machine's cgroup");
-        let child = Command::new("sh")
+        // A cgroup of its own (in every hierarchy for a node): with `--keep-unit` the
+        // container's systemd makes its slices in the cgroup nspawn runs in, and machines
+        // sharing one remove each other's; a kubelet would share `kubepods` with the others.
+        let cgroups = self.cgroups();
+        for cgroup in &cgroups {
+            std::fs::create_dir_all(cgroup).expect("the machine's cgroup");
+            // cpuset takes no process before it has CPUs and memory nodes.
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                if let Some(parent) = cgroup.parent()
+                    && let Ok(value) = std::fs::read_to_string(parent.join(file))
+                {
+                    std::fs::write(cgroup.join(file), value).expect("the machine's cpuset");
+                }
+            }
+        }
+        let mut command = Command::new("sh");
+        command
             .arg("-c")
-            .arg("echo $$ >\"$1/cgroup.procs\" && shift && exec \"$@\"")
+            .arg("pid=$$; n=$1; shift; while [ $n -gt 0 ]; do echo $pid >\"$1/cgroup.procs\" || exit 1; shift; n=$((n-1)); done; exec \"$@\"")
             .arg("sh")
-            .arg(&cgroup)
+            .arg(cgroups.len().to_string())
+            .args(&cgroups)
             .arg(tool("systemd-nspawn"))
+            .args(["--quiet", "--boot", "--register=no", "--keep-unit"]);
+        match &self.node {
             // The unified cgroup hierarchy inside, as Flatcar has: with the v1 controllers a
             // host may still mount, systemd inside fails to place units now and then.
-            .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1")
-            .args(["--quiet", "--boot", "--register=no", "--keep-unit", "--capability=CAP_NET_ADMIN"])
+            None => {
+                command.env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "1").arg("--capability=CAP_NET_ADMIN");
+            }
+            // The v1 hierarchy: this kernel offers its controllers on v1 only, and a pod's
+            // cgroup needs them (nodes::bed says why, and what else a kubelet needs here).
+            Some(binds) => {
+                command
+                    .env("SYSTEMD_NSPAWN_UNIFIED_HIERARCHY", "0")
+                    .env("SYSTEMD_SECCOMP", "0")
+                    .args(["--capability=all", "--bind-ro=/dev/kmsg"])
+                    .args(binds);
+            }
+        }
+        let child = command
             .arg(format!("--machine={name}"))
             .arg(format!("--network-namespace-path=/run/netns/{}", self.netns))
             .arg(format!("--directory={}", self.root().display()))
@@ -226,6 +208,22 @@ impl Machine {
         let unified = Path::new("/sys/fs/cgroup/unified");
         let root = if unified.join("cgroup.procs").is_file() { unified } else { Path::new("/sys/fs/cgroup") };
         root.join(format!("clusterdef-boot-{}-{}", self.hostname, std::process::id()))
+    }
+
+    /// Every cgroup of the machine: the unified one, and for a node one in each v1 hierarchy
+    /// the host mounts (`name=systemd` among them).
+    fn cgroups(&self) -> Vec<PathBuf> {
+        let mut out = vec![self.cgroup()];
+        if self.node.is_some() {
+            let name = out[0].file_name().expect("a name").to_owned();
+            for entry in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.join("cgroup.procs").is_file() && path.join(&name) != out[0] && !path.ends_with("unified") {
+                    out.push(path.join(&name));
+                }
+            }
+        }
+        out
     }
 
     /// What the machine printed on its console.
@@ -279,6 +277,17 @@ impl Machine {
             // Whatever of the machine is left (a helper taken for its PID 1), killed with its
             // cgroup.
             let _ = std::fs::write(self.cgroup().join("cgroup.kill"), "1");
+            // The links the machine made (a node's flannel.1 and cni0) go with it, as on a
+            // machine that loses power; its network namespace, which the bed keeps for its
+            // wire (eth0), would otherwise hand them to the next boot.
+            let out = Command::new(tool("ip")).args(["-n", &self.netns, "-o", "link", "show"]).output();
+            let listed = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+            for name in listed.lines().filter_map(|l| l.split(": ").nth(1)).map(|n| n.split('@').next().unwrap_or(n)) {
+                if name != "lo" && name != "eth0" {
+                    // A veth's peer goes with it: one already gone is no error.
+                    let _ = Command::new(tool("ip")).args(["-n", &self.netns, "link", "del", name]).output();
+                }
+            }
         }
     }
 
@@ -293,7 +302,7 @@ impl Drop for Machine {
         self.pull_plug();
         // Its cgroups, innermost first (each is empty once the machine is gone).
         let mut dirs = Vec::new();
-        let mut stack = vec![self.cgroup()];
+        let mut stack = self.cgroups();
         while let Some(dir) = stack.pop() {
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -378,8 +387,26 @@ impl Booted {
     /// Renders `cluster` (which must give every machine a config of its own and a static
     /// address), installs each machine, and boots them all.
     pub fn boot(tag: &str, cluster: &Cluster) -> Booted {
-        let plan = cluster.plan();
         let artifacts = cluster.render().expect("the cluster renders");
+        let mut booted = Booted::install(tag, cluster, &artifacts);
+        booted.start_all(Duration::from_secs(120));
+        booted
+    }
+
+    /// Boots every machine, and waits until each has finished booting.
+    pub fn start_all(&mut self, within: Duration) {
+        for machine in self.machines.values_mut() {
+            machine.boot();
+        }
+        for machine in self.machines.values() {
+            machine.wait_booted(within);
+        }
+    }
+
+    /// Installs every machine of `cluster` from `artifacts` (its render) on its network, with
+    /// its share of the PKI, ready to boot.
+    pub fn install(tag: &str, cluster: &Cluster, artifacts: &clusterdef::Artifacts) -> Booted {
+        let plan = cluster.plan();
         let machines = machines_of(&plan);
         let network = cluster.network.as_ref().expect("a network");
         // A segment per subnet: the cluster's, and each domain's that has one of its own; the
@@ -397,7 +424,7 @@ impl Booted {
             tag,
             &segments.iter().map(|(net, hub, names)| (hub.clone(), net.prefix, names.clone())).collect::<Vec<_>>(),
         );
-        let pki = cluster.tls.as_ref().map(|_| {
+        let pki = (cluster.tls.is_some() || cluster.kubernetes.is_some()).then(|| {
             let dir = TempDir::new(&format!("boot-{tag}-pki"));
             clusterdef_pki::generate(cluster).expect("the PKI").write_to(&dir.path().join("pki")).expect("written");
             dir
@@ -447,18 +474,23 @@ impl Booted {
             booted.machines.insert(hostname.clone(), machine);
         }
         booted._pki = pki;
-        for machine in booted.machines.values_mut() {
-            machine.boot();
-        }
-        for machine in booted.machines.values() {
-            machine.wait_booted(Duration::from_secs(120));
-        }
         booted
     }
 
     /// The machine named `hostname`.
     pub fn machine(&self, hostname: &str) -> &Machine {
         &self.machines[hostname]
+    }
+
+    /// The network namespace that routes between the machines' segments (the test's clients
+    /// reach every machine from it).
+    pub fn hub(&self) -> &str {
+        &self._lan.hub
+    }
+
+    /// The PKI `clusterdef pki` wrote for the cluster, if it has TLS.
+    pub fn pki(&self) -> Option<PathBuf> {
+        self._pki.as_ref().map(|d| d.path().join("pki"))
     }
 }
 
@@ -755,6 +787,16 @@ pub fn pull_each_domains_plug(name: &str, cluster: &Cluster, booted: &mut Booted
 
 #[test]
 fn boots_the_flatcar_production_seed_and_pulls_each_cabinets_plug() {
+    let (name, given) = crate::support::scenario_cluster(
+        "the Flatcar production seed",
+        &clusterdef_examples::seed::flatcar::PRODUCTION,
+        boots_here,
+    );
+    if name != "the Flatcar production seed" {
+        let _serial = crate::support::heavy();
+        boot_and_unplug(&name, "scenario", &given);
+        return;
+    }
     let _serial = crate::support::heavy();
     let cluster = bootable(&clusterdef_examples::seed::flatcar::PRODUCTION);
     let started = Instant::now();
@@ -831,6 +873,18 @@ fn boots_host_configuration_that_runs_shows_its_drop_in_and_stays_masked() {
         assert_eq!(machine.sh("systemctl is-enabled systemd-logind.service").1, "masked");
         let cabinet = machine.sh("cat /etc/clusterdef-boot/cabinet");
         assert_eq!(cabinet.0, m.domain.as_deref() == Some("a"), "the cabinet's file only in cabinet a: {cabinet:?}");
+    }
+}
+
+/// Whether the boot tests run a cluster given from outside: Flatcar without Kubernetes (the
+/// real-node tests run those), on a network, at most 15 machines.
+fn boots_here(cluster: &Cluster) -> Result<(), &'static str> {
+    if cluster.kubernetes.is_some() {
+        Err("runs Kubernetes (the real-node tests boot it)")
+    } else if !bootable_here(cluster) || cluster.os != clusterdef::Os::Flatcar {
+        Err("is no Flatcar cluster on a network of at most 15 machines")
+    } else {
+        Ok(())
     }
 }
 

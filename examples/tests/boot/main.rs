@@ -10,6 +10,7 @@ mod host;
 mod import;
 mod kubernetes;
 mod machines;
+mod nodes;
 mod readback;
 mod support;
 

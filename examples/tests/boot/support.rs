@@ -403,3 +403,34 @@ impl Drop for Lan {
         }
     }
 }
+
+/// The cluster a scenario test runs: the `.cluster` file `CLUSTERDEF_SCENARIO_CLUSTER` names
+/// (read and checked as `clusterdef check` reads it; a refused one fails the test with the
+/// rules' messages) when it is a cluster the test runs (`fits`: Kubernetes for the real-node
+/// tests, plain Flatcar for the boot tests; one that does not is said on stderr), else `default`,
+/// called `called`; with the name to say in messages.
+pub fn scenario_cluster(
+    called: &str,
+    default: &clusterdef::Cluster,
+    fits: fn(&clusterdef::Cluster) -> Result<(), &'static str>,
+) -> (String, clusterdef::Cluster) {
+    let Some(path) = std::env::var_os("CLUSTERDEF_SCENARIO_CLUSTER") else {
+        return (called.to_string(), default.clone());
+    };
+    let path = PathBuf::from(path);
+    let shown = path.display().to_string();
+    let base = clusterdef_build::input::base_dir(&path);
+    match clusterdef_build::input::load(&path, &shown, &base, false) {
+        Ok(checked) => match fits(checked.cluster()) {
+            Ok(()) => (shown, checked.into_cluster()),
+            Err(why) => {
+                eprintln!("CLUSTERDEF_SCENARIO_CLUSTER: {shown} {why}; this test runs {called}");
+                (called.to_string(), default.clone())
+            }
+        },
+        Err(clusterdef_build::input::Failure::Io(why)) => panic!("CLUSTERDEF_SCENARIO_CLUSTER: {why}"),
+        Err(clusterdef_build::input::Failure::Invalid { rendered, .. }) => {
+            panic!("CLUSTERDEF_SCENARIO_CLUSTER: {shown} is refused:\n{rendered}")
+        }
+    }
+}

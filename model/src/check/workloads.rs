@@ -105,6 +105,20 @@ pub(super) fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloa
     workload_contention(r, kinds, workloads);
     for w in workloads {
         let unit = &c.units[w.unit];
+        if is_dns_label(&w.name) && w.name.starts_with(|ch: char| ch.is_ascii_digit()) && !w.ports(c).is_empty() {
+            // Its ports make a Service of the same name (its pods' containers', followers'
+            // too), and a Service's name is a DNS-1035 label: the API server refuses one that
+            // starts with a digit.
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(w.unit, UnitPart::Name),
+                format!(
+                    "`{}` (from `{}`): its pods declare ports, so it gets a Service of that name, and a Service's name starts with a letter",
+                    w.name, unit.name
+                ),
+                format!("rename the unit, e.g. `w{}.service`", w.name),
+            );
+        }
         if w.eligible.is_empty() {
             let wanted = w.requirement_texts();
             r.push(

@@ -17,7 +17,7 @@ mod workloads;
 
 pub use losses::{DomainLoss, FailureDomain, WorkloadLoss};
 pub use names::*;
-pub use nodes::{NodeCount, NodeKind};
+pub use nodes::{NodeCount, NodeKind, kind_name};
 pub use reference::image_problem;
 pub use settings::{Cni, Container, Kubernetes, SUPPORTED_MINORS};
 pub use workloads::{Workload, WorkloadKind, avoided};

@@ -110,9 +110,15 @@ impl Cluster {
     /// A node kind as the plan and the messages name it: `group` or `group/domain`.
     pub fn node_kind_name(&self, kind: &NodeKind) -> String {
         let group = self.group(kind.group).map_or("", |g| &g.name);
-        match &kind.domain_name {
-            Some((_, d)) => format!("{group}/{d}"),
-            None => group.to_string(),
-        }
+        kind_name(group, kind.domain_name.as_ref().map(|(_, d)| d.as_str()))
+    }
+}
+
+/// A node kind's name as the plan and the messages say it: `group`, or `group/domain` for a
+/// group spread over failure domains.
+pub fn kind_name(group: &str, domain: Option<&str>) -> String {
+    match domain {
+        Some(d) => format!("{group}/{d}"),
+        None => group.to_string(),
     }
 }

@@ -61,6 +61,20 @@ pub struct Workload {
 }
 
 impl Workload {
+    /// The TCP ports its pods' containers declare, ascending, each once: what its Service
+    /// forwards. O(ports log ports).
+    pub fn ports(&self, cluster: &Cluster) -> Vec<u16> {
+        let mut ports: Vec<u16> = self
+            .containers
+            .iter()
+            .filter_map(|&u| cluster.units[u].container.as_ref())
+            .flat_map(|c| c.ports.iter().copied())
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        ports
+    }
+
     /// Its requirements as the plan and the messages say them: `key in [a, b]`.
     pub fn requirement_texts(&self) -> Vec<String> {
         self.requirements.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect()

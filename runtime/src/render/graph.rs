@@ -1,6 +1,11 @@
 //! The topology as a picture, from the plan: failure domains side by side, each holding a box per
 //! group of machines in it (etcd members marked), and the units above with an edge to every group
-//! box that may run them (solid for global units, dashed for one of). Graphviz DOT, Mermaid, or
+//! box that may run them (solid for global units, dashed for one of). With Kubernetes, the
+//! workloads are drawn the same way (a DaemonSet solid, a Deployment dashed) with the pods they
+//! want. Drawn after a failure domain's loss (`*_after`), the lost domain's boxes are struck
+//! through, no edge goes to them, and a box beside the domains says what the plan says the loss
+//! leaves: the members and whether etcd keeps its quorum, and with Kubernetes whether the
+//! control plane serves and each workload's pods (running, pending). Graphviz DOT, Mermaid, or
 //! an SVG laid out here, so it renders without Graphviz.
 //!
 //! Edges go to group boxes, not machines, so a picture of fifty machines has as many edges as one
@@ -18,6 +23,8 @@ struct GroupBox {
     title: String,
     lines: Vec<String>,
     etcd: bool,
+    /// In the domain the picture shows lost.
+    lost: bool,
 }
 
 /// A failure domain (or none) and its boxes.
@@ -42,7 +49,36 @@ struct Topology {
 /// Hostnames a box lists before it only counts the rest.
 const LISTED: usize = 4;
 
-fn topology(plan: &Plan) -> Topology {
+/// Why a picture after a loss cannot be drawn: the plan has no such failure domain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownDomain {
+    /// The domain asked for.
+    pub asked: String,
+    /// The plan's failure domains, in order.
+    pub known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownDomain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.known.is_empty() {
+            write!(f, "the cluster has no failure domain, so `{}` cannot be lost", self.asked)
+        } else {
+            write!(f, "no failure domain `{}`; the cluster's are {}", self.asked, self.known.join(", "))
+        }
+    }
+}
+
+/// The loss the picture shows, found in the plan.
+fn loss_of<'p>(plan: &'p Plan, lost: &str) -> Result<&'p super::plan::DomainLoss, UnknownDomain> {
+    plan.domain_losses.iter().find(|l| l.domain == lost).ok_or_else(|| UnknownDomain {
+        asked: lost.to_string(),
+        known: plan.domain_losses.iter().map(|l| l.domain.clone()).collect(),
+    })
+}
+
+/// The picture's content; with `loss`, drawn after that domain's loss. O(boxes × (units +
+/// workloads' eligible kinds)).
+fn topology(plan: &Plan, loss: Option<&super::plan::DomainLoss>) -> Topology {
     let mut columns: Vec<Column> = Vec::new();
     // (group, domain) of each box, to point units at.
     let mut keys: Vec<(String, Option<String>, usize, usize)> = Vec::new();
@@ -55,7 +91,9 @@ fn topology(plan: &Plan) -> Topology {
             if machines.is_empty() && !g.machines.is_empty() {
                 continue;
             }
+            let is_lost = loss.is_some_and(|l| d == Some(&l.domain));
             let title = match (g.domain_kind, d) {
+                (Some(kind), Some(d)) if is_lost => format!("{} {d} (lost)", kind.key()),
                 (Some(kind), Some(d)) => format!("{} {d}", kind.key()),
                 _ => "no failure domain".to_string(),
             };
@@ -81,10 +119,13 @@ fn topology(plan: &Plan) -> Topology {
                 title: format!("{}{count} · {role}", g.name),
                 lines,
                 etcd: g.members,
+                lost: is_lost,
             });
         }
     }
-    let units = plan
+    // No edge into a lost box: nothing runs there while it is gone.
+    let live = |c: usize, b: usize, columns: &[Column]| !columns[c].boxes[b].lost;
+    let mut units: Vec<UnitNode> = plan
         .units
         .iter()
         .map(|u| {
@@ -93,12 +134,74 @@ fn topology(plan: &Plan) -> Topology {
                 .iter()
                 .filter_map(|e| keys.iter().find(|(g, d, _, _)| *g == e.group && *d == e.domain))
                 .map(|(_, _, c, b)| (*c, *b))
+                .filter(|&(c, b)| live(c, b, &columns))
                 .collect();
             targets.dedup();
             UnitNode { name: u.name.clone(), global: u.global, targets }
         })
         .collect();
+    let k_loss = match (&plan.kubernetes, loss) {
+        (Some(k), Some(l)) => k.losses.iter().find(|kl| kl.domain == l.domain),
+        _ => None,
+    };
+    if let Some(k) = &plan.kubernetes {
+        for w in &k.workloads {
+            let targets: Vec<(usize, usize)> = keys
+                .iter()
+                .filter(|(g, d, _, _)| w.eligible.contains(&clusterdef_model::kubernetes::kind_name(g, d.as_deref())))
+                .map(|(_, _, c, b)| (*c, *b))
+                .filter(|&(c, b)| live(c, b, &columns))
+                .collect();
+            let pods = if w.kind == "DaemonSet" { "a pod per node".to_string() } else { plural_pods(w.wanted) };
+            let mut name = format!("{} · {pods}", w.name);
+            if let Some(kl) = k_loss {
+                match kl.workloads.iter().find(|s| s.name == w.name) {
+                    Some(s) => name.push_str(&format!(": {} of {} run", s.running, s.wanted)),
+                    None => name.push_str(": all run"),
+                }
+            }
+            units.push(UnitNode { name, global: w.kind == "DaemonSet", targets });
+        }
+    }
+    if let Some(l) = loss {
+        let mut lines = vec![format!(
+            "etcd: {} of {} members left, {} needed: {}",
+            l.members_left,
+            l.members_left + l.members_lost,
+            l.quorum,
+            if l.keeps_quorum { "quorum kept" } else { "quorum lost, no writes" }
+        )];
+        if let Some(kl) = k_loss {
+            lines.push(
+                if kl.control_plane {
+                    "control plane serves"
+                } else {
+                    "control plane stopped: nothing is placed again"
+                }
+                .to_string(),
+            );
+            for s in &kl.workloads {
+                let pending = s.wanted.saturating_sub(s.running);
+                lines.push(format!("{}: {} of {} run, {pending} pending", s.name, s.running, s.wanted));
+            }
+        }
+        let c = columns.len();
+        columns.push(Column {
+            title: format!("after losing {} {}", l.kind.key(), l.domain),
+            boxes: vec![GroupBox {
+                id: format!("g{c}_0"),
+                title: "what the plan says".to_string(),
+                lines,
+                etcd: false,
+                lost: false,
+            }],
+        });
+    }
     Topology { columns, units }
+}
+
+fn plural_pods(n: u32) -> String {
+    if n == 1 { "1 pod".to_string() } else { format!("{n} pods") }
 }
 
 fn quote(s: &str) -> String {
@@ -107,13 +210,25 @@ fn quote(s: &str) -> String {
 
 /// Graphviz DOT.
 pub fn dot(plan: &Plan) -> String {
-    let t = topology(plan);
+    dot_of(&topology(plan, None), plan)
+}
+
+/// Graphviz DOT, after the loss of failure domain `lost`.
+pub fn dot_after(plan: &Plan, lost: &str) -> Result<String, UnknownDomain> {
+    Ok(dot_of(&topology(plan, Some(loss_of(plan, lost)?)), plan))
+}
+
+fn dot_of(t: &Topology, plan: &Plan) -> String {
     let mut out =
         format!("digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, fontname=\"sans-serif\"];\n", quote(&plan.name));
     for (i, c) in t.columns.iter().enumerate() {
         let _ = writeln!(out, "  subgraph cluster_{i} {{\n    label=\"{}\";", quote(&c.title));
         for b in &c.boxes {
-            let style = if b.etcd { ", style=filled, fillcolor=\"#f4cccc\", penwidth=2" } else { "" };
+            let style = match (b.lost, b.etcd) {
+                (true, _) => ", style=dashed, color=\"#999999\", fontcolor=\"#999999\"",
+                (false, true) => ", style=filled, fillcolor=\"#f4cccc\", penwidth=2",
+                (false, false) => "",
+            };
             let label: Vec<String> = std::iter::once(&b.title).chain(&b.lines).map(|l| quote(l)).collect();
             let _ = writeln!(out, "    {} [label=\"{}\"{style}];", b.id, label.join("\\n"));
         }
@@ -132,14 +247,26 @@ pub fn dot(plan: &Plan) -> String {
 
 /// A Mermaid flowchart.
 pub fn mermaid(plan: &Plan) -> String {
-    let t = topology(plan);
+    mermaid_of(&topology(plan, None))
+}
+
+/// A Mermaid flowchart, after the loss of failure domain `lost`.
+pub fn mermaid_after(plan: &Plan, lost: &str) -> Result<String, UnknownDomain> {
+    Ok(mermaid_of(&topology(plan, Some(loss_of(plan, lost)?))))
+}
+
+fn mermaid_of(t: &Topology) -> String {
     let label = |s: &str| s.replace('"', "#quot;");
     let mut out = String::from("flowchart LR\n");
     for (i, c) in t.columns.iter().enumerate() {
         let _ = writeln!(out, "  subgraph d{i}[\"{}\"]", label(&c.title));
         for b in &c.boxes {
             let text: Vec<String> = std::iter::once(&b.title).chain(&b.lines).map(|l| label(l)).collect();
-            let class = if b.etcd { ":::etcd" } else { "" };
+            let class = match (b.lost, b.etcd) {
+                (true, _) => ":::lost",
+                (false, true) => ":::etcd",
+                (false, false) => "",
+            };
             let _ = writeln!(out, "    {}[\"{}\"]{class}", b.id, text.join("<br/>"));
         }
         out.push_str("  end\n");
@@ -152,6 +279,7 @@ pub fn mermaid(plan: &Plan) -> String {
         }
     }
     out.push_str("  classDef etcd fill:#f4cccc,stroke:#990000,stroke-width:2px\n");
+    out.push_str("  classDef lost fill:#eeeeee,stroke:#999999,stroke-dasharray:4 3,color:#999999\n");
     out
 }
 
@@ -165,7 +293,15 @@ const EDGE_COLOURS: [&str; 6] = ["#1a4c9c", "#b45f06", "#38761d", "#741b47", "#0
 /// An SVG laid out here: units in a row on top, failure domains in columns below, each column's
 /// group boxes stacked; edges routed through their own row and lane (see the module's docs).
 pub fn svg(plan: &Plan) -> String {
-    let t = topology(plan);
+    svg_of(&topology(plan, None), plan)
+}
+
+/// The SVG, after the loss of failure domain `lost`.
+pub fn svg_after(plan: &Plan, lost: &str) -> Result<String, UnknownDomain> {
+    Ok(svg_of(&topology(plan, Some(loss_of(plan, lost)?)), plan))
+}
+
+fn svg_of(t: &Topology, plan: &Plan) -> String {
     let units = t.units.len();
     let (box_w, line_h, unit_w, unit_h) = (190.0, 15.0, 170.0, 34.0);
     // Each unit gets a lane in every gap, so the gap widens with the units.
@@ -232,10 +368,14 @@ pub fn svg(plan: &Plan) -> String {
     for (c, column) in t.columns.iter().enumerate() {
         for (b, group) in column.boxes.iter().enumerate() {
             let (x, y, h) = placed[c][b];
-            let (fill, stroke) = if group.etcd { ("#f4cccc", "#990000") } else { ("#ffffff", "#333333") };
+            let (fill, stroke, dash) = match (group.lost, group.etcd) {
+                (true, _) => ("#eeeeee", "#999999", " stroke-dasharray=\"4,3\""),
+                (false, true) => ("#f4cccc", "#990000", ""),
+                (false, false) => ("#ffffff", "#333333", ""),
+            };
             let _ = writeln!(
                 out,
-                "<rect x=\"{x}\" y=\"{y}\" width=\"{box_w}\" height=\"{h}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\"/><text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>",
+                "<rect x=\"{x}\" y=\"{y}\" width=\"{box_w}\" height=\"{h}\" rx=\"4\" fill=\"{fill}\" stroke=\"{stroke}\"{dash}/><text x=\"{}\" y=\"{}\" font-weight=\"bold\">{}</text>",
                 x + 7.0,
                 y + 16.0,
                 xml(&group.title)

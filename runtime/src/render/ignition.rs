@@ -77,7 +77,7 @@ struct Job<'p> {
 pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared>) -> Vec<(String, String)> {
     let cluster = ctx.cluster;
     let members = cluster.etcd_members();
-    let on_host = units_by_host(cluster, &ctx.placement);
+    let on_host = units_by_host(cluster, &ctx.review.placement);
     let shared = Shared {
         cluster,
         segments: &ctx.segments,
@@ -90,7 +90,7 @@ pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared
         units: cluster
             .units
             .iter()
-            .zip(&ctx.placement)
+            .zip(&ctx.review.placement)
             .map(|(unit, hosts)| (!hosts.is_empty()).then(|| PreparedUnit::new(unit)))
             .collect(),
         kubernetes,

@@ -298,6 +298,9 @@ fn coredns(cluster: &Cluster, k: &Kubernetes) -> String {
     let pod = MapBuilder::new()
         .str("priorityClassName", "system-cluster-critical")
         .str("serviceAccountName", "coredns")
+        // The node's resolver as upstream: with the cluster's own (ClusterFirst), `forward`
+        // would send CoreDNS's misses to itself and `loop` stops it.
+        .str("dnsPolicy", "Default")
         .set("affinity", affinity)
         .set(
             "tolerations",

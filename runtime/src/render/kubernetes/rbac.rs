@@ -4,11 +4,11 @@
 use super::super::yaml::{MapBuilder, Yaml};
 use super::document;
 
-/// A ClusterRoleBinding named `name` of `role` to one subject: a `Group` or, with its
+/// A ClusterRoleBinding named `name` of `role` to one subject: a `Group`, a `User` or, with its
 /// namespace, a `ServiceAccount`.
 pub(super) fn binding(name: &str, role: &str, kind: &str, subject: &str, namespace: Option<&str>) -> String {
     let mut who = MapBuilder::new();
-    if kind == "Group" {
+    if kind == "Group" || kind == "User" {
         who = who.str("apiGroup", "rbac.authorization.k8s.io");
     }
     let who = who.str("kind", kind).str("name", subject).opt_str("namespace", namespace).build();
@@ -30,9 +30,13 @@ pub(super) fn binding(name: &str, role: &str, kind: &str, subject: &str, namespa
 }
 
 /// The kubelets' TLS bootstrap (Typhoon's): bootstrap tokens may ask for a node certificate
-/// and have it approved, nodes may renew theirs.
+/// and have it approved, nodes may renew theirs. And the kubelets' API for the apiservers: a
+/// kubelet asks the apiserver whether its caller may (webhook authorization), and the
+/// apiservers call it as `kube-apiserver` (their client certificate) for `kubectl logs`,
+/// `exec` and `port-forward`.
 pub fn bootstrap_rbac() -> String {
     [
+        binding("clusterdef:kube-apiserver-kubelet", "system:kubelet-api-admin", "User", "kube-apiserver", None),
         binding("clusterdef:kubelet-bootstrap", "system:node-bootstrapper", "Group", "system:bootstrappers", None),
         binding(
             "clusterdef:kubelet-bootstrap-approve",

@@ -129,9 +129,14 @@ fn containers(cluster: &Cluster, w: &Workload) -> Yaml {
     )
 }
 
+/// The label its objects carry and its Service and controller select its pods by.
+fn unit_labels(w: &Workload) -> Yaml {
+    MapBuilder::new().str(UNIT_LABEL, w.name.clone()).build()
+}
+
 /// A workload's manifest.
 pub fn workload_manifest(cluster: &Cluster, w: &Workload) -> String {
-    let labels = || MapBuilder::new().str(UNIT_LABEL, w.name.clone()).build();
+    let labels = || unit_labels(w);
     // The pods also carry the label of every conflict glob that matches them.
     let pod_labels = || {
         w.matched_by
@@ -171,7 +176,44 @@ pub fn workload_manifest(cluster: &Cluster, w: &Workload) -> String {
         )
         .set("spec", spec)
         .build();
-    document(&value)
+    let mut text = document(&value);
+    if let Some(service) = service(cluster, w) {
+        text.push_str(&service);
+    }
+    text
+}
+
+/// The workload's Service, when its containers declare ports: a cluster IP under the workload's
+/// name (`NAME.default.svc.cluster.local` through CoreDNS), each declared port forwarded to the
+/// same port of every ready pod (kube-proxy). Ports are named `tcp-PORT`, as a Service with more
+/// than one needs. O(ports).
+fn service(cluster: &Cluster, w: &Workload) -> Option<String> {
+    let ports = w.ports(cluster);
+    if ports.is_empty() {
+        return None;
+    }
+    let ports: Vec<Yaml> = ports
+        .iter()
+        .map(|p| {
+            MapBuilder::new()
+                .str("name", format!("tcp-{p}"))
+                .set("port", Yaml::Int(i64::from(*p)))
+                .str("protocol", "TCP")
+                .set("targetPort", Yaml::Int(i64::from(*p)))
+                .build()
+        })
+        .collect();
+    let labels = || unit_labels(w);
+    let value = MapBuilder::new()
+        .str("apiVersion", "v1")
+        .str("kind", "Service")
+        .set(
+            "metadata",
+            MapBuilder::new().str("name", w.name.clone()).str("namespace", NAMESPACE).set("labels", labels()).build(),
+        )
+        .set("spec", MapBuilder::new().set("ports", Yaml::Seq(ports)).set("selector", labels()).build())
+        .build();
+    Some(document(&value))
 }
 
 /// Applies [`BOOTSTRAP_DIR`] once, with the admin kubeconfig `clusterdef pki` made (copied to

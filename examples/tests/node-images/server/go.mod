@@ -1,0 +1,3 @@
+module clusterdef.test/server
+
+go 1.22
