@@ -9,6 +9,8 @@
 //!   starts (nothing can be pulled here);
 //! - a kubelet drop-in: the v1 cgroup hierarchy (`failCgroupV1: false`, the cgroupfs driver, in
 //!   a KubeletConfiguration drop-in directory), and the kubelet after the images;
+//! - a second KubeletConfiguration drop-in: no disk eviction thresholds and no image garbage
+//!   collection (every machine's disk is the host's one disk, shared with the build);
 //! - on the first member, kube-proxy's `--conntrack-max-per-core=0` (a network namespace may
 //!   not write `nf_conntrack_max`; a Flatcar machine's kube-proxy does).
 //!
@@ -34,6 +36,15 @@ const KUBELET_CONF_D: &str = "/etc/kubernetes/kubelet.conf.d";
 
 /// The cgroup settings of the v1 hierarchy, as a KubeletConfiguration drop-in.
 const KUBELET_V1: &str = "# The boot test bed's, not the render's: this host's kernel offers its cgroup controllers on\n# the v1 hierarchy only (a Flatcar machine runs v2), so the kubelet is told to run there and\n# to manage cgroups itself (cgroupfs), as containerd's runc is.\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nfailCgroupV1: false\ncgroupDriver: cgroupfs\n";
+
+/// The disk settings: every machine here keeps its files and images on the host's one disk,
+/// which the cargo target, Go's caches and the other machines fill. The kubelets read its free
+/// space as their node's, so a host with less than 15% free (the default `imagefs.available`)
+/// would taint every node `disk-pressure` and evict the workloads, and one over 85% used would
+/// have the kubelets delete the imported images, which nothing here can pull again. A Flatcar
+/// node's disk is its own, so the render keeps Kubernetes' defaults. `0%` is how the kubelet is
+/// told a threshold does not apply; every disk signal is named so no default comes back.
+const KUBELET_DISK: &str = "# The boot test bed's, not the render's: the node's disk is the host's one disk, shared with\n# the build and every other machine; its free space says nothing of this node.\napiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nevictionHard:\n  memory.available: \"100Mi\"\n  nodefs.available: \"0%\"\n  nodefs.inodesFree: \"0%\"\n  imagefs.available: \"0%\"\n  imagefs.inodesFree: \"0%\"\nimageGCHighThresholdPercent: 100\n";
 
 fn link(root: &Path, path: &str, target: &str) {
     let file = root.join(path.trim_start_matches('/'));
@@ -93,6 +104,7 @@ pub fn prepare(machine: &mut Machine, software: &Software, images: &Path, member
         "../clusterdef-test-images.service",
     );
     put_file(&root, &format!("{KUBELET_CONF_D}/90-clusterdef-test-cgroup-v1.conf"), KUBELET_V1, 0o644);
+    put_file(&root, &format!("{KUBELET_CONF_D}/91-clusterdef-test-disk.conf"), KUBELET_DISK, 0o644);
     // The kubelet as rendered, with the drop-in directory named.
     let unit = std::fs::read_to_string(root.join("etc/systemd/system/kubelet.service")).expect("the rendered kubelet");
     let start = unit.lines().find(|l| l.starts_with("ExecStart=")).expect("the kubelet's ExecStart");
@@ -100,7 +112,7 @@ pub fn prepare(machine: &mut Machine, software: &Software, images: &Path, member
         &root,
         "/etc/systemd/system/kubelet.service.d/90-clusterdef-test-bed.conf",
         &format!(
-            "# The boot test bed's, not the render's: the kubelet starts once the bed's images are\n# imported, and reads the bed's cgroup v1 settings ({KUBELET_CONF_D}).\n[Unit]\nAfter=clusterdef-test-images.service\nWants=clusterdef-test-images.service\n\n[Service]\nExecStart=\n{start} --config-dir={KUBELET_CONF_D}\n"
+            "# The boot test bed's, not the render's: the kubelet starts once the bed's images are\n# imported, and reads the bed's cgroup v1 and disk settings ({KUBELET_CONF_D}).\n[Unit]\nAfter=clusterdef-test-images.service\nWants=clusterdef-test-images.service\n\n[Service]\nExecStart=\n{start} --config-dir={KUBELET_CONF_D}\n"
         ),
         0o644,
     );
