@@ -16,6 +16,7 @@ use clusterdef::{Artifacts, Checked, Render, RenderError, RenderOptions, output}
 use clusterdef_build::input::{self, Failure, Problem};
 use serde::Serialize;
 
+mod change;
 mod import;
 mod render;
 
@@ -46,6 +47,8 @@ enum Command {
     Render {
         #[command(flatten)]
         target: Target,
+        #[command(flatten)]
+        step: change::StepArgs,
         /// Output format of the report.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
@@ -88,6 +91,25 @@ enum Command {
         /// The directory to create.
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Plan the change of a running cluster from OLD's declaration to NEW's: the ordered steps
+    /// (etcd members added as learners and promoted, removed, moved; workers; Kubernetes
+    /// upgrades), the commands, and what the cluster tolerates during and after each; exit 1
+    /// when a transition rule refuses the change (errors on NEW's tokens).
+    Change {
+        /// The declaration the cluster runs.
+        old: PathBuf,
+        /// The declaration it should run.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// A member of OLD whose machine is gone for good (repeatable); it is removed first.
+        #[arg(long, value_name = "MEMBER")]
+        dead: Vec<String>,
+        /// Take a transition rule's risk on purpose: `RULE=REASON` (repeatable).
+        #[arg(long, value_name = "RULE=REASON")]
+        allow: Vec<String>,
     },
     /// Print the model's YAML or JSON form, which `check`, `render` and the rest also read.
     Export {
@@ -223,20 +245,24 @@ struct CheckReport<'a> {
 
 /// Loads FILE, reporting problems in `format`; on failure, the outcome the command ends with.
 fn load(file: &Path, format: Format) -> Result<Checked, Outcome> {
-    match input::load(file, &file.display().to_string(), &input::base_dir(file), colour()) {
-        Ok(checked) => Ok(checked),
-        Err(Failure::Io(message)) => {
+    input::load(file, &file.display().to_string(), &input::base_dir(file), colour()).map_err(|f| report(f, format))
+}
+
+/// Prints why a file failed, in `format`; the outcome the command ends with.
+fn report(failure: Failure, format: Format) -> Outcome {
+    match failure {
+        Failure::Io(message) => {
             eprint!("{}", paint(&format!("error: {message}\n")));
-            Err(Outcome::Trouble)
+            Outcome::Trouble
         }
-        Err(Failure::Invalid { problems, rendered }) => {
+        Failure::Invalid { problems, rendered } => {
             match format {
                 // The `.cluster` diagnostics come styled by rustc's renderer already.
                 Format::Text if colour() && rendered.contains('\x1b') => eprint!("{rendered}"),
                 Format::Text => eprint!("{}", paint(&rendered)),
                 Format::Json => println!("{}", json(&CheckReport { ok: false, errors: &problems })),
             }
-            Err(Outcome::Invalid)
+            Outcome::Invalid
         }
     }
 }
@@ -250,8 +276,8 @@ struct Diff {
 
 /// Renders `cluster`, with the discovery URL given on the command line; a missing URL says to
 /// pass `--discovery-url`.
-fn render(checked: &Checked, discovery_url: Option<String>) -> Result<Artifacts, String> {
-    checked.render_with(&RenderOptions { discovery_url }).map_err(|e| match e {
+fn render(checked: &Checked, options: &RenderOptions) -> Result<Artifacts, String> {
+    checked.render_with(options).map_err(|e| match e {
         RenderError::MissingDiscoveryUrl => RenderError::missing_discovery_url("pass `--discovery-url URL`"),
         e => e.to_string(),
     })
@@ -297,9 +323,17 @@ fn run(cli: Cli) -> Outcome {
                 Outcome::Ok
             }
         },
-        Command::Render { target: Target { file, out, discovery_url }, format } => {
-            render::command(&file, &out, discovery_url, format)
+        Command::Render { target: Target { file, out, discovery_url }, format, step } => {
+            let step = match step.from {
+                Some(from) => match change::join_of(&from, &file, step.step, &step.dead) {
+                    Ok(join) => join,
+                    Err(outcome) => return outcome,
+                },
+                None => None,
+            };
+            render::command(&file, &out, RenderOptions { discovery_url, etcd_join: step }, format)
         }
+        Command::Change { old, new, format, dead, allow } => change::command(&old, &new, format, dead, &allow),
         Command::Pki { file, out } => match load(&file, Format::Text) {
             Err(outcome) => outcome,
             Ok(checked) => match clusterdef_pki::generate(checked.cluster()).and_then(|pki| pki.write_to(&out)) {
@@ -356,7 +390,9 @@ fn run(cli: Cli) -> Outcome {
         },
         Command::Diff { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
             Err(outcome) => outcome,
-            Ok(checked) => match render(&checked, discovery_url).and_then(|a| diff(&a, &out)) {
+            Ok(checked) => match render(&checked, &RenderOptions { discovery_url, ..RenderOptions::default() })
+                .and_then(|a| diff(&a, &out))
+            {
                 Err(e) => {
                     eprint!("{}", paint(&format!("error: {e}\n")));
                     Outcome::Trouble

@@ -15,7 +15,7 @@ use crate::{Format, Outcome, json, load, paint, render};
 /// refused declaration stops the preparation waiting for another write's lock. A directory
 /// that does not exist yet is made only once the render succeeded, so a failed render leaves
 /// nothing behind.
-pub(crate) fn command(file: &Path, out: &Path, discovery_url: Option<String>, format: Format) -> Outcome {
+pub(crate) fn command(file: &Path, out: &Path, options: RenderOptions, format: Format) -> Outcome {
     let cancel = AtomicBool::new(false);
     let written = std::thread::scope(|scope| {
         let exists = out.symlink_metadata().is_ok_and(|m| m.is_dir());
@@ -27,7 +27,7 @@ pub(crate) fn command(file: &Path, out: &Path, discovery_url: Option<String>, fo
         // The preparing thread only panics if a bug does; the panic goes on here.
         let join = |p: std::thread::ScopedJoinHandle<'_, _>| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         let checked = loaded?;
-        let source = output::fingerprint(checked.cluster(), &RenderOptions { discovery_url: discovery_url.clone() });
+        let source = output::fingerprint(checked.cluster(), &options);
         // A render of the same source into a directory nothing touched since has nothing to
         // do: known from the manifest's source and stamps, without rendering. Another source
         // is told from the manifest's header alone, and the render starts at once.
@@ -40,7 +40,7 @@ pub(crate) fn command(file: &Path, out: &Path, discovery_url: Option<String>, fo
         {
             return Ok(Ok(report));
         }
-        let rendered = render(&checked, discovery_url);
+        let rendered = render(&checked, &options);
         let prepared = prepared.or_else(|| early.map(join));
         let written = rendered.and_then(|artifacts| write(artifacts, prepared, out, source));
         // As with the artifacts: the process ends next.

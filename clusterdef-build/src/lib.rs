@@ -162,7 +162,7 @@ impl Builder {
             Some(dir) => manifest_dir.join(dir),
             None => out_dir.join("clusterdef").join(&name),
         };
-        let options = RenderOptions { discovery_url: self.discovery_url };
+        let options = RenderOptions { discovery_url: self.discovery_url, ..Default::default() };
         // Nothing to render when the artifacts directory holds, untouched, a render of the same
         // source (`output::up_to_date`).
         let source = clusterdef::output::fingerprint(checked.cluster(), &options);

@@ -23,6 +23,7 @@
 
 pub use clusterdef_model::*;
 
+pub mod change;
 #[cfg(feature = "import")]
 pub mod import;
 pub mod output;

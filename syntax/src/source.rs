@@ -144,20 +144,32 @@ pub fn compile_source(text: &str, load: FileLoader<'_>) -> Result<Compiled, Vec<
         errors
             .into_iter()
             .flat_map(|CompileError { error, rule }| error.into_iter().map(move |e| (e, rule)))
-            .map(|(e, rule)| {
-                let span = e.span();
-                let (start, end) = (span.start(), span.end());
-                SourceError {
-                    line: start.line,
-                    column: start.column + 1,
-                    end_line: end.line,
-                    end_column: end.column + 1,
-                    message: e.to_string(),
-                    rule,
-                }
-            })
+            .map(|(e, rule)| SourceError::of(&e, rule))
             .collect()
     })
+}
+
+impl SourceError {
+    /// The error `e` (one message of a spanned `syn::Error`) at its position in the text.
+    fn of(e: &syn::Error, rule: Option<clusterdef_model::Rule>) -> SourceError {
+        let span = e.span();
+        let (start, end) = (span.start(), span.end());
+        SourceError {
+            line: start.line,
+            column: start.column + 1,
+            end_line: end.line,
+            end_column: end.column + 1,
+            message: e.to_string(),
+            rule,
+        }
+    }
+
+    /// `message` on the tokens that wrote `subject` (or its nearest enclosing part that has
+    /// tokens), in text compiled with `spans`: how a check made outside the compiler (a change
+    /// between two declarations) points into one.
+    pub fn at(spans: &crate::SpanMap, subject: clusterdef_model::Subject, message: String) -> SourceError {
+        SourceError::of(&spans.span(subject).error(message), None)
+    }
 }
 
 /// Prints errors the way rustc does, through rustc's own renderer (annotate-snippets): `error: …`,

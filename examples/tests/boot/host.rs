@@ -521,7 +521,10 @@ fn random_host_configuration_collides_exactly_where_paths_meet_and_reads_back_as
         let os = cluster.os;
         add_random_host(&mut cluster, &mut rng);
 
-        let options = clusterdef::RenderOptions { discovery_url: Some("https://discovery.etcd.io/t".to_string()) };
+        let options = clusterdef::RenderOptions {
+            discovery_url: Some("https://discovery.etcd.io/t".to_string()),
+            ..Default::default()
+        };
         let bare_files = bare.render_with(&options).unwrap_or_else(|e| panic!("{name}: renders bare: {e}"));
         let mut expected = BTreeSet::new();
         for (config, group, domain) in config_kinds(&bare) {

@@ -42,7 +42,7 @@ struct Rendered {
 }
 
 fn render(label: String, cluster: Cluster) -> Rendered {
-    let options = RenderOptions { discovery_url: Some(DISCOVERY.to_string()) };
+    let options = RenderOptions { discovery_url: Some(DISCOVERY.to_string()), ..Default::default() };
     let artifacts = cluster.render_with(&options).unwrap_or_else(|e| panic!("{label} renders: {e}"));
     let files = artifacts.into_iter().map(|(p, b)| (p, String::from_utf8(b).expect("utf-8"))).collect();
     let discovery = match &cluster.bootstrap {

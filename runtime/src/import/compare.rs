@@ -14,7 +14,10 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
     let mut renderable = cluster.clone();
     accept_risks(&mut renderable);
     // A discovery URL given at render stands in for one the files left to the launcher.
-    let options = crate::RenderOptions { discovery_url: Some("https://discovery.etcd.io/given-at-render".into()) };
+    let options = crate::RenderOptions {
+        discovery_url: Some("https://discovery.etcd.io/given-at-render".into()),
+        ..Default::default()
+    };
     let artifacts = match crate::Render::render_with(&renderable, &options) {
         Ok(artifacts) => artifacts,
         Err(e) => {

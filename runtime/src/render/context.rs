@@ -12,6 +12,21 @@ use clusterdef_model::{Bootstrap, Checked, Cluster, Review, Segments, Violations
 pub struct RenderOptions {
     /// The discovery URL for a cluster declared `bootstrap: discovery` without one.
     pub discovery_url: Option<String>,
+    /// A member joining a running cluster in one step of a change (`clusterdef render NEW
+    /// --step N`): its etcd starts with the membership of that moment, as an existing cluster's
+    /// new member must. `None`: every member starts a new cluster, as at first boot.
+    pub etcd_join: Option<EtcdJoin>,
+}
+
+/// One member joining a running cluster: what its etcd starts with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct EtcdJoin {
+    /// The joining member's name.
+    pub member: String,
+    /// `name=peer_url,…`: every member at that moment, learners and itself included, as etcd
+    /// requires of a member that joins.
+    pub initial_cluster: String,
 }
 
 /// Why a cluster could not be rendered.
@@ -84,6 +99,8 @@ pub struct Context<'c> {
     pub review: Cow<'c, Review>,
     /// Each machine's network segment, indexed once for every config.
     pub segments: Segments<'c>,
+    /// A member joining a running cluster, if this render is one step of a change.
+    pub etcd_join: Option<EtcdJoin>,
 }
 
 impl<'c> Context<'c> {
@@ -108,7 +125,7 @@ impl<'c> Context<'c> {
             Bootstrap::Discovery(Some(url)) => Some(url.to_string()),
             Bootstrap::Discovery(None) => Some(options.discovery_url.clone().ok_or(RenderError::MissingDiscoveryUrl)?),
         };
-        Ok(Context { cluster, discovery, review, segments: cluster.segments() })
+        Ok(Context { cluster, discovery, review, segments: cluster.segments(), etcd_join: options.etcd_join.clone() })
     }
 }
 

@@ -27,7 +27,7 @@ use clusterdef_model::{
 };
 
 use super::cloud_config::{client_url, network_unit, peer_url};
-use super::context::{Context, file_component, give_etcd_its_key};
+use super::context::{Context, EtcdJoin, file_component, give_etcd_its_key};
 use super::json::Json;
 
 /// The Ignition spec version every config declares.
@@ -81,6 +81,7 @@ pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared
     let shared = Shared {
         cluster,
         segments: &ctx.segments,
+        join: ctx.etcd_join.as_ref(),
         gateway: Json::obj([
             ("name", Some(Json::str(GATEWAY_UNIT))),
             ("enabled", Some(Json::Bool(true))),
@@ -117,6 +118,8 @@ struct Shared<'c> {
     units: Vec<Option<PreparedUnit>>,
     /// The Kubernetes configuration, when the cluster runs it.
     kubernetes: Option<&'c super::kubernetes::Prepared>,
+    /// A member joining a running cluster (one step of a change).
+    join: Option<&'c EtcdJoin>,
 }
 
 /// A placed unit as every config that carries it writes it.
@@ -298,7 +301,7 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
             // clusterdef's (`host_collision` keeps their names apart).
             let mut dropins = vec![Json::obj([
                 ("name", Some(Json::str(ETCD_DROPIN))),
-                ("contents", Some(Json::str(etcd_dropin(cluster, members, member)))),
+                ("contents", Some(Json::str(etcd_dropin(cluster, members, member, shared.join)))),
             ])];
             let own = by_unit.iter().filter(|e| e.name == "etcd-member.service");
             dropins.extend(own.flat_map(|e| e.dropins.iter().map(|d| dropin(d))));
@@ -369,14 +372,20 @@ pub fn environment_line(key: &str, value: &str) -> String {
 /// the operator copies it): so before each start, as root (Flatcar's unit has no `User=`), the
 /// key is given to `etcd`. A missing key is no failure of this step (`-`): etcd then fails on
 /// it and `Restart=always` tries again until the key is there.
-pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMember) -> String {
+///
+/// A member that `join`s a running cluster (one step of a change) starts with that moment's
+/// membership and `existing`; every other member with the declared one and `new`.
+pub fn etcd_dropin(cluster: &Cluster, members: &[EtcdMember], member: &EtcdMember, join: Option<&EtcdJoin>) -> String {
     let (peer, client) = (peer_url(member), client_url(member));
-    let initial: Vec<String> = members.iter().map(|m| format!("{}={}", m.name, peer_url(m))).collect();
+    let (initial, state) = match join.filter(|j| j.member == member.name) {
+        Some(j) => (j.initial_cluster.clone(), "existing"),
+        None => (members.iter().map(|m| format!("{}={}", m.name, peer_url(m))).collect::<Vec<_>>().join(","), "new"),
+    };
     let mut env: Vec<(String, String)> = vec![
         ("IMAGE_TAG".into(), ETCD_IMAGE.rsplit(':').next().unwrap_or_default().to_string()),
         ("NAME".into(), member.name.clone()),
-        ("INITIAL_CLUSTER".into(), initial.join(",")),
-        ("INITIAL_CLUSTER_STATE".into(), "new".to_string()),
+        ("INITIAL_CLUSTER".into(), initial),
+        ("INITIAL_CLUSTER_STATE".into(), state.to_string()),
         ("INITIAL_CLUSTER_TOKEN".into(), cluster.name.to_string()),
         ("INITIAL_ADVERTISE_PEER_URLS".into(), peer.clone()),
         ("LISTEN_PEER_URLS".into(), peer),

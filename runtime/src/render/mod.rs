@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use clusterdef_model::{Checked, Cluster, Os};
 
-pub use context::{Context, RenderError, RenderOptions, file_component};
+pub use context::{Context, EtcdJoin, RenderError, RenderOptions, file_component};
 pub use plan::{AcceptedRisk, Plan};
 
 /// The rendered files of a cluster: paths relative to the output directory (always
@@ -208,7 +208,10 @@ mod tests {
             vec![synthetic::cluster(40, 4), synthetic::flatcar_cluster(40, 4), synthetic::kubernetes_cluster(12, 6)];
         clusters.extend((0..20).map(|seed| synthetic::random_cluster(seed).0));
         clusters.extend((0..20).map(|seed| synthetic::random_flatcar_cluster(seed).0));
-        let options = RenderOptions { discovery_url: Some("https://discovery.etcd.io/t".to_string()) };
+        let options = RenderOptions {
+            discovery_url: Some("https://discovery.etcd.io/t".to_string()),
+            ..RenderOptions::default()
+        };
         let mut checked_ones = 0;
         for cluster in clusters {
             let Ok(checked) = Checked::new(cluster.clone()) else {

@@ -1,0 +1,105 @@
+//! `clusterdef change OLD NEW`: the plan of a running cluster's change, or every transition
+//! rule it breaks on NEW's tokens; and `render NEW --step N --from OLD`'s joining member.
+
+use std::path::{Path, PathBuf};
+
+use clusterdef::change::{self, ChangeOptions, ChangePlan, ChangeRule, Finding};
+use clusterdef::render::EtcdJoin;
+use clusterdef_build::input;
+
+use crate::{Format, Outcome, colour, json, load, paint, report};
+
+/// `render`'s flags for one step of a change.
+#[derive(clap::Args)]
+pub(crate) struct StepArgs {
+    /// Render the configurations of step N of the change from --from to FILE: a member that
+    /// joins in that step starts with the membership of that moment (see `clusterdef change`).
+    #[arg(long, value_name = "N", requires = "from", value_parser = clap::value_parser!(u32).range(1..))]
+    pub step: Option<u32>,
+    /// The declaration the cluster runs (with --step).
+    #[arg(long, value_name = "OLD", requires = "step")]
+    pub from: Option<PathBuf>,
+    /// A member of OLD whose machine is gone for good, as given to `clusterdef change`.
+    #[arg(long, value_name = "MEMBER", requires = "from")]
+    pub dead: Vec<String>,
+}
+
+fn usage(message: &str) -> Outcome {
+    eprint!("{}", paint(&format!("error: {message}\n")));
+    Outcome::Trouble
+}
+
+/// `--allow RULE=REASON` read: an allowable transition rule and a reason.
+fn allowed(allow: &[String]) -> Result<Vec<(ChangeRule, String)>, String> {
+    allow
+        .iter()
+        .map(|a| {
+            let (rule, reason) =
+                a.split_once('=').ok_or_else(|| format!("`--allow {a}`: write `--allow RULE=REASON`"))?;
+            let rule: ChangeRule = rule.parse()?;
+            if !rule.allowable() {
+                return Err(format!(
+                    "`{}` cannot be allowed: what it refuses loses data or cannot be done",
+                    rule.name()
+                ));
+            }
+            if reason.trim().is_empty() {
+                return Err(format!("`--allow {}=`: give the reason the risk is acceptable", rule.name()));
+            }
+            Ok((rule, reason.to_string()))
+        })
+        .collect()
+}
+
+/// Plans OLD → NEW; on refusal, the findings reported on NEW's tokens and the outcome.
+fn planned(old: &Path, new: &Path, options: &ChangeOptions, format: Format) -> Result<ChangePlan, Outcome> {
+    let old = load(old, format)?;
+    let located = input::load_located(new, &new.display().to_string(), &input::base_dir(new), colour())
+        .map_err(|f| report(f, format))?;
+    change::plan(old.cluster(), located.checked.cluster(), options).map_err(|findings| {
+        let listed: Vec<_> = findings.iter().map(|f: &Finding| (f.subject, f.rule.name(), f.full_message())).collect();
+        report(located.report(&listed), format)
+    })
+}
+
+/// Runs `clusterdef change OLD NEW`.
+pub(crate) fn command(old: &Path, new: &Path, format: Format, dead: Vec<String>, allow: &[String]) -> Outcome {
+    let allow = match allowed(allow) {
+        Ok(a) => a,
+        Err(message) => return usage(&message),
+    };
+    match planned(old, new, &ChangeOptions { dead, allow }, format) {
+        Err(outcome) => outcome,
+        Ok(plan) => {
+            match format {
+                Format::Text => print!("{plan}"),
+                Format::Json => println!("{}", json(&plan)),
+            }
+            Outcome::Ok
+        }
+    }
+}
+
+/// The member joining in step `step` of the change from `from` to `new`, for `render --step`.
+/// Every allowable rule is taken as allowed here: whether to take the step is `change`'s to
+/// say; the render only needs the step's membership. A step that joins no member is refused.
+pub(crate) fn join_of(
+    from: &Path,
+    new: &Path,
+    step: Option<u32>,
+    dead: &[String],
+) -> Result<Option<EtcdJoin>, Outcome> {
+    let Some(step) = step else { return Ok(None) };
+    let allow = ChangeRule::ALL.iter().filter(|r| r.allowable()).map(|r| (*r, "render --step".to_string())).collect();
+    let plan = planned(from, new, &ChangeOptions { dead: dead.to_vec(), allow }, Format::Text)?;
+    let Some(found) = plan.steps.get(step as usize - 1) else {
+        return Err(usage(&format!("the change has {} steps; there is no step {step}", plan.steps.len())));
+    };
+    match &found.join {
+        Some(join) => Ok(Some(join.clone())),
+        None => Err(usage(&format!(
+            "step {step} ({}) boots no joining member: its machines take NEW's configuration (`clusterdef render NEW`)",
+            found.title
+        ))),
+    }
+}

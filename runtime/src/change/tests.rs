@@ -1,0 +1,218 @@
+//! Change plans of clusters built at run time.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use clusterdef_model::{Addressing, Bootstrap, DomainKind, Group, Layout, Network, Os, Size};
+
+use super::*;
+
+/// A Flatcar cluster of `n` members named `{group}-k` across `cabinets`, addresses from
+/// 10.0.0.`first`.
+fn members(group: &str, n: u32, cabinets: &[&str], first: u8) -> Cluster {
+    let mut g = Group::new(group.to_string(), "central", Size::Fixed(n));
+    if !cabinets.is_empty() {
+        g = g.across(DomainKind::Cabinet, cabinets.iter().map(|c| c.to_string()));
+    }
+    g.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, first), last: Ipv4Addr::new(10, 0, 0, 250) };
+    let mut cluster = Cluster::new("prod", Layout::CentralServices, g);
+    cluster.os = Os::Flatcar;
+    cluster.bootstrap = Bootstrap::Static;
+    cluster.network = Some(Network::new("10.0.0.0/24".parse().expect("subnet")));
+    cluster
+}
+
+fn allow_domains() -> ChangeOptions {
+    ChangeOptions { dead: Vec::new(), allow: vec![(ChangeRule::DomainQuorum, "the window is minutes".into())] }
+}
+
+/// The membership after each step, replayed from the steps' actions alone.
+fn replay(old: &Cluster, plan: &ChangePlan) -> Vec<BTreeSet<String>> {
+    let mut now: BTreeSet<String> = old.etcd_members().into_iter().map(|m| m.name).collect();
+    plan.steps
+        .iter()
+        .map(|s| {
+            let name = s.member.clone().unwrap_or_default();
+            match s.action {
+                Action::Join => assert!(now.insert(name), "{} joins twice", s.title),
+                Action::Leave | Action::RemoveDead => assert!(now.remove(&name), "{} leaves twice", s.title),
+                _ => {}
+            }
+            now.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn three_to_five_across_cabinets_adds_two_learners_and_names_the_window_a_cabinet_takes_quorum() {
+    let (old, new) = (members("central", 3, &["a", "b", "c"], 11), members("central", 5, &["a", "b", "c"], 11));
+    // Four members across three cabinets: one cabinet holds two, and its loss leaves 2 of 4.
+    let refused = plan(&old, &new, &ChangeOptions::default()).expect_err("the four-member window");
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].rule, ChangeRule::DomainQuorum);
+    assert!(
+        refused[0].message.contains("step 1 losing cabinet a; step 2 losing cabinet a"),
+        "the window lasts until the second learner is promoted: {}",
+        refused[0].message
+    );
+    let plan = plan(&old, &new, &allow_domains()).expect("allowed");
+    assert_eq!(plan.steps.iter().map(|s| s.action).collect::<Vec<_>>(), [Action::Join, Action::Join]);
+    let first = &plan.steps[0];
+    assert_eq!(first.member.as_deref(), Some("central-4"));
+    assert_eq!(
+        first.commands[0],
+        "etcdctl --endpoints=http://10.0.0.11:2379,http://10.0.0.12:2379,http://10.0.0.13:2379 member add central-4 --learner --peer-urls=http://10.0.0.14:2380"
+    );
+    assert!(first.commands[2].starts_with("until etcdctl") && first.commands[2].contains("member promote \"$ID\""));
+    let join = first.join.as_ref().expect("a joiner");
+    assert_eq!(
+        join.initial_cluster,
+        "central-1=http://10.0.0.11:2380,central-2=http://10.0.0.12:2380,central-3=http://10.0.0.13:2380,central-4=http://10.0.0.14:2380"
+    );
+    // While it is a learner, three voters tolerate a cabinet; once promoted, four do not.
+    assert_eq!((first.during.tolerates, first.after.voters, first.after.tolerates), (1, 4, 1));
+    assert!(!first.during.domain("cabinet a").expect("a").keeps_quorum);
+    assert_eq!((plan.after.voters, plan.after.tolerates), (5, 2));
+    assert_eq!(plan.accepted.len(), 1);
+}
+
+#[test]
+fn five_to_three_removes_the_last_declared_members_one_at_a_time() {
+    let (old, new) = (members("central", 5, &["a", "b", "c"], 11), members("central", 3, &["a", "b", "c"], 11));
+    // Four members across three cabinets again: the window is named, and allowed here.
+    assert!(super::plan(&old, &new, &ChangeOptions::default()).is_err());
+    let plan = plan(&old, &new, &allow_domains()).expect("plans");
+    let leaves: Vec<_> = plan.steps.iter().filter(|s| s.action == Action::Leave).map(|s| s.member.clone()).collect();
+    assert_eq!(leaves, [Some("central-5".to_string()), Some("central-4".to_string())]);
+    for s in plan.steps.iter().filter(|s| s.action == Action::Leave) {
+        assert!(s.during.tolerates >= 1, "{}: {:?}", s.title, s.during);
+        // The removed member is never an endpoint of its own removal.
+        let leaving = s.member.as_deref().expect("a member");
+        let address = if leaving == "central-5" { "10.0.0.15" } else { "10.0.0.14" };
+        assert!(s.commands.iter().all(|c| !c.contains(&format!("{address}:2379"))), "{:?}", s.commands);
+    }
+}
+
+#[test]
+fn the_dev_node_grows_into_three_members_and_leaves_last() {
+    let mut old = members("etcd", 1, &[], 10);
+    old.layout = Layout::DevTest;
+    let new = members("central", 3, &["a", "b", "c"], 11);
+    let plan = plan(&old, &new, &allow_domains()).expect("plans");
+    let order: Vec<_> = plan.steps.iter().filter_map(|s| s.member.clone()).collect();
+    assert_eq!(order, ["central-1", "central-2", "central-3", "etcd-1"]);
+    let after = replay(&old, &plan);
+    assert_eq!(after.last().map(|s| s.len()), Some(3));
+}
+
+#[test]
+fn the_only_member_never_leaves_to_make_room() {
+    let mut old = members("etcd", 1, &[], 11);
+    old.layout = Layout::DevTest;
+    // central-1 would take the dev node's address.
+    let new = members("central", 3, &["a", "b", "c"], 11);
+    let found = plan(&old, &new, &allow_domains());
+    let plan = found.expect("a growth joins the others first, then the dev node leaves, then central-1 joins");
+    let order: Vec<_> = plan.steps.iter().filter_map(|s| s.member.clone()).collect();
+    assert_eq!(order, ["central-2", "central-3", "etcd-1", "central-1"]);
+    // One member to one at its address: nothing can join first.
+    let one = members("central", 1, &[], 11);
+    let refused = super::plan(&old, &one, &allow_domains()).expect_err("no room");
+    assert_eq!(refused[0].rule, ChangeRule::Quorum);
+}
+
+#[test]
+fn a_dead_member_is_removed_first_and_its_replacement_joins() {
+    let (old, new) = (members("central", 3, &["a", "b", "c"], 11), members("central", 3, &["a", "b", "c"], 11));
+    let options = ChangeOptions { dead: vec!["central-2".into()], allow: allow_domains().allow };
+    let plan = plan(&old, &new, &options).expect("plans");
+    assert_eq!(plan.steps[0].action, Action::RemoveDead);
+    assert!(plan.steps[0].commands.iter().all(|c| !c.contains("10.0.0.12:2379")), "a dead endpoint is never asked");
+    assert_eq!((plan.before.voters, plan.before.down, plan.before.tolerates), (3, 1, 0));
+    assert_eq!(plan.steps[1].action, Action::Join);
+    assert_eq!(plan.steps[1].member.as_deref(), Some("central-2"));
+    // Two dead of three: no quorum, nothing can be planned.
+    let options = ChangeOptions { dead: vec!["central-2".into(), "central-3".into()], allow: Vec::new() };
+    let refused = super::plan(&old, &new, &options).expect_err("no quorum");
+    assert_eq!(refused[0].rule, ChangeRule::Quorum);
+}
+
+#[test]
+fn an_address_move_is_an_update_and_stops_writes_when_nothing_is_tolerated() {
+    let (old, new) = (members("central", 3, &["a", "b", "c"], 11), members("central", 3, &["a", "b", "c"], 21));
+    // While a member restarts, another cabinet's loss takes quorum: a window, named.
+    let plan = plan(&old, &new, &allow_domains()).expect("three tolerate one restart at a time");
+    assert!(plan.steps.iter().take(3).all(|s| s.action == Action::MoveAddress));
+    assert!(plan.steps[0].commands[1].contains("member update \"$ID\" --peer-urls=http://10.0.0.21:2380"));
+    let (one, moved) = (members("etcd", 1, &[], 11), members("etcd", 1, &[], 12));
+    let refused = super::plan(&one, &moved, &ChangeOptions::default()).expect_err("the only member restarts");
+    assert_eq!(refused[0].rule, ChangeRule::Downtime);
+}
+
+#[test]
+fn what_a_running_cluster_cannot_change_is_refused_on_new() {
+    let old = members("central", 3, &["a", "b", "c"], 11);
+    let mut new = old.clone();
+    new.name = Cow::Borrowed("other");
+    new.os = Os::CoreOs;
+    let refused = plan(&old, &new, &ChangeOptions::default()).expect_err("identity");
+    let subjects: Vec<_> = refused.iter().filter(|f| f.rule == ChangeRule::Identity).map(|f| f.subject).collect();
+    assert_eq!(subjects, [Subject::Name, Subject::Os]);
+}
+
+#[test]
+fn kubernetes_moves_one_minor_at_a_time() {
+    use clusterdef_model::Kubernetes;
+    let mut old = members("central", 3, &["a", "b", "c"], 11);
+    old.kubernetes = Some(Kubernetes::new("v1.34.2"));
+    for (to, ok) in [("v1.35.0", true), ("v1.34.5", true), ("v1.36.0", false), ("v1.33.9", false)] {
+        let mut new = old.clone();
+        new.kubernetes = Some(Kubernetes::new(to));
+        match plan(&old, &new, &ChangeOptions::default()) {
+            Ok(p) => {
+                assert!(ok, "{to} planned");
+                let actions: Vec<_> = p.steps.iter().map(|s| s.action).collect();
+                assert_eq!(actions, [Action::UpgradeControlPlane, Action::UpgradeNodes], "control plane first");
+            }
+            Err(f) => assert!(!ok && f[0].rule == ChangeRule::KubernetesVersion, "{to}: {f:?}"),
+        }
+    }
+}
+
+/// Every pair of sizes 1–7, across one to three cabinets, some members replaced by others at
+/// new addresses: the steps end at NEW's members, one change at a time, and writes never stop.
+#[test]
+fn every_size_pair_ends_at_new_with_writes_served_throughout() {
+    for cabinets in [&["a"][..], &["a", "b"], &["a", "b", "c"]] {
+        for a in 1..=7 {
+            for b in 1..=7 {
+                for replaced in [false, true] {
+                    let old = members("old", a, cabinets, 11);
+                    let new = if replaced { members("new", b, cabinets, 14) } else { members("old", b, cabinets, 11) };
+                    let options = allow_domains();
+                    let plan = match plan(&old, &new, &options) {
+                        Ok(p) => p,
+                        // Only the only member holding a joiner's address, with nothing to join first.
+                        Err(f) => {
+                            assert!(f.iter().all(|f| f.rule == ChangeRule::Quorum), "{a} -> {b}: {f:?}");
+                            continue;
+                        }
+                    };
+                    let wanted: BTreeSet<String> = new.etcd_members().into_iter().map(|m| m.name).collect();
+                    let states = replay(&old, &plan);
+                    let last = states
+                        .last()
+                        .cloned()
+                        .unwrap_or_else(|| old.etcd_members().into_iter().map(|m| m.name).collect());
+                    assert_eq!(last, wanted, "{a} -> {b} across {cabinets:?}, replaced {replaced}");
+                    for s in &plan.steps {
+                        assert!(s.during.serves && s.after.serves, "{a} -> {b}: {} stops writes", s.title);
+                        assert!(s.during.learners <= 1);
+                        assert!(s.during.voters as usize <= a.max(b) as usize + 1, "{a} -> {b}: {}", s.title);
+                    }
+                }
+            }
+        }
+    }
+}

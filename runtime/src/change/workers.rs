@@ -1,0 +1,161 @@
+//! The steps beside the membership: every other machine told of NEW's members, workers added
+//! and removed (drained first with Kubernetes), Kubernetes upgraded a minor at a time, control
+//! plane before kubelets; and what changes without a step. O(machines).
+
+use std::collections::HashSet;
+
+use clusterdef_model::{Cluster, GroupRef, Machine};
+
+use super::tolerance::Tolerance;
+use super::{Action, Step};
+
+fn step(
+    action: Action,
+    title: String,
+    machines: Vec<String>,
+    commands: Vec<String>,
+    until: Vec<String>,
+    rest: &Tolerance,
+) -> Step {
+    Step {
+        number: 0,
+        action,
+        title,
+        member: None,
+        machines,
+        commands,
+        join: None,
+        until,
+        during: rest.clone(),
+        after: rest.clone(),
+    }
+}
+
+fn workers(cluster: &Cluster) -> Vec<Machine> {
+    cluster.machines().into_iter().filter(|m| m.group != GroupRef::Members).collect()
+}
+
+/// Appends the steps after the membership's to `steps`, and to `notes` what needs none.
+/// `rest` is NEW at rest.
+pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Tolerance, notes: &mut Vec<String>) {
+    let kubernetes = new.kubernetes.is_some();
+    let old_members: HashSet<String> = old.etcd_members().into_iter().map(|m| m.name).collect();
+    let new_members = new.etcd_members();
+    let membership_changed = !steps.is_empty();
+    let (old_workers, new_workers) = (workers(old), workers(new));
+    let old_names: HashSet<&str> = old_workers.iter().map(|m| m.hostname.as_str()).collect();
+    let new_names: HashSet<&str> = new_workers.iter().map(|m| m.hostname.as_str()).collect();
+    if membership_changed {
+        let kept: Vec<&str> =
+            new_members.iter().map(|m| m.name.as_str()).filter(|n| old_members.contains(*n)).collect();
+        let mut machines = Vec::new();
+        if !kept.is_empty() && kubernetes {
+            machines.push(format!(
+                "{}: NEW's configuration, member by member: the apiserver's --etcd-servers names NEW's members (its static pod restarts when the manifest changes)",
+                kept.join(", ")
+            ));
+        }
+        let staying: Vec<&str> =
+            new_workers.iter().map(|m| m.hostname.as_str()).filter(|n| old_names.contains(n)).collect();
+        if !staying.is_empty() {
+            machines.push(format!(
+                "{}: NEW's configuration, so their etcd clients (the gateway or proxy, fleet, locksmith) name NEW's members; restart them",
+                staying.join(", ")
+            ));
+        }
+        if !machines.is_empty() {
+            machines.push("a configuration applied at first boot only (Ignition, or a cloud-config's units) is applied by reprovisioning the machine or by writing the changed files and restarting their services".to_string());
+            steps.push(step(
+                Action::Reconfigure,
+                "tell every other machine NEW's members".to_string(),
+                machines,
+                Vec::new(),
+                vec!["every etcd client answers through NEW's members".to_string()],
+                rest,
+            ));
+        }
+    }
+    let added: Vec<&Machine> = new_workers.iter().filter(|m| !old_names.contains(m.hostname.as_str())).collect();
+    let removed: Vec<&Machine> = old_workers.iter().filter(|m| !new_names.contains(m.hostname.as_str())).collect();
+    if !added.is_empty() || !removed.is_empty() {
+        let mut machines: Vec<String> =
+            added.iter().map(|m| format!("{}: provision with NEW's configuration and boot", m.hostname)).collect();
+        let mut commands = Vec::new();
+        for m in &removed {
+            if kubernetes {
+                commands.push(format!(
+                    "kubectl drain {} --ignore-daemonsets --delete-emptydir-data --timeout=10m",
+                    m.hostname
+                ));
+                commands.push(format!("kubectl delete node {}", m.hostname));
+            }
+            machines.push(format!(
+                "{}: {}power off",
+                m.hostname,
+                if kubernetes {
+                    "once drained (its pods run elsewhere, as NEW's plan says) and its node deleted, "
+                } else {
+                    ""
+                }
+            ));
+        }
+        let mut until = Vec::new();
+        if kubernetes && !added.is_empty() {
+            until.push("`kubectl get nodes` shows every added node Ready".to_string());
+        }
+        if kubernetes && !removed.is_empty() {
+            until.push("every workload runs as NEW's plan says (`clusterdef plan NEW`)".to_string());
+        }
+        steps.push(step(
+            Action::Workers,
+            format!("workers: {} added, {} removed", added.len(), removed.len()),
+            machines,
+            commands,
+            until,
+            rest,
+        ));
+    }
+    if let (Some(a), Some(b)) = (&old.kubernetes, &new.kubernetes)
+        && a.version != b.version
+    {
+        let members: Vec<String> = new_members.iter().map(|m| m.name.clone()).collect();
+        steps.push(step(
+            Action::UpgradeControlPlane,
+            format!("upgrade the control plane from {} to {}", a.version, b.version),
+            members
+                .iter()
+                .map(|m| format!("{m}: NEW's static pod manifests (apiserver, controller manager, scheduler at {}); wait for its apiserver's /readyz before the next member", b.version))
+                .collect(),
+            Vec::new(),
+            vec![format!("every apiserver reports {} (`kubectl version`)", b.version)],
+            rest,
+        ));
+        let nodes: Vec<String> = members.into_iter().chain(new_workers.iter().map(|m| m.hostname.clone())).collect();
+        let mut commands = Vec::new();
+        let mut machines = Vec::new();
+        for n in &nodes {
+            commands.push(format!("kubectl drain {n} --ignore-daemonsets --delete-emptydir-data --timeout=10m"));
+            commands.push(format!("kubectl uncordon {n}"));
+            machines.push(format!(
+                "{n}: between its drain and uncordon, NEW's kubelet ({}) and kube-proxy, restarted",
+                b.version
+            ));
+        }
+        steps.push(step(
+            Action::UpgradeNodes,
+            format!("upgrade the kubelets to {}, node by node", b.version),
+            machines,
+            commands,
+            vec![format!("`kubectl get nodes` shows every node Ready at {}", b.version)],
+            rest,
+        ));
+    }
+    if old.units != new.units {
+        notes.push("units change: no membership step; `clusterdef render NEW` writes them (fleet: submit them again; Kubernetes: `kubectl apply` the workloads' manifests)".to_string());
+    }
+    if old.host != new.host
+        || old.groups().zip(new.groups()).any(|((_, a), (_, b))| a.host != b.host || a.host_in != b.host_in)
+    {
+        notes.push("host configuration changes: no membership step; it reaches a machine with NEW's configuration (reprovisioned, or the files written by hand)".to_string());
+    }
+}
