@@ -50,13 +50,25 @@ pub fn dsl(data: &[u8]) -> Verdict {
             if let Err(errors) = compile_source(&printed, &load) {
                 rendered_errors(&printed, &errors);
             }
-            let options = RenderOptions { discovery_url: Some("https://discovery.etcd.io/fuzz".to_string()) };
+            let options = RenderOptions {
+                discovery_url: Some("https://discovery.etcd.io/fuzz".to_string()),
+                ..RenderOptions::default()
+            };
             if Context::checked(&compiled.checked, &options).is_ok() {
                 // Rendering a checked cluster succeeds (or refuses an unsafe path); it never panics.
                 let _ = compiled.checked.render_with(&options);
                 let plan = compiled.checked.plan();
                 let _ = plan.to_string();
                 let _ = plan.tables();
+            }
+            // A change from the cluster to itself plans without a membership step, or is
+            // refused with findings; it never panics. And from the printed cluster to this one.
+            let same = clusterdef::change::plan(compiled.cluster(), compiled.cluster(), &Default::default());
+            if let Ok(same) = &same {
+                assert!(
+                    same.steps.iter().all(|s| s.member.is_none()),
+                    "a change to the same declaration moves no member: {same}"
+                );
             }
             Verdict::Accepted
         }

@@ -38,9 +38,28 @@ impl Etcdctl {
     }
 
     /// Sets `ID` to the member ID of the member at `peer_url`, from `member list` (its fourth
-    /// field is the peer URLs; each member here has one).
+    /// field is the peer URLs; each member here has one); fails when there is none.
     pub fn id_of<'a>(&self, endpoints: impl IntoIterator<Item = &'a Member>, peer_url: &str) -> String {
-        format!("ID=$({} | awk -F', ' '$4 == \"{peer_url}\" {{ print $1 }}')", self.run(endpoints, "member list"))
+        format!(
+            "ID=$({} | awk -F', ' '$4 == \"{peer_url}\" {{ print $1 }}') && [ -n \"$ID\" ]",
+            self.run(endpoints, "member list")
+        )
+    }
+
+    /// Whether `member list` answers and one of its lines matches `pattern` (a `grep` pattern:
+    /// a line is `ID, status, name, peer URLs, client URLs, is learner`), or with `listed`
+    /// false, answers and none does. A list that does not answer is neither.
+    pub fn listed<'a>(&self, endpoints: impl IntoIterator<Item = &'a Member>, pattern: &str, listed: bool) -> String {
+        let not = if listed { "" } else { "! " };
+        format!("L=$({}) && {not}printf '%s\\n' \"$L\" | grep -q '{pattern}'", self.run(endpoints, "member list"))
+    }
+
+    /// `act` retried every five seconds until `done` holds, as one line: etcd refuses a
+    /// membership change for a few seconds after any member (re)connects (`unhealthy cluster`)
+    /// and a promotion until the learner has caught up, and `done` makes a retry after a lost
+    /// answer harmless.
+    pub fn until(done: &str, act: &str) -> String {
+        format!("until {{ {done}; }} || {{ {act}; }}; do sleep 5; done")
     }
 }
 

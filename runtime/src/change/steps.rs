@@ -110,10 +110,21 @@ impl Planner {
         format!("`{}` reports every member healthy", self.ctl.run(&voters, "endpoint health"))
     }
 
+    /// `member remove` of `member`, retried until `member list` no longer shows it.
+    fn remove(&self, endpoints: &[Member], member: &Member) -> String {
+        Etcdctl::until(
+            &self.ctl.listed(endpoints, &format!(", {}, ", member.peer_url), false),
+            &format!(
+                "{} && {}",
+                self.ctl.id_of(endpoints, &member.peer_url),
+                self.ctl.run(endpoints, "member remove \"$ID\"")
+            ),
+        )
+    }
+
     fn remove_dead(&mut self, dead: &Member) {
         let endpoints = self.running();
-        let commands =
-            vec![self.ctl.id_of(&endpoints, &dead.peer_url), self.ctl.run(&endpoints, "member remove \"$ID\"")];
+        let commands = vec![self.remove(&endpoints, dead)];
         self.moment.voters.retain(|m| m.name != dead.name);
         self.moment.down.remove(&dead.name);
         let during = self.moment.tolerance(&self.domains);
@@ -141,16 +152,26 @@ impl Planner {
         self.moment.learner = Some(joiner.clone());
         let with_learner = self.moment.tolerance(&self.domains);
         let initial: Vec<String> = self.moment.voters.iter().chain([joiner]).map(Member::initial_entry).collect();
+        let url = &joiner.peer_url;
         let commands = vec![
-            self.ctl.run(&endpoints, &format!("member add {} --learner --peer-urls={}", joiner.name, joiner.peer_url)),
-            self.ctl.id_of(&endpoints, &joiner.peer_url),
-            format!("until {}; do sleep 5; done", self.ctl.run(&endpoints, "member promote \"$ID\"")),
+            Etcdctl::until(
+                &self.ctl.listed(&endpoints, &format!(", {url}, "), true),
+                &self.ctl.run(&endpoints, &format!("member add {} --learner --peer-urls={url}", joiner.name)),
+            ),
+            Etcdctl::until(
+                &self.ctl.listed(&endpoints, &format!(", {url}, .*, false$"), true),
+                &format!(
+                    "{} && {}",
+                    self.ctl.id_of(&endpoints, url),
+                    self.ctl.run(&endpoints, "member promote \"$ID\"")
+                ),
+            ),
         ];
         self.moment.learner = None;
         self.moment.voters.push(joiner.clone());
         let parts = StepParts {
             machines: vec![format!(
-                "{}: boot with this step's configuration, its etcd data directory empty (etcd joins as the learner, ETCD_INITIAL_CLUSTER_STATE=existing), after `member add` and before `member promote`",
+                "{}: boot with this step's configuration, its etcd data directory empty (etcd joins as the learner, ETCD_INITIAL_CLUSTER_STATE=existing), after `member add` and before the promotion",
                 joiner.name
             )],
             commands,
@@ -176,8 +197,7 @@ impl Planner {
 
     fn leave(&mut self, leaver: &Member) {
         let endpoints: Vec<Member> = self.running().into_iter().filter(|m| m.name != leaver.name).collect();
-        let commands =
-            vec![self.ctl.id_of(&endpoints, &leaver.peer_url), self.ctl.run(&endpoints, "member remove \"$ID\"")];
+        let commands = vec![self.remove(&endpoints, leaver)];
         self.moment.voters.retain(|m| m.name != leaver.name);
         let during = self.moment.tolerance(&self.domains);
         let parts = StepParts {
@@ -195,10 +215,14 @@ impl Planner {
 
     fn move_address(&mut self, from: &Member, to: &Member) {
         let endpoints: Vec<Member> = self.running();
-        let commands = vec![
-            self.ctl.id_of(&endpoints, &from.peer_url),
-            self.ctl.run(&endpoints, &format!("member update \"$ID\" --peer-urls={}", to.peer_url)),
-        ];
+        let commands = vec![Etcdctl::until(
+            &self.ctl.listed(&endpoints, &format!(", {}, ", to.peer_url), true),
+            &format!(
+                "{} && {}",
+                self.ctl.id_of(&endpoints, &from.peer_url),
+                self.ctl.run(&endpoints, &format!("member update \"$ID\" --peer-urls={}", to.peer_url))
+            ),
+        )];
         self.moment.down.insert(from.name.clone());
         let restarting = self.moment.tolerance(&self.domains);
         self.moment.down.remove(&from.name);

@@ -60,11 +60,11 @@ fn three_to_five_across_cabinets_adds_two_learners_and_names_the_window_a_cabine
     assert_eq!(plan.steps.iter().map(|s| s.action).collect::<Vec<_>>(), [Action::Join, Action::Join]);
     let first = &plan.steps[0];
     assert_eq!(first.member.as_deref(), Some("central-4"));
-    assert_eq!(
-        first.commands[0],
-        "etcdctl --endpoints=http://10.0.0.11:2379,http://10.0.0.12:2379,http://10.0.0.13:2379 member add central-4 --learner --peer-urls=http://10.0.0.14:2380"
-    );
-    assert!(first.commands[2].starts_with("until etcdctl") && first.commands[2].contains("member promote \"$ID\""));
+    let endpoints = "--endpoints=http://10.0.0.11:2379,http://10.0.0.12:2379,http://10.0.0.13:2379";
+    let add = format!("etcdctl {endpoints} member add central-4 --learner --peer-urls=http://10.0.0.14:2380");
+    assert!(first.commands[0].contains(&add), "{}", first.commands[0]);
+    assert!(first.commands[0].starts_with("until { L=$(etcdctl"), "retried until listed: {}", first.commands[0]);
+    assert!(first.commands[1].contains("member promote \"$ID\"") && first.commands[1].contains(", false$"));
     let join = first.join.as_ref().expect("a joiner");
     assert_eq!(
         join.initial_cluster,
@@ -144,7 +144,7 @@ fn an_address_move_is_an_update_and_stops_writes_when_nothing_is_tolerated() {
     // While a member restarts, another cabinet's loss takes quorum: a window, named.
     let plan = plan(&old, &new, &allow_domains()).expect("three tolerate one restart at a time");
     assert!(plan.steps.iter().take(3).all(|s| s.action == Action::MoveAddress));
-    assert!(plan.steps[0].commands[1].contains("member update \"$ID\" --peer-urls=http://10.0.0.21:2380"));
+    assert!(plan.steps[0].commands[0].contains("member update \"$ID\" --peer-urls=http://10.0.0.21:2380"));
     let (one, moved) = (members("etcd", 1, &[], 11), members("etcd", 1, &[], 12));
     let refused = super::plan(&one, &moved, &ChangeOptions::default()).expect_err("the only member restarts");
     assert_eq!(refused[0].rule, ChangeRule::Downtime);
@@ -214,5 +214,16 @@ fn every_size_pair_ends_at_new_with_writes_served_throughout() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn every_transition_rule_is_documented_with_whether_it_can_be_allowed() {
+    let doc = include_str!("../../../docs/rules.md");
+    for rule in ChangeRule::ALL {
+        let row = doc.lines().find(|l| l.starts_with(&format!("| `{}` |", rule.name())));
+        let row = row.unwrap_or_else(|| panic!("docs/rules.md has no row for `{}`", rule.name()));
+        let said = if rule.allowable() { "Allowable" } else { "Cannot be allowed" };
+        assert!(row.contains(said), "`{}`'s row does not say {said}", rule.name());
     }
 }
