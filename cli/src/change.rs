@@ -51,15 +51,25 @@ fn allowed(allow: &[String]) -> Result<Vec<(ChangeRule, String)>, String> {
         .collect()
 }
 
-/// Plans OLD → NEW; on refusal, the findings reported on NEW's tokens and the outcome.
-fn planned(old: &Path, new: &Path, options: &ChangeOptions, format: Format) -> Result<ChangePlan, Outcome> {
+/// OLD, and the plan from it to NEW; on refusal, the findings reported on NEW's tokens and the
+/// outcome.
+fn planned(
+    old: &Path,
+    new: &Path,
+    options: &ChangeOptions,
+    format: Format,
+) -> Result<(clusterdef::Checked, ChangePlan), Outcome> {
     let old = load(old, format)?;
     let located = input::load_located(new, &new.display().to_string(), &input::base_dir(new), colour())
         .map_err(|f| report(f, format))?;
-    change::plan(old.cluster(), located.checked.cluster(), options).map_err(|findings| {
-        let listed: Vec<_> = findings.iter().map(|f: &Finding| (f.subject, f.rule.name(), f.full_message())).collect();
-        report(located.report(&listed), format)
-    })
+    match change::plan(old.cluster(), located.checked.cluster(), options) {
+        Ok(plan) => Ok((old, plan)),
+        Err(findings) => {
+            let listed: Vec<_> =
+                findings.iter().map(|f: &Finding| (f.subject, f.rule.name(), f.full_message())).collect();
+            Err(report(located.report(&listed), format))
+        }
+    }
 }
 
 /// Runs `clusterdef change OLD NEW`.
@@ -70,7 +80,7 @@ pub(crate) fn command(old: &Path, new: &Path, format: Format, dead: Vec<String>,
     };
     match planned(old, new, &ChangeOptions { dead, allow }, format) {
         Err(outcome) => outcome,
-        Ok(plan) => {
+        Ok((_, plan)) => {
             match format {
                 Format::Text => print!("{plan}"),
                 Format::Json => println!("{}", json(&plan)),
@@ -80,23 +90,23 @@ pub(crate) fn command(old: &Path, new: &Path, format: Format, dead: Vec<String>,
     }
 }
 
-/// The member joining in step `step` of the change from `from` to `new`, for `render --step`.
-/// Every allowable rule is taken as allowed here: whether to take the step is `change`'s to
-/// say; the render only needs the step's membership. A step that joins no member is refused.
-pub(crate) fn join_of(
+/// The member joining in step `step` of the change from `from` to `new`, for `render --step`,
+/// with the declaration the change starts from and the step's number. Every allowable rule is
+/// taken as allowed here: whether to take the step is `change`'s to say; the render only needs
+/// the step's membership. A step that joins no member is refused.
+pub(crate) fn step_of(
     from: &Path,
     new: &Path,
-    step: Option<u32>,
+    step: u32,
     dead: &[String],
-) -> Result<Option<EtcdJoin>, Outcome> {
-    let Some(step) = step else { return Ok(None) };
+) -> Result<(EtcdJoin, clusterdef::Cluster, usize), Outcome> {
     let allow = ChangeRule::ALL.iter().filter(|r| r.allowable()).map(|r| (*r, "render --step".to_string())).collect();
-    let plan = planned(from, new, &ChangeOptions { dead: dead.to_vec(), allow }, Format::Text)?;
+    let (old, plan) = planned(from, new, &ChangeOptions { dead: dead.to_vec(), allow }, Format::Text)?;
     let Some(found) = plan.steps.get(step as usize - 1) else {
         return Err(usage(&format!("the change has {} steps; there is no step {step}", plan.steps.len())));
     };
     match &found.join {
-        Some(join) => Ok(Some(join.clone())),
+        Some(join) => Ok((join.clone(), old.into_cluster(), step as usize)),
         None => Err(usage(&format!(
             "step {step} ({}) boots no joining member: its machines take NEW's configuration (`clusterdef render NEW`)",
             found.title

@@ -324,14 +324,14 @@ fn run(cli: Cli) -> Outcome {
             }
         },
         Command::Render { target: Target { file, out, discovery_url }, format, step } => {
-            let step = match step.from {
-                Some(from) => match change::join_of(&from, &file, step.step, &step.dead) {
-                    Ok(join) => join,
+            let (etcd_join, step) = match (step.from, step.step) {
+                (Some(from), Some(n)) => match change::step_of(&from, &file, n, &step.dead) {
+                    Ok((join, from, n)) => (Some(join), Some((from, n))),
                     Err(outcome) => return outcome,
                 },
-                None => None,
+                _ => (None, None),
             };
-            render::command(&file, &out, RenderOptions { discovery_url, etcd_join: step }, format)
+            render::command(&file, &out, RenderOptions { discovery_url, etcd_join }, step, format)
         }
         Command::Change { old, new, format, dead, allow } => change::command(&old, &new, format, dead, &allow),
         Command::Pki { file, out } => match load(&file, Format::Text) {
@@ -391,8 +391,11 @@ fn run(cli: Cli) -> Outcome {
         Command::Diff { target: Target { file, out, discovery_url }, format } => match load(&file, format) {
             Err(outcome) => outcome,
             Ok(checked) => match render(&checked, &RenderOptions { discovery_url, ..RenderOptions::default() })
-                .and_then(|a| diff(&a, &out))
-            {
+                .and_then(|mut a| {
+                    // As `render` writes it: with the record of the declaration.
+                    clusterdef_build::record::record(&mut a, checked.cluster(), None);
+                    diff(&a, &out)
+                }) {
                 Err(e) => {
                     eprint!("{}", paint(&format!("error: {e}\n")));
                     Outcome::Trouble

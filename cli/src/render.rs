@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clusterdef::{RenderOptions, output};
+use clusterdef::{Cluster, RenderOptions, output};
+use clusterdef_build::record;
 
 use crate::{Format, Outcome, json, load, paint, render};
 
@@ -15,7 +16,17 @@ use crate::{Format, Outcome, json, load, paint, render};
 /// refused declaration stops the preparation waiting for another write's lock. A directory
 /// that does not exist yet is made only once the render succeeded, so a failed render leaves
 /// nothing behind.
-pub(crate) fn command(file: &Path, out: &Path, options: RenderOptions, format: Format) -> Outcome {
+///
+/// A directory that records a running cluster's declaration (`record`) is not written with a
+/// declaration whose change from it needs steps, unless `step` says which step of the change
+/// from which declaration this render is (`--step N --from OLD`).
+pub(crate) fn command(
+    file: &Path,
+    out: &Path,
+    options: RenderOptions,
+    step: Option<(Cluster, usize)>,
+    format: Format,
+) -> Outcome {
     let cancel = AtomicBool::new(false);
     let written = std::thread::scope(|scope| {
         let exists = out.symlink_metadata().is_ok_and(|m| m.is_dir());
@@ -27,6 +38,15 @@ pub(crate) fn command(file: &Path, out: &Path, options: RenderOptions, format: F
         // The preparing thread only panics if a bug does; the panic goes on here.
         let join = |p: std::thread::ScopedJoinHandle<'_, _>| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         let checked = loaded?;
+        let allowed = match &step {
+            Some((from, _)) => record::may_render_step(out, from, checked.cluster()),
+            None => record::may_render(out, checked.cluster()),
+        };
+        if let Err(refusal) = allowed {
+            cancel.store(true, Ordering::Relaxed);
+            eprint!("{}", paint(&format!("error: {refusal}\n")));
+            return Err(Outcome::Invalid);
+        }
         let source = output::fingerprint(checked.cluster(), &options);
         // A render of the same source into a directory nothing touched since has nothing to
         // do: known from the manifest's source and stamps, without rendering. Another source
@@ -40,7 +60,10 @@ pub(crate) fn command(file: &Path, out: &Path, options: RenderOptions, format: F
         {
             return Ok(Ok(report));
         }
-        let rendered = render(&checked, &options);
+        let rendered = render(&checked, &options).map(|mut artifacts| {
+            record::record(&mut artifacts, checked.cluster(), step.as_ref().map(|(from, n)| (from, *n)));
+            artifacts
+        });
         let prepared = prepared.or_else(|| early.map(join));
         let written = rendered.and_then(|artifacts| write(artifacts, prepared, out, source));
         // As with the artifacts: the process ends next.

@@ -222,6 +222,40 @@ fn devices_fifos_and_directories_are_refused_without_reading() {
     bounded(&s.0, &["check", "unit.cluster"]).refused("unit.cluster:2:").refused("named pipe");
 }
 
+/// The record of the declaration a render keeps in its output directory, swapped for
+/// something else: a symlink (to a device or a file outside), a FIFO, a directory, text that is
+/// no record, a record past the limit. Each is refused, at once, without reading the thing, and
+/// the directory is not written.
+#[test]
+fn a_swapped_declaration_record_is_refused_without_reading_it() {
+    let s = Scratch::new("record");
+    s.file("three.cluster", "name: \"r\", os: flatcar, network: { subnet: \"10.0.0.0/24\" }, central: 3 across cabinets [a, b, c] { addresses: \"10.0.0.11\"..=\"10.0.0.13\" },\n");
+    s.file("outside.json", "{}");
+    let record = |dir: &str| s.0.join(dir).join("clusterdef-declaration.json");
+    let prepared = |dir: &str| {
+        let run = bounded(&s.0, &["render", "three.cluster", "--out", dir]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        std::fs::remove_file(record(dir)).expect("the record is written");
+    };
+    let cases: [(&str, &dyn Fn(&std::path::Path), &str); 6] = [
+        ("zero", &|p| std::os::unix::fs::symlink("/dev/zero", p).expect("link"), "symlink"),
+        ("out", &|p| std::os::unix::fs::symlink(s.0.join("outside.json"), p).expect("link"), "symlink"),
+        ("fifo", &|p| assert!(Command::new("mkfifo").arg(p).status().expect("mkfifo").success()), "named pipe"),
+        ("dir", &|p| std::fs::create_dir(p).expect("dir"), "directory"),
+        ("junk", &|p| std::fs::write(p, "not json at all").expect("write"), "not a declaration clusterdef recorded"),
+        ("huge", &|p| std::fs::File::create(p).and_then(|f| f.set_len(65 << 20)).expect("sparse"), "more than"),
+    ];
+    for (dir, swap, says) in cases {
+        prepared(dir);
+        swap(&record(dir));
+        let manifest = std::fs::read(s.0.join(dir).join("clusterdef-manifest.txt")).expect("manifest");
+        let run = bounded(&s.0, &["render", "three.cluster", "--out", dir]);
+        run.refused(says);
+        assert!(run.took < Duration::from_secs(5), "{dir}: {:?}", run.took);
+        assert_eq!(std::fs::read(s.0.join(dir).join("clusterdef-manifest.txt")).expect("manifest"), manifest, "{dir}");
+    }
+}
+
 /// Counts a small file can make large: refused before anything is expanded.
 #[test]
 fn huge_instance_counts_are_refused_before_expansion() {

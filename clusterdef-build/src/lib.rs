@@ -24,6 +24,7 @@
 
 pub mod input;
 mod module;
+pub mod record;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -71,6 +72,9 @@ pub enum Error {
     Write(WriteError),
     /// `build.rs` environment is missing (`OUT_DIR`, `CARGO_MANIFEST_DIR`).
     Env(&'static str),
+    /// The artifacts directory holds a render of a running cluster's declaration whose change
+    /// to this one needs steps (`clusterdef change`).
+    Change(record::Refusal),
 }
 
 impl fmt::Display for Error {
@@ -84,6 +88,7 @@ impl fmt::Display for Error {
             Error::Render(e) => write!(f, "{e}"),
             Error::Write(e) => write!(f, "{e}"),
             Error::Env(var) => write!(f, "{var} is not set: clusterdef-build runs from a build script"),
+            Error::Change(refusal) => write!(f, "{refusal}"),
         }
     }
 }
@@ -169,7 +174,11 @@ impl Builder {
         let report = match clusterdef::output::up_to_date(&artifacts_dir, source).map_err(Error::Write)? {
             Some(report) => report,
             None => {
-                let artifacts = checked.render_with(&options).map_err(Error::Render)?;
+                // As `clusterdef render` does: never a whole render over a running cluster's
+                // declaration whose change needs steps.
+                record::may_render(&artifacts_dir, checked.cluster()).map_err(Error::Change)?;
+                let mut artifacts = checked.render_with(&options).map_err(Error::Render)?;
+                record::record(&mut artifacts, checked.cluster(), None);
                 artifacts.write_to_from(&artifacts_dir, source).map_err(Error::Write)?
             }
         };
@@ -260,6 +269,26 @@ mod tests {
         let built = card().discovery_url("https://discovery.etcd.io/token").try_compile().expect("builds");
         let config = std::fs::read_to_string(built.artifacts_dir.join("cloud-config/central-1.yml")).expect("config");
         assert!(config.contains("discovery: \"https://discovery.etcd.io/token\""), "{config}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// As `clusterdef render`: the artifacts directory records the declaration, and a build of
+    /// a declaration whose change from it needs steps is refused, leaving the render as it was.
+    #[test]
+    fn a_build_refuses_a_declaration_whose_change_from_the_rendered_one_needs_steps() {
+        let dir = scratch("change");
+        let three = "name: \"prod\", os: flatcar, network: { subnet: \"10.0.0.0/24\" },\ncentral: 3 across cabinets [a, b, c] { addresses: \"10.0.0.11\"..=\"10.0.0.15\" },\n";
+        let input = dir.join("cluster/prod.cluster");
+        std::fs::write(&input, three).expect("input");
+        let build = || Builder::new("cluster/prod.cluster").dirs(&dir, dir.join("out")).artifacts_dir("artifacts");
+        let built = build().try_compile().expect("builds");
+        let record = built.artifacts_dir.join(record::DECLARATION);
+        let before = std::fs::read(&record).expect("the declaration is recorded");
+        std::fs::write(&input, three.replace("central: 3", "central: 5")).expect("input");
+        let err = build().try_compile().expect_err("refused");
+        assert!(matches!(err, Error::Change(_)) && err.to_string().contains("clusterdef change OLD NEW"), "{err}");
+        assert_eq!(std::fs::read(&record).expect("still there"), before);
+        assert!(!built.artifacts_dir.join("ignition/central-4.ign").exists(), "nothing of NEW is written");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -65,6 +65,11 @@ use stage::Stager;
 /// The manifest's file name in the output directory.
 pub const MANIFEST: &str = "clusterdef-manifest.txt";
 
+/// The file beside the manifest recording the declaration a render was made from (and, for one
+/// step of a change, which step of which change), written by the front ends that render files
+/// (`clusterdef render`, build.rs) so the next render can tell what it replaces.
+pub const DECLARATION: &str = "clusterdef-declaration.json";
+
 const MANIFEST_HEADER: &str =
     "# Files written by clusterdef. A new render replaces them and removes the ones it no longer makes.\n";
 

@@ -45,6 +45,12 @@ pub use plan::{AcceptedRisk, Plan};
 pub struct Artifacts(BTreeMap<String, Vec<u8>>);
 
 impl Artifacts {
+    /// Adds (or replaces) the file at `path`: for a front end's own file beside the render (the
+    /// record of the declaration rendered).
+    pub fn insert(&mut self, path: String, bytes: Vec<u8>) {
+        self.0.insert(path, bytes);
+    }
+
     /// The bytes of the file at `path`.
     pub fn get(&self, path: &str) -> Option<&[u8]> {
         self.0.get(path).map(Vec::as_slice)

@@ -1,0 +1,162 @@
+//! What a render records beside its manifest: the declaration it was rendered from and, for one
+//! step of a change, which step of which change. A render reads the record of the directory it
+//! writes into, and refuses to write a declaration whose change from the recorded one needs
+//! steps (`clusterdef change`): booted beside the running members, NEW's configurations would
+//! start members that can never join. Shared by `clusterdef render` and build.rs.
+
+use std::path::Path;
+
+use clusterdef::change::{self, Action, ChangeOptions, ChangePlan, ChangeRule};
+use clusterdef::{Artifacts, Cluster};
+use serde::{Deserialize, Serialize};
+
+pub use clusterdef::output::DECLARATION;
+
+/// The largest record read: a declaration's JSON form, twice for a change in progress.
+const MAX_RECORD: u64 = 64 << 20;
+
+/// The record: the declaration rendered, and the change in progress, if a step was rendered.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Record {
+    cluster: Cluster,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    change: Option<InProgress>,
+}
+
+/// A change one of whose steps was rendered.
+#[derive(Serialize, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct InProgress {
+    /// The declaration the cluster ran before the change.
+    from: Cluster,
+    /// The step rendered.
+    step: usize,
+}
+
+/// The steps a render of NEW over OLD cannot stand in for: a render writes every machine's
+/// configuration at once, and these must happen in order on the running cluster.
+fn needs_its_own_step(action: Action) -> bool {
+    matches!(
+        action,
+        Action::RemoveDead
+            | Action::Join
+            | Action::Leave
+            | Action::MoveAddress
+            | Action::UpgradeControlPlane
+            | Action::UpgradeNodes
+    )
+}
+
+/// Why a render is refused.
+#[derive(Debug)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The record in `dir`, if a render put one there. One that cannot be read or is not a record
+/// is a refusal: it is clusterdef's file, and guessing what it said could start members that
+/// cannot join.
+fn recorded(dir: &Path) -> Result<Option<Record>, Refusal> {
+    let path = dir.join(DECLARATION);
+    match path.symlink_metadata() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
+    let bytes = clusterdef_fs::read_own(&path, MAX_RECORD).map_err(|e| Refusal(format!("{}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Refusal(format!(
+            "{}: not a declaration clusterdef recorded ({e}); remove it only if the directory holds no running cluster's configurations",
+            path.display()
+        ))
+    })
+}
+
+/// Every allowable transition rule taken: whether to take a risk is `clusterdef change`'s to
+/// say; here only the steps matter.
+fn every_risk() -> ChangeOptions {
+    ChangeOptions {
+        dead: Vec::new(),
+        allow: ChangeRule::ALL.iter().filter(|r| r.allowable()).map(|r| (*r, "render".to_string())).collect(),
+    }
+}
+
+fn steps_text(plan: &ChangePlan) -> String {
+    let steps: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|s| needs_its_own_step(s.action))
+        .map(|s| format!("step {}: {}", s.number, s.title))
+        .collect();
+    steps.join("; ")
+}
+
+/// Whether `new` may be rendered into `dir` as a whole (no `--step`): yes when the directory
+/// records no declaration, the same one, or one from which the change needs no step of its own
+/// (workers, units, host configuration); otherwise a refusal naming the steps. O(the change's
+/// plan).
+pub fn may_render(dir: &Path, new: &Cluster) -> Result<(), Refusal> {
+    let Some(record) = recorded(dir)? else { return Ok(()) };
+    let shown = dir.display();
+    if let Some(progress) = &record.change {
+        if record.cluster == *new {
+            // A change in progress, rendered up to `step`: the whole NEW only once the last
+            // step that needs its own render has been.
+            let plan = change::plan(&progress.from, new, &every_risk()).map_err(|_| {
+                Refusal(format!("{shown} records a change in progress that no longer plans; run `clusterdef change`"))
+            })?;
+            let last = plan.steps.iter().filter(|s| needs_its_own_step(s.action)).map(|s| s.number).max().unwrap_or(0);
+            if progress.step < last {
+                return Err(Refusal(format!(
+                    "{shown} holds step {} of a change whose steps run to {last}; render the next with `clusterdef render NEW --step {} --from OLD`",
+                    progress.step,
+                    progress.step + 1
+                )));
+            }
+            return Ok(());
+        }
+    }
+    if record.cluster == *new {
+        return Ok(());
+    }
+    match change::plan(&record.cluster, new, &every_risk()) {
+        Ok(plan) if plan.steps.iter().any(|s| needs_its_own_step(s.action)) => Err(Refusal(format!(
+            "{shown} holds a render of a running cluster's declaration, and the change to this one needs steps ({}): rendered whole, its new members would start a cluster of their own; plan it with `clusterdef change OLD NEW` and render each step with `clusterdef render NEW --step N --from OLD`",
+            steps_text(&plan)
+        ))),
+        Ok(_) => Ok(()),
+        Err(findings) => Err(Refusal(format!(
+            "{shown} holds a render of a declaration this one cannot change into ({}); `clusterdef change OLD NEW` says why. To build a new cluster, render into another directory",
+            findings.first().map_or(String::new(), |f| f.message.clone())
+        ))),
+    }
+}
+
+/// Whether step `step` of the change from `from` to `new` may be rendered into `dir`: yes when
+/// the directory records no declaration, `from`, or this change at an earlier or the same step.
+pub fn may_render_step(dir: &Path, from: &Cluster, new: &Cluster) -> Result<(), Refusal> {
+    let Some(record) = recorded(dir)? else { return Ok(()) };
+    let ours = record.cluster == *from || (record.cluster == *new && record.change.is_some_and(|c| c.from == *from));
+    if ours {
+        Ok(())
+    } else {
+        Err(Refusal(format!(
+            "{} holds a render of another declaration than --from's: a step is rendered over the render of the cluster it changes",
+            dir.display()
+        )))
+    }
+}
+
+/// Adds the record of a render of `cluster` (with `step` of the change from `from`, if one) to
+/// `artifacts`.
+pub fn record(artifacts: &mut Artifacts, cluster: &Cluster, step: Option<(&Cluster, usize)>) {
+    let record =
+        Record { cluster: cluster.clone(), change: step.map(|(from, step)| InProgress { from: from.clone(), step }) };
+    // The model serializes to JSON whatever it holds (strings, numbers, lists, maps).
+    let bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
+    artifacts.insert(DECLARATION.to_string(), bytes);
+}
