@@ -113,7 +113,9 @@ fn render_then_diff_shows_changes_and_exits_3() {
     let render = clusterdef(&["render", &copy, "--out", &out_dir, "--format", "json"]);
     assert_eq!(render.status.code(), Some(0), "{}", stderr(&render));
     let report: serde_json::Value = serde_json::from_str(&stdout(&render)).expect("json");
-    assert_eq!(report["written"].as_array().map(Vec::len), Some(12));
+    // Eleven configs and the plan, and the record of the declaration they came from.
+    assert_eq!(report["written"].as_array().map(Vec::len), Some(13));
+    assert!(s.0.join("out/clusterdef-declaration.json").is_file());
     assert_eq!(clusterdef(&["diff", &copy, "--out", &out_dir]).status.code(), Some(0));
 
     let changed = s.file(
@@ -128,7 +130,8 @@ fn render_then_diff_shows_changes_and_exits_3() {
     let text = stdout(&diff);
     assert!(text.contains("~ cloud-config/worker-one.yml"), "{text}");
     assert!(text.contains("- cloud-config/worker-two.yml"), "{text}");
-    assert!(text.ends_with("0 to add, 2 to change, 1 to remove\n"), "{text}");
+    assert!(text.contains("~ clusterdef-declaration.json"), "the record changes with the declaration: {text}");
+    assert!(text.ends_with("0 to add, 3 to change, 1 to remove\n"), "{text}");
 }
 
 #[test]
