@@ -72,6 +72,19 @@ fn bench(c: &mut Criterion) {
     g.sample_size(10);
     g.bench_function("check", |b| b.iter(|| black_box(target.all_violations())));
     g.bench_function("plan", |b| b.iter_with_large_drop(|| black_box(target.plan())));
+    // A change between two such declarations: one more worker in the first fixed pool.
+    let mut grown = target.clone();
+    let mut pools = grown.pools.to_vec();
+    if let Some(pool) = pools.iter_mut().find(|p| matches!(p.size, clusterdef::Size::Fixed(_))) {
+        if let clusterdef::Size::Fixed(n) = &mut pool.size {
+            *n += 1;
+        }
+    }
+    grown.pools = std::borrow::Cow::Owned(pools);
+    let options = clusterdef::change::ChangeOptions::default();
+    g.bench_function("change", |b| {
+        b.iter_with_large_drop(|| black_box(clusterdef::change::plan(&target, &grown, &options)))
+    });
     g.finish();
     #[cfg(feature = "import")]
     aliases(c);
