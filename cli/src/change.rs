@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clusterdef::change::{self, ChangeOptions, ChangePlan, ChangeRule, Finding};
+use clusterdef::change::{self, CertificateExpiry, ChangeOptions, ChangePlan, ChangeRule, Finding};
 use clusterdef::render::EtcdJoin;
 use clusterdef_build::input;
 
@@ -72,15 +72,52 @@ fn planned(
     }
 }
 
-/// Runs `clusterdef change OLD NEW`.
-pub(crate) fn command(old: &Path, new: &Path, format: Format, dead: Vec<String>, allow: &[String]) -> Outcome {
+/// The certificates under `dir` and when each expires, those within `warn_days` marked due.
+fn certificates(dir: &Path, warn_days: i64) -> Result<Vec<CertificateExpiry>, String> {
+    let now = time::OffsetDateTime::now_utc();
+    let listed = clusterdef_pki::expiries(dir).map_err(|e| e.to_string())?;
+    Ok(listed
+        .into_iter()
+        .map(|e| {
+            let days_left = (e.not_after - now).whole_days();
+            let t = e.not_after.to_offset(time::UtcOffset::UTC);
+            let not_after = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.year(),
+                u8::from(t.month()),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            );
+            CertificateExpiry { path: e.path, not_after, days_left, due: days_left <= warn_days }
+        })
+        .collect())
+}
+
+/// Runs `clusterdef change OLD NEW`; with `pki`, the certificates of the PKI directory and the
+/// days ahead to warn of their expiry.
+pub(crate) fn command(
+    old: &Path,
+    new: &Path,
+    format: Format,
+    dead: Vec<String>,
+    allow: &[String],
+    pki: Option<(&Path, i64)>,
+) -> Outcome {
     let allow = match allowed(allow) {
         Ok(a) => a,
         Err(message) => return usage(&message),
     };
     match planned(old, new, &ChangeOptions { dead, allow }, format) {
         Err(outcome) => outcome,
-        Ok((_, plan)) => {
+        Ok((_, mut plan)) => {
+            if let Some((dir, warn_days)) = pki {
+                match certificates(dir, warn_days) {
+                    Ok(list) => plan.certificates = list,
+                    Err(e) => return usage(&e),
+                }
+            }
             match format {
                 Format::Text => print!("{plan}"),
                 Format::Json => println!("{}", json(&plan)),

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 mod change;
 mod import;
+mod pki;
 mod render;
 
 use import::{Allowed, import};
@@ -91,6 +92,11 @@ enum Command {
         /// The directory to create.
         #[arg(long)]
         out: PathBuf,
+        /// Renew the PKI in this directory (one `clusterdef pki` wrote) for FILE as now
+        /// declared: the same CAs, service-account key and bootstrap token, every other
+        /// certificate and key new; the directory is only read.
+        #[arg(long, value_name = "OLD_DIR")]
+        renew: Option<PathBuf>,
     },
     /// Plan the change of a running cluster from OLD's declaration to NEW's: the ordered steps
     /// (etcd members added as learners and promoted, removed, moved; workers; Kubernetes
@@ -110,6 +116,13 @@ enum Command {
         /// Take a transition rule's risk on purpose: `RULE=REASON` (repeatable).
         #[arg(long, value_name = "RULE=REASON")]
         allow: Vec<String>,
+        /// The cluster's PKI directory (one `clusterdef pki` wrote): list when each
+        /// certificate expires, soonest first.
+        #[arg(long, value_name = "DIR")]
+        pki: Option<PathBuf>,
+        /// With --pki, mark the certificates that expire within this many days.
+        #[arg(long, value_name = "DAYS", default_value_t = 30, requires = "pki")]
+        warn_days: i64,
     },
     /// Print the model's YAML or JSON form, which `check`, `render` and the rest also read.
     Export {
@@ -333,25 +346,10 @@ fn run(cli: Cli) -> Outcome {
             };
             render::command(&file, &out, RenderOptions { discovery_url, etcd_join }, step, format)
         }
-        Command::Change { old, new, format, dead, allow } => change::command(&old, &new, format, dead, &allow),
-        Command::Pki { file, out } => match load(&file, Format::Text) {
-            Err(outcome) => outcome,
-            Ok(checked) => match clusterdef_pki::generate(checked.cluster()).and_then(|pki| pki.write_to(&out)) {
-                Ok(written) => {
-                    println!("wrote the PKI into {} ({} files; keys 0600)", out.display(), written.len());
-                    Outcome::Ok
-                }
-                Err(e) => {
-                    eprint!("{}", paint(&format!("error: {e}\n")));
-                    // A cluster that needs no PKI is the input's fault; an existing directory or
-                    // a failed write is the environment's.
-                    match e {
-                        clusterdef_pki::PkiError::Nothing(_) => Outcome::Invalid,
-                        _ => Outcome::Trouble,
-                    }
-                }
-            },
-        },
+        Command::Change { old, new, format, dead, allow, pki, warn_days } => {
+            change::command(&old, &new, format, dead, &allow, pki.as_deref().map(|d| (d, warn_days)))
+        }
+        Command::Pki { file, out, renew } => pki::command(&file, &out, renew.as_deref()),
         Command::Plan { file, format } => match load(&file, format) {
             Err(outcome) => outcome,
             Ok(checked) => {

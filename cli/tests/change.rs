@@ -122,3 +122,41 @@ fn a_step_that_joins_no_member_or_does_not_exist_is_refused() {
     assert_eq!(none.status.code(), Some(2));
     assert!(stderr(&none).contains("there is no step 9"), "{}", stderr(&none));
 }
+
+const TLS: &str =
+    "tls: { ca: \"/etc/ssl/etcd/ca.pem\", cert: \"/etc/ssl/etcd/m.pem\", key: \"/etc/ssl/etcd/m-key.pem\" },\n";
+
+/// `pki --renew`: a new directory with the same CAs and new leaves (the old one only read, an
+/// existing output refused), the machines the cluster no longer has named; `change --pki` lists
+/// each certificate's expiry and marks those within `--warn-days`; the joiner is told where its
+/// certificates come from.
+#[test]
+fn pki_renew_and_change_pki_plan_certificates() {
+    let s = Scratch::new("change-pki");
+    let (three, five) =
+        (s.file("t3.cluster", &format!("{THREE}{TLS}")), s.file("t5.cluster", &format!("{}{TLS}", five())));
+    let (old_pki, new_pki) = (s.path("pki"), s.path("pki-5"));
+    assert_eq!(clusterdef(&["pki", &three, "--out", &old_pki]).status.code(), Some(0));
+    let ca = std::fs::read(s.0.join("pki/ca/etcd-ca.crt")).expect("the CA");
+    let renewed = clusterdef(&["pki", &five, "--renew", &old_pki, "--out", &new_pki]);
+    assert_eq!(renewed.status.code(), Some(0), "{}", stderr(&renewed));
+    assert!(stdout(&renewed).contains("the same CAs"), "{}", stdout(&renewed));
+    assert_eq!(std::fs::read(s.0.join("pki-5/ca/etcd-ca.crt")).expect("kept"), ca);
+    assert!(s.0.join("pki-5/machines/central-5/etc/ssl/etcd/m.pem").is_file(), "the joiner's certificate");
+    let again = clusterdef(&["pki", &five, "--renew", &old_pki, "--out", &new_pki]);
+    assert_eq!(again.status.code(), Some(2), "an existing directory is never written over");
+    let shrunk = clusterdef(&["pki", &three, "--renew", &new_pki, "--out", &s.path("pki-3")]);
+    assert!(stdout(&shrunk).contains("no longer in the cluster: machines/central-4"), "{}", stdout(&shrunk));
+    let plan = clusterdef(&["change", &three, &five, ALLOW, "--pki", &old_pki, "--warn-days", "400"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains("certificates (soonest first)"), "{text}");
+    assert!(text.contains("machines/central-1/etc/ssl/etcd/m.pem (364 days)  RENEW"), "{text}");
+    assert!(!text.contains("ca/etcd-ca.crt (3649 days)  RENEW"), "a CA ten years out is not due: {text}");
+    assert!(text.contains("clusterdef pki NEW --renew OLD_PKI --out NEW_PKI`, machines/central-4"), "{text}");
+    let json = clusterdef(&["change", &three, &five, ALLOW, "--pki", &old_pki, "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(value["certificates"][0]["due"], false, "30 days by default");
+    let missing = clusterdef(&["change", &three, &five, ALLOW, "--pki", &s.path("nothing")]);
+    assert_eq!(missing.status.code(), Some(2));
+}

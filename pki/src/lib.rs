@@ -30,6 +30,11 @@ use rcgen::{
 };
 use ring::rand::{SecureRandom, SystemRandom};
 
+mod der;
+mod renew;
+
+pub use renew::{Expiry, Renewed, expiries, renew};
+
 /// One file of the PKI.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PkiFile {
@@ -143,6 +148,30 @@ fn authority(random: &SystemRandom, common_name: &str) -> Result<Authority, PkiE
     Ok(Authority { pem: cert.pem(), issuer: Issuer::new(params, key), key_pem })
 }
 
+/// The CA whose certificate and key `clusterdef pki` wrote before, signing again: the same
+/// name, the same key, so what it signs chains to the certificate every machine holds. The key
+/// must be the certificate's.
+fn authority_from(common_name: &str, pem: String, key_pem: String) -> Result<Authority, PkiError> {
+    let key = KeyPair::from_pem(&key_pem).map_err(|e| PkiError::Nothing(format!("{common_name}'s key: {e}")))?;
+    let certificate = der::certificates(&pem).into_iter().next();
+    let matches = certificate
+        .as_deref()
+        .and_then(der::public_key_info)
+        .is_some_and(|spki| spki == rcgen::PublicKeyData::subject_public_key_info(&key).as_slice());
+    if !matches {
+        return Err(PkiError::Nothing(format!(
+            "{common_name}'s certificate is not the one its key made: not a CA `clusterdef pki` wrote"
+        )));
+    }
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, common_name);
+    params.distinguished_name = dn;
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    Ok(Authority { pem, issuer: Issuer::new(params, key), key_pem })
+}
+
 /// A leaf certificate and its key, PEM.
 fn leaf(random: &SystemRandom, ca: &Authority, leaf: &Leaf<'_>) -> Result<(String, String), PkiError> {
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
@@ -214,9 +243,24 @@ impl Files {
     }
 }
 
+/// What a renewal keeps of the PKI it renews: the CAs (certificate and key, PEM), the
+/// service-account key (tokens it signed stay valid) and the bootstrap token.
+#[derive(Default)]
+struct Kept {
+    etcd_ca: Option<(String, String)>,
+    kubernetes_ca: Option<(String, String)>,
+    service_account: Option<String>,
+    token: Option<(String, String)>,
+}
+
 /// The PKI of `cluster`. Fails on a cluster that breaks a rule it does not allow, or that has
 /// neither `tls` nor `kubernetes`. O(machines).
 pub fn generate(cluster: &Cluster) -> Result<Pki, PkiError> {
+    generate_with(cluster, Kept::default())
+}
+
+/// [`generate`], with what `kept` holds kept instead of made anew.
+fn generate_with(cluster: &Cluster, kept: Kept) -> Result<Pki, PkiError> {
     if let Err(violations) = cluster.check() {
         return Err(PkiError::Nothing(format!("the cluster breaks its rules:\n{violations}")));
     }
@@ -250,7 +294,10 @@ pub fn generate(cluster: &Cluster) -> Result<Pki, PkiError> {
         }
     }
     if let Some(tls) = &cluster.tls {
-        let etcd_ca = authority(&random, "etcd-ca")?;
+        let etcd_ca = match kept.etcd_ca {
+            Some((pem, key)) => authority_from("etcd-ca", pem, key)?,
+            None => authority(&random, "etcd-ca")?,
+        };
         out.add("ca", "etcd-ca.crt", etcd_ca.pem.clone(), false);
         out.add("ca", "etcd-ca.key", etcd_ca.key_pem.clone(), true);
         for (root, group, address, name) in &roots {
@@ -291,7 +338,10 @@ pub fn generate(cluster: &Cluster) -> Result<Pki, PkiError> {
         }
     }
     if let (Some(k), Os::Flatcar) = (&cluster.kubernetes, cluster.os) {
-        let ca = authority(&random, "kubernetes-ca")?;
+        let ca = match kept.kubernetes_ca {
+            Some((pem, key)) => authority_from("kubernetes-ca", pem, key)?,
+            None => authority(&random, "kubernetes-ca")?,
+        };
         out.add("ca", "kubernetes-ca.crt", ca.pem.clone(), false);
         out.add("ca", "kubernetes-ca.key", ca.key_pem.clone(), true);
         // Every name a client may verify the apiservers by: the service's names and address,
@@ -324,8 +374,16 @@ pub fn generate(cluster: &Cluster) -> Result<Pki, PkiError> {
         let controller_manager = client("system:kube-controller-manager", None)?;
         let scheduler = client("system:kube-scheduler", None)?;
         let admin = client("kubernetes-admin", Some("system:masters"))?;
-        let sa = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
-        let (token_id, token_secret) = (token_part(&random, 6)?, token_part(&random, 16)?);
+        let sa = match &kept.service_account {
+            Some(pem) => {
+                KeyPair::from_pem(pem).map_err(|e| PkiError::Nothing(format!("the service-account key: {e}")))?
+            }
+            None => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?,
+        };
+        let (token_id, token_secret) = match kept.token {
+            Some(token) => token,
+            None => (token_part(&random, 6)?, token_part(&random, 16)?),
+        };
         let token = format!("{token_id}.{token_secret}");
         let bootstrap = kubeconfig(
             &format!("https://{API_NAME}:{API_PORT}"),

@@ -930,3 +930,4 @@ fn loopback_network() -> clusterdef::Network {
     }
 }
 mod change;
+mod renewal;

@@ -204,6 +204,23 @@ pub struct ChangePlan {
     pub notes: Vec<String>,
     /// The transition rules whose risk the operator accepted, with the reasons.
     pub accepted: Vec<AcceptedChangeRisk>,
+    /// The certificates of the cluster's PKI and when each expires, soonest first, when the
+    /// front end read them (`clusterdef change --pki DIR`); empty otherwise.
+    pub certificates: Vec<CertificateExpiry>,
+}
+
+/// One certificate of the cluster's PKI and when it expires.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CertificateExpiry {
+    /// The file under the PKI directory (a kubeconfig's embedded certificate: `file: key`).
+    pub path: String,
+    /// When it stops being valid (RFC 3339, UTC).
+    pub not_after: String,
+    /// Whole days left (negative: expired).
+    pub days_left: i64,
+    /// Whether it expires within the warning time the front end was given.
+    pub due: bool,
 }
 
 /// A transition rule broken on purpose.
@@ -254,7 +271,7 @@ pub fn plan(old: &Cluster, new: &Cluster, options: &ChangeOptions) -> Result<Cha
     if steps.is_empty() && notes.is_empty() {
         notes.push("the declarations describe the same cluster: nothing to do".to_string());
     }
-    Ok(ChangePlan { cluster: new.name.to_string(), before, after, steps, notes, accepted })
+    Ok(ChangePlan { cluster: new.name.to_string(), before, after, steps, notes, accepted, certificates: Vec::new() })
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ fn domains_of(old: &[Member], new: &[Member]) -> Vec<String> {
 
 struct Planner {
     ctl: Etcdctl,
+    /// Whether the members speak TLS (a joiner needs certificates first).
+    tls: bool,
     domains: Vec<String>,
     moment: Moment,
     before: Tolerance,
@@ -170,10 +172,19 @@ impl Planner {
         self.moment.learner = None;
         self.moment.voters.push(joiner.clone());
         let parts = StepParts {
-            machines: vec![format!(
-                "{}: boot with this step's configuration, its etcd data directory empty (etcd joins as the learner, ETCD_INITIAL_CLUSTER_STATE=existing), after `member add` and before the promotion",
-                joiner.name
-            )],
+            machines: {
+                let mut lines = vec![format!(
+                    "{}: boot with this step's configuration, its etcd data directory empty (etcd joins as the learner, ETCD_INITIAL_CLUSTER_STATE=existing), after `member add` and before the promotion",
+                    joiner.name
+                )];
+                if self.tls {
+                    lines.push(format!(
+                        "{}: its TLS files from the PKI renewed for NEW (`clusterdef pki NEW --renew OLD_PKI --out NEW_PKI`, machines/{}), signed by the same CA, installed before it boots",
+                        joiner.name, joiner.name
+                    ));
+                }
+                lines
+            },
             commands,
             join: Some(EtcdJoin { member: joiner.name.clone(), initial_cluster: initial.join(",") }),
             until: vec![
@@ -274,6 +285,7 @@ pub fn membership_steps(
     let members_subject = Subject::Group(GroupRef::Members, GroupPart::Whole);
     let mut p = Planner {
         ctl: Etcdctl::of(cluster),
+        tls: cluster.tls.is_some(),
         domains,
         moment,
         before,

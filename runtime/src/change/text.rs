@@ -5,6 +5,9 @@ use std::fmt;
 use super::tolerance::Tolerance;
 use super::{ChangePlan, Step};
 
+/// How a renewal reaches the running cluster, for the certificates section.
+const RELOAD: &str = "renew with `clusterdef pki NEW --renew DIR --out NEW_DIR` (the same CAs, new leaves and keys) and copy each machine's tree as at first: etcd reads its certificates on each new TLS handshake and the apiserver its serving certificate from disk, so neither restarts (etcd's open peer streams keep the old one until they reconnect); the controller manager and scheduler re-read their certificate files within a second; admin.conf is replaced; the CAs do not change, so nothing that trusts them restarts";
+
 fn plural(n: u32, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -73,6 +76,14 @@ impl fmt::Display for ChangePlan {
             for n in &self.notes {
                 writeln!(f, "note: {n}")?;
             }
+        }
+        if !self.certificates.is_empty() {
+            writeln!(f, "\ncertificates (soonest first)")?;
+            for c in &self.certificates {
+                let due = if c.due { "  RENEW" } else { "" };
+                writeln!(f, "  {}  {} ({} days){due}", c.not_after, c.path, c.days_left)?;
+            }
+            writeln!(f, "  {RELOAD}")?;
         }
         for a in &self.accepted {
             writeln!(f, "\naccepted risk `{}` ({}): {}", a.rule.name(), a.reason, a.message)?;
