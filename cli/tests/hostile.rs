@@ -256,6 +256,37 @@ fn a_swapped_declaration_record_is_refused_without_reading_it() {
     }
 }
 
+/// A PKI directory to renew, or to list the expiries of, with its CA key swapped for a symlink
+/// to a device, a FIFO or a file past the limit: the renewal is refused at once without reading
+/// it, and the expiry listing skips what is no regular file.
+#[test]
+fn a_hostile_pki_directory_is_refused_or_skipped_without_reading() {
+    let s = Scratch::new("pki");
+    s.file(
+        "tls.cluster",
+        "name: \"p\", os: flatcar, network: { subnet: \"10.0.0.0/24\" },\ncentral: 3 across cabinets [a, b, c] { addresses: \"10.0.0.11\"..=\"10.0.0.13\" },\ntls: { ca: \"/etc/ssl/etcd/ca.pem\", cert: \"/etc/ssl/etcd/m.pem\", key: \"/etc/ssl/etcd/k.pem\" },\n",
+    );
+    let swaps: [(&str, &dyn Fn(&Path)); 3] = [
+        ("zero", &|p| std::os::unix::fs::symlink("/dev/zero", p).expect("link")),
+        ("fifo", &|p| assert!(Command::new("mkfifo").arg(p).status().expect("mkfifo").success())),
+        ("huge", &|p| std::fs::File::create(p).and_then(|f| f.set_len(2 << 20)).expect("sparse")),
+    ];
+    for (name, swap) in swaps {
+        let made = bounded(&s.0, &["pki", "tls.cluster", "--out", name]);
+        assert_eq!(made.code, Some(0), "{}", made.stderr);
+        let key = s.0.join(name).join("ca/etcd-ca.key");
+        std::fs::remove_file(&key).expect("the CA key");
+        swap(&key);
+        let run = bounded(&s.0, &["pki", "tls.cluster", "--renew", name, "--out", &format!("{name}-new")]);
+        run.refused("etcd-ca.key");
+        assert!(run.took < Duration::from_secs(5), "{name}: {:?}", run.took);
+        assert!(!s.0.join(format!("{name}-new")).exists(), "{name}: nothing written");
+        let listed = bounded(&s.0, &["change", "tls.cluster", "tls.cluster", "--pki", name]);
+        assert_eq!(listed.code, Some(0), "{name}: {}", listed.stderr);
+        assert!(listed.took < Duration::from_secs(5), "{name}: {:?}", listed.took);
+    }
+}
+
 /// Counts a small file can make large: refused before anything is expanded.
 #[test]
 fn huge_instance_counts_are_refused_before_expansion() {
