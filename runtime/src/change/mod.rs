@@ -182,7 +182,11 @@ pub struct Step {
     pub join: Option<EtcdJoin>,
     /// What must be true before the next step.
     pub until: Vec<String>,
-    /// What the cluster tolerates at the step's worst moment.
+    /// What the cluster tolerates inside the step: for a join, with the learner added and
+    /// running but not yet promoted; for a move, with the member restarting; for a removal,
+    /// once removed.
+    pub midway: Tolerance,
+    /// What the cluster tolerates at the step's worst moment (midway or after).
     pub during: Tolerance,
     /// What it tolerates once the step is done.
     pub after: Tolerance,

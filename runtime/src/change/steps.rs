@@ -64,10 +64,10 @@ impl Planner {
         member: &Member,
         subject: Subject,
         parts: StepParts,
-        during: Tolerance,
+        midway: Tolerance,
     ) {
         let after = self.moment.tolerance(&self.domains);
-        let during = during.worst(after.clone());
+        let during = midway.clone().worst(after.clone());
         if !during.serves {
             self.findings.push(Finding {
                 rule: ChangeRule::Downtime,
@@ -102,6 +102,7 @@ impl Planner {
             commands: parts.commands,
             join: parts.join,
             until: parts.until,
+            midway,
             during,
             after,
         });

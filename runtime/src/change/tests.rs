@@ -72,6 +72,11 @@ fn three_to_five_across_cabinets_adds_two_learners_and_names_the_window_a_cabine
     );
     // While it is a learner, three voters tolerate a cabinet; once promoted, four do not.
     assert_eq!((first.during.tolerates, first.after.voters, first.after.tolerates), (1, 4, 1));
+    // Midway, the learner does not vote: three voters across three cabinets keep quorum
+    // through cabinet a's loss; once it is promoted they do not.
+    assert_eq!((first.midway.voters, first.midway.learners), (3, 1));
+    assert!(first.midway.domain("cabinet a").expect("a").keeps_quorum);
+    assert!(!first.after.domain("cabinet a").expect("a").keeps_quorum);
     assert!(!first.during.domain("cabinet a").expect("a").keeps_quorum);
     assert_eq!((plan.after.voters, plan.after.tolerates), (5, 2));
     assert_eq!(plan.accepted.len(), 1);

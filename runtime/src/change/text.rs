@@ -52,6 +52,12 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
     for u in &step.until {
         writeln!(f, "  before the next step: {u}")?;
     }
+    if step.midway != step.after {
+        writeln!(f, "  midway: {}", summary(&step.midway))?;
+        if !step.midway.domains.is_empty() {
+            writeln!(f, "          {}", domains(&step.midway))?;
+        }
+    }
     writeln!(f, "  during: {}", summary(&step.during))?;
     if !step.during.domains.is_empty() {
         writeln!(f, "          {}", domains(&step.during))?;

@@ -26,6 +26,7 @@ fn step(
         commands,
         join: None,
         until,
+        midway: rest.clone(),
         during: rest.clone(),
         after: rest.clone(),
     }

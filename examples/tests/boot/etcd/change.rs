@@ -4,7 +4,9 @@
 //! the drop-in `render NEW --step N` writes (applied by Ignition), each leaving member killed
 //! and wiped once removed. A client writes through the running members throughout.
 //!
-//! After every step: etcd's own member list is the step's membership (voters, no learner); a
+//! Midway through every join (the learner running, not yet promoted), one failure domain's
+//! members are killed and a write through the voters left succeeds exactly when the step's
+//! midway tolerance says. After every step: etcd's own member list is the step's membership (voters, no learner); a
 //! write succeeds; one failure domain's members are killed (round-robin over the step's
 //! domains) and a write succeeds exactly when the plan says; they start again. At the end:
 //! NEW's members, and every write the client saw acknowledged is there (a linearizable read).
@@ -145,6 +147,80 @@ impl Etcd {
         );
     }
 
+    /// Inside a join step, with the learner `joiner` (in its domain) running: pulls the plug of
+    /// one failure domain (round-robin over the step's domains by `k`), its voters and the
+    /// learner if it is there, and checks that a write through the voters left succeeds
+    /// exactly when the step's midway tolerance says; then starts them again and waits until
+    /// the voters take writes.
+    fn plug_midway(
+        &mut self,
+        tag: &str,
+        step: &clusterdef::change::Step,
+        k: usize,
+        voters: &BTreeMap<String, Option<String>>,
+        joiner: (&str, Option<&str>),
+    ) {
+        let Some(loss) = step.midway.domains.get(k % step.midway.domains.len().max(1)) else { return };
+        // The learner answers `endpoint status` once it runs (nothing else).
+        let learner = [self.clients[joiner.0].as_str()];
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.etcdctl("3", &learner, &["--command-timeout=2s", "endpoint", "status"]).is_none() {
+            assert!(Instant::now() < deadline, "{tag}: the learner {} never answered", joiner.0);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let in_domain = |d: Option<&str>| d == Some(loss.domain.as_str());
+        let mut lost: Vec<String> =
+            voters.iter().filter(|(_, d)| in_domain(d.as_deref())).map(|(n, _)| n.clone()).collect();
+        assert_eq!(
+            lost.len() as u32,
+            loss.members_lost,
+            "{tag}: voters in {} midway through step {}",
+            loss.domain,
+            step.number
+        );
+        if in_domain(joiner.1) {
+            lost.push(joiner.0.to_string());
+        }
+        for m in &lost {
+            self.kill(m);
+        }
+        let left: Vec<String> = voters.keys().filter(|n| !lost.contains(n)).map(|n| self.clients[n].clone()).collect();
+        let left: Vec<&str> = left.iter().map(String::as_str).collect();
+        let put = |key: &str| self.etcdctl("3", &left, &["--command-timeout=2s", "put", key, "midway"]).is_some();
+        let within = if loss.keeps_quorum { Duration::from_secs(20) } else { Duration::from_secs(6) };
+        let deadline = Instant::now() + within;
+        let key = format!("/midway/{k}");
+        let wrote = loop {
+            if put(&key) {
+                break true;
+            }
+            if Instant::now() >= deadline {
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        };
+        assert_eq!(
+            wrote,
+            loss.keeps_quorum,
+            "{tag}: midway through step {} ({}), losing {}: the plan says keeps quorum = {}; logs in {}",
+            step.number,
+            step.title,
+            loss.domain,
+            loss.keeps_quorum,
+            self.dir.path().display()
+        );
+        for m in &lost {
+            self.start(m);
+        }
+        let all: Vec<String> = voters.keys().map(|n| self.clients[n].clone()).collect();
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.etcdctl("3", &all, &["--command-timeout=2s", "put", &format!("{key}/back"), "x"]).is_none() {
+            assert!(Instant::now() < deadline, "{tag}: the voters take no write after step {}'s plug", step.number);
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
     /// A member gone: killed, its data wiped, no longer a client endpoint.
     fn forget(&mut self, name: &str) {
         self.kill(name);
@@ -177,6 +253,10 @@ fn execute(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &str) -> 
                 etcd.sh(&step.commands[..1]);
                 etcd.prepare_joiner(new, join, tag);
                 etcd.start(&name);
+                // Midway: the learner runs, not yet promoted. A domain's plug pulled now has
+                // the outcome the step's midway tolerance gives.
+                let joiner_domain = joining[&name].clone();
+                etcd.plug_midway(tag, step, k, &membership, (&name, joiner_domain.as_deref()));
                 etcd.sh(&step.commands[1..]);
                 membership.insert(name.clone(), joining[&name].clone());
             }
