@@ -40,6 +40,15 @@ fn rendered_errors(text: &str, errors: &[clusterdef_syntax::source::SourceError]
     }
 }
 
+/// The cluster every accepted input is changed to and from: Flatcar central services with
+/// static addresses, so a membership change can be planned.
+fn other_cluster() -> clusterdef::Cluster {
+    let text = "name: \"fuzz\", os: flatcar, network: { subnet: \"10.0.0.0/24\" },\ncentral: 3 across cabinets [a, b, c] { addresses: \"10.0.0.11\"..=\"10.0.0.15\" },\nworkers: 2,\n";
+    compile_source(text, &load)
+        .map(|c| c.checked.into_cluster())
+        .unwrap_or_else(|_| panic!("the fuzz target's own cluster compiles"))
+}
+
 /// The fuzz target. Panics (which the harness reports) if an invariant does not hold.
 pub fn dsl(data: &[u8]) -> Verdict {
     let text = String::from_utf8_lossy(data);
@@ -62,13 +71,26 @@ pub fn dsl(data: &[u8]) -> Verdict {
                 let _ = plan.tables();
             }
             // A change from the cluster to itself plans without a membership step, or is
-            // refused with findings; it never panics. And from the printed cluster to this one.
+            // refused with findings; it never panics. Nor does one to or from another cluster,
+            // each step naming a member of one side and its text written.
             let same = clusterdef::change::plan(compiled.cluster(), compiled.cluster(), &Default::default());
             if let Ok(same) = &same {
                 assert!(
                     same.steps.iter().all(|s| s.member.is_none()),
                     "a change to the same declaration moves no member: {same}"
                 );
+            }
+            let other = other_cluster();
+            for (from, to) in [(compiled.cluster(), &other), (&other, compiled.cluster())] {
+                match clusterdef::change::plan(from, to, &Default::default()) {
+                    Ok(plan) => {
+                        let _ = plan.to_string();
+                        let names: std::collections::HashSet<String> =
+                            from.etcd_members().into_iter().chain(to.etcd_members()).map(|m| m.name).collect();
+                        assert!(plan.steps.iter().filter_map(|s| s.member.as_ref()).all(|m| names.contains(m)));
+                    }
+                    Err(findings) => assert!(findings.iter().all(|f| !f.message.is_empty())),
+                }
             }
             Verdict::Accepted
         }
