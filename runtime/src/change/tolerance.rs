@@ -70,8 +70,8 @@ pub struct Tolerance {
 }
 
 impl Tolerance {
-    /// The worse of two moments: the fewer failures tolerated, each domain keeping quorum only
-    /// when it does at both (`domains` in the same order).
+    /// The worse of two moments, `self` then `other`: the fewer failures tolerated, each domain
+    /// keeping quorum only when it does at both (`domains` in the same order).
     pub fn worst(self, other: Tolerance) -> Tolerance {
         let domains = self
             .domains
@@ -83,7 +83,8 @@ impl Tolerance {
                 keeps_quorum: a.keeps_quorum && b.keeps_quorum,
             })
             .collect();
-        let base = if (other.serves, other.tolerates) < (self.serves, self.tolerates) { other } else { self };
+        // On a tie the later moment speaks (its domains are the ones that worsened).
+        let base = if (other.serves, other.tolerates) <= (self.serves, self.tolerates) { other } else { self };
         Tolerance { domains, ..base }
     }
 
