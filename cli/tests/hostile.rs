@@ -222,6 +222,9 @@ fn devices_fifos_and_directories_are_refused_without_reading() {
     bounded(&s.0, &["check", "unit.cluster"]).refused("unit.cluster:2:").refused("named pipe");
 }
 
+/// What a case puts where a file was.
+type Swap<'a> = dyn Fn(&Path) + 'a;
+
 /// The record of the declaration a render keeps in its output directory, swapped for
 /// something else: a symlink (to a device or a file outside), a FIFO, a directory, text that is
 /// no record, a record past the limit. Each is refused, at once, without reading the thing, and
@@ -237,7 +240,7 @@ fn a_swapped_declaration_record_is_refused_without_reading_it() {
         assert_eq!(run.code, Some(0), "{}", run.stderr);
         std::fs::remove_file(record(dir)).expect("the record is written");
     };
-    let cases: [(&str, &dyn Fn(&std::path::Path), &str); 6] = [
+    let cases: [(&str, &Swap<'_>, &str); 6] = [
         ("zero", &|p| std::os::unix::fs::symlink("/dev/zero", p).expect("link"), "symlink"),
         ("out", &|p| std::os::unix::fs::symlink(s.0.join("outside.json"), p).expect("link"), "symlink"),
         ("fifo", &|p| assert!(Command::new("mkfifo").arg(p).status().expect("mkfifo").success()), "named pipe"),
@@ -266,7 +269,7 @@ fn a_hostile_pki_directory_is_refused_or_skipped_without_reading() {
         "tls.cluster",
         "name: \"p\", os: flatcar, network: { subnet: \"10.0.0.0/24\" },\ncentral: 3 across cabinets [a, b, c] { addresses: \"10.0.0.11\"..=\"10.0.0.13\" },\ntls: { ca: \"/etc/ssl/etcd/ca.pem\", cert: \"/etc/ssl/etcd/m.pem\", key: \"/etc/ssl/etcd/k.pem\" },\n",
     );
-    let swaps: [(&str, &dyn Fn(&Path)); 3] = [
+    let swaps: [(&str, &Swap<'_>); 3] = [
         ("zero", &|p| std::os::unix::fs::symlink("/dev/zero", p).expect("link")),
         ("fifo", &|p| assert!(Command::new("mkfifo").arg(p).status().expect("mkfifo").success())),
         ("huge", &|p| std::fs::File::create(p).and_then(|f| f.set_len(2 << 20)).expect("sparse")),

@@ -102,23 +102,23 @@ fn steps_text(plan: &ChangePlan) -> String {
 pub fn may_render(dir: &Path, new: &Cluster) -> Result<(), Refusal> {
     let Some(record) = recorded(dir)? else { return Ok(()) };
     let shown = dir.display();
-    if let Some(progress) = &record.change {
-        if record.cluster == *new {
-            // A change in progress, rendered up to `step`: the whole NEW only once the last
-            // step that needs its own render has been.
-            let plan = change::plan(&progress.from, new, &every_risk()).map_err(|_| {
-                Refusal(format!("{shown} records a change in progress that no longer plans; run `clusterdef change`"))
-            })?;
-            let last = plan.steps.iter().filter(|s| needs_its_own_step(s.action)).map(|s| s.number).max().unwrap_or(0);
-            if progress.step < last {
-                return Err(Refusal(format!(
-                    "{shown} holds step {} of a change whose steps run to {last}; render the next with `clusterdef render NEW --step {} --from OLD`",
-                    progress.step,
-                    progress.step + 1
-                )));
-            }
-            return Ok(());
+    if let Some(progress) = &record.change
+        && record.cluster == *new
+    {
+        // A change in progress, rendered up to `step`: the whole NEW only once the last
+        // step that needs its own render has been.
+        let plan = change::plan(&progress.from, new, &every_risk()).map_err(|_| {
+            Refusal(format!("{shown} records a change in progress that no longer plans; run `clusterdef change`"))
+        })?;
+        let last = plan.steps.iter().filter(|s| needs_its_own_step(s.action)).map(|s| s.number).max().unwrap_or(0);
+        if progress.step < last {
+            return Err(Refusal(format!(
+                "{shown} holds step {} of a change whose steps run to {last}; render the next with `clusterdef render NEW --step {} --from OLD`",
+                progress.step,
+                progress.step + 1
+            )));
         }
+        return Ok(());
     }
     if record.cluster == *new {
         return Ok(());

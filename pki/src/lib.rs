@@ -33,7 +33,7 @@ use ring::rand::{SecureRandom, SystemRandom};
 mod der;
 mod renew;
 
-pub use renew::{Expiry, Renewed, expiries, renew};
+pub use renew::{Expiry, MAX_ENTRIES, Renewed, expiries, renew};
 
 /// One file of the PKI.
 #[derive(Clone, PartialEq, Eq)]

@@ -75,10 +75,10 @@ fn bench(c: &mut Criterion) {
     // A change between two such declarations: one more worker in the first fixed pool.
     let mut grown = target.clone();
     let mut pools = grown.pools.to_vec();
-    if let Some(pool) = pools.iter_mut().find(|p| matches!(p.size, clusterdef::Size::Fixed(_))) {
-        if let clusterdef::Size::Fixed(n) = &mut pool.size {
-            *n += 1;
-        }
+    if let Some(clusterdef::Size::Fixed(n)) =
+        pools.iter_mut().map(|p| &mut p.size).find(|s| matches!(s, clusterdef::Size::Fixed(_)))
+    {
+        *n += 1;
     }
     grown.pools = std::borrow::Cow::Owned(pools);
     let options = clusterdef::change::ChangeOptions::default();
