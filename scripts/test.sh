@@ -16,7 +16,7 @@ cargo test --workspace --locked
 # asserting no faster growth than n log n; a debug build's timings say little, so in release.
 cargo test --release --locked -p clusterdef-model -p clusterdef-syntax -p clusterdef --features clusterdef/import \
     --test growth -- --ignored
-for example in card small devtest production large_scale flatcar kubernetes; do
+for example in card small devtest production large_scale flatcar kubernetes change; do
     cargo run --quiet --locked -p clusterdef-examples --example "$example" >/dev/null
 done
-echo "examples: 7 passed, 0 failed"
+echo "examples: 8 passed, 0 failed"
