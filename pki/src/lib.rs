@@ -133,14 +133,20 @@ fn validity(params: &mut CertificateParams, years: i64) {
     params.not_after = now + time::Duration::days(365 * years);
 }
 
-fn authority(random: &SystemRandom, common_name: &str) -> Result<Authority, PkiError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+/// A CA's name, constraints and uses: what its certificate says and what signs as it.
+fn ca_params(common_name: &str) -> CertificateParams {
     let mut params = CertificateParams::default();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, common_name);
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params
+}
+
+fn authority(random: &SystemRandom, common_name: &str) -> Result<Authority, PkiError> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let mut params = ca_params(common_name);
     params.serial_number = Some(serial(random)?);
     validity(&mut params, 10);
     let cert = params.self_signed(&key)?;
@@ -163,13 +169,7 @@ fn authority_from(common_name: &str, pem: String, key_pem: String) -> Result<Aut
             "{common_name}'s certificate is not the one its key made: not a CA `clusterdef pki` wrote"
         )));
     }
-    let mut params = CertificateParams::default();
-    let mut dn = DistinguishedName::new();
-    dn.push(DnType::CommonName, common_name);
-    params.distinguished_name = dn;
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-    Ok(Authority { pem, issuer: Issuer::new(params, key), key_pem })
+    Ok(Authority { pem, issuer: Issuer::new(ca_params(common_name), key), key_pem })
 }
 
 /// A leaf certificate and its key, PEM.
