@@ -156,6 +156,8 @@ pub enum Action {
     Reconfigure,
     /// Workers added or removed (drained first with Kubernetes).
     Workers,
+    /// Nodes whose labels change (the kubelet sets its labels when it registers, never again).
+    Relabel,
     /// Kubernetes' control plane upgraded, member by member.
     UpgradeControlPlane,
     /// The kubelets upgraded, node by node (drained, upgraded, uncordoned).

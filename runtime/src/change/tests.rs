@@ -232,3 +232,27 @@ fn every_transition_rule_is_documented_with_whether_it_can_be_allowed() {
         assert!(row.contains(said), "`{}`'s row does not say {said}", rule.name());
     }
 }
+
+#[test]
+fn nodes_whose_labels_change_are_relabelled_by_hand() {
+    use clusterdef_model::Kubernetes;
+    let mut old = members("central", 3, &["a", "b", "c"], 11);
+    old.kubernetes = Some(Kubernetes::new("v1.36.3"));
+    let mut pool = Group::new("worker", "worker", Size::Fixed(2));
+    pool.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 31), last: Ipv4Addr::new(10, 0, 0, 39) };
+    pool.metadata = Cow::Owned(vec![(Cow::Borrowed("disk"), Cow::Borrowed("ssd"))]);
+    old.pools = Cow::Owned(vec![pool.clone()]);
+    let mut new = old.clone();
+    pool.metadata = Cow::Owned(vec![(Cow::Borrowed("gpu"), Cow::Borrowed("yes"))]);
+    new.pools = Cow::Owned(vec![pool]);
+    let plan = plan(&old, &new, &ChangeOptions::default()).expect("plans");
+    let relabel = plan.steps.iter().find(|s| s.action == Action::Relabel).expect("a relabel step");
+    assert_eq!(
+        relabel.commands,
+        [
+            "kubectl label node worker-1 gpu=yes disk- --overwrite",
+            "kubectl label node worker-2 gpu=yes disk- --overwrite"
+        ]
+    );
+    assert!(plan.steps.iter().all(|s| s.member.is_none()), "no member moves");
+}

@@ -2,7 +2,7 @@
 //! and removed (drained first with Kubernetes), Kubernetes upgraded a minor at a time, control
 //! plane before kubelets; and what changes without a step. O(machines).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use clusterdef_model::{Cluster, GroupRef, Machine};
 
@@ -116,6 +116,9 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
             rest,
         ));
     }
+    if kubernetes {
+        relabel(old, new, steps, rest);
+    }
     if let (Some(a), Some(b)) = (&old.kubernetes, &new.kubernetes)
         && a.version != b.version
     {
@@ -159,4 +162,53 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
     {
         notes.push("host configuration changes: no membership step; it reaches a machine with NEW's configuration (reprovisioned, or the files written by hand)".to_string());
     }
+}
+
+/// Each machine's node labels, by hostname: its node kind's (group and domain). O(machines +
+/// kinds).
+fn labels(cluster: &Cluster) -> HashMap<String, Vec<(String, String)>> {
+    let kinds: HashMap<(GroupRef, Option<usize>), Vec<(String, String)>> =
+        cluster.node_kinds().into_iter().map(|k| ((k.group, k.domain), k.labels)).collect();
+    cluster
+        .machines()
+        .into_iter()
+        .filter_map(|m| Some((m.hostname, kinds.get(&(m.group, m.domain))?.clone())))
+        .collect()
+}
+
+/// The nodes in both declarations whose labels differ: the kubelet's `--node-labels` apply when
+/// it registers and never again, so each is relabelled by hand (`kubectl label --overwrite`,
+/// `key-` for a label gone). O(machines × labels).
+fn relabel(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Tolerance) {
+    let before = labels(old);
+    let mut after: Vec<(String, Vec<(String, String)>)> = labels(new).into_iter().collect();
+    after.sort();
+    let mut commands = Vec::new();
+    let mut machines = Vec::new();
+    for (node, wanted) in &after {
+        let Some(had) = before.get(node) else { continue };
+        if had == wanted {
+            continue;
+        }
+        let set: Vec<String> = wanted.iter().filter(|l| !had.contains(l)).map(|(k, v)| format!("{k}={v}")).collect();
+        let gone: Vec<String> =
+            had.iter().filter(|(k, _)| !wanted.iter().any(|(w, _)| w == k)).map(|(k, _)| format!("{k}-")).collect();
+        let words: Vec<String> = set.into_iter().chain(gone).map(|w| super::etcdctl::shell_word(&w)).collect();
+        commands.push(format!("kubectl label node {node} {} --overwrite", words.join(" ")));
+        machines
+            .push(format!("{node}: NEW's configuration (its kubelet registers these labels when it registers anew)"));
+    }
+    if commands.is_empty() {
+        return;
+    }
+    steps.push(step(
+        Action::Relabel,
+        format!("relabel {} nodes", commands.len()),
+        machines,
+        commands,
+        vec![
+            "pods placed by the old labels keep running where they are (required node affinity is ignored during execution): `kubectl rollout restart` the workloads whose placement changes".to_string(),
+        ],
+        rest,
+    ));
 }
