@@ -164,10 +164,13 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
     }
 }
 
+/// A node's labels, in order.
+type Labels = Vec<(String, String)>;
+
 /// Each machine's node labels, by hostname: its node kind's (group and domain). O(machines +
 /// kinds).
-fn labels(cluster: &Cluster) -> HashMap<String, Vec<(String, String)>> {
-    let kinds: HashMap<(GroupRef, Option<usize>), Vec<(String, String)>> =
+fn labels(cluster: &Cluster) -> HashMap<String, Labels> {
+    let kinds: HashMap<(GroupRef, Option<usize>), Labels> =
         cluster.node_kinds().into_iter().map(|k| ((k.group, k.domain), k.labels)).collect();
     cluster
         .machines()
@@ -181,7 +184,7 @@ fn labels(cluster: &Cluster) -> HashMap<String, Vec<(String, String)>> {
 /// `key-` for a label gone). O(machines × labels).
 fn relabel(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Tolerance) {
     let before = labels(old);
-    let mut after: Vec<(String, Vec<(String, String)>)> = labels(new).into_iter().collect();
+    let mut after: Vec<(String, Labels)> = labels(new).into_iter().collect();
     after.sort();
     let mut commands = Vec::new();
     let mut machines = Vec::new();
