@@ -920,3 +920,4 @@ fn boots_the_flatcar_large_scale_seed_across_routed_zones_and_pulls_each_zones_p
     assert!(bootable_here(cluster));
     boot_and_unplug("large-scale", "large", cluster);
 }
+mod change;

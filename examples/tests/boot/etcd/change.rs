@@ -101,7 +101,13 @@ impl Etcd {
         let bin = self.etcdctl.parent().expect("etcdctl's directory");
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
         let script = format!("set -e\n{}\n", commands.join("\n"));
-        let out = Command::new("sh").arg("-c").arg(&script).env("PATH", path).output().expect("run sh");
+        // Under a time limit: a learner that never catches up would keep the promotion going.
+        let out = Command::new(tool("timeout"))
+            .args(["180", "sh", "-c"])
+            .arg(&script)
+            .env("PATH", path)
+            .output()
+            .expect("run sh");
         assert!(
             out.status.success(),
             "the step's commands failed:\n{script}\n{}{}; logs in {}",
