@@ -137,8 +137,8 @@ pub(crate) fn step_of(
     step: u32,
     dead: &[String],
 ) -> Result<(EtcdJoin, clusterdef::Cluster, usize), Outcome> {
-    let allow = ChangeRule::ALL.iter().filter(|r| r.allowable()).map(|r| (*r, "render --step".to_string())).collect();
-    let (old, plan) = planned(from, new, &ChangeOptions { dead: dead.to_vec(), allow }, Format::Text)?;
+    let options = ChangeOptions { dead: dead.to_vec(), ..ChangeOptions::every_risk("render --step") };
+    let (old, plan) = planned(from, new, &options, Format::Text)?;
     let Some(found) = plan.steps.get(step as usize - 1) else {
         return Err(usage(&format!("the change has {} steps; there is no step {step}", plan.steps.len())));
     };

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use clusterdef::change::{self, Action, ChangeOptions, ChangePlan, ChangeRule};
+use clusterdef::change::{self, Action, ChangeOptions, ChangePlan};
 use clusterdef::{Artifacts, Cluster};
 use serde::{Deserialize, Serialize};
 
@@ -79,10 +79,7 @@ fn recorded(dir: &Path) -> Result<Option<Record>, Refusal> {
 /// Every allowable transition rule taken: whether to take a risk is `clusterdef change`'s to
 /// say; here only the steps matter.
 fn every_risk() -> ChangeOptions {
-    ChangeOptions {
-        dead: Vec::new(),
-        allow: ChangeRule::ALL.iter().filter(|r| r.allowable()).map(|r| (*r, "render".to_string())).collect(),
-    }
+    ChangeOptions::every_risk("render")
 }
 
 fn steps_text(plan: &ChangePlan) -> String {

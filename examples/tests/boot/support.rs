@@ -434,3 +434,14 @@ pub fn scenario_cluster(
         }
     }
 }
+
+/// etcd's membership from `etcdctl member list -w json`: (name, is learner) of each member.
+pub fn members_listed(json: &str) -> std::collections::BTreeSet<(String, bool)> {
+    let list: serde_json::Value = serde_json::from_str(json).expect("member list JSON");
+    list["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| (m["name"].as_str().unwrap_or_default().to_string(), m["isLearner"].as_bool().unwrap_or(false)))
+        .collect()
+}

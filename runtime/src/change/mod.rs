@@ -38,6 +38,15 @@ pub struct ChangeOptions {
     pub allow: Vec<(ChangeRule, String)>,
 }
 
+impl ChangeOptions {
+    /// Every allowable transition rule taken, with `reason`: for a front end that needs only a
+    /// change's steps (which step a render is), never for deciding to take the risks.
+    pub fn every_risk(reason: &str) -> ChangeOptions {
+        let allow = ChangeRule::ALL.iter().filter(|r| r.allowable()).map(|r| (*r, reason.to_string())).collect();
+        ChangeOptions { dead: Vec::new(), allow }
+    }
+}
+
 macro_rules! change_rules {
     ($($variant:ident { name: $name:literal, allowable: $allowable:literal, doc: $doc:literal, })*) => {
         /// A rule on the transition from one declaration to another.

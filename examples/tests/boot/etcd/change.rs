@@ -121,13 +121,7 @@ impl Etcd {
     fn member_list(&self) -> BTreeSet<(String, bool)> {
         let endpoints = self.running_endpoints();
         let out = self.etcdctl("3", &endpoints, &["member", "list", "-w", "json"]).expect("member list");
-        let list: serde_json::Value = serde_json::from_str(&out).expect("member list JSON");
-        list["members"]
-            .as_array()
-            .expect("members")
-            .iter()
-            .map(|m| (m["name"].as_str().unwrap_or_default().to_string(), m["isLearner"].as_bool().unwrap_or(false)))
-            .collect()
+        crate::support::members_listed(&out)
     }
 
     /// The joining member, from the drop-in `render NEW --step N` writes, applied by Ignition.

@@ -117,13 +117,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, tag: &str) {
             etcdctl(old, booted.machine(&operator), &endpoints(&membership), "member list -w json")
         });
         assert!(ok, "{tag}: member list after step {}: {list}", step.number);
-        let listed: serde_json::Value = serde_json::from_str(&list).expect("member list JSON");
-        let listed: BTreeSet<(String, bool)> = listed["members"]
-            .as_array()
-            .expect("members")
-            .iter()
-            .map(|m| (m["name"].as_str().unwrap_or_default().to_string(), m["isLearner"].as_bool().unwrap_or(false)))
-            .collect();
+        let listed = crate::support::members_listed(&list);
         let wanted: BTreeSet<(String, bool)> = membership.iter().map(|n| (n.clone(), false)).collect();
         assert_eq!(listed, wanted, "{tag}: etcd's membership after step {} ({})", step.number, step.title);
         let key = format!("/change/step-{}", step.number);
