@@ -234,12 +234,27 @@ impl Machine {
     /// Runs `script` with `/bin/sh` inside the machine (all its namespaces): whether it
     /// succeeded, and what it printed.
     pub fn sh(&self, script: &str) -> (bool, String) {
-        let out = Command::new(tool("nsenter"))
-            .args(["-t", &self.leader.to_string(), "-a", "/bin/sh", "-c", script])
-            .output()
-            .expect("run nsenter");
+        let out = self.sh_output(script);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         (out.status.success(), text.trim().to_string())
+    }
+
+    /// Like [`Machine::sh`], but a success answers with stdout alone: what a program prints
+    /// on stderr while it succeeds (etcdctl's retry warnings) is not part of its answer.
+    pub fn sh_answer(&self, script: &str) -> (bool, String) {
+        let out = self.sh_output(script);
+        if out.status.success() {
+            return (true, String::from_utf8_lossy(&out.stdout).trim().to_string());
+        }
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (false, text.trim().to_string())
+    }
+
+    fn sh_output(&self, script: &str) -> std::process::Output {
+        Command::new(tool("nsenter"))
+            .args(["-t", &self.leader.to_string(), "-a", "/bin/sh", "-c", script])
+            .output()
+            .expect("run nsenter")
     }
 
     /// Waits until systemd has finished booting (`running`, or `degraded` when a unit failed),
@@ -504,13 +519,13 @@ fn gateway_of(subnet: Ipv4Net, gateway: Option<Ipv4Addr>) -> String {
 }
 
 /// etcdctl (3.5) inside `machine`, against `endpoints`, with the machine's certificate when the
-/// cluster has TLS.
+/// cluster has TLS; on success its stdout, which is all a reader of its JSON may be given.
 fn etcdctl(cluster: &Cluster, machine: &Machine, endpoints: &str, command: &str) -> (bool, String) {
     let tls = cluster
         .tls
         .as_ref()
         .map_or_else(String::new, |t| format!(" --cacert={} --cert={} --key={}", t.ca, t.cert, t.key));
-    machine.sh(&format!("ETCDCTL_API=3 /opt/etcd-3.5/etcdctl --dial-timeout=3s --command-timeout=5s --endpoints={endpoints}{tls} {command}"))
+    machine.sh_answer(&format!("ETCDCTL_API=3 /opt/etcd-3.5/etcdctl --dial-timeout=3s --command-timeout=5s --endpoints={endpoints}{tls} {command}"))
 }
 
 /// The v2 API through `endpoints` (the gateway serves both).
@@ -519,7 +534,8 @@ fn etcdctl_v2(cluster: &Cluster, machine: &Machine, endpoints: &str, command: &s
         .tls
         .as_ref()
         .map_or_else(String::new, |t| format!(" --ca-file={} --cert-file={} --key-file={}", t.ca, t.cert, t.key));
-    machine.sh(&format!("ETCDCTL_API=2 /opt/etcd-3.5/etcdctl --timeout=5s --endpoints={endpoints}{tls} {command}"))
+    machine
+        .sh_answer(&format!("ETCDCTL_API=2 /opt/etcd-3.5/etcdctl --timeout=5s --endpoints={endpoints}{tls} {command}"))
 }
 
 /// Retries `check` until it holds or `within` passes; the last answer.
