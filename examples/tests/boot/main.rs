@@ -13,6 +13,7 @@ mod machines;
 mod nodes;
 mod readback;
 mod support;
+mod writer;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

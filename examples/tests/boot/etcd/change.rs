@@ -12,13 +12,12 @@
 //! NEW's members, and every write the client saw acknowledged is there (a linearizable read).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
-use clusterdef::change::{Action, ChangeOptions, ChangePlan, ChangeRule, plan};
+use clusterdef::change::{Action, ChangeOptions, ChangePlan, plan};
 use clusterdef::render::EtcdJoin;
 
 use super::*;
+use crate::writer::{Writer, allow_windows, assert_none_lost};
 
 static THREE: Cluster = cluster! {
     name: "change", os: flatcar, network: { subnet: "127.0.0.0/8" },
@@ -50,48 +49,6 @@ fn at(cluster: &Cluster, octet: u8) -> Cluster {
         *list = std::borrow::Cow::Owned(moved);
     }
     c
-}
-
-/// The client writing through the running members, one key after another.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    endpoints: Arc<Mutex<Vec<String>>>,
-    acknowledged: Arc<Mutex<Vec<u64>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl Writer {
-    fn start(etcdctl: PathBuf, endpoints: Vec<String>) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let endpoints = Arc::new(Mutex::new(endpoints));
-        let acknowledged = Arc::new(Mutex::new(Vec::new()));
-        let (s, e, a) = (stop.clone(), endpoints.clone(), acknowledged.clone());
-        let thread = std::thread::spawn(move || {
-            let mut i = 0u64;
-            while !s.load(Ordering::Relaxed) {
-                let list = e.lock().unwrap_or_else(|p| p.into_inner()).join(",");
-                let ok = Command::new(&etcdctl)
-                    .env_clear()
-                    .args([&format!("--endpoints={list}"), "--command-timeout=2s", "put", &format!("/w/{i:08}"), "x"])
-                    .output()
-                    .is_ok_and(|o| o.status.success());
-                if ok {
-                    a.lock().unwrap_or_else(|p| p.into_inner()).push(i);
-                }
-                i += 1;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        });
-        Writer { stop, endpoints, acknowledged, thread: Some(thread) }
-    }
-
-    fn finish(mut self) -> Vec<u64> {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        std::mem::take(&mut *self.acknowledged.lock().unwrap_or_else(|p| p.into_inner()))
-    }
 }
 
 impl Etcd {
@@ -202,20 +159,11 @@ impl Etcd {
         }
     }
 
-    /// Whether a write through `endpoints` succeeds: within 20 s where the plan says quorum is
-    /// kept (a new leader may be elected first), within 6 s where it says it is lost (then none
-    /// should).
+    /// Whether a write through `endpoints` succeeds, as [`crate::writer::write_within`] tries.
     fn write_within(&self, endpoints: &[&str], key: &str, kept: bool) -> bool {
-        let deadline = Instant::now() + if kept { Duration::from_secs(20) } else { Duration::from_secs(6) };
-        loop {
-            if self.etcdctl("3", endpoints, &["--command-timeout=2s", "put", key, "written"]).is_some() {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
+        crate::writer::write_within(kept, || {
+            self.etcdctl("3", endpoints, &["--command-timeout=2s", "put", key, "written"]).is_some()
+        })
     }
 
     /// A domain's loss had the outcome the plan gives, or the test fails saying where.
@@ -246,7 +194,10 @@ fn execute(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &str) -> 
     for dead in &options.dead {
         etcd.forget(dead);
     }
-    let writer = Writer::start(etcd.etcdctl.clone(), etcd.running_endpoints().iter().map(|s| s.to_string()).collect());
+    let writer = Writer::start(
+        vec![etcd.etcdctl.clone().into()],
+        etcd.running_endpoints().iter().map(|s| s.to_string()).collect(),
+    );
     // Each member's failure domain as it runs now: OLD's, then NEW's for each that joins.
     let domain_of = |c: &Cluster| -> BTreeMap<String, Option<String>> {
         clusterdef::change::members_of(c).expect("static members").into_iter().map(|m| (m.name, m.domain)).collect()
@@ -275,8 +226,7 @@ fn execute(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &str) -> 
             Action::Reconfigure | Action::Workers => continue,
             other => panic!("{tag}: step {} ({other:?}) is not run here", step.number),
         }
-        *writer.endpoints.lock().unwrap_or_else(|p| p.into_inner()) =
-            etcd.running_endpoints().iter().map(|s| s.to_string()).collect();
+        writer.write_through(etcd.running_endpoints().iter().map(|s| s.to_string()).collect());
         etcd.wait_healthy(Duration::from_secs(60));
         let listed = etcd.member_list();
         let wanted: BTreeSet<(String, bool)> = membership.keys().map(|n| (n.clone(), false)).collect();
@@ -319,17 +269,8 @@ fn execute(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &str) -> 
     assert_eq!(membership, joining, "{tag}: the steps end at NEW's members, each in its domain");
     let endpoints = etcd.running_endpoints();
     let keys = etcd.etcdctl("3", &endpoints, &["get", "/w/", "--prefix", "--keys-only"]).expect("read back");
-    let stored: BTreeSet<u64> =
-        keys.lines().filter_map(|l| l.strip_prefix("/w/")).filter_map(|n| n.parse().ok()).collect();
-    let lost: Vec<&u64> = acknowledged.iter().filter(|i| !stored.contains(i)).collect();
-    assert!(lost.is_empty(), "{tag}: acknowledged writes lost: {lost:?}");
-    assert!(acknowledged.len() > 5, "{tag}: the client wrote throughout ({} writes)", acknowledged.len());
-    println!("{tag}: {} steps, {} acknowledged writes, none lost", plan.steps.len(), acknowledged.len());
+    assert_none_lost(tag, plan.steps.len(), &acknowledged, &keys);
     plan
-}
-
-fn allow_windows() -> ChangeOptions {
-    ChangeOptions { dead: Vec::new(), allow: vec![(ChangeRule::DomainQuorum, "proven step by step".into())] }
 }
 
 #[test]

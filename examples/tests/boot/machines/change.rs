@@ -1,16 +1,28 @@
-//! Changes executed on booted machines: the production layout grown from three members to five,
-//! and shrunk from five to three. OLD's machines boot from OLD's Ignition configs (real Ignition, systemd as PID
-//! 1, etcd-member from the rendered drop-in); each joining machine is installed with the
-//! configuration `render NEW --step N --from OLD` writes and booted at its step; every command
-//! of the plan runs, as printed, in a shell on the first member, with the etcdctl a member has.
-//! A removed member's machine is powered off once it is removed. After every step etcd's member
-//! list is the plan's and a write succeeds; at the end a linearizable read finds every step's
-//! write.
+//! Changes executed on booted machines: the production layout grown from three members to five
+//! and shrunk from five to three, the dev/test node grown into three members, a dead member
+//! replaced, a member moved to another cabinet. OLD's machines boot from OLD's Ignition configs
+//! (real Ignition, systemd as PID 1, etcd-member from the rendered drop-in); each joining
+//! machine is installed afresh (a new disk) with the configuration `render NEW --step N --from
+//! OLD` writes and booted at its step; every command of the plan runs, as printed, in a shell on
+//! a running member (one that stays when there is one), with the etcdctl a member has. A
+//! removed member's machine is powered off once it is removed; a dead member's machine is
+//! powered off before the change is planned and never comes back.
+//!
+//! A client writes through the running members from the hub throughout. Midway through every
+//! join (the learner booted, not yet promoted), one failure domain's plug is pulled (one whose
+//! loss costs the most voters) and a write through the voters left succeeds exactly when the
+//! step's midway tolerance says; the machines boot again. After every step etcd's member list
+//! is the plan's and a write succeeds; at the end a linearizable read finds every step's write
+//! and every write the client saw acknowledged.
 
-use clusterdef::change::{Action, ChangeOptions, ChangeRule, plan};
+use std::ffi::OsString;
+
+use clusterdef::change::{Action, ChangeOptions, ChangePlan, Step, plan};
 use clusterdef::{Artifacts, Render, RenderOptions};
 
+use super::bed::BedMachine;
 use super::*;
+use crate::writer::{Writer, allow_windows, assert_none_lost, write_within};
 
 static THREE: Cluster = clusterdef::cluster! {
     name: "grow", os: flatcar,
@@ -24,121 +36,284 @@ static FIVE: Cluster = clusterdef::cluster! {
     central: 5 across cabinets [a, b, c] { addresses: "10.0.0.11".."10.0.0.15" },
     allow(etcd_tls, reason = "the membership change; TLS has its own tests"),
 };
+static MOVED: Cluster = clusterdef::cluster! {
+    name: "grow", os: flatcar,
+    network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
+    central: 3 across cabinets [a, b, d] { addresses: "10.0.0.11".."10.0.0.15" },
+    allow(etcd_tls, reason = "the membership change; TLS has its own tests"),
+};
+static DEV: Cluster = clusterdef::cluster! {
+    name: "grow", os: flatcar,
+    network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
+    etcd_node: "10.0.0.10",
+    allow(etcd_tls, reason = "the membership change; TLS has its own tests"),
+};
 
 #[test]
 fn change_three_to_five_on_booted_machines() {
     let _serial = crate::support::heavy();
-    execute_booted(&bootable(&THREE), &bootable(&FIVE), "grow");
+    let plan = execute_booted(&bootable(&THREE), &bootable(&FIVE), &allow_windows(), "grow");
+    assert_eq!(plan.steps.iter().filter(|s| s.action == Action::Join).count(), 2);
 }
 
 #[test]
 fn change_five_to_three_on_booted_machines() {
     let _serial = crate::support::heavy();
-    execute_booted(&bootable(&FIVE), &bootable(&THREE), "shrink");
+    let plan = execute_booted(&bootable(&FIVE), &bootable(&THREE), &allow_windows(), "shrink");
+    assert_eq!(plan.steps.iter().filter(|s| s.action == Action::Leave).count(), 2);
 }
 
-/// Runs the change from `old` to `new` on booted machines, as the module says. One of the two
-/// declarations holds every machine of the other (a growth or a shrink at the same addresses);
-/// the bed is laid out for that one. Removed members are powered off after their removal.
-fn execute_booted(old: &Cluster, new: &Cluster, tag: &str) {
-    let options =
-        ChangeOptions { dead: Vec::new(), allow: vec![(ChangeRule::DomainQuorum, "proven step by step".into())] };
-    let plan = plan(old, new, &options).expect("the change plans");
-    let larger = if new.etcd_members().len() >= old.etcd_members().len() { new } else { old };
-    // Each machine's first-boot configuration: OLD's for its members, the step's for a joiner.
+#[test]
+fn change_the_dev_node_grown_into_three_members_on_booted_machines() {
+    let _serial = crate::support::heavy();
+    let plan = execute_booted(&bootable(&DEV), &bootable(&THREE), &allow_windows(), "dev-to-3");
+    let order: Vec<(Action, Option<&str>)> = plan.steps.iter().map(|s| (s.action, s.member.as_deref())).collect();
+    assert_eq!(order.iter().filter(|(a, _)| *a == Action::Join).count(), 3, "{order:?}");
+    assert_eq!(order.iter().filter_map(|(_, m)| *m).next_back(), Some("etcd-1"), "the dev node leaves last");
+}
+
+#[test]
+fn change_a_dead_member_replaced_on_booted_machines() {
+    let _serial = crate::support::heavy();
+    let options = ChangeOptions { dead: vec!["central-2".into()], ..allow_windows() };
+    let plan = execute_booted(&bootable(&THREE), &bootable(&THREE), &options, "dead");
+    let order: Vec<(Action, Option<&str>)> = plan.steps.iter().map(|s| (s.action, s.member.as_deref())).collect();
+    assert_eq!(order[..2], [(Action::RemoveDead, Some("central-2")), (Action::Join, Some("central-2"))]);
+}
+
+#[test]
+fn change_a_member_moved_to_another_cabinet_on_booted_machines() {
+    let _serial = crate::support::heavy();
+    let plan = execute_booted(&bootable(&THREE), &bootable(&MOVED), &allow_windows(), "moved");
+    let order: Vec<(Action, Option<&str>)> = plan.steps.iter().map(|s| (s.action, s.member.as_deref())).collect();
+    assert_eq!(order[..2], [(Action::Leave, Some("central-3")), (Action::Join, Some("central-3"))]);
+}
+
+/// etcdctl 3.5 run from the hub (the operator's workstation: it reaches every machine), through
+/// `endpoints`; its stdout when it succeeds.
+fn from_hub(booted: &Booted, endpoints: &[String], args: &[&str]) -> Option<String> {
+    let out = Command::new(tool("ip"))
+        .args(["netns", "exec", booted.hub()])
+        .arg(crate::support::etcd_35("etcdctl"))
+        .env_clear()
+        .arg(format!("--endpoints={}", endpoints.join(",")))
+        .args(["--dial-timeout=2s", "--command-timeout=3s"])
+        .args(args)
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Whether a write through `endpoints` from the hub succeeds, as [`write_within`] tries.
+fn write_from_hub(booted: &Booted, endpoints: &[String], key: &str, kept: bool) -> bool {
+    write_within(kept, || from_hub(booted, endpoints, &["put", key, "written"]).is_some())
+}
+
+/// The change's bed: every machine of OLD and NEW, each member of OLD installed from OLD's
+/// config, each machine only NEW has from its first join's; and which of them were installed
+/// with that join's config (the others are installed afresh when they join).
+fn bed_of(old: &Cluster, new: &Cluster, plan: &ChangePlan) -> (Vec<BedMachine>, Artifacts, BTreeSet<String>) {
     let mut configs = Artifacts::default();
+    let mut bed: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     let first = old.render().expect("OLD renders");
-    for m in old.etcd_members() {
-        let path = format!("ignition/{}.ign", m.name);
-        configs.insert(path.clone(), first.get(&path).expect("a member's config").to_vec());
+    for (hostname, config, domain) in machines_of(&old.plan()) {
+        configs.insert(config.clone(), first.get(&config).expect("a machine's config").to_vec());
+        bed.insert(hostname, (config, domain));
     }
-    for step in &plan.steps {
-        if let Some(join) = &step.join {
-            let options = RenderOptions { etcd_join: Some(join.clone()), ..RenderOptions::default() };
-            let rendered = new.render_with(&options).expect("the step renders");
-            let path = format!("ignition/{}.ign", join.member);
-            configs.insert(path.clone(), rendered.get(&path).expect("the joiner's config").to_vec());
+    let mut fresh = BTreeSet::new();
+    for (hostname, _, domain) in machines_of(&new.plan()) {
+        if bed.contains_key(&hostname) {
+            continue;
         }
+        let step = plan.steps.iter().find(|s| s.join.as_ref().is_some_and(|j| j.member == hostname));
+        let step = step.unwrap_or_else(|| panic!("{hostname} is only NEW's and joins at no step"));
+        let config = format!("step-{}/ignition/{hostname}.ign", step.number);
+        configs.insert(config.clone(), step_config(new, step));
+        bed.insert(hostname.clone(), (config, domain));
+        fresh.insert(hostname);
     }
-    let mut booted = Booted::install(tag, larger, &configs);
-    let members: Vec<String> = old.etcd_members().into_iter().map(|m| m.name).collect();
-    for name in &members {
+    let machines = bed.into_iter().map(|(hostname, (config, domain))| (hostname, config, domain)).collect();
+    (machines, configs, fresh)
+}
+
+/// The config the joiner of `step` boots with: what `render NEW --step N` writes for it.
+fn step_config(new: &Cluster, step: &Step) -> Vec<u8> {
+    let join = step.join.as_ref().expect("a joiner's membership");
+    let options = RenderOptions { etcd_join: Some(join.clone()), ..RenderOptions::default() };
+    let rendered = new.render_with(&options).expect("the step renders");
+    rendered.get(&format!("ignition/{}.ign", join.member)).expect("the joiner's config").to_vec()
+}
+
+/// Runs the change from `old` to `new` on booted machines, as the module says.
+fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &str) -> ChangePlan {
+    assert!(old.tls.is_none() && new.tls.is_none(), "{tag}: the hub's client speaks plain HTTP");
+    let plan = plan(old, new, options).unwrap_or_else(|f| panic!("{tag}: the change is refused: {f:?}"));
+    println!("{tag}:\n{plan}");
+    let (machines, configs, mut fresh) = bed_of(old, new, &plan);
+    let mut booted = Booted::install_machines(tag, new, new.plan(), &machines, &configs);
+    // Each member as it runs now: OLD's, then NEW's for each that joins.
+    let members = |c: &Cluster| -> BTreeMap<String, clusterdef::change::Member> {
+        clusterdef::change::members_of(c).expect("static members").into_iter().map(|m| (m.name.clone(), m)).collect()
+    };
+    let (mut membership, joining) = (members(old), members(new));
+    for name in membership.keys() {
         booted.machines.get_mut(name).expect("a member").boot();
     }
-    for name in &members {
+    for name in membership.keys() {
         booted.machine(name).wait_booted(Duration::from_secs(120));
     }
-    // The operator works on a member that stays.
-    let stays: BTreeSet<String> = new.etcd_members().into_iter().map(|m| m.name).collect();
-    let operator = members.iter().find(|m| stays.contains(*m)).cloned().expect("a member that stays");
-    let endpoints = |names: &BTreeSet<String>| -> String {
-        new.etcd_members()
-            .into_iter()
-            .chain(old.etcd_members())
-            .filter(|m| names.contains(&m.name))
-            .map(|m| clusterdef::render::cloud_config::client_url(&m))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>()
-            .join(",")
+    let urls = |of: &BTreeMap<String, clusterdef::change::Member>, without: &[String]| -> Vec<String> {
+        of.values().filter(|m| !without.contains(&m.name)).map(|m| m.client_url.clone()).collect()
     };
-    let mut membership: BTreeSet<String> = members.iter().cloned().collect();
     let (ok, health) = eventually(Duration::from_secs(90), || {
-        etcdctl(old, booted.machine(&operator), &endpoints(&membership), "endpoint health")
+        let answer = from_hub(&booted, &urls(&membership, &[]), &["endpoint", "health"]);
+        (answer.is_some(), answer.unwrap_or_default())
     });
     assert!(ok, "{tag}: OLD's members are healthy: {health}");
-    // The commands as a script on the operator's member, run by `sh` under a time limit (a
-    // learner that never catches up would keep the promotion loop going).
-    let run = |booted: &Booted, commands: &[String]| {
-        let body = format!("set -e\nexport PATH=/opt/etcd-3.5:$PATH\n{}\n", commands.join("\n"));
-        let script = format!("cat >/run/step.sh <<'STEP'\n{body}STEP\ntimeout 180 sh /run/step.sh");
-        let (ok, said) = booted.machine(&operator).sh(&script);
-        assert!(ok, "{tag}: the step's commands, run on {operator}:\n{body}\n{said}");
-    };
-    for step in &plan.steps {
+    // A dead member's machine is gone for good before the change is planned; its name may
+    // come back as a new member.
+    let mut dead: Vec<String> = options.dead.clone();
+    for name in &dead {
+        booted.machines.get_mut(name).expect("the dead member's machine").pull_plug();
+    }
+    let writer = Writer::start(
+        vec![tool("ip").into(), "netns".into(), "exec".into(), booted.hub().into(), etcd_35_ctl()],
+        urls(&membership, &dead),
+    );
+    let stays: BTreeSet<&String> = joining.keys().collect();
+    for (k, step) in plan.steps.iter().enumerate() {
         let name = step.member.clone().unwrap_or_default();
+        // The commands run on a running member other than the step's, one that stays if any.
+        let running: Vec<String> = membership.keys().filter(|m| **m != name && !dead.contains(m)).cloned().collect();
+        let operator = running.iter().find(|m| stays.contains(m)).or(running.first()).cloned();
+        let operator = operator.unwrap_or_else(|| panic!("{tag}: no member to run step {} on", step.number));
+        let run = |booted: &Booted, commands: &[String]| {
+            // A script on the operator's member, under a time limit (a learner that never
+            // catches up would keep the promotion loop going).
+            let body = format!("set -e\nexport PATH=/opt/etcd-3.5:$PATH\n{}\n", commands.join("\n"));
+            let script = format!("cat >/run/step.sh <<'STEP'\n{body}STEP\ntimeout 180 sh /run/step.sh");
+            let (ok, said) = booted.machine(&operator).sh(&script);
+            assert!(ok, "{tag}: the step's commands, run on {operator}:\n{body}\n{said}");
+        };
         match step.action {
             Action::Join => {
                 run(&booted, &step.commands[..1]);
+                if !fresh.remove(&name) {
+                    let config = format!("step-{}/ignition/{name}.ign", step.number);
+                    let text = String::from_utf8(step_config(new, step)).expect("a config is text");
+                    booted.reinstall(tag, &name, &config, &text);
+                }
                 booted.machines.get_mut(&name).expect("the joiner").boot();
                 booted.machine(&name).wait_booted(Duration::from_secs(120));
+                let voters: BTreeMap<String, clusterdef::change::Member> =
+                    membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
+                plug_midway(&mut booted, tag, step, k, &voters, &joining[&name]);
                 run(&booted, &step.commands[1..]);
-                membership.insert(name.clone());
+                membership.insert(name.clone(), joining[&name].clone());
             }
             Action::Leave => {
                 run(&booted, &step.commands);
                 booted.machines.get_mut(&name).expect("the leaver").pull_plug();
                 membership.remove(&name);
             }
+            Action::RemoveDead => {
+                run(&booted, &step.commands);
+                membership.remove(&name);
+                dead.retain(|d| *d != name);
+            }
             Action::Reconfigure => continue,
             other => panic!("{tag}: step {} ({other:?}) is not part of this change", step.number),
         }
+        writer.write_through(urls(&membership, &dead));
+        let listed_by = running.iter().find(|m| membership.contains_key(*m)).unwrap_or(&operator).clone();
+        let listed_at = membership.values().map(|m| m.client_url.clone()).collect::<Vec<_>>().join(",");
         let (ok, list) = eventually(Duration::from_secs(60), || {
-            etcdctl(old, booted.machine(&operator), &endpoints(&membership), "member list -w json")
+            etcdctl(old, booted.machine(&listed_by), &listed_at, "member list -w json")
         });
         assert!(ok, "{tag}: member list after step {}: {list}", step.number);
         let listed = crate::support::members_listed(&list);
-        let wanted: BTreeSet<(String, bool)> = membership.iter().map(|n| (n.clone(), false)).collect();
+        let wanted: BTreeSet<(String, bool)> = membership.keys().map(|n| (n.clone(), false)).collect();
         assert_eq!(listed, wanted, "{tag}: etcd's membership after step {} ({})", step.number, step.title);
+        assert_eq!(step.after.voters as usize, membership.len(), "{tag}: the plan's voters after step {}", step.number);
         let key = format!("/change/step-{}", step.number);
-        let (wrote, said) = eventually(Duration::from_secs(30), || {
-            etcdctl(old, booted.machine(&operator), &endpoints(&membership), &format!("put {key} done"))
-        });
-        assert!(wrote, "{tag}: a write after step {}: {said}", step.number);
+        let wrote = write_from_hub(&booted, &urls(&membership, &dead), &key, true);
+        assert!(wrote, "{tag}: a write after step {}", step.number);
     }
-    let (read, said) = etcdctl(
-        old,
-        booted.machine(&operator),
-        &endpoints(&membership),
-        "get /change/ --prefix --keys-only --consistency=l",
+    let acknowledged = writer.finish();
+    let names = |m: &BTreeMap<String, clusterdef::change::Member>| m.keys().cloned().collect::<BTreeSet<_>>();
+    assert_eq!(names(&membership), names(&joining), "{tag}: NEW's members");
+    let endpoints = urls(&membership, &[]);
+    let said = from_hub(&booted, &endpoints, &["get", "/", "--prefix", "--keys-only", "--consistency=l"])
+        .unwrap_or_else(|| panic!("{tag}: a linearizable read at the end"));
+    for step in plan.steps.iter().filter(|s| s.member.is_some() && s.action != Action::Reconfigure) {
+        let key = format!("/change/step-{}", step.number);
+        assert!(said.lines().any(|l| l == key), "{tag}: step {}'s write is kept", step.number);
+    }
+    assert_none_lost(tag, plan.steps.len(), &acknowledged, &said);
+    plan
+}
+
+/// etcd 3.5's etcdctl on the host, for the hub's client.
+fn etcd_35_ctl() -> OsString {
+    crate::support::etcd_35("etcdctl").into()
+}
+
+/// Inside a join step, with the learner `joiner` booted: pulls the plug of one failure domain
+/// (of those costing the most voters, round-robin by `k`): its running voters' machines (`voters` are
+/// those running), and the learner's if it is there. A write through the voters left succeeds exactly when the step's midway
+/// tolerance says; then the machines boot again and the voters take writes.
+fn plug_midway(
+    booted: &mut Booted,
+    tag: &str,
+    step: &Step,
+    k: usize,
+    voters: &BTreeMap<String, clusterdef::change::Member>,
+    joiner: &clusterdef::change::Member,
+) {
+    // The domain whose loss costs the most voters (the one a plan is most often wrong about),
+    // the steps taking turns among equals.
+    let most = step.midway.domains.iter().map(|d| d.members_lost).max().unwrap_or(0);
+    let worst: Vec<_> = step.midway.domains.iter().filter(|d| d.members_lost == most).collect();
+    let Some(loss) = worst.get(k % worst.len().max(1)).copied() else { return };
+    // The learner answers `endpoint status` once its etcd runs.
+    let learner = [joiner.client_url.clone()];
+    let (ok, _) = eventually(Duration::from_secs(60), || {
+        (from_hub(booted, &learner, &["endpoint", "status"]).is_some(), String::new())
+    });
+    assert!(ok, "{tag}: the learner {} never answered", joiner.name);
+    let in_domain = |m: &clusterdef::change::Member| m.domain.as_deref() == Some(loss.domain.as_str());
+    let mut lost: Vec<String> = voters.values().filter(|m| in_domain(m)).map(|m| m.name.clone()).collect();
+    assert_eq!(
+        lost.len() as u32,
+        loss.members_lost,
+        "{tag}: voters in {} midway through step {}",
+        loss.domain,
+        step.number
     );
-    assert!(read, "{said}");
-    for step in plan.steps.iter().filter(|s| s.member.is_some()) {
-        assert!(
-            said.contains(&format!("/change/step-{}", step.number)),
-            "{tag}: step {}'s write is kept: {said}",
-            step.number
-        );
+    if in_domain(joiner) {
+        lost.push(joiner.name.clone());
     }
-    assert_eq!(membership, stays, "{tag}: NEW's members");
+    for m in &lost {
+        booted.machines.get_mut(m).expect("a machine of the domain").pull_plug();
+    }
+    let left: Vec<String> = voters.values().filter(|m| !lost.contains(&m.name)).map(|m| m.client_url.clone()).collect();
+    let key = format!("/midway/{k}");
+    let wrote = write_from_hub(booted, &left, &key, loss.keeps_quorum);
+    println!("{tag}: midway through step {}, {} lost ({lost:?}): a write succeeds: {wrote}", step.number, loss.domain);
+    assert_eq!(
+        wrote, loss.keeps_quorum,
+        "{tag}: midway through step {} ({}), losing {}: the plan says keeps quorum = {}",
+        step.number, step.title, loss.domain, loss.keeps_quorum
+    );
+    for m in &lost {
+        booted.machines.get_mut(m).expect("a machine of the domain").boot();
+    }
+    for m in &lost {
+        booted.machine(m).wait_booted(Duration::from_secs(120));
+    }
+    let all: Vec<String> = voters.values().map(|m| m.client_url.clone()).collect();
+    let (back, _) = eventually(Duration::from_secs(60), || {
+        (from_hub(booted, &all, &["put", &format!("{key}/back"), "x"]).is_some(), String::new())
+    });
+    assert!(back, "{tag}: the voters take no write after step {}'s plug", step.number);
 }
