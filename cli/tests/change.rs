@@ -160,3 +160,37 @@ fn pki_renew_and_change_pki_plan_certificates() {
     let missing = clusterdef(&["change", &three, &five, ALLOW, "--pki", &s.path("nothing")]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// A Kubernetes cluster whose workload `web` runs on its `disk = ssd` workers.
+const WITH_WEB: &str = r#"name: "prod",
+os: flatcar,
+kubernetes: { version: "v1.36.3" },
+tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
+network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
+central: 3 across cabinets [a, b, c] { addresses: "10.0.0.11"..="10.0.0.15" },
+workers: 2 { addresses: "10.0.0.21"..="10.0.0.29", metadata: { disk = ssd } },
+unit "web@.service" { metadata: { disk = ssd }, instances: 2, image: "quay.io/example/web:1.0" },
+"#;
+
+#[test]
+fn a_step_leaving_a_workload_no_node_is_refused_on_its_unit_and_predicted_once_allowed() {
+    let s = Scratch::new("change-workloads");
+    let old = s.file("old.cluster", WITH_WEB);
+    // NEW's workers publish `disk = nvme`, and web asks for it; the kubelets' upgrade drains
+    // each node before NEW's manifests are applied, and OLD's web has nowhere to go.
+    let new = s.file("new.cluster", &WITH_WEB.replace("disk = ssd", "disk = nvme").replace("v1.36.3", "v1.37.0"));
+    let refused = clusterdef(&["change", &old, &new]);
+    assert_eq!(refused.status.code(), Some(1), "{}", stdout(&refused));
+    let err = stderr(&refused);
+    assert!(err.contains("new.cluster:8:1"), "the finding sits on NEW's unit `web`: {err}");
+    assert!(err.contains("workload `web` has 2 nodes it may run on before the change and none during step 3"), "{err}");
+    assert!(err.contains("--allow change_workload_nodes=REASON"), "{err}");
+    let planned = clusterdef(&["change", &old, &new, "--allow=change_workload_nodes=web is retired next"]);
+    assert_eq!(planned.status.code(), Some(0), "{}", stderr(&planned));
+    assert!(stdout(&planned).contains("workload web: 0 of 2 pods (0 nodes it may run on)"), "{}", stdout(&planned));
+    let json = clusterdef(&["change", &old, &new, "--allow=change_workload_nodes=x", "--format", "json"]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    assert_eq!(value["steps"][2]["action"], "upgrade_nodes");
+    assert_eq!(value["steps"][2]["workloads"][0]["name"], "web");
+    assert_eq!(value["steps"][2]["workloads"][0]["running"], 0);
+}

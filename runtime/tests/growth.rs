@@ -1,4 +1,5 @@
-//! Growth of the importer over what one file can make large, in release (`scripts/test.sh`
+//! Growth of the importer over what one file can make large, and of change planning over what
+//! two declarations can make large, in release (`scripts/test.sh`
 //! runs it with `cargo test --release --features import -- --ignored`).
 
 use clusterdef::Render;
@@ -73,5 +74,59 @@ fn import_grows_near_linearly_in_aliases() {
     assert_near_linear("import aliases", 100, |n| {
         let files = &sets.iter().find(|(m, _)| *m == n).expect("built").1;
         let _ = std::hint::black_box(import(files, Some("aliases")));
+    });
+}
+
+/// `cluster` with one more worker in its pool: a change with a workers step (and, with
+/// Kubernetes, every workload predicted through it).
+fn one_more_worker(cluster: &clusterdef::Cluster) -> clusterdef::Cluster {
+    let mut grown = cluster.clone();
+    let mut pools = grown.pools.to_vec();
+    if let Some(clusterdef::Size::Fixed(n)) = pools.first_mut().map(|p| &mut p.size) {
+        *n += 1;
+    }
+    grown.pools = std::borrow::Cow::Owned(pools);
+    grown
+}
+
+/// Asserts that planning the change to one more worker grows near-linearly over the sizes
+/// `sizes` (each n, 10 n, 100 n), `cluster(n)` making OLD.
+fn assert_change_near_linear(label: &str, sizes: [u32; 3], cluster: impl Fn(u32) -> clusterdef::Cluster) {
+    let options = clusterdef::change::ChangeOptions::default();
+    let pairs: Vec<(usize, clusterdef::Cluster, clusterdef::Cluster)> = sizes
+        .into_iter()
+        .map(|n| {
+            let old = cluster(n);
+            let new = one_more_worker(&old);
+            (n as usize, old, new)
+        })
+        .collect();
+    for (_, old, new) in &pairs {
+        let plan = clusterdef::change::plan(old, new, &options).expect("plans");
+        assert!(plan.steps.iter().any(|s| s.action == clusterdef::change::Action::Workers));
+    }
+    assert_near_linear(label, sizes[0] as usize, |n| {
+        let (_, old, new) = pairs.iter().find(|(m, _, _)| *m == n).expect("built");
+        let _ = std::hint::black_box(clusterdef::change::plan(old, new, &options));
+    });
+}
+
+/// A change's plan over the workloads it predicts through its steps: 30 → 3,000 workloads on
+/// 200 machines.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn change_plans_grow_near_linearly_in_workloads() {
+    assert_change_near_linear("change (workloads)", [30, 300, 3_000], |n| {
+        clusterdef::synthetic::kubernetes_at_scale(200, 20, n)
+    });
+}
+
+/// A change's plan over the machines: 100 → 10,000 machines across a tenth as many cabinets,
+/// 20 workloads.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn change_plans_grow_near_linearly_in_machines() {
+    assert_change_near_linear("change (machines)", [100, 1_000, 10_000], |n| {
+        clusterdef::synthetic::kubernetes_at_scale(n, n / 10, 20)
     });
 }

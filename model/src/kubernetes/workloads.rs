@@ -80,6 +80,13 @@ impl Workload {
         self.requirements.iter().map(|(k, v)| format!("{k} in [{}]", v.join(", "))).collect()
     }
 
+    /// Whether its pods may run on nodes of `kind`, of this cluster or of another declaration
+    /// of it (the nodes a change keeps registered with their old labels, or adds with new
+    /// ones). O(requirements × values).
+    pub fn may_run_on(&self, kind: &NodeKind) -> bool {
+        may_run_on(&self.requirements, self.tolerates_control_plane, kind)
+    }
+
     /// Whether its replicas must each have a node of their own.
     pub fn spreads_per_node(&self) -> bool {
         self.spreads
@@ -260,16 +267,13 @@ impl Cluster {
                 let (tolerates_control_plane, eligible) = placements
                     .entry(requirements.clone())
                     .or_insert_with(|| {
-                        let satisfies = |k: &NodeKind| {
-                            requirements
-                                .iter()
-                                .all(|(key, values)| k.metadata.get(key).is_some_and(|v| values.iter().any(|w| w == v)))
-                        };
-                        let tolerates = kinds.iter().any(|k| k.control_plane && !k.taints.is_empty() && satisfies(k));
+                        let tolerates = kinds
+                            .iter()
+                            .any(|k| k.control_plane && !k.taints.is_empty() && satisfies(&requirements, k));
                         let eligible = kinds
                             .iter()
                             .enumerate()
-                            .filter(|(_, k)| satisfies(k) && (k.taints.is_empty() || tolerates))
+                            .filter(|(_, k)| may_run_on(&requirements, tolerates, k))
                             .map(|(i, _)| i)
                             .collect();
                         (tolerates, eligible)
@@ -290,6 +294,18 @@ impl Cluster {
             })
             .collect()
     }
+}
+
+/// Whether nodes of `kind` publish, for every key `requirements` name, a value it allows.
+/// O(requirements × values).
+fn satisfies(requirements: &[(String, Vec<String>)], kind: &NodeKind) -> bool {
+    requirements.iter().all(|(key, values)| kind.metadata.get(key).is_some_and(|v| values.iter().any(|w| w == v)))
+}
+
+/// Whether a pod with `requirements`, tolerating the control-plane taint or not, may run on
+/// nodes of `kind`: they satisfy its requirements and are untainted, or it tolerates them.
+fn may_run_on(requirements: &[(String, Vec<String>)], tolerates_control_plane: bool, kind: &NodeKind) -> bool {
+    satisfies(requirements, kind) && (kind.taints.is_empty() || tolerates_control_plane)
 }
 
 /// What a node must publish to run a pod of these units, in the order first required: two units

@@ -16,10 +16,12 @@ mod steps;
 mod text;
 mod tolerance;
 mod workers;
+mod workloads;
 
 pub use etcdctl::shell_word;
 pub use members::{Member, MemberDiff, diff, members_of};
 pub use tolerance::{DomainOutcome, Moment, Tolerance};
+pub use workloads::WorkloadAtStep;
 
 use clusterdef_model::{Cluster, Subject};
 
@@ -109,6 +111,11 @@ change_rules! {
         name: "change_domain_quorum",
         allowable: true,
         doc: "A step after or during which one failure domain's loss takes quorum, though the cluster keeps quorum through that loss before and after the change",
+    }
+    WorkloadNodes {
+        name: "change_workload_nodes",
+        allowable: true,
+        doc: "A step after or during which a workload (with Kubernetes) has no node it may run on, though it has one before the change",
     }
 }
 
@@ -201,6 +208,9 @@ pub struct Step {
     pub during: Tolerance,
     /// What it tolerates once the step is done.
     pub after: Tolerance,
+    /// With Kubernetes, the workloads that do not keep every pod they want at the step's worst
+    /// moment, and what runs of them; every other workload keeps every pod it wants.
+    pub workloads: Vec<WorkloadAtStep>,
 }
 
 /// The ordered steps from one declaration to another.
@@ -272,6 +282,7 @@ pub fn plan(old: &Cluster, new: &Cluster, options: &ChangeOptions) -> Result<Cha
     for (i, step) in steps.iter_mut().enumerate() {
         step.number = i + 1;
     }
+    findings.extend(workloads::predict(old, new, &options.dead, &mut steps));
     let mut accepted = Vec::new();
     findings.retain(|f| match options.allow.iter().find(|(r, _)| *r == f.rule && r.allowable()) {
         Some((rule, reason)) => {

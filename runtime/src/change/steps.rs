@@ -105,6 +105,7 @@ impl Planner {
             midway,
             during,
             after,
+            workloads: Vec::new(),
         });
     }
 

@@ -256,3 +256,101 @@ fn nodes_whose_labels_change_are_relabelled_by_hand() {
     );
     assert!(plan.steps.iter().all(|s| s.member.is_none()), "no member moves");
 }
+
+/// `members` running Kubernetes with workers `worker-*` (two, at 10.0.0.31 on) publishing
+/// `metadata`, and a Deployment `web` of `replicas` that requires `disk=ssd` and, with
+/// `spread`, keeps its replicas on nodes of their own.
+fn with_web(workers: u32, metadata: (&'static str, &'static str), replicas: u32, spread: bool) -> Cluster {
+    use clusterdef_model::{Kubernetes, Requirement, Unit, UnitBody};
+    let mut cluster = members("central", 3, &["a", "b", "c"], 11);
+    cluster.kubernetes = Some(Kubernetes::new("v1.36.3"));
+    let mut pool = Group::new("worker", "worker", Size::Fixed(workers));
+    pool.addressing = Addressing::Range { first: Ipv4Addr::new(10, 0, 0, 31), last: Ipv4Addr::new(10, 0, 0, 39) };
+    pool.metadata = Cow::Owned(vec![(Cow::Borrowed(metadata.0), Cow::Borrowed(metadata.1))]);
+    cluster.pools = Cow::Owned(vec![pool]);
+    let mut web = Unit::new("web@.service", UnitBody::Inline(Cow::Borrowed("[Service]\nExecStart=/bin/true\n")));
+    web.instances = Some(replicas);
+    web.machine_metadata =
+        Cow::Owned(vec![Requirement { key: Cow::Borrowed("disk"), values: Cow::Owned(vec![Cow::Borrowed("ssd")]) }]);
+    if spread {
+        web.conflicts = Cow::Owned(vec![Cow::Borrowed("web@*.service")]);
+    }
+    web.container = Some(clusterdef_model::Container::new(Cow::Borrowed("example.com/web:1")));
+    cluster.units = Cow::Owned(vec![web]);
+    cluster
+}
+
+#[test]
+fn a_step_that_takes_every_node_a_workload_may_run_on_is_refused_until_allowed() {
+    // The workers go: web's pods have no node (the members publish no `disk`).
+    let old = with_web(2, ("disk", "ssd"), 2, false);
+    let new = with_web(0, ("disk", "ssd"), 2, false);
+    let found = plan(&old, &new, &ChangeOptions::default()).expect_err("web loses its nodes");
+    let finding = found.iter().find(|f| f.rule == ChangeRule::WorkloadNodes).expect("change_workload_nodes");
+    let said =
+        "workload `web` has 2 nodes it may run on before the change and none during step 1: its 2 pods stay Pending";
+    assert!(finding.message.contains(said), "{}", finding.message);
+    assert_eq!(finding.subject, Subject::Unit(0, clusterdef_model::UnitPart::Whole));
+    let allow =
+        ChangeOptions { dead: Vec::new(), allow: vec![(ChangeRule::WorkloadNodes, "web moves elsewhere".into())] };
+    let plan = plan(&old, &new, &allow).expect("allowed");
+    assert_eq!(plan.steps[0].action, Action::Workers);
+    assert_eq!(plan.steps[0].workloads, [WorkloadAtStep { name: "web".into(), nodes: 0, running: 0, wanted: 2 }]);
+    assert!(plan.to_string().contains("workload web: 0 of 2 pods (0 nodes it may run on)"), "{plan}");
+}
+
+#[test]
+fn relabelled_nodes_keep_their_pods_until_a_drain_places_them_again() {
+    // The workers lose `disk=ssd`: web keeps running where it runs through the relabelling, and
+    // the kubelets' upgrade, draining each node, has nowhere to place it again.
+    let old = with_web(2, ("disk", "ssd"), 2, false);
+    let mut new = with_web(2, ("gpu", "yes"), 2, false);
+    new.kubernetes = Some(clusterdef_model::Kubernetes::new("v1.37.0"));
+    let found = plan(&old, &new, &ChangeOptions::default()).expect_err("the drains strand web");
+    let numbers = |p: &ChangePlan, action: Action| p.steps.iter().find(|s| s.action == action).map(|s| s.number);
+    let allow =
+        ChangeOptions { dead: Vec::new(), allow: vec![(ChangeRule::WorkloadNodes, "web moves elsewhere".into())] };
+    let planned = plan(&old, &new, &allow).expect("allowed");
+    let upgrade = numbers(&planned, Action::UpgradeNodes).expect("the kubelets' step");
+    let finding = found.iter().find(|f| f.rule == ChangeRule::WorkloadNodes).expect("change_workload_nodes");
+    assert!(
+        finding.message.ends_with(&format!("none during step {upgrade}: its 2 pods stay Pending")),
+        "{}",
+        finding.message
+    );
+    let relabel = planned.steps.iter().find(|s| s.action == Action::Relabel).expect("a relabel step");
+    assert!(relabel.workloads.is_empty(), "{:?}", relabel.workloads);
+}
+
+#[test]
+fn workers_added_before_the_old_ones_go_keep_a_workload_running() {
+    // Two more workers named on from worker-3: the step adds them before it drains any.
+    let old = with_web(2, ("disk", "ssd"), 2, true);
+    let new = with_web(4, ("disk", "ssd"), 2, true);
+    let plan = plan(&old, &new, &ChangeOptions::default()).expect("plans");
+    let workers = plan.steps.iter().find(|s| s.action == Action::Workers).expect("a workers step");
+    assert!(workers.workloads.is_empty(), "{:?}", workers.workloads);
+}
+
+#[test]
+fn draining_node_by_node_leaves_a_spread_workload_short_of_a_pod() {
+    let old = with_web(2, ("disk", "ssd"), 2, true);
+    let mut new = old.clone();
+    new.kubernetes = Some(clusterdef_model::Kubernetes::new("v1.37.0"));
+    let plan = plan(&old, &new, &ChangeOptions::default()).expect("an upgrade with nodes left");
+    let nodes = plan.steps.iter().find(|s| s.action == Action::UpgradeNodes).expect("the kubelets' step");
+    assert_eq!(nodes.workloads, [WorkloadAtStep { name: "web".into(), nodes: 1, running: 1, wanted: 2 }]);
+    let control_plane = plan.steps.iter().find(|s| s.action == Action::UpgradeControlPlane).expect("its step");
+    assert!(control_plane.workloads.is_empty(), "a control-plane restart takes no node");
+}
+
+#[test]
+fn a_cluster_without_kubernetes_has_no_workload_predictions() {
+    let plan = plan(
+        &members("central", 3, &["a", "b", "c"], 11),
+        &members("central", 5, &["a", "b", "c"], 11),
+        &allow_domains(),
+    )
+    .expect("plans");
+    assert!(plan.steps.iter().all(|s| s.workloads.is_empty()));
+}

@@ -66,6 +66,12 @@ fn write_step(f: &mut fmt::Formatter<'_>, step: &Step) -> fmt::Result {
     if !step.after.domains.is_empty() {
         writeln!(f, "          {}", domains(&step.after))?;
     }
+    for w in &step.workloads {
+        writeln!(f, "  workload {}: {} of {} pods ({} nodes it may run on)", w.name, w.running, w.wanted, w.nodes)?;
+    }
+    if !step.workloads.is_empty() {
+        writeln!(f, "  every other workload keeps every pod it wants")?;
+    }
     Ok(())
 }
 

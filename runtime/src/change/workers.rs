@@ -29,6 +29,7 @@ fn step(
         midway: rest.clone(),
         during: rest.clone(),
         after: rest.clone(),
+        workloads: Vec::new(),
     }
 }
 
