@@ -330,6 +330,12 @@ fn workers_added_before_the_old_ones_go_keep_a_workload_running() {
     let plan = plan(&old, &new, &ChangeOptions::default()).expect("plans");
     let workers = plan.steps.iter().find(|s| s.action == Action::Workers).expect("a workers step");
     assert!(workers.workloads.is_empty(), "{:?}", workers.workloads);
+    // An added node boots with its tree of the PKI, renewed for NEW under the same CAs.
+    assert!(
+        workers.machines[0].starts_with("worker-3: provision with NEW's configuration and its tree of the PKI renewed for NEW (`clusterdef pki NEW --renew OLD_PKI"),
+        "{:?}",
+        workers.machines
+    );
 }
 
 #[test]

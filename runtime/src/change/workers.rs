@@ -80,8 +80,19 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
     let added: Vec<&Machine> = new_workers.iter().filter(|m| !old_names.contains(m.hostname.as_str())).collect();
     let removed: Vec<&Machine> = old_workers.iter().filter(|m| !new_names.contains(m.hostname.as_str())).collect();
     if !added.is_empty() || !removed.is_empty() {
-        let mut machines: Vec<String> =
-            added.iter().map(|m| format!("{}: provision with NEW's configuration and boot", m.hostname)).collect();
+        // A machine of a cluster with a PKI boots with its tree of it, which the first PKI has
+        // no tree for: renewed for NEW, under the same CAs and bootstrap token.
+        let pki = new.tls.is_some() || kubernetes;
+        let mut machines: Vec<String> = added
+            .iter()
+            .map(|m| {
+                if pki {
+                    format!("{}: provision with NEW's configuration and its tree of the PKI renewed for NEW (`clusterdef pki NEW --renew OLD_PKI --out NEW_PKI`: the same CAs and bootstrap token), installed as at first boot; boot", m.hostname)
+                } else {
+                    format!("{}: provision with NEW's configuration and boot", m.hostname)
+                }
+            })
+            .collect();
         let mut commands = Vec::new();
         for m in &removed {
             if kubernetes {
