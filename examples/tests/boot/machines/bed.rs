@@ -175,15 +175,21 @@ impl Booted {
     /// from), replacing the machine of that name, whose plug is pulled and disk dropped; as an
     /// operator reprovisions a machine.
     pub fn reinstall(&mut self, tag: &str, hostname: &str, config: &str, text: &str) {
-        drop(self.machines.remove(hostname));
         let files = self._pki.as_ref().map(|d| {
             let own = d.path().join("pki/machines").join(hostname);
             let stem = config.rsplit('/').next().unwrap_or(config).trim_end_matches(".ign");
             if own.is_dir() { own } else { d.path().join("pki/pools").join(stem) }
         });
+        self.reinstall_with(tag, hostname, text, files.as_deref());
+    }
+
+    /// [`Booted::reinstall`] with `files` as the machine's tree of a PKI (one renewed for a
+    /// change, which the bed's own PKI directory is not).
+    pub fn reinstall_with(&mut self, tag: &str, hostname: &str, text: &str, files: Option<&Path>) -> &mut Machine {
+        drop(self.machines.remove(hostname));
         let netns = self._lan.machines[hostname].clone();
-        let machine = Machine::install(tag, hostname, text, &netns, files.as_deref());
-        self.machines.insert(hostname.to_string(), machine);
+        let machine = Machine::install(tag, hostname, text, &netns, files);
+        self.machines.entry(hostname.to_string()).or_insert(machine)
     }
 
     /// The machine named `hostname`.

@@ -6,7 +6,8 @@
 //! manifests; the workloads' pods run the test's server under the images their cluster
 //! declares, and answer through their Services across failure domains. Then each domain's plug
 //! is pulled: the control plane serves exactly when the plan says, the workloads run and answer
-//! again where the plan says, and the domain returns to rest.
+//! again where the plan says, and the domain returns to rest. The production seed then loses a
+//! worker and gets it back, as `clusterdef change` plans each (`change`).
 //!
 //! Emulated, and only that: `docker run` of Typhoon's kubelet image (and of the etcd image) is
 //! the binary it holds, with the unit's arguments (`emulated/docker`). What the bed adds to a
@@ -14,6 +15,7 @@
 
 mod api;
 mod bed;
+mod change;
 mod images;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -250,8 +252,18 @@ fn answers(
     Ok(said)
 }
 
+/// What a real-node run does after the cluster is at rest.
+#[derive(Clone, Copy, Default)]
+pub struct Scenario<'a> {
+    /// Only the loss of the failure domain this picks (modulo their count) instead of each.
+    pub one_loss: Option<u64>,
+    /// After the losses, the change to this declaration and back (a worker removed and added
+    /// back), each as `clusterdef change` plans it.
+    pub change_to: Option<&'a Cluster>,
+}
+
 /// The whole scenario on `cluster`; a line per phase with its time.
-pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster) -> Vec<String> {
+pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'_>) -> Vec<String> {
     let _one_at_a_time = crate::support::heavy();
     let k = cluster.kubernetes.clone().expect("the cluster runs Kubernetes");
     let plan = cluster.plan();
@@ -309,7 +321,11 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster) -> Vec<String> {
         answers(&api, &first, cluster, &planned, &all)
     });
     said_phase(&mut phases, format!("boot to every workload answering: {:?} ({said:?})", started.elapsed()));
-    for loss in &kplan.losses {
+    let pulled_domains: Vec<&clusterdef::render::plan::KubernetesLoss> = match scenario.one_loss {
+        Some(pick) => kplan.losses.get(pick as usize % kplan.losses.len().max(1)).into_iter().collect(),
+        None => kplan.losses.iter().collect(),
+    };
+    for loss in pulled_domains {
         let lost: Vec<String> =
             planned.iter().filter(|(_, p)| p.domain.as_deref() == Some(&loss.domain)).map(|(h, _)| h.clone()).collect();
         let live: BTreeSet<String> = all.iter().filter(|h| !lost.contains(h)).cloned().collect();
@@ -371,6 +387,18 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster) -> Vec<String> {
         });
         said_phase(&mut phases, format!("{what}: return to rest: {:?}", back.elapsed()));
     }
+    if let Some(new) = scenario.change_to {
+        // The worker removed, then added back: a fresh disk, NEW's configuration, its tree of
+        // the renewed PKI, made a node as at first.
+        let provision = |booted: &mut Booted, hostname: &str, config: &str, files: &std::path::Path| {
+            let machine = booted.reinstall_with(tag, hostname, config, Some(files));
+            bed::prepare(machine, &software, image_dir.path(), false, false);
+        };
+        let line = change::run_change(name, cluster, new, &mut booted, &api, &first, &provision);
+        said_phase(&mut phases, format!("a worker removed: {line}"));
+        let line = change::run_change(name, new, cluster, &mut booted, &api, &first, &provision);
+        said_phase(&mut phases, format!("and added back: {line}"));
+    }
     phases
 }
 
@@ -386,7 +414,12 @@ fn real_nodes_run_the_production_seed_and_each_cabinets_loss_as_the_plan_says() 
         &crate::kubernetes::cluster_under_test(),
         runs_kubernetes,
     );
-    real_nodes(&name, "real", &cluster);
+    // Then a worker removed and added back, as `clusterdef change` plans each.
+    let fewer = change::one_worker_fewer(&cluster);
+    if fewer.is_none() {
+        eprintln!("{name}: no fixed pool of two or more machines, so no worker is removed after the losses");
+    }
+    real_nodes(&name, "real", &cluster, Scenario { one_loss: None, change_to: fewer.as_ref() });
 }
 
 /// Each workload that declares ports gets a Service of its name that selects its pods and
@@ -429,8 +462,9 @@ fn every_workload_with_ports_gets_a_service_selecting_its_pods() {
 
 /// A random Kubernetes cluster on real nodes (the real control plane test's generator, every
 /// workload given port 8080 so its Service is asked too), kept to at most eight machines so that
-/// a run fits the suite's time: at rest, then each failure domain's loss, as its plan says. One
-/// per run; `CLUSTERDEF_READBACK_SEED` replays one, `CLUSTERDEF_READBACK_COUNT` runs more.
+/// a run fits the suite's time: at rest, then one failure domain's loss (drawn with the
+/// cluster; the production seed's test pulls each), as its plan says. One per run;
+/// `CLUSTERDEF_READBACK_SEED` replays one, `CLUSTERDEF_READBACK_COUNT` runs more.
 #[test]
 fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
     let (first, count) = crate::readback::seed_range(1);
@@ -452,6 +486,11 @@ fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
         };
         let name =
             format!("random Kubernetes cluster drawn from seed {drawn} (replay with CLUSTERDEF_READBACK_SEED={first})");
-        real_nodes(&name, &format!("realr-{}", drawn % 100_000), &cluster);
+        real_nodes(
+            &name,
+            &format!("realr-{}", drawn % 100_000),
+            &cluster,
+            Scenario { one_loss: Some(drawn), change_to: None },
+        );
     }
 }
