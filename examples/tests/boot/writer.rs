@@ -102,3 +102,28 @@ pub fn allow_windows() -> clusterdef::change::ChangeOptions {
         allow: vec![(clusterdef::change::ChangeRule::DomainQuorum, "proven step by step".into())],
     }
 }
+
+/// The members a domain's plug takes midway through a join: the running voters in `loss`'s
+/// domain, which must be as many as the plan says (`members_lost`), then the learner if it is
+/// there. `voters` and `joiner` are (name, failure domain).
+pub fn lost_midway<'a>(
+    tag: &str,
+    step: &clusterdef::change::Step,
+    loss: &clusterdef::change::DomainOutcome,
+    voters: impl Iterator<Item = (&'a str, Option<&'a str>)>,
+    joiner: (&str, Option<&str>),
+) -> Vec<String> {
+    let in_domain = |d: Option<&str>| d == Some(loss.domain.as_str());
+    let mut lost: Vec<String> = voters.filter(|(_, d)| in_domain(*d)).map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        lost.len() as u32,
+        loss.members_lost,
+        "{tag}: voters in {} midway through step {}",
+        loss.domain,
+        step.number
+    );
+    if in_domain(joiner.1) {
+        lost.push(joiner.0.to_string());
+    }
+    lost
+}

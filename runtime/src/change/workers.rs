@@ -33,8 +33,24 @@ fn step(
     }
 }
 
-fn workers(cluster: &Cluster) -> Vec<Machine> {
+/// The machines of `cluster` outside its members' group. O(machines).
+pub(super) fn workers(cluster: &Cluster) -> Vec<Machine> {
     cluster.machines().into_iter().filter(|m| m.group != GroupRef::Members).collect()
+}
+
+/// The workers (machines outside the members) of `new_workers` that `old_workers` lacks, and
+/// those of `old_workers` that `new_workers` lacks: what a change's workers step adds and
+/// removes. O(machines).
+pub(super) fn worker_changes<'a>(
+    old_workers: &'a [Machine],
+    new_workers: &'a [Machine],
+) -> (Vec<&'a Machine>, Vec<&'a Machine>) {
+    let old_names: HashSet<&str> = old_workers.iter().map(|m| m.hostname.as_str()).collect();
+    let new_names: HashSet<&str> = new_workers.iter().map(|m| m.hostname.as_str()).collect();
+    (
+        new_workers.iter().filter(|m| !old_names.contains(m.hostname.as_str())).collect(),
+        old_workers.iter().filter(|m| !new_names.contains(m.hostname.as_str())).collect(),
+    )
 }
 
 /// Appends the steps after the membership's to `steps`, and to `notes` what needs none.
@@ -46,7 +62,6 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
     let membership_changed = !steps.is_empty();
     let (old_workers, new_workers) = (workers(old), workers(new));
     let old_names: HashSet<&str> = old_workers.iter().map(|m| m.hostname.as_str()).collect();
-    let new_names: HashSet<&str> = new_workers.iter().map(|m| m.hostname.as_str()).collect();
     if membership_changed {
         let kept: Vec<&str> =
             new_members.iter().map(|m| m.name.as_str()).filter(|n| old_members.contains(*n)).collect();
@@ -77,8 +92,7 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
             ));
         }
     }
-    let added: Vec<&Machine> = new_workers.iter().filter(|m| !old_names.contains(m.hostname.as_str())).collect();
-    let removed: Vec<&Machine> = old_workers.iter().filter(|m| !new_names.contains(m.hostname.as_str())).collect();
+    let (added, removed) = worker_changes(&old_workers, &new_workers);
     if !added.is_empty() || !removed.is_empty() {
         // A machine of a cluster with a PKI boots with its tree of it, which the first PKI has
         // no tree for: renewed for NEW, under the same CAs and bootstrap token.

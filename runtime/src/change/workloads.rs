@@ -20,7 +20,7 @@
 //! workloads), then O(steps × workloads) plus each machine's moves: steps are bounded by the
 //! members ([`super::MAX_CHANGE_MEMBERS`]) and a few more.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use clusterdef_model::kubernetes::{NodeKind, Workload, WorkloadKind};
 use clusterdef_model::{Cluster, GroupPart, GroupRef, Subject, UnitPart};
@@ -48,8 +48,6 @@ type Placement<'a> = (&'a [(String, Vec<String>)], bool);
 /// The nodes of the moment, as counts per node kind (OLD's kinds, then NEW's), and for each
 /// distinct set of requirements how many of them it may run on.
 struct Nodes {
-    /// Machines per kind.
-    count: Vec<u32>,
     /// Each machine up, by hostname: the kind it is registered as.
     at: HashMap<String, usize>,
     /// For each kind, the requirement sets that may run on it.
@@ -60,7 +58,6 @@ struct Nodes {
 
 impl Nodes {
     fn add(&mut self, kind: usize, by: i64) {
-        self.count[kind] = (i64::from(self.count[kind]) + by).max(0) as u32;
         for &s in &self.sets_on[kind] {
             self.nodes[s] = (i64::from(self.nodes[s]) + by).max(0) as u32;
         }
@@ -100,13 +97,12 @@ pub fn predict(old: &Cluster, new: &Cluster, dead: &[String], steps: &mut [Step]
         return Vec::new();
     }
     let (old_kinds, new_kinds) = (old.node_kinds(), new.node_kinds());
-    let kinds: Vec<&NodeKind> = old_kinds.iter().chain(&new_kinds).collect();
     let workloads = old.workloads();
     // Workloads with the same requirements and toleration may run on the same kinds: worked
     // out once per set.
     let mut set_of: HashMap<Placement<'_>, usize> = HashMap::new();
     let mut sets: Vec<usize> = Vec::with_capacity(workloads.len());
-    let mut sets_on: Vec<Vec<usize>> = vec![Vec::new(); kinds.len()];
+    let mut sets_on: Vec<Vec<usize>> = vec![Vec::new(); old_kinds.len() + new_kinds.len()];
     for w in &workloads {
         let next = set_of.len();
         let set = *set_of.entry((&w.requirements, w.tolerates_control_plane)).or_insert(next);
@@ -123,19 +119,19 @@ pub fn predict(old: &Cluster, new: &Cluster, dead: &[String], steps: &mut [Step]
         }
         sets.push(set);
     }
-    let mut nodes = Nodes { count: vec![0; kinds.len()], at: HashMap::new(), sets_on, nodes: vec![0; set_of.len()] };
+    let mut nodes = Nodes { at: HashMap::new(), sets_on, nodes: vec![0; set_of.len()] };
     for (k, kind) in old_kinds.iter().enumerate() {
         nodes.add(k, i64::from(kind.count.min));
     }
     let old_at = kinds_of_machines(old, &old_kinds, 0);
     let new_at = kinds_of_machines(new, &new_kinds, old_kinds.len());
-    nodes.at = old_at.clone();
+    nodes.at = old_at;
     let at_rest: Vec<u32> = sets.iter().map(|&s| nodes.nodes[s]).collect();
     for d in dead {
         nodes.unregister(d);
     }
-    let old_machines: HashSet<&String> = old_at.keys().collect();
-    let members: HashSet<String> = old.etcd_members().into_iter().chain(new.etcd_members()).map(|m| m.name).collect();
+    let (old_workers, new_workers) = (super::workers::workers(old), super::workers::workers(new));
+    let (added, removed) = super::workers::worker_changes(&old_workers, &new_workers);
     let mut stranded: Vec<Vec<usize>> = vec![Vec::new(); workloads.len()];
     // Since a relabelling, the nodes the pods were placed by, until a step places them again
     // (one that takes nodes away).
@@ -164,18 +160,17 @@ pub fn predict(old: &Cluster, new: &Cluster, dead: &[String], steps: &mut [Step]
                 }
             }
             Action::Workers => {
-                for (hostname, &k) in new_at.iter().filter(|(h, _)| !members.contains(*h)) {
-                    if !old_machines.contains(hostname) {
-                        nodes.register(hostname, k);
+                // The added first, as the step orders it.
+                for m in &added {
+                    if let Some(&k) = new_at.get(&m.hostname) {
+                        nodes.register(&m.hostname, k);
                     }
                 }
-                let gone: Vec<String> =
-                    old_at.keys().filter(|h| !members.contains(*h) && !new_at.contains_key(*h)).cloned().collect();
-                if !gone.is_empty() {
+                if !removed.is_empty() {
                     unmoved = None;
                 }
-                for hostname in gone {
-                    nodes.unregister(&hostname);
+                for m in &removed {
+                    nodes.unregister(&m.hostname);
                 }
             }
             Action::Relabel => {

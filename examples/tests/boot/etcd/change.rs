@@ -125,19 +125,8 @@ impl Etcd {
             assert!(Instant::now() < deadline, "{tag}: the learner {} never answered", joiner.0);
             std::thread::sleep(Duration::from_millis(300));
         }
-        let in_domain = |d: Option<&str>| d == Some(loss.domain.as_str());
-        let mut lost: Vec<String> =
-            voters.iter().filter(|(_, d)| in_domain(d.as_deref())).map(|(n, _)| n.clone()).collect();
-        assert_eq!(
-            lost.len() as u32,
-            loss.members_lost,
-            "{tag}: voters in {} midway through step {}",
-            loss.domain,
-            step.number
-        );
-        if in_domain(joiner.1) {
-            lost.push(joiner.0.to_string());
-        }
+        let voting = voters.iter().map(|(n, d)| (n.as_str(), d.as_deref()));
+        let lost = crate::writer::lost_midway(tag, step, loss, voting, joiner);
         for m in &lost {
             self.kill(m);
         }

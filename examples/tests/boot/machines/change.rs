@@ -204,7 +204,9 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                     booted.reinstall(tag, &name, &config, &text);
                 }
                 booted.machines.get_mut(&name).expect("the joiner").boot();
-                booted.machine(&name).wait_booted(Duration::from_secs(120));
+                // A learner is ready once it has caught up with the leader: with the suite's
+                // other tests on the 2 cores that took over 120 s once; 300 s is the margin.
+                booted.machine(&name).wait_booted(Duration::from_secs(300));
                 let voters: BTreeMap<String, clusterdef::change::Member> =
                     membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
                 plug_midway(&mut booted, tag, step, k, &voters, &joining[&name]);
@@ -281,18 +283,8 @@ fn plug_midway(
         (from_hub(booted, &learner, &["endpoint", "status"]).is_some(), String::new())
     });
     assert!(ok, "{tag}: the learner {} never answered", joiner.name);
-    let in_domain = |m: &clusterdef::change::Member| m.domain.as_deref() == Some(loss.domain.as_str());
-    let mut lost: Vec<String> = voters.values().filter(|m| in_domain(m)).map(|m| m.name.clone()).collect();
-    assert_eq!(
-        lost.len() as u32,
-        loss.members_lost,
-        "{tag}: voters in {} midway through step {}",
-        loss.domain,
-        step.number
-    );
-    if in_domain(joiner) {
-        lost.push(joiner.name.clone());
-    }
+    let voting = voters.values().map(|m| (m.name.as_str(), m.domain.as_deref()));
+    let lost = crate::writer::lost_midway(tag, step, loss, voting, (&joiner.name, joiner.domain.as_deref()));
     for m in &lost {
         booted.machines.get_mut(m).expect("a machine of the domain").pull_plug();
     }
@@ -309,7 +301,7 @@ fn plug_midway(
         booted.machines.get_mut(m).expect("a machine of the domain").boot();
     }
     for m in &lost {
-        booted.machine(m).wait_booted(Duration::from_secs(120));
+        booted.machine(m).wait_booted(Duration::from_secs(300));
     }
     let all: Vec<String> = voters.values().map(|m| m.client_url.clone()).collect();
     let (back, _) = eventually(Duration::from_secs(60), || {
