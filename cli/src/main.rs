@@ -290,7 +290,16 @@ struct Diff {
 /// Renders `cluster`, with the discovery URL given on the command line; a missing URL says to
 /// pass `--discovery-url`.
 fn render(checked: &Checked, options: &RenderOptions) -> Result<Artifacts, String> {
-    checked.render_with(options).map_err(|e| match e {
+    render_keeping(checked, options, &clusterdef::render::KeepNothing)
+}
+
+/// [`render`] for an output directory, leaving out the configs `keep` keeps.
+fn render_keeping(
+    checked: &Checked,
+    options: &RenderOptions,
+    keep: &dyn clusterdef::render::Keep,
+) -> Result<Artifacts, String> {
+    clusterdef::render::render_keeping(checked, options, keep).map_err(|e| match e {
         RenderError::MissingDiscoveryUrl => RenderError::missing_discovery_url("pass `--discovery-url URL`"),
         e => e.to_string(),
     })

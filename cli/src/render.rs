@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clusterdef::{Cluster, RenderOptions, output};
 use clusterdef_build::record;
 
-use crate::{Format, Outcome, json, load, paint, render};
+use crate::{Format, Outcome, json, load, paint, render_keeping};
 
 /// Runs `clusterdef render FILE --out OUT`. An output directory that exists already is
 /// prepared for the write from the start (locked, its manifest read, every managed file looked
@@ -60,11 +60,17 @@ pub(crate) fn command(
         {
             return Ok(Ok(report));
         }
-        let rendered = render(&checked, &options).map(|mut artifacts| {
+        // The configs the directory holds unchanged, made from the same inputs, are not made
+        // again: the render waits for the preparation to know them.
+        let prepared = prepared.or_else(|| early.map(join));
+        let keep: &dyn clusterdef::render::Keep = match &prepared {
+            Some(Ok(prepared)) => prepared,
+            _ => &clusterdef::render::KeepNothing,
+        };
+        let rendered = render_keeping(&checked, &options, keep).map(|mut artifacts| {
             record::record(&mut artifacts, checked.cluster(), step.as_ref().map(|(from, n)| (from, *n)));
             artifacts
         });
-        let prepared = prepared.or_else(|| early.map(join));
         let written = rendered.and_then(|artifacts| write(artifacts, prepared, out, source));
         // As with the artifacts: the process ends next.
         std::mem::forget(checked);

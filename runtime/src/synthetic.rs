@@ -2,6 +2,16 @@
 
 pub use clusterdef_model::synthetic::*;
 
+/// The clusters the render's own tests go through: a CoreOS, a Flatcar and a Kubernetes one,
+/// and `random` random CoreOS and Flatcar clusters each.
+#[cfg(test)]
+pub(crate) fn sample_clusters(random: u64) -> Vec<clusterdef_model::Cluster> {
+    let mut clusters = vec![cluster(40, 4), flatcar_cluster(40, 4), kubernetes_cluster(12, 6)];
+    clusters.extend((0..random).map(|seed| random_cluster(seed).0));
+    clusters.extend((0..random).map(|seed| random_flatcar_cluster(seed).0));
+    clusters
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,13 +6,16 @@
 //!
 //! ```text
 //! # Files written by clusterdef. …
-//! # clusterdef-manifest 2 source=0123456789abcdef
-//! 89abcdef01234567 130.1733…123.1733…123.4211.2049 cloud-config/central-1.yml
-//! fedcba9876543210 - plan.txt
+//! # clusterdef-manifest 4 source=0123456789abcdef
+//! 89abcdef01234567 130.1733…123.1733…123.4211.2049 0a1b2c3d4e5f6071 cloud-config/central-1.yml
+//! fedcba9876543210 - - plan.txt
 //! ```
 //!
-//! A stamp of `-` is unknown (the file is compared by its bytes); older manifests (a hash and a
-//! path, or a path alone) are read as they were written.
+//! Each line: the hash of the bytes, the stamp, the fingerprint of the config's inputs (mixed
+//! with the program that rendered it), the path. A stamp of `-` is unknown (the file is compared
+//! by its bytes); inputs of `-` are none (not a config: always rendered). Older manifests
+//! (version 3 and 2 without inputs, older still a hash and a path, or a path alone) are read as
+//! they were written.
 
 use clusterdef_fs::Stamp;
 
@@ -35,10 +38,11 @@ const HEADER_BYTES: u64 = 512;
 /// version follows.
 const VERSION_PREFIX: &str = "# clusterdef-manifest ";
 
-/// The version this release writes: 3, hashes by [`clusterdef_fs::content_hash`]. Version 2
-/// (stamps and a source) and the versions before it (a hash and a path, or a path alone) hashed
-/// by FNV-1a; they are read as they were written.
-const VERSION: u32 = 3;
+/// The version this release writes: 4, each config with the fingerprint of its inputs. Version 3
+/// hashed by [`clusterdef_fs::content_hash`] too, without inputs; version 2 (stamps and a source)
+/// and the versions before it (a hash and a path, or a path alone) hashed by FNV-1a; they are
+/// read as they were written.
+pub(super) const VERSION: u32 = 4;
 
 /// Which hash an entry carries: the one of the manifest section it was read from (a union
 /// manifest, written while a write is committed, holds the previous render's section and the
@@ -70,6 +74,18 @@ pub(super) struct Entry {
     pub(super) digest: Digest,
     /// The file's stamp once written (`None`: unknown, compare the bytes).
     pub(super) stamp: Option<Stamp>,
+    /// For a config, the fingerprint of what it was made from, mixed with the program that
+    /// made it (`None`: not a config, or an older manifest).
+    pub(super) inputs: Option<u64>,
+}
+
+/// One line of a manifest being written: a file, the hash of its bytes, and for a config the
+/// fingerprint of its inputs.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Line<'a> {
+    pub(super) rel: &'a str,
+    pub(super) hash: u64,
+    pub(super) inputs: Option<u64>,
 }
 
 /// The hashes of bytes seen in pieces, in each digest the entries of one path use: a file is
@@ -169,12 +185,13 @@ impl Manifest {
         let mut lines: Vec<(&str, Entry)> = Vec::new();
         // Each section's version line says how its entries read: before any, an old manifest
         // (no stamps, FNV-1a).
-        let (mut stamped, mut digest) = (false, Digest::Fnv1a);
+        let (mut stamped, mut digest, mut with_inputs) = (false, Digest::Fnv1a, false);
         for line in text.lines().filter(|l| !l.is_empty() && l.len() <= MAX_LINE) {
             if let Some((version, source)) = Manifest::version_line(line) {
                 manifest.source = source;
                 stamped = true;
                 digest = if version >= 3 { Digest::Content } else { Digest::Fnv1a };
+                with_inputs = version >= 4;
                 continue;
             }
             if line.starts_with('#') {
@@ -189,11 +206,17 @@ impl Manifest {
                 Some((hash, rest)) if hex(hash).is_some() => {
                     let hash = hex(hash);
                     match rest.split_once(' ').filter(|_| stamped) {
-                        Some((stamp, rel)) => (Entry { hash, digest, stamp: Stamp::parse(stamp) }, rel),
-                        None => (Entry { hash, digest, stamp: None }, rest),
+                        Some((stamp, rest)) => {
+                            let stamp = Stamp::parse(stamp);
+                            match rest.split_once(' ').filter(|_| with_inputs) {
+                                Some((inputs, rel)) => (Entry { hash, digest, stamp, inputs: hex(inputs) }, rel),
+                                None => (Entry { hash, digest, stamp, inputs: None }, rest),
+                            }
+                        }
+                        None => (Entry { hash, digest, stamp: None, inputs: None }, rest),
                     }
                 }
-                _ => (Entry { hash: None, digest, stamp: None }, line),
+                _ => (Entry { hash: None, digest, stamp: None, inputs: None }, line),
             };
             // A manifest edited by hand cannot point outside the directory.
             if rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") {
@@ -214,18 +237,17 @@ impl Manifest {
         manifest
     }
 
-    /// The manifest's text for `artifacts` (hashes in `hashes`, in the same order), without
-    /// stamps: what a write commits before it knows them.
-    pub(super) fn text(artifacts: &Artifacts, hashes: &[u64], source: Option<u64>) -> String {
-        Manifest::text_with(artifacts, hashes, source, |_| None)
+    /// The manifest's text for `lines` (in path order), without stamps: what a write commits
+    /// before it knows them.
+    pub(super) fn text(lines: &[Line<'_>], source: Option<u64>) -> String {
+        Manifest::text_with(lines, source, |_| None)
     }
 
     /// The manifest's text, each file with the stamp `stamp` gives it (or `-`). O(files),
     /// formatted in blocks on every core (the stamps of ten thousand files are each a look at
     /// the file system or a table), joined in path order.
     pub(super) fn text_with(
-        artifacts: &Artifacts,
-        hashes: &[u64],
+        lines: &[Line<'_>],
         source: Option<u64>,
         stamp: impl Fn(&str) -> Option<Stamp> + Sync,
     ) -> String {
@@ -237,18 +259,22 @@ impl Manifest {
             Some(s) => text.push_str(&format!(" source={s:016x}\n")),
             None => text.push('\n'),
         }
-        let lines: Vec<(&str, u64)> = artifacts.paths().zip(hashes.iter().copied()).collect();
-        let blocks: Vec<&[(&str, u64)]> = lines.chunks(128).collect();
+        let blocks: Vec<&[Line<'_>]> = lines.chunks(128).collect();
         let formatted = crate::parallel::map(&blocks, |block| {
-            let mut text = String::with_capacity(block.iter().map(|(rel, _)| rel.len() + 80).sum());
-            for (rel, hash) in *block {
+            let mut text = String::with_capacity(block.iter().map(|line| line.rel.len() + 100).sum());
+            for Line { rel, hash, inputs } in *block {
                 // Writing into a String cannot fail.
                 let _ = write!(text, "{hash:016x} ");
                 match stamp(rel) {
                     Some(s) => s.write_text(&mut text),
                     None => text.push('-'),
                 }
-                text.push(' ');
+                match inputs {
+                    Some(inputs) => {
+                        let _ = write!(text, " {inputs:016x} ");
+                    }
+                    None => text.push_str(" - "),
+                }
                 text.push_str(rel);
                 text.push('\n');
             }

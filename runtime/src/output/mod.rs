@@ -32,6 +32,8 @@
 
 mod commit;
 mod guard;
+#[cfg(test)]
+mod keep_tests;
 mod lock;
 mod manifest;
 mod prepared;
@@ -275,13 +277,18 @@ impl Artifacts {
 /// fingerprints render equal bytes. Where the executable cannot be looked at, the fingerprint
 /// is one no manifest holds, so nothing is ever taken as up to date.
 pub fn fingerprint(cluster: &clusterdef_model::Cluster, options: &crate::render::RenderOptions) -> u64 {
-    let program = std::env::current_exe()
+    clusterdef_fs::fnv1a(format!("{} {cluster:?} {options:?}", program()).as_bytes())
+}
+
+/// The program rendering: this release of clusterdef and the stamp of the running executable
+/// (any rebuild, the renderers' code included, differs); where the executable cannot be looked
+/// at, a text no earlier run had, so nothing is taken as made by it.
+fn program() -> String {
+    let stamp = std::env::current_exe()
         .and_then(fs::metadata)
         .map(|meta| clusterdef_fs::Stamp::of(&meta).to_text())
         .unwrap_or_else(|_| format!("unknown {:?}", std::time::SystemTime::now()));
-    clusterdef_fs::fnv1a(
-        format!("clusterdef {} {program} {cluster:?} {options:?}", env!("CARGO_PKG_VERSION")).as_bytes(),
-    )
+    format!("clusterdef {} {stamp}", env!("CARGO_PKG_VERSION"))
 }
 
 /// Whether `dir` holds, untouched, a render of `source` (a [`fingerprint`]): its manifest names
@@ -361,8 +368,7 @@ fn write_from(
 /// the commit put there, without stamps, which is read as before. O(files).
 fn stamp_manifest<'m>(
     dir: &Path,
-    artifacts: &Artifacts,
-    hashes: &[u64],
+    lines: &[manifest::Line<'_>],
     source: Option<u64>,
     untouched: impl Fn(&str) -> Option<&'m fs::Metadata> + Sync,
 ) -> Result<(), WriteError> {
@@ -374,7 +380,7 @@ fn stamp_manifest<'m>(
     }
     let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(io_at(&tmp))?;
     let now = fs::symlink_metadata(&tmp).map(|m| clusterdef_fs::Stamp::of(&m)).map_err(io_at(&tmp))?;
-    let text = Manifest::text_with(artifacts, hashes, source, |rel| {
+    let text = Manifest::text_with(lines, source, |rel| {
         let stamp = match untouched(rel) {
             Some(meta) => clusterdef_fs::Stamp::of(meta.is_file().then_some(meta)?),
             None => clusterdef_fs::Stamp::of(&fs::symlink_metadata(dir.join(rel)).ok().filter(|m| m.is_file())?),

@@ -21,6 +21,58 @@ pub struct Prepared {
     /// `/`-separated relative path.
     seen: Seen,
     walked: BTreeSet<String>,
+    /// The fingerprint of the program writing ([`program`]), mixed into each config's inputs
+    /// as the manifest records them: a rebuilt clusterdef keeps no config.
+    program: u64,
+}
+
+/// A file of a write: made by the render (its bytes), or kept as the directory holds it.
+#[derive(Clone, Copy)]
+pub(super) struct File<'a> {
+    pub(super) rel: &'a str,
+    /// `None`: a config the render left out, unchanged in the directory.
+    pub(super) bytes: Option<&'a [u8]>,
+    /// For a config, its inputs as the manifest records them.
+    pub(super) inputs: Option<u64>,
+}
+
+/// The files of `artifacts`, made and kept, in path order, each config with its inputs mixed
+/// with `program`. O(files).
+fn files_of(artifacts: &Artifacts, program: u64) -> Vec<File<'_>> {
+    let inputs = |rel: &str| artifacts.inputs(rel).map(|c| recorded(program, c.fingerprint));
+    let mut made =
+        artifacts.iter().map(|(rel, bytes)| File { rel, bytes: Some(bytes), inputs: inputs(rel) }).peekable();
+    let mut kept = artifacts.kept().map(|rel| File { rel, bytes: None, inputs: inputs(rel) }).peekable();
+    let mut out = Vec::with_capacity(artifacts.len());
+    // Both lists come in path order: merged in one pass.
+    loop {
+        let next = match (made.peek(), kept.peek()) {
+            (Some(m), Some(k)) if m.rel <= k.rel => made.next(),
+            (Some(_), Some(_)) => kept.next(),
+            (Some(_), None) => made.next(),
+            (None, Some(_)) => kept.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
+}
+
+/// A config's inputs as the manifest records them: mixed with the program that renders.
+fn recorded(program: u64, inputs: u64) -> u64 {
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&program.to_le_bytes());
+    bytes[8..].copy_from_slice(&inputs.to_le_bytes());
+    clusterdef_fs::content_hash(&bytes)
+}
+
+/// The directory holds the config at `rel` made from `inputs` when the previous render's
+/// manifest records it, alone, made from these inputs by this program, with a hash of its
+/// bytes, and the file is as the checks saw it, by its stamp, what clusterdef wrote.
+impl crate::render::Keep for Prepared {
+    fn keeps(&self, rel: &str, inputs: u64) -> bool {
+        self.kept_hash(rel, inputs).is_some()
+    }
 }
 
 impl Prepared {
@@ -46,7 +98,19 @@ impl Prepared {
         for top in &walked {
             check_managed(dir, Path::new(top), device, &mut seen)?;
         }
-        Ok(Prepared { dir: dir.to_path_buf(), device, _lock: lock, previous, seen, walked })
+        let program = clusterdef_fs::content_hash(super::program().as_bytes());
+        Ok(Prepared { dir: dir.to_path_buf(), device, _lock: lock, previous, seen, walked, program })
+    }
+
+    /// The hash of the config at `rel` as the directory holds it, when it holds it made from
+    /// `inputs` ([`crate::render::Keep`]): else `None`.
+    fn kept_hash(&self, rel: &str, inputs: u64) -> Option<u64> {
+        let [entry] = self.previous.entries(rel) else { return None };
+        let meta = self.seen.get(rel).filter(|m| m.is_file())?;
+        let holds = entry.inputs == Some(recorded(self.program, inputs))
+            && entry.digest == manifest::Digest::Content
+            && entry.stamp == Some(clusterdef_fs::Stamp::of(meta));
+        holds.then_some(entry.hash).flatten()
     }
 
     /// The report of a render that would change nothing, when the directory holds, untouched, a
@@ -83,9 +147,10 @@ impl Prepared {
         source: Option<u64>,
     ) -> Result<WriteReport, WriteError> {
         let (dir, previous) = (self.dir.as_path(), &self.previous);
+        let files = files_of(artifacts, self.program);
         // Check every entry first, so a refusal leaves the directory as it was: the new
         // render's top-level entries that the previous one did not make are looked at now.
-        let mut new_tops: Vec<&str> = artifacts.paths().map(top_of).collect();
+        let mut new_tops: Vec<&str> = files.iter().map(|f| top_of(f.rel)).collect();
         new_tops.sort_unstable();
         new_tops.dedup();
         new_tops.retain(|t| !self.walked.contains(*t));
@@ -96,32 +161,47 @@ impl Prepared {
         // What is at each artifact's path now: known from the manifest's stamps where they
         // match, else read in blocks; never a whole file in memory. Hashed and judged on every
         // core; the first refusal in path order is the one reported.
-        let files: Vec<(&str, &[u8])> = artifacts.iter().collect();
-        let judged = crate::parallel::map(&files, |(rel, bytes)| {
+        // A config the render left out is what the directory holds: its hash is the manifest's.
+        let this = &self;
+        let judged = crate::parallel::map(&files, |file| {
+            check_parents(dir, file.rel, seen)?;
+            let Some(bytes) = file.bytes else {
+                let kept = file
+                    .inputs
+                    .and_then(|_| artifacts.inputs(file.rel))
+                    .and_then(|c| this.kept_hash(file.rel, c.fingerprint));
+                return match kept {
+                    Some(hash) => Ok((hash, Current::Same)),
+                    None => Err(WriteError::Foreign {
+                        path: dir.join(file.rel),
+                        why: "the render left it out as the directory held it, and it is not held so".to_string(),
+                    }),
+                };
+            };
             let hash = manifest::content_hash(bytes);
-            check_parents(dir, rel, seen)?;
-            match current(dir, rel, bytes, hash, previous, seen.get(*rel))? {
-                Current::Foreign => Err(WriteError::NotOurs(dir.join(rel))),
+            match current(dir, file.rel, bytes, hash, previous, seen.get(file.rel))? {
+                Current::Foreign => Err(WriteError::NotOurs(dir.join(file.rel))),
                 state => Ok((hash, state)),
             }
         });
-        let mut hashes: Vec<u64> = Vec::with_capacity(files.len());
+        let mut lines: Vec<manifest::Line<'_>> = Vec::with_capacity(files.len());
         let mut states: HashMap<&str, Current, PathHash> =
             HashMap::with_capacity_and_hasher(files.len(), PathHash::default());
-        for ((rel, _), judged) in files.iter().zip(judged) {
+        for (file, judged) in files.iter().zip(judged) {
             let (hash, state) = judged?;
-            hashes.push(hash);
-            states.insert(rel, state);
+            lines.push(manifest::Line { rel: file.rel, hash, inputs: file.inputs });
+            states.insert(file.rel, state);
         }
-        let manifest = Manifest::text(artifacts, &hashes, source);
+        let manifest = Manifest::text(&lines, source);
         // A top-level directory that is one now and stays one is changed entry by entry inside
         // it; any other top-level entry is swapped whole.
-        let nested: BTreeSet<&str> = artifacts.paths().filter(|rel| rel.contains('/')).map(top_of).collect();
+        let nested: BTreeSet<&str> = files.iter().map(|f| f.rel).filter(|rel| rel.contains('/')).map(top_of).collect();
         let split: BTreeSet<&str> =
             nested.into_iter().filter(|top| seen.get(*top).is_some_and(fs::Metadata::is_dir)).collect();
         // Both lists come in path order: sorted and deduplicated once, the set built in one pass.
-        let mut units: Vec<&str> = artifacts
-            .paths()
+        let mut units: Vec<&str> = files
+            .iter()
+            .map(|f| f.rel)
             .chain(previous.files.keys().map(String::as_str))
             .map(|rel| unit_of(rel, &split))
             .collect();
@@ -131,7 +211,7 @@ impl Prepared {
         let stage = dir.join(STAGE);
         fs::create_dir_all(&stage).map_err(io_at(&stage))?;
         let mut writer = Stager { dir, stage: &stage, fs_ops, made: BTreeSet::new(), pending: Vec::new(), seen };
-        let staged = writer.stage_all(artifacts, &units, &split, previous, &states, &manifest).and_then(|staged| {
+        let staged = writer.stage_all(&files, &units, &split, previous, &states, &manifest).and_then(|staged| {
             writer.flush()?;
             Ok(staged)
         });
@@ -145,7 +225,7 @@ impl Prepared {
         let _ = fs::remove_dir_all(&stage);
         let report = result?;
         let untouched = |rel: &str| if swapped.contains(unit_of(rel, &split)) { None } else { seen.get(rel) };
-        stamp_manifest(dir, artifacts, &hashes, source, untouched)?;
+        stamp_manifest(dir, &lines, source, untouched)?;
         Ok(report)
     }
 }

@@ -1,6 +1,7 @@
 //! Building the new tree in the stage: files written, unchanged and foreign ones carried.
 
 use super::manifest::{Current, current_bytes, holds_ours, unit_of};
+use super::prepared::File;
 use super::*;
 
 /// One entry to swap in, after staging: a top-level entry, or one directly inside a top-level
@@ -13,6 +14,9 @@ pub(super) struct Swap {
     /// that this one no longer makes).
     pub(super) removes: bool,
 }
+
+/// A file to stage: its path, and its bytes (`None`: kept as the directory holds it).
+type StagedFile<'a> = (&'a str, Option<&'a [u8]>);
 
 /// Builds the new tree in the stage.
 pub(super) struct Stager<'a> {
@@ -43,6 +47,15 @@ impl<'a> Stager<'a> {
         self.parent_of(&path)?;
         self.pending.push((path, bytes));
         Ok(())
+    }
+
+    /// Stages a file of the render: its bytes written, or, for a config the render left out
+    /// (`None`: the directory holds it unchanged), the file there carried.
+    fn put(&mut self, rel: &str, bytes: Option<&'a [u8]>) -> Result<(), WriteError> {
+        match bytes {
+            Some(bytes) => self.write(rel, bytes),
+            None => self.carry(Path::new(rel)),
+        }
     }
 
     /// Writes the pending files, on every core: creating many small files is the kernel's work
@@ -95,7 +108,7 @@ impl<'a> Stager<'a> {
     /// so swapped alone, and its 9,999 neighbours are not touched.
     pub(super) fn stage_all(
         &mut self,
-        artifacts: &'a Artifacts,
+        files: &'a [File<'a>],
         units: &BTreeSet<&str>,
         split: &BTreeSet<&str>,
         previous: &Manifest,
@@ -108,8 +121,8 @@ impl<'a> Stager<'a> {
         // Each unit with its files, in the units' order: the files sorted by unit (a stable sort
         // of a list nearly in that order already, so near-linear, each unit's files kept in path
         // order), then walked beside the units. O(files + units).
-        let mut by_path: Vec<(&str, (&str, &[u8]))> =
-            artifacts.iter().map(|(rel, bytes)| (unit_of(rel, split), (rel, bytes))).collect();
+        let mut by_path: Vec<(&str, StagedFile<'_>)> =
+            files.iter().map(|f| (unit_of(f.rel, split), (f.rel, f.bytes))).collect();
         by_path.sort_by(|a, b| a.0.cmp(b.0));
         let mut files_of = by_path.into_iter().peekable();
         let by_unit = units.iter().map(|unit| {
@@ -129,7 +142,7 @@ impl<'a> Stager<'a> {
                 if same(rel) {
                     report.unchanged.push(rel.to_string());
                 } else {
-                    self.write(rel, bytes)?;
+                    self.put(rel, bytes)?;
                     report.written.push(rel.to_string());
                     swaps.push(Swap { name: entry.to_string(), replaces: current_meta.is_some(), removes: false });
                 }
@@ -139,7 +152,7 @@ impl<'a> Stager<'a> {
                 None => {
                     // A new directory: every file is written, nothing is carried.
                     for (rel, bytes) in &files {
-                        self.write(rel, bytes)?;
+                        self.put(rel, *bytes)?;
                         report.written.push(rel.to_string());
                     }
                     if !files.is_empty() {
@@ -162,7 +175,7 @@ impl<'a> Stager<'a> {
                         return Err(WriteError::NotOurs(self.dir.join(entry)));
                     }
                     for (rel, bytes) in &files {
-                        self.write(rel, bytes)?;
+                        self.put(rel, *bytes)?;
                         report.written.push(rel.to_string());
                     }
                     report.removed.push(entry.to_string());
@@ -195,7 +208,7 @@ impl<'a> Stager<'a> {
                 continue;
             }
             for (rel, bytes) in &written {
-                self.write(rel, bytes)?;
+                self.put(rel, *bytes)?;
                 report.written.push(rel.to_string());
             }
             for rel in &unchanged {

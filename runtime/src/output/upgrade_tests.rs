@@ -23,7 +23,7 @@ fn version_2_manifest(dir: &Path, files: &[(&str, &str)], unstamped: &[&str]) ->
 
 /// After an upgrade, the first render knows the previous release's files by their FNV-1a
 /// hashes, whether their stamps vouch for them or their bytes are read: it keeps those that stay,
-/// replaces those that change, refuses one changed by hand, and writes a version-3 manifest.
+/// replaces those that change, refuses one changed by hand, and writes a manifest of this version.
 #[test]
 fn a_render_over_an_earlier_releases_render_knows_its_files_by_their_old_hashes() {
     let dir = tempdir("v2");
@@ -42,7 +42,11 @@ fn a_render_over_an_earlier_releases_render_knows_its_files_by_their_old_hashes(
     assert_eq!(report.written, ["a/hand.yml", "a/stale.yml"]);
     let manifest = Manifest::read(&dir).expect("manifest");
     assert!(manifest.files.values().flatten().all(|e| e.digest == manifest::Digest::Content));
-    assert!(fs::read_to_string(dir.join(MANIFEST)).expect("text").contains("# clusterdef-manifest 3"));
+    assert!(
+        fs::read_to_string(dir.join(MANIFEST))
+            .expect("text")
+            .contains(&format!("# clusterdef-manifest {}", manifest::VERSION))
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 

@@ -16,6 +16,7 @@ use clusterdef_model::{
 };
 
 use super::context::{Context, file_component, give_etcd_its_key};
+use super::inputs::{self, Keep, Made};
 use super::yaml::{self, MapBuilder, Yaml};
 
 pub use clusterdef_model::own::FLEET_UNITS_DIR;
@@ -105,14 +106,18 @@ impl Membership {
     }
 }
 
-/// Every config of the cluster as text, by path. Configs are independent of each other, so
-/// they are formatted on every core.
-pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
+/// Every config of the cluster, by path, but those `keep` keeps ([`super::inputs`]). Configs
+/// are independent of each other, so they are formatted on every core. A config's inputs are
+/// what every config shares (the membership among them), its group, and its machine and domain.
+pub fn render(ctx: &Context<'_>, keep: &dyn Keep) -> Vec<Made> {
     let membership = Membership::of(ctx.cluster);
     let placed = ctx.cluster.placed_groups();
     let jobs = jobs(ctx.cluster, &placed);
+    let shared = inputs::shared(ctx, "cloud-config", &membership.members);
+    let groups = inputs::groups(ctx.cluster);
     crate::parallel::map(&jobs, |job| {
-        (job.path.clone(), yaml::document("#cloud-config", &job.config(ctx, &membership)))
+        let fingerprint = inputs::of_config(&shared, &groups, job.group_ref, &(job.machine, job.domain));
+        Made::new(&job.path, fingerprint, keep, || yaml::document("#cloud-config", &job.config(ctx, &membership)))
     })
 }
 
@@ -525,7 +530,10 @@ mod tests {
     }
 
     fn texts(cluster: &Cluster) -> Vec<(String, String)> {
-        render(&Context::new(cluster, &RenderOptions::default()).expect("checks"))
+        render(&Context::new(cluster, &RenderOptions::default()).expect("checks"), &crate::render::KeepNothing)
+            .into_iter()
+            .map(|made| (made.path, made.text.expect("nothing is kept")))
+            .collect()
     }
 
     #[test]

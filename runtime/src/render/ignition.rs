@@ -28,6 +28,7 @@ use clusterdef_model::{
 
 use super::cloud_config::{client_url, network_unit, peer_url};
 use super::context::{Context, EtcdJoin, file_component, give_etcd_its_key};
+use super::inputs::{self, Keep, Made};
 use super::json::Json;
 
 /// The Ignition spec version every config declares.
@@ -73,8 +74,11 @@ struct Job<'p> {
     domain: Option<usize>,
 }
 
-/// Every config of the cluster, by path; with Kubernetes, each carries its part of `kubernetes`.
-pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared>) -> Vec<(String, String)> {
+/// Every config of the cluster, by path, but those `keep` keeps ([`super::inputs`]); with
+/// Kubernetes, each carries its part of `kubernetes`. A config's inputs are what every config
+/// shares (the members, and the Kubernetes configuration as built), its group, and its machine,
+/// domain and the units placed on it.
+pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared>, keep: &dyn Keep) -> Vec<Made> {
     let cluster = ctx.cluster;
     let members = cluster.etcd_members();
     let on_host = units_by_host(cluster, &ctx.review.placement);
@@ -99,9 +103,12 @@ pub fn render(ctx: &Context<'_>, kubernetes: Option<&super::kubernetes::Prepared
     };
     let placed = cluster.placed_groups();
     let jobs = jobs(cluster, &placed);
+    let inputs = inputs::shared(ctx, "ignition", &(&shared.members, kubernetes));
+    let groups = inputs::groups(cluster);
     crate::parallel::map(&jobs, |job| {
         let here = on_host.get(&job.host).map_or(&[][..], Vec::as_slice);
-        (job.path.clone(), config(&shared, here, job).to_text())
+        let fingerprint = inputs::of_config(&inputs, &groups, job.group_ref, &(job.machine, job.domain, here));
+        Made::new(&job.path, fingerprint, keep, || config(&shared, here, job).to_text())
     })
 }
 

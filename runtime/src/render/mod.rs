@@ -10,6 +10,7 @@ pub mod context;
 pub mod fleet;
 pub mod graph;
 pub mod ignition;
+pub mod inputs;
 pub mod json;
 pub mod kubernetes;
 pub mod plan;
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 use clusterdef_model::{Checked, Cluster, Os};
 
 pub use context::{Context, EtcdJoin, RenderError, RenderOptions, file_component};
+pub use inputs::{Keep, KeepNothing};
 pub use plan::{AcceptedRisk, Plan};
 
 /// The rendered files of a cluster: paths relative to the output directory (always
@@ -41,19 +43,47 @@ pub use plan::{AcceptedRisk, Plan};
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Artifacts(BTreeMap<String, Vec<u8>>);
+///
+/// A render made for an output directory ([`render_keeping`]) leaves out the configs the
+/// directory holds unchanged, made from the same inputs: they are listed by
+/// [`Artifacts::kept`], not among the files.
+#[derive(Clone, Debug, Default)]
+pub struct Artifacts {
+    files: BTreeMap<String, Vec<u8>>,
+    /// Each config's inputs ([`inputs`]), made or kept.
+    configs: BTreeMap<String, ConfigInputs>,
+}
+
+/// What a config was made from, and whether the render left it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConfigInputs {
+    /// The fingerprint of its inputs ([`inputs::of_config`]).
+    pub fingerprint: u64,
+    /// Whether the render left it out, as the directory holds it made from these inputs.
+    pub kept: bool,
+}
+
+/// Two renders are equal when they write the same: the same files, and the same configs left
+/// as the directory holds them.
+impl PartialEq for Artifacts {
+    fn eq(&self, other: &Artifacts) -> bool {
+        self.files == other.files && self.kept().eq(other.kept())
+    }
+}
+
+impl Eq for Artifacts {}
 
 impl Artifacts {
     /// Adds (or replaces) the file at `path`: for a front end's own file beside the render (the
     /// record of the declaration rendered).
     pub fn insert(&mut self, path: String, bytes: Vec<u8>) {
-        self.0.insert(path, bytes);
+        self.configs.remove(&path);
+        self.files.insert(path, bytes);
     }
 
-    /// The bytes of the file at `path`.
+    /// The bytes of the file at `path` (none for a config the render left out: [`Artifacts::kept`]).
     pub fn get(&self, path: &str) -> Option<&[u8]> {
-        self.0.get(path).map(Vec::as_slice)
+        self.files.get(path).map(Vec::as_slice)
     }
 
     /// The file at `path` as text, if it is UTF-8 (every file clusterdef renders is).
@@ -63,32 +93,44 @@ impl Artifacts {
 
     /// Whether there is a file at `path`.
     pub fn contains(&self, path: &str) -> bool {
-        self.0.contains_key(path)
+        self.files.contains_key(path)
     }
 
     /// The paths, in order.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
-        self.0.keys().map(String::as_str)
+        self.files.keys().map(String::as_str)
     }
 
     /// Every file, in path order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.0.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
+        self.files.iter().map(|(p, b)| (p.as_str(), b.as_slice()))
     }
 
     /// How many files there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.files.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.files.is_empty()
     }
 
     /// The bytes of every file together.
     pub fn total_bytes(&self) -> usize {
-        self.0.values().map(Vec::len).sum()
+        self.files.values().map(Vec::len).sum()
+    }
+
+    /// The configs the render left out, in path order: the output directory it was made for
+    /// holds each unchanged, made from the same inputs.
+    pub fn kept(&self) -> impl Iterator<Item = &str> {
+        self.configs.iter().filter(|(_, c)| c.kept).map(|(p, _)| p.as_str())
+    }
+
+    /// What the config at `path` was made from (none: not a config, or a file a front end
+    /// added).
+    pub fn inputs(&self, path: &str) -> Option<ConfigInputs> {
+        self.configs.get(path).copied()
     }
 }
 
@@ -106,13 +148,13 @@ impl IntoIterator for Artifacts {
     type IntoIter = std::collections::btree_map::IntoIter<String, Vec<u8>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.files.into_iter()
     }
 }
 
 impl FromIterator<(String, Vec<u8>)> for Artifacts {
     fn from_iter<I: IntoIterator<Item = (String, Vec<u8>)>>(files: I) -> Artifacts {
-        Artifacts(files.into_iter().collect())
+        Artifacts { files: files.into_iter().collect(), configs: BTreeMap::new() }
     }
 }
 
@@ -121,7 +163,7 @@ impl std::ops::Index<&str> for Artifacts {
 
     /// The bytes of the file at `path`; panics if there is none (use [`Artifacts::get`] to ask).
     fn index(&self, path: &str) -> &[u8] {
-        &self.0[path]
+        &self.files[path]
     }
 }
 
@@ -139,7 +181,7 @@ pub trait Render {
 
 impl Render for Cluster {
     fn render_with(&self, options: &RenderOptions) -> Result<Artifacts, RenderError> {
-        render_in(&Context::new(self, options)?)
+        render_in(&Context::new(self, options)?, &KeepNothing)
     }
 
     fn plan(&self) -> Plan {
@@ -151,7 +193,7 @@ impl Render for Cluster {
 /// twice.
 impl Render for Checked {
     fn render_with(&self, options: &RenderOptions) -> Result<Artifacts, RenderError> {
-        render_in(&Context::checked(self, options)?)
+        render_in(&Context::checked(self, options)?, &KeepNothing)
     }
 
     fn plan(&self) -> Plan {
@@ -159,8 +201,15 @@ impl Render for Checked {
     }
 }
 
-/// Every artifact of the cluster in `ctx`.
-fn render_in(ctx: &Context<'_>) -> Result<Artifacts, RenderError> {
+/// [`Render::render_with`] for an output directory that may hold configs made from the same
+/// inputs: those `keep` keeps are left out ([`Artifacts::kept`]), so a change to one pool
+/// makes that pool's configs and not its neighbours'. Everything else is made as always.
+pub fn render_keeping(checked: &Checked, options: &RenderOptions, keep: &dyn Keep) -> Result<Artifacts, RenderError> {
+    render_in(&Context::checked(checked, options)?, keep)
+}
+
+/// Every artifact of the cluster in `ctx`, leaving out the configs `keep` keeps.
+fn render_in(ctx: &Context<'_>, keep: &dyn Keep) -> Result<Artifacts, RenderError> {
     let cluster = ctx.cluster;
     std::thread::scope(|scope| {
         // The plan needs nothing the configs make: written on a thread of its own meanwhile.
@@ -168,26 +217,34 @@ fn render_in(ctx: &Context<'_>) -> Result<Artifacts, RenderError> {
             scope.spawn(|| Plan::from_review(cluster, &ctx.review.placement, &ctx.review.violations).to_string());
         // The OS decides the formats: cloud-configs and fleet units for CoreOS, Ignition configs
         // (units placed now) for Flatcar.
-        let configs = match cluster.os {
-            Os::CoreOs => cloud_config::render(ctx).into_iter().chain(fleet::render(cluster)).collect::<Vec<_>>(),
+        let (configs, others) = match cluster.os {
+            Os::CoreOs => (cloud_config::render(ctx, keep), fleet::render(cluster)),
             Os::Flatcar => {
                 // Built once: the configs carry its parts, the render its manifests.
                 let k8s = kubernetes::Prepared::new(cluster, &cluster.etcd_members());
-                let mut configs = ignition::render(ctx, k8s.as_ref());
-                configs.extend(k8s.map(|k| k.artifacts).unwrap_or_default());
-                configs
+                let configs = ignition::render(ctx, k8s.as_ref(), keep);
+                (configs, k8s.map(|k| k.artifacts).unwrap_or_default())
             }
         };
         // The thread only panics if the plan's code does; the panic goes on here.
         let plan = plan.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
-        let mut files = Vec::with_capacity(configs.len() + 1);
-        for (path, text) in configs.into_iter().chain(pxe::render(ctx)).chain([("plan.txt".to_string(), plan)]) {
+        let mut files = Vec::with_capacity(configs.len() + others.len() + 1);
+        let mut inputs = Vec::with_capacity(configs.len());
+        for made in configs {
+            check_path(&made.path)?;
+            inputs.push((made.path.clone(), ConfigInputs { fingerprint: made.inputs, kept: made.text.is_none() }));
+            if let Some(text) = made.text {
+                files.push((made.path, text.into_bytes()));
+            }
+        }
+        for (path, text) in others.into_iter().chain(pxe::render(ctx)).chain([("plan.txt".to_string(), plan)]) {
             check_path(&path)?;
             files.push((path, text.into_bytes()));
         }
         // Sorted once and built in one pass (the same as inserting one by one, a later file of
         // the same path winning, in a fraction of the time for ten thousand paths).
-        Ok(Artifacts(files.into_iter().collect()))
+        let files: BTreeMap<String, Vec<u8>> = files.into_iter().collect();
+        Ok(Artifacts { files, configs: inputs.into_iter().collect() })
     })
 }
 
@@ -209,11 +266,7 @@ mod tests {
     /// and Kubernetes clusters, random ones included.
     #[test]
     fn a_checked_cluster_renders_what_the_cluster_renders() {
-        use clusterdef_model::synthetic;
-        let mut clusters =
-            vec![synthetic::cluster(40, 4), synthetic::flatcar_cluster(40, 4), synthetic::kubernetes_cluster(12, 6)];
-        clusters.extend((0..20).map(|seed| synthetic::random_cluster(seed).0));
-        clusters.extend((0..20).map(|seed| synthetic::random_flatcar_cluster(seed).0));
+        let clusters = crate::synthetic::sample_clusters(20);
         let options = RenderOptions {
             discovery_url: Some("https://discovery.etcd.io/t".to_string()),
             ..RenderOptions::default()

@@ -63,6 +63,7 @@ fn own_unit(name: &str, body: String) -> HostUnit {
 /// kinds, the files every node carries, each kind's kubelet unit, and each member's control
 /// plane. With thousands of machines in hundreds of kinds, working these out per machine would
 /// cost machines × kinds × machines-per-group. O(kinds + members + workloads) to build.
+#[derive(Debug)]
 pub struct Prepared {
     kinds: Vec<clusterdef_model::kubernetes::NodeKind>,
     common: Vec<HostFile>,
