@@ -12,8 +12,9 @@ use crate::{Format, Outcome, json, load, paint, render_keeping};
 /// Runs `clusterdef render FILE --out OUT`. An output directory that exists already is
 /// prepared for the write from the start (locked, its manifest read, every managed file looked
 /// at: for ten thousand machines, tens of milliseconds of system calls) on a second thread,
-/// while the declaration is read and checked and the configs are rendered on this one; a
-/// refused declaration stops the preparation waiting for another write's lock. A directory
+/// while the declaration is read and checked on this one; the render then leaves out the
+/// configs the directory holds made from the same inputs. A refused declaration stops the
+/// preparation waiting for another write's lock. A directory
 /// that does not exist yet is made only once the render succeeded, so a failed render leaves
 /// nothing behind.
 ///
