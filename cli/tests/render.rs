@@ -84,3 +84,57 @@ fn renders_into_new_and_existing_directories_do_only_what_they_must() {
     assert!(!written.is_empty(), "{report}");
     assert!(!report["unchanged"].as_array().expect("unchanged").is_empty(), "{report}");
 }
+
+/// A change to one pool writes that pool's configs and nothing else's: every other config is
+/// left as it was (same inode, never rewritten), none of the pool's is kept stale (a
+/// fingerprint that missed the group keeps them all), and the directory then holds exactly what
+/// a render into a new directory makes, manifest aside.
+#[test]
+fn a_change_to_one_pool_makes_only_that_pools_configs() {
+    use std::os::unix::fs::MetadataExt;
+    let s = Scratch::new("keep");
+    let declaration = |tier: &str| {
+        format!(
+            "name: keep,\ncentral: 3 across cabinets [a, b, c] {{ addresses: \"10.0.0.10\"..\"10.0.0.20\" }},\n\
+             network: {{ subnet: \"10.0.0.0/24\", gateway: \"10.0.0.1\" }},\n\
+             pool web: 12 {{ metadata: {{ tier = {tier} }} }},\npool batch: 12 {{ metadata: {{ tier = back }} }},\n"
+        )
+    };
+    let file = s.0.join("keep.cluster");
+    let (out, fresh) = (s.0.join("out"), s.0.join("fresh"));
+    let render = |into: &Path| {
+        let run = clusterdef(&[
+            "render",
+            &file.display().to_string(),
+            "--out",
+            &into.display().to_string(),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+        serde_json::from_slice::<serde_json::Value>(&run.stdout).expect("json")
+    };
+    std::fs::write(&file, declaration("front")).expect("declaration");
+    render(&out);
+    let inode = |rel: &str| std::fs::symlink_metadata(out.join(rel)).expect("config").ino();
+    let before: Vec<(String, u64)> =
+        (1..=12).map(|n| format!("cloud-config/batch-{n}.yml")).map(|rel| (rel.clone(), inode(&rel))).collect();
+    std::fs::write(&file, declaration("edge")).expect("changed");
+    let report = render(&out);
+    let written: Vec<&str> = report["written"].as_array().expect("written").iter().filter_map(|w| w.as_str()).collect();
+    let configs: Vec<&&str> = written.iter().filter(|w| w.starts_with("cloud-config/")).collect();
+    assert_eq!(configs.len(), 12, "only the web pool's configs are made: {written:?}");
+    assert!(configs.iter().all(|c| c.starts_with("cloud-config/web-")), "{written:?}");
+    for (rel, ino) in before {
+        assert_eq!(inode(&rel), ino, "{rel} was rewritten");
+    }
+    render(&fresh);
+    let strip = |dir: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        tree(dir)
+            .into_iter()
+            .filter(|(p, _)| !p.ends_with("clusterdef-manifest.txt"))
+            .map(|(p, b)| (p.strip_prefix(dir).expect("inside").to_path_buf(), b))
+            .collect()
+    };
+    assert!(strip(&out) == strip(&fresh), "the kept render differs from a fresh one");
+}
