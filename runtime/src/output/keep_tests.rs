@@ -167,3 +167,37 @@ fn configs_are_kept_only_once_the_manifest_records_their_inputs() {
     assert_holds_full_render(&dir, &cluster, "the same declaration");
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// A manifest edited by hand never makes the render keep what it should make: inputs that are
+/// not 16 hex digits are none, inputs swapped between two configs keep neither, and lines with
+/// fields missing, extra or mangled are read without a panic.
+#[test]
+fn a_manifest_edited_by_hand_keeps_nothing_it_should_not() {
+    let cluster = synthetic::cluster(12, 2);
+    let dir = tempdir("keep-edited");
+    render_into(&dir, &cluster);
+    let text = fs::read_to_string(dir.join(MANIFEST)).expect("manifest");
+    let mut lines: Vec<Vec<String>> = text.lines().map(|l| l.split(' ').map(str::to_string).collect()).collect();
+    let configs: Vec<usize> =
+        (0..lines.len()).filter(|&i| lines[i].len() == 4 && lines[i][3].starts_with("cloud-config/")).collect();
+    let (a, b) = (configs[0], configs[1]);
+    let swapped = lines[a][2].clone();
+    lines[a][2] = lines[b][2].clone();
+    lines[b][2] = swapped;
+    lines[configs[2]][2] = "not-hex-at-all!!".to_string();
+    lines[configs[3]][2] = "0123".to_string();
+    let mut edited: String = lines.iter().map(|l| format!("{}\n", l.join(" "))).collect();
+    edited.push_str("ffffffffffffffff - 0123456789abcdef\n\u{0} \u{0} \u{0} \u{0} \u{0}\n- - - -\n");
+    fs::write(dir.join(MANIFEST), edited).expect("edited");
+    let checked = Checked::new(cluster.clone()).expect("checks");
+    let prepared = Prepared::open(&dir, LOCK_WAIT).expect("prepared");
+    let artifacts = render_keeping(&checked, &options(), &prepared).expect("renders");
+    let kept: Vec<&str> = artifacts.kept().collect();
+    for i in [a, b, configs[2], configs[3]] {
+        assert!(!kept.contains(&lines[i][3].as_str()), "{} kept from an edited line", lines[i][3]);
+    }
+    assert!(kept.contains(&lines[configs[4]][3].as_str()), "an untouched line keeps its config");
+    prepared.write(&artifacts, fingerprint(&cluster, &options())).expect("written");
+    assert_holds_full_render(&dir, &cluster, "after an edited manifest");
+    let _ = fs::remove_dir_all(&dir);
+}

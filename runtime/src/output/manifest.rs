@@ -218,8 +218,9 @@ impl Manifest {
                 }
                 _ => (Entry { hash: None, digest, stamp: None, inputs: None }, line),
             };
-            // A manifest edited by hand cannot point outside the directory.
-            if rel.split('/').all(|c| !c.is_empty() && c != "." && c != "..") {
+            // A manifest edited by hand cannot point outside the directory, nor name what no
+            // file system can (a NUL byte).
+            if rel.split('/').all(|c| !c.is_empty() && c != "." && c != ".." && !c.contains('\0')) {
                 lines.push((rel, entry));
             }
         }
