@@ -7,7 +7,7 @@ use crate::group::{Boot, DomainKind, Group, Size};
 use crate::host::HostConfig;
 use crate::network::{Network, Segment, Segments};
 use crate::rule::Rule;
-use crate::settings::{Architecture, Bootstrap, Channel, EtcdRelease, Layout, Os, Tls};
+use crate::settings::{Architecture, BootServerKind, Bootstrap, Channel, EtcdRelease, Layout, Os, Tls};
 use crate::text::{List, Text};
 use crate::unit::Unit;
 
@@ -46,6 +46,9 @@ pub struct Cluster {
     pub ssh_keys: List<Text>,
     /// The base URL of the boot server PXE pools fetch their kernel line's cloud-config from.
     pub boot_server: Option<Text>,
+    /// What the boot server is: a server of the render's files, or matchbox.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub boot_server_kind: BootServerKind,
     /// Where every machine finds its etcd TLS files; `None` means plain http.
     pub tls: Option<Tls>,
     /// fleet units and where they may run.
@@ -121,6 +124,7 @@ impl Cluster {
             channel: Channel::Stable,
             ssh_keys: Cow::Borrowed(&[]),
             boot_server: None,
+            boot_server_kind: BootServerKind::Files,
             tls: None,
             units: Cow::Borrowed(&[]),
             allows: Cow::Borrowed(&[]),

@@ -42,6 +42,10 @@ pub struct Group {
     /// that shares a boot network with other pools or domains tells its machines apart.
     #[cfg_attr(feature = "serde", serde(default))]
     pub inventory: List<InventoryEntry>,
+    /// The MAC address each machine of a fixed group boots from, in machine order: how a boot
+    /// server that installs machines to disk (matchbox) knows them.
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "<[_]>::is_empty"))]
+    pub macs: List<Text>,
     /// Host configuration every machine of the group carries, beside the cluster's.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "HostConfig::is_empty"))]
     pub host: HostConfig,
@@ -83,6 +87,7 @@ impl Group {
             ssh_keys: Cow::Borrowed(&[]),
             boot: Boot::Disk,
             inventory: Cow::Borrowed(&[]),
+            macs: Cow::Borrowed(&[]),
             host: HostConfig::EMPTY,
             host_in: Cow::Borrowed(&[]),
         }

@@ -248,6 +248,18 @@ rules! {
         protects: "an inventory that places each machine once, in a domain of its pool",
         rejects: "an inventory on a pool that does not PXE-boot, a MAC address listed twice, a machine placed in a domain its pool is not spread across (or in none when it is), a fixed pool whose inventory does not list as many machines per domain as the pool places there",
     }
+    MachineMacs {
+        name: "machine_macs",
+        applies: "all",
+        protects: "MAC addresses that name each machine once",
+        rejects: "`macs` on an autoscaled group or a PXE pool (whose machines an `inventory` lists), a `macs` list that does not give one address per machine of its group, a MAC address listed twice in the cluster (in `macs` or an `inventory`, compared as matchbox and dnsmasq compare them, case aside)",
+    }
+    MatchboxBoot {
+        name: "matchbox_boot",
+        applies: "`boot_server: matchbox`",
+        protects: "a matchbox that matches every machine to its own config, and no machine to two",
+        rejects: "matchbox for a CoreOS cluster (matchbox serves Ignition; CoreOS reads cloud-configs), a PXE pool with a boot URL of its own (one matchbox serves every machine), a group that boots from disk without `macs` (matchbox installs each such machine by its MAC address, and a machine without one is matched by no group), a boot server URL that is not `http://`",
+    }
     DomainNetwork {
         name: "domain_network",
         applies: "all",
@@ -372,7 +384,7 @@ rules! {
         name: "value_format",
         applies: "all",
         protects: "configs whose structure no value can change",
-        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), a boot URL that is not `scheme://host[:port][/path]` with a path of letters, digits, `-._~/` and %-escapes (a blank is an extra kernel argument, `,` a dnsmasq field, `${…}` an iPXE expansion, `#`, `;`, quotes and `\\` mean something to one of them), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory entry that is not a MAC address (a `dhcp-host=` option), an empty or control-character cluster name, a unit body holding a value only coreos-cloudinit fills in (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`: replaced with a member's address in the copies members submit on CoreOS, never replaced on Flatcar)",
+        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), a boot URL that is not `scheme://host[:port][/path]` with a path of letters, digits, `-._~/` and %-escapes (a blank is an extra kernel argument, `,` a dnsmasq field, `${…}` an iPXE expansion, `#`, `;`, quotes and `\\` mean something to one of them), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory or `macs` entry that is not a MAC address (a `dhcp-host=` option, a matchbox selector), an empty or control-character cluster name, a unit body holding a value only coreos-cloudinit fills in (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`: replaced with a member's address in the copies members submit on CoreOS, never replaced on Flatcar)",
     }
 }
 
@@ -400,6 +412,8 @@ impl Rule {
                 | Rule::UnitUnique
                 | Rule::MemberAddresses
                 | Rule::HostPath
+                | Rule::MachineMacs
+                | Rule::MatchboxBoot
                 | Rule::HostUnit
                 | Rule::HostCollision
                 | Rule::HostMask

@@ -29,6 +29,31 @@ impl Os {
     }
 }
 
+/// What serves the boot files of the machines that boot over the network.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "snake_case"))]
+pub enum BootServerKind {
+    /// Any HTTP server serving the render's directories as they are (`pxe/`, the configs): the
+    /// iPXE script of each pool and domain points at its config there.
+    #[default]
+    Files,
+    /// matchbox (`boot_server: matchbox "…"`): the render writes a matchbox data directory
+    /// (`matchbox/`: profiles, groups matched by MAC address or by each pool's boot script,
+    /// Ignition configs), Flatcar only. Machines of fixed groups are installed to disk by MAC.
+    Matchbox,
+}
+
+impl BootServerKind {
+    /// The word the language uses: none for [`BootServerKind::Files`], `matchbox`.
+    pub const fn keyword(self) -> Option<&'static str> {
+        match self {
+            BootServerKind::Files => None,
+            BootServerKind::Matchbox => Some("matchbox"),
+        }
+    }
+}
+
 /// The etcd layouts of the seed architecture guide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]

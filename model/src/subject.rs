@@ -55,6 +55,10 @@ pub enum GroupPart {
     Inventory,
     /// The inventory entry at this index (its MAC address).
     InventoryEntry(usize),
+    /// The `macs` declaration.
+    Macs,
+    /// The MAC address of the machine at this index.
+    Mac(usize),
 }
 
 /// A part of the `kubernetes` declaration.
@@ -168,6 +172,8 @@ pub enum Subject {
     Bootstrap,
     /// The cluster-wide boot server.
     BootServer,
+    /// The kind of the boot server (`matchbox`).
+    BootServerKind,
     /// The cluster's name.
     Name,
     /// The TLS declaration.
@@ -197,6 +203,7 @@ impl Subject {
     pub fn parent(self) -> Option<Subject> {
         Some(match self {
             Subject::Cluster => return None,
+            Subject::BootServerKind => Subject::BootServer,
             Subject::Production
             | Subject::Channel
             | Subject::Bootstrap
@@ -217,6 +224,7 @@ impl Subject {
                 GroupPart::Window(_) => Subject::Group(g, GroupPart::Windows),
                 GroupPart::MetadataValue(i) => Subject::Group(g, GroupPart::MetadataKey(i)),
                 GroupPart::InventoryEntry(_) => Subject::Group(g, GroupPart::Inventory),
+                GroupPart::Mac(_) => Subject::Group(g, GroupPart::Macs),
                 _ => Subject::Group(g, GroupPart::Whole),
             },
             Subject::Kubernetes(_) => Subject::Kubernetes(KubernetesPart::Whole),
@@ -259,6 +267,7 @@ impl Subject {
             Subject::Channel => out.push_str("channel"),
             Subject::Bootstrap => out.push_str("bootstrap"),
             Subject::BootServer => out.push_str("boot_server"),
+            Subject::BootServerKind => out.push_str("boot_server.kind"),
             Subject::Name => out.push_str("name"),
             Subject::Tls => out.push_str("tls"),
             Subject::TlsFile(i) => {
@@ -347,6 +356,11 @@ impl Subject {
                             None => write!(out, ".inventory[{i}]"),
                         }
                     }
+                    GroupPart::Macs => write!(out, ".macs"),
+                    GroupPart::Mac(i) => match group.and_then(|g| g.macs.get(i)) {
+                        Some(mac) => write!(out, ".macs[{mac:?}]"),
+                        None => write!(out, ".macs[{i}]"),
+                    },
                 };
             }
             Subject::Host(scope, part) => {

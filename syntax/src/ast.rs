@@ -87,8 +87,8 @@ pub enum EntryKind {
     Network(NetworkAst),
     /// `bootstrap: static | discovery ["url"]`
     Bootstrap(Spanned<BootstrapAst>),
-    /// `boot_server: "http://…"`
-    BootServer(Spanned<String>),
+    /// `boot_server: [matchbox] "http://…"`: the `matchbox` word where written, and the URL.
+    BootServer(Option<SpanRange>, Spanned<String>),
     /// `tls: { ca: "…", cert: "…", key: "…" }`
     Tls(Spanned<[Spanned<String>; 3]>),
     /// `central: SPEC` (central services) or `machines: SPEC` (a small cluster): the layout the
@@ -239,6 +239,8 @@ pub struct GroupOptions {
     pub boot: Option<Spanned<BootAst>>,
     /// `inventory: { "mac": DOMAIN, … }` or `inventory: ["mac", …]`
     pub inventory: Option<Spanned<Vec<InventoryAst>>>,
+    /// `macs: ["mac", …]`
+    pub macs: Option<Spanned<Vec<Spanned<String>>>>,
     /// `host: { … }`
     pub host: Option<HostAst>,
     /// `host_in: { DOMAIN: { … }, … }`

@@ -16,10 +16,10 @@
 //! more.
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Channel, Cluster, Cni, Container, Domain, DomainKind, DomainNetwork, DropIn,
-    EtcdRelease, Group, HostConfig, HostFile, HostUnit, Hostnames, InventoryEntry, Ipv4Net, Kubernetes, Layout,
-    Network, Os, Owner, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit, UnitBody,
-    UnitCommand, Weekday, Windows,
+    Addressing, Allow, Boot, BootServerKind, Bootstrap, Channel, Cluster, Cni, Container, Domain, DomainKind,
+    DomainNetwork, DropIn, EtcdRelease, Group, HostConfig, HostFile, HostUnit, Hostnames, InventoryEntry, Ipv4Net,
+    Kubernetes, Layout, Network, Os, Owner, RebootStrategy, RebootWindow, Requirement, Rule, Size, Spread, Tls, Unit,
+    UnitBody, UnitCommand, Weekday, Windows,
 };
 use proc_macro2::{Delimiter, Group as TokenGroup, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::quote;
@@ -236,7 +236,19 @@ macro_rules! emit_unit_enum {
     };
 }
 
-emit_unit_enum!(Layout, EtcdRelease, Channel, DomainKind, RebootStrategy, Weekday, Rule, Os, UnitCommand, Cni);
+emit_unit_enum!(
+    Layout,
+    EtcdRelease,
+    Channel,
+    DomainKind,
+    RebootStrategy,
+    Weekday,
+    Rule,
+    Os,
+    UnitCommand,
+    Cni,
+    BootServerKind
+);
 
 impl Emit for HostConfig {
     fn emit(&self, out: &mut Out) {
@@ -312,6 +324,7 @@ impl Emit for Cluster {
             .field("channel", |o| self.channel.emit(o))
             .field("ssh_keys", |o| list(o, &self.ssh_keys))
             .field("boot_server", |o| option(o, self.boot_server.as_ref()))
+            .field("boot_server_kind", |o| self.boot_server_kind.emit(o))
             .field("tls", |o| option(o, self.tls.as_ref()))
             .field("units", |o| list(o, &self.units))
             .field("allows", |o| list(o, &self.allows))
@@ -375,6 +388,7 @@ impl Emit for Group {
             .field("ssh_keys", |o| list(o, &self.ssh_keys))
             .field("boot", |o| self.boot.emit(o))
             .field("inventory", |o| list(o, &self.inventory))
+            .field("macs", |o| list(o, &self.macs))
             .field("host", |o| self.host.emit(o))
             .field("host_in", |o| list(o, &self.host_in))
             .close();

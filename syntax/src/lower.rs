@@ -4,9 +4,9 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use clusterdef_model::{
-    Addressing, Allow, Boot, Bootstrap, Cluster, Domain, DomainNetwork, DropIn, Group, GroupPart, GroupRef, HostConfig,
-    HostFile, HostPart, HostScope, HostUnit, Hostnames, InventoryEntry, KubernetesPart, Layout, Network, NetworkPart,
-    Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
+    Addressing, Allow, Boot, BootServerKind, Bootstrap, Cluster, Domain, DomainNetwork, DropIn, Group, GroupPart,
+    GroupRef, HostConfig, HostFile, HostPart, HostScope, HostUnit, Hostnames, InventoryEntry, KubernetesPart, Layout,
+    Network, NetworkPart, Requirement, Size, Spread, Subject, Tls, Unit, UnitBody, UnitPart, Windows,
 };
 use proc_macro2::Span;
 
@@ -186,9 +186,13 @@ pub fn lower(
                     spans.set(Subject::Kubernetes(KubernetesPart::Cni), c.span);
                 }
             }
-            EntryKind::BootServer(url) => {
+            EntryKind::BootServer(kind, url) => {
                 cluster.boot_server = Some(text(&url.value));
                 spans.set(Subject::BootServer, url.span);
+                if let Some(kind) = kind {
+                    cluster.boot_server_kind = BootServerKind::Matchbox;
+                    spans.set(Subject::BootServerKind, *kind);
+                }
             }
             EntryKind::Members(..) | EntryKind::EtcdNode(..) => {
                 let (layout, decl) = match &entry.kind {
@@ -386,6 +390,13 @@ fn lower_group(spec: &GroupSpec, name: &str, role: &str, g: GroupRef, spans: &mu
                 })
                 .collect(),
         );
+    }
+    if let Some(macs) = &o.macs {
+        spans.set(at(GroupPart::Macs), macs.span);
+        for (i, mac) in macs.value.iter().enumerate() {
+            spans.set(at(GroupPart::Mac(i)), mac.span);
+        }
+        group.macs = Cow::Owned(macs.value.iter().map(|mac| text(&mac.value)).collect());
     }
     if let Some(h) = &o.host {
         group.host = lower_host(h, HostScope::Group(g), spans);

@@ -110,7 +110,10 @@ pub fn print(cluster: &Cluster) -> String {
         });
     }
     if let Some(url) = &cluster.boot_server {
-        entry(format!("boot_server: {}", string(url)));
+        match cluster.boot_server_kind.keyword() {
+            Some(kind) => entry(format!("boot_server: {kind} {}", string(url))),
+            None => entry(format!("boot_server: {}", string(url))),
+        }
     }
     entry(members(cluster));
     for (i, pool) in cluster.pools.iter().enumerate() {
@@ -243,6 +246,9 @@ fn options(cluster: &Cluster, g: GroupRef, group: &Group) -> String {
                 .collect();
             parts.push(format!("inventory: {{ {} }}", entries.join(", ")));
         }
+    }
+    if !group.macs.is_empty() {
+        parts.push(format!("macs: {}", strings(&group.macs)));
     }
     if !group.host.is_empty() {
         parts.push(format!("host: {}", host(&group.host)));

@@ -36,6 +36,7 @@ pub const GROUP_KEYS: &[&str] = &[
     "ssh_keys",
     "boot",
     "inventory",
+    "macs",
     "host",
     "host_in",
 ];

@@ -62,6 +62,15 @@ pub(super) fn value_format(r: &mut Report<'_>) {
                 );
             }
         }
+        for (i, mac) in group.macs.iter().enumerate() {
+            if !is_mac(mac) {
+                bad(
+                    Subject::Group(g, GroupPart::Mac(i)),
+                    format!("{mac:?} is not a MAC address, and it lands in a matchbox group's selector"),
+                    "write six hex pairs separated by colons, e.g. `52:54:00:12:34:01`",
+                );
+            }
+        }
         if let Boot::Pxe { url: Some(url) } = &group.boot
             && let Some(why) = boot_url_problem(url)
         {

@@ -12,6 +12,7 @@ mod host;
 mod kubernetes;
 pub use checked::Checked;
 pub use format::CLOUD_INIT_SUBSTITUTIONS;
+mod matchbox;
 mod network;
 mod os;
 mod pools;
@@ -134,6 +135,7 @@ impl Cluster {
         etcd::check(&mut report);
         network::check(&mut report);
         pools::check(&mut report);
+        matchbox::check(&mut report);
         fleet::check(&mut report);
         os::check(&mut report);
         tls::check(&mut report);
@@ -447,6 +449,8 @@ mod tests {
                 "unit_instances",
                 "unit_name",
                 "unit_unique",
+                "machine_macs",
+                "matchbox_boot",
                 "member_addresses",
                 "tls_directory",
                 "tls_paths",

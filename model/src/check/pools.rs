@@ -365,11 +365,11 @@ fn pxe_boot_network(r: &mut Report<'_>) {
 }
 
 /// `machine_inventory`: an inventory belongs to a PXE pool, names each MAC address once in the
-/// whole cluster, and places each machine in one of the pool's domains (and only a spread pool's
-/// machines in a domain), since the inventory is what the boot server decides by.
+/// whole cluster (checked with `macs` by `macs_unique`), and places each machine in one of the
+/// pool's domains (and only a spread pool's machines in a domain), since the inventory is what
+/// the boot server decides by.
 fn machine_inventory(r: &mut Report<'_>) {
     let c = r.cluster;
-    let mut seen: Vec<(String, &str)> = Vec::new();
     for (g, group) in c.groups() {
         if group.inventory.is_empty() {
             continue;
@@ -415,22 +415,9 @@ fn machine_inventory(r: &mut Report<'_>) {
                 );
             }
         }
+        // A MAC address listed twice is `macs_unique`'s (`check/matchbox.rs`), over `macs` too.
         for (i, entry) in group.inventory.iter().enumerate() {
             let at = Subject::Group(g, GroupPart::InventoryEntry(i));
-            let mac = entry.mac.to_ascii_lowercase();
-            if let Some((_, owner)) = seen.iter().find(|(m, _)| *m == mac) {
-                r.push(
-                    Rule::MachineInventory,
-                    at,
-                    format!(
-                        "MAC address {} is listed twice (also in `{owner}`), so one machine would be two",
-                        entry.mac
-                    ),
-                    "list each machine once".to_string(),
-                );
-                continue;
-            }
-            seen.push((mac, &group.name));
             match (&group.spread, &entry.domain) {
                 (Some(spread), Some(domain)) if !spread.domains.iter().any(|d| d.name == *domain) => {
                     let names: Vec<&str> = spread.domains.iter().map(|d| &*d.name).collect();

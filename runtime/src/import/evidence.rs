@@ -102,6 +102,7 @@ impl Imported {
             channel,
             ssh_keys,
             boot_server,
+            boot_server_kind,
             tls,
             units,
             allows,
@@ -120,6 +121,7 @@ impl Imported {
         need("channel".into(), *channel != default.channel);
         need("ssh_keys".into(), !ssh_keys.is_empty());
         need("boot_server".into(), boot_server.is_some());
+        need("boot_server_kind".into(), *boot_server_kind != default.boot_server_kind);
         need("tls".into(), tls.is_some());
         need("allows".into(), !allows.is_empty());
         need("host".into(), !host.is_empty());
@@ -144,6 +146,7 @@ impl Imported {
                 ssh_keys,
                 boot,
                 inventory,
+                macs,
                 host,
                 host_in,
             } = group;
@@ -162,6 +165,7 @@ impl Imported {
             need(format!("{at}.ssh_keys"), !ssh_keys.is_empty());
             need(format!("{at}.boot"), *boot != default.boot);
             need(format!("{at}.inventory"), !inventory.is_empty());
+            need(format!("{at}.macs"), !macs.is_empty());
             need(format!("{at}.host"), !host.is_empty());
             need(format!("{at}.host_in"), !host_in.is_empty());
         }

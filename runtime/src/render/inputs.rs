@@ -86,6 +86,7 @@ pub fn shared(ctx: &Context<'_>, format: &str, built: &dyn Debug) -> Inputs {
         channel,
         ssh_keys,
         boot_server,
+        boot_server_kind,
         tls,
         units,
         allows: _,
@@ -95,7 +96,7 @@ pub fn shared(ctx: &Context<'_>, format: &str, built: &dyn Debug) -> Inputs {
     let mut inputs = Inputs::new(format);
     inputs
         .add(&(name, os, production, layout, etcd_release, bootstrap, members))
-        .add(&(network, channel, ssh_keys, boot_server, tls, units, host, kubernetes))
+        .add(&(network, channel, ssh_keys, boot_server, boot_server_kind, tls, units, host, kubernetes))
         .add(&(&ctx.discovery, &ctx.etcd_join))
         .add(built);
     inputs

@@ -66,7 +66,22 @@ impl Grammar<'_, '_> {
             }
             "boot_server" => {
                 colon(input, &key)?;
-                EntryKind::BootServer(string(input, &key, "the boot server's base URL, e.g. \"http://10.0.0.2:8080\"")?)
+                let kind = if input.peek(Ident) {
+                    let word: Ident = input.parse()?;
+                    if word != "matchbox" {
+                        return Err(syn::Error::new(
+                            word.span(),
+                            "expected the boot server's base URL, or `matchbox` and its URL (`boot_server: matchbox \"http://10.0.0.2:8080\"`)",
+                        ));
+                    }
+                    Some(SpanRange::single(word.span()))
+                } else {
+                    None
+                };
+                EntryKind::BootServer(
+                    kind,
+                    string(input, &key, "the boot server's base URL, e.g. \"http://10.0.0.2:8080\"")?,
+                )
             }
             "tls" => {
                 colon(input, &key)?;
@@ -421,6 +436,12 @@ impl Grammar<'_, '_> {
                 "inventory" => {
                     let i = p.inventory(input, &key)?;
                     set_once(&mut o.inventory, &key, i)
+                }
+                "macs" => {
+                    let span = SpanRange::single(input.span());
+                    let macs = p.string_list(input, &key, "MAC addresses, one per machine")?;
+                    let span = macs.last().map_or(span, |last| span.to(last.span));
+                    set_once(&mut o.macs, &key, Spanned::new(macs, span))
                 }
                 "host" => {
                     let h = p.host(input, &key)?;

@@ -1,0 +1,11 @@
+fn main() {
+    let _cluster = clusterdef::cluster! {
+        os: flatcar,
+        network: { subnet: "10.10.0.0/16", gateway: "10.10.0.1" },
+        boot_server: matchbox "http://10.10.0.5:8080",
+        central: 3 { addresses: "10.10.1.11".."10.10.1.13", macs: ["52:54:00:00:00:01", "52:54:00:00:00:02"] },
+        workers: 2 { macs: ["52:54:00:00:00:03", "52:54:00:00:00:01"] },
+        pool edge: autoscale { macs: ["52:54:00:00:00:05"] },
+        pool pxe: 1 { boot: pxe, macs: ["52:54:00:00:00:06"] },
+    };
+}
