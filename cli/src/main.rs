@@ -293,7 +293,7 @@ fn render(checked: &Checked, options: &RenderOptions) -> Result<Artifacts, Strin
     render_keeping(checked, options, &clusterdef::render::KeepNothing)
 }
 
-/// [`render`] for an output directory, leaving out the configs `keep` keeps.
+/// [`render()`] for an output directory, leaving out the configs `keep` keeps.
 fn render_keeping(
     checked: &Checked,
     options: &RenderOptions,

@@ -50,6 +50,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             ssh_keys: Borrowed(&[]),
             boot: __clusterdef::Boot::Disk,
             inventory: Borrowed(&[]),
+            macs: Borrowed(&[]),
             host: __clusterdef::HostConfig {
                 files: Borrowed(&[]),
                 units: Borrowed(
@@ -108,6 +109,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     ssh_keys: Borrowed(&[]),
                     boot: __clusterdef::Boot::Disk,
                     inventory: Borrowed(&[]),
+                    macs: Borrowed(&[]),
                     host: __clusterdef::HostConfig {
                         files: Borrowed(&[]),
                         units: Borrowed(
@@ -169,6 +171,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             ],
         ),
         boot_server: None,
+        boot_server_kind: __clusterdef::BootServerKind::Files,
         tls: Some(__clusterdef::Tls {
             ca: Borrowed("/etc/ssl/etcd/ca.pem"),
             cert: Borrowed("/etc/ssl/etcd/server.pem"),

@@ -70,6 +70,18 @@ impl From<Violations> for RenderError {
     }
 }
 
+/// Where the current release of `os` on `channel` is served, for machines that boot over the
+/// network (they run from RAM and never update themselves, so they boot the channel's current
+/// release): the directory holding the PXE kernel and initrd.
+pub fn release_url(os: clusterdef_model::Os, channel: clusterdef_model::Channel) -> String {
+    match os {
+        clusterdef_model::Os::CoreOs => format!("http://{}.release.core-os.net/amd64-usr/current", channel.as_str()),
+        clusterdef_model::Os::Flatcar => {
+            format!("http://{}.release.flatcar-linux.net/amd64-usr/current", channel.as_str())
+        }
+    }
+}
+
 /// A name as one path component: letters, digits, `-`, `.` and `_` stay; anything else
 /// (`/` in a zone name, say) becomes `_xx` with its bytes in hex, so distinct names stay distinct.
 pub fn file_component(name: &str) -> String {

@@ -262,8 +262,23 @@ fn dropin(d: &DropIn) -> Json {
     Json::obj([("name", Some(Json::str(d.name.to_string()))), ("contents", Some(Json::str(d.body.text())))])
 }
 
+/// `passwd` with user `core` authorized for the cluster's and `group`'s SSH keys (none: no key).
+pub(super) fn core_user(cluster: &Cluster, group: &Group) -> Option<Json> {
+    let keys: Vec<Json> =
+        cluster.ssh_keys.iter().chain(group.ssh_keys.iter()).map(|k| Json::str(k.to_string())).collect();
+    (!keys.is_empty()).then(|| {
+        Json::obj([(
+            "users",
+            Some(Json::Arr(vec![Json::obj([
+                ("name", Some(Json::str("core"))),
+                ("sshAuthorizedKeys", Some(Json::Arr(keys))),
+            ])])),
+        )])
+    })
+}
+
 /// A file clusterdef owns: replaced whatever is there, contents inline.
-fn file(path: &str, mode: i64, contents: &str) -> Json {
+pub(super) fn file(path: &str, mode: i64, contents: &str) -> Json {
     Json::obj([
         ("path", Some(Json::str(path))),
         ("mode", Some(Json::Int(mode))),
@@ -328,17 +343,7 @@ fn config(shared: &Shared<'_>, here: &[(usize, Vec<String>)], job: &Job<'_>) -> 
         }
     }
 
-    let keys: Vec<Json> =
-        cluster.ssh_keys.iter().chain(job.group.ssh_keys.iter()).map(|k| Json::str(k.to_string())).collect();
-    let passwd = (!keys.is_empty()).then(|| {
-        Json::obj([(
-            "users",
-            Some(Json::Arr(vec![Json::obj([
-                ("name", Some(Json::str("core"))),
-                ("sshAuthorizedKeys", Some(Json::Arr(keys))),
-            ])])),
-        )])
-    });
+    let passwd = core_user(cluster, job.group);
     Json::obj([
         ("ignition", Some(Json::obj([("version", Some(Json::str(SPEC)))]))),
         ("passwd", passwd),

@@ -13,6 +13,7 @@ pub mod ignition;
 pub mod inputs;
 pub mod json;
 pub mod kubernetes;
+pub mod matchbox;
 pub mod plan;
 pub mod pxe;
 pub mod yaml;
@@ -222,8 +223,19 @@ fn render_in(ctx: &Context<'_>, keep: &dyn Keep) -> Result<Artifacts, RenderErro
             Os::Flatcar => {
                 // Built once: the configs carry its parts, the render its manifests.
                 let k8s = kubernetes::Prepared::new(cluster, &cluster.etcd_members());
-                let configs = ignition::render(ctx, k8s.as_ref(), keep);
-                (configs, k8s.map(|k| k.artifacts).unwrap_or_default())
+                let mut others = k8s.as_ref().map(|k| k.artifacts.clone()).unwrap_or_default();
+                let configs = match matchbox::layout(cluster) {
+                    // Each config is also matchbox's, under `matchbox/ignition/`: kept only
+                    // when both copies are.
+                    Some(layout) => {
+                        let both = matchbox::KeepBoth(keep);
+                        let configs = ignition::render(ctx, k8s.as_ref(), &both);
+                        others.extend(matchbox::render(ctx, &layout));
+                        matchbox::with_copies(configs)
+                    }
+                    None => ignition::render(ctx, k8s.as_ref(), keep),
+                };
+                (configs, others)
             }
         };
         // The thread only panics if the plan's code does; the panic goes on here.
@@ -298,3 +310,5 @@ mod tests {
         assert!(check_path("cloud-config/central-1.yml").is_ok());
     }
 }
+#[cfg(test)]
+mod matchbox_tests;

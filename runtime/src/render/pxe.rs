@@ -10,8 +10,9 @@ use std::collections::HashMap;
 use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Ipv4Net, Os};
 
 use super::cloud_config::pool_config_path;
-use super::context::{Context, file_component};
+use super::context::{Context, file_component, release_url};
 use super::ignition;
+use super::matchbox;
 
 /// What a PXE machine boots: the OS's image names, where a channel's current release is served
 /// (PXE machines run from RAM and never update themselves, so they boot the channel's current
@@ -24,15 +25,13 @@ struct Image {
 
 fn image(os: Os, channel: Channel, config_url: &str) -> Image {
     match os {
-        Os::CoreOs => Image {
-            name: "coreos",
-            release: format!("http://{}.release.core-os.net/amd64-usr/current", channel.as_str()),
-            args: format!("cloud-config-url={config_url}"),
-        },
+        Os::CoreOs => {
+            Image { name: "coreos", release: release_url(os, channel), args: format!("cloud-config-url={config_url}") }
+        }
         // Ignition runs on every boot of a RAM machine only when told it is the first one.
         Os::Flatcar => Image {
             name: "flatcar",
-            release: format!("http://{}.release.flatcar-linux.net/amd64-usr/current", channel.as_str()),
+            release: release_url(os, channel),
             args: format!("flatcar.first_boot=1 ignition.config.url={config_url}"),
         },
     }
@@ -66,6 +65,9 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut kinds: Vec<Kind> = Vec::new();
     let segments = cluster.segments();
+    // With matchbox, the boot scripts are its assets (`matchbox`), and its groups pick each
+    // machine's kernel line and config: here are only the networks' dnsmasq configs.
+    let matchbox = matchbox::base_of(cluster);
     for (i, group) in cluster.pools.iter().enumerate() {
         let Some(base) = base_url(cluster, group) else {
             continue;
@@ -93,12 +95,40 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
                 }
                 _ => format!("PXE pool `{}`", group.name),
             };
-            out.push((format!("{dir}/pxelinux.cfg/default"), pxelinux(&what, &image)));
-            out.push((format!("{dir}/boot.ipxe"), ipxe(&what, &image)));
+            let script_url = match &matchbox {
+                Some(mb) => matchbox::script_url(mb, &matchbox::kind_id(group, domain)),
+                None => {
+                    out.push((format!("{dir}/pxelinux.cfg/default"), pxelinux(&what, &image)));
+                    out.push((format!("{dir}/boot.ipxe"), ipxe(&what, &image)));
+                    format!("{base}/{dir}/boot.ipxe")
+                }
+            };
             let macs = macs_in.remove(&domain_name.map(|d| &*d.name)).unwrap_or_default();
             let network = segments.of(group, domain).map(|s| s.subnet);
-            kinds.push(Kind { script_url: format!("{base}/{dir}/boot.ipxe"), dir, what, network, macs });
+            kinds.push(Kind { script_url, dir, what, network, macs });
         }
+    }
+    // The machines matchbox installs, by MAC, on each network they boot on: iPXE gets the
+    // install script. O(machines).
+    if let Some(mb) = &matchbox {
+        let mut installs: Vec<Kind> = Vec::new();
+        let mut on: HashMap<Option<Ipv4Net>, usize> = HashMap::new();
+        for (g, machine, mac) in matchbox::installed_machines(cluster) {
+            let Some(group) = cluster.group(g) else { continue };
+            let network = segments.of(group, machine.domain).map(|s| s.subnet);
+            let i = *on.entry(network).or_insert_with(|| {
+                installs.push(Kind {
+                    script_url: matchbox::install_script_url(mb),
+                    dir: "pxe/install".to_string(),
+                    what: "machines matchbox installs to disk".to_string(),
+                    network,
+                    macs: Vec::new(),
+                });
+                installs.len() - 1
+            });
+            installs[i].macs.push(mac);
+        }
+        kinds.extend(installs);
     }
     // The kinds by network, in the order networks first appear: O(kinds).
     let mut networks: Vec<(Option<Ipv4Net>, Vec<&Kind>)> = Vec::new();

@@ -48,6 +48,10 @@ pub struct Plan {
     /// and what each failure domain's loss leaves.
     #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
     pub kubernetes: Option<KubernetesPlan>,
+    /// What matchbox serves, when the cluster boots from it: each group, the machine or kind it
+    /// serves, its profile, and every request each machine makes.
+    #[cfg_attr(feature = "serde", serde(skip_serializing_if = "Option::is_none"))]
+    pub matchbox: Option<super::matchbox::Layout>,
 }
 
 /// A rule the cluster allows on purpose.
@@ -527,6 +531,7 @@ impl Plan {
             domain_losses,
             units,
             kubernetes: KubernetesPlan::of(cluster),
+            matchbox: super::matchbox::layout(cluster),
             accepted_risks: cluster
                 .allows
                 .iter()

@@ -228,6 +228,21 @@ impl Plan {
                 out.push_str("  (a workload not listed under a loss keeps every pod it wants)\n");
             }
         }
+        if let Some(m) = &self.matchbox {
+            out.push_str(&format!("\nmatchbox at {} (data directory `matchbox/`)\n", m.base));
+            let configs: std::collections::HashMap<&str, &str> =
+                m.profiles.iter().map(|p| (p.id.as_str(), p.ignition.as_str())).collect();
+            let rows: Vec<Vec<String>> = m
+                .groups
+                .iter()
+                .map(|g| {
+                    let selector: Vec<String> = g.selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    let config = configs.get(g.profile.as_str()).copied().unwrap_or_default();
+                    vec![g.serves.clone(), g.id.clone(), selector.join(" "), g.profile.clone(), config.to_string()]
+                })
+                .collect();
+            out.push_str(&table(&["SERVES", "GROUP", "SELECTOR", "PROFILE", "CONFIG"], &rows));
+        }
         if !self.accepted_risks.is_empty() {
             out.push_str("\naccepted risks\n");
             let rows: Vec<Vec<String>> = self
@@ -346,6 +361,9 @@ impl fmt::Display for Plan {
         }
         if let Some(k) = &self.kubernetes {
             write!(f, "{k}")?;
+        }
+        if let Some(m) = &self.matchbox {
+            write!(f, "{m}")?;
         }
         if !self.accepted_risks.is_empty() {
             writeln!(f, "\naccepted risks")?;
