@@ -220,7 +220,8 @@ pub mod seed {
         };
 
         /// Large-scale cluster: central services across zones that are networks of their own,
-        /// PXE pools booting Flatcar with Ignition; the batch runner runs on every batch machine.
+        /// PXE pools booting Flatcar with Ignition, all served by matchbox (the central machines
+        /// installed to disk by MAC); the batch runner runs on every batch machine.
         pub static LARGE_SCALE: Cluster = cluster! {
             name: "large",
             os: flatcar,
@@ -235,10 +236,11 @@ pub mod seed {
                     "us-east-1c": { subnet: "10.10.32.0/20", gateway: "10.10.32.1" },
                 },
             },
-            boot_server: "http://10.10.0.5:8080",
+            boot_server: matchbox "http://10.10.0.5:8080",
             central: 5 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] {
                 addresses: ["10.10.1.11", "10.10.17.11", "10.10.33.11", "10.10.1.12", "10.10.17.12"],
                 hostnames: "central-{n}",
+                macs: ["52:54:00:ce:00:01", "52:54:00:ce:00:02", "52:54:00:ce:00:03", "52:54:00:ce:00:04", "52:54:00:ce:00:05"],
             },
             workers: autoscale 10..500 across zones ["us-east-1a", "us-east-1b", "us-east-1c"] { boot: pxe },
             pool batch: 4 across zones ["us-east-1a", "us-east-1b"] {

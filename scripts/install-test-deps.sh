@@ -17,6 +17,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v rsync >/dev/null || need+=(rsync)
 # Debian's Ignition 2.14: the validator at /usr/bin/ignition-validate and the full binary.
 [ -x /usr/bin/ignition-validate ] || need+=(ignition)
+# libblkid's headers: upstream's full Ignition (built below) links it through cgo.
+[ -f /usr/include/blkid/blkid.h ] || need+=(libblkid-dev)
 
 if [ ${#need[@]} -gt 0 ]; then
     sudo=""
@@ -89,6 +91,27 @@ if [ ! -x "$ignition_new/validate" ]; then
     mkdir -p "$ignition_new"
     GOBIN="$ignition_new" GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" \
         go install github.com/coreos/ignition/v2/validate@v2.26.0
+fi
+
+# Upstream's full Ignition 2.26.0 (the binary Flatcar's initramfs runs): the boot tests apply with
+# it what matchbox serves, which is spec 3.4.0 and beyond Debian's 2.14. cgo, for libblkid.
+if [ ! -x "$ignition_new/ignition" ]; then
+    tmp=$(mktemp -d)
+    GOBIN="$tmp" GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=1 \
+        go install github.com/coreos/ignition/v2/internal@v2.26.0
+    mv "$tmp/internal" "$ignition_new/ignition"
+    rmdir "$tmp"
+fi
+
+# matchbox v0.11.0, which the boot tests serve the matchbox seed from: `go install …@v0.11.0` is
+# refused (its go.mod has a replace directive), so a module of the tests' requires it and builds
+# its command. Into target/test-engines/matchbox-0.11.0/matchbox.
+matchbox="${CARGO_TARGET_DIR:-$PWD/target}/test-engines/matchbox-0.11.0"
+if [ ! -x "$matchbox/matchbox" ]; then
+    mkdir -p "$matchbox"
+    (cd "$(dirname "$0")/../examples/tests/matchbox" && GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=0 \
+        go build -trimpath -ldflags "-s -w -X github.com/poseidon/matchbox/matchbox/version.Version=v0.11.0" \
+        -o "$matchbox/matchbox" github.com/poseidon/matchbox/cmd/matchbox)
 fi
 
 # The root tree the boot tests start machines from with systemd-nspawn (debootstrap, cached).

@@ -30,6 +30,7 @@ use crate::support::{Lan, TempDir, target_dir, tool};
 
 mod bed;
 mod machine;
+mod matchbox;
 
 use bed::machines_of;
 pub use bed::{Booted, bootable};

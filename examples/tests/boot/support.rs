@@ -49,10 +49,13 @@ pub fn ignition_validators() -> [PathBuf; 2] {
 }
 
 /// `file` through both Ignition validators: each exits 0 and prints nothing, else what each
-/// said.
+/// said. A config of spec 3.4.0 (what matchbox serves: it re-marshals every config it serves
+/// as 3.4.0) goes through upstream's alone: Debian's 2.14 knows specs up to 3.3.0.
 pub fn validate_ignition(file: &Path) -> Result<(), String> {
     let mut said = Vec::new();
-    for validator in ignition_validators() {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let newer = text.contains("\"version\":\"3.4.0\"");
+    for validator in ignition_validators().into_iter().skip(usize::from(newer)) {
         let out = Command::new(&validator).arg(file).output().expect("run an Ignition validator");
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         if !out.status.success() || !text.trim().is_empty() {

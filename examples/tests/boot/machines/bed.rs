@@ -58,6 +58,8 @@ pub struct Booted {
     _pki: Option<TempDir>,
     /// The DHCP server of the machines without a static address (dnsmasq on the hub).
     dhcp: Option<(Child, TempDir)>,
+    /// The matchbox the machines boot from, when the cluster boots from matchbox.
+    _matchbox: Option<super::matchbox::Matchbox>,
     _lan: Lan,
 }
 
@@ -161,12 +163,46 @@ impl Booted {
                 .expect("run dnsmasq");
             (child, dir)
         });
-        let mut booted = Booted { plan, machines: BTreeMap::new(), _pki: None, dhcp, _lan: lan };
+        // From matchbox, each machine is installed from what matchbox serves it, fetched as its
+        // boot over the network fetches it, on the network it boots on, with its own MAC.
+        let matchbox = clusterdef::render::matchbox::base_of(cluster).map(|base| {
+            let host: std::net::Ipv4Addr = base
+                .trim_start_matches("http://")
+                .split([':', '/'])
+                .next()
+                .and_then(|h| h.parse().ok())
+                .expect("matchbox at an IPv4 address");
+            // The narrowest segment holding the address: a domain's network before the cluster's.
+            let (j, (subnet, _, _)) = segments
+                .iter()
+                .enumerate()
+                .filter(|(_, (net, _, _))| net.contains(host))
+                .max_by_key(|(_, (net, _, _))| net.prefix)
+                .expect("matchbox on one of the cluster's networks");
+            super::matchbox::Matchbox::start(tag, &lan.hub, &base, &format!("br{j}"), subnet.prefix, artifacts)
+        });
+        let names: Vec<String> = machines.iter().map(|(h, _, _)| h.clone()).collect();
+        let macs = matchbox.as_ref().map(|_| super::matchbox::macs_of(cluster, &names)).unwrap_or_default();
+        let network_of = |hostname: &str| {
+            let (net, _, _) = segments.iter().rev().find(|(_, _, names)| names.iter().any(|n| n == hostname))?;
+            Some(format!("{}/{}", net.network(), net.prefix))
+        };
+        let mut booted = Booted { plan, machines: BTreeMap::new(), _pki: None, dhcp, _matchbox: None, _lan: lan };
         booted._pki = pki;
         for (hostname, config, _) in machines {
-            let text = artifacts.text(config).expect("the machine's config");
-            booted.reinstall(tag, hostname, config, text);
+            let text = match &matchbox {
+                Some(matchbox) => {
+                    let mac = &macs[hostname];
+                    let netns = booted._lan.machines[hostname].clone();
+                    set_mac(&netns, mac);
+                    let network = network_of(hostname).expect("the machine's segment");
+                    matchbox.first_boot_config(hostname, mac, &network)
+                }
+                None => artifacts.text(config).expect("the machine's config").to_string(),
+            };
+            booted.reinstall(tag, hostname, config, &text);
         }
+        booted._matchbox = matchbox;
         booted
     }
 
@@ -207,6 +243,13 @@ impl Booted {
     pub fn pki(&self) -> Option<PathBuf> {
         self._pki.as_ref().map(|d| d.path().join("pki"))
     }
+}
+
+/// Gives the NIC of the machine in `netns` the MAC address `mac`, as its hardware has it.
+fn set_mac(netns: &str, mac: &str) {
+    let out =
+        Command::new(tool("ip")).args(["-n", netns, "link", "set", "eth0", "address", mac]).output().expect("run ip");
+    assert!(out.status.success(), "{netns} takes MAC {mac}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// The hub's address on a segment: its gateway when the network names one, else the subnet's
