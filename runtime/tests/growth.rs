@@ -130,3 +130,41 @@ fn change_plans_grow_near_linearly_in_machines() {
         clusterdef::synthetic::kubernetes_at_scale(n, n / 10, 20)
     });
 }
+
+/// A Flatcar cluster served by matchbox: 5 central machines and `workers` fixed workers, each
+/// with a MAC address of its own (so each has an install group and a machine group).
+fn on_matchbox(workers: u32) -> clusterdef::Cluster {
+    let mac = |i: u32| -> std::borrow::Cow<'static, str> {
+        format!("52:54:00:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).into()
+    };
+    let mut cluster = clusterdef::synthetic::spread_template(workers);
+    cluster.units = std::borrow::Cow::Borrowed(&[]);
+    cluster.boot_server = Some("http://10.0.0.2:8080".into());
+    cluster.boot_server_kind = clusterdef::BootServerKind::Matchbox;
+    cluster.members.macs = (0..5).map(mac).collect();
+    cluster.pools.to_mut()[0].macs = (5..5 + workers).map(mac).collect();
+    cluster
+}
+
+/// The MAC addresses' rules (one pass over every address), the matchbox layout, its groups,
+/// profiles and installers, and the networks' dnsmasq snippets: 99 → 9,900 workers (the
+/// largest cluster listed machine by machine is 10,000).
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn matchbox_renders_grow_near_linearly_in_machines() {
+    let clusters: Vec<(usize, clusterdef::Cluster)> =
+        [99, 990, 9_900].into_iter().map(|n| (n, on_matchbox(n as u32))).collect();
+    for (n, cluster) in &clusters {
+        let artifacts = cluster.render().expect("a matchbox cluster renders");
+        let groups = artifacts.paths().filter(|p| p.starts_with("matchbox/groups/")).count();
+        assert_eq!(groups, 2 * (n + 5), "an install and a machine group per machine");
+    }
+    let of = |n: usize| &clusters.iter().find(|(m, _)| *m == n).expect("built").1;
+    // The rules alone, where one pass over the addresses is all but lost in a render.
+    assert_near_linear("matchbox rules", 99, |n| {
+        let _ = std::hint::black_box(of(n).check());
+    });
+    assert_near_linear("matchbox render", 99, |n| {
+        let _ = std::hint::black_box(of(n).render());
+    });
+}
