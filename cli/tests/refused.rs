@@ -328,3 +328,40 @@ fn boot_urls_that_dnsmasq_pxelinux_or_ipxe_would_read_otherwise_are_refused() {
     let per_pool = "boot_server: \"http://10.0.0.5:8080\",\ncentral: 3 across cabinets [a, b, c],\nworkers: autoscale 2..20 { boot: pxe \"http://10.0.0.6/x,y\" },\nbootstrap: discovery \"https://discovery.etcd.io/t\",\n";
     refused(per_pool, "value_format", at(per_pool, "pxe \"http://10.0.0.6/x,y\""), "holds ','");
 }
+
+/// MAC addresses land in a dnsmasq `dhcp-host=` option and a matchbox selector: anything but six
+/// hex pairs (a `,set:` that would retag the machine, a newline that would add a dnsmasq line)
+/// is refused at its token, as is one address given to two machines in any case.
+#[test]
+fn mac_addresses_that_dnsmasq_or_matchbox_would_read_otherwise_are_refused() {
+    let metal = |central: &str, batch: &str| {
+        format!(
+            "os: flatcar,\nnetwork: {{ subnet: \"10.0.0.0/24\" }},\nboot_server: matchbox \"http://10.0.0.5:8080\",\n\
+             central: 3 {{ addresses: \"10.0.0.11\"..\"10.0.0.13\", macs: [{central}] }},\n\
+             pool batch: 2 {{ boot: pxe, inventory: [{batch}] }},\n"
+        )
+    };
+    let good = "\"52:54:00:00:00:01\", \"52:54:00:00:00:02\", \"52:54:00:00:00:03\"";
+    let batch = "\"52:54:00:00:00:04\", \"52:54:00:00:00:05\"";
+    accepted(&metal(good, batch));
+    for (mac, says) in [
+        ("52:54:00:00:00:03,set:install", "not a MAC address"),
+        ("52:54:00:00:00:03\\ndhcp-boot=evil", "not a MAC address"),
+        ("52-54-00-00-00-03", "not a MAC address"),
+    ] {
+        let central = format!("\"52:54:00:00:00:01\", \"52:54:00:00:00:02\", \"{mac}\"");
+        let text = metal(&central, batch);
+        refused(&text, "value_format", at(&text, &format!("\"{mac}\"")), says);
+    }
+    // The same machine twice, once in capitals: matchbox and dnsmasq compare them case aside.
+    let text = metal(good, "\"52:54:00:00:00:04\", \"52:54:00:00:00:01\"");
+    refused(&text, "machine_inventory", at_last(&text, "\"52:54:00:00:00:01\""), "listed twice");
+    let text = metal(
+        "\"52:54:00:00:00:01\", \"52:54:00:00:00:02\", \"52:54:00:00:00:0A\"",
+        "\"52:54:00:00:00:0a\", \"52:54:00:00:00:05\"",
+    );
+    refused(&text, "machine_inventory", at(&text, "\"52:54:00:00:00:0a\""), "listed twice");
+    // CoreOS cannot boot from matchbox; the word `matchbox` is the token at fault.
+    let text = metal(good, batch).replacen("os: flatcar,\n", "", 1);
+    refused(&text, "matchbox_boot", at(&text, "matchbox \""), "runs CoreOS");
+}
