@@ -361,6 +361,14 @@ fn mac_addresses_that_dnsmasq_or_matchbox_would_read_otherwise_are_refused() {
         "\"52:54:00:00:00:0a\", \"52:54:00:00:00:05\"",
     );
     refused(&text, "machine_inventory", at(&text, "\"52:54:00:00:00:0a\""), "listed twice");
+    // The disk lands on the installer's command line: a plain path under /dev/ or nothing.
+    let with_disk =
+        |disk: &str| metal(good, batch).replacen("macs: [", &format!("install_disk: \"{disk}\", macs: ["), 1);
+    accepted(&with_disk("/dev/disk/by-id/nvme-Samsung_SSD_970_S1234"));
+    for disk in ["/dev/sda; reboot", "/dev/../etc/passwd", "sda", "/dev/sd a"] {
+        let text = with_disk(disk);
+        refused(&text, "value_format", at(&text, &format!("\"{disk}\"")), "not a device path");
+    }
     // CoreOS cannot boot from matchbox; the word `matchbox` is the token at fault.
     let text = metal(good, batch).replacen("os: flatcar,\n", "", 1);
     refused(&text, "matchbox_boot", at(&text, "matchbox \""), "runs CoreOS");

@@ -46,6 +46,9 @@ pub struct Group {
     /// server that installs machines to disk (matchbox) knows them.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "<[_]>::is_empty"))]
     pub macs: List<Text>,
+    /// The disk matchbox's installer writes Flatcar to on each machine (`None`: `/dev/sda`).
+    #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "Option::is_none"))]
+    pub install_disk: Option<Text>,
     /// Host configuration every machine of the group carries, beside the cluster's.
     #[cfg_attr(feature = "serde", serde(default, skip_serializing_if = "HostConfig::is_empty"))]
     pub host: HostConfig,
@@ -88,6 +91,7 @@ impl Group {
             boot: Boot::Disk,
             inventory: Cow::Borrowed(&[]),
             macs: Cow::Borrowed(&[]),
+            install_disk: None,
             host: HostConfig::EMPTY,
             host_in: Cow::Borrowed(&[]),
         }

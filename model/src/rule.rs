@@ -256,9 +256,9 @@ rules! {
     }
     MatchboxBoot {
         name: "matchbox_boot",
-        applies: "`boot_server: matchbox`",
+        applies: "all",
         protects: "a matchbox that matches every machine to its own config, and no machine to two",
-        rejects: "matchbox for a CoreOS cluster (matchbox serves Ignition; CoreOS reads cloud-configs), a PXE pool with a boot URL of its own (one matchbox serves every machine), a group that boots from disk without `macs` (matchbox installs each such machine by its MAC address, and a machine without one is matched by no group), a boot server URL that is not `http://`",
+        rejects: "matchbox for a CoreOS cluster (matchbox serves Ignition; CoreOS reads cloud-configs), a PXE pool with a boot URL of its own (one matchbox serves every machine), a group that boots from disk without `macs` (matchbox installs each such machine by its MAC address, and a machine without one is matched by no group), a boot server URL that is not `http://`, `install_disk` on a group nothing installs",
     }
     DomainNetwork {
         name: "domain_network",
@@ -384,7 +384,7 @@ rules! {
         name: "value_format",
         applies: "all",
         protects: "configs whose structure no value can change",
-        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), a boot URL that is not `scheme://host[:port][/path]` with a path of letters, digits, `-._~/` and %-escapes (a blank is an extra kernel argument, `,` a dnsmasq field, `${…}` an iPXE expansion, `#`, `;`, quotes and `\\` mean something to one of them), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory or `macs` entry that is not a MAC address (a `dhcp-host=` option, a matchbox selector), an empty or control-character cluster name, a unit body holding a value only coreos-cloudinit fills in (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`: replaced with a member's address in the copies members submit on CoreOS, never replaced on Flatcar)",
+        rejects: "values that would change the structure of the file they land in: an SSH key spanning lines (a second authorized key), a boot URL that is not `scheme://host[:port][/path]` with a path of letters, digits, `-._~/` and %-escapes (a blank is an extra kernel argument, `,` a dnsmasq field, `${…}` an iPXE expansion, `#`, `;`, quotes and `\\` mean something to one of them), a line break in an interface name (`.network` lines) or a `Conflicts`/`Replaces` glob (unit lines), a `machine_of` that is not a unit name, a malformed machine ID, an inventory or `macs` entry that is not a MAC address (a `dhcp-host=` option, a matchbox selector), an `install_disk` that is not a plain path under `/dev/` (a word of the installer's command line), an empty or control-character cluster name, a unit body holding a value only coreos-cloudinit fills in (`$private_ipv4`, `$public_ipv4`, `$private_ipv6`, `$public_ipv6`: replaced with a member's address in the copies members submit on CoreOS, never replaced on Flatcar)",
     }
 }
 

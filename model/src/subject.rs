@@ -59,6 +59,8 @@ pub enum GroupPart {
     Macs,
     /// The MAC address of the machine at this index.
     Mac(usize),
+    /// `install_disk`.
+    InstallDisk,
 }
 
 /// A part of the `kubernetes` declaration.
@@ -357,6 +359,7 @@ impl Subject {
                         }
                     }
                     GroupPart::Macs => write!(out, ".macs"),
+                    GroupPart::InstallDisk => write!(out, ".install_disk"),
                     GroupPart::Mac(i) => match group.and_then(|g| g.macs.get(i)) {
                         Some(mac) => write!(out, ".macs[{mac:?}]"),
                         None => write!(out, ".macs[{i}]"),

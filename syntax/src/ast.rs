@@ -241,6 +241,8 @@ pub struct GroupOptions {
     pub inventory: Option<Spanned<Vec<InventoryAst>>>,
     /// `macs: ["mac", …]`
     pub macs: Option<Spanned<Vec<Spanned<String>>>>,
+    /// `install_disk: "/dev/…"`
+    pub install_disk: Option<Spanned<String>>,
     /// `host: { … }`
     pub host: Option<HostAst>,
     /// `host_in: { DOMAIN: { … }, … }`

@@ -389,6 +389,7 @@ impl Emit for Group {
             .field("boot", |o| self.boot.emit(o))
             .field("inventory", |o| list(o, &self.inventory))
             .field("macs", |o| list(o, &self.macs))
+            .field("install_disk", |o| option(o, self.install_disk.as_ref()))
             .field("host", |o| self.host.emit(o))
             .field("host_in", |o| list(o, &self.host_in))
             .close();

@@ -391,6 +391,10 @@ fn lower_group(spec: &GroupSpec, name: &str, role: &str, g: GroupRef, spans: &mu
                 .collect(),
         );
     }
+    if let Some(disk) = &o.install_disk {
+        spans.set(at(GroupPart::InstallDisk), disk.span);
+        group.install_disk = Some(text(&disk.value));
+    }
     if let Some(macs) = &o.macs {
         spans.set(at(GroupPart::Macs), macs.span);
         for (i, mac) in macs.value.iter().enumerate() {

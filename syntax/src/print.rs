@@ -250,6 +250,9 @@ fn options(cluster: &Cluster, g: GroupRef, group: &Group) -> String {
     if !group.macs.is_empty() {
         parts.push(format!("macs: {}", strings(&group.macs)));
     }
+    if let Some(disk) = &group.install_disk {
+        parts.push(format!("install_disk: {}", string(disk)));
+    }
     if !group.host.is_empty() {
         parts.push(format!("host: {}", host(&group.host)));
     }

@@ -37,6 +37,7 @@ pub const GROUP_KEYS: &[&str] = &[
     "boot",
     "inventory",
     "macs",
+    "install_disk",
     "host",
     "host_in",
 ];

@@ -9,6 +9,6 @@ fn main() {
         network: { subnet: "10.10.0.0/16", gateway: "10.10.0.1" },
         boot_server: matchbox "http://10.10.0.5:8080",
         central: 3 { addresses: "10.10.1.11".."10.10.1.13" },
-        pool pxe: 2 { boot: pxe "http://10.10.0.6:8080" },
+        pool pxe: 2 { boot: pxe "http://10.10.0.6:8080", install_disk: "/dev/vda" },
     };
 }

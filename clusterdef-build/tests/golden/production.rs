@@ -51,6 +51,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
             boot: __clusterdef::Boot::Disk,
             inventory: Borrowed(&[]),
             macs: Borrowed(&[]),
+            install_disk: None,
             host: __clusterdef::HostConfig {
                 files: Borrowed(&[]),
                 units: Borrowed(
@@ -110,6 +111,7 @@ pub static CLUSTER: ::clusterdef::Cluster = {
                     boot: __clusterdef::Boot::Disk,
                     inventory: Borrowed(&[]),
                     macs: Borrowed(&[]),
+                    install_disk: None,
                     host: __clusterdef::HostConfig {
                         files: Borrowed(&[]),
                         units: Borrowed(

@@ -62,6 +62,15 @@ pub(super) fn value_format(r: &mut Report<'_>) {
                 );
             }
         }
+        if let Some(disk) = &group.install_disk
+            && !is_device_path(disk)
+        {
+            bad(
+                Subject::Group(g, GroupPart::InstallDisk),
+                format!("{disk:?} is not a device path, and it lands on the installer's command line"),
+                "write the disk under /dev with letters, digits, `-`, `_`, `.` and `/`, e.g. `/dev/vda` or `/dev/disk/by-id/wwn-0x5000c500a1b2c3d4`",
+            );
+        }
         for (i, mac) in group.macs.iter().enumerate() {
             if !is_mac(mac) {
                 bad(
@@ -162,6 +171,19 @@ pub(super) fn value_format(r: &mut Report<'_>) {
             );
         }
     }
+}
+
+/// Whether `text` names a device as a shell reads a word: `/dev/` and then components of
+/// letters, digits, `-`, `_` and `.` (none `.` or `..`).
+fn is_device_path(text: &str) -> bool {
+    text.strip_prefix("/dev/").is_some_and(|rest| {
+        rest.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+    })
 }
 
 /// Whether `text` is a MAC address written as six hex pairs separated by colons.

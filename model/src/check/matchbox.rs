@@ -92,6 +92,18 @@ fn macs_unique(r: &mut Report<'_>) {
 /// O(groups).
 fn matchbox_boot(r: &mut Report<'_>) {
     let c = r.cluster;
+    for (g, group) in c.groups() {
+        let installed = c.boot_server_kind == BootServerKind::Matchbox
+            && matches!((&group.boot, group.size), (Boot::Disk, Size::Fixed(_)));
+        if group.install_disk.is_some() && !installed {
+            r.push(
+                Rule::MatchboxBoot,
+                Subject::Group(g, GroupPart::InstallDisk),
+                format!("`{}` is installed by nothing, so `install_disk` would say nothing", group.name),
+                "remove `install_disk`: only a fixed group that boots from disk, with `boot_server: matchbox`, is installed",
+            );
+        }
+    }
     if c.boot_server_kind != BootServerKind::Matchbox {
         return;
     }

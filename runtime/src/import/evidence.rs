@@ -147,6 +147,7 @@ impl Imported {
                 boot,
                 inventory,
                 macs,
+                install_disk,
                 host,
                 host_in,
             } = group;
@@ -166,6 +167,7 @@ impl Imported {
             need(format!("{at}.boot"), *boot != default.boot);
             need(format!("{at}.inventory"), !inventory.is_empty());
             need(format!("{at}.macs"), !macs.is_empty());
+            need(format!("{at}.install_disk"), install_disk.is_some());
             need(format!("{at}.host"), !host.is_empty());
             need(format!("{at}.host_in"), !host_in.is_empty());
         }

@@ -35,7 +35,7 @@ pub const DIR: &str = "matchbox";
 /// Where the install script lives under matchbox's assets, by id.
 const INSTALL_SCRIPT: &str = "install";
 
-/// The disk the installer writes Flatcar to.
+/// The disk the installer writes Flatcar to when the group names none (`install_disk`).
 pub const INSTALL_DISK: &str = "/dev/sda";
 
 /// One group: its id, its selector, the profile it picks, and whose it is.
@@ -111,6 +111,8 @@ pub struct Installed {
     pub mac: String,
     /// The channel it installs.
     pub channel: Channel,
+    /// The disk it installs to.
+    pub disk: String,
     /// Its config's file name in `matchbox/ignition/` (and `ignition/`).
     pub config: String,
 }
@@ -200,7 +202,8 @@ pub fn layout(cluster: &Cluster) -> Option<Layout> {
         layout.requests.push(asks("ipxe", "install", &install));
         layout.requests.push(asks("ignition", "install", &install));
         layout.requests.push(asks("ignition", "installed", &installed));
-        layout.installed.push(Installed { host: host.clone(), group: g, mac, channel, config });
+        let disk = group.install_disk.as_deref().unwrap_or(INSTALL_DISK).to_string();
+        layout.installed.push(Installed { host: host.clone(), group: g, mac, channel, disk, config });
     }
     for (i, pool) in cluster.pools.iter().enumerate() {
         if !matches!(pool.boot, Boot::Pxe { .. }) {
@@ -320,20 +323,21 @@ pub fn render(ctx: &Context<'_>, layout: &Layout) -> Vec<(String, String)> {
         out.push((format!("{DIR}/assets/clusterdef/{kind}.ipxe"), chain(&format!("stage=pxe&kind={kind}"))));
     }
     for m in &layout.installed {
-        let installer = installer(cluster, cluster.group(m.group), base, &m.mac, m.channel);
+        let installer = installer(cluster, cluster.group(m.group), base, m);
         out.push((format!("{DIR}/ignition/install.{}.ign", m.host), installer));
     }
     out
 }
 
 /// The installer's Ignition config: a unit that fetches the machine's config from matchbox
-/// (`stage=installed`), installs Flatcar of `channel` and that config to [`INSTALL_DISK`], and
+/// (`stage=installed`), installs Flatcar of its channel and that config to its disk, and
 /// reboots into it; the cluster's and the group's SSH keys let an operator watch it.
-fn installer(cluster: &Cluster, group: Option<&Group>, base: &str, mac: &str, channel: Channel) -> String {
+fn installer(cluster: &Cluster, group: Option<&Group>, base: &str, machine: &Installed) -> String {
+    let Installed { mac, channel, disk, .. } = machine;
     let script = format!(
         "#!/bin/bash\nset -euo pipefail\n\
          curl --fail --silent --show-error --retry 10 --retry-delay 5 --output /tmp/clusterdef-ignition.json '{base}/ignition?mac={mac}&stage=installed'\n\
-         flatcar-install -d {INSTALL_DISK} -C {} -i /tmp/clusterdef-ignition.json\n\
+         flatcar-install -d {disk} -C {} -i /tmp/clusterdef-ignition.json\n\
          udevadm settle\n\
          systemctl reboot\n",
         channel.as_str()
@@ -400,8 +404,8 @@ pub fn with_copies(configs: Vec<Made>) -> Vec<Made> {
 impl std::fmt::Display for Layout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "\nmatchbox at {} (data directory `{DIR}/`)", self.base)?;
-        if !self.installed.is_empty() {
-            writeln!(f, "  machines installed to {INSTALL_DISK} by MAC, then booted from disk:")?;
+        for m in &self.installed {
+            writeln!(f, "  {} ({}): installed to {}, then booted from disk", m.host, m.mac, m.disk)?;
         }
         let profiles: std::collections::HashMap<&str, &Profile> =
             self.profiles.iter().map(|p| (p.id.as_str(), p)).collect();

@@ -228,3 +228,31 @@ fn every_machine_reaches_its_own_config_through_exactly_one_group_per_request() 
     }
     assert!(checked >= 10 && installed >= 20 && kinds >= 5, "{checked} clusters, {installed} installed, {kinds} kinds");
 }
+
+/// The installer writes Flatcar to the group's `install_disk`, and to `/dev/sda` where the group
+/// names none.
+#[test]
+fn the_installer_writes_to_the_declared_disk() {
+    let mut cluster = on_matchbox(synthetic::flatcar_cluster(40, 1), 9);
+    cluster.members.install_disk = Some("/dev/disk/by-id/virtio-central".into());
+    let artifacts = Checked::new(cluster.clone()).expect("checks").render().expect("renders");
+    let members: std::collections::BTreeSet<String> = cluster
+        .placed_groups()
+        .into_iter()
+        .filter(|p| p.group_ref == clusterdef_model::GroupRef::Members)
+        .flat_map(|p| p.machines.into_iter().map(|m| m.hostname))
+        .collect();
+    let mut seen = 0;
+    for (path, bytes) in &artifacts {
+        let Some(host) = path.strip_prefix("matchbox/ignition/install.").and_then(|p| p.strip_suffix(".ign")) else {
+            continue;
+        };
+        let json: serde_json::Value = serde_json::from_slice(bytes).expect("JSON");
+        let source = json["storage"]["files"][0]["contents"]["source"].as_str().expect("the script");
+        let script = String::from_utf8(data_url(source)).expect("text");
+        let disk = if members.contains(host) { "/dev/disk/by-id/virtio-central" } else { "/dev/sda" };
+        assert!(script.contains(&format!("flatcar-install -d {disk} -C ")), "{host}: {script}");
+        seen += 1;
+    }
+    assert!(seen >= 6, "{seen} installers");
+}

@@ -437,6 +437,10 @@ impl Grammar<'_, '_> {
                     let i = p.inventory(input, &key)?;
                     set_once(&mut o.inventory, &key, i)
                 }
+                "install_disk" => {
+                    let d = string(input, &key, "the disk to install Flatcar to, e.g. \"/dev/vda\"")?;
+                    set_once(&mut o.install_disk, &key, d)
+                }
                 "macs" => {
                     let span = SpanRange::single(input.span());
                     let macs = p.string_list(input, &key, "MAC addresses, one per machine")?;
