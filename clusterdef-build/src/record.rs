@@ -157,3 +157,28 @@ pub fn record(artifacts: &mut Artifacts, cluster: &Cluster, step: Option<(&Clust
     let bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
     artifacts.insert(DECLARATION.to_string(), bytes);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record an earlier release wrote, before a declaration could name its boot server's kind
+    /// or its machines' MAC addresses and install disk, reads as a declaration with neither: a
+    /// render of the same declaration over it goes ahead.
+    #[test]
+    fn a_record_of_an_earlier_release_reads_without_the_fields_it_predates() {
+        let cluster = clusterdef::synthetic::flatcar_cluster(12, 2);
+        let mut json = serde_json::to_value(Record { cluster: cluster.clone(), change: None }).expect("JSON");
+        let fields = json["cluster"].as_object_mut().expect("an object");
+        assert!(fields.remove("boot_server_kind").is_some(), "this release records the kind");
+        let text = serde_json::to_string(&json).expect("text");
+        assert!(!text.contains("\"macs\"") && !text.contains("install_disk"), "empty ones are not written");
+        let dir = std::env::temp_dir().join(format!("clusterdef-record-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join(DECLARATION), text).expect("record");
+        let read = recorded(&dir).expect("reads").expect("a record");
+        assert_eq!(read.cluster, cluster);
+        assert!(may_render(&dir, &cluster).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
