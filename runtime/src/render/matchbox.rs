@@ -243,22 +243,18 @@ pub fn layout(cluster: &Cluster) -> Option<Layout> {
                     serves: format!("{kind} ({mac})"),
                 });
             }
-            // A listed machine asks by its MAC and its kind; an unlisted one by its kind alone
-            // (its MAC is in no group; a sample stands for any).
-            let sample = "52:54:00:ff:ff:ff".to_string();
-            let askers: Vec<(String, String)> = if listed.is_empty() {
-                vec![(sample, kind.clone())]
+            // A listed machine asks by its MAC and its kind; an unlisted one by its kind (its MAC,
+            // whatever it is, is in no group).
+            let askers: Vec<(Option<String>, String)> = if listed.is_empty() {
+                vec![(None, kind.clone())]
             } else {
-                listed.iter().map(|mac| (mac.clone(), format!("mac.{}", mac.replace(':', "")))).collect()
+                listed.iter().map(|mac| (Some(mac.clone()), format!("mac.{}", mac.replace(':', "")))).collect()
             };
             for (mac, group) in askers {
                 for endpoint in ["ipxe", "ignition"] {
-                    layout.requests.push(Request {
-                        who: kind.clone(),
-                        endpoint,
-                        labels: vec![("mac", mac.clone()), stage("pxe"), ("kind", kind.clone())],
-                        group: group.clone(),
-                    });
+                    let mut labels: Vec<(&'static str, String)> = mac.iter().map(|m| ("mac", m.clone())).collect();
+                    labels.extend([stage("pxe"), ("kind", kind.clone())]);
+                    layout.requests.push(Request { who: kind.clone(), endpoint, labels, group: group.clone() });
                 }
             }
             layout.kinds.push((kind, config));
