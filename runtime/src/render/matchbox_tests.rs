@@ -192,6 +192,13 @@ fn every_machine_reaches_its_own_config_through_exactly_one_group_per_request() 
         let artifacts = c.render_with(&options).expect("renders");
         let groups = groups_of(&artifacts);
         let base = "http://10.9.0.5:8080";
+        // What the plan says each request gets is what the rendered groups give it.
+        let layout = super::matchbox::layout(&cluster).expect("a matchbox cluster");
+        for request in &layout.requests {
+            let query: Vec<String> = request.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let (id, _, _) = answer(&groups, &query.join("&"), &request.who);
+            assert_eq!(*id, request.group, "{}: the plan's group for {:?}", request.who, request.labels);
+        }
         for placed in cluster.placed_groups() {
             for machine in &placed.machines {
                 let Some(mac) = placed.group.macs.get(machine.index as usize) else { continue };
