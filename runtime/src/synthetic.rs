@@ -13,6 +13,37 @@ pub(crate) fn sample_clusters(random: u64) -> Vec<clusterdef_model::Cluster> {
 }
 
 #[cfg(test)]
+/// A Flatcar cluster turned into one that boots from matchbox: every fixed group that boots
+/// from disk gets a MAC per machine, no pool keeps a URL of its own.
+pub(crate) fn on_matchbox(mut cluster: clusterdef_model::Cluster, seed: u8) -> clusterdef_model::Cluster {
+    cluster.boot_server = Some("http://10.9.0.5:8080".into());
+    cluster.boot_server_kind = clusterdef_model::BootServerKind::Matchbox;
+    let mut next = 0u32;
+    let mut macs = |n: u32| -> Vec<std::borrow::Cow<'static, str>> {
+        (0..n)
+            .map(|_| {
+                next += 1;
+                format!("52:54:{seed:02X}:{:02x}:{:02x}:{:02x}", next >> 16 & 255, next >> 8 & 255, next & 255).into()
+            })
+            .collect()
+    };
+    if let (clusterdef_model::Boot::Disk, clusterdef_model::Size::Fixed(n)) =
+        (&cluster.members.boot, cluster.members.size)
+    {
+        cluster.members.macs = std::borrow::Cow::Owned(macs(n));
+    }
+    for pool in cluster.pools.to_mut() {
+        if let clusterdef_model::Boot::Pxe { url } = &mut pool.boot {
+            *url = None;
+        }
+        if let (clusterdef_model::Boot::Disk, clusterdef_model::Size::Fixed(n)) = (&pool.boot, pool.size) {
+            pool.macs = std::borrow::Cow::Owned(macs(n));
+        }
+    }
+    cluster
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::Render;

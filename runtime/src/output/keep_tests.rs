@@ -76,7 +76,11 @@ fn changes(cluster: &Cluster) -> Vec<(&'static str, Cluster)> {
 /// one pool keeps every config but that pool's).
 #[test]
 fn a_render_that_keeps_configs_writes_what_a_full_render_writes() {
-    let clusters = crate::synthetic::sample_clusters(12);
+    let mut clusters = crate::synthetic::sample_clusters(12);
+    // Served by matchbox, each config has a copy in `matchbox/ignition/`: both kept, or both made.
+    clusters.extend(
+        (0..6).map(|seed| crate::synthetic::on_matchbox(synthetic::random_flatcar_cluster(seed).0, seed as u8)),
+    );
     let (mut checked_pairs, mut kept_in_all) = (0, 0);
     for (n, cluster) in clusters.iter().enumerate() {
         if Checked::new(cluster.clone()).is_err() {
@@ -103,7 +107,7 @@ fn a_render_that_keeps_configs_writes_what_a_full_render_writes() {
                     let in_pool = |rel: &str| {
                         placed.iter().filter(|p| p.group_ref == pool).any(|p| {
                             let name = crate::render::file_component(&p.group.name);
-                            rel.split('/').nth(1).is_some_and(|f| f.starts_with(&name))
+                            rel.rsplit('/').next().is_some_and(|f| f.starts_with(&name))
                         })
                     };
                     let configs: Vec<&str> = artifacts
@@ -199,5 +203,24 @@ fn a_manifest_edited_by_hand_keeps_nothing_it_should_not() {
     assert!(kept.contains(&lines[configs[4]][3].as_str()), "an untouched line keeps its config");
     prepared.write(&artifacts, fingerprint(&cluster, &options())).expect("written");
     assert_holds_full_render(&dir, &cluster, "after an edited manifest");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A matchbox copy of a config removed by hand is made again, with its original, from the same
+/// inputs; the configs whose copies stayed are kept.
+#[test]
+fn a_missing_matchbox_copy_is_made_again() {
+    let cluster = crate::synthetic::on_matchbox(synthetic::flatcar_cluster(12, 2), 7);
+    let dir = tempdir("keep-matchbox");
+    render_into(&dir, &cluster);
+    let copy = "matchbox/ignition/central-1.ign";
+    let original = fs::read(dir.join(copy)).expect("rendered");
+    fs::remove_file(dir.join(copy)).expect("removed by hand");
+    let (artifacts, report) = render_into(&dir, &cluster);
+    assert!(artifacts.contains(copy) && artifacts.contains("ignition/central-1.ign"), "both are made again");
+    assert!(report.written.iter().any(|w| w == copy), "{:?}", report.written);
+    assert_eq!(fs::read(dir.join(copy)).expect("back"), original);
+    assert!(artifacts.kept().any(|k| k == "matchbox/ignition/central-2.ign"), "the others stay kept");
+    assert_holds_full_render(&dir, &cluster, "after a copy was removed");
     let _ = fs::remove_dir_all(&dir);
 }

@@ -2,40 +2,13 @@
 //! requests taken from the rendered boot scripts, kernel lines and installers, matched against
 //! every rendered group as matchbox matches, and followed to the config it serves.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use clusterdef_model::{Boot, BootServerKind, Checked, Cluster, Size, synthetic};
+use clusterdef_model::{Boot, Checked, synthetic};
+
+use crate::synthetic::on_matchbox;
 
 use super::{Artifacts, Render, RenderOptions};
-
-/// A Flatcar cluster turned into one that boots from matchbox: every fixed group that boots
-/// from disk gets a MAC per machine, no pool keeps a URL of its own.
-fn on_matchbox(mut cluster: Cluster, seed: u8) -> Cluster {
-    cluster.boot_server = Some("http://10.9.0.5:8080".into());
-    cluster.boot_server_kind = BootServerKind::Matchbox;
-    let mut next = 0u32;
-    let mut macs = |n: u32| -> Vec<Cow<'static, str>> {
-        (0..n)
-            .map(|_| {
-                next += 1;
-                format!("52:54:{seed:02X}:{:02x}:{:02x}:{:02x}", next >> 16 & 255, next >> 8 & 255, next & 255).into()
-            })
-            .collect()
-    };
-    if let (Boot::Disk, Size::Fixed(n)) = (&cluster.members.boot, cluster.members.size) {
-        cluster.members.macs = Cow::Owned(macs(n));
-    }
-    for pool in cluster.pools.to_mut() {
-        if let Boot::Pxe { url } = &mut pool.boot {
-            *url = None;
-        }
-        if let (Boot::Disk, Size::Fixed(n)) = (&pool.boot, pool.size) {
-            pool.macs = Cow::Owned(macs(n));
-        }
-    }
-    cluster
-}
 
 /// A request's labels as matchbox reads a query: every parameter's first value, `mac` parsed
 /// and stored lowercase with colons (a MAC it cannot parse is dropped).
