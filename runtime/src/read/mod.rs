@@ -12,9 +12,13 @@
 //! - [`yaml`] (feature `import`): YAML as go-yaml reads it (YAML 1.1 booleans on plain scalars
 //!   only), every node with its position.
 //! - [`cloud_config`] (feature `import`): a cloud-config as coreos-cloudinit reads it.
+//! - [`ignition`] (feature `import`): an Ignition config (spec 3) as Ignition reads it, its
+//!   files' contents decoded, what it would fetch named.
 
 #[cfg(feature = "import")]
 pub mod cloud_config;
 pub mod fleet;
+#[cfg(feature = "import")]
+pub mod ignition;
 #[cfg(feature = "import")]
 pub mod yaml;

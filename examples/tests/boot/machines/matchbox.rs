@@ -135,23 +135,19 @@ impl Matchbox {
         let json: serde_json::Value = serde_json::from_str(&config).unwrap_or_else(|e| panic!("{who}: {e}: {config}"));
         // matchbox answers 200 with an empty version for a config it could not parse.
         assert!(json["ignition"]["version"].as_str().is_some_and(|v| !v.is_empty()), "{who}: served {config}");
-        let installs = json["systemd"]["units"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|u| u["name"] == "clusterdef-install.service");
-        if !installs {
+        // The installer (read as Ignition reads it): what its script fetches is what
+        // flatcar-install writes to the disk.
+        let read = clusterdef::read::ignition::parse(&config).unwrap_or_else(|e| panic!("{who}: {e}"));
+        if !read.units.iter().any(|u| u.name == "clusterdef-install.service") {
             return config;
         }
-        // The installer: what its script fetches is what flatcar-install writes to the disk.
-        let source = json["storage"]["files"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|f| f["path"] == "/opt/clusterdef-install")
-            .and_then(|f| f["contents"]["source"].as_str())
-            .unwrap_or_else(|| panic!("{who}: the installer has no script"));
-        let script = percent_decoded(source.strip_prefix("data:,").expect("a data URL"));
+        let script = read.files.iter().find(|f| f.path == "/opt/clusterdef-install").and_then(|f| match &f.contents {
+            Some(clusterdef::read::ignition::Contents::Data(bytes)) => {
+                Some(String::from_utf8_lossy(bytes).into_owned())
+            }
+            _ => None,
+        });
+        let script = script.unwrap_or_else(|| panic!("{who}: the installer has no script"));
         let url = script.split('\'').nth(1).unwrap_or_else(|| panic!("{who}: the installer fetches nothing: {script}"));
         let installed = self.fetch(url, who);
         let json: serde_json::Value = serde_json::from_str(&installed).unwrap_or_else(|e| panic!("{who}: {e}"));
@@ -198,24 +194,6 @@ fn expand(url: &str, mac: &str, who: &str) -> String {
         url.replace("${mac:hexhyp}", &mac.replace(':', "-")).replace("${uuid}", "4c4c4544-0042-3010-8053-b3c04f4b4d31");
     assert!(!out.contains("${"), "{who}: an iPXE variable is left in {out}");
     out
-}
-
-/// The bytes of a percent-encoded `data:,` URL's payload, as text.
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 3 <= bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("hex");
-            out.push(u8::from_str_radix(hex, 16).expect("hex"));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("the installer script is text")
 }
 
 /// Every rendered dnsmasq snippet under `dir`'s `pxe/`.
