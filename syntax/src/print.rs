@@ -398,6 +398,21 @@ mod tests {
         assert!(print(&compiled).contains("mode: 0o600"), "{}", print(&compiled));
     }
 
+    /// A cluster served by matchbox: the boot server's kind, MAC addresses and the install disk
+    /// print and compile back.
+    #[test]
+    fn a_matchbox_cluster_prints_and_compiles_back() {
+        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/matchbox.cluster");
+        let text = std::fs::read_to_string(corpus).expect("the corpus file");
+        let compiled =
+            crate::source::compile_source(&text, &|p| Err(p.to_string())).expect("compiles").checked.into_cluster();
+        assert_eq!(compiled.boot_server_kind, clusterdef_model::BootServerKind::Matchbox);
+        assert!(compiled.members.install_disk.is_some() && compiled.members.macs.len() == 3);
+        round_trip(&compiled, &|p| Err(p.to_string()));
+        let printed = print(&compiled);
+        assert!(printed.contains("boot_server: matchbox \"") && printed.contains("install_disk: "), "{printed}");
+    }
+
     #[test]
     fn printed_clusters_compile_to_themselves() {
         let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
