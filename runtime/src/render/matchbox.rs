@@ -210,6 +210,11 @@ pub fn layout(cluster: &Cluster) -> Option<Layout> {
             continue;
         }
         let channel = cluster.channel_of(pool);
+        // The inventory's MACs by domain, gathered once: O(inventory), not per domain.
+        let mut listed_in: std::collections::HashMap<Option<&str>, Vec<String>> = std::collections::HashMap::new();
+        for e in pool.inventory.iter() {
+            listed_in.entry(e.domain.as_deref()).or_default().push(normalise(&e.mac));
+        }
         for domain in cluster.group_domains(GroupRef::Pool(i)) {
             let kind = kind_id(pool, domain);
             let config = ignition::pool_config_path(pool, domain).trim_start_matches("ignition/").to_string();
@@ -220,12 +225,7 @@ pub fn layout(cluster: &Cluster) -> Option<Layout> {
                 ignition: config.clone(),
             });
             let domain_name = domain.and_then(|d| pool.spread.as_ref()?.domains.get(d)).map(|d| &*d.name);
-            let listed: Vec<String> = pool
-                .inventory
-                .iter()
-                .filter(|e| e.domain.as_deref() == domain_name)
-                .map(|e| normalise(&e.mac))
-                .collect();
+            let listed = listed_in.remove(&domain_name).unwrap_or_default();
             if listed.is_empty() {
                 layout.groups.push(MatchGroup {
                     id: kind.clone(),
