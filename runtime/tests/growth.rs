@@ -168,3 +168,39 @@ fn matchbox_renders_grow_near_linearly_in_machines() {
         let _ = std::hint::black_box(of(n).render());
     });
 }
+
+/// A Flatcar cluster with a PXE pool of `machines` machines, each in a zone of its own and listed
+/// by MAC there: what an inventory can make large, in machines and domains at once.
+fn listed_pool(machines: u32) -> clusterdef::Cluster {
+    let mut cluster = clusterdef::synthetic::spread_template(3);
+    cluster.units = std::borrow::Cow::Borrowed(&[]);
+    cluster.boot_server = Some("http://10.0.0.2:8080".into());
+    let zones: Vec<String> = (0..machines).map(|z| format!("z{z}")).collect();
+    let mut pool = clusterdef::Group::new("batch", "worker", clusterdef::Size::Fixed(machines))
+        .across(clusterdef::DomainKind::Zone, zones.clone());
+    pool.boot = clusterdef::Boot::Pxe { url: None };
+    pool.inventory = (0..machines)
+        .map(|i| clusterdef::InventoryEntry {
+            mac: format!("52:54:01:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).into(),
+            domain: Some(zones[(i as usize) % zones.len()].clone().into()),
+        })
+        .collect();
+    cluster.pools.to_mut().push(pool);
+    cluster
+}
+
+/// The inventory's rules over 99 → 9,900 listed machines in as many zones: nothing scans the
+/// inventory once per domain, or the domains once per entry.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn inventories_grow_near_linearly_in_machines_and_domains() {
+    let clusters: Vec<(usize, clusterdef::Cluster)> =
+        [99, 990, 9_900].into_iter().map(|n| (n, listed_pool(n as u32))).collect();
+    for (_, cluster) in &clusters {
+        cluster.check().expect("a listed pool passes the rules");
+    }
+    let of = |n: usize| &clusters.iter().find(|(m, _)| *m == n).expect("built").1;
+    assert_near_linear("inventory rules", 99, |n| {
+        let _ = std::hint::black_box(of(n).check());
+    });
+}

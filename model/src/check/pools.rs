@@ -385,7 +385,12 @@ fn machine_inventory(r: &mut Report<'_>) {
         }
         // A fixed pool's inventory lists its machines: as many per domain as the pool places there.
         if let Size::Fixed(n) = group.size {
-            let listed = |d: Option<&str>| group.inventory.iter().filter(|e| e.domain.as_deref() == d).count();
+            // Counted by domain once: O(inventory + domains), not a scan per domain.
+            let mut by_domain: HashMap<Option<&str>, usize> = HashMap::new();
+            for e in group.inventory.iter() {
+                *by_domain.entry(e.domain.as_deref()).or_default() += 1;
+            }
+            let listed = |d: Option<&str>| by_domain.get(&d).copied().unwrap_or(0);
             let mismatch = match &group.spread {
                 None => (listed(None) != n as usize).then(|| format!("{} listed", listed(None))),
                 Some(spread) => {
@@ -416,10 +421,11 @@ fn machine_inventory(r: &mut Report<'_>) {
             }
         }
         // A MAC address listed twice is `macs_unique`'s (`check/matchbox.rs`), over `macs` too.
+        let domains: HashSet<&str> = group.spread.iter().flat_map(|s| s.domains.iter().map(|d| &*d.name)).collect();
         for (i, entry) in group.inventory.iter().enumerate() {
             let at = Subject::Group(g, GroupPart::InventoryEntry(i));
             match (&group.spread, &entry.domain) {
-                (Some(spread), Some(domain)) if !spread.domains.iter().any(|d| d.name == *domain) => {
+                (Some(spread), Some(domain)) if !domains.contains(&**domain) => {
                     let names: Vec<&str> = spread.domains.iter().map(|d| &*d.name).collect();
                     r.push(
                         Rule::MachineInventory,
