@@ -929,5 +929,5 @@ fn loopback_network() -> clusterdef::Network {
         ..clusterdef::Network::new("127.0.0.0/8".parse().expect("subnet"))
     }
 }
-mod change;
+pub mod change;
 mod renewal;

@@ -334,39 +334,44 @@ fn change_a_member_moved_to_another_cabinet_on_real_etcd() {
     assert_eq!(order[..2], [(Action::Leave, Some("central-3")), (Action::Join, Some("central-3"))]);
 }
 
-/// Random changes: two declarations drawn (1–5 members over one to three of four cabinets,
-/// the same members or others at shifted addresses, a dead member when OLD tolerates one), the
-/// first pair the transition rules accept (domain windows allowed) with a step to take,
-/// executed on etcd. The seed
-/// is printed; `CLUSTERDEF_READBACK_SEED` replays, `CLUSTERDEF_READBACK_COUNT` sets how many.
+/// Two declarations drawn from `seed` (1–5 members over one to three of four cabinets, the same
+/// members or others at shifted addresses, a dead member when OLD tolerates one): the first pair
+/// the transition rules accept (domain windows allowed) with a step to take. On loopback, at
+/// `127.0.26.x`; the booted-machine test moves them onto a LAN.
+pub fn random_pair(seed: u64) -> (Cluster, Cluster, ChangeOptions) {
+    let mut rng = clusterdef::synthetic::Rng::new(seed);
+    let all: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
+    (0..1000)
+        .find_map(|_| {
+            let side = |rng: &mut clusterdef::synthetic::Rng, group: &str, first: u8| {
+                let n = 1 + rng.below(5) as u32;
+                let cabinets: Vec<String> = rng.subset(&all, 1).into_iter().take(3).collect();
+                members(group, n, &cabinets, 26, first)
+            };
+            let old = side(&mut rng, "central", 11)?;
+            let replaced = rng.chance(30);
+            let new = if replaced { side(&mut rng, "other", 14)? } else { side(&mut rng, "central", 11)? };
+            let tolerates = clusterdef::quorum::tolerance(old.etcd_members().len() as u32);
+            let mut options = allow_windows();
+            if tolerates > 0 && rng.chance(40) {
+                let names: Vec<String> = old.etcd_members().into_iter().map(|m| m.name).collect();
+                options.dead.push(rng.pick(&names).clone());
+            }
+            // A pair with something to do: two equal declarations plan no step, and a change
+            // of no step proves nothing (and gives the client no time to write).
+            plan(&old, &new, &options).is_ok_and(|p| !p.steps.is_empty()).then_some((old, new, options))
+        })
+        .expect("an accepted pair among a thousand draws")
+}
+
+/// Random changes ([`random_pair`]) executed on etcd. The seed is printed;
+/// `CLUSTERDEF_READBACK_SEED` replays, `CLUSTERDEF_READBACK_COUNT` sets how many.
 #[test]
 fn change_random_declarations_on_real_etcd() {
     let (first, count) = crate::readback::seed_range(2);
     for n in 0..count {
         let seed = first.wrapping_add(n);
-        let mut rng = clusterdef::synthetic::Rng::new(seed);
-        let all: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
-        let (old, new, options) = (0..1000)
-            .find_map(|_| {
-                let side = |rng: &mut clusterdef::synthetic::Rng, group: &str, first: u8| {
-                    let n = 1 + rng.below(5) as u32;
-                    let cabinets: Vec<String> = rng.subset(&all, 1).into_iter().take(3).collect();
-                    members(group, n, &cabinets, 26, first)
-                };
-                let old = side(&mut rng, "central", 11)?;
-                let replaced = rng.chance(30);
-                let new = if replaced { side(&mut rng, "other", 14)? } else { side(&mut rng, "central", 11)? };
-                let tolerates = clusterdef::quorum::tolerance(old.etcd_members().len() as u32);
-                let mut options = allow_windows();
-                if tolerates > 0 && rng.chance(40) {
-                    let names: Vec<String> = old.etcd_members().into_iter().map(|m| m.name).collect();
-                    options.dead.push(rng.pick(&names).clone());
-                }
-                // A pair with something to do: two equal declarations plan no step, and a
-                // change of no step proves nothing (and gives the client no time to write).
-                plan(&old, &new, &options).is_ok_and(|p| !p.steps.is_empty()).then_some((old, new, options))
-            })
-            .expect("an accepted pair among a thousand draws");
+        let (old, new, options) = random_pair(seed);
         let tag = format!("random-{seed}");
         println!("{tag}: replay with CLUSTERDEF_READBACK_SEED={seed} CLUSTERDEF_READBACK_COUNT=1");
         execute(&old, &new, &options, &tag);
@@ -379,18 +384,6 @@ fn change_random_declarations_on_real_etcd() {
 /// members to five.
 #[test]
 fn change_given_as_two_files_on_real_etcd() {
-    let read = |var: &str| -> Option<Cluster> {
-        let path = PathBuf::from(std::env::var_os(var)?);
-        let shown = path.display().to_string();
-        let base = clusterdef_build::input::base_dir(&path);
-        match clusterdef_build::input::load(&path, &shown, &base, false) {
-            Ok(checked) => Some(checked.into_cluster()),
-            Err(clusterdef_build::input::Failure::Io(why)) => panic!("{var}: {why}"),
-            Err(clusterdef_build::input::Failure::Invalid { rendered, .. }) => {
-                panic!("{var}: {shown} is refused:\n{rendered}")
-            }
-        }
-    };
     let onto_loopback = |c: Cluster| {
         assert_eq!(c.os, clusterdef::Os::Flatcar, "the change test runs Flatcar's etcd 3.5");
         let mut c = at(&c, 27);
@@ -404,10 +397,31 @@ fn change_given_as_two_files_on_real_etcd() {
         c.allows = std::borrow::Cow::Owned(allows);
         c
     };
-    let (old, new, tag) = match (read("CLUSTERDEF_CHANGE_FROM"), read("CLUSTERDEF_CHANGE_TO")) {
-        (Some(old), Some(new)) => (onto_loopback(old), onto_loopback(new), "files"),
-        (None, None) => (at(&THREE, 27), at(&FIVE, 27), "three-to-five-again"),
-        _ => panic!("CLUSTERDEF_CHANGE_FROM and CLUSTERDEF_CHANGE_TO come together"),
+    let (old, new, tag) = match given_change() {
+        Some((old, new)) => (onto_loopback(old), onto_loopback(new), "files"),
+        None => (at(&THREE, 27), at(&FIVE, 27), "three-to-five-again"),
     };
     execute(&old, &new, &allow_windows(), tag);
+}
+
+/// The change `CLUSTERDEF_CHANGE_FROM` and `CLUSTERDEF_CHANGE_TO` name (two `.cluster` files,
+/// read and checked as `clusterdef check` reads them), if they are set; both or neither.
+pub fn given_change() -> Option<(Cluster, Cluster)> {
+    let read = |var: &str| -> Option<Cluster> {
+        let path = PathBuf::from(std::env::var_os(var)?);
+        let shown = path.display().to_string();
+        let base = clusterdef_build::input::base_dir(&path);
+        match clusterdef_build::input::load(&path, &shown, &base, false) {
+            Ok(checked) => Some(checked.into_cluster()),
+            Err(clusterdef_build::input::Failure::Io(why)) => panic!("{var}: {why}"),
+            Err(clusterdef_build::input::Failure::Invalid { rendered, .. }) => {
+                panic!("{var}: {shown} is refused:\n{rendered}")
+            }
+        }
+    };
+    match (read("CLUSTERDEF_CHANGE_FROM"), read("CLUSTERDEF_CHANGE_TO")) {
+        (Some(old), Some(new)) => Some((old, new)),
+        (None, None) => None,
+        _ => panic!("CLUSTERDEF_CHANGE_FROM and CLUSTERDEF_CHANGE_TO come together"),
+    }
 }

@@ -1,6 +1,7 @@
 //! Changes executed on booted machines: the production layout grown from three members to five
 //! and shrunk from five to three, the dev/test node grown into three members, a dead member
-//! replaced, a member moved to another cabinet. OLD's machines boot from OLD's Ignition configs
+//! replaced, a member moved to another cabinet, and a change given as two files or drawn at
+//! random (the real-etcd test's draw, moved onto a LAN). OLD's machines boot from OLD's Ignition configs
 //! (real Ignition, systemd as PID 1, etcd-member from the rendered drop-in); each joining
 //! machine is installed afresh (a new disk) with the configuration `render NEW --step N --from
 //! OLD` writes and booted at its step; every command of the plan runs, as printed, in a shell on
@@ -308,4 +309,43 @@ fn plug_midway(
         (from_hub(booted, &all, &["put", &format!("{key}/back"), "x"]).is_some(), String::new())
     });
     assert!(back, "{tag}: the voters take no write after step {}'s plug", step.number);
+}
+
+/// Declarations on loopback (the real-etcd tests') moved onto a LAN of booted machines:
+/// `10.0.0.0/24`, each address's last byte kept.
+fn onto_lan(cluster: &Cluster) -> Cluster {
+    let mut c = cluster.clone();
+    let lan = |a: std::net::Ipv4Addr| std::net::Ipv4Addr::new(10, 0, 0, a.octets()[3]);
+    match &mut c.members.addressing {
+        clusterdef::Addressing::Range { first, last } => (*first, *last) = (lan(*first), lan(*last)),
+        clusterdef::Addressing::List(list) => *list = list.iter().map(|a| lan(*a)).collect(),
+        _ => {}
+    }
+    c.network = Some(clusterdef::Network {
+        gateway: Some(std::net::Ipv4Addr::new(10, 0, 0, 1)),
+        ..clusterdef::Network::new("10.0.0.0/24".parse().expect("subnet"))
+    });
+    c
+}
+
+/// A change given as two files (`CLUSTERDEF_CHANGE_FROM`, `CLUSTERDEF_CHANGE_TO`: Flatcar
+/// declarations the bed can boot, at most 15 machines on a declared network) executed on booted
+/// machines; without them, a random pair the real-etcd test draws for the same seed
+/// (`CLUSTERDEF_READBACK_SEED` replays), moved onto a LAN.
+#[test]
+fn change_given_as_two_files_or_drawn_on_booted_machines() {
+    let _serial = crate::support::heavy();
+    let (old, new, options, tag) = match crate::etcd::change::given_change() {
+        Some((old, new)) => {
+            assert_eq!(old.os, clusterdef::Os::Flatcar, "the booted machines run Flatcar");
+            (old, new, allow_windows(), "files".to_string())
+        }
+        None => {
+            let (first, _) = crate::readback::seed_range(1);
+            let (old, new, options) = crate::etcd::change::random_pair(first);
+            println!("drawn-{first}: replay with CLUSTERDEF_READBACK_SEED={first}");
+            (onto_lan(&old), onto_lan(&new), options, format!("drawn-{}", first % 1000))
+        }
+    };
+    execute_booted(&bootable(&old), &bootable(&new), &options, &tag);
 }
