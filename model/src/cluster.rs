@@ -146,6 +146,15 @@ impl Cluster {
         }
     }
 
+    /// Whether matchbox installs `group`'s machines to disk: the cluster boots from matchbox and
+    /// the group is a fixed one that boots from disk. The rules, the matchbox files and the
+    /// networks' boot scripts all ask this.
+    pub fn matchbox_installs(&self, group: &Group) -> bool {
+        self.boot_server_kind == BootServerKind::Matchbox
+            && matches!(group.boot, Boot::Disk)
+            && matches!(group.size, Size::Fixed(_))
+    }
+
     /// The channel a group follows: its own, else the cluster's.
     pub fn channel_of(&self, group: &Group) -> Channel {
         group.channel.unwrap_or(self.channel)

@@ -68,6 +68,12 @@ pub struct InventoryEntry {
     pub domain: Option<Text>,
 }
 
+/// A MAC address as dnsmasq and matchbox compare it: lowercase, colons between the pairs.
+/// Rules, renderers and the matchbox files all key machines by this form.
+pub fn normalised_mac(mac: &str) -> String {
+    mac.to_ascii_lowercase().replace('-', ":")
+}
+
 impl Group {
     /// A group of `size` machines with every option at its default.
     pub fn new(name: impl Into<Text>, role: impl Into<Text>, size: Size) -> Group {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use super::Report;
-use crate::group::{Boot, Size};
+use crate::group::{Boot, Size, normalised_mac};
 use crate::rule::Rule;
 use crate::settings::{BootServerKind, Os};
 use crate::subject::{GroupPart, Subject};
@@ -71,7 +71,8 @@ fn macs_unique(r: &mut Report<'_>) {
             .map(|(i, e)| (Rule::MachineInventory, GroupPart::InventoryEntry(i), &e.mac))
             .chain(group.macs.iter().enumerate().map(|(i, mac)| (Rule::MachineMacs, GroupPart::Mac(i), mac)));
         for (rule, part, mac) in listed {
-            match seen.get(mac.to_ascii_lowercase().as_str()) {
+            let key = normalised_mac(mac);
+            match seen.get(key.as_str()) {
                 Some(owner) => r.push(
                     rule,
                     Subject::Group(g, part),
@@ -79,7 +80,7 @@ fn macs_unique(r: &mut Report<'_>) {
                     "list each machine once",
                 ),
                 None => {
-                    seen.insert(mac.to_ascii_lowercase(), &group.name);
+                    seen.insert(key, &group.name);
                 }
             }
         }
@@ -93,9 +94,7 @@ fn macs_unique(r: &mut Report<'_>) {
 fn matchbox_boot(r: &mut Report<'_>) {
     let c = r.cluster;
     for (g, group) in c.groups() {
-        let installed = c.boot_server_kind == BootServerKind::Matchbox
-            && matches!((&group.boot, group.size), (Boot::Disk, Size::Fixed(_)));
-        if group.install_disk.is_some() && !installed {
+        if group.install_disk.is_some() && !c.matchbox_installs(group) {
             r.push(
                 Rule::MatchboxBoot,
                 Subject::Group(g, GroupPart::InstallDisk),
@@ -128,7 +127,7 @@ fn matchbox_boot(r: &mut Report<'_>) {
                 "write `boot: pxe`, without a URL",
             ),
             (Boot::Pxe { url: None }, _) => pxe_from_cluster_server = true,
-            (Boot::Disk, Size::Fixed(_)) if group.macs.is_empty() => r.push(
+            _ if c.matchbox_installs(group) && group.macs.is_empty() => r.push(
                 Rule::MatchboxBoot,
                 Subject::Group(g, GroupPart::Whole),
                 format!(

@@ -71,7 +71,7 @@ fn recorded(program: u64, inputs: u64) -> u64 {
 /// bytes, and the file is as the checks saw it, by its stamp, what clusterdef wrote.
 impl crate::render::Keep for Prepared {
     fn keeps(&self, rel: &str, inputs: u64) -> bool {
-        self.kept_hash(rel, inputs).is_some()
+        self.kept_hash(rel, recorded(self.program, inputs)).is_some()
     }
 }
 
@@ -103,11 +103,11 @@ impl Prepared {
     }
 
     /// The hash of the config at `rel` as the directory holds it, when it holds it made from
-    /// `inputs` ([`crate::render::Keep`]): else `None`.
-    fn kept_hash(&self, rel: &str, inputs: u64) -> Option<u64> {
+    /// the inputs the manifest records as `recorded` ([`crate::render::Keep`]): else `None`.
+    fn kept_hash(&self, rel: &str, recorded: u64) -> Option<u64> {
         let [entry] = self.previous.entries(rel) else { return None };
         let meta = self.seen.get(rel).filter(|m| m.is_file())?;
-        let holds = entry.inputs == Some(recorded(self.program, inputs))
+        let holds = entry.inputs == Some(recorded)
             && entry.digest == manifest::Digest::Content
             && entry.stamp == Some(clusterdef_fs::Stamp::of(meta));
         holds.then_some(entry.hash).flatten()
@@ -166,11 +166,7 @@ impl Prepared {
         let judged = crate::parallel::map(&files, |file| {
             check_parents(dir, file.rel, seen)?;
             let Some(bytes) = file.bytes else {
-                let kept = file
-                    .inputs
-                    .and_then(|_| artifacts.inputs(file.rel))
-                    .and_then(|c| this.kept_hash(file.rel, c.fingerprint));
-                return match kept {
+                return match file.inputs.and_then(|recorded| this.kept_hash(file.rel, recorded)) {
                     Some(hash) => Ok((hash, Current::Same)),
                     None => Err(WriteError::Foreign {
                         path: dir.join(file.rel),

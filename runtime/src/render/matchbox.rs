@@ -22,7 +22,7 @@
 //! and a hostname or pool name (which hold no `.`), so no two names meet. The configs keep the
 //! names they have in `ignition/`; installers are `install.<host>.ign`.
 
-use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Machine, Size};
+use clusterdef_model::{Boot, Channel, Cluster, Group, GroupRef, Machine, normalised_mac};
 
 use super::context::{Context, file_component, release_url};
 use super::ignition;
@@ -117,11 +117,6 @@ pub struct Installed {
     pub config: String,
 }
 
-/// `mac` as matchbox stores it: lowercase, with colons.
-pub fn normalise(mac: &str) -> String {
-    mac.to_ascii_lowercase().replace('-', ":")
-}
-
 /// The id of the kind of PXE machine of `group` in `domain`: `pxe.<pool>[.<domain>]`.
 pub fn kind_id(group: &Group, domain: Option<usize>) -> String {
     match domain.and_then(|d| group.spread.as_ref()?.domains.get(d)) {
@@ -152,12 +147,12 @@ pub fn base_of(cluster: &Cluster) -> Option<String> {
 pub fn installed_machines(cluster: &Cluster) -> Vec<(GroupRef, Machine, String)> {
     let mut out = Vec::new();
     for placed in cluster.placed_groups() {
-        if !matches!(placed.group.boot, Boot::Disk) || !matches!(placed.group.size, Size::Fixed(_)) {
+        if !cluster.matchbox_installs(placed.group) {
             continue;
         }
         for machine in placed.machines {
             if let Some(mac) = placed.group.macs.get(machine.index as usize) {
-                out.push((placed.group_ref, machine, normalise(mac)));
+                out.push((placed.group_ref, machine, normalised_mac(mac)));
             }
         }
     }
@@ -213,7 +208,7 @@ pub fn layout(cluster: &Cluster) -> Option<Layout> {
         // The inventory's MACs by domain, gathered once: O(inventory), not per domain.
         let mut listed_in: std::collections::HashMap<Option<&str>, Vec<String>> = std::collections::HashMap::new();
         for e in pool.inventory.iter() {
-            listed_in.entry(e.domain.as_deref()).or_default().push(normalise(&e.mac));
+            listed_in.entry(e.domain.as_deref()).or_default().push(normalised_mac(&e.mac));
         }
         for domain in cluster.group_domains(GroupRef::Pool(i)) {
             let kind = kind_id(pool, domain);
@@ -403,11 +398,7 @@ impl std::fmt::Display for Layout {
         for m in &self.installed {
             writeln!(f, "  {} ({}): installed to {}, then booted from disk", m.host, m.mac, m.disk)?;
         }
-        let profiles: std::collections::HashMap<&str, &Profile> =
-            self.profiles.iter().map(|p| (p.id.as_str(), p)).collect();
-        for g in &self.groups {
-            let selector: Vec<String> = g.selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let config = profiles.get(g.profile.as_str()).map_or("", |p| p.ignition.as_str());
+        for (g, selector, config) in self.rows() {
             writeln!(
                 f,
                 "  {}: group {} ({}) -> profile {}, config {config}",
@@ -418,5 +409,21 @@ impl std::fmt::Display for Layout {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Layout {
+    /// Each group as the plan shows it: the group, its selector as `key=value` words, and the
+    /// config its profile serves. O(groups + profiles).
+    pub fn rows(&self) -> Vec<(&MatchGroup, Vec<String>, &str)> {
+        let configs: std::collections::HashMap<&str, &str> =
+            self.profiles.iter().map(|p| (p.id.as_str(), p.ignition.as_str())).collect();
+        self.groups
+            .iter()
+            .map(|g| {
+                let selector = g.selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                (g, selector, configs.get(g.profile.as_str()).copied().unwrap_or_default())
+            })
+            .collect()
     }
 }

@@ -75,7 +75,7 @@ pub fn render(ctx: &Context<'_>) -> Vec<(String, String)> {
         // The inventory's MACs by domain, gathered once: O(inventory), not per domain.
         let mut macs_in: HashMap<Option<&str>, Vec<String>> = HashMap::new();
         for e in group.inventory.iter() {
-            macs_in.entry(e.domain.as_deref()).or_default().push(e.mac.to_ascii_lowercase());
+            macs_in.entry(e.domain.as_deref()).or_default().push(clusterdef_model::normalised_mac(&e.mac));
         }
         let channel = cluster.channel_of(group);
         for domain in cluster.group_domains(GroupRef::Pool(i)) {

@@ -230,14 +230,10 @@ impl Plan {
         }
         if let Some(m) = &self.matchbox {
             out.push_str(&format!("\nmatchbox at {} (data directory `matchbox/`)\n", m.base));
-            let configs: std::collections::HashMap<&str, &str> =
-                m.profiles.iter().map(|p| (p.id.as_str(), p.ignition.as_str())).collect();
             let rows: Vec<Vec<String>> = m
-                .groups
-                .iter()
-                .map(|g| {
-                    let selector: Vec<String> = g.selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                    let config = configs.get(g.profile.as_str()).copied().unwrap_or_default();
+                .rows()
+                .into_iter()
+                .map(|(g, selector, config)| {
                     vec![g.serves.clone(), g.id.clone(), selector.join(" "), g.profile.clone(), config.to_string()]
                 })
                 .collect();
