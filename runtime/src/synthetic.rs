@@ -12,32 +12,36 @@ pub(crate) fn sample_clusters(random: u64) -> Vec<clusterdef_model::Cluster> {
     clusters
 }
 
-#[cfg(test)]
-/// A Flatcar cluster turned into one that boots from matchbox: every fixed group that boots
-/// from disk gets a MAC per machine, no pool keeps a URL of its own.
-pub(crate) fn on_matchbox(mut cluster: clusterdef_model::Cluster, seed: u8) -> clusterdef_model::Cluster {
+/// The `i`-th MAC address of a family of synthetic machines, `52:54:<family>:…` (the QEMU
+/// prefix), the family's byte in capitals (so whatever keys machines by MAC must compare case
+/// aside, as dnsmasq and matchbox do): distinct for every `(family, i)` below 2^24.
+#[doc(hidden)]
+pub fn mac(family: u8, i: u32) -> clusterdef_model::Text {
+    format!("52:54:{family:02X}:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).into()
+}
+
+/// `cluster` turned into one that boots from matchbox: every fixed group that boots from disk
+/// gets a MAC per machine (of family `family`), no pool keeps a boot URL of its own.
+#[doc(hidden)]
+pub fn on_matchbox(mut cluster: clusterdef_model::Cluster, family: u8) -> clusterdef_model::Cluster {
+    use clusterdef_model::{Boot, Size};
     cluster.boot_server = Some("http://10.9.0.5:8080".into());
     cluster.boot_server_kind = clusterdef_model::BootServerKind::Matchbox;
     let mut next = 0u32;
-    let mut macs = |n: u32| -> Vec<std::borrow::Cow<'static, str>> {
-        (0..n)
-            .map(|_| {
-                next += 1;
-                format!("52:54:{seed:02X}:{:02x}:{:02x}:{:02x}", next >> 16 & 255, next >> 8 & 255, next & 255).into()
-            })
-            .collect()
+    let mut macs = |n: u32| -> clusterdef_model::List<clusterdef_model::Text> {
+        let first = next;
+        next += n;
+        (first..next).map(|i| mac(family, i)).collect()
     };
-    if let (clusterdef_model::Boot::Disk, clusterdef_model::Size::Fixed(n)) =
-        (&cluster.members.boot, cluster.members.size)
-    {
-        cluster.members.macs = std::borrow::Cow::Owned(macs(n));
+    if let (Boot::Disk, Size::Fixed(n)) = (&cluster.members.boot, cluster.members.size) {
+        cluster.members.macs = macs(n);
     }
     for pool in cluster.pools.to_mut() {
-        if let clusterdef_model::Boot::Pxe { url } = &mut pool.boot {
+        if let Boot::Pxe { url } = &mut pool.boot {
             *url = None;
         }
-        if let (clusterdef_model::Boot::Disk, clusterdef_model::Size::Fixed(n)) = (&pool.boot, pool.size) {
-            pool.macs = std::borrow::Cow::Owned(macs(n));
+        if let (Boot::Disk, Size::Fixed(n)) = (&pool.boot, pool.size) {
+            pool.macs = macs(n);
         }
     }
     cluster

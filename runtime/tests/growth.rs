@@ -134,16 +134,9 @@ fn change_plans_grow_near_linearly_in_machines() {
 /// A Flatcar cluster served by matchbox: 5 central machines and `workers` fixed workers, each
 /// with a MAC address of its own (so each has an install group and a machine group).
 fn on_matchbox(workers: u32) -> clusterdef::Cluster {
-    let mac = |i: u32| -> std::borrow::Cow<'static, str> {
-        format!("52:54:00:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).into()
-    };
     let mut cluster = clusterdef::synthetic::spread_template(workers);
     cluster.units = std::borrow::Cow::Borrowed(&[]);
-    cluster.boot_server = Some("http://10.0.0.2:8080".into());
-    cluster.boot_server_kind = clusterdef::BootServerKind::Matchbox;
-    cluster.members.macs = (0..5).map(mac).collect();
-    cluster.pools.to_mut()[0].macs = (5..5 + workers).map(mac).collect();
-    cluster
+    clusterdef::synthetic::on_matchbox(cluster, 0)
 }
 
 /// The MAC addresses' rules (one pass over every address), the matchbox layout, its groups,
@@ -181,7 +174,7 @@ fn listed_pool(machines: u32) -> clusterdef::Cluster {
     pool.boot = clusterdef::Boot::Pxe { url: None };
     pool.inventory = (0..machines)
         .map(|i| clusterdef::InventoryEntry {
-            mac: format!("52:54:01:{:02x}:{:02x}:{:02x}", i >> 16 & 255, i >> 8 & 255, i & 255).into(),
+            mac: clusterdef::synthetic::mac(1, i),
             domain: Some(zones[(i as usize) % zones.len()].clone().into()),
         })
         .collect();

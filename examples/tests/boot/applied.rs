@@ -165,7 +165,7 @@ pub fn ignite(tag: &str, config: &str, root: &Path, stage: &Path) {
     // Spec 3.4.0 (what matchbox serves) is beyond Debian's 2.14: upstream's full Ignition, as
     // Flatcar's initramfs runs it, applies it.
     let upstream = crate::support::target_dir().join("test-engines/ignition-2.26.0/ignition");
-    let ignition = if config.contains("\"version\":\"3.4.0\"") {
+    let ignition = if crate::support::beyond_debians_ignition(config) {
         assert!(upstream.is_file(), "{} is not installed; run `bash scripts/install-test-deps.sh`", upstream.display());
         upstream
     } else {

@@ -16,11 +16,18 @@ fn options() -> RenderOptions {
 /// Renders `cluster` into `dir` as `clusterdef render` does: the directory prepared first, the
 /// configs it holds from the same inputs left out. The render's artifacts and the report.
 fn render_into(dir: &Path, cluster: &Cluster) -> (Artifacts, WriteReport) {
+    let (prepared, artifacts) = prepare_and_render(dir, cluster);
+    let report = prepared.write(&artifacts, fingerprint(cluster, &options())).expect("written");
+    (artifacts, report)
+}
+
+/// `dir` prepared for a write, and `cluster` rendered for it (leaving out what it keeps), not
+/// yet written.
+fn prepare_and_render(dir: &Path, cluster: &Cluster) -> (Prepared, Artifacts) {
     let checked = Checked::new(cluster.clone()).expect("checks");
     let prepared = Prepared::open(dir, LOCK_WAIT).expect("prepared");
     let artifacts = render_keeping(&checked, &options(), &prepared).expect("renders");
-    let report = prepared.write(&artifacts, fingerprint(cluster, &options())).expect("written");
-    (artifacts, report)
+    (prepared, artifacts)
 }
 
 /// Asserts `dir` holds exactly what a full render of `cluster` makes, and the manifest lists
@@ -136,9 +143,7 @@ fn a_config_changed_by_hand_is_not_kept() {
     let mut bytes = fs::read(dir.join(rel)).expect("rendered");
     bytes.extend_from_slice(b"# mine\n");
     fs::write(dir.join(rel), &bytes).expect("edited");
-    let checked = Checked::new(cluster.clone()).expect("checks");
-    let prepared = Prepared::open(&dir, LOCK_WAIT).expect("prepared");
-    let artifacts = render_keeping(&checked, &options(), &prepared).expect("renders");
+    let (prepared, artifacts) = prepare_and_render(&dir, &cluster);
     assert!(!artifacts.kept().any(|k| k == rel) && artifacts.contains(rel), "an edited config is made again");
     let err = prepared.write(&artifacts, fingerprint(&cluster, &options())).expect_err("refused");
     assert!(matches!(&err, WriteError::NotOurs(p) if p.ends_with(rel)), "{err}");
@@ -193,9 +198,7 @@ fn a_manifest_edited_by_hand_keeps_nothing_it_should_not() {
     let mut edited: String = lines.iter().map(|l| format!("{}\n", l.join(" "))).collect();
     edited.push_str("ffffffffffffffff - 0123456789abcdef\n\u{0} \u{0} \u{0} \u{0} \u{0}\n- - - -\n");
     fs::write(dir.join(MANIFEST), edited).expect("edited");
-    let checked = Checked::new(cluster.clone()).expect("checks");
-    let prepared = Prepared::open(&dir, LOCK_WAIT).expect("prepared");
-    let artifacts = render_keeping(&checked, &options(), &prepared).expect("renders");
+    let (prepared, artifacts) = prepare_and_render(&dir, &cluster);
     let kept: Vec<&str> = artifacts.kept().collect();
     for i in [a, b, configs[2], configs[3]] {
         assert!(!kept.contains(&lines[i][3].as_str()), "{} kept from an edited line", lines[i][3]);

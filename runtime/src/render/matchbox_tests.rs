@@ -97,21 +97,15 @@ fn config_url(profile: &serde_json::Value) -> String {
     url.expect("the kernel line names the config").to_string()
 }
 
-/// A percent-encoded `data:,` URL's bytes.
-fn data_url(source: &str) -> Vec<u8> {
-    let text = source.strip_prefix("data:,").expect("a data URL").as_bytes();
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        if text[i] == b'%' {
-            out.push(u8::from_str_radix(std::str::from_utf8(&text[i + 1..i + 3]).expect("hex"), 16).expect("hex"));
-            i += 3;
-        } else {
-            out.push(text[i]);
-            i += 1;
-        }
+/// The installer's script, when `bytes` is an installer's config (read as Ignition reads it).
+fn installer_script(bytes: &[u8]) -> Option<String> {
+    let config = crate::read::ignition::parse(std::str::from_utf8(bytes).expect("UTF-8")).expect("Ignition");
+    config.units.iter().find(|u| u.name == "clusterdef-install.service")?;
+    let script = config.files.iter().find(|f| f.path == "/opt/clusterdef-install").expect("the installer's script");
+    match &script.contents {
+        Some(crate::read::ignition::Contents::Data(text)) => Some(String::from_utf8(text.clone()).expect("text")),
+        other => panic!("the installer's script is {other:?}"),
     }
-    out
 }
 
 /// Follows one machine (by `mac`) from the boot script its network hands it to the config
@@ -127,12 +121,7 @@ fn follow(artifacts: &Artifacts, groups: &Groups, base: &str, script: &str, mac:
     let served = profile(artifacts, profile_id);
     let config = format!("matchbox/ignition/{}", served["ignition_id"].as_str().expect("ignition_id"));
     let bytes = artifacts.get(&config).unwrap_or_else(|| panic!("no {config}"));
-    let json: serde_json::Value = serde_json::from_slice(bytes).expect("Ignition JSON");
-    let installer =
-        json["systemd"]["units"].as_array().into_iter().flatten().any(|u| u["name"] == "clusterdef-install.service");
-    let bytes = if installer {
-        let script = json["storage"]["files"][0]["contents"]["source"].as_str().expect("the installer script");
-        let script = String::from_utf8(data_url(script)).expect("text");
+    let bytes = if let Some(script) = installer_script(bytes) {
         let url = script.split('\'').nth(1).expect("the installer's URL");
         let (_, _, profile_id) = answer(groups, &query_of(url, base, "ignition", mac), mac);
         let installed = profile(artifacts, profile_id);
@@ -227,9 +216,7 @@ fn the_installer_writes_to_the_declared_disk() {
         let Some(host) = path.strip_prefix("matchbox/ignition/install.").and_then(|p| p.strip_suffix(".ign")) else {
             continue;
         };
-        let json: serde_json::Value = serde_json::from_slice(bytes).expect("JSON");
-        let source = json["storage"]["files"][0]["contents"]["source"].as_str().expect("the script");
-        let script = String::from_utf8(data_url(source)).expect("text");
+        let script = installer_script(bytes).expect("an installer");
         let disk = if members.contains(host) { "/dev/disk/by-id/virtio-central" } else { "/dev/sda" };
         assert!(script.contains(&format!("flatcar-install -d {disk} -C ")), "{host}: {script}");
         seen += 1;

@@ -310,5 +310,6 @@ mod tests {
         assert!(check_path("cloud-config/central-1.yml").is_ok());
     }
 }
-#[cfg(test)]
+// Read back with the Ignition reader, which comes with `import` (as every workspace test has it).
+#[cfg(all(test, feature = "import"))]
 mod matchbox_tests;

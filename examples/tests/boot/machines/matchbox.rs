@@ -132,26 +132,26 @@ impl Matchbox {
             .find_map(|a| a.strip_prefix("ignition.config.url="))
             .unwrap_or_else(|| panic!("{who}: the kernel line names no config: {kernel}"));
         let config = self.fetch(&expand(url, mac, who), who);
-        let json: serde_json::Value = serde_json::from_str(&config).unwrap_or_else(|e| panic!("{who}: {e}: {config}"));
-        // matchbox answers 200 with an empty version for a config it could not parse.
-        assert!(json["ignition"]["version"].as_str().is_some_and(|v| !v.is_empty()), "{who}: served {config}");
-        // The installer (read as Ignition reads it): what its script fetches is what
-        // flatcar-install writes to the disk.
-        let read = clusterdef::read::ignition::parse(&config).unwrap_or_else(|e| panic!("{who}: {e}"));
-        if !read.units.iter().any(|u| u.name == "clusterdef-install.service") {
+        // Read as Ignition reads it: matchbox answers 200 with an empty version for a config it
+        // could not parse, which no Ignition reads.
+        let read =
+            |text: &str| clusterdef::read::ignition::parse(text).unwrap_or_else(|e| panic!("{who}: {e}: {text}"));
+        let served = read(&config);
+        if !served.units.iter().any(|u| u.name == "clusterdef-install.service") {
             return config;
         }
-        let script = read.files.iter().find(|f| f.path == "/opt/clusterdef-install").and_then(|f| match &f.contents {
-            Some(clusterdef::read::ignition::Contents::Data(bytes)) => {
-                Some(String::from_utf8_lossy(bytes).into_owned())
-            }
-            _ => None,
-        });
+        // The installer: what its script fetches is what flatcar-install writes to the disk.
+        let script =
+            served.files.iter().find(|f| f.path == "/opt/clusterdef-install").and_then(|f| match &f.contents {
+                Some(clusterdef::read::ignition::Contents::Data(bytes)) => {
+                    Some(String::from_utf8_lossy(bytes).into_owned())
+                }
+                _ => None,
+            });
         let script = script.unwrap_or_else(|| panic!("{who}: the installer has no script"));
         let url = script.split('\'').nth(1).unwrap_or_else(|| panic!("{who}: the installer fetches nothing: {script}"));
         let installed = self.fetch(url, who);
-        let json: serde_json::Value = serde_json::from_str(&installed).unwrap_or_else(|e| panic!("{who}: {e}"));
-        assert!(json["ignition"]["version"].as_str().is_some_and(|v| !v.is_empty()), "{who}: served {installed}");
+        read(&installed);
         installed
     }
 
@@ -232,14 +232,14 @@ pub fn macs_of(cluster: &clusterdef::Cluster, names: &[String]) -> BTreeMap<Stri
             let domain = machine.domain.and_then(|d| placed.group.spread.as_ref()?.domains.get(d)).map(|d| &*d.name);
             let entry = placed.group.inventory.iter().filter(|e| e.domain.as_deref() == domain).nth(*k);
             if let Some(entry) = entry {
-                out.insert(machine.hostname.clone(), entry.mac.to_ascii_lowercase());
+                out.insert(machine.hostname.clone(), clusterdef::normalised_mac(&entry.mac));
             }
             *k += 1;
         }
     }
     for (n, name) in names.iter().filter(|n| !out.contains_key(*n)).cloned().collect::<Vec<_>>().into_iter().enumerate()
     {
-        out.insert(name, format!("52:54:00:fe:{:02x}:{:02x}", n >> 8, n & 255));
+        out.insert(name, clusterdef::normalised_mac(&clusterdef::synthetic::mac(0xfe, n as u32)));
     }
     out
 }
