@@ -10,6 +10,7 @@
 //! the membership steps, which are bounded by [`MAX_CHANGE_MEMBERS`].
 
 mod etcdctl;
+mod matchbox;
 mod members;
 mod rules;
 mod steps;
@@ -282,6 +283,7 @@ pub fn plan(old: &Cluster, new: &Cluster, options: &ChangeOptions) -> Result<Cha
     for (i, step) in steps.iter_mut().enumerate() {
         step.number = i + 1;
     }
+    matchbox::serve(old, new, &mut steps, &mut notes);
     findings.extend(workloads::predict(old, new, &options.dead, &mut steps));
     let mut accepted = Vec::new();
     findings.retain(|f| match options.allow.iter().find(|(r, _)| *r == f.rule && r.allowable()) {

@@ -360,3 +360,67 @@ fn a_cluster_without_kubernetes_has_no_workload_predictions() {
     .expect("plans");
     assert!(plan.steps.iter().all(|s| s.workloads.is_empty()));
 }
+
+/// A cluster booting from matchbox: `n` members installed by MAC, `workers` workers installed
+/// by MAC, and two machines of a pool that run from RAM.
+fn on_matchbox(n: u32, workers: u32) -> Cluster {
+    use clusterdef_model::{Boot, BootServerKind};
+    let mut cluster = members("central", n, &["a", "b", "c"], 11);
+    cluster.boot_server = Some("http://10.0.0.5:8080".into());
+    cluster.boot_server_kind = BootServerKind::Matchbox;
+    cluster.members.macs = (0..n).map(|i| crate::synthetic::mac(1, i)).collect();
+    let mut worker = Group::new("worker", "worker", Size::Fixed(workers));
+    worker.macs = (0..workers).map(|i| crate::synthetic::mac(2, i)).collect();
+    let mut batch = Group::new("batch", "batch", Size::Fixed(2));
+    batch.boot = Boot::Pxe { url: None };
+    cluster.pools = Cow::Owned(vec![worker, batch]);
+    cluster
+}
+
+/// The lines of `plan`'s step that does `action` (to `member`, when named).
+fn lines_of<'a>(plan: &'a ChangePlan, action: Action, member: Option<&str>) -> &'a [String] {
+    let step = plan.steps.iter().find(|s| s.action == action && (member.is_none() || s.member.as_deref() == member));
+    &step.unwrap_or_else(|| panic!("a step {action:?} {member:?}: {:#?}", plan.steps)).machines
+}
+
+#[test]
+fn a_matchbox_cluster_is_served_each_steps_render_before_its_machine_boots() {
+    let (old, new) = (on_matchbox(3, 1), on_matchbox(5, 2));
+    let plan = plan(&old, &new, &allow_domains()).expect("plans");
+    let has = |lines: &[String], all: &[&str]| lines.iter().any(|l| all.iter().all(|w| l.contains(w)));
+    let first = lines_of(&plan, Action::Join, Some("central-4"));
+    assert!(
+        has(first, &["central-4: installed by matchbox", "--step 1 ", "`install.central-4`", "52:54:01:00:00:03", "/dev/sda"]),
+        "{first:#?}"
+    );
+    assert!(has(first, &["central-5: not PXE-booted before its own step"]), "{first:#?}");
+    let second = lines_of(&plan, Action::Join, Some("central-5"));
+    assert!(has(second, &["--step 2 ", "`install.central-5`", "52:54:01:00:00:04"]), "{second:#?}");
+    assert!(!has(second, &["not PXE-booted"]), "no machine joins after central-5: {second:#?}");
+    let others = lines_of(&plan, Action::Reconfigure, None);
+    assert!(has(others, &["batch-1, batch-2: they run from RAM", "reboot them"]), "{others:#?}");
+    assert!(has(others, &["worker-1: installed by matchbox, they keep"]), "{others:#?}");
+    let added = lines_of(&plan, Action::Workers, None);
+    assert!(has(added, &["worker-2: installed by matchbox", "`install.worker-2`", "52:54:02:00:00:01"]), "{added:#?}");
+    assert!(plan.notes.iter().any(|n| n.starts_with("matchbox: once the last step is done")), "{:?}", plan.notes);
+
+    // Back: each machine that goes stays in matchbox's groups until NEW's render is served.
+    let back = super::plan(&new, &old, &allow_domains()).expect("plans");
+    for (action, member, mac) in
+        [(Action::Leave, Some("central-5"), "52:54:01:00:00:04"), (Action::Workers, None, "52:54:02:00:00:01")]
+    {
+        let lines = lines_of(&back, action, member);
+        assert!(has(lines, &["matchbox groups", mac, "installs it again with OLD's configuration"]), "{lines:#?}");
+    }
+
+    // Without matchbox, no step names it; unchanged, nothing is to be done.
+    let files = |mut c: Cluster| {
+        c.boot_server_kind = clusterdef_model::BootServerKind::Files;
+        c
+    };
+    let plain = super::plan(&files(on_matchbox(3, 1)), &files(on_matchbox(5, 2)), &allow_domains()).expect("plans");
+    let said: Vec<&String> = plain.steps.iter().flat_map(|s| &s.machines).chain(&plain.notes).collect();
+    assert!(said.iter().all(|l| !l.contains("matchbox")), "{said:#?}");
+    let same = super::plan(&new, &new, &ChangeOptions::default()).expect("plans");
+    assert_eq!(same.notes, ["the declarations describe the same cluster: nothing to do"]);
+}
