@@ -241,13 +241,24 @@ impl Machine {
             if state == "running" || state == "degraded" {
                 return state;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not finish booting ({state}): {}\n{}",
-                self.hostname,
-                self.sh("systemctl list-jobs --no-pager").1,
-                self.console()
-            );
+            if Instant::now() >= deadline {
+                let jobs = self.sh("systemctl list-jobs --no-pager").1;
+                // What each unit still starting said last: why it waits.
+                let journals: Vec<String> = jobs
+                    .lines()
+                    .filter_map(|line| {
+                        let fields: Vec<&str> = line.split_whitespace().collect();
+                        (fields.len() == 4 && fields[3] == "running").then(|| fields[1].to_string())
+                    })
+                    .map(|unit| self.sh(&format!("journalctl --no-pager -n 25 -u {unit}")).1)
+                    .collect();
+                panic!(
+                    "{} did not finish booting ({state}): {jobs}\n{}\n{}",
+                    self.hostname,
+                    journals.join("\n"),
+                    self.console()
+                );
+            }
             std::thread::sleep(Duration::from_millis(250));
         }
     }

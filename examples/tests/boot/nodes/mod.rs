@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use clusterdef::render::plan::KubernetesPlan;
 use clusterdef::{Cluster, Render};
+use serde_json::Value;
 
 use crate::kubernetes::{Expected, holds};
 use crate::machines::Booted;
@@ -117,12 +118,41 @@ fn nodes_as_planned(api: &Api, at: &str, planned: &BTreeMap<String, PlannedNode>
     Ok(())
 }
 
-/// A pod's phase and readiness, node, name and IP.
+/// A pod's phase and readiness, node, name and IP, and what its containers are doing.
 struct Pod {
     name: String,
     node: Option<String>,
     ip: String,
     running: bool,
+    state: String,
+}
+
+/// What a pod's containers are doing, for a failure's message: each container's state (and its
+/// reason: `CrashLoopBackOff`, `ContainerCreating`), restarts and how it last ended.
+fn containers_state(pod: &Value) -> String {
+    let said: Vec<String> = pod["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let state = c["state"].as_object().and_then(|s| s.iter().next());
+            let now = state.map_or("unknown".to_string(), |(what, detail)| match detail["reason"].as_str() {
+                Some(reason) => format!("{what} {reason}"),
+                None => what.clone(),
+            });
+            let last = &c["lastState"]["terminated"];
+            let ended = match last["exitCode"].as_i64() {
+                Some(code) => {
+                    let message = last["message"].as_str().unwrap_or_default();
+                    let tail: String = message.chars().rev().take(300).collect::<Vec<_>>().into_iter().rev().collect();
+                    format!(", last ended {code} {} {tail:?}", last["reason"].as_str().unwrap_or_default())
+                }
+                None => String::new(),
+            };
+            format!("{} {now}, {} restarts{ended}", c["name"].as_str().unwrap_or_default(), c["restartCount"])
+        })
+        .collect();
+    format!("{} [{}]", pod["status"]["phase"].as_str().unwrap_or("no phase"), said.join("; "))
 }
 
 fn pods(api: &Api, at: &str, namespace: &str, selector: &str) -> Result<Vec<Pod>, String> {
@@ -142,6 +172,7 @@ fn pods(api: &Api, at: &str, namespace: &str, selector: &str) -> Result<Vec<Pod>
                     .into_iter()
                     .flatten()
                     .any(|c| c["type"] == "Ready" && c["status"] == "True"),
+            state: containers_state(p),
         })
         .collect())
 }
@@ -156,7 +187,7 @@ fn running(api: &Api, at: &str, workloads: &[String], live: &BTreeSet<String>) -
             match &pod.node {
                 Some(node) if pod.running && live.contains(node) => entry.0.push(node.clone()),
                 Some(node) if live.contains(node) => {
-                    return Err(format!("{} on {node} is not running yet", pod.name));
+                    return Err(format!("{} on {node} is not running yet: {}", pod.name, pod.state));
                 }
                 Some(_) => {}
                 None => entry.1 += 1,
@@ -171,14 +202,13 @@ type RunMap = BTreeMap<String, (Vec<String>, usize)>;
 /// The control plane's static pods, one of each component Running on every member.
 fn control_plane_runs(api: &Api, at: &str, members: &[String]) -> Result<(), String> {
     for c in ["kube-apiserver", "kube-controller-manager", "kube-scheduler"] {
-        let on: BTreeSet<String> = pods(api, at, "kube-system", &format!("k8s-app={c}"))?
-            .into_iter()
-            .filter(|p| p.running)
-            .filter_map(|p| p.node)
-            .collect();
+        let listed = pods(api, at, "kube-system", &format!("k8s-app={c}"))?;
+        let on: BTreeSet<String> = listed.iter().filter(|p| p.running).filter_map(|p| p.node.clone()).collect();
         let want: BTreeSet<String> = members.iter().cloned().collect();
         if on != want {
-            return Err(format!("{c} runs on {on:?}, the plan says every member: {want:?}"));
+            let others: Vec<String> =
+                listed.iter().filter(|p| !p.running).map(|p| format!("{}: {}", p.name, p.state)).collect();
+            return Err(format!("{c} runs on {on:?}, the plan says every member: {want:?}; the others: {others:?}"));
         }
     }
     Ok(())
