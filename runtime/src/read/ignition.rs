@@ -137,6 +137,17 @@ fn fail<T>(why: impl Into<String>) -> Result<T, IgnitionError> {
     Err(IgnitionError(why.into()))
 }
 
+/// Whether `value` sets anything: a null, or objects and arrays holding only such (matchbox
+/// re-marshals every config with `"security": {"tls": {}}`), set nothing. O(value).
+fn says_something(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(map) => map.values().any(says_something),
+        Value::Array(items) => items.iter().any(says_something),
+        _ => true,
+    }
+}
+
 /// Reads `text` as an Ignition config. O(text + decoded bytes).
 pub fn parse(text: &str) -> Result<Config, IgnitionError> {
     let mut budget = MAX_DECODED;
@@ -244,7 +255,7 @@ impl Reader<'_> {
             ("security", "TLS for fetching remote configs: nothing clusterdef declares"),
             ("proxy", "a proxy for fetching: nothing clusterdef declares"),
         ] {
-            if ignition.get(key).is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+            if ignition.get(key).is_some_and(says_something) {
                 self.unread(format!("/ignition/{key}"), why);
             }
         }
@@ -266,7 +277,7 @@ impl Reader<'_> {
             }
             self.rest(systemd, "/systemd", &["units"]);
         }
-        if root.get("kernelArguments").is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty())) {
+        if root.get("kernelArguments").is_some_and(says_something) {
             self.unread("/kernelArguments".to_string(), "kernel arguments: nothing clusterdef declares");
         }
         self.rest(root, "", &["ignition", "passwd", "storage", "systemd", "kernelArguments"]);

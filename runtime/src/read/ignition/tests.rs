@@ -150,3 +150,14 @@ fn hostile_configs_are_refused_with_a_reason() {
         let _ = parse(&String::from_utf8_lossy(&bytes));
     }
 }
+
+/// What matchbox re-marshals every config with (empty `timeouts`, `proxy` and `security.tls`)
+/// sets nothing, and nothing is said unread; the same sections setting something are.
+#[test]
+fn empty_fetch_settings_set_nothing_and_set_ones_are_unread() {
+    let empty = r#"{"ignition":{"version":"3.4.0","timeouts":{},"proxy":{"noProxy":[]},"security":{"tls":{"certificateAuthorities":[]}}}}"#;
+    assert_eq!(parse(empty).expect("reads").unread, []);
+    let set = r#"{"ignition":{"version":"3.4.0","timeouts":{"httpTotal":5},"security":{"tls":{"certificateAuthorities":[{"source":"https://ca"}]}}}}"#;
+    let unread: Vec<String> = parse(set).expect("reads").unread.into_iter().map(|(p, _)| p).collect();
+    assert_eq!(unread, ["/ignition/timeouts", "/ignition/security"]);
+}
