@@ -390,7 +390,10 @@ fn a_matchbox_cluster_is_served_each_steps_render_before_its_machine_boots() {
     let has = |lines: &[String], all: &[&str]| lines.iter().any(|l| all.iter().all(|w| l.contains(w)));
     let first = lines_of(&plan, Action::Join, Some("central-4"));
     assert!(
-        has(first, &["central-4: installed by matchbox", "--step 1 ", "`install.central-4`", "52:54:01:00:00:03", "/dev/sda"]),
+        has(
+            first,
+            &["central-4: installed by matchbox", "--step 1 ", "`install.central-4`", "52:54:01:00:00:03", "/dev/sda"]
+        ),
         "{first:#?}"
     );
     assert!(has(first, &["central-5: not PXE-booted before its own step"]), "{first:#?}");

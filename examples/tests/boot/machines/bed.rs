@@ -60,6 +60,8 @@ pub struct Booted {
     dhcp: Option<(Child, TempDir)>,
     /// The matchbox the machines boot from, when the cluster boots from matchbox.
     _matchbox: Option<super::matchbox::Matchbox>,
+    /// Each machine's MAC address and network (`a.b.c.d/p`) when it boots from matchbox.
+    booted_from_matchbox: BTreeMap<String, (String, String)>,
     _lan: Lan,
 }
 
@@ -110,6 +112,20 @@ impl Booted {
         plan: Plan,
         machines: &[BedMachine],
         artifacts: &clusterdef::Artifacts,
+    ) -> Booted {
+        Booted::install_machines_but(tag, (None, cluster), plan, machines, artifacts, &BTreeSet::new())
+    }
+
+    /// [`Booted::install_machines`], but the machines `later` are only put on the network: a
+    /// test installs each when the operator would (a member joining at its step). `earlier` is
+    /// the declaration a change starts from, whose machines keep the MACs it gives them.
+    pub fn install_machines_but(
+        tag: &str,
+        (earlier, cluster): (Option<&Cluster>, &Cluster),
+        plan: Plan,
+        machines: &[BedMachine],
+        artifacts: &clusterdef::Artifacts,
+        later: &BTreeSet<String>,
     ) -> Booted {
         let network = cluster.network.as_ref().expect("a network");
         // A segment per subnet: the cluster's, and each domain's that has one of its own; the
@@ -182,28 +198,69 @@ impl Booted {
             super::matchbox::Matchbox::start(tag, &lan.hub, &base, &format!("br{j}"), subnet.prefix, artifacts)
         });
         let names: Vec<String> = machines.iter().map(|(h, _, _)| h.clone()).collect();
-        let macs = matchbox.as_ref().map(|_| super::matchbox::macs_of(cluster, &names)).unwrap_or_default();
+        let mut macs = matchbox.as_ref().map(|_| super::matchbox::macs_of(cluster, &names)).unwrap_or_default();
+        for (_, machine, mac) in earlier.map(clusterdef::render::matchbox::installed_machines).unwrap_or_default() {
+            macs.insert(machine.hostname, mac);
+        }
         let network_of = |hostname: &str| {
             let (net, _, _) = segments.iter().rev().find(|(_, _, names)| names.iter().any(|n| n == hostname))?;
             Some(format!("{}/{}", net.network(), net.prefix))
         };
-        let mut booted = Booted { plan, machines: BTreeMap::new(), _pki: None, dhcp, _matchbox: None, _lan: lan };
+        let mut booted = Booted {
+            plan,
+            machines: BTreeMap::new(),
+            _pki: None,
+            dhcp,
+            _matchbox: None,
+            booted_from_matchbox: BTreeMap::new(),
+            _lan: lan,
+        };
         booted._pki = pki;
-        for (hostname, config, _) in machines {
-            let text = match &matchbox {
-                Some(matchbox) => {
-                    let mac = &macs[hostname];
-                    let netns = booted._lan.machines[hostname].clone();
-                    set_mac(&netns, mac);
-                    let network = network_of(hostname).expect("the machine's segment");
-                    matchbox.first_boot_config(hostname, mac, &network)
-                }
-                None => artifacts.text(config).expect("the machine's config").to_string(),
-            };
-            booted.reinstall(tag, hostname, config, &text);
+        if matchbox.is_some() {
+            for (hostname, _, _) in machines {
+                let (mac, network) = (macs[hostname].clone(), network_of(hostname).expect("the machine's segment"));
+                set_mac(&booted._lan.machines[hostname], &mac);
+                booted.booted_from_matchbox.insert(hostname.clone(), (mac, network));
+            }
         }
         booted._matchbox = matchbox;
+        for (hostname, config, _) in machines.iter().filter(|(h, _, _)| !later.contains(h)) {
+            match &booted._matchbox {
+                Some(_) => {
+                    booted.install_from_matchbox(tag, hostname, config);
+                }
+                None => {
+                    let text = artifacts.text(config).expect("the machine's config").to_string();
+                    booted.reinstall(tag, hostname, config, &text);
+                }
+            }
+        }
         booted
+    }
+
+    /// Installs the machine `hostname` afresh from what matchbox serves it now, fetched as its
+    /// boot over the network fetches it (its MAC, its network); `config` names its share of
+    /// the PKI as in [`Booted::reinstall`]. The config served.
+    pub fn install_from_matchbox(&mut self, tag: &str, hostname: &str, config: &str) -> String {
+        let matchbox = self._matchbox.as_ref().expect("the cluster boots from matchbox");
+        let (mac, network) = &self.booted_from_matchbox[hostname];
+        let text = matchbox.first_boot_config(hostname, mac, network);
+        self.reinstall(tag, hostname, config, &text);
+        text
+    }
+
+    /// The matchbox the machines boot from: [`Matchbox::serve`] another render,
+    /// [`Matchbox::answers_mac`].
+    ///
+    /// [`Matchbox::serve`]: super::matchbox::Matchbox::serve
+    /// [`Matchbox::answers_mac`]: super::matchbox::Matchbox::answers_mac
+    pub fn matchbox(&mut self) -> &mut super::matchbox::Matchbox {
+        self._matchbox.as_mut().expect("the cluster boots from matchbox")
+    }
+
+    /// The MAC address the machine `hostname` boots with from matchbox.
+    pub fn mac_of(&self, hostname: &str) -> &str {
+        &self.booted_from_matchbox[hostname].0
     }
 
     /// Installs the machine `hostname` afresh from `text` (the config at `config`): a new disk,

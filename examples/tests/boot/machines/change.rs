@@ -1,5 +1,6 @@
 //! Changes executed on booted machines: the production layout grown from three members to five
-//! and shrunk from five to three, the dev/test node grown into three members, a dead member
+//! and shrunk from five to three (both booting from a real matchbox, which serves each joiner
+//! its step's render, as the plan says), the dev/test node grown into three members, a dead member
 //! replaced, a member moved to another cabinet, and a change given as two files or drawn at
 //! random (the real-etcd test's draw, moved onto a LAN). OLD's machines boot from OLD's Ignition configs
 //! (real Ignition, systemd as PID 1, etcd-member from the rendered drop-in); each joining
@@ -51,17 +52,25 @@ static DEV: Cluster = clusterdef::cluster! {
 };
 
 #[test]
-fn change_three_to_five_on_booted_machines() {
+fn change_three_to_five_from_matchbox_on_booted_machines() {
     let _serial = crate::support::heavy();
-    let plan = execute_booted(&bootable(&THREE), &bootable(&FIVE), &allow_windows(), "grow");
+    let plan = execute_booted(&from_matchbox(&THREE), &from_matchbox(&FIVE), &allow_windows(), "grow");
     assert_eq!(plan.steps.iter().filter(|s| s.action == Action::Join).count(), 2);
 }
 
 #[test]
-fn change_five_to_three_on_booted_machines() {
+fn change_five_to_three_from_matchbox_on_booted_machines() {
     let _serial = crate::support::heavy();
-    let plan = execute_booted(&bootable(&FIVE), &bootable(&THREE), &allow_windows(), "shrink");
+    let plan = execute_booted(&from_matchbox(&FIVE), &from_matchbox(&THREE), &allow_windows(), "shrink");
     assert_eq!(plan.steps.iter().filter(|s| s.action == Action::Leave).count(), 2);
+}
+
+/// `cluster` as the bed boots it, booting from matchbox on its network: each member installed
+/// by its MAC (the k-th member the k-th MAC in both declarations).
+fn from_matchbox(cluster: &Cluster) -> Cluster {
+    let mut c = clusterdef::synthetic::on_matchbox(bootable(cluster), 1);
+    c.boot_server = Some("http://10.0.0.5:8080".into());
+    c
 }
 
 #[test]
@@ -151,7 +160,15 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
     let plan = plan(old, new, options).unwrap_or_else(|f| panic!("{tag}: the change is refused: {f:?}"));
     println!("{tag}:\n{plan}");
     let (machines, configs, mut fresh) = bed_of(old, new, &plan);
-    let mut booted = Booted::install_machines(tag, new, new.plan(), &machines, &configs);
+    // From matchbox, OLD's machines are installed from OLD's render served, and each joiner
+    // from its step's render served when its step comes (as the plan's lines say).
+    let from_matchbox = clusterdef::render::matchbox::base_of(new).is_some();
+    let mut booted = if from_matchbox {
+        let first = old.render().expect("OLD renders");
+        Booted::install_machines_but(tag, (Some(old), new), new.plan(), &machines, &first, &fresh)
+    } else {
+        Booted::install_machines(tag, new, new.plan(), &machines, &configs)
+    };
     // Each member as it runs now: OLD's, then NEW's for each that joins.
     let members = |c: &Cluster| -> BTreeMap<String, clusterdef::change::Member> {
         clusterdef::change::members_of(c).expect("static members").into_iter().map(|m| (m.name.clone(), m)).collect()
@@ -199,8 +216,11 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
         match step.action {
             Action::Join => {
                 run(&booted, &step.commands[..1]);
-                if !fresh.remove(&name) {
-                    let config = format!("step-{}/ignition/{name}.ign", step.number);
+                let config = format!("step-{}/ignition/{name}.ign", step.number);
+                if from_matchbox {
+                    fresh.remove(&name);
+                    install_joiner_from_matchbox(&mut booted, tag, new, step);
+                } else if !fresh.remove(&name) {
                     let text = String::from_utf8(step_config(new, step)).expect("a config is text");
                     booted.reinstall(tag, &name, &config, &text);
                 }
@@ -218,6 +238,20 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 run(&booted, &step.commands);
                 booted.machines.get_mut(&name).expect("the leaver").pull_plug();
                 membership.remove(&name);
+                if from_matchbox {
+                    // As the step says: matchbox still installs the machine that left.
+                    let mac = booted.mac_of(&name).to_string();
+                    assert!(
+                        step.machines.iter().any(|l| l.contains(&mac) && l.contains("installs it again")),
+                        "{tag}: step {} names {name}'s groups: {:#?}",
+                        step.number,
+                        step.machines
+                    );
+                    assert!(
+                        booted.matchbox().answers_mac(&mac, "install"),
+                        "{tag}: matchbox still answers {name} ({mac})"
+                    );
+                }
             }
             Action::RemoveDead => {
                 run(&booted, &step.commands);
@@ -253,7 +287,50 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
         assert!(said.lines().any(|l| l == key), "{tag}: step {}'s write is kept", step.number);
     }
     assert_none_lost(tag, plan.steps.len(), &acknowledged, &said);
+    if from_matchbox {
+        // NEW's render served, as the plan's note says: every member of NEW is answered, and
+        // no machine that left is.
+        assert!(plan.notes.iter().any(|n| n.starts_with("matchbox: once the last step is done")), "{:?}", plan.notes);
+        booted.matchbox().serve(tag, &new.render().expect("NEW renders"));
+        for name in members(old).keys().chain(joining.keys()) {
+            let mac = booted.mac_of(name).to_string();
+            let stays = joining.contains_key(name);
+            assert_eq!(
+                booted.matchbox().answers_mac(&mac, "install"),
+                stays,
+                "{tag}: NEW's matchbox answers {name} ({mac})"
+            );
+        }
+    }
     plan
+}
+
+/// Installs the joiner of `step` from what matchbox serves once the step's render is served,
+/// as the step's lines say (its MAC, the render they name), and checks that what matchbox
+/// served is the step's configuration, read as Ignition reads both (matchbox serves spec 3.4.0).
+fn install_joiner_from_matchbox(booted: &mut Booted, tag: &str, new: &Cluster, step: &Step) {
+    let join = step.join.as_ref().expect("a joiner's membership");
+    let name = &join.member;
+    let mac = booted.mac_of(name).to_string();
+    let render = format!("`clusterdef render NEW --step {} --from OLD`", step.number);
+    assert!(
+        step.machines.iter().any(|l| l.starts_with(&format!("{name}: installed by matchbox"))
+            && l.contains(&mac)
+            && l.contains(&render)),
+        "{tag}: step {} says how matchbox installs {name} ({mac}): {:#?}",
+        step.number,
+        step.machines
+    );
+    let options = RenderOptions { etcd_join: Some(join.clone()), ..RenderOptions::default() };
+    booted.matchbox().serve(tag, &new.render_with(&options).expect("the step renders"));
+    let served = booted.install_from_matchbox(tag, name, &format!("step-{}/ignition/{name}.ign", step.number));
+    let read = |text: &str| {
+        let mut config = clusterdef::read::ignition::parse(text).unwrap_or_else(|e| panic!("{tag}: {e}"));
+        config.version.clear();
+        config
+    };
+    let rendered = String::from_utf8(step_config(new, step)).expect("a config is text");
+    assert_eq!(read(&served), read(&rendered), "{tag}: matchbox serves {name} its step's configuration");
 }
 
 /// etcd 3.5's etcdctl on the host, for the hub's client.

@@ -27,6 +27,8 @@ pub struct Matchbox {
     _render: TempDir,
     /// The render's dnsmasq snippets: (network, netmask) with their text.
     snippets: Vec<(String, String)>,
+    /// How many renders it has served, which names each one's directory.
+    served: usize,
 }
 
 impl Drop for Matchbox {
@@ -48,8 +50,6 @@ impl Matchbox {
         prefix: u8,
         artifacts: &clusterdef::Artifacts,
     ) -> Matchbox {
-        let render = TempDir::new(&format!("boot-{tag}-matchbox"));
-        artifacts.write_to(render.path()).expect("the render is written");
         let host_port = base.strip_prefix("http://").expect("an http:// URL").trim_end_matches('/');
         let host = host_port.split(':').next().expect("a host");
         let out = Command::new(tool("ip"))
@@ -57,33 +57,45 @@ impl Matchbox {
             .output()
             .expect("run ip");
         assert!(out.status.success(), "the hub takes matchbox's address: {}", String::from_utf8_lossy(&out.stderr));
-        let binary = target_dir().join("test-engines/matchbox-0.11.0/matchbox");
-        assert!(binary.is_file(), "{} is not installed; run `bash scripts/install-test-deps.sh`", binary.display());
-        let data = render.path().join("matchbox");
-        let child = Command::new(tool("ip"))
-            .args(["netns", "exec", hub])
-            .arg(&binary)
-            .arg(format!("-address={host_port}"))
-            .arg(format!("-data-path={}", data.display()))
-            .arg(format!("-assets-path={}", data.join("assets").display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("run matchbox");
-        let snippets = snippets(render.path());
+        let (child, render, snippets) = run_on(tag, 0, hub, host_port, artifacts);
         let matchbox = Matchbox {
             child,
             hub: hub.to_string(),
             base: base.trim_end_matches('/').to_string(),
             _render: render,
             snippets,
+            served: 1,
         };
+        matchbox.wait_answering();
+        matchbox
+    }
+
+    /// Serves `artifacts` (another render) instead, as the docs tell an operator to: its
+    /// `matchbox/` in place of the whole data directory, its dnsmasq snippets on their networks.
+    pub fn serve(&mut self, tag: &str, artifacts: &clusterdef::Artifacts) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let host_port = self.base.trim_start_matches("http://").to_string();
+        let (child, render, snippets) = run_on(tag, self.served, &self.hub, &host_port, artifacts);
+        (self.child, self._render, self.snippets) = (child, render, snippets);
+        self.served += 1;
+        self.wait_answering();
+    }
+
+    /// Whether matchbox answers the boot request of the machine with `mac` at `stage` (its
+    /// groups match it), or answers 404 (none does).
+    pub fn answers_mac(&self, mac: &str, stage: &str) -> bool {
+        let (status, body) = self.get(&format!("{}/ipxe?mac={mac}&stage={stage}", self.base));
+        assert!(status == 200 || status == 404, "matchbox answered {status} for {mac}: {body}");
+        status == 200
+    }
+
+    fn wait_answering(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while matchbox.get(&format!("{}/", matchbox.base)).1 != "matchbox\n" {
-            assert!(Instant::now() < deadline, "matchbox did not answer at {base}");
+        while self.get(&format!("{}/", self.base)).1 != "matchbox\n" {
+            assert!(Instant::now() < deadline, "matchbox did not answer at {}", self.base);
             std::thread::sleep(Duration::from_millis(200));
         }
-        matchbox
     }
 
     /// A GET from the hub: the status and the body.
@@ -194,6 +206,35 @@ fn expand(url: &str, mac: &str, who: &str) -> String {
         url.replace("${mac:hexhyp}", &mac.replace(':', "-")).replace("${uuid}", "4c4c4544-0042-3010-8053-b3c04f4b4d31");
     assert!(!out.contains("${"), "{who}: an iPXE variable is left in {out}");
     out
+}
+
+/// Writes `artifacts` into a directory of the test's (the `served`-th) and runs matchbox from
+/// the hub at `host_port` on its data directory, as docs/rendering.md says to run it: the
+/// process, the directory and the render's dnsmasq snippets.
+fn run_on(
+    tag: &str,
+    served: usize,
+    hub: &str,
+    host_port: &str,
+    artifacts: &clusterdef::Artifacts,
+) -> (Child, TempDir, Vec<(String, String)>) {
+    let render = TempDir::new(&format!("boot-{tag}-matchbox-{served}"));
+    artifacts.write_to(render.path()).expect("the render is written");
+    let binary = target_dir().join("test-engines/matchbox-0.11.0/matchbox");
+    assert!(binary.is_file(), "{} is not installed; run `bash scripts/install-test-deps.sh`", binary.display());
+    let data = render.path().join("matchbox");
+    let child = Command::new(tool("ip"))
+        .args(["netns", "exec", hub])
+        .arg(&binary)
+        .arg(format!("-address={host_port}"))
+        .arg(format!("-data-path={}", data.display()))
+        .arg(format!("-assets-path={}", data.join("assets").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run matchbox");
+    let snippets = snippets(render.path());
+    (child, render, snippets)
 }
 
 /// Every rendered dnsmasq snippet under `dir`'s `pxe/`.
