@@ -18,6 +18,7 @@
 //! tells the operator to install it.
 
 use std::path::Path;
+use std::process::Command;
 
 use super::images::Software;
 use crate::machines::{Machine, put_file};
@@ -66,6 +67,36 @@ pub fn raise_host_inotify_limits() {
             std::fs::write(file, wanted.to_string()).expect("the host's inotify limit (the tests run as root)");
         }
     }
+}
+
+/// Fails, saying why, unless the disk under the test's temporary directory has room for
+/// `machines` nodes of which `members` import the control plane's images too: each node's
+/// containerd keeps the archives it imports (compressed) and their unpacked files (about three
+/// times as large), and its root's changes (`ROOT_CHANGES`). A full disk would otherwise show
+/// only as pods that never start.
+pub fn assert_room_for(machines: usize, members: usize, images: &Path) {
+    const ROOT_CHANGES: u64 = 400 << 20;
+    let size = |sub: &str| -> u64 {
+        std::fs::read_dir(images.join(sub))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    };
+    let (all, control_plane) = (size("all"), size("members"));
+    let need = machines as u64 * (4 * all + ROOT_CHANGES) + members as u64 * 4 * control_plane;
+    let out = Command::new("df").args(["--output=avail", "-B1"]).arg(std::env::temp_dir()).output().expect("run df");
+    let free: u64 =
+        String::from_utf8_lossy(&out.stdout).lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    assert!(
+        free >= need,
+        "{machines} nodes need about {} MiB free under {} (their images kept and unpacked, their roots' changes); {} MiB are",
+        need >> 20,
+        std::env::temp_dir().display(),
+        free >> 20
+    );
 }
 
 /// Where the bed binds the built software inside every node.

@@ -136,9 +136,10 @@ fn containers_state(pod: &Value) -> String {
         .flatten()
         .map(|c| {
             let state = c["state"].as_object().and_then(|s| s.iter().next());
-            let now = state.map_or("unknown".to_string(), |(what, detail)| match detail["reason"].as_str() {
-                Some(reason) => format!("{what} {reason}"),
-                None => what.clone(),
+            let now = state.map_or("unknown".to_string(), |(what, detail)| {
+                let reason = detail["reason"].as_str().unwrap_or_default();
+                let message: String = detail["message"].as_str().unwrap_or_default().chars().take(300).collect();
+                format!("{what} {reason} {message:?}")
             });
             let last = &c["lastState"]["terminated"];
             let ended = match last["exitCode"].as_i64() {
@@ -304,6 +305,9 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
     let made = images::make(cluster, &images::named_images(&artifacts), &software, image_dir.path());
     eprintln!("{name}: images made locally: {made:?}");
     bed::raise_host_inotify_limits();
+    let count: usize = plan.groups.iter().map(|g| g.machines.len()).sum();
+    let member_count = plan.groups.iter().filter(|g| g.members).map(|g| g.machines.len()).sum();
+    bed::assert_room_for(count, member_count, image_dir.path());
     let mut booted = Booted::install(tag, cluster, &artifacts);
     let members: Vec<String> =
         plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines).map(|m| m.hostname.clone()).collect();
