@@ -75,7 +75,7 @@ pub fn raise_host_inotify_limits() {
 /// times as large), and its root's changes (`ROOT_CHANGES`). A full disk would otherwise show
 /// only as pods that never start.
 pub fn assert_room_for(machines: usize, members: usize, images: &Path) {
-    const ROOT_CHANGES: u64 = 400 << 20;
+    const ROOT_CHANGES: u64 = 256 << 20;
     let size = |sub: &str| -> u64 {
         std::fs::read_dir(images.join(sub))
             .into_iter()
