@@ -14,7 +14,7 @@ use clusterdef_model::{Boot, Cluster};
 
 use super::workers::{worker_changes, workers};
 use super::{Action, Step};
-use crate::render::matchbox::{Installed, layout};
+use crate::render::matchbox::{Installed, Layout, layout};
 
 /// What a render's serving takes, as each line that asks for it says it.
 const SERVE: &str = "its `matchbox/` and `pxe/` dnsmasq configs";
@@ -22,9 +22,9 @@ const SERVE: &str = "its `matchbox/` and `pxe/` dnsmasq configs";
 /// What serving a render means, said once in the notes.
 const SERVING: &str = "serving a render puts its `matchbox/` in place of matchbox's whole data directory (a group left from another render still answers) and each network's dnsmasq config of its `pxe/` on that network";
 
-/// The machines matchbox installs in `cluster`, by hostname.
-fn installed(cluster: &Cluster) -> HashMap<String, Installed> {
-    layout(cluster).map(|l| l.installed.into_iter().map(|m| (m.host.clone(), m)).collect()).unwrap_or_default()
+/// The machines matchbox installs by `layout`, by hostname.
+fn installed(layout: Option<&Layout>) -> HashMap<&str, &Installed> {
+    layout.map(|l| l.installed.iter().map(|m| (m.host.as_str(), m)).collect()).unwrap_or_default()
 }
 
 fn groups_of(m: &Installed) -> String {
@@ -53,8 +53,10 @@ fn forget_line(m: &Installed) -> String {
 /// Adds to `steps` what matchbox must serve at each, when either declaration boots from it;
 /// and to `notes`, that NEW's render is served once the steps are done.
 pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<String>) {
-    let (before, after) = (installed(old), installed(new));
-    let pxe_from_matchbox = layout(new).is_some_and(|l| !l.kinds.is_empty());
+    // Each layout made once: O(machines) each.
+    let (old_layout, new_layout) = (layout(old), layout(new));
+    let (before, after) = (installed(old_layout.as_ref()), installed(new_layout.as_ref()));
+    let pxe_from_matchbox = new_layout.as_ref().is_some_and(|l| !l.kinds.is_empty());
     if before.is_empty() && after.is_empty() && !pxe_from_matchbox {
         return;
     }
@@ -65,7 +67,7 @@ pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<S
     let later_joiners: Vec<(usize, String)> = steps
         .iter()
         .filter(|s| s.action == Action::Join)
-        .filter_map(|s| s.member.as_ref().filter(|n| after.contains_key(*n)).map(|n| (s.number, n.clone())))
+        .filter_map(|s| s.member.as_ref().filter(|n| after.contains_key(n.as_str())).map(|n| (s.number, n.clone())))
         .collect();
     for step in steps.iter_mut() {
         let member = step.member.as_deref();
@@ -88,10 +90,10 @@ pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<S
                 }
             }
             Action::Workers => {
-                for m in added.iter().filter_map(|w| after.get(&w.hostname)) {
+                for m in added.iter().filter_map(|w| after.get(w.hostname.as_str())) {
                     step.machines.push(install_line(m, "NEW's render (`clusterdef render NEW`)"));
                 }
-                for m in removed.iter().filter_map(|w| before.get(&w.hostname)) {
+                for m in removed.iter().filter_map(|w| before.get(w.hostname.as_str())) {
                     step.machines.push(forget_line(m));
                 }
             }
@@ -99,7 +101,7 @@ pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<S
                 let mut on_disk = Vec::new();
                 let mut from_ram = Vec::new();
                 for m in new_workers.iter().filter(|m| old_names.contains(m.hostname.as_str())) {
-                    if after.contains_key(&m.hostname) {
+                    if after.contains_key(m.hostname.as_str()) {
                         on_disk.push(m.hostname.as_str());
                     } else if new.group(m.group).is_some_and(|g| matches!(g.boot, Boot::Pxe { .. })) {
                         from_ram.push(m.hostname.as_str());
@@ -115,7 +117,7 @@ pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<S
             _ => {}
         }
     }
-    if !steps.is_empty() || layout(old) != layout(new) {
+    if !steps.is_empty() || old_layout != new_layout {
         notes.push(format!("matchbox: once the last step is done, serve NEW's render (`clusterdef render NEW`, {SERVE}); {SERVING}; `clusterdef plan NEW` lists which group answers each MAC"));
     }
 }
