@@ -106,6 +106,46 @@ pub fn dsl(data: &[u8]) -> Verdict {
     }
 }
 
+/// The Ignition reader's fuzz target (`clusterdef import`'s reading of Flatcar configs and
+/// matchbox's): any bytes, read as an Ignition config. What must hold: no panic; a refusal says
+/// why; a config read decodes at most [`MAX_DECODED`] bytes in all, its nested configs
+/// included, and nests no deeper than [`MAX_DEPTH`].
+///
+/// [`MAX_DECODED`]: clusterdef::read::ignition::MAX_DECODED
+/// [`MAX_DEPTH`]: clusterdef::read::ignition::MAX_DEPTH
+pub fn ignition(data: &[u8]) -> Verdict {
+    use clusterdef::read::ignition::{Config, Contents, MAX_DECODED, MAX_DEPTH, Reference, parse};
+    /// The bytes decoded in `config` and the configs it holds inline, and how deep they nest.
+    fn decoded(config: &Config, depth: usize) -> (usize, usize) {
+        let data = |c: &Contents| match c {
+            Contents::Data(bytes) => bytes.len(),
+            Contents::Remote(_) => 0,
+        };
+        let mut bytes: usize = config.files.iter().flat_map(|f| f.contents.iter().chain(&f.append)).map(data).sum();
+        let mut deepest = depth;
+        for reference in config.merge.iter().chain(&config.replace) {
+            if let Reference::Inline(inner) = reference {
+                let (b, d) = decoded(inner, depth + 1);
+                bytes += b;
+                deepest = deepest.max(d);
+            }
+        }
+        (bytes, deepest)
+    }
+    match parse(&String::from_utf8_lossy(data)) {
+        Ok(config) => {
+            let (bytes, depth) = decoded(&config, 0);
+            assert!(bytes <= MAX_DECODED, "{bytes} bytes decoded, over the budget");
+            assert!(depth <= MAX_DEPTH, "configs nested {depth} deep");
+            Verdict::Accepted
+        }
+        Err(e) => {
+            assert!(!e.0.is_empty(), "a refusal says why");
+            Verdict::Rejected
+        }
+    }
+}
+
 /// A small, seedable random source, so a failing run can be replayed.
 pub use clusterdef::synthetic::Rng;
 
@@ -196,6 +236,79 @@ const NESTING: [usize; 4] = [3, 40, 3_000, 20_000];
 /// One mutation of `input`: tokens deleted, repeated, swapped or inserted from the dictionary,
 /// a piece wrapped in deeply nested brackets, a number made huge, or bytes flipped.
 pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let (keys, values) = (clusterdef_syntax::symbol::KEYS, clusterdef_syntax::symbol::VALUES);
+    let lists: Vec<&[&str]> =
+        std::iter::once(DICTIONARY).chain(keys.iter().copied()).chain(values.iter().copied()).collect();
+    mutate_with(input, rng, &lists)
+}
+
+/// Words the Ignition mutator inserts: JSON's punctuation, the keys a config is read by, the
+/// data URL forms and encodings the reader decodes, and values of the wrong type.
+const IGNITION_WORDS: &[&str] = &[
+    ",",
+    ":",
+    "{",
+    "}",
+    "[",
+    "]",
+    "\"",
+    "null",
+    "true",
+    "0",
+    "-1",
+    "4294967296",
+    "1e400",
+    "\"\"",
+    "\"ignition\"",
+    "\"version\"",
+    "\"3.4.0\"",
+    "\"2.3.0\"",
+    "\"config\"",
+    "\"merge\"",
+    "\"replace\"",
+    "\"source\"",
+    "\"storage\"",
+    "\"files\"",
+    "\"path\"",
+    "\"contents\"",
+    "\"append\"",
+    "\"compression\"",
+    "\"gzip\"",
+    "\"mode\"",
+    "\"user\"",
+    "\"group\"",
+    "\"id\"",
+    "\"name\"",
+    "\"systemd\"",
+    "\"units\"",
+    "\"dropins\"",
+    "\"enabled\"",
+    "\"mask\"",
+    "\"passwd\"",
+    "\"users\"",
+    "\"sshAuthorizedKeys\"",
+    "\"security\"",
+    "\"tls\"",
+    "\"kernelArguments\"",
+    "\"data:,\"",
+    "\"data:;base64,\"",
+    "\"data:;base64,H4sIAAAAAAAA/wMAAAAAAAAAAAA=\"",
+    "\"data:,%ZZ\"",
+    "\"data:,%00\"",
+    "\"https://example.com/x.ign\"",
+    "\"tftp://x/y\"",
+    "\"data:,{\\\"ignition\\\":{\\\"version\\\":\\\"3.0.0\\\"}}\"",
+    "\"\\u0000\"",
+    "\"é\"",
+];
+
+/// [`mutate`] for Ignition configs: the same mutations, with JSON's words.
+pub fn mutate_ignition(input: &[u8], rng: &mut Rng) -> Vec<u8> {
+    mutate_with(input, rng, &[IGNITION_WORDS])
+}
+
+/// The mutations of [`mutate`], inserting words from `lists` (a list drawn, then a word of it).
+fn mutate_with(input: &[u8], rng: &mut Rng, lists: &[&[&str]]) -> Vec<u8> {
     let text = String::from_utf8_lossy(input).into_owned();
     let mut pieces: Vec<String> = split_pieces(&text);
     let rounds = 1 + rng.below(4);
@@ -232,14 +345,9 @@ pub fn mutate(input: &[u8], rng: &mut Rng) -> Vec<u8> {
             5 if rng.chance(10) => {
                 pieces.insert(rng.below(n + 1), format!(" {} ", long_piece(rng)));
             }
-            3 | 4 => {
-                let (keys, values) = (clusterdef_syntax::symbol::KEYS, clusterdef_syntax::symbol::VALUES);
-                let list = match rng.below(keys.len() + values.len() + 1) {
-                    0 => DICTIONARY,
-                    k if k <= keys.len() => keys[k - 1],
-                    k => values[k - 1 - keys.len()],
-                };
-                let word = list[rng.below(list.len())];
+            3 | 4 if !lists.is_empty() => {
+                let list = lists[rng.below(lists.len())];
+                let word = list[rng.below(list.len().max(1))];
                 pieces.insert(rng.below(n + 1), format!(" {word} "));
             }
             _ => {
