@@ -82,8 +82,14 @@ fn import_grows_near_linearly_in_aliases() {
 fn one_more_worker(cluster: &clusterdef::Cluster) -> clusterdef::Cluster {
     let mut grown = cluster.clone();
     let mut pools = grown.pools.to_vec();
-    if let Some(clusterdef::Size::Fixed(n)) = pools.first_mut().map(|p| &mut p.size) {
+    if let Some(pool) = pools.first_mut()
+        && let clusterdef::Size::Fixed(n) = &mut pool.size
+    {
         *n += 1;
+        // A pool installed by MAC gets the new machine's (of a family no other MAC has).
+        if !pool.macs.is_empty() {
+            pool.macs.to_mut().push(clusterdef::synthetic::mac(0x7f, 0));
+        }
     }
     grown.pools = std::borrow::Cow::Owned(pools);
     grown
@@ -137,6 +143,18 @@ fn on_matchbox(workers: u32) -> clusterdef::Cluster {
     let mut cluster = clusterdef::synthetic::spread_template(workers);
     cluster.units = std::borrow::Cow::Borrowed(&[]);
     clusterdef::synthetic::on_matchbox(cluster, 0)
+}
+
+/// A change's plan of a cluster served by matchbox, to one more worker installed by MAC (which
+/// render matchbox serves at each step, each machine's groups): 99 → 9,900 workers.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn change_plans_of_matchbox_clusters_grow_near_linearly_in_machines() {
+    let old = on_matchbox(99);
+    let plan = clusterdef::change::plan(&old, &one_more_worker(&old), &Default::default()).expect("plans");
+    let said: Vec<&String> = plan.steps.iter().flat_map(|s| &s.machines).collect();
+    assert!(said.iter().any(|l| l.contains("installed by matchbox") && l.contains("52:54:7f:00:00:00")), "{said:#?}");
+    assert_change_near_linear("change (matchbox machines)", [99, 990, 9_900], on_matchbox);
 }
 
 /// The MAC addresses' rules (one pass over every address), the matchbox layout, its groups,
