@@ -11,9 +11,10 @@
 //! powered off before the change is planned and never comes back.
 //!
 //! A client writes through the running members from the hub throughout. Midway through every
-//! join (the learner booted, not yet promoted), one failure domain's plug is pulled (one whose
-//! loss costs the most voters) and a write through the voters left succeeds exactly when the
-//! step's midway tolerance says; the machines boot again. After every step etcd's member list
+//! join (the learner booted, not yet promoted) and every removal (the member removed), one
+//! failure domain's plug is pulled (one whose loss costs the most voters) and a write through
+//! the voters left succeeds exactly when the step's midway tolerance says; the machines boot
+//! again. After every step etcd's member list
 //! is the plan's and a write succeeds; at the end a linearizable read finds every step's write
 //! and every write the client saw acknowledged.
 
@@ -230,7 +231,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 booted.machine(&name).wait_booted(Duration::from_secs(300));
                 let voters: BTreeMap<String, clusterdef::change::Member> =
                     membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
-                plug_midway(&mut booted, tag, step, k, &voters, &joining[&name]);
+                plug_midway(&mut booted, tag, step, k, &voters, Some(&joining[&name]));
                 run(&booted, &step.commands[1..]);
                 membership.insert(name.clone(), joining[&name].clone());
             }
@@ -238,6 +239,11 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 run(&booted, &step.commands);
                 booted.machines.get_mut(&name).expect("the leaver").pull_plug();
                 membership.remove(&name);
+                // Midway is once removed: the plug of the domain whose loss costs the most of
+                // the voters left, with the outcome the step's midway tolerance gives.
+                let voters: BTreeMap<String, clusterdef::change::Member> =
+                    membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
+                plug_midway(&mut booted, tag, step, k, &voters, None);
                 if from_matchbox {
                     // As the step says: matchbox still installs the machine that left.
                     let mac = booted.mac_of(&name).to_string();
@@ -257,6 +263,9 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 run(&booted, &step.commands);
                 membership.remove(&name);
                 dead.retain(|d| *d != name);
+                let voters: BTreeMap<String, clusterdef::change::Member> =
+                    membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
+                plug_midway(&mut booted, tag, step, k, &voters, None);
             }
             Action::Reconfigure => continue,
             other => panic!("{tag}: step {} ({other:?}) is not part of this change", step.number),
@@ -348,21 +357,24 @@ fn plug_midway(
     step: &Step,
     k: usize,
     voters: &BTreeMap<String, clusterdef::change::Member>,
-    joiner: &clusterdef::change::Member,
+    joiner: Option<&clusterdef::change::Member>,
 ) {
     // The domain whose loss costs the most voters (the one a plan is most often wrong about),
     // the steps taking turns among equals.
     let most = step.midway.domains.iter().map(|d| d.members_lost).max().unwrap_or(0);
     let worst: Vec<_> = step.midway.domains.iter().filter(|d| d.members_lost == most).collect();
     let Some(loss) = worst.get(k % worst.len().max(1)).copied() else { return };
-    // The learner answers `endpoint status` once its etcd runs.
-    let learner = [joiner.client_url.clone()];
-    let (ok, _) = eventually(Duration::from_secs(60), || {
-        (from_hub(booted, &learner, &["endpoint", "status"]).is_some(), String::new())
-    });
-    assert!(ok, "{tag}: the learner {} never answered", joiner.name);
+    if let Some(joiner) = joiner {
+        // The learner answers `endpoint status` once its etcd runs.
+        let learner = [joiner.client_url.clone()];
+        let (ok, _) = eventually(Duration::from_secs(60), || {
+            (from_hub(booted, &learner, &["endpoint", "status"]).is_some(), String::new())
+        });
+        assert!(ok, "{tag}: the learner {} never answered", joiner.name);
+    }
     let voting = voters.values().map(|m| (m.name.as_str(), m.domain.as_deref()));
-    let lost = crate::writer::lost_midway(tag, step, loss, voting, (&joiner.name, joiner.domain.as_deref()));
+    let joiner = joiner.map_or(("", None), |j| (j.name.as_str(), j.domain.as_deref()));
+    let lost = crate::writer::lost_midway(tag, step, loss, voting, joiner);
     for m in &lost {
         booted.machines.get_mut(m).expect("a machine of the domain").pull_plug();
     }
