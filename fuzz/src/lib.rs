@@ -347,7 +347,7 @@ fn mutate_with(input: &[u8], rng: &mut Rng, lists: &[&[&str]]) -> Vec<u8> {
             }
             3 | 4 if !lists.is_empty() => {
                 let list = lists[rng.below(lists.len())];
-                let word = list[rng.below(list.len().max(1))];
+                let word = list[rng.below(list.len())];
                 pieces.insert(rng.below(n + 1), format!(" {word} "));
             }
             _ => {

@@ -77,9 +77,9 @@ pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<S
                     let render =
                         format!("this step's render (`clusterdef render NEW --step {} --from OLD`)", step.number);
                     step.machines.push(install_line(m, &render));
-                    if later_joiners.iter().any(|(n, _)| *n > step.number) {
-                        let later: Vec<&str> =
-                            later_joiners.iter().filter(|(n, _)| *n > step.number).map(|(_, h)| h.as_str()).collect();
+                    let later: Vec<&str> =
+                        later_joiners.iter().filter(|(n, _)| *n > step.number).map(|(_, h)| h.as_str()).collect();
+                    if !later.is_empty() {
                         step.machines.push(format!("{}: not PXE-booted before its own step: this step's `matchbox/` would install it with this step's membership, not its own", later.join(", ")));
                     }
                 }
