@@ -8,31 +8,12 @@ use std::path::Path;
 
 use clusterdef::change::{self, Action, ChangeOptions, ChangePlan};
 use clusterdef::{Artifacts, Cluster};
-use serde::{Deserialize, Serialize};
 
 pub use clusterdef::output::DECLARATION;
+use clusterdef::output::record::{InProgress, Record};
 
 /// The largest record read: a declaration's JSON form, twice for a change in progress.
 const MAX_RECORD: u64 = 64 << 20;
-
-/// The record: the declaration rendered, and the change in progress, if a step was rendered.
-#[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Record {
-    cluster: Cluster,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    change: Option<InProgress>,
-}
-
-/// A change one of whose steps was rendered.
-#[derive(Serialize, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-struct InProgress {
-    /// The declaration the cluster ran before the change.
-    from: Cluster,
-    /// The step rendered.
-    step: usize,
-}
 
 /// The steps a render of NEW over OLD cannot stand in for: a render writes every machine's
 /// configuration at once, and these must happen in order on the running cluster.
@@ -68,7 +49,7 @@ fn recorded(dir: &Path) -> Result<Option<Record>, Refusal> {
         _ => {}
     }
     let bytes = clusterdef_fs::read_own(&path, MAX_RECORD).map_err(|e| Refusal(format!("{}: {e}", path.display())))?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+    Record::parse(&bytes).map(Some).map_err(|e| {
         Refusal(format!(
             "{}: not a declaration clusterdef recorded ({e}); remove it only if the directory holds no running cluster's configurations",
             path.display()
@@ -153,9 +134,7 @@ pub fn may_render_step(dir: &Path, from: &Cluster, new: &Cluster) -> Result<(), 
 pub fn record(artifacts: &mut Artifacts, cluster: &Cluster, step: Option<(&Cluster, usize)>) {
     let record =
         Record { cluster: cluster.clone(), change: step.map(|(from, step)| InProgress { from: from.clone(), step }) };
-    // The model serializes to JSON whatever it holds (strings, numbers, lists, maps).
-    let bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
-    artifacts.insert(DECLARATION.to_string(), bytes);
+    artifacts.insert(DECLARATION.to_string(), record.to_bytes());
 }
 
 #[cfg(test)]

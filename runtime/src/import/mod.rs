@@ -24,11 +24,13 @@
 mod assemble;
 mod assembly;
 mod compare;
+mod compare_ignition;
 mod config;
 mod evidence;
 mod group;
 mod host;
 mod machine;
+mod own_render;
 mod scopes;
 mod units;
 
@@ -181,6 +183,10 @@ pub fn import(files: &[SourceFile], name: Option<&str>) -> Result<Imported, Impo
 /// Reads `files` as one cluster, told what `options` say.
 pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Imported, ImportError> {
     let mut findings = Vec::new();
+    let has_cloud_configs = files.iter().any(|f| cloud_config::is_cloud_config(&f.text));
+    if let Some((record_file, record)) = own_render::recognise(files, has_cloud_configs, &mut findings)? {
+        return own_render::import_render(record_file, record, files, findings);
+    }
     let mut configs = Vec::new();
     let mut unit_files = Vec::new();
     let mut boot_scripts = Vec::new();
@@ -210,6 +216,8 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
             boot_scripts.push(file);
         } else if file.text.lines().any(|l| l.starts_with("dhcp-range=") || l.starts_with("dhcp-boot=")) {
             dnsmasq.push(file);
+        } else if file.path == crate::output::DECLARATION {
+            // Said when the record was looked at.
         } else if file.text.starts_with("#!") {
             findings.push(lossy(
                 &file.path,
@@ -229,7 +237,7 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
     if configs.is_empty() {
         let ignition = files.iter().any(|f| f.text.trim_start().starts_with('{') && f.text.contains("\"ignition\""));
         let message = if ignition {
-            "no `#cloud-config` file was found, only Ignition configs: import reads a CoreOS cluster's cloud-configs and fleet units (a Flatcar cluster declared with clusterdef has its declaration already)"
+            "no `#cloud-config` file was found, only Ignition configs without the record clusterdef writes beside its renders (`clusterdef-declaration.json`): import reads a CoreOS cluster's cloud-configs and fleet units, and clusterdef's own Flatcar renders"
         } else {
             "no `#cloud-config` file was found"
         };

@@ -37,6 +37,8 @@ mod keep_tests;
 mod lock;
 mod manifest;
 mod prepared;
+#[cfg(feature = "serde")]
+pub mod record;
 #[cfg(feature = "import")]
 mod sources;
 mod stage;

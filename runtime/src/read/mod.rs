@@ -14,11 +14,15 @@
 //! - [`cloud_config`] (feature `import`): a cloud-config as coreos-cloudinit reads it.
 //! - [`ignition`] (feature `import`): an Ignition config (spec 3) as Ignition reads it, its
 //!   files' contents decoded, what it would fetch named.
+//! - [`json_lines`] (feature `import`): the line each value of a JSON text starts on, by JSON
+//!   pointer, for findings at `file:line`.
 
 #[cfg(feature = "import")]
 pub mod cloud_config;
 pub mod fleet;
 #[cfg(feature = "import")]
 pub mod ignition;
+#[cfg(feature = "import")]
+pub mod json_lines;
 #[cfg(feature = "import")]
 pub mod yaml;
