@@ -437,10 +437,11 @@ fn import_of_a_directory_without_a_cluster_says_what_is_missing() {
     scratch.file("notes.txt", "nothing here\n");
     let o = clusterdef(&["import", &scratch.0.display().to_string()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("no `#cloud-config` file was found"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no `#cloud-config` file and no Ignition config"), "{}", stderr(&o));
     scratch.file("m.ign", "{\"ignition\":{\"version\":\"3.3.0\"}}\n");
     let o = clusterdef(&["import", &scratch.0.display().to_string()]);
-    assert!(stderr(&o).contains("only Ignition configs"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no config runs an etcd member"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("`ETCD_NAME`"), "{}", stderr(&o));
     let o = clusterdef(&["import", &scratch.path("absent")]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

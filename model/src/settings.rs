@@ -212,6 +212,11 @@ impl Channel {
             Channel::Lts => "lts",
         }
     }
+
+    /// The channel `update.group` names `name`, if any ([`Channel::as_str`]'s inverse).
+    pub fn from_name(name: &str) -> Option<Channel> {
+        [Channel::Stable, Channel::Beta, Channel::Alpha, Channel::Lts].into_iter().find(|c| c.as_str() == name)
+    }
 }
 
 /// The locksmith reboot strategy.
@@ -235,5 +240,11 @@ impl RebootStrategy {
             RebootStrategy::Reboot => "reboot",
             RebootStrategy::Off => "off",
         }
+    }
+
+    /// The strategy `reboot-strategy` names `name`, if the language has it
+    /// ([`RebootStrategy::as_str`]'s inverse).
+    pub fn from_name(name: &str) -> Option<RebootStrategy> {
+        [RebootStrategy::EtcdLock, RebootStrategy::Reboot, RebootStrategy::Off].into_iter().find(|r| r.as_str() == name)
     }
 }

@@ -5,16 +5,20 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use clusterdef_model::{
-    Boot, Bootstrap, Channel, Cluster, DomainNetwork, EtcdRelease, Group, Ipv4Net, Layout, Network, Tls, Unit,
+    Boot, Bootstrap, Channel, Cluster, DomainNetwork, EtcdRelease, Group, Ipv4Net, Layout, Network, Os, Tls, Unit,
 };
 
-use crate::render::cloud_config::{machine_config_path, pool_config_path};
+use crate::render::{cloud_config, ignition};
 
 use super::assembly::{Assembly, sort_machines, split};
-use super::config::{Config, Link, url_host};
+use super::config::{Config, Link, Read, url_host};
 use super::evidence::Ledger;
 use super::group::assemble;
 use super::{Finding, ImportError, lossy, note};
+
+/// Where a render writes a machine's config, and a pool's (per domain).
+type MachinePath = fn(&clusterdef_model::Machine) -> String;
+type PoolPath = fn(&Group, Option<usize>) -> String;
 
 /// The cluster, and each config read with the path of the config the cluster renders for it.
 pub(super) fn build(
@@ -25,10 +29,12 @@ pub(super) fn build(
     findings: &mut Vec<Finding>,
 ) -> Result<(Cluster, Vec<(Config, String)>), ImportError> {
     let name = options.name;
+    // Ignition configs are Flatcar's (the import refuses a mix of languages).
+    let flatcar = configs.first().is_some_and(|c| matches!(c.read, Read::Ignition { .. }));
     let (members, others): (Vec<Config>, Vec<Config>) = configs.into_iter().partition(|c| c.member.is_some());
     if members.is_empty() {
         return Err(ImportError {
-            message: "no config runs an etcd member (an etcd2 section that is not a proxy, or an etcd 0.4 section)"
+            message: "no config runs an etcd member (a cloud-config's etcd2 section that is not a proxy or etcd 0.4 section; an Ignition config's etcd with its `ETCD_NAME`)"
                 .into(),
             findings: std::mem::take(findings),
         });
@@ -132,9 +138,7 @@ pub(super) fn build(
     let token = first_member.member.as_ref().and_then(|m| m.token.clone());
     match &token {
         Some(_) => {
-            let line =
-                first_member.read.etcd2.as_ref().and_then(|s| s.get("initial_cluster_token")).map_or(0, |f| f.line);
-            ledger.read("name", &first_member.path, line);
+            ledger.read("name", &first_member.path, first_member.line_of("initial-cluster-token"));
         }
         None => ledger.told("name"),
     }
@@ -154,6 +158,10 @@ pub(super) fn build(
     let members_group = assemble(&member_assembly, "members", true, layout, channel, common, ledger, findings);
     let mut cluster = Cluster::new(cluster_name, layout, members_group);
     let first_member = &member_assembly.configs[0];
+    if flatcar {
+        cluster.os = Os::Flatcar;
+        ledger.read("os", &first_member.path, 1);
+    }
     ledger.read("etcd_release", &first_member.path, first_member.line_of("etcd"));
     ledger.read("channel", &first_member.path, first_member.line_of("coreos.update.group"));
     ledger.read("ssh_keys", &first_member.path, first_member.line_of("ssh_authorized_keys"));
@@ -162,18 +170,7 @@ pub(super) fn build(
     cluster.channel = channel;
     cluster.ssh_keys = cluster_keys.into_iter().map(Into::into).collect();
     cluster.tls = tls.map(|(ca, cert, key)| Tls { ca: ca.into(), cert: cert.into(), key: key.into() });
-    let discovery_line = first_member
-        .read
-        .etcd2
-        .as_ref()
-        .or(first_member.read.etcd.as_ref())
-        .and_then(|s| {
-            // `discovery:` without a value is a placeholder too (its note is on that line).
-            s.get("discovery")
-                .map(|f| f.line)
-                .or_else(|| s.empty.iter().rev().find(|(k, _)| k == "discovery").map(|(_, l)| *l))
-        })
-        .unwrap_or(0);
+    let discovery_line = first_member.line_of("discovery");
     cluster.bootstrap = match discovery {
         Some(Some(url)) => {
             ledger.read("bootstrap", &first_member.path, discovery_line);
@@ -186,8 +183,7 @@ pub(super) fn build(
         }
         None => {
             let unbootstrapped = member_assembly.configs.iter().find(|c| {
-                c.release == Some(EtcdRelease::V2)
-                    && c.read.etcd2.as_ref().is_some_and(|s| s.get("initial_cluster").is_none())
+                c.release == Some(EtcdRelease::V2) && c.member.is_some() && c.line_of("initial-cluster") == 0
             });
             match unbootstrapped {
                 Some(c) => ledger.inferred("bootstrap", lossy(&c.path, c.line_of("etcd"), "coreos.etcd2", "neither `initial-cluster` nor `discovery`: etcd2 would start a one-member cluster of its own; the declaration bootstraps the members statically, from their addresses"), findings),
@@ -270,6 +266,11 @@ pub(super) fn build(
     // Which rendered config stands for each file read: a machine's by its hostname, a pool's by
     // its group and domain.
     let mut sources = Vec::new();
+    let (machine_config_path, pool_config_path): (MachinePath, PoolPath) = if flatcar {
+        (ignition::machine_config_path, ignition::pool_config_path)
+    } else {
+        (cloud_config::machine_config_path, cloud_config::pool_config_path)
+    };
     let placed_groups = cluster.placed_groups();
     for (assembly, placed) in std::iter::once(member_assembly).chain(pools).zip(&placed_groups) {
         let by_hostname: HashMap<&str, &clusterdef_model::Machine> =

@@ -4,7 +4,8 @@ use clusterdef_model::Cluster;
 
 use crate::read::cloud_config;
 
-use super::config::{Config, SECTIONS};
+use super::compare_ignition::compare_configs;
+use super::config::{Config, Read, SECTIONS};
 use super::{Finding, accept_risks, note};
 
 /// Each file read against what the declaration renders for the same machine: a setting the
@@ -32,12 +33,23 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
             return;
         }
     };
-    let rendered_configs =
-        crate::parallel::map(sources, |(_, path)| artifacts.text(path).and_then(|t| cloud_config::parse(t).ok()));
+    // An Ignition config is compared as Ignition reads it, both sides with one reader.
+    let ignition_found = crate::parallel::map(sources, |(config, rendered)| {
+        let mut found = Vec::new();
+        if let (Read::Ignition { text, .. }, Some(rendered)) = (&config.read, artifacts.text(rendered)) {
+            compare_configs(&config.path, text, rendered, &mut found, true);
+        }
+        found
+    });
+    findings.extend(ignition_found.into_iter().flatten());
+    let rendered_configs = crate::parallel::map(sources, |(config, path)| {
+        config.read.cloud_config()?;
+        artifacts.text(path).and_then(|t| cloud_config::parse(t).ok())
+    });
     for ((config, _), rendered) in sources.iter().zip(rendered_configs) {
         let Some(rendered) = rendered else { continue };
         let path = config.path.as_str();
-        let read = &config.read;
+        let Some(read) = config.read.cloud_config() else { continue };
         for keys in &SECTIONS {
             let (name, was, now) = (keys.name, read.section(keys.name), rendered.section(keys.name));
             let normal = |key: &str, value: &str| -> Vec<String> {

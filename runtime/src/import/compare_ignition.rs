@@ -13,8 +13,17 @@ use crate::read::json_lines::JsonLines;
 use super::{Finding, lossy, note};
 
 /// Compares `source` (the file at `path`) with `rendered`, the declaration's config for the
-/// same machine, and says each difference. O(entries of both, with their contents' bytes).
-pub(super) fn compare_configs(path: &str, source: &str, rendered: &str, findings: &mut Vec<Finding>) {
+/// same machine, and says each difference; what the source says that no config can be
+/// compared by (keys Ignition's reader leaves unread, merged configs) too, unless
+/// `reported_unread` says the reader of the source has said it. O(entries of both, with
+/// their contents' bytes).
+pub(super) fn compare_configs(
+    path: &str,
+    source: &str,
+    rendered: &str,
+    findings: &mut Vec<Finding>,
+    reported_unread: bool,
+) {
     let lines = JsonLines::new(source);
     let at = |pointer: &str| lines.line(pointer);
     let was = match ignition::parse(source) {
@@ -39,31 +48,42 @@ pub(super) fn compare_configs(path: &str, source: &str, rendered: &str, findings
             ),
         ));
     }
-    for (pointer, why) in &was.unread {
-        findings.push(lossy(path, at(pointer), pointer.as_str(), format!("{why}; the declaration renders none")));
-    }
-    for (i, reference) in was.merge.iter().enumerate() {
-        let pointer = format!("/ignition/config/merge/{i}");
-        findings.push(lossy(path, at(&pointer), &pointer, referenced(reference)));
-    }
-    if let Some(reference) = &was.replace {
-        findings.push(lossy(path, at("/ignition/config/replace"), "/ignition/config/replace", referenced(reference)));
+    if !reported_unread {
+        for (pointer, why) in &was.unread {
+            findings.push(lossy(path, at(pointer), pointer.as_str(), format!("{why}; the declaration renders none")));
+        }
+        for (i, reference) in was.merge.iter().enumerate() {
+            let pointer = format!("/ignition/config/merge/{i}");
+            findings.push(lossy(path, at(&pointer), &pointer, referenced(reference)));
+        }
+        if let Some(reference) = &was.replace {
+            findings.push(lossy(
+                path,
+                at("/ignition/config/replace"),
+                "/ignition/config/replace",
+                referenced(reference),
+            ));
+        }
     }
     let users = |c: &Config| c.users.iter().map(|u| (u.name.clone(), u.ssh_authorized_keys.clone())).collect();
     entries(path, &at, findings, "/passwd/users", "user", users(&was), users(&now), |_, _| Vec::new());
     let files = |c: &Config| c.files.iter().map(|f| (f.path.clone(), f.clone())).collect();
     entries(path, &at, findings, "/storage/files", "file", files(&was), files(&now), file_differences);
+    // The reader of a machine's config says each of its directories and links lossy already:
+    // only what the render adds is said here.
+    let own = |c: &Config| if reported_unread { Config::default() } else { c.clone() };
     let directories = |c: &Config| c.directories.iter().map(|(p, m)| (p.clone(), *m)).collect();
     let mode = |_: &Option<u32>, _: &Option<u32>| vec!["mode"];
-    entries(path, &at, findings, "/storage/directories", "directory", directories(&was), directories(&now), mode);
+    entries(path, &at, findings, "/storage/directories", "directory", directories(&own(&was)), directories(&now), mode);
     let links = |c: &Config| c.links.iter().map(|(p, t, hard)| (p.clone(), (t.clone(), *hard))).collect();
     let target = |_: &(String, bool), _: &(String, bool)| vec!["target"];
-    entries(path, &at, findings, "/storage/links", "link", links(&was), links(&now), target);
+    entries(path, &at, findings, "/storage/links", "link", links(&own(&was)), links(&now), target);
     let units = |c: &Config| c.units.iter().map(|u| (u.name.clone(), u.clone())).collect();
     entries(path, &at, findings, "/systemd/units", "unit", units(&was), units(&now), unit_differences);
 }
 
-fn referenced(reference: &Reference) -> String {
+/// Why a config another config refers to is not carried.
+pub(super) fn referenced(reference: &Reference) -> String {
     match reference {
         Reference::Remote(url) => {
             format!("a config fetched from {url} at boot: what it holds cannot be read offline, and the declaration renders no such reference")

@@ -67,7 +67,35 @@ pub(super) struct Config {
     /// Its own configuration (host files, units, drop-ins), with the line of each.
     pub(super) host: Vec<(usize, HostItem)>,
     /// The file as read, to compare with what the declaration renders for the same machine.
-    pub(super) read: CloudConfig,
+    pub(super) read: Read,
+}
+
+/// A machine's file as read, by its language.
+#[derive(Clone, Debug)]
+pub(super) enum Read {
+    /// A cloud-config: each setting where coreos-cloudinit reads it.
+    CloudConfig(Box<CloudConfig>),
+    /// An Ignition config: its text, compared with the render's as Ignition reads both, and the
+    /// line of each setting the importer read from it (named as [`Config::line_of`] names them).
+    Ignition { text: String, lines: Vec<(&'static str, usize)> },
+}
+
+impl Read {
+    /// The cloud-config, if the file is one.
+    pub(super) fn cloud_config(&self) -> Option<&CloudConfig> {
+        match self {
+            Read::CloudConfig(cc) => Some(cc),
+            Read::Ignition { .. } => None,
+        }
+    }
+
+    /// The line an Ignition config's setting was read from.
+    fn ignition_line(&self, setting: &str) -> Option<usize> {
+        match self {
+            Read::Ignition { lines, .. } => lines.iter().find(|(s, _)| *s == setting).map(|(_, l)| *l),
+            Read::CloudConfig(_) => None,
+        }
+    }
 }
 
 impl Config {
@@ -83,13 +111,19 @@ impl Config {
 
     /// The line of `coreos.fleet.metadata`, or 0 (the whole file) when it has none.
     pub(super) fn metadata_line(&self) -> usize {
-        self.read.fleet.as_ref().and_then(|s| s.get("metadata")).map_or(0, |f| f.line)
+        self.line_of("fleet metadata")
     }
 
     /// The line of the key a setting named by [`Config::differs_from`] is read from; 0 (the
     /// whole file) when the file does not set it.
     pub(super) fn line_of(&self, setting: &str) -> usize {
-        let r = &self.read;
+        let Read::CloudConfig(r) = &self.read else {
+            let line = match setting {
+                "static address" | "address" => self.address.map(|(_, e)| e.line),
+                setting => self.read.ignition_line(setting),
+            };
+            return line.unwrap_or(0);
+        };
         let section = |s: &Option<Section>, key: &str| s.as_ref().and_then(|s| s.get(key)).map(|f| f.line);
         let line = match setting {
             "fleet metadata" => section(&r.fleet, "metadata"),
@@ -102,6 +136,14 @@ impl Config {
             "etcd name" => section(&r.etcd2, "name").or(section(&r.etcd, "name")),
             "initial-cluster" => section(&r.etcd2, "initial_cluster").or(section(&r.etcd, "peers")),
             "etcd" => r.etcd2.as_ref().or(r.etcd.as_ref()).map(|s| s.line),
+            "initial-cluster-token" => section(&r.etcd2, "initial_cluster_token"),
+            "coreos.locksmith.group" => section(&r.locksmith, "group"),
+            "discovery" => r.etcd2.as_ref().or(r.etcd.as_ref()).and_then(|s| {
+                // `discovery:` without a value is a placeholder too (its note is on that line).
+                s.get("discovery")
+                    .map(|f| f.line)
+                    .or_else(|| s.empty.iter().rev().find(|(k, _)| k == "discovery").map(|(_, l)| *l))
+            }),
             _ => None,
         };
         line.unwrap_or(0)

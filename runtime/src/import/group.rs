@@ -45,8 +45,7 @@ pub(super) fn assemble(
     if !is_members {
         ledger.read(format!("{at}.size"), &first.path, 0);
     }
-    let name_line =
-        first.read.locksmith.as_ref().and_then(|s| s.get("group")).map_or(first.metadata_line(), |f| f.line);
+    let name_line = Some(first.line_of("coreos.locksmith.group")).filter(|l| *l > 0).unwrap_or(first.metadata_line());
     ledger.read(format!("{at}.name"), &first.path, name_line);
     let role = match first.role() {
         Some(role) => {
@@ -58,12 +57,18 @@ pub(super) fn assemble(
             let role = if is_members { layout.default_role().to_string() } else { "worker".to_string() };
             let line = first.metadata_line();
             let what = if line == 0 { "fleet metadata" } else { "fleet metadata `role`" };
-            ledger.inferred(format!("{at}.role"), note(
-                &first.path,
-                line,
-                what,
-                format!("no `role`: group `{}` takes the language's default role, `{role}`, and the declaration publishes `role={role}` beside the metadata as written", a.name),
-            ), findings);
+            let why = if matches!(first.read, super::config::Read::Ignition { .. }) {
+                format!(
+                    "no fleet on Flatcar, so no `role`: group `{}` takes the language's default role, `{role}`, which places units at render time",
+                    a.name
+                )
+            } else {
+                format!(
+                    "no `role`: group `{}` takes the language's default role, `{role}`, and the declaration publishes `role={role}` beside the metadata as written",
+                    a.name
+                )
+            };
+            ledger.inferred(format!("{at}.role"), note(&first.path, line, what, why), findings);
             role
         }
     };

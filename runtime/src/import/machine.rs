@@ -9,7 +9,9 @@ use crate::read::cloud_config::{CloudConfig, Field, Section};
 use crate::render::cloud_config::{ENV_FILE, ETCDCTL_PROFILE, FLEET_UNITS_DIR, FLEETCTL_PROFILE, SUBMIT_UNIT};
 use clusterdef_model::own::ETCD_DROPIN;
 
-use super::config::{Config, MemberSection, ReadAt, SECTIONS, SectionKeys, field, is_placeholder, read_link, url_host};
+use super::config::{
+    Config, MemberSection, Read, ReadAt, SECTIONS, SectionKeys, field, is_placeholder, read_link, url_host,
+};
 use super::host::{HostItem, file_item, unit_items};
 use super::{Finding, SourceFile, lossy, note};
 
@@ -221,37 +223,19 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
     .into_iter()
     .find_map(|(s, [ca, cert, key])| Some((field(s, ca)?, field(s, cert)?, field(s, key)?)));
 
-    let channel = update.and_then(|s| s.get("group")).and_then(|f| match f.value.as_str() {
-        "stable" => Some(Channel::Stable),
-        "beta" => Some(Channel::Beta),
-        "alpha" => Some(Channel::Alpha),
-        "lts" => Some(Channel::Lts),
-        other => {
-            findings.push(lossy(
-                path,
-                f.line,
-                "coreos.update.group",
-                format!("`{other}` is not a channel the language names (stable, beta, alpha, lts)"),
-            ));
-            None
+    let channel = update.and_then(|s| s.get("group")).and_then(|f| {
+        let channel = Channel::from_name(&f.value);
+        if channel.is_none() {
+            findings.push(lossy(path, f.line, "coreos.update.group", not_a_channel(&f.value)));
         }
+        channel
     });
     let mut reboot = match update.and_then(|s| s.get("reboot_strategy")) {
         None => RebootStrategy::EtcdLock,
-        Some(f) => match f.value.as_str() {
-            "etcd-lock" => RebootStrategy::EtcdLock,
-            "reboot" => RebootStrategy::Reboot,
-            "off" => RebootStrategy::Off,
-            other => {
-                findings.push(lossy(
-                    path,
-                    f.line,
-                    "coreos.update.reboot-strategy",
-                    format!("`{other}` is not a strategy the language names (etcd-lock, reboot, off)"),
-                ));
-                RebootStrategy::EtcdLock
-            }
-        },
+        Some(f) => RebootStrategy::from_name(&f.value).unwrap_or_else(|| {
+            findings.push(lossy(path, f.line, "coreos.update.reboot-strategy", not_a_strategy(&f.value)));
+            RebootStrategy::EtcdLock
+        }),
     };
     // No strategy, and update-engine stopped or masked: no update ever reboots the machine,
     // which the language says as `reboot: off` (a strategy would need update-engine running).
@@ -448,15 +432,25 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         started_line,
         unit_copies,
         host,
-        read: CloudConfig::default(),
+        read: Read::CloudConfig(Box::default()),
     };
     if let Some(f) = &cc.hostname
         && f.value.contains('$')
     {
         findings.push(lossy(path, f.line, "hostname", "a substituted hostname; the language names machines itself"));
     }
-    config.read = read;
+    config.read = Read::CloudConfig(Box::new(read));
     config
+}
+
+/// Why an `update.group` value is not read.
+pub(super) fn not_a_channel(value: &str) -> String {
+    format!("`{value}` is not a channel the language names (stable, beta, alpha, lts)")
+}
+
+/// Why a reboot strategy is not read.
+pub(super) fn not_a_strategy(value: &str) -> String {
+    format!("`{value}` is not a strategy the language names (etcd-lock, reboot, off)")
 }
 
 pub(super) fn member_section(

@@ -29,6 +29,7 @@ mod config;
 mod evidence;
 mod group;
 mod host;
+mod ignition_machine;
 mod machine;
 mod own_render;
 mod scopes;
@@ -193,6 +194,17 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
     let mut dnsmasq = Vec::new();
     // Reading YAML is most of an import's time, and each file is read on its own: on every core.
     let read = crate::parallel::map(files, |file| {
+        if is_ignition(&file.text) {
+            let mut found = Vec::new();
+            let config = match crate::read::ignition::parse(&file.text) {
+                Ok(config) => Some(ignition_machine::read_ignition(file, config, &mut found)),
+                Err(e) => {
+                    found.push(lossy(&file.path, 1, "the file", format!("not an Ignition config Ignition reads: {e}")));
+                    None
+                }
+            };
+            return Some((config, found));
+        }
         cloud_config::is_cloud_config(&file.text).then(|| {
             let mut found = Vec::new();
             let config = match cloud_config::parse(&file.text) {
@@ -235,13 +247,18 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
         }
     }
     if configs.is_empty() {
-        let ignition = files.iter().any(|f| f.text.trim_start().starts_with('{') && f.text.contains("\"ignition\""));
-        let message = if ignition {
-            "no `#cloud-config` file was found, only Ignition configs without the record clusterdef writes beside its renders (`clusterdef-declaration.json`): import reads a CoreOS cluster's cloud-configs and fleet units, and clusterdef's own Flatcar renders"
-        } else {
-            "no `#cloud-config` file was found"
-        };
+        let message = "no machine's config was found: no `#cloud-config` file and no Ignition config Ignition reads";
         return Err(ImportError { message: message.into(), findings });
+    }
+    let ignition = configs.iter().filter(|c| matches!(c.read, config::Read::Ignition { .. })).count();
+    if ignition > 0 && ignition < configs.len() {
+        return Err(ImportError {
+            message: format!(
+                "{ignition} Ignition configs and {} cloud-configs: one cluster runs one OS (Flatcar reads Ignition, CoreOS cloud-configs); import each OS's machines from a directory of their own",
+                configs.len() - ignition
+            ),
+            findings,
+        });
     }
     // A PXE pool's config is the one its boot script's `cloud-config-url` names.
     let mut pxe_base: BTreeMap<String, String> = BTreeMap::new();
@@ -326,6 +343,11 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
 /// violations of rules that cannot be allowed.
 pub fn accept_risks(cluster: &mut Cluster) -> Vec<Violation> {
     cluster.accept_risks(|v| format!("imported: {}", v.message))
+}
+
+/// Whether a file is meant as an Ignition config: a JSON object with an `ignition` section.
+fn is_ignition(text: &str) -> bool {
+    text.trim_start().starts_with('{') && text.contains("\"ignition\"")
 }
 
 pub(crate) fn lossy(file: &str, line: usize, what: impl Into<String>, why: impl Into<String>) -> Finding {

@@ -47,10 +47,13 @@ pub(super) fn scopes(groups: &[&Assembly], findings: &mut Vec<Finding>) -> (Host
             for (&i, items) in members.iter().zip(&rests) {
                 let config = &group.configs[i];
                 for (line, item) in after(items, &shared) {
-                    let what = match &item {
-                        HostItem::File(f) => format!("write_files `{}`", f.path),
-                        HostItem::Unit(u) => format!("coreos.units `{}`", u.name),
-                        HostItem::DropIn(d) => format!("drop-in `{}` on `{}`", d.name, d.unit),
+                    let ignition = matches!(config.read, super::config::Read::Ignition { .. });
+                    let what = match (&item, ignition) {
+                        (HostItem::File(f), false) => format!("write_files `{}`", f.path),
+                        (HostItem::File(f), true) => format!("file `{}`", f.path),
+                        (HostItem::Unit(u), false) => format!("coreos.units `{}`", u.name),
+                        (HostItem::Unit(u), true) => format!("unit `{}`", u.name),
+                        (HostItem::DropIn(d), _) => format!("drop-in `{}` on `{}`", d.name, d.unit),
                     };
                     let scope = match domain {
                         Some(d) => format!("the machines of `{d}` in group `{}`", group.name),

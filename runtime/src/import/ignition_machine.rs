@@ -1,0 +1,479 @@
+//! One Ignition config (a Flatcar machine's) read into what it says of its machine, as the
+//! machine's programs read it: the hostname from `/etc/hostname`, the channel and reboot
+//! settings from `update.conf` (as update-engine and locksmithd read it), the static address
+//! from a `.network` file, etcd from the `ETCD_*` variables its unit gets (the
+//! `etcd-member.service` drop-in Flatcar's docs and clusterdef write, or an environment file
+//! such as Typhoon's `/etc/etcd/etcd.env`), the SSH keys of `core`. Every other file, unit and
+//! drop-in is the machine's own configuration (host items, scoped across machines later);
+//! what the language cannot say is lossy at its line. No fleet on Flatcar: no metadata, so no
+//! failure domain is read (the cluster file or `clusterdef render`'s record says them).
+
+use std::borrow::Cow;
+use std::net::Ipv4Addr;
+
+use clusterdef_model::own::{ETCD_DROPIN, GATEWAY_UNIT};
+use clusterdef_model::{
+    Channel, DropIn, EtcdRelease, HostFile, HostUnit, Owner, RebootStrategy, RebootWindow, UnitBody,
+};
+
+use crate::read::fleet;
+use crate::read::ignition::{self, Contents};
+use crate::read::json_lines::JsonLines;
+
+use super::compare_ignition::referenced;
+use super::config::{Config, MemberSection, Read, ReadAt, read_link, url_host};
+use super::host::HostItem;
+use super::machine::{not_a_channel, not_a_strategy};
+use super::{Finding, SourceFile, lossy, note};
+
+/// The files update-engine and locksmithd read their settings from (Flatcar's; CoreOS's path
+/// Flatcar still reads).
+const UPDATE_CONF: [&str; 2] = ["/etc/flatcar/update.conf", "/etc/coreos/update.conf"];
+
+/// The environment file etcd runs with in Typhoon's controllers.
+const ETCD_ENV_FILE: &str = "/etc/etcd/etcd.env";
+
+/// Where etcd's container sees its TLS directory.
+const CONTAINER_TLS_DIR: &str = "/etc/ssl/certs";
+
+fn text(s: &str) -> Cow<'static, str> {
+    Cow::Owned(s.to_string())
+}
+
+/// `KEY=VALUE` lines as an environment file (and `update.conf`) holds them: comments and blank
+/// lines skipped, one pair of surrounding quotes removed. Each with its line in the file.
+fn env_lines(body: &str) -> Vec<(String, String, usize)> {
+    body.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .filter_map(|(i, l)| {
+            let (k, v) = l.split_once('=')?;
+            let v = v.trim();
+            let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
+            Some((k.trim().to_string(), v.to_string(), i))
+        })
+        .collect()
+}
+
+/// The `Environment=` assignments of a unit or drop-in, as systemd reads them: quoted
+/// assignments unescaped, `%%` a `%`. Unquoted values are split on spaces.
+fn unit_environment(body: &str) -> Vec<(String, String)> {
+    let Ok(options) = fleet::parse_unit_file(body) else { return Vec::new() };
+    let mut found = Vec::new();
+    for o in options.iter().filter(|o| o.section == "Service" && o.name == "Environment") {
+        let v = o.value.trim();
+        let assignments: Vec<String> = match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) => vec![inner.replace("\\\"", "\"").replace("\\\\", "\\")],
+            None => v.split_whitespace().map(str::to_string).collect(),
+        };
+        for a in assignments {
+            if let Some((k, v)) = a.replace("%%", "%").split_once('=') {
+                found.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+    found
+}
+
+/// The host directory a `docker run -v HOST:/etc/ssl/certs` (or `--volume`) mounts as etcd's
+/// TLS directory, in a unit's body.
+fn mounted_tls_dir(body: &str) -> Option<String> {
+    body.split_whitespace()
+        .filter_map(|w| w.split_once(':'))
+        .find(|(_, inside)| inside.trim_end_matches(":ro") == CONTAINER_TLS_DIR)
+        .map(|(host, _)| host.trim_start_matches("--volume=").to_string())
+}
+
+/// What the reader gathers before it knows everything (the TLS directory can come after the
+/// variables that name files in it).
+#[derive(Default)]
+struct Etcd {
+    vars: Vec<(String, String)>,
+    line: usize,
+    tls_dir: Option<String>,
+    gateway: bool,
+}
+
+impl Etcd {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.vars.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads `config` (the file `file`) as one machine. O(the config's entries and bytes).
+pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, findings: &mut Vec<Finding>) -> Config {
+    let path = file.path.as_str();
+    let lines = JsonLines::new(&file.text);
+    let at = |pointer: &str| lines.line(pointer);
+    let mut read_at: Vec<(&'static str, usize)> = Vec::new();
+    for (pointer, why) in &config.unread {
+        findings.push(lossy(path, at(pointer), pointer.as_str(), *why));
+    }
+    for (pointer, reference) in config
+        .merge
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (format!("/ignition/config/merge/{i}"), r))
+        .chain(config.replace.iter().map(|r| ("/ignition/config/replace".to_string(), r)))
+    {
+        let why = referenced(reference);
+        findings.push(lossy(path, at(&pointer), pointer.as_str(), why));
+    }
+    let mut keys = Vec::new();
+    for (i, user) in config.users.iter().enumerate() {
+        let pointer = format!("/passwd/users/{i}");
+        if user.name == "core" {
+            keys = user.ssh_authorized_keys.clone();
+            read_at.push(("ssh_authorized_keys", at(&pointer)));
+        } else {
+            findings.push(lossy(
+                path,
+                at(&pointer),
+                format!("user `{}`", user.name),
+                "the language declares the SSH keys of `core` only",
+            ));
+        }
+    }
+    let (mut hostname, mut link, mut address) = (None, None, None);
+    let (mut channel, mut reboot, mut reboot_from_unit, mut window, mut locksmith_group) =
+        (None, RebootStrategy::EtcdLock, None, None, None);
+    let mut locksmith_tls: [Option<String>; 3] = [None, None, None];
+    let mut etcd = Etcd::default();
+    let mut host = Vec::new();
+    for (i, f) in config.files.iter().enumerate() {
+        let pointer = format!("/storage/files/{i}");
+        let line = at(&pointer);
+        let what = format!("file `{}`", f.path);
+        let body = match &f.contents {
+            None => Some(String::new()),
+            Some(Contents::Data(bytes)) => String::from_utf8(bytes.clone()).ok(),
+            Some(Contents::Remote(url)) => {
+                findings.push(lossy(
+                    path,
+                    line,
+                    what,
+                    format!("fetched from {url} at boot: what it holds cannot be read offline"),
+                ));
+                continue;
+            }
+        };
+        let Some(body) = body else {
+            findings.push(lossy(
+                path,
+                line,
+                what,
+                "bytes that are not UTF-8 text: the language writes a file's contents as text",
+            ));
+            continue;
+        };
+        if !f.append.is_empty() {
+            findings.push(lossy(path, line, what, "`append`: the language writes a file whole"));
+            continue;
+        }
+        match f.path.as_str() {
+            "/etc/hostname" if hostname.is_none() => {
+                hostname = Some(body.trim().to_string());
+                read_at.push(("hostname", line));
+            }
+            p if UPDATE_CONF.contains(&p) => {
+                let (mut start, mut length) = (None, None);
+                for (key, value, _) in env_lines(&body) {
+                    match key.as_str() {
+                        "GROUP" => {
+                            read_at.push(("coreos.update.group", line));
+                            channel = Channel::from_name(&value);
+                            if channel.is_none() {
+                                findings.push(lossy(path, line, format!("{p} GROUP"), not_a_channel(&value)));
+                            }
+                        }
+                        "REBOOT_STRATEGY" => {
+                            read_at.push(("coreos.update.reboot-strategy", line));
+                            reboot = RebootStrategy::from_name(&value).unwrap_or_else(|| {
+                                findings.push(lossy(
+                                    path,
+                                    line,
+                                    format!("{p} REBOOT_STRATEGY"),
+                                    not_a_strategy(&value),
+                                ));
+                                RebootStrategy::EtcdLock
+                            });
+                        }
+                        "LOCKSMITHD_GROUP" => {
+                            read_at.push(("coreos.locksmith.group", line));
+                            locksmith_group = Some(value);
+                        }
+                        "LOCKSMITHD_REBOOT_WINDOW_START" => start = Some(value),
+                        "LOCKSMITHD_REBOOT_WINDOW_LENGTH" => length = Some(value),
+                        "LOCKSMITHD_ETCD_CAFILE" => locksmith_tls[0] = Some(value),
+                        "LOCKSMITHD_ETCD_CERTFILE" => locksmith_tls[1] = Some(value),
+                        "LOCKSMITHD_ETCD_KEYFILE" => locksmith_tls[2] = Some(value),
+                        // Where locksmithd reaches etcd follows from the members (compared with
+                        // the render like the rest).
+                        "LOCKSMITHD_ENDPOINT" => {}
+                        other => findings.push(lossy(
+                            path,
+                            line,
+                            format!("{p} {other}"),
+                            "the language has no setting for it",
+                        )),
+                    }
+                }
+                match (start, length) {
+                    (Some(s), Some(l)) => match RebootWindow::parse(&s, &l) {
+                        Ok(w) => {
+                            window = Some(w);
+                            read_at.push(("coreos.locksmith window", line));
+                        }
+                        Err(e) => findings.push(lossy(
+                            path,
+                            line,
+                            format!("{p} reboot window"),
+                            format!("not a window the language reads: {e}"),
+                        )),
+                    },
+                    (None, None) => {}
+                    _ => findings.push(lossy(
+                        path,
+                        line,
+                        format!("{p} reboot window"),
+                        "start and length must be set together (locksmithd exits otherwise)",
+                    )),
+                }
+            }
+            p if p.starts_with("/etc/systemd/network/") && p.ends_with(".network") && link.is_none() => {
+                match read_link(&body) {
+                    Ok(l) => {
+                        address = Some((l.address, ReadAt { line, key: "a `.network` file" }));
+                        link = Some(l);
+                    }
+                    Err(why) => findings.push(lossy(path, line, what, why)),
+                }
+            }
+            ETCD_ENV_FILE => {
+                etcd.vars.extend(env_lines(&body).into_iter().map(|(k, v, _)| (k, v)));
+                etcd.line = line;
+            }
+            _ => host.push((line, HostItem::File(host_file(f, body)))),
+        }
+    }
+    for (i, (dir, _)) in config.directories.iter().enumerate() {
+        let pointer = format!("/storage/directories/{i}");
+        findings.push(lossy(
+            path,
+            at(&pointer),
+            format!("directory `{dir}`"),
+            "the language declares files, units and drop-ins; a file's directories are made for it",
+        ));
+    }
+    for (i, (link_path, _, _)) in config.links.iter().enumerate() {
+        let pointer = format!("/storage/links/{i}");
+        findings.push(lossy(path, at(&pointer), format!("link `{link_path}`"), "the language declares no links"));
+    }
+    for (i, unit) in config.units.iter().enumerate() {
+        let pointer = format!("/systemd/units/{i}");
+        let line = at(&pointer);
+        let what = format!("unit `{}`", unit.name);
+        match unit.name.as_str() {
+            "etcd-member.service" => {
+                etcd.line = etcd.line.max(line);
+                if let Some(body) = &unit.contents {
+                    // Typhoon's: a unit of its own that runs etcd's image with an environment file.
+                    etcd.vars.extend(unit_environment(body));
+                    etcd.tls_dir = etcd.tls_dir.take().or_else(|| mounted_tls_dir(body));
+                    findings.push(note(path, line, what.clone(), "read for etcd's settings; the declaration runs Flatcar's own etcd-member.service with its drop-in, so this unit's own body is not kept (how etcd runs is compared with the render below)"));
+                }
+                for (name, body) in &unit.dropins {
+                    let body = body.as_deref().unwrap_or_default();
+                    etcd.vars.extend(unit_environment(body));
+                    if name != ETCD_DROPIN {
+                        findings.push(note(
+                            path,
+                            line,
+                            format!("{what} drop-in `{name}`"),
+                            format!("read for etcd's settings; the declaration writes them as `{ETCD_DROPIN}`"),
+                        ));
+                    }
+                }
+            }
+            GATEWAY_UNIT => etcd.gateway = true,
+            "locksmithd.service" | "update-engine.service" if unit.mask == Some(true) => {
+                reboot = RebootStrategy::Off;
+                reboot_from_unit = Some(line);
+                findings.push(note(
+                    path,
+                    line,
+                    what,
+                    "masked: no update ever reboots the machine, declared as `reboot: off`",
+                ));
+            }
+            name => {
+                let body = unit.contents.as_deref().map(|b| UnitBody::Inline(text(b)));
+                let installs = unit.contents.as_deref().is_some_and(clusterdef_model::installs);
+                let enabled = unit.enabled == Some(true);
+                // Ignition leaves a unit it is not told to enable as the image has it: a new
+                // unit is not enabled, which the language says as `enable: false` when it installs.
+                let enable = match (enabled, installs) {
+                    (true, true) | (false, false) => None,
+                    (true, false) => Some(true),
+                    (false, true) => Some(false),
+                };
+                let mask = unit.mask == Some(true);
+                if body.is_some() || enabled || mask {
+                    let unit = HostUnit { name: text(name), body, enable, mask, command: None };
+                    host.push((line, HostItem::Unit(unit)));
+                }
+                for (dropin, contents) in &unit.dropins {
+                    match contents {
+                        Some(contents) => host.push((
+                            line,
+                            HostItem::DropIn(DropIn {
+                                unit: text(name),
+                                name: text(dropin),
+                                body: UnitBody::Inline(text(contents)),
+                            }),
+                        )),
+                        None => findings.push(lossy(
+                            path,
+                            line,
+                            format!("{what} drop-in `{dropin}`"),
+                            "no contents: Ignition writes nothing for it",
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    // etcd's settings, as its variables say them.
+    let member = etcd.get("ETCD_NAME").map(|name| {
+        read_at.push(("etcd", etcd.line));
+        read_at.push(("etcd name", etcd.line));
+        let mut initial_cluster = Vec::new();
+        if let Some(list) = etcd.get("ETCD_INITIAL_CLUSTER") {
+            read_at.push(("initial-cluster", etcd.line));
+            for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+                match entry.split_once('=') {
+                    Some((n, url)) => initial_cluster.push((n.to_string(), url.to_string())),
+                    None => findings.push(lossy(
+                        path,
+                        etcd.line,
+                        format!("ETCD_INITIAL_CLUSTER entry `{entry}`"),
+                        "not name=url; etcd refuses it",
+                    )),
+                }
+            }
+        }
+        let token = etcd.get("ETCD_INITIAL_CLUSTER_TOKEN").map(str::to_string);
+        if token.is_some() {
+            read_at.push(("initial-cluster-token", etcd.line));
+        }
+        MemberSection { name: Some(name.to_string()), initial_cluster, token }
+    });
+    if etcd.get("ETCD_PROXY").is_some_and(|p| p != "off") || etcd.get("ETCD_NAME").is_none() && !etcd.vars.is_empty() {
+        findings.push(lossy(path, etcd.line, "etcd", "etcd settings without ETCD_NAME (or a proxy): the language runs members and, on the other machines, clusterdef's gateway; not read"));
+    }
+    let discovery = etcd.get("ETCD_DISCOVERY").map(|url| {
+        read_at.push(("discovery", etcd.line));
+        Some(url.to_string())
+    });
+    let tls_dir = etcd.get("ETCD_SSL_DIR").map(str::to_string).or(etcd.tls_dir.clone());
+    let on_host = |file: &str| match (&tls_dir, file.strip_prefix(CONTAINER_TLS_DIR)) {
+        (Some(dir), Some(rest)) => format!("{}{rest}", dir.trim_end_matches('/')),
+        _ => file.to_string(),
+    };
+    let tls = match (etcd.get("ETCD_TRUSTED_CA_FILE"), etcd.get("ETCD_CERT_FILE"), etcd.get("ETCD_KEY_FILE")) {
+        (Some(ca), Some(cert), Some(key)) => Some((on_host(ca), on_host(cert), on_host(key))),
+        _ => match &locksmith_tls {
+            [Some(ca), Some(cert), Some(key)] => Some((ca.clone(), cert.clone(), key.clone())),
+            _ => None,
+        },
+    };
+    let peer_url = etcd
+        .get("ETCD_INITIAL_ADVERTISE_PEER_URLS")
+        .map(|u| u.split(',').next().unwrap_or_default().trim().to_string());
+    if address.is_none()
+        && member.is_some()
+        && let Some(url) = &peer_url
+        && let Some(a) = url_host(url).and_then(|h| h.parse::<Ipv4Addr>().ok())
+    {
+        address = Some((a, ReadAt { line: etcd.line, key: "ETCD_INITIAL_ADVERTISE_PEER_URLS" }));
+    }
+    let release = (member.is_some() || etcd.gateway).then_some(EtcdRelease::V2);
+    if let Some(h) = &hostname
+        && h.contains('$')
+    {
+        findings.push(lossy(
+            path,
+            read_at.iter().find(|(s, _)| *s == "hostname").map_or(0, |(_, l)| *l),
+            "hostname",
+            "a substituted hostname; the language names machines itself",
+        ));
+    }
+    Config {
+        path: path.to_string(),
+        hostname,
+        keys,
+        metadata: Vec::new(),
+        member,
+        release,
+        discovery,
+        tls,
+        link,
+        channel,
+        reboot,
+        reboot_from_unit,
+        window,
+        locksmith_group,
+        platform_address: false,
+        address,
+        peer_url,
+        pxe: None,
+        inventory: Vec::new(),
+        started: Vec::new(),
+        started_line: 0,
+        unit_copies: Vec::new(),
+        host,
+        read: Read::Ignition { text: file.text.clone(), lines: read_at },
+    }
+}
+
+/// A file of `storage.files` as a host file: its mode (Ignition's default 0644), owner and
+/// contents.
+fn host_file(f: &ignition::File, body: String) -> HostFile {
+    let owner = |o: &Option<ignition::Owner>| match o {
+        None => None,
+        Some(ignition::Owner::Name(n)) => Some(Owner::Name(text(n))),
+        Some(ignition::Owner::Id(id)) => Some(Owner::Id(*id)),
+    };
+    HostFile {
+        path: text(&f.path),
+        contents: UnitBody::Inline(Cow::Owned(body)),
+        mode: f.mode.unwrap_or(0o644),
+        owner: owner(&f.user),
+        group: owner(&f.group),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_assignments_read_as_systemd_and_env_files_read_them() {
+        let dropin = "[Service]\nEnvironment=\"ETCD_NAME=a b\"\nEnvironment=\"X=100%%\" \nEnvironment=A=1 B=2\n";
+        assert_eq!(
+            unit_environment(dropin),
+            [
+                ("ETCD_NAME".into(), "a b".into()),
+                ("X".into(), "100%".into()),
+                ("A".into(), "1".into()),
+                ("B".into(), "2".into())
+            ]
+        );
+        let env = "# etcd\nETCD_NAME=controller-0\n\nGROUP=\"stable\"\n";
+        let read: Vec<(String, String, usize)> = env_lines(env);
+        assert_eq!(read, [("ETCD_NAME".into(), "controller-0".into(), 1), ("GROUP".into(), "stable".into(), 3)]);
+        let unit =
+            "[Service]\nExecStart=/usr/bin/docker run -v /etc/ssl/etcd:/etc/ssl/certs:ro quay.io/coreos/etcd:v3.5.13\n";
+        assert_eq!(mounted_tls_dir(unit).as_deref(), Some("/etc/ssl/etcd"));
+    }
+}
