@@ -184,6 +184,12 @@ fn damaged_files_never_stop_the_importer_with_a_panic() {
         let (cluster, _) = random_cluster(seed.wrapping_add(i));
         let Ok(artifacts) = cluster.render() else { continue };
         sets.push(sources(&artifacts));
+        // A Flatcar render, with its record and without (its Ignition configs read alone).
+        let (cluster, _) = clusterdef::synthetic::random_flatcar_cluster(seed.wrapping_add(i));
+        let Ok(artifacts) = cluster.render() else { continue };
+        let with_record = flatcar_sources(&cluster, &artifacts);
+        sets.push(with_record.iter().filter(|f| f.path != DECLARATION).cloned().collect());
+        sets.push(with_record);
     }
     for files in sets {
         for victim in 0..files.len() {

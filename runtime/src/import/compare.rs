@@ -8,6 +8,11 @@ use super::compare_ignition::compare_configs;
 use super::config::{Config, Read, SECTIONS};
 use super::{Finding, accept_risks, note};
 
+/// The first error of a render's failure (its first line introduces the list).
+fn first_error(said: &str) -> &str {
+    said.lines().find(|l| l.starts_with("error")).or(said.lines().next()).unwrap_or_default()
+}
+
 /// Each file read against what the declaration renders for the same machine: a setting the
 /// declaration writes differently, leaves out or adds is a note on its line, so nothing
 /// changes without a word when the cluster is rendered from the declaration.
@@ -27,7 +32,11 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
                     &config.path,
                     0,
                     "the file",
-                    format!("not compared with what the declaration renders, which does not render: {e}"),
+                    // The first line says why; the check of the declaration lists every error.
+                    format!(
+                        "not compared with what the declaration renders, which does not render: {}",
+                        first_error(&e.to_string())
+                    ),
                 ));
             }
             return;
@@ -41,7 +50,14 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
         }
         found
     });
-    findings.extend(ignition_found.into_iter().flatten());
+    // An entry the reader said lossy (a remote file, a user the language has no place for) is
+    // not said again for being absent from the render.
+    let said: std::collections::HashSet<(String, String)> = findings
+        .iter()
+        .filter(|f| f.severity == super::Severity::Lossy)
+        .map(|f| (f.file.clone(), f.what.clone()))
+        .collect();
+    findings.extend(ignition_found.into_iter().flatten().filter(|f| !said.contains(&(f.file.clone(), f.what.clone()))));
     let rendered_configs = crate::parallel::map(sources, |(config, path)| {
         config.read.cloud_config()?;
         artifacts.text(path).and_then(|t| cloud_config::parse(t).ok())

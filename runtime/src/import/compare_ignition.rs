@@ -7,10 +7,11 @@
 
 use std::collections::HashMap;
 
-use crate::read::ignition::{self, Config, File, Reference, Unit};
+use crate::read::ignition::{self, Config, Contents, File, Reference, Unit};
 use crate::read::json_lines::JsonLines;
 
-use super::{Finding, lossy, note};
+use super::ignition_machine::{UPDATE_CONF, unit_environment};
+use super::{Finding, Severity, lossy, note};
 
 /// Compares `source` (the file at `path`) with `rendered`, the declaration's config for the
 /// same machine, and says each difference; what the source says that no config can be
@@ -66,19 +67,21 @@ pub(super) fn compare_configs(
         }
     }
     let users = |c: &Config| c.users.iter().map(|u| (u.name.clone(), u.ssh_authorized_keys.clone())).collect();
-    entries(path, &at, findings, "/passwd/users", "user", users(&was), users(&now), |_, _| Vec::new());
+    let keys = |_: &Vec<String>, _: &Vec<String>| vec![(Severity::Lossy, "its SSH keys".to_string())];
+    entries(path, &at, findings, "/passwd/users", "user", users(&was), users(&now), keys);
     let files = |c: &Config| c.files.iter().map(|f| (f.path.clone(), f.clone())).collect();
     entries(path, &at, findings, "/storage/files", "file", files(&was), files(&now), file_differences);
     // The reader of a machine's config says each of its directories and links lossy already:
     // only what the render adds is said here.
     let own = |c: &Config| if reported_unread { Config::default() } else { c.clone() };
     let directories = |c: &Config| c.directories.iter().map(|(p, m)| (p.clone(), *m)).collect();
-    let mode = |_: &Option<u32>, _: &Option<u32>| vec!["mode"];
+    let mode = |_: &Option<u32>, _: &Option<u32>| vec![(Severity::Lossy, "its mode".to_string())];
     entries(path, &at, findings, "/storage/directories", "directory", directories(&own(&was)), directories(&now), mode);
     let links = |c: &Config| c.links.iter().map(|(p, t, hard)| (p.clone(), (t.clone(), *hard))).collect();
-    let target = |_: &(String, bool), _: &(String, bool)| vec!["target"];
+    let target = |_: &(String, bool), _: &(String, bool)| vec![(Severity::Lossy, "its target".to_string())];
     entries(path, &at, findings, "/storage/links", "link", links(&own(&was)), links(&now), target);
     let units = |c: &Config| c.units.iter().map(|u| (u.name.clone(), u.clone())).collect();
+    let unit_differences = |was: &Unit, now: &Unit| unit_differences(was, now, reported_unread);
     entries(path, &at, findings, "/systemd/units", "unit", units(&was), units(&now), unit_differences);
 }
 
@@ -106,7 +109,7 @@ fn entries<T: PartialEq>(
     kind: &str,
     was: Vec<(String, T)>,
     now: Vec<(String, T)>,
-    differences: impl Fn(&T, &T) -> Vec<&'static str>,
+    differences: impl Fn(&T, &T) -> Vec<(Severity, String)>,
 ) {
     let rendered: HashMap<&str, &T> = now.iter().map(|(name, entry)| (name.as_str(), entry)).collect();
     let mut seen: HashMap<&str, ()> = HashMap::new();
@@ -120,8 +123,12 @@ fn entries<T: PartialEq>(
             Some(new) if *new == entry => {}
             Some(new) => {
                 let differing = differences(entry, new);
-                let said = if differing.is_empty() { String::new() } else { format!(" ({})", differing.join(", ")) };
-                findings.push(lossy(path, at(&pointer), what, format!("the declaration renders it otherwise{said}")));
+                let severity =
+                    if differing.iter().all(|(s, _)| *s == Severity::Note) { Severity::Note } else { Severity::Lossy };
+                let said: Vec<String> = differing.into_iter().map(|(_, why)| why).collect();
+                let why = format!("the declaration renders it otherwise: {}", said.join("; "));
+                let finding = Finding { file: path.to_string(), line: at(&pointer), severity, what, why };
+                findings.push(finding);
             }
         }
     }
@@ -130,28 +137,127 @@ fn entries<T: PartialEq>(
     }
 }
 
-fn file_differences(was: &File, now: &File) -> Vec<&'static str> {
-    [
-        ("contents", was.contents != now.contents),
-        ("append", was.append != now.append),
-        ("mode", was.mode != now.mode),
-        ("user", was.user != now.user),
-        ("group", was.group != now.group),
-        ("overwrite", was.overwrite != now.overwrite),
-    ]
-    .into_iter()
-    .filter_map(|(what, differs)| differs.then_some(what))
-    .collect()
+/// How a file differs: its contents (an `update.conf` setting by setting, other text from the
+/// first line that differs), mode, owner, `append` (lossy); `overwrite` alone is a note, as on
+/// a new machine a file the image does not have is written either way.
+fn file_differences(was: &File, now: &File) -> Vec<(Severity, String)> {
+    let mut found = Vec::new();
+    if was.contents != now.contents {
+        let text = |c: &Option<Contents>| match c {
+            Some(Contents::Data(bytes)) => String::from_utf8(bytes.clone()).ok(),
+            None => Some(String::new()),
+            Some(Contents::Remote(_)) => None,
+        };
+        match (text(&was.contents), text(&now.contents)) {
+            (Some(a), Some(b)) if UPDATE_CONF.contains(&was.path.as_str()) => {
+                found.extend(settings_differences(&a, &b))
+            }
+            (Some(a), Some(b)) => found.push((Severity::Lossy, text_difference(&a, &b))),
+            _ => found.push((Severity::Lossy, "its contents".to_string())),
+        }
+    }
+    for (what, differs) in [
+        ("`append`", was.append != now.append),
+        ("its mode", was.mode != now.mode),
+        ("its user", was.user != now.user),
+        ("its group", was.group != now.group),
+    ] {
+        if differs {
+            found.push((Severity::Lossy, what.to_string()));
+        }
+    }
+    if was.overwrite != now.overwrite {
+        let why = format!(
+            "`overwrite: {}` (here {}): Ignition stops at a file the image already has unless told to overwrite it; on a new machine without one, the same",
+            now.overwrite.unwrap_or(false),
+            was.overwrite.map_or("unset".to_string(), |o| o.to_string())
+        );
+        found.push((Severity::Note, why));
+    }
+    found
 }
 
-fn unit_differences(was: &Unit, now: &Unit) -> Vec<&'static str> {
-    [
-        ("contents", was.contents != now.contents),
-        ("enabled", was.enabled != now.enabled),
-        ("mask", was.mask != now.mask),
-        ("dropins", was.dropins != now.dropins),
-    ]
-    .into_iter()
-    .filter_map(|(what, differs)| differs.then_some(what))
-    .collect()
+/// Where two texts first differ, by line.
+fn text_difference(was: &str, now: &str) -> String {
+    let mut now_lines = now.lines();
+    for (i, line) in was.lines().enumerate() {
+        match now_lines.next() {
+            Some(again) if again == line => {}
+            Some(again) => return format!("from its line {}: here `{line}`, rendered `{again}`", i + 1),
+            None => return format!("from its line {}: here `{line}`, rendered nothing", i + 1),
+        }
+    }
+    match now_lines.next() {
+        Some(more) => format!("the render goes on after its last line with `{more}`"),
+        None => "its contents (line ends)".to_string(),
+    }
+}
+
+/// `KEY=VALUE` settings (`update.conf`, etcd's variables) setting by setting: one the file sets
+/// that the render sets otherwise or not at all is lossy; one the render adds is a note.
+/// O(settings), with a hash of the render's.
+fn settings_differences(was: &str, now: &str) -> Vec<(Severity, String)> {
+    let pairs = |text: &str| -> Vec<(String, String)> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+            .collect()
+    };
+    assignments_differences(&pairs(was), &pairs(now))
+}
+
+fn assignments_differences(was: &[(String, String)], now: &[(String, String)]) -> Vec<(Severity, String)> {
+    let rendered: HashMap<&str, &str> = now.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let read: HashMap<&str, &str> = was.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut found = Vec::new();
+    for (key, value) in was {
+        match rendered.get(key.as_str()) {
+            Some(again) if again == value => {}
+            Some(again) => found.push((Severity::Lossy, format!("`{key}` is `{again}` (here `{value}`)"))),
+            None => found.push((Severity::Lossy, format!("`{key}` is not set (here `{value}`)"))),
+        }
+    }
+    for (key, value) in now.iter().filter(|(k, _)| !read.contains_key(k.as_str())) {
+        found.push((Severity::Note, format!("`{key}={value}` is added")));
+    }
+    found
+}
+
+/// How a unit differs. etcd's unit is compared by the `ETCD_*` variables it runs with (its body
+/// and drop-ins' names are how, said by the reader when `reader_said`); other units by body,
+/// `enabled`, `mask` and drop-ins.
+fn unit_differences(was: &Unit, now: &Unit, reader_said: bool) -> Vec<(Severity, String)> {
+    let mut found = Vec::new();
+    if was.name == "etcd-member.service" {
+        let variables = |u: &Unit| -> Vec<(String, String)> {
+            let bodies = u.contents.iter().chain(u.dropins.iter().filter_map(|(_, b)| b.as_ref()));
+            bodies.flat_map(|b| unit_environment(b)).filter(|(k, _)| k.starts_with("ETCD_")).collect()
+        };
+        found.extend(assignments_differences(&variables(was), &variables(now)));
+        let how = if reader_said { Severity::Note } else { Severity::Lossy };
+        if was.contents != now.contents {
+            found.push((how, "its body (etcd runs from Flatcar's own unit)".to_string()));
+        }
+        let names = |u: &Unit| u.dropins.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        if names(was) != names(now) {
+            found.push((how, format!("its drop-ins are {}", names(now).join(", "))));
+        }
+    } else {
+        match (&was.contents, &now.contents) {
+            (a, b) if a == b => {}
+            (Some(a), Some(b)) => found.push((Severity::Lossy, text_difference(a, b))),
+            _ => found.push((Severity::Lossy, "its body".to_string())),
+        }
+        if was.dropins != now.dropins {
+            found.push((Severity::Lossy, "its drop-ins".to_string()));
+        }
+    }
+    if was.enabled != now.enabled {
+        found.push((Severity::Lossy, format!("`enabled: {:?}` (here {:?})", now.enabled, was.enabled)));
+    }
+    if was.mask != now.mask {
+        found.push((Severity::Lossy, format!("`mask: {:?}` (here {:?})", now.mask, was.mask)));
+    }
+    found
 }

@@ -28,7 +28,7 @@ use super::{Finding, SourceFile, lossy, note};
 
 /// The files update-engine and locksmithd read their settings from (Flatcar's; CoreOS's path
 /// Flatcar still reads).
-const UPDATE_CONF: [&str; 2] = ["/etc/flatcar/update.conf", "/etc/coreos/update.conf"];
+pub(super) const UPDATE_CONF: [&str; 2] = ["/etc/flatcar/update.conf", "/etc/coreos/update.conf"];
 
 /// The environment file etcd runs with in Typhoon's controllers.
 const ETCD_ENV_FILE: &str = "/etc/etcd/etcd.env";
@@ -57,7 +57,7 @@ fn env_lines(body: &str) -> Vec<(String, String, usize)> {
 
 /// The `Environment=` assignments of a unit or drop-in, as systemd reads them: quoted
 /// assignments unescaped, `%%` a `%`. Unquoted values are split on spaces.
-fn unit_environment(body: &str) -> Vec<(String, String)> {
+pub(super) fn unit_environment(body: &str) -> Vec<(String, String)> {
     let Ok(options) = fleet::parse_unit_file(body) else { return Vec::new() };
     let mut found = Vec::new();
     for o in options.iter().filter(|o| o.section == "Service" && o.name == "Environment") {
@@ -129,7 +129,7 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
             findings.push(lossy(
                 path,
                 at(&pointer),
-                format!("user `{}`", user.name),
+                format!("user `{}` ({pointer})", user.name),
                 "the language declares the SSH keys of `core` only",
             ));
         }
@@ -143,7 +143,7 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
     for (i, f) in config.files.iter().enumerate() {
         let pointer = format!("/storage/files/{i}");
         let line = at(&pointer);
-        let what = format!("file `{}`", f.path);
+        let what = format!("file `{}` ({pointer})", f.path);
         let body = match &f.contents {
             None => Some(String::new()),
             Some(Contents::Data(bytes)) => String::from_utf8(bytes.clone()).ok(),
@@ -172,7 +172,15 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
         }
         match f.path.as_str() {
             "/etc/hostname" if hostname.is_none() => {
-                hostname = Some(body.trim().to_string());
+                let name = body.trim();
+                // A domain name (Typhoon's machines are named by theirs): the language names a
+                // machine by one DNS label, and writes that.
+                if let Some((label, domain)) = name.split_once('.') {
+                    findings.push(lossy(path, line, "hostname", format!("`{name}` is a domain name: the language names a machine by one label, so it is declared as `{label}` and `/etc/hostname` holds that; `{domain}` is not declared (name the machines in DNS)")));
+                    hostname = Some(label.to_string());
+                } else {
+                    hostname = Some(name.to_string());
+                }
                 read_at.push(("hostname", line));
             }
             p if UPDATE_CONF.contains(&p) => {
@@ -261,18 +269,23 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
         findings.push(lossy(
             path,
             at(&pointer),
-            format!("directory `{dir}`"),
+            format!("directory `{dir}` ({pointer})"),
             "the language declares files, units and drop-ins; a file's directories are made for it",
         ));
     }
     for (i, (link_path, _, _)) in config.links.iter().enumerate() {
         let pointer = format!("/storage/links/{i}");
-        findings.push(lossy(path, at(&pointer), format!("link `{link_path}`"), "the language declares no links"));
+        findings.push(lossy(
+            path,
+            at(&pointer),
+            format!("link `{link_path}` ({pointer})"),
+            "the language declares no links",
+        ));
     }
     for (i, unit) in config.units.iter().enumerate() {
         let pointer = format!("/systemd/units/{i}");
         let line = at(&pointer);
-        let what = format!("unit `{}`", unit.name);
+        let what = format!("unit `{}` ({pointer})", unit.name);
         match unit.name.as_str() {
             "etcd-member.service" => {
                 etcd.line = etcd.line.max(line);
@@ -393,9 +406,11 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
     if address.is_none()
         && member.is_some()
         && let Some(url) = &peer_url
-        && let Some(a) = url_host(url).and_then(|h| h.parse::<Ipv4Addr>().ok())
     {
-        address = Some((a, ReadAt { line: etcd.line, key: "ETCD_INITIAL_ADVERTISE_PEER_URLS" }));
+        match url_host(url).and_then(|h| h.parse::<Ipv4Addr>().ok()) {
+            Some(a) => address = Some((a, ReadAt { line: etcd.line, key: "ETCD_INITIAL_ADVERTISE_PEER_URLS" })),
+            None => findings.push(lossy(path, etcd.line, "ETCD_INITIAL_ADVERTISE_PEER_URLS", format!("`{url}` names the member by a DNS name: the language declares members by static address (their peer URLs are made of it), so this member has none; declare `addresses:` for the members"))),
+        }
     }
     let release = (member.is_some() || etcd.gateway).then_some(EtcdRelease::V2);
     if let Some(h) = &hostname
