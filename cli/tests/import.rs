@@ -270,6 +270,9 @@ const REAL_STYLES: &[(&str, &[&str], i32)] = &[
     // them (an etcd-member drop-in, base64 and gzip contents, a merged config, remote files).
     ("typhoon", &[], 1),
     ("flatcar-dropin", &[], 1),
+    // Butane (`variant: flatcar`) by hand: inline contents, and contents from the author's
+    // files (`local`, `contents_local`, `trees`), which the YAML does not hold.
+    ("butane", &[], 1),
 ];
 
 /// The findings as text lines (`file:line: severity: what: why`, or `file: …` for the whole
@@ -305,6 +308,9 @@ fn behaviour(text: &str) -> Vec<(String, usize, String)> {
     use base64::Engine as _;
     if text.trim_start().starts_with('{') {
         return ignition_behaviour(text);
+    }
+    if clusterdef::read::butane::is_butane(text) {
+        return ignition_behaviour(&clusterdef::read::butane::translate(text).expect("a Butane config").ignition);
     }
     use clusterdef::read::cloud_config::{Field, Section, parse};
     let cc = parse(text).expect("a cloud-config");

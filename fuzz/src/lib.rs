@@ -132,7 +132,19 @@ pub fn ignition(data: &[u8]) -> Verdict {
         }
         (bytes, deepest)
     }
-    match parse(&String::from_utf8_lossy(data)) {
+    let text = String::from_utf8_lossy(data);
+    // The importer reads the same text as one machine's config (Ignition, or Butane translated
+    // first), each finding at its line: whatever it makes of it, it answers.
+    let file = clusterdef::import::SourceFile { path: "machine.ign".into(), text: text.clone().into_owned() };
+    let _ = clusterdef::import::import(&[file], None);
+    let _ = clusterdef::read::json_lines::JsonLines::new(&text).line("/storage/files/0/contents");
+    if clusterdef::read::butane::is_butane(&text)
+        && let Ok(translated) = clusterdef::read::butane::translate(&text)
+    {
+        let _ = parse(&translated.ignition);
+        let _ = translated.untranslated_entries();
+    }
+    match parse(&text) {
         Ok(config) => {
             let (bytes, depth) = decoded(&config, 0);
             assert!(bytes <= MAX_DECODED, "{bytes} bytes decoded, over the budget");

@@ -215,3 +215,76 @@ fn inventories_grow_near_linearly_in_machines_and_domains() {
         let _ = std::hint::black_box(of(n).check());
     });
 }
+
+/// A Flatcar cluster's Ignition configs as the importer reads them (no record beside them, so
+/// each is read as a machine's config).
+fn flatcar_configs(machines: u32) -> Vec<SourceFile> {
+    let artifacts = clusterdef::synthetic::flatcar_cluster(machines, 1).render().expect("renders");
+    artifacts
+        .into_iter()
+        .filter(|(path, _)| path.ends_with(".ign"))
+        .map(|(path, bytes)| SourceFile { path: path.to_string(), text: String::from_utf8_lossy(&bytes).into_owned() })
+        .collect()
+}
+
+/// One Ignition config with 100 → 10,000 files and units of its own (pretty-printed, so each
+/// has a line): each is read, scoped and compared with the render.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn import_of_ignition_grows_near_linearly_in_entries() {
+    let base = flatcar_configs(12);
+    let sets: Vec<(usize, Vec<SourceFile>)> = [100, 1_000, 10_000]
+        .into_iter()
+        .map(|n| {
+            let mut files = base.clone();
+            let mut config: serde_json::Value = serde_json::from_str(&files[0].text).expect("JSON");
+            let stored = config["storage"]["files"].as_array_mut().expect("files");
+            stored.extend((0..n).map(|i| serde_json::json!({"path": format!("/etc/wide/{i}"), "contents": {"source": "data:,x"}})));
+            let units = config["systemd"]["units"].as_array_mut().expect("units");
+            units.extend((0..n).map(|i| serde_json::json!({"name": format!("wide-{i}.service"), "contents": "[Service]\nExecStart=/bin/true\n"})));
+            files[0].text = serde_json::to_string_pretty(&config).expect("JSON");
+            (n, files)
+        })
+        .collect();
+    for (_, files) in &sets {
+        let imported = import(files, Some("wide")).expect("imports");
+        assert!(imported.findings.iter().any(|f| f.what.starts_with("file `/etc/wide/")), "each is said");
+    }
+    assert_near_linear("import of Ignition", 100, |n| {
+        let files = &sets.iter().find(|(m, _)| *m == n).expect("built").1;
+        let _ = std::hint::black_box(import(files, Some("wide")));
+    });
+}
+
+/// clusterdef's own Flatcar render read back with its record, 12 → 1,200 machines: the
+/// record read once, each file compared with the render once.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn import_of_flatcar_renders_grows_near_linearly_in_machines() {
+    let sets: Vec<(usize, Vec<SourceFile>)> = [12, 120, 1_200]
+        .into_iter()
+        .map(|n| {
+            let cluster = clusterdef::synthetic::flatcar_cluster(n as u32, 2);
+            let mut files: Vec<SourceFile> = cluster
+                .render()
+                .expect("renders")
+                .into_iter()
+                .map(|(path, bytes)| SourceFile {
+                    path: path.to_string(),
+                    text: String::from_utf8_lossy(&bytes).into_owned(),
+                })
+                .collect();
+            let record = clusterdef::output::record::Record { cluster, change: None };
+            let text = String::from_utf8(record.to_bytes()).expect("UTF-8");
+            files.push(SourceFile { path: clusterdef::output::DECLARATION.to_string(), text });
+            (n, files)
+        })
+        .collect();
+    for (_, files) in &sets {
+        assert!(import(files, None).expect("imports").findings.is_empty());
+    }
+    assert_near_linear("import of a Flatcar render", 12, |n| {
+        let files = &sets.iter().find(|(m, _)| *m == n).expect("built").1;
+        let _ = std::hint::black_box(import(files, None));
+    });
+}

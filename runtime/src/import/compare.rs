@@ -45,8 +45,8 @@ pub(super) fn compare_with_render(cluster: &Cluster, sources: &[(Config, String)
     // An Ignition config is compared as Ignition reads it, both sides with one reader.
     let ignition_found = crate::parallel::map(sources, |(config, rendered)| {
         let mut found = Vec::new();
-        if let (Read::Ignition { text, .. }, Some(rendered)) = (&config.read, artifacts.text(rendered)) {
-            compare_configs(&config.path, text, rendered, &mut found, true);
+        if let (Read::Ignition { json, at, .. }, Some(rendered)) = (&config.read, artifacts.text(rendered)) {
+            compare_configs(&config.path, json, at, rendered, &mut found, true);
         }
         found
     });

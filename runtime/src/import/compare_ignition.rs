@@ -21,11 +21,11 @@ use super::{Finding, Severity, lossy, note};
 pub(super) fn compare_configs(
     path: &str,
     source: &str,
+    lines: &JsonLines,
     rendered: &str,
     findings: &mut Vec<Finding>,
     reported_unread: bool,
 ) {
-    let lines = JsonLines::new(source);
     let at = |pointer: &str| lines.line(pointer);
     let was = match ignition::parse(source) {
         Ok(config) => config,
@@ -152,6 +152,7 @@ fn file_differences(was: &File, now: &File) -> Vec<(Severity, String)> {
             (Some(a), Some(b)) if UPDATE_CONF.contains(&was.path.as_str()) => {
                 found.extend(settings_differences(&a, &b))
             }
+            (Some(a), Some(b)) if a.trim_end() == b.trim_end() => found.push((Severity::Note, ends(&a, &b))),
             (Some(a), Some(b)) => found.push((Severity::Lossy, text_difference(&a, &b))),
             _ => found.push((Severity::Lossy, "its contents".to_string())),
         }
@@ -175,6 +176,13 @@ fn file_differences(was: &File, now: &File) -> Vec<(Severity, String)> {
         found.push((Severity::Note, why));
     }
     found
+}
+
+/// Two texts that differ only in what ends them (line ends, spaces), which the programs that
+/// read such files (`/etc/hostname`, environment files, units) do not see.
+fn ends(was: &str, now: &str) -> String {
+    let tail = |t: &str| format!("{:?}", &t[t.trim_end().len()..]);
+    format!("only its end differs: the declaration ends it with {} (here {})", tail(now), tail(was))
 }
 
 /// Where two texts first differ, by line.

@@ -8,6 +8,7 @@ use clusterdef_model::{Channel, DomainKind, EtcdRelease, RebootStrategy, RebootW
 
 use crate::read::cloud_config::{CloudConfig, Section};
 use crate::read::fleet;
+use crate::read::json_lines::JsonLines;
 
 use super::host::HostItem;
 
@@ -75,9 +76,11 @@ pub(super) struct Config {
 pub(super) enum Read {
     /// A cloud-config: each setting where coreos-cloudinit reads it.
     CloudConfig(Box<CloudConfig>),
-    /// An Ignition config: its text, compared with the render's as Ignition reads both, and the
-    /// line of each setting the importer read from it (named as [`Config::line_of`] names them).
-    Ignition { text: String, lines: Vec<(&'static str, usize)> },
+    /// An Ignition config (or a Butane config's translation): its JSON, compared with the
+    /// render's as Ignition reads both; the line of each of its values in the file read (`at`);
+    /// the line of each setting the importer read from it (named as [`Config::line_of`] names
+    /// them).
+    Ignition { json: String, at: JsonLines, lines: Vec<(&'static str, usize)> },
 }
 
 impl Read {

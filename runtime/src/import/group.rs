@@ -180,7 +180,12 @@ pub(super) fn assemble(
     } else if shared && !is_members && !first.platform_address {
         // Without `$private_ipv4` a pool may be PXE-booted, or take its address from DHCP or
         // cloud metadata: only a boot script or a dnsmasq config says PXE, and none names it.
-        findings.push(note(&first.path, 0, format!("group `{}`", a.name), "a pool config without `$private_ipv4` that no boot script or dnsmasq config names: read as disk-booted, its address from DHCP or the platform (the declaration renders `$private_ipv4` for fleet's `public-ip`, which coreos-cloudinit fills in on cloud platforms)"));
+        let why = if matches!(first.read, super::config::Read::Ignition { .. }) {
+            "a pool config that no boot script or dnsmasq config names: read as disk-booted, its address from DHCP or the platform"
+        } else {
+            "a pool config without `$private_ipv4` that no boot script or dnsmasq config names: read as disk-booted, its address from DHCP or the platform (the declaration renders `$private_ipv4` for fleet's `public-ip`, which coreos-cloudinit fills in on cloud platforms)"
+        };
+        findings.push(note(&first.path, 0, format!("group `{}`", a.name), why));
     }
     // Windows: one for all, or one per domain.
     let windows: Vec<(Option<String>, Option<RebootWindow>)> =

@@ -100,11 +100,20 @@ impl Etcd {
     }
 }
 
-/// Reads `config` (the file `file`) as one machine. O(the config's entries and bytes).
-pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, findings: &mut Vec<Finding>) -> Config {
+/// Reads `config` (the file `file`, whose values are on the lines `lines` gives; its Ignition
+/// JSON `json`, the file itself or a Butane config's translation) as one machine. The entries
+/// at the pointers `skip` (part of them untranslated, and said so) are not carried.
+pub(super) fn read_ignition(
+    file: &SourceFile,
+    json: String,
+    config: ignition::Config,
+    lines: JsonLines,
+    skip: &[String],
+    findings: &mut Vec<Finding>,
+) -> Config {
     let path = file.path.as_str();
-    let lines = JsonLines::new(&file.text);
     let at = |pointer: &str| lines.line(pointer);
+    let skip: std::collections::HashSet<&str> = skip.iter().map(String::as_str).collect();
     let mut read_at: Vec<(&'static str, usize)> = Vec::new();
     for (pointer, why) in &config.unread {
         findings.push(lossy(path, at(pointer), pointer.as_str(), *why));
@@ -122,6 +131,9 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
     let mut keys = Vec::new();
     for (i, user) in config.users.iter().enumerate() {
         let pointer = format!("/passwd/users/{i}");
+        if skip.contains(pointer.as_str()) {
+            continue;
+        }
         if user.name == "core" {
             keys = user.ssh_authorized_keys.clone();
             read_at.push(("ssh_authorized_keys", at(&pointer)));
@@ -142,6 +154,9 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
     let mut host = Vec::new();
     for (i, f) in config.files.iter().enumerate() {
         let pointer = format!("/storage/files/{i}");
+        if skip.contains(pointer.as_str()) {
+            continue;
+        }
         let line = at(&pointer);
         let what = format!("file `{}` ({pointer})", f.path);
         let body = match &f.contents {
@@ -284,6 +299,9 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
     }
     for (i, unit) in config.units.iter().enumerate() {
         let pointer = format!("/systemd/units/{i}");
+        if skip.contains(pointer.as_str()) {
+            continue;
+        }
         let line = at(&pointer);
         let what = format!("unit `{}` ({pointer})", unit.name);
         match unit.name.as_str() {
@@ -447,7 +465,7 @@ pub(super) fn read_ignition(file: &SourceFile, config: ignition::Config, finding
         started_line: 0,
         unit_copies: Vec::new(),
         host,
-        read: Read::Ignition { text: file.text.clone(), lines: read_at },
+        read: Read::Ignition { json, at: lines, lines: read_at },
     }
 }
 

@@ -40,7 +40,7 @@ use std::fmt;
 
 use clusterdef_model::{Cluster, Violation};
 
-use crate::read::cloud_config;
+use crate::read::{butane, cloud_config};
 use assemble::build;
 use compare::compare_with_render;
 use machine::read_config;
@@ -194,15 +194,9 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
     let mut dnsmasq = Vec::new();
     // Reading YAML is most of an import's time, and each file is read on its own: on every core.
     let read = crate::parallel::map(files, |file| {
-        if is_ignition(&file.text) {
+        if is_ignition(&file.text) || butane::is_butane(&file.text) {
             let mut found = Vec::new();
-            let config = match crate::read::ignition::parse(&file.text) {
-                Ok(config) => Some(ignition_machine::read_ignition(file, config, &mut found)),
-                Err(e) => {
-                    found.push(lossy(&file.path, 1, "the file", format!("not an Ignition config Ignition reads: {e}")));
-                    None
-                }
-            };
+            let config = read_flatcar_machine(file, &mut found);
             return Some((config, found));
         }
         cloud_config::is_cloud_config(&file.text).then(|| {
@@ -343,6 +337,35 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
 /// violations of rules that cannot be allowed.
 pub fn accept_risks(cluster: &mut Cluster) -> Vec<Violation> {
     cluster.accept_risks(|v| format!("imported: {}", v.message))
+}
+
+/// A Flatcar machine's config, Ignition or Butane (translated as Butane translates it, each
+/// finding at its Butane line). `None`, and a finding, when it is neither.
+fn read_flatcar_machine(file: &SourceFile, found: &mut Vec<Finding>) -> Option<config::Config> {
+    let (json, lines, skip) = if is_ignition(&file.text) {
+        (file.text.clone(), crate::read::json_lines::JsonLines::new(&file.text), Vec::new())
+    } else {
+        match butane::translate(&file.text) {
+            Ok(t) => {
+                for (pointer, line, why) in &t.untranslated {
+                    found.push(lossy(&file.path, *line, pointer.as_str(), *why));
+                }
+                let skip = t.untranslated_entries();
+                (t.ignition, crate::read::json_lines::JsonLines::from_pointers(t.lines), skip)
+            }
+            Err(e) => {
+                found.push(lossy(&file.path, 1, "the file", format!("not a Butane config Butane translates: {e}")));
+                return None;
+            }
+        }
+    };
+    match crate::read::ignition::parse(&json) {
+        Ok(config) => Some(ignition_machine::read_ignition(file, json, config, lines, &skip, found)),
+        Err(e) => {
+            found.push(lossy(&file.path, 1, "the file", format!("not an Ignition config Ignition reads: {e}")));
+            None
+        }
+    }
 }
 
 /// Whether a file is meant as an Ignition config: a JSON object with an `ignition` section.

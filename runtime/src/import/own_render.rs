@@ -113,7 +113,7 @@ pub(super) fn import_render(
         } else {
             match artifacts.text(path) {
                 Some(rendered) if rendered == file.text => {}
-                Some(rendered) if path.ends_with(".ign") => compare_configs(path, &file.text, rendered, &mut found, false),
+                Some(rendered) if path.ends_with(".ign") => compare_configs(path, &file.text, &JsonLines::new(&file.text), rendered, &mut found, false),
                 Some(rendered) => found.push(lossy(
                     path,
                     first_differing_line(&file.text, rendered),

@@ -100,6 +100,16 @@ impl JsonLines {
         JsonLines { lines }
     }
 
+    /// An index of lines known otherwise (a translation's, each value with the line of what it
+    /// was translated from); the first line given for a pointer wins.
+    pub fn from_pointers(pairs: impl IntoIterator<Item = (String, usize)>) -> JsonLines {
+        let mut lines = HashMap::new();
+        for (pointer, line) in pairs {
+            lines.entry(pointer).or_insert(line);
+        }
+        JsonLines { lines }
+    }
+
     /// The line the value at `pointer` starts on, or that of its nearest recorded ancestor; 0
     /// when not even the root is known (an empty text).
     pub fn line(&self, pointer: &str) -> usize {

@@ -14,9 +14,13 @@
 //! - [`cloud_config`] (feature `import`): a cloud-config as coreos-cloudinit reads it.
 //! - [`ignition`] (feature `import`): an Ignition config (spec 3) as Ignition reads it, its
 //!   files' contents decoded, what it would fetch named.
+//! - [`butane`] (feature `import`): a Butane config (`variant: flatcar`) translated into the
+//!   Ignition config it stands for, each value with its Butane line.
 //! - [`json_lines`] (feature `import`): the line each value of a JSON text starts on, by JSON
 //!   pointer, for findings at `file:line`.
 
+#[cfg(feature = "import")]
+pub mod butane;
 #[cfg(feature = "import")]
 pub mod cloud_config;
 pub mod fleet;
