@@ -273,6 +273,9 @@ const REAL_STYLES: &[(&str, &[&str], i32)] = &[
     // Butane (`variant: flatcar`) by hand: inline contents, and contents from the author's
     // files (`local`, `contents_local`, `trees`), which the YAML does not hold.
     ("butane", &[], 1),
+    // Typhoon's matchbox data directory: two groups per machine by MAC (the install stage and
+    // `os: installed`), profiles, and the Ignition configs they name.
+    ("typhoon-matchbox", &[], 1),
 ];
 
 /// The findings as text lines (`file:line: severity: what: why`, or `file: …` for the whole

@@ -210,3 +210,22 @@ fn damaged_files_never_stop_the_importer_with_a_panic() {
         }
     }
 }
+
+/// A matchbox data directory clusterdef rendered, read alone (no record beside it): each
+/// machine's config is the one matchbox serves for its MAC once installed, the install stages
+/// are not machines, and the MACs, in machine order, and the boot server come back as declared.
+#[test]
+fn a_matchbox_data_directory_imports_with_each_machines_mac_and_its_boot_server() {
+    let cluster = clusterdef::synthetic::on_matchbox(clusterdef::synthetic::flatcar_cluster(12, 2), 0x52);
+    let artifacts = cluster.render().expect("renders");
+    let files: Vec<SourceFile> = sources(&artifacts).into_iter().filter(|f| f.path.starts_with("matchbox/")).collect();
+    let imported = import(&files, None).expect("imports");
+    let groups = |c: &Cluster| std::iter::once(c.members.clone()).chain(c.pools.iter().cloned()).collect::<Vec<_>>();
+    let macs = |c: &Cluster| groups(c).iter().map(|g| g.macs.to_vec()).collect::<Vec<_>>();
+    assert_eq!(macs(&imported.cluster), macs(&cluster), "{:#?}", imported.findings);
+    assert_eq!(imported.cluster.boot_server, cluster.boot_server);
+    assert_eq!(imported.cluster.boot_server_kind, cluster.boot_server_kind);
+    let installs = imported.findings.iter().filter(|f| f.why.contains("install stage")).count();
+    assert_eq!(installs, groups(&cluster).iter().map(|g| g.macs.len()).sum::<usize>(), "each machine's install stage");
+    assert_eq!(imported.fields_without_evidence(), Vec::<String>::new());
+}

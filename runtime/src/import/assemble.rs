@@ -161,6 +161,8 @@ pub(super) fn build(
     if flatcar {
         cluster.os = Os::Flatcar;
         ledger.read("os", &first_member.path, 1);
+        // No fleet metadata on Flatcar: nothing on a machine says its failure domain.
+        findings.push(note(&first_member.path, 0, "failure domains", "a Flatcar machine's config says no cabinet or zone (they place units at render time and are written nowhere on the machine), so none is declared: add `across` to the groups"));
     }
     ledger.read("etcd_release", &first_member.path, first_member.line_of("etcd"));
     ledger.read("channel", &first_member.path, first_member.line_of("coreos.update.group"));

@@ -60,6 +60,10 @@ pub(super) struct Config {
     pub(super) pxe: Option<String>,
     /// The MACs the boot network sends to this config.
     pub(super) inventory: Vec<String>,
+    /// The MAC matchbox serves this config for, and the group file that selects it.
+    pub(super) mac: Option<(String, String)>,
+    /// The disk matchbox's installer writes Flatcar to on this machine.
+    pub(super) install_disk: Option<String>,
     /// The template instances clusterdef's submit unit starts by name.
     pub(super) started: Vec<String>,
     /// The line of the submit unit that starts them.

@@ -167,6 +167,18 @@ pub(super) fn assemble(
         ledger.read(format!("{at}.inventory"), &first.path, 0);
     }
     group.ssh_keys = first.keys[common_keys.min(first.keys.len())..].iter().cloned().map(Into::into).collect();
+    // The MACs matchbox serves the machines' configs for, in machine order: all or none.
+    let macs: Vec<Option<&(String, String)>> = order.iter().map(|&i| a.configs[i].mac.as_ref()).collect();
+    if !shared && !macs.is_empty() && macs.iter().all(Option::is_some) {
+        group.macs = macs.iter().flatten().map(|(mac, _)| mac.clone().into()).collect();
+        ledger.read(format!("{at}.macs"), macs.iter().flatten().next().map_or("", |(_, f)| f.as_str()), 0);
+        if let Some(disk) = first.install_disk.as_deref().filter(|d| *d != "/dev/sda") {
+            group.install_disk = Some(disk.to_string().into());
+            ledger.read(format!("{at}.install_disk"), &first.path, 0);
+        }
+    } else if let Some(c) = a.configs.iter().find(|c| c.mac.is_some()) {
+        findings.push(lossy(&c.path, 0, format!("group `{}`", a.name), "matchbox serves some of its machines by MAC and not the others: the language knows a group's machines by MAC all or none, so none is declared"));
+    }
     if !listed.is_empty() {
         let mut listed = listed;
         listed.sort();

@@ -461,6 +461,8 @@ pub(super) fn read_ignition(
         peer_url,
         pxe: None,
         inventory: Vec::new(),
+        mac: None,
+        install_disk: None,
         started: Vec::new(),
         started_line: 0,
         unit_copies: Vec::new(),

@@ -428,6 +428,8 @@ pub(super) fn read_config(file: &SourceFile, read: CloudConfig, findings: &mut V
         peer_url,
         pxe: None,
         inventory: Vec::new(),
+        mac: None,
+        install_disk: None,
         started,
         started_line,
         unit_copies,
