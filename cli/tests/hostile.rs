@@ -259,6 +259,67 @@ fn a_swapped_declaration_record_is_refused_without_reading_it() {
     }
 }
 
+/// Flatcar's configs and matchbox's data built to hurt: a gzip bomb in a `data:` URL (80 MiB
+/// of zeros in 80 KB), merges nested twenty deep, JSON cut short, a Butane alias bomb, and
+/// matchbox groups and profiles whose ids climb out of the directory. Each is a finding on its
+/// file, in bounded time and memory; nothing outside the directory is read or printed.
+#[test]
+fn hostile_flatcar_configs_and_matchbox_data_are_findings_on_their_files() {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let s = Scratch::new("flatcar-hostile");
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..80 {
+        gz.write_all(&[0u8; 1 << 20]).expect("compress");
+    }
+    let bomb = gz.finish().expect("gzip");
+    s.file("bomb.ign", &format!("{{\"ignition\":{{\"version\":\"3.3.0\"}},\"storage\":{{\"files\":[{{\"path\":\"/x\",\"contents\":{{\"compression\":\"gzip\",\"source\":\"data:;base64,{}\"}}}}]}}}}", b64(&bomb)));
+    let mut nested = "{\"ignition\":{\"version\":\"3.3.0\"}}".to_string();
+    for _ in 0..20 {
+        nested = format!(
+            "{{\"ignition\":{{\"version\":\"3.3.0\",\"config\":{{\"merge\":[{{\"source\":\"data:;base64,{}\"}}]}}}}}}",
+            b64(nested.as_bytes())
+        );
+    }
+    s.file("deep.ign", &nested);
+    s.file("cut.json", "{\"ignition\":{\"version\":\"3.3.0\"},\"storage\":{\"files\":[");
+    let mut laughs = String::from("variant: flatcar\nversion: 1.0.0\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let j = i - 1;
+        laughs
+            .push_str(&format!("a{i}: &a{i} [*a{j}, *a{j}, *a{j}, *a{j}, *a{j}, *a{j}, *a{j}, *a{j}, *a{j}, *a{j}]\n"));
+    }
+    s.file("laughs.bu", &laughs);
+    std::fs::create_dir_all(s.0.join("groups")).expect("groups");
+    std::fs::create_dir_all(s.0.join("profiles")).expect("profiles");
+    s.file(
+        "groups/up.json",
+        "{\"id\":\"up\",\"profile\":\"../../../../etc/passwd\",\"selector\":{\"mac\":\"52:54:00:00:00:01\"}}",
+    );
+    s.file("groups/g.json", "{\"id\":\"g\",\"profile\":\"p\",\"selector\":{\"mac\":\"52:54:00:00:00:02\"}}");
+    s.file("profiles/p.json", "{\"id\":\"p\",\"ignition_id\":\"../../../../etc/shadow\"}");
+    let run = bounded(&s.0, &["import", ".", "--format", "json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    assert!(run.took < Duration::from_secs(10), "{:?}", run.took);
+    assert!(!run.stdout.contains("root:"), "nothing from /etc is read");
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON object");
+    let findings = report["findings"].as_array().cloned().unwrap_or_default();
+    for (file, says) in [
+        ("bomb.ign", "gunzips to more than"),
+        ("deep.ign", "nested deeper than"),
+        ("cut.json", "not an Ignition config"),
+        ("laughs.bu", "not a Butane config"),
+        ("groups/up.json", "no such profile"),
+        ("profiles/p.json", "is not here"),
+    ] {
+        assert!(
+            findings.iter().any(|f| f["file"] == file && f["why"].as_str().is_some_and(|w| w.contains(says))),
+            "{file}: {says}: {findings:#?}"
+        );
+    }
+}
+
 /// A PKI directory to renew, or to list the expiries of, with its CA key swapped for a symlink
 /// to a device, a FIFO or a file past the limit: the renewal is refused at once without reading
 /// it, and the expiry listing skips what is no regular file.
