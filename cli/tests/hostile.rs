@@ -274,7 +274,7 @@ fn hostile_flatcar_configs_and_matchbox_data_are_findings_on_their_files() {
         gz.write_all(&[0u8; 1 << 20]).expect("compress");
     }
     let bomb = gz.finish().expect("gzip");
-    s.file("bomb.ign", &format!("{{\"ignition\":{{\"version\":\"3.3.0\"}},\"storage\":{{\"files\":[{{\"path\":\"/x\",\"contents\":{{\"compression\":\"gzip\",\"source\":\"data:;base64,{}\"}}}}]}}}}", b64(&bomb)));
+    s.file("bomb.ign", format!("{{\"ignition\":{{\"version\":\"3.3.0\"}},\"storage\":{{\"files\":[{{\"path\":\"/x\",\"contents\":{{\"compression\":\"gzip\",\"source\":\"data:;base64,{}\"}}}}]}}}}", b64(&bomb)));
     let mut nested = "{\"ignition\":{\"version\":\"3.3.0\"}}".to_string();
     for _ in 0..20 {
         nested = format!(
