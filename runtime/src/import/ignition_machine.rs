@@ -327,6 +327,11 @@ pub(super) fn read_ignition(
                 }
             }
             GATEWAY_UNIT => etcd.gateway = true,
+            "kubelet.service" if unit.contents.as_deref().and_then(kubelet_version).is_some() => {
+                let version = unit.contents.as_deref().and_then(kubelet_version).unwrap_or_default();
+                findings.push(note(path, line, what.clone(), format!("a kubelet of Kubernetes {version}, run by the machine's own units (as Typhoon runs it): clusterdef runs Kubernetes itself, control plane and kubelets, when the declaration says `kubernetes: {{ version: \"{version}\" }}`; declared without it, this unit is the machine's host configuration like any other")));
+                host.extend(own_unit(unit, (line, &what), findings, path));
+            }
             "locksmithd.service" | "update-engine.service" if unit.mask == Some(true) => {
                 reboot = RebootStrategy::Off;
                 reboot_from_unit = Some(line);
@@ -337,41 +342,7 @@ pub(super) fn read_ignition(
                     "masked: no update ever reboots the machine, declared as `reboot: off`",
                 ));
             }
-            name => {
-                let body = unit.contents.as_deref().map(|b| UnitBody::Inline(text(b)));
-                let installs = unit.contents.as_deref().is_some_and(clusterdef_model::installs);
-                let enabled = unit.enabled == Some(true);
-                // Ignition leaves a unit it is not told to enable as the image has it: a new
-                // unit is not enabled, which the language says as `enable: false` when it installs.
-                let enable = match (enabled, installs) {
-                    (true, true) | (false, false) => None,
-                    (true, false) => Some(true),
-                    (false, true) => Some(false),
-                };
-                let mask = unit.mask == Some(true);
-                if body.is_some() || enabled || mask {
-                    let unit = HostUnit { name: text(name), body, enable, mask, command: None };
-                    host.push((line, HostItem::Unit(unit)));
-                }
-                for (dropin, contents) in &unit.dropins {
-                    match contents {
-                        Some(contents) => host.push((
-                            line,
-                            HostItem::DropIn(DropIn {
-                                unit: text(name),
-                                name: text(dropin),
-                                body: UnitBody::Inline(text(contents)),
-                            }),
-                        )),
-                        None => findings.push(lossy(
-                            path,
-                            line,
-                            format!("{what} drop-in `{dropin}`"),
-                            "no contents: Ignition writes nothing for it",
-                        )),
-                    }
-                }
-            }
+            _ => host.extend(own_unit(unit, (line, &what), findings, path)),
         }
     }
     // etcd's settings, as its variables say them.
@@ -469,6 +440,60 @@ pub(super) fn read_ignition(
         host,
         read: Read::Ignition { json, at: lines, lines: read_at },
     }
+}
+
+/// A unit of the machine's own, as host items: the unit (its body, `enabled`, `mask`) and its
+/// drop-ins, each at `line`.
+fn own_unit(
+    unit: &ignition::Unit,
+    (line, what): (usize, &str),
+    findings: &mut Vec<Finding>,
+    path: &str,
+) -> Vec<(usize, HostItem)> {
+    let name = unit.name.as_str();
+    let mut host = Vec::new();
+    let body = unit.contents.as_deref().map(|b| UnitBody::Inline(text(b)));
+    let installs = unit.contents.as_deref().is_some_and(clusterdef_model::installs);
+    let enabled = unit.enabled == Some(true);
+    // Ignition leaves a unit it is not told to enable as the image has it: a new
+    // unit is not enabled, which the language says as `enable: false` when it installs.
+    let enable = match (enabled, installs) {
+        (true, true) | (false, false) => None,
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+    };
+    let mask = unit.mask == Some(true);
+    if body.is_some() || enabled || mask {
+        let unit = HostUnit { name: text(name), body, enable, mask, command: None };
+        host.push((line, HostItem::Unit(unit)));
+    }
+    for (dropin, contents) in &unit.dropins {
+        match contents {
+            Some(contents) => host.push((
+                line,
+                HostItem::DropIn(DropIn {
+                    unit: text(name),
+                    name: text(dropin),
+                    body: UnitBody::Inline(text(contents)),
+                }),
+            )),
+            None => findings.push(lossy(
+                path,
+                line,
+                format!("{what} drop-in `{dropin}`"),
+                "no contents: Ignition writes nothing for it",
+            )),
+        }
+    }
+    host
+}
+
+/// The Kubernetes version of a kubelet a unit runs from an image (`…/kubelet:v1.36.1`).
+fn kubelet_version(body: &str) -> Option<String> {
+    let at = body.find("kubelet:v")? + "kubelet:".len();
+    let version: String =
+        body[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-').collect();
+    (version.len() > 1).then_some(version)
 }
 
 /// A file of `storage.files` as a host file: its mode (Ignition's default 0644), owner and
