@@ -163,6 +163,9 @@ pub(super) fn build(
         ledger.read("os", &first_member.path, 1);
         // No fleet metadata on Flatcar: nothing on a machine says its failure domain.
         findings.push(note(&first_member.path, 0, "failure domains", "a Flatcar machine's config says no cabinet or zone (they place units at render time and are written nowhere on the machine), so none is declared: add `across` to the groups"));
+        if first_member.channel.is_none() {
+            findings.push(note(&first_member.path, 0, "update channel", "no `GROUP` in `update.conf` and no installer that names one: the machine updates on the channel it was installed from, which its config does not say; declared `stable` (the language's default): say `channel:` if it is another"));
+        }
     }
     ledger.read("etcd_release", &first_member.path, first_member.line_of("etcd"));
     ledger.read("channel", &first_member.path, first_member.line_of("coreos.update.group"));

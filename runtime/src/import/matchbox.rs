@@ -29,6 +29,8 @@ pub(super) struct Served {
     pub(super) read: HashSet<String>,
     /// The disk each MAC's installer writes Flatcar to.
     pub(super) disks: HashMap<String, String>,
+    /// The channel each MAC's installer installs from (`flatcar-install -C`), and its file.
+    pub(super) channels: HashMap<String, (String, String)>,
     /// The boot server the installers fetch the machines' configs from, and the file that says so.
     pub(super) boot_server: Option<(String, String)>,
     /// The data directories (`groups/`' parents) found.
@@ -55,16 +57,24 @@ fn normal_mac(mac: &str) -> bool {
         && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
 }
 
-/// The disk `flatcar-install -d DISK` writes to, and the `scheme://host:port` of the URL the
-/// installer fetches the machine's config from, in an install stage's files.
-fn installer(config: &ignition::Config) -> Option<(Option<String>, Option<String>)> {
+/// What an install stage's installer says: the disk (`flatcar-install -d`), the channel
+/// (`-C`), and the `scheme://host:port` of the URL it fetches the machine's config from.
+struct Installer {
+    disk: Option<String>,
+    channel: Option<String>,
+    server: Option<String>,
+}
+
+/// An install stage's installer, read from its files.
+fn installer(config: &ignition::Config) -> Option<Installer> {
     let texts = config.files.iter().filter_map(|f| match &f.contents {
         Some(Contents::Data(bytes)) => std::str::from_utf8(bytes).ok(),
         _ => None,
     });
     let script = texts.into_iter().find(|t| t.contains("flatcar-install"))?;
     let words: Vec<&str> = script.split_whitespace().collect();
-    let disk = words.windows(2).find(|w| w[0] == "-d").map(|w| w[1].trim_matches(['"', '\'']).to_string());
+    let flag = |name: &str| words.windows(2).find(|w| w[0] == name).map(|w| w[1].trim_matches(['"', '\'']).to_string());
+    let (disk, channel) = (flag("-d"), flag("-C"));
     let server = words.iter().find_map(|w| {
         let w = w.trim_matches(['"', '\'']);
         let rest =
@@ -72,7 +82,7 @@ fn installer(config: &ignition::Config) -> Option<(Option<String>, Option<String
         let host = rest.1.split(['/', '?']).next()?;
         w.contains("/ignition").then(|| format!("{}://{host}", rest.0))
     });
-    Some((disk, server))
+    Some(Installer { disk, channel, server })
 }
 
 /// Reads the matchbox groups and profiles among `files`. O(files).
@@ -163,10 +173,13 @@ pub(super) fn read(files: &[SourceFile], findings: &mut Vec<Finding>) -> Served 
         for (config, group) in configs {
             let read = by_path.get(config.as_str()).and_then(|f| ignition::parse(&f.text).ok());
             match read.as_ref().and_then(installer) {
-                Some((disk, server)) => {
+                Some(Installer { disk, channel, server }) => {
                     served.install_stages.insert(config.clone());
                     if let Some(disk) = disk {
                         served.disks.insert(mac.clone(), disk);
+                    }
+                    if let Some(channel) = channel {
+                        served.channels.insert(mac.clone(), (channel, config.clone()));
                     }
                     if served.boot_server.is_none() {
                         served.boot_server = server.map(|s| (s, config.clone()));

@@ -339,6 +339,21 @@ pub fn import_with(files: &[SourceFile], options: &Options<'_>) -> Result<Import
     for config in &mut configs {
         if let Some((mac, group)) = served.machines.get(&config.path) {
             config.install_disk = served.disks.get(mac).cloned();
+            // Without a `GROUP` of its own, a machine updates on the channel it was installed from.
+            if let (None, Some((channel, install))) = (config.channel, served.channels.get(mac)) {
+                config.channel = clusterdef_model::Channel::from_name(channel);
+                let why = match config.channel {
+                    Some(_) => format!(
+                        "installs {} from channel `{channel}`, and its config sets no `GROUP`: the machine updates on that channel, declared so",
+                        config.path
+                    ),
+                    None => {
+                        format!("installs {} from channel `{channel}`, which the language does not name", config.path)
+                    }
+                };
+                let severity = if config.channel.is_some() { note } else { lossy };
+                findings.push(severity(install, 0, "flatcar-install -C", why));
+            }
             config.mac = Some((mac.clone(), group.clone()));
         }
     }
