@@ -7,7 +7,9 @@
 //!
 //! Each value of the translation keeps the line of the YAML node it comes from, by JSON
 //! pointer, so what is said about the Ignition config is said at the Butane file's line.
-//! Hostile input: the YAML reader's limits (nodes, alias expansion); one pass over the tree.
+//! Hostile input: the YAML reader's limits (nodes, alias expansion, nesting); one pass over
+//! the tree; keys longer than [`MAX_KEY`] are not translated, so a value's pointer is short
+//! whatever the file holds.
 
 use serde_json::{Map, Value};
 
@@ -48,6 +50,9 @@ impl Translated {
 pub fn is_butane(text: &str) -> bool {
     text.lines().any(|l| l.starts_with("variant:"))
 }
+
+/// The longest key translated (Butane's are a few words).
+const MAX_KEY: usize = 64;
 
 /// Keys whose values are booleans in Ignition's schema.
 const BOOLEANS: &[&str] = &["enabled", "mask", "overwrite", "hard", "wipeTable", "wipeFilesystem", "shouldExist"];
@@ -157,6 +162,16 @@ fn convert(node: &Node, pointer: &str, out: &mut Translated) -> Value {
             let mut map = Map::new();
             for (k, v) in entries {
                 let Some(name) = k.text() else { continue };
+                if name.len() > MAX_KEY {
+                    // No key of Butane's schema is that long; its pointer, repeated under every
+                    // value below it, would cost the square of the file.
+                    out.untranslated.push((
+                        pointer.to_string(),
+                        k.line,
+                        "a key longer than any Butane knows: not translated",
+                    ));
+                    continue;
+                }
                 let at = format!("{pointer}/{}", camel_case(name));
                 match name {
                     "inline" => {
