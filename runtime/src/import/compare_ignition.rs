@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use crate::read::ignition::{self, Config, Contents, File, Reference, Unit};
+use crate::read::ignition::{self, Contents, File, Merged, Reference, Unit};
 use crate::read::json_lines::JsonLines;
 
 use super::ignition_machine::{UPDATE_CONF, unit_environment};
@@ -49,41 +49,50 @@ pub(super) fn compare_configs(
             ),
         ));
     }
+    // Both sides as the machine gets them: merged configs applied, each entry at the pointer
+    // where the file says it.
     if !reported_unread {
         for (pointer, why) in &was.unread {
             findings.push(lossy(path, at(pointer), pointer.as_str(), format!("{why}; the declaration renders none")));
         }
-        for (i, reference) in was.merge.iter().enumerate() {
-            let pointer = format!("/ignition/config/merge/{i}");
-            findings.push(lossy(path, at(&pointer), &pointer, referenced(reference)));
-        }
-        if let Some(reference) = &was.replace {
-            findings.push(lossy(
-                path,
-                at("/ignition/config/replace"),
-                "/ignition/config/replace",
-                referenced(reference),
-            ));
+    }
+    let (was, now) = (ignition::merged(&was), ignition::merged(&now));
+    if !reported_unread {
+        for (pointer, url) in &was.remote {
+            findings.push(lossy(path, at(pointer), pointer.as_str(), referenced(&Reference::Remote(url.clone()))));
         }
     }
-    let users = |c: &Config| c.users.iter().map(|u| (u.name.clone(), u.ssh_authorized_keys.clone())).collect();
+    let users = |m: &Merged| -> Vec<Entry<Vec<String>>> {
+        m.users.iter().map(|l| (l.entry.name.clone(), l.pointer.clone(), l.entry.ssh_authorized_keys.clone())).collect()
+    };
     let keys = |_: &Vec<String>, _: &Vec<String>| vec![(Severity::Lossy, "its SSH keys".to_string())];
-    entries(path, &at, findings, "/passwd/users", "user", users(&was), users(&now), keys);
-    let files = |c: &Config| c.files.iter().map(|f| (f.path.clone(), f.clone())).collect();
-    entries(path, &at, findings, "/storage/files", "file", files(&was), files(&now), file_differences);
+    entries(path, &at, findings, "user", users(&was), users(&now), keys);
+    let files = |m: &Merged| -> Vec<Entry<File>> {
+        m.files.iter().map(|l| (l.entry.path.clone(), l.pointer.clone(), l.entry.clone())).collect()
+    };
+    entries(path, &at, findings, "file", files(&was), files(&now), file_differences);
     // The reader of a machine's config says each of its directories and links lossy already:
     // only what the render adds is said here.
-    let own = |c: &Config| if reported_unread { Config::default() } else { c.clone() };
-    let directories = |c: &Config| c.directories.iter().map(|(p, m)| (p.clone(), *m)).collect();
+    let own = |m: &Merged| if reported_unread { Merged::default() } else { m.clone() };
+    let directories = |m: &Merged| -> Vec<Entry<Option<u32>>> {
+        m.directories.iter().map(|l| (l.entry.0.clone(), l.pointer.clone(), l.entry.1)).collect()
+    };
     let mode = |_: &Option<u32>, _: &Option<u32>| vec![(Severity::Lossy, "its mode".to_string())];
-    entries(path, &at, findings, "/storage/directories", "directory", directories(&own(&was)), directories(&now), mode);
-    let links = |c: &Config| c.links.iter().map(|(p, t, hard)| (p.clone(), (t.clone(), *hard))).collect();
+    entries(path, &at, findings, "directory", directories(&own(&was)), directories(&now), mode);
+    let links = |m: &Merged| -> Vec<Entry<(String, bool)>> {
+        m.links.iter().map(|l| (l.entry.0.clone(), l.pointer.clone(), (l.entry.1.clone(), l.entry.2))).collect()
+    };
     let target = |_: &(String, bool), _: &(String, bool)| vec![(Severity::Lossy, "its target".to_string())];
-    entries(path, &at, findings, "/storage/links", "link", links(&own(&was)), links(&now), target);
-    let units = |c: &Config| c.units.iter().map(|u| (u.name.clone(), u.clone())).collect();
+    entries(path, &at, findings, "link", links(&own(&was)), links(&now), target);
+    let units = |m: &Merged| -> Vec<Entry<Unit>> {
+        m.units.iter().map(|l| (l.entry.name.clone(), l.pointer.clone(), l.entry.clone())).collect()
+    };
     let unit_differences = |was: &Unit, now: &Unit| unit_differences(was, now, reported_unread);
-    entries(path, &at, findings, "/systemd/units", "unit", units(&was), units(&now), unit_differences);
+    entries(path, &at, findings, "unit", units(&was), units(&now), unit_differences);
 }
+
+/// An entry of a list: its name, the pointer where the file says it, and what it holds.
+type Entry<T> = (String, String, T);
 
 /// Why a config another config refers to is not carried.
 pub(super) fn referenced(reference: &Reference) -> String {
@@ -100,39 +109,39 @@ pub(super) fn referenced(reference: &Reference) -> String {
 /// One list of a config (users, files, units…), each entry by its name: an entry of the file
 /// that the render lacks or renders otherwise is lossy at its line (`differences` names what
 /// differs); one the render adds is a note. O(entries).
-#[allow(clippy::too_many_arguments)]
 fn entries<T: PartialEq>(
     path: &str,
     at: &dyn Fn(&str) -> usize,
     findings: &mut Vec<Finding>,
-    list: &str,
     kind: &str,
-    was: Vec<(String, T)>,
-    now: Vec<(String, T)>,
+    was: Vec<Entry<T>>,
+    now: Vec<Entry<T>>,
     differences: impl Fn(&T, &T) -> Vec<(Severity, String)>,
 ) {
-    let rendered: HashMap<&str, &T> = now.iter().map(|(name, entry)| (name.as_str(), entry)).collect();
-    let mut seen: HashMap<&str, ()> = HashMap::new();
-    for (i, (name, entry)) in was.iter().enumerate() {
-        seen.insert(name.as_str(), ());
+    let rendered: HashMap<&str, &T> = now.iter().map(|(name, _, entry)| (name.as_str(), entry)).collect();
+    let seen: std::collections::HashSet<&str> = was.iter().map(|(name, _, _)| name.as_str()).collect();
+    for (name, pointer, entry) in &was {
         // The pointer names the entry where the text is on one line, as configs usually are.
-        let pointer = format!("{list}/{i}");
         let what = format!("{kind} `{name}` ({pointer})");
         match rendered.get(name.as_str()) {
-            None => findings.push(lossy(path, at(&pointer), what, "the declaration does not render it")),
+            None => findings.push(lossy(path, at(pointer), what, "the declaration does not render it")),
             Some(new) if *new == entry => {}
             Some(new) => {
+                // Equal in what the machine gets (a default written out), no difference.
                 let differing = differences(entry, new);
+                if differing.is_empty() {
+                    continue;
+                }
                 let severity =
                     if differing.iter().all(|(s, _)| *s == Severity::Note) { Severity::Note } else { Severity::Lossy };
                 let said: Vec<String> = differing.into_iter().map(|(_, why)| why).collect();
                 let why = format!("the declaration renders it otherwise: {}", said.join("; "));
-                let finding = Finding { file: path.to_string(), line: at(&pointer), severity, what, why };
+                let finding = Finding { file: path.to_string(), line: at(pointer), severity, what, why };
                 findings.push(finding);
             }
         }
     }
-    for (name, _) in now.iter().filter(|(name, _)| !seen.contains_key(name.as_str())) {
+    for (name, _, _) in now.iter().filter(|(name, _, _)| !seen.contains(name.as_str())) {
         findings.push(note(path, 0, format!("{kind} `{name}`"), "the declaration adds it"));
     }
 }
@@ -159,7 +168,8 @@ fn file_differences(was: &File, now: &File) -> Vec<(Severity, String)> {
     }
     for (what, differs) in [
         ("`append`", was.append != now.append),
-        ("its mode", was.mode != now.mode),
+        // Ignition writes a file without a mode 0644.
+        ("its mode", was.mode.unwrap_or(0o644) != now.mode.unwrap_or(0o644)),
         ("its user", was.user != now.user),
         ("its group", was.group != now.group),
     ] {

@@ -118,29 +118,34 @@ pub(super) fn read_ignition(
     for (pointer, why) in &config.unread {
         findings.push(lossy(path, at(pointer), pointer.as_str(), *why));
     }
-    for (pointer, reference) in config
-        .merge
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (format!("/ignition/config/merge/{i}"), r))
-        .chain(config.replace.iter().map(|r| ("/ignition/config/replace".to_string(), r)))
-    {
-        let why = referenced(reference);
-        findings.push(lossy(path, at(&pointer), pointer.as_str(), why));
+    // What the machine gets: the config with the configs it merges applied, each entry at the
+    // pointer where the file says it (a merged config's entries at its reference).
+    let merged = ignition::merged(&config);
+    for (pointer, url) in &merged.remote {
+        let why = referenced(&ignition::Reference::Remote(url.clone()));
+        findings.push(lossy(path, at(pointer), pointer.as_str(), why));
+    }
+    for (i, reference) in config.merge.iter().enumerate() {
+        if let ignition::Reference::Inline(_) = reference {
+            let pointer = format!("/ignition/config/merge/{i}");
+            findings.push(note(path, at(&pointer), pointer.as_str(), "a config in a `data:` URL, merged as Ignition merges it (its values winning); each entry it brings is read at this line"));
+        }
+    }
+    if let Some(ignition::Reference::Inline(_)) = &config.replace {
+        findings.push(note(path, at("/ignition/config/replace"), "/ignition/config/replace", "a config in a `data:` URL that replaces this one, as Ignition replaces it: what it holds is read, at this line"));
     }
     let mut keys = Vec::new();
-    for (i, user) in config.users.iter().enumerate() {
-        let pointer = format!("/passwd/users/{i}");
+    for ignition::Located { pointer, entry: user } in &merged.users {
         if skip.contains(pointer.as_str()) {
             continue;
         }
         if user.name == "core" {
             keys = user.ssh_authorized_keys.clone();
-            read_at.push(("ssh_authorized_keys", at(&pointer)));
+            read_at.push(("ssh_authorized_keys", at(pointer)));
         } else {
             findings.push(lossy(
                 path,
-                at(&pointer),
+                at(pointer),
                 format!("user `{}` ({pointer})", user.name),
                 "the language declares the SSH keys of `core` only",
             ));
@@ -152,12 +157,11 @@ pub(super) fn read_ignition(
     let mut locksmith_tls: [Option<String>; 3] = [None, None, None];
     let mut etcd = Etcd::default();
     let mut host = Vec::new();
-    for (i, f) in config.files.iter().enumerate() {
-        let pointer = format!("/storage/files/{i}");
+    for ignition::Located { pointer, entry: f } in &merged.files {
         if skip.contains(pointer.as_str()) {
             continue;
         }
-        let line = at(&pointer);
+        let line = at(pointer);
         let what = format!("file `{}` ({pointer})", f.path);
         let body = match &f.contents {
             None => Some(String::new()),
@@ -279,30 +283,27 @@ pub(super) fn read_ignition(
             _ => host.push((line, HostItem::File(host_file(f, body)))),
         }
     }
-    for (i, (dir, _)) in config.directories.iter().enumerate() {
-        let pointer = format!("/storage/directories/{i}");
+    for ignition::Located { pointer, entry: (dir, _) } in &merged.directories {
         findings.push(lossy(
             path,
-            at(&pointer),
+            at(pointer),
             format!("directory `{dir}` ({pointer})"),
             "the language declares files, units and drop-ins; a file's directories are made for it",
         ));
     }
-    for (i, (link_path, _, _)) in config.links.iter().enumerate() {
-        let pointer = format!("/storage/links/{i}");
+    for ignition::Located { pointer, entry: (link_path, _, _) } in &merged.links {
         findings.push(lossy(
             path,
-            at(&pointer),
+            at(pointer),
             format!("link `{link_path}` ({pointer})"),
             "the language declares no links",
         ));
     }
-    for (i, unit) in config.units.iter().enumerate() {
-        let pointer = format!("/systemd/units/{i}");
+    for ignition::Located { pointer, entry: unit } in &merged.units {
         if skip.contains(pointer.as_str()) {
             continue;
         }
-        let line = at(&pointer);
+        let line = at(pointer);
         let what = format!("unit `{}` ({pointer})", unit.name);
         match unit.name.as_str() {
             "etcd-member.service" => {

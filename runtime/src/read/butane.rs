@@ -52,7 +52,7 @@ pub fn is_butane(text: &str) -> bool {
 }
 
 /// The longest key translated (Butane's are a few words).
-const MAX_KEY: usize = 64;
+pub const MAX_KEY: usize = 64;
 
 /// Keys whose values are booleans in Ignition's schema.
 const BOOLEANS: &[&str] = &["enabled", "mask", "overwrite", "hard", "wipeTable", "wipeFilesystem", "shouldExist"];

@@ -464,5 +464,9 @@ fn gunzip(bytes: &[u8], budget: &mut usize) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+mod merge;
+
+pub use merge::{Located, Merged, merged};
+
 #[cfg(test)]
 mod tests;
