@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
-use crate::read::ignition::{self, Contents, File, Merged, Reference, Unit};
+use crate::read::ignition::{self, Contents, File, Merged, Unit};
 use crate::read::json_lines::JsonLines;
 
-use super::ignition_machine::{UPDATE_CONF, unit_environment};
+use super::ignition_machine::{UPDATE_CONF, env_lines, unit_environment};
 use super::{Finding, Severity, lossy, note};
 
 /// Compares `source` (the file at `path`) with `rendered`, the declaration's config for the
@@ -59,7 +59,7 @@ pub(super) fn compare_configs(
     let (was, now) = (ignition::merged(&was), ignition::merged(&now));
     if !reported_unread {
         for (pointer, url) in &was.remote {
-            findings.push(lossy(path, at(pointer), pointer.as_str(), referenced(&Reference::Remote(url.clone()))));
+            findings.push(lossy(path, at(pointer), pointer.as_str(), remote_reference(url)));
         }
     }
     let users = |m: &Merged| -> Vec<Entry<Vec<String>>> {
@@ -94,16 +94,11 @@ pub(super) fn compare_configs(
 /// An entry of a list: its name, the pointer where the file says it, and what it holds.
 type Entry<T> = (String, String, T);
 
-/// Why a config another config refers to is not carried.
-pub(super) fn referenced(reference: &Reference) -> String {
-    match reference {
-        Reference::Remote(url) => {
-            format!("a config fetched from {url} at boot: what it holds cannot be read offline, and the declaration renders no such reference")
-        }
-        Reference::Inline(_) => {
-            "another config merged in from a `data:` URL: the declaration renders one config per machine, without merges".to_string()
-        }
-    }
+/// Why a config fetched from `url` at boot is not carried.
+pub(super) fn remote_reference(url: &str) -> String {
+    format!(
+        "a config fetched from {url} at boot: what it holds cannot be read offline, and the declaration renders no such reference"
+    )
 }
 
 /// One list of a config (users, files, units…), each entry by its name: an entry of the file
@@ -197,32 +192,31 @@ fn ends(was: &str, now: &str) -> String {
 
 /// Where two texts first differ, by line.
 fn text_difference(was: &str, now: &str) -> String {
-    let mut now_lines = now.lines();
-    for (i, line) in was.lines().enumerate() {
-        match now_lines.next() {
-            Some(again) if again == line => {}
-            Some(again) => return format!("from its line {}: here `{line}`, rendered `{again}`", i + 1),
-            None => return format!("from its line {}: here `{line}`, rendered nothing", i + 1),
+    let n = first_differing_line(was, now);
+    match (was.lines().nth(n - 1), now.lines().nth(n - 1)) {
+        (Some(line), Some(again)) => format!("from its line {n}: here `{line}`, rendered `{again}`"),
+        (Some(line), None) => format!("from its line {n}: here `{line}`, rendered nothing"),
+        (None, Some(more)) => format!("the render goes on after its last line with `{more}`"),
+        (None, None) => "its contents (line ends)".to_string(),
+    }
+}
+
+/// The 1-based line on which `a` and `b` first differ. O(bytes).
+pub(super) fn first_differing_line(a: &str, b: &str) -> usize {
+    let mut lines_b = b.lines();
+    for (i, line) in a.lines().enumerate() {
+        if lines_b.next() != Some(line) {
+            return i + 1;
         }
     }
-    match now_lines.next() {
-        Some(more) => format!("the render goes on after its last line with `{more}`"),
-        None => "its contents (line ends)".to_string(),
-    }
+    a.lines().count() + 1
 }
 
 /// `KEY=VALUE` settings (`update.conf`, etcd's variables) setting by setting: one the file sets
 /// that the render sets otherwise or not at all is lossy; one the render adds is a note.
 /// O(settings), with a hash of the render's.
 fn settings_differences(was: &str, now: &str) -> Vec<(Severity, String)> {
-    let pairs = |text: &str| -> Vec<(String, String)> {
-        text.lines()
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
-            .collect()
-    };
-    assignments_differences(&pairs(was), &pairs(now))
+    assignments_differences(&env_lines(was), &env_lines(now))
 }
 
 fn assignments_differences(was: &[(String, String)], now: &[(String, String)]) -> Vec<(Severity, String)> {

@@ -20,7 +20,7 @@ use crate::read::fleet;
 use crate::read::ignition::{self, Contents};
 use crate::read::json_lines::JsonLines;
 
-use super::compare_ignition::referenced;
+use super::compare_ignition::remote_reference;
 use super::config::{Config, MemberSection, Read, ReadAt, read_link, url_host};
 use super::host::HostItem;
 use super::machine::{not_a_channel, not_a_strategy};
@@ -41,16 +41,15 @@ fn text(s: &str) -> Cow<'static, str> {
 }
 
 /// `KEY=VALUE` lines as an environment file (and `update.conf`) holds them: comments and blank
-/// lines skipped, one pair of surrounding quotes removed. Each with its line in the file.
-fn env_lines(body: &str) -> Vec<(String, String, usize)> {
+/// lines skipped, one pair of surrounding quotes removed.
+pub(super) fn env_lines(body: &str) -> Vec<(String, String)> {
     body.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .filter_map(|(i, l)| {
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
             let (k, v) = l.split_once('=')?;
             let v = v.trim();
             let v = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v);
-            Some((k.trim().to_string(), v.to_string(), i))
+            Some((k.trim().to_string(), v.to_string()))
         })
         .collect()
 }
@@ -122,7 +121,7 @@ pub(super) fn read_ignition(
     // pointer where the file says it (a merged config's entries at its reference).
     let merged = ignition::merged(&config);
     for (pointer, url) in &merged.remote {
-        let why = referenced(&ignition::Reference::Remote(url.clone()));
+        let why = remote_reference(url);
         findings.push(lossy(path, at(pointer), pointer.as_str(), why));
     }
     for (i, reference) in config.merge.iter().enumerate() {
@@ -204,7 +203,7 @@ pub(super) fn read_ignition(
             }
             p if UPDATE_CONF.contains(&p) => {
                 let (mut start, mut length) = (None, None);
-                for (key, value, _) in env_lines(&body) {
+                for (key, value) in env_lines(&body) {
                     match key.as_str() {
                         "GROUP" => {
                             read_at.push(("coreos.update.group", line));
@@ -277,7 +276,7 @@ pub(super) fn read_ignition(
                 }
             }
             ETCD_ENV_FILE => {
-                etcd.vars.extend(env_lines(&body).into_iter().map(|(k, v, _)| (k, v)));
+                etcd.vars.extend(env_lines(&body));
                 etcd.line = line;
             }
             _ => host.push((line, HostItem::File(host_file(f, body)))),
@@ -531,8 +530,8 @@ mod tests {
             ]
         );
         let env = "# etcd\nETCD_NAME=controller-0\n\nGROUP=\"stable\"\n";
-        let read: Vec<(String, String, usize)> = env_lines(env);
-        assert_eq!(read, [("ETCD_NAME".into(), "controller-0".into(), 1), ("GROUP".into(), "stable".into(), 3)]);
+        let read: Vec<(String, String)> = env_lines(env);
+        assert_eq!(read, [("ETCD_NAME".into(), "controller-0".into()), ("GROUP".into(), "stable".into())]);
         let unit =
             "[Service]\nExecStart=/usr/bin/docker run -v /etc/ssl/etcd:/etc/ssl/certs:ro quay.io/coreos/etcd:v3.5.13\n";
         assert_eq!(mounted_tls_dir(unit).as_deref(), Some("/etc/ssl/etcd"));

@@ -17,7 +17,7 @@ use crate::output::record::Record;
 use crate::read::json_lines::JsonLines;
 use crate::render::{Render, RenderOptions};
 
-use super::compare_ignition::compare_configs;
+use super::compare_ignition::{compare_configs, first_differing_line};
 use super::evidence::Ledger;
 use super::{Counterpart, Finding, ImportError, Imported, SourceFile, accept_risks, lossy, note};
 
@@ -120,7 +120,7 @@ pub(super) fn import_render(
                     "the file",
                     "differs from what the declaration renders here, from this line",
                 )),
-                None if ignition_like(&file.text) => found.push(lossy(
+                None if super::is_ignition(&file.text) => found.push(lossy(
                     path,
                     0,
                     "the file",
@@ -173,21 +173,6 @@ fn pointer_of(field: &str) -> String {
         }
     }
     pointer
-}
-
-/// The 1-based line on which `a` and `b` first differ. O(bytes).
-fn first_differing_line(a: &str, b: &str) -> usize {
-    let mut lines_b = b.lines();
-    for (i, line) in a.lines().enumerate() {
-        if lines_b.next() != Some(line) {
-            return i + 1;
-        }
-    }
-    a.lines().count() + 1
-}
-
-fn ignition_like(text: &str) -> bool {
-    text.trim_start().starts_with('{') && text.contains("\"ignition\"")
 }
 
 #[cfg(test)]
