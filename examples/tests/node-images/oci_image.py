@@ -12,7 +12,8 @@ the index's `io.containerd.image.name` annotation.
 every shared library the dynamically linked files need (as `ldd` names them), and the
 `xtables` modules when an iptables binary is among them, so a binary taken from the machine
 runs in the image as it does there. Files are root-owned, directories 0755, times 0, so the
-same inputs make the same archive byte for byte.
+same inputs make the same archive byte for byte. Prints the layer's size unpacked, in bytes (what
+the image costs a node once containerd has unpacked it and dropped the archive's layer).
 """
 
 import argparse
@@ -168,6 +169,7 @@ def main():
             info.mode = 0o644
             tar.addfile(info, io.BytesIO(data))
     os.replace(a.out + ".partial", a.out)
+    print(len(layer_bytes))
 
 
 if __name__ == "__main__":

@@ -71,32 +71,38 @@ pub fn raise_host_inotify_limits() {
 
 /// Fails, saying why, unless the disk under the test's temporary directory has room for
 /// `machines` nodes of which `members` import the control plane's images too: each node's
-/// containerd keeps the archives it imports (compressed) and their unpacked files (about three
-/// times as large), and its root's changes (`ROOT_CHANGES`). A full disk would otherwise show
-/// only as pods that never start.
-pub fn assert_room_for(machines: usize, members: usize, images: &Path) {
+/// containerd unpacks every image it imports (`made`'s unpacked sizes; the archive's layer is
+/// dropped once unpacked, `--discard-unpacked-layers`) and its root keeps its changes (the
+/// journal, etcd's data, the pods' logs: `ROOT_CHANGES`). A full disk would otherwise show only
+/// as pods that never start.
+pub fn assert_room_for(machines: usize, members: usize, made: &super::images::Made) {
     const ROOT_CHANGES: u64 = 256 << 20;
-    let size = |sub: &str| -> u64 {
-        std::fs::read_dir(images.join(sub))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.metadata().ok())
-            .map(|m| m.len())
-            .sum()
-    };
-    let (all, control_plane) = (size("all"), size("members"));
-    let need = machines as u64 * (4 * all + ROOT_CHANGES) + members as u64 * 4 * control_plane;
+    let need = machines as u64 * (made.unpacked_all + ROOT_CHANGES) + members as u64 * made.unpacked_members;
     let out = Command::new("df").args(["--output=avail", "-B1"]).arg(std::env::temp_dir()).output().expect("run df");
     let free: u64 =
         String::from_utf8_lossy(&out.stdout).lines().nth(1).and_then(|l| l.trim().parse().ok()).unwrap_or(0);
+    eprintln!(
+        "{machines} nodes need about {} MiB under the temporary directory; {} MiB are free",
+        need >> 20,
+        free >> 20
+    );
     assert!(
         free >= need,
-        "{machines} nodes need about {} MiB free under {} (their images kept and unpacked, their roots' changes); {} MiB are",
+        "{machines} nodes need about {} MiB free under {} (their images unpacked, their roots' changes); {} MiB are",
         need >> 20,
         std::env::temp_dir().display(),
         free >> 20
     );
+}
+
+/// Fails with the import's journal unless `machine` (booted) imported the bed's images: a node
+/// without them would show only as pods that never start.
+pub fn assert_images_imported(machine: &Machine) {
+    let (active, _) = machine.sh("systemctl is-active --quiet clusterdef-test-images.service");
+    if !active {
+        let (_, said) = machine.sh("journalctl --no-pager -n 20 -u clusterdef-test-images.service");
+        panic!("{}: the bed's images were not imported:\n{said}", machine.hostname);
+    }
 }
 
 /// Where the bed binds the built software inside every node.

@@ -112,6 +112,7 @@ pub fn run_change(
                 let machine = booted.machines.get_mut(hostname).expect("an added worker");
                 machine.boot();
                 machine.wait_booted(Duration::from_secs(600));
+                super::bed::assert_images_imported(machine);
             }
         }
         let said = operator_shell(api, at, &scratch, &step.commands.join("\n"))

@@ -200,17 +200,28 @@ pub fn members_only(name: &str) -> bool {
     ["kube-apiserver:", "kube-controller-manager:", "kube-scheduler:"].iter().any(|c| name.contains(c))
 }
 
+/// The images made: their names, and what they cost a node unpacked.
+pub struct Made {
+    /// The images' names.
+    pub names: Vec<String>,
+    /// Bytes every node unpacks (`all/`).
+    pub unpacked_all: u64,
+    /// Bytes a member unpacks besides (`members/`, the control plane's).
+    pub unpacked_members: u64,
+}
+
 /// Makes every image `names` holds under `dir/members` (the control plane's) and `dir/all`;
-/// the names made, or why one cannot be.
-pub fn make(cluster: &Cluster, names: &BTreeSet<String>, software: &Software, dir: &Path) -> Vec<String> {
+/// the images made, or why one cannot be.
+pub fn make(cluster: &Cluster, names: &BTreeSet<String>, software: &Software, dir: &Path) -> Made {
     let recipes = recipes(cluster, names, software).unwrap_or_else(|why| panic!("an image the render names: {why}"));
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/node-images/oci_image.py");
     for sub in ["members", "all"] {
         std::fs::create_dir_all(dir.join(sub)).expect("the images' directory");
     }
-    let mut made = Vec::new();
+    let mut made = Made { names: Vec::new(), unpacked_all: 0, unpacked_members: 0 };
     for recipe in recipes {
-        let sub = if members_only(&recipe.name) { "members" } else { "all" };
+        let members = members_only(&recipe.name);
+        let sub = if members { "members" } else { "all" };
         let file: String = recipe.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
         let out = dir.join(sub).join(format!("{file}.tar"));
         let run = Command::new("python3")
@@ -221,7 +232,12 @@ pub fn make(cluster: &Cluster, names: &BTreeSet<String>, software: &Software, di
             .output()
             .expect("run oci_image.py");
         assert!(run.status.success(), "making {}: {}", recipe.name, String::from_utf8_lossy(&run.stderr));
-        made.push(recipe.name);
+        let unpacked: u64 = String::from_utf8_lossy(&run.stdout)
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("oci_image.py prints the unpacked size of {}", recipe.name));
+        *(if members { &mut made.unpacked_members } else { &mut made.unpacked_all }) += unpacked;
+        made.names.push(recipe.name);
     }
     made
 }

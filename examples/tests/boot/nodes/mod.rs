@@ -303,11 +303,11 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
     let artifacts = cluster.render().expect("the cluster renders");
     let image_dir = TempDir::new(&format!("{tag}-images"));
     let made = images::make(cluster, &images::named_images(&artifacts), &software, image_dir.path());
-    eprintln!("{name}: images made locally: {made:?}");
+    eprintln!("{name}: images made locally: {:?}", made.names);
     bed::raise_host_inotify_limits();
     let count: usize = plan.groups.iter().map(|g| g.machines.len()).sum();
     let member_count = plan.groups.iter().filter(|g| g.members).map(|g| g.machines.len()).sum();
-    bed::assert_room_for(count, member_count, image_dir.path());
+    bed::assert_room_for(count, member_count, &made);
     let mut booted = Booted::install(tag, cluster, &artifacts);
     let members: Vec<String> =
         plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines).map(|m| m.hostname.clone()).collect();
@@ -323,6 +323,9 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
     }
     let started = Instant::now();
     booted.start_all(Duration::from_secs(600));
+    for machine in booted.machines.values() {
+        bed::assert_images_imported(machine);
+    }
     let api = Api {
         hub: booted.hub().to_string(),
         kubectl: software.kubernetes.join("kubectl"),
@@ -406,6 +409,7 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         }
         for hostname in &lost {
             booted.machine(hostname).wait_booted(Duration::from_secs(600));
+            bed::assert_images_imported(booted.machine(hostname));
         }
         wait_for(&format!("{name}: every node Ready after {what} returns"), Duration::from_secs(600), || {
             nodes_as_planned(&api, &first, &planned)
