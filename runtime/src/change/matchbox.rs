@@ -89,6 +89,11 @@ pub fn serve(old: &Cluster, new: &Cluster, steps: &mut [Step], notes: &mut Vec<S
                     step.machines.push(forget_line(m));
                 }
             }
+            Action::MoveAddress => {
+                if let Some(m) = member.and_then(|n| before.get(n)) {
+                    step.machines.push(format!("{}: installed by matchbox; not PXE-booted to install it again (installing wipes its etcd data): its configuration changes on its disk as this step says", m.host));
+                }
+            }
             Action::Workers => {
                 for m in added.iter().filter_map(|w| after.get(w.hostname.as_str())) {
                     step.machines.push(install_line(m, "NEW's render (`clusterdef render NEW`)"));

@@ -245,9 +245,11 @@ impl Planner {
             }
         }
         let parts = StepParts {
+            // Ignition runs once: NEW's configuration reaches the member's own disk only by
+            // running Ignition again there; reprovisioning would wipe the data it keeps.
             machines: vec![format!(
-                "{}: after `member update`, NEW's configuration (it listens at {}) and etcd-member restarted; its data directory stays",
-                to.name, to.peer_url
+                "{}: after `member update`, NEW's configuration on its own disk, not reprovisioned (its etcd data directory stays): NEW's ignition/{}.ign where its Ignition reads it (the OEM partition's config.ign, where `flatcar-install -i` wrote it, or the provider's user data), then `sudo touch /boot/flatcar/first_boot` and reboot; Ignition applies it again and etcd-member listens at {}",
+                to.name, to.name, to.peer_url
             )],
             commands,
             join: None,

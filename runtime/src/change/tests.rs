@@ -427,3 +427,26 @@ fn a_matchbox_cluster_is_served_each_steps_render_before_its_machine_boots() {
     let same = super::plan(&new, &new, &ChangeOptions::default()).expect("plans");
     assert_eq!(same.notes, ["the declarations describe the same cluster: nothing to do"]);
 }
+
+#[test]
+fn a_moved_member_takes_new_configuration_on_its_own_disk() {
+    // Installed by matchbox or not, a member at a new address keeps its disk: Ignition runs
+    // again there; installing it again would wipe the data the member restarts with.
+    let old = on_matchbox(3, 0);
+    let mut new = old.clone();
+    new.members = members("central", 3, &["a", "b", "c"], 21).members;
+    new.members.macs = old.members.macs.clone();
+    let plan = plan(&old, &new, &allow_domains()).expect("plans");
+    let lines = lines_of(&plan, Action::MoveAddress, Some("central-1"));
+    let has = |all: &[&str]| lines.iter().any(|l| all.iter().all(|w| l.contains(w)));
+    assert!(
+        has(&[
+            "central-1: after `member update`",
+            "/boot/flatcar/first_boot",
+            "ignition/central-1.ign",
+            "data directory stays"
+        ]),
+        "{lines:#?}"
+    );
+    assert!(has(&["central-1: installed by matchbox; not PXE-booted", "wipes its etcd data"]), "{lines:#?}");
+}

@@ -84,31 +84,37 @@ impl Etcd {
     /// The joining member, from the drop-in `render NEW --step N` writes, applied by Ignition.
     fn prepare_joiner(&mut self, new: &Cluster, join: &EtcdJoin, tag: &str) {
         let options = RenderOptions { etcd_join: Some(join.clone()), ..RenderOptions::default() };
-        let artifacts = new.render_with(&options).expect("NEW renders");
-        let config = artifacts.text(&format!("ignition/{}.ign", join.member)).expect("the joiner's config");
-        let applied = crate::applied::apply(&format!("{tag}-{}", join.member), config);
+        let state = self.prepare(&new.render_with(&options).expect("NEW renders"), &join.member, tag);
+        assert_eq!(state.as_deref(), Some("existing"), "{tag}: {} joins an existing cluster", join.member);
+    }
+
+    /// The member `name` as `artifacts` configure it, its drop-in applied by Ignition, its
+    /// data directory where it was (a moved member keeps its data); the initial cluster state
+    /// its drop-in gives.
+    fn prepare(&mut self, artifacts: &clusterdef::Artifacts, name: &str, tag: &str) -> Option<String> {
+        let config = artifacts.text(&format!("ignition/{name}.ign")).expect("the member's config");
+        let applied = crate::applied::apply(&format!("{tag}-{name}"), config);
         let dropin = applied
             .read(&format!("/etc/systemd/system/etcd-member.service.d/{}", clusterdef::render::ignition::ETCD_DROPIN))
-            .expect("the joiner's drop-in");
+            .expect("the member's drop-in");
         let mut env = crate::applied::systemd_environment(&[crate::applied::ETCD_MEMBER_UNIT, &dropin]);
         let get = |k: &str| env.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
-        assert_eq!(get("ETCD_INITIAL_CLUSTER_STATE").as_deref(), Some("existing"), "{dropin}");
+        let state = get("ETCD_INITIAL_CLUSTER_STATE");
         let client = get("ETCD_ADVERTISE_CLIENT_URLS").expect("a client URL");
         env.retain(|(k, _)| k != "ETCD_DATA_DIR");
-        env.push(("ETCD_DATA_DIR".into(), self.dir.path().join(&join.member).display().to_string()));
-        let log = self.dir.path().join(format!("{}.log", join.member));
-        self.clients.insert(join.member.clone(), client);
+        env.push(("ETCD_DATA_DIR".into(), self.dir.path().join(name).display().to_string()));
+        let log = self.dir.path().join(format!("{name}.log"));
+        self.clients.insert(name.to_string(), client);
         self.processes.insert(
-            join.member.clone(),
+            name.to_string(),
             Process { env, args: Vec::new(), ssl_dir: None, pre: Vec::new(), child: None, log },
         );
+        state
     }
 
     /// Inside a join step, with the learner `joiner` (in its domain) running: pulls the plug of
-    /// one failure domain (round-robin over the step's domains by `k`), its voters and the
-    /// learner if it is there, and checks that a write through the voters left succeeds
-    /// exactly when the step's midway tolerance says; then starts them again and waits until
-    /// the voters take writes.
+    /// one failure domain (round-robin over the step's domains by `k`) as [`Etcd::lose_midway`]
+    /// does, once the learner answers.
     fn plug_midway(
         &mut self,
         tag: &str,
@@ -125,6 +131,22 @@ impl Etcd {
             assert!(Instant::now() < deadline, "{tag}: the learner {} never answered", joiner.0);
             std::thread::sleep(Duration::from_millis(300));
         }
+        self.lose_midway(tag, step, &format!("{k}"), loss, voters, joiner);
+    }
+
+    /// Midway through `step`: kills the members of `loss`'s domain, the running `voters` there
+    /// and the `joiner` if it is there (`("", None)` for none), checks that a write through the
+    /// voters left succeeds exactly when the plan says, then starts them again and waits until
+    /// the voters take writes.
+    fn lose_midway(
+        &mut self,
+        tag: &str,
+        step: &clusterdef::change::Step,
+        at: &str,
+        loss: &clusterdef::change::DomainOutcome,
+        voters: &BTreeMap<String, Option<String>>,
+        joiner: (&str, Option<&str>),
+    ) {
         let voting = voters.iter().map(|(n, d)| (n.as_str(), d.as_deref()));
         let lost = crate::writer::lost_midway(tag, step, loss, voting, joiner);
         for m in &lost {
@@ -132,10 +154,10 @@ impl Etcd {
         }
         let left: Vec<String> = voters.keys().filter(|n| !lost.contains(n)).map(|n| self.clients[n].clone()).collect();
         let left: Vec<&str> = left.iter().map(String::as_str).collect();
-        let key = format!("/midway/{k}");
+        let key = format!("/midway/{at}");
         let wrote = self.write_within(&left, &key, loss.keeps_quorum);
-        let at = format!("midway through step {} ({})", step.number, step.title);
-        self.assert_loss(tag, &at, &loss.domain, wrote, loss.keeps_quorum);
+        let said = format!("midway through step {} ({})", step.number, step.title);
+        self.assert_loss(tag, &said, &loss.domain, wrote, loss.keeps_quorum);
         for m in &lost {
             self.start(m);
         }
@@ -211,6 +233,21 @@ fn execute(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &str) -> 
                 etcd.sh(&step.commands);
                 etcd.forget(&name);
                 membership.remove(&name);
+            }
+            Action::MoveAddress => {
+                etcd.sh(&step.commands);
+                // From `member update` on, the others reach the member only at its new
+                // address: it is down until it runs NEW's configuration. Midway, each failure
+                // domain's loss in turn has the outcome the step's midway tolerance gives.
+                etcd.kill(&name);
+                let running: BTreeMap<String, Option<String>> =
+                    membership.iter().filter(|(n, _)| **n != name).map(|(n, d)| (n.clone(), d.clone())).collect();
+                for (d, loss) in step.midway.domains.iter().enumerate() {
+                    etcd.lose_midway(tag, step, &format!("{k}-{d}"), loss, &running, ("", None));
+                }
+                etcd.prepare(&new.render().expect("NEW renders"), &name, tag);
+                etcd.start(&name);
+                membership.insert(name.clone(), joining[&name].clone());
             }
             Action::Reconfigure | Action::Workers => continue,
             other => panic!("{tag}: step {} ({other:?}) is not run here", step.number),
@@ -334,8 +371,21 @@ fn change_a_member_moved_to_another_cabinet_on_real_etcd() {
     assert_eq!(order[..2], [(Action::Leave, Some("central-3")), (Action::Join, Some("central-3"))]);
 }
 
-/// Two declarations drawn from `seed` (1–5 members over one to three of four cabinets, the same
-/// members or others at shifted addresses, a dead member when OLD tolerates one): the first pair
+/// Every member moved to a new address (a renumbered LAN): one `member update` at a time, each
+/// member down from the update until it runs NEW's configuration on its own data, each failure
+/// domain's loss checked while it is down.
+#[test]
+fn change_members_moved_to_new_addresses_on_real_etcd() {
+    let cabinets = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let old = members("central", 3, &cabinets(&["a", "b", "c"]), 28, 11).expect("three at .11–.13");
+    let new = members("central", 3, &cabinets(&["a", "b", "c"]), 28, 21).expect("three at .21–.23");
+    let plan = execute(&old, &new, &allow_windows(), "renumbered");
+    let moves = plan.steps.iter().filter(|s| s.action == Action::MoveAddress).count();
+    assert_eq!(moves, 3, "{plan}");
+}
+
+/// Two declarations drawn from `seed` (1–5 members over one to three of four cabinets; the same
+/// members, the same at shifted addresses (moves) or others; a dead member when OLD tolerates one): the first pair
 /// the transition rules accept (domain windows allowed) with a step to take. On loopback, at
 /// `127.0.26.x`; the booted-machine test moves them onto a LAN.
 pub fn random_pair(seed: u64) -> (Cluster, Cluster, ChangeOptions) {
@@ -343,14 +393,24 @@ pub fn random_pair(seed: u64) -> (Cluster, Cluster, ChangeOptions) {
     let all: Vec<String> = ["a", "b", "c", "d"].iter().map(|s| s.to_string()).collect();
     (0..1000)
         .find_map(|_| {
-            let side = |rng: &mut clusterdef::synthetic::Rng, group: &str, first: u8| {
+            let draw = |rng: &mut clusterdef::synthetic::Rng| {
                 let n = 1 + rng.below(5) as u32;
-                let cabinets: Vec<String> = rng.subset(&all, 1).into_iter().take(3).collect();
-                members(group, n, &cabinets, 26, first)
+                (n, rng.subset(&all, 1).into_iter().take(3).collect::<Vec<String>>())
             };
-            let old = side(&mut rng, "central", 11)?;
-            let replaced = rng.chance(30);
-            let new = if replaced { side(&mut rng, "other", 14)? } else { side(&mut rng, "central", 11)? };
+            let (n, cabinets) = draw(&mut rng);
+            let old = members("central", n, &cabinets, 26, 11)?;
+            let new = match rng.below(10) {
+                0..=2 => {
+                    let (n, cabinets) = draw(&mut rng);
+                    members("other", n, &cabinets, 26, 14)?
+                }
+                // The same members in the same cabinets, five addresses on: moves.
+                3..=4 => members("central", n, &cabinets, 26, 16)?,
+                _ => {
+                    let (n, cabinets) = draw(&mut rng);
+                    members("central", n, &cabinets, 26, 11)?
+                }
+            };
             let tolerates = clusterdef::quorum::tolerance(old.etcd_members().len() as u32);
             let mut options = allow_windows();
             if tolerates > 0 && rng.chance(40) {

@@ -1,7 +1,8 @@
 //! Changes executed on booted machines: the production layout grown from three members to five
 //! and shrunk from five to three (both booting from a real matchbox, which serves each joiner
 //! its step's render, as the plan says), the dev/test node grown into three members, a dead member
-//! replaced, a member moved to another cabinet, and a change given as two files or drawn at
+//! replaced, a member moved to another cabinet, every member moved to a new address (each
+//! taking NEW's configuration on its own disk as the step says), and a change given as two files or drawn at
 //! random (the real-etcd test's draw, moved onto a LAN). OLD's machines boot from OLD's Ignition configs
 //! (real Ignition, systemd as PID 1, etcd-member from the rendered drop-in); each joining
 //! machine is installed afresh (a new disk) with the configuration `render NEW --step N --from
@@ -43,6 +44,12 @@ static MOVED: Cluster = clusterdef::cluster! {
     name: "grow", os: flatcar,
     network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
     central: 3 across cabinets [a, b, d] { addresses: "10.0.0.11".."10.0.0.15" },
+    allow(etcd_tls, reason = "the membership change; TLS has its own tests"),
+};
+static RENUMBERED: Cluster = clusterdef::cluster! {
+    name: "grow", os: flatcar,
+    network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1" },
+    central: 3 across cabinets [a, b, c] { addresses: "10.0.0.21".."10.0.0.25" },
     allow(etcd_tls, reason = "the membership change; TLS has its own tests"),
 };
 static DEV: Cluster = clusterdef::cluster! {
@@ -90,6 +97,13 @@ fn change_a_dead_member_replaced_on_booted_machines() {
     let plan = execute_booted(&bootable(&THREE), &bootable(&THREE), &options, "dead");
     let order: Vec<(Action, Option<&str>)> = plan.steps.iter().map(|s| (s.action, s.member.as_deref())).collect();
     assert_eq!(order[..2], [(Action::RemoveDead, Some("central-2")), (Action::Join, Some("central-2"))]);
+}
+
+#[test]
+fn change_members_moved_to_new_addresses_on_booted_machines() {
+    let _serial = crate::support::heavy();
+    let plan = execute_booted(&bootable(&THREE), &bootable(&RENUMBERED), &allow_windows(), "renumbered");
+    assert_eq!(plan.steps.iter().filter(|s| s.action == Action::MoveAddress).count(), 3, "{plan}");
 }
 
 #[test]
@@ -266,6 +280,35 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 let voters: BTreeMap<String, clusterdef::change::Member> =
                     membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
                 plug_midway(&mut booted, tag, step, k, &voters, None);
+            }
+            Action::MoveAddress => {
+                run(&booted, &step.commands);
+                // As the step's line says: NEW's configuration applied again by Ignition on
+                // the member's own disk (`first_boot` and a reboot), its data kept. From the
+                // update until it runs there, the others reach it only at its new address:
+                // midway, with it down, a domain's plug has the outcome the plan gives.
+                assert!(
+                    step.machines
+                        .iter()
+                        .any(|l| l.contains("/boot/flatcar/first_boot") && l.contains("data directory stays")),
+                    "{tag}: step {} says how NEW's configuration reaches {name}: {:#?}",
+                    step.number,
+                    step.machines
+                );
+                booted.machines.get_mut(&name).expect("the moving member").pull_plug();
+                let voters: BTreeMap<String, clusterdef::change::Member> = membership
+                    .iter()
+                    .filter(|(n, _)| !dead.contains(n) && **n != name)
+                    .map(|(n, m)| (n.clone(), m.clone()))
+                    .collect();
+                plug_midway(&mut booted, tag, step, k, &voters, None);
+                let text = new.render().expect("NEW renders");
+                let config = text.text(&format!("ignition/{name}.ign")).expect("the member's config in NEW");
+                let machine = booted.machines.get_mut(&name).expect("the moving member");
+                machine.apply_again(tag, config);
+                machine.boot();
+                booted.machine(&name).wait_booted(Duration::from_secs(300));
+                membership.insert(name.clone(), joining[&name].clone());
             }
             Action::Reconfigure => continue,
             other => panic!("{tag}: step {} ({other:?}) is not part of this change", step.number),

@@ -292,6 +292,17 @@ impl Machine {
         }
     }
 
+    /// Applies `config` by real Ignition again over the machine's own disk, powered off, as
+    /// Flatcar does at the next boot once `/boot/flatcar/first_boot` exists: every file the
+    /// config names is written again (`overwrite: true`), and what it does not name (etcd's data)
+    /// stays.
+    pub fn apply_again(&mut self, tag: &str, config: &str) {
+        assert!(self.nspawn.is_none(), "{tag}: {} is applied again powered off", self.hostname);
+        let stage = self.dir.path().join("stage-again");
+        let _ = std::fs::remove_dir_all(&stage);
+        crate::applied::ignite_again(&format!("{tag}-{}-again", self.hostname), config, &self.root(), &stage);
+    }
+
     /// Whether the machine is running.
     pub fn is_up(&self) -> bool {
         self.nspawn.is_some()
