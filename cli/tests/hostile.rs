@@ -240,7 +240,15 @@ fn a_swapped_declaration_record_is_refused_without_reading_it() {
         assert_eq!(run.code, Some(0), "{}", run.stderr);
         std::fs::remove_file(record(dir)).expect("the record is written");
     };
-    let cases: [(&str, &Swap<'_>, &str); 6] = [
+    // A later release's record (a format this one does not read, a field it does not know):
+    // refused as newer, at its format's line, rather than read as a broken file.
+    let newer = "{\n  \"format\": 2,\n  \"signed_by\": \"a later release\"\n}\n";
+    let cases: [(&str, &Swap<'_>, &str); 7] = [
+        (
+            "newer",
+            &|p| std::fs::write(p, newer).expect("write"),
+            "clusterdef-declaration.json:2:3: recorded in format 2 by a newer clusterdef",
+        ),
         ("zero", &|p| std::os::unix::fs::symlink("/dev/zero", p).expect("link"), "symlink"),
         ("out", &|p| std::os::unix::fs::symlink(s.0.join("outside.json"), p).expect("link"), "symlink"),
         ("fifo", &|p| assert!(Command::new("mkfifo").arg(p).status().expect("mkfifo").success()), "named pipe"),

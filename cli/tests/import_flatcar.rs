@@ -94,4 +94,14 @@ fn a_hand_edit_of_a_flatcar_render_fails_the_import_at_its_line_and_a_broken_rec
     let at = said.split("clusterdef-declaration.json:").nth(1).expect("the record's position");
     let (line, column) = at.split_once(':').map(|(l, rest)| (l, rest.split(':').next().unwrap_or(""))).expect("l:c");
     assert!(line.parse::<usize>().is_ok_and(|l| l > 1) && column.parse::<usize>().is_ok(), "{said}");
+    // A later release's record: named as newer, at its format's line, not read as this
+    // release's.
+    std::fs::write(&record, text.replacen("\"format\": 1", "\"format\": 7", 1)).expect("newer");
+    let o = clusterdef(&["import", &dir]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("clusterdef-declaration.json:2:3: recorded in format 7 by a newer clusterdef"),
+        "{}",
+        stderr(&o)
+    );
 }

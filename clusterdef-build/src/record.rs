@@ -10,7 +10,7 @@ use clusterdef::change::{self, Action, ChangeOptions, ChangePlan};
 use clusterdef::{Artifacts, Cluster};
 
 pub use clusterdef::output::DECLARATION;
-use clusterdef::output::record::{InProgress, Record};
+use clusterdef::output::record::{InProgress, Record, RecordError};
 
 /// The largest record read: a declaration's JSON form, twice for a change in progress.
 const MAX_RECORD: u64 = 64 << 20;
@@ -49,11 +49,14 @@ fn recorded(dir: &Path) -> Result<Option<Record>, Refusal> {
         _ => {}
     }
     let bytes = clusterdef_fs::read_own(&path, MAX_RECORD).map_err(|e| Refusal(format!("{}: {e}", path.display())))?;
-    Record::parse(&bytes).map(Some).map_err(|e| {
-        Refusal(format!(
-            "{}: not a declaration clusterdef recorded ({e}); remove it only if the directory holds no running cluster's configurations",
-            path.display()
-        ))
+    Record::parse(&bytes).map(Some).map_err(|e| match e {
+        RecordError::Format { .. } => Refusal(format!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
+        RecordError::Json(_) => Refusal(format!(
+            "{}:{}:{}: not a declaration clusterdef recorded ({e}); remove it only if the directory holds no running cluster's configurations",
+            path.display(),
+            e.line(),
+            e.column()
+        )),
     })
 }
 
@@ -132,8 +135,7 @@ pub fn may_render_step(dir: &Path, from: &Cluster, new: &Cluster) -> Result<(), 
 /// Adds the record of a render of `cluster` (with `step` of the change from `from`, if one) to
 /// `artifacts`.
 pub fn record(artifacts: &mut Artifacts, cluster: &Cluster, step: Option<(&Cluster, usize)>) {
-    let record =
-        Record { cluster: cluster.clone(), change: step.map(|(from, step)| InProgress { from: from.clone(), step }) };
+    let record = Record::new(cluster.clone(), step.map(|(from, step)| InProgress { from: from.clone(), step }));
     artifacts.insert(DECLARATION.to_string(), record.to_bytes());
 }
 
@@ -147,7 +149,7 @@ mod tests {
     #[test]
     fn a_record_of_an_earlier_release_reads_without_the_fields_it_predates() {
         let cluster = clusterdef::synthetic::flatcar_cluster(12, 2);
-        let mut json = serde_json::to_value(Record { cluster: cluster.clone(), change: None }).expect("JSON");
+        let mut json = serde_json::to_value(Record::new(cluster.clone(), None)).expect("JSON");
         let fields = json["cluster"].as_object_mut().expect("an object");
         assert!(fields.remove("boot_server_kind").is_some(), "this release records the kind");
         let text = serde_json::to_string(&json).expect("text");

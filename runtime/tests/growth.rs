@@ -274,7 +274,7 @@ fn import_of_flatcar_renders_grows_near_linearly_in_machines() {
                     text: String::from_utf8_lossy(&bytes).into_owned(),
                 })
                 .collect();
-            let record = clusterdef::output::record::Record { cluster, change: None };
+            let record = clusterdef::output::record::Record::new(cluster, None);
             let text = String::from_utf8(record.to_bytes()).expect("UTF-8");
             files.push(SourceFile { path: clusterdef::output::DECLARATION.to_string(), text });
             (n, files)

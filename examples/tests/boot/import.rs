@@ -24,7 +24,7 @@ fn sources(artifacts: &Artifacts) -> Vec<SourceFile> {
 /// A Flatcar render as `clusterdef render` writes it: every file, the plan among them, and the
 /// record of the declaration beside them.
 fn flatcar_sources(cluster: &Cluster, artifacts: &Artifacts) -> Vec<SourceFile> {
-    let record = Record { cluster: cluster.clone(), change: None };
+    let record = Record::new(cluster.clone(), None);
     artifacts
         .iter()
         .chain(std::iter::once((DECLARATION, record.to_bytes().as_slice())))

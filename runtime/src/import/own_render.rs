@@ -13,7 +13,7 @@
 //! declaration printed renders the directory back byte for byte when there is none.
 
 use crate::change::{self, ChangeOptions};
-use crate::output::record::Record;
+use crate::output::record::{Record, RecordError};
 use crate::read::json_lines::JsonLines;
 use crate::render::{Render, RenderOptions};
 
@@ -45,10 +45,17 @@ pub(super) fn recognise<'f>(
                 &file.path,
                 e.line(),
                 "the file",
-                format!("not a record clusterdef wrote ({e}); not read"),
+                match e {
+                    RecordError::Format { .. } => format!("{e}; not read"),
+                    RecordError::Json(_) => format!("not a record clusterdef wrote ({e}); not read"),
+                },
             ));
             Ok(None)
         }
+        Err(e @ RecordError::Format { .. }) => Err(ImportError {
+            message: format!("{}:{}:{}: {e}", file.path, e.line(), e.column()),
+            findings: std::mem::take(findings),
+        }),
         Err(e) => Err(ImportError {
             message: format!("{}:{}:{}: not a record clusterdef wrote: {e}", file.path, e.line(), e.column()),
             findings: std::mem::take(findings),
@@ -188,7 +195,7 @@ mod tests {
             .iter()
             .map(|(path, bytes)| SourceFile { path: path.into(), text: String::from_utf8_lossy(bytes).into() })
             .collect();
-        let record = Record { cluster: cluster.clone(), change: None };
+        let record = Record::new(cluster.clone(), None);
         let text = String::from_utf8(record.to_bytes()).expect("UTF-8");
         files.push(SourceFile { path: crate::output::DECLARATION.into(), text });
         files

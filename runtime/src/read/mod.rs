@@ -26,7 +26,6 @@ pub mod cloud_config;
 pub mod fleet;
 #[cfg(feature = "import")]
 pub mod ignition;
-#[cfg(feature = "import")]
 pub mod json_lines;
 #[cfg(feature = "import")]
 pub mod yaml;
