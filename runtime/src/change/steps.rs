@@ -247,10 +247,20 @@ impl Planner {
         let parts = StepParts {
             // Ignition runs once: NEW's configuration reaches the member's own disk only by
             // running Ignition again there; reprovisioning would wipe the data it keeps.
-            machines: vec![format!(
-                "{}: after `member update`, NEW's configuration on its own disk, not reprovisioned (its etcd data directory stays): NEW's ignition/{}.ign where its Ignition reads it (the OEM partition's config.ign, where `flatcar-install -i` wrote it, or the provider's user data), then `sudo touch /boot/flatcar/first_boot` and reboot; Ignition applies it again and etcd-member listens at {}",
-                to.name, to.name, to.peer_url
-            )],
+            machines: {
+                let mut lines = vec![format!(
+                    "{}: after `member update`, NEW's configuration on its own disk, not reprovisioned (its etcd data directory stays): NEW's ignition/{}.ign where its Ignition reads it (the OEM partition's config.ign, where `flatcar-install -i` wrote it, or the provider's user data), then `sudo touch /boot/flatcar/first_boot` and reboot; Ignition applies it again and etcd-member listens at {}",
+                    to.name, to.name, to.peer_url
+                )];
+                if self.tls {
+                    // Its certificates name its address: the old ones fail every peer's check.
+                    lines.push(format!(
+                        "{}: its TLS files from the PKI renewed for NEW (`clusterdef pki NEW --renew OLD_PKI --out NEW_PKI`, machines/{}: certificates naming its new address, signed by the same CA), installed before it reboots",
+                        to.name, to.name
+                    ));
+                }
+                lines
+            },
             commands,
             join: None,
             until: vec![format!("`{}` answers", self.ctl.run([to], "endpoint health")), self.health()],

@@ -450,3 +450,30 @@ fn a_moved_member_takes_new_configuration_on_its_own_disk() {
     );
     assert!(has(&["central-1: installed by matchbox; not PXE-booted", "wipes its etcd data"]), "{lines:#?}");
 }
+
+#[test]
+fn a_moved_member_with_tls_installs_certificates_naming_its_new_address() {
+    let mut old = members("central", 3, &["a", "b", "c"], 11);
+    old.tls = Some(clusterdef_model::Tls {
+        ca: "/etc/ssl/etcd/ca.pem".into(),
+        cert: "/etc/ssl/etcd/node.pem".into(),
+        key: "/etc/ssl/etcd/node-key.pem".into(),
+    });
+    let mut new = members("central", 3, &["a", "b", "c"], 21);
+    new.tls = old.tls.clone();
+    let plan = plan(&old, &new, &allow_domains()).expect("plans");
+    let lines = lines_of(&plan, Action::MoveAddress, Some("central-2"));
+    assert!(
+        lines.iter().any(|l| l.starts_with("central-2: its TLS files from the PKI renewed for NEW")
+            && l.contains("machines/central-2")),
+        "{lines:#?}"
+    );
+    // Without TLS, no certificate to install.
+    let plain = super::plan(
+        &members("central", 3, &["a", "b", "c"], 11),
+        &members("central", 3, &["a", "b", "c"], 21),
+        &allow_domains(),
+    )
+    .expect("plans");
+    assert!(!lines_of(&plain, Action::MoveAddress, Some("central-2")).iter().any(|l| l.contains("TLS")));
+}

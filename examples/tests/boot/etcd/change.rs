@@ -377,8 +377,8 @@ fn change_a_member_moved_to_another_cabinet_on_real_etcd() {
 #[test]
 fn change_members_moved_to_new_addresses_on_real_etcd() {
     let cabinets = |names: &[&str]| names.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    let old = members("central", 3, &cabinets(&["a", "b", "c"]), 28, 11).expect("three at .11–.13");
-    let new = members("central", 3, &cabinets(&["a", "b", "c"]), 28, 21).expect("three at .21–.23");
+    let old = members("central", 3, &cabinets(&["a", "b", "c"]), 29, 11).expect("three at .11–.13");
+    let new = members("central", 3, &cabinets(&["a", "b", "c"]), 29, 21).expect("three at .21–.23");
     let plan = execute(&old, &new, &allow_windows(), "renumbered");
     let moves = plan.steps.iter().filter(|s| s.action == Action::MoveAddress).count();
     assert_eq!(moves, 3, "{plan}");
