@@ -107,7 +107,7 @@ pub fn dsl(data: &[u8]) -> Verdict {
 }
 
 /// The Ignition reader's fuzz target (`clusterdef import`'s reading of Flatcar configs and
-/// matchbox's): any bytes, read as an Ignition config. What must hold: no panic; a refusal says
+/// matchbox's): any bytes, read as an Ignition config (and as a render's record). What must hold: no panic; a refusal says
 /// why; a config read decodes at most [`MAX_DECODED`] bytes in all, its nested configs
 /// included, and nests no deeper than [`MAX_DEPTH`].
 ///
@@ -138,6 +138,14 @@ pub fn ignition(data: &[u8]) -> Verdict {
     let file = clusterdef::import::SourceFile { path: "machine.ign".into(), text: text.clone().into_owned() };
     let _ = clusterdef::import::import(&[file], None);
     let _ = clusterdef::read::json_lines::JsonLines::new(&text).line("/storage/files/0/contents");
+    // The same bytes as a render's record: a format this release reads, or a refusal at a line.
+    match clusterdef::output::record::Record::parse(data) {
+        Ok(record) => assert!((1..=clusterdef::output::record::FORMAT).contains(&record.format)),
+        Err(e @ clusterdef::output::record::RecordError::Format { .. }) => {
+            assert!(e.line() >= 1 && e.column() >= 1, "a format refused has a position: {e}");
+        }
+        Err(_) => {}
+    }
     if clusterdef::read::butane::is_butane(&text)
         && let Ok(translated) = clusterdef::read::butane::translate(&text)
     {
