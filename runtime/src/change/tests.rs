@@ -449,6 +449,9 @@ fn a_moved_member_takes_new_configuration_on_its_own_disk() {
         "{lines:#?}"
     );
     assert!(has(&["central-1: installed by matchbox; not PXE-booted", "wipes its etcd data"]), "{lines:#?}");
+    // Nor is a member reprovisioned when the others are told NEW's members.
+    let reconfigure = lines_of(&plan, Action::Reconfigure, None);
+    assert!(reconfigure.iter().any(|l| l.contains("never for a member")), "{reconfigure:#?}");
 }
 
 #[test]

@@ -81,7 +81,8 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
             ));
         }
         if !machines.is_empty() {
-            machines.push("a configuration applied at first boot only (Ignition, or a cloud-config's units) is applied by reprovisioning the machine or by writing the changed files and restarting their services".to_string());
+            // Reprovisioning wipes the disk: a member's etcd data with it.
+            machines.push("a configuration applied at first boot only (Ignition, or a cloud-config's units) is applied by writing the changed files and restarting their services, or on Flatcar by running Ignition again with NEW's config (`sudo touch /boot/flatcar/first_boot`, reboot); reprovisioning does it too for a worker, never for a member (it wipes the etcd data the member runs on)".to_string());
             steps.push(step(
                 Action::Reconfigure,
                 "tell every other machine NEW's members".to_string(),
