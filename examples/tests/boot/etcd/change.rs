@@ -55,16 +55,39 @@ impl Etcd {
     /// The commands, run by `sh` in one shell (`ID` carries from one line to the next), with
     /// etcd 3.5's `etcdctl` first on the PATH. Panics with what they printed when they fail.
     fn sh(&self, commands: &[String]) {
+        self.sh_with_tls(commands, None);
+    }
+
+    /// [`Etcd::sh`], with `tls` (the directory of the TLS files the commands name, as on the
+    /// machine, and where a member's tree of the PKI holds it on the host) mounted there in a
+    /// private mount namespace: the commands run as printed, as on that member.
+    pub(super) fn sh_with_tls(&self, commands: &[String], tls: Option<(&str, &Path)>) {
         let bin = self.etcdctl.parent().expect("etcdctl's directory");
         let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
         let script = format!("set -e\n{}\n", commands.join("\n"));
         // Under a time limit: a learner that never catches up would keep the promotion going.
-        let out = Command::new(tool("timeout"))
-            .args(["180", "sh", "-c"])
-            .arg(&script)
-            .env("PATH", path)
-            .output()
-            .expect("run sh");
+        let mut command = match tls {
+            None => {
+                let mut c = Command::new(tool("timeout"));
+                c.args(["180", "sh", "-c"]).arg(&script);
+                c
+            }
+            Some((on_machine, on_host)) => {
+                // A tmpfs over its parent (which the host has) holds the mount point.
+                let parent = Path::new(on_machine).parent().expect("a directory under /");
+                assert!(parent.is_dir(), "{} is no directory here to mount over", parent.display());
+                let mut c = Command::new(tool("unshare"));
+                c.args(["--mount", "--propagation", "private", "sh", "-c"])
+                    .arg("mount -t tmpfs tmpfs \"$1\" && mkdir -p \"$2\" && mount --bind -o ro \"$3\" \"$2\" && exec timeout 180 sh -c \"$4\"")
+                    .arg("sh")
+                    .arg(parent)
+                    .arg(on_machine)
+                    .arg(on_host)
+                    .arg(&script);
+                c
+            }
+        };
+        let out = command.env("PATH", path).output().expect("run sh");
         assert!(
             out.status.success(),
             "the step's commands failed:\n{script}\n{}{}; logs in {}",
@@ -89,9 +112,9 @@ impl Etcd {
     }
 
     /// The member `name` as `artifacts` configure it, its drop-in applied by Ignition, its
-    /// data directory where it was (a moved member keeps its data); the initial cluster state
-    /// its drop-in gives.
-    fn prepare(&mut self, artifacts: &clusterdef::Artifacts, name: &str, tag: &str) -> Option<String> {
+    /// data directory and TLS directory where they were (a moved member keeps its data); the
+    /// initial cluster state its drop-in gives.
+    pub(super) fn prepare(&mut self, artifacts: &clusterdef::Artifacts, name: &str, tag: &str) -> Option<String> {
         let config = artifacts.text(&format!("ignition/{name}.ign")).expect("the member's config");
         let applied = crate::applied::apply(&format!("{tag}-{name}"), config);
         let dropin = applied
@@ -105,10 +128,10 @@ impl Etcd {
         env.push(("ETCD_DATA_DIR".into(), self.dir.path().join(name).display().to_string()));
         let log = self.dir.path().join(format!("{name}.log"));
         self.clients.insert(name.to_string(), client);
-        self.processes.insert(
-            name.to_string(),
-            Process { env, args: Vec::new(), ssl_dir: None, pre: Vec::new(), child: None, log },
-        );
+        // A member prepared again keeps the TLS directory its machine mounts.
+        let ssl_dir = self.processes.get(name).and_then(|p| p.ssl_dir.clone());
+        self.processes
+            .insert(name.to_string(), Process { env, args: Vec::new(), ssl_dir, pre: Vec::new(), child: None, log });
         state
     }
 
