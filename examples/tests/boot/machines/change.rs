@@ -1,23 +1,23 @@
 //! Changes executed on booted machines: the production layout grown from three members to five
 //! and shrunk from five to three (both booting from a real matchbox, which serves each joiner
-//! its step's render, as the plan says), the dev/test node grown into three members, a dead member
-//! replaced, a member moved to another cabinet, every member moved to a new address (each
-//! taking NEW's configuration on its own disk as the step says), and a change given as two files or drawn at
-//! random (the real-etcd test's draw, moved onto a LAN). OLD's machines boot from OLD's Ignition configs
-//! (real Ignition, systemd as PID 1, etcd-member from the rendered drop-in); each joining
-//! machine is installed afresh (a new disk) with the configuration `render NEW --step N --from
-//! OLD` writes and booted at its step; every command of the plan runs, as printed, in a shell on
-//! a running member (one that stays when there is one), with the etcdctl a member has. A
-//! removed member's machine is powered off once it is removed; a dead member's machine is
-//! powered off before the change is planned and never comes back.
+//! its step's render, as the plan says), the dev/test node grown into three members, a dead
+//! member replaced, a member moved to another cabinet, every member moved to a new address
+//! (each taking NEW's configuration on its own disk as the step says), and a change given as two
+//! files or drawn at random (the real-etcd test's draw, moved onto a LAN). OLD's machines boot
+//! from OLD's Ignition configs (real Ignition, systemd as PID 1, etcd-member from the rendered
+//! drop-in); each joining machine is installed afresh (a new disk) with the configuration
+//! `render NEW --step N --from OLD` writes and booted at its step; every command of the plan
+//! runs, as printed, in a shell on a running member (one that stays when there is one), with the
+//! etcdctl a member has. A removed member's machine is powered off once it is removed; a dead
+//! member's machine is powered off before the change is planned and never comes back.
 //!
 //! A client writes through the running members from the hub throughout. Midway through every
-//! join (the learner booted, not yet promoted) and every removal (the member removed), one
-//! failure domain's plug is pulled (one whose loss costs the most voters) and a write through
-//! the voters left succeeds exactly when the step's midway tolerance says; the machines boot
-//! again. After every step etcd's member list
-//! is the plan's and a write succeeds; at the end a linearizable read finds every step's write
-//! and every write the client saw acknowledged.
+//! join (the learner booted, not yet promoted), every removal (the member removed) and every
+//! move (the member down between its update and its return at the new address), one failure
+//! domain's plug is pulled (one whose loss costs the most voters) and a write through the
+//! voters left succeeds exactly when the step's midway tolerance says; the machines boot again.
+//! After every step etcd's member list is the plan's and a write succeeds; at the end a
+//! linearizable read finds every step's write and every write the client saw acknowledged.
 
 use std::ffi::OsString;
 
