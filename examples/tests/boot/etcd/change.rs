@@ -2,11 +2,13 @@
 //! drop-ins as real Ignition applies them, then every step of `clusterdef change` as the plan
 //! prints it: its commands run by `sh` exactly as printed, each joining member started from
 //! the drop-in `render NEW --step N` writes (applied by Ignition), each leaving member killed
-//! and wiped once removed. A client writes through the running members throughout.
+//! and wiped once removed, each moving member killed after its `member update` and started
+//! from NEW's drop-in on its own data. A client writes through the running members throughout.
 //!
 //! Midway through every join (the learner running, not yet promoted), one failure domain's
-//! members are killed and a write through the voters left succeeds exactly when the step's
-//! midway tolerance says. After every step: etcd's own member list is the step's membership (voters, no learner); a
+//! members are killed, and midway through every move (the member down) each domain's in turn;
+//! a write through the voters left succeeds exactly when the step's midway tolerance says.
+//! After every step: etcd's own member list is the step's membership (voters, no learner); a
 //! write succeeds; one failure domain's members are killed (round-robin over the step's
 //! domains) and a write succeeds exactly when the plan says; they start again. At the end:
 //! NEW's members, and every write the client saw acknowledged is there (a linearizable read).
