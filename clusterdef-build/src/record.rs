@@ -49,14 +49,13 @@ fn recorded(dir: &Path) -> Result<Option<Record>, Refusal> {
         _ => {}
     }
     let bytes = clusterdef_fs::read_own(&path, MAX_RECORD).map_err(|e| Refusal(format!("{}: {e}", path.display())))?;
-    Record::parse(&bytes).map(Some).map_err(|e| match e {
-        RecordError::Format { .. } => Refusal(format!("{}:{}:{}: {e}", path.display(), e.line(), e.column())),
-        RecordError::Json(_) => Refusal(format!(
-            "{}:{}:{}: not a declaration clusterdef recorded ({e}); remove it only if the directory holds no running cluster's configurations",
-            path.display(),
-            e.line(),
-            e.column()
-        )),
+    Record::parse(&bytes).map(Some).map_err(|e| {
+        // A newer release's record is kept for that release; a broken one may be removed.
+        let advice = match e {
+            RecordError::Format { .. } => "",
+            RecordError::Json(_) => "; remove it only if the directory holds no running cluster's configurations",
+        };
+        Refusal(format!("{}:{}:{}: {e}{advice}", path.display(), e.line(), e.column()))
     })
 }
 

@@ -13,7 +13,7 @@
 //! declaration printed renders the directory back byte for byte when there is none.
 
 use crate::change::{self, ChangeOptions};
-use crate::output::record::{Record, RecordError};
+use crate::output::record::Record;
 use crate::read::json_lines::JsonLines;
 use crate::render::{Render, RenderOptions};
 
@@ -41,23 +41,11 @@ pub(super) fn recognise<'f>(
             Ok(None)
         }
         Err(e) if has_cloud_configs => {
-            findings.push(note(
-                &file.path,
-                e.line(),
-                "the file",
-                match e {
-                    RecordError::Format { .. } => format!("{e}; not read"),
-                    RecordError::Json(_) => format!("not a record clusterdef wrote ({e}); not read"),
-                },
-            ));
+            findings.push(note(&file.path, e.line(), "the file", format!("{e}; not read")));
             Ok(None)
         }
-        Err(e @ RecordError::Format { .. }) => Err(ImportError {
-            message: format!("{}:{}:{}: {e}", file.path, e.line(), e.column()),
-            findings: std::mem::take(findings),
-        }),
         Err(e) => Err(ImportError {
-            message: format!("{}:{}:{}: not a record clusterdef wrote: {e}", file.path, e.line(), e.column()),
+            message: format!("{}:{}:{}: {e}", file.path, e.line(), e.column()),
             findings: std::mem::take(findings),
         }),
     }

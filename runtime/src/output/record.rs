@@ -89,7 +89,7 @@ impl RecordError {
 impl std::fmt::Display for RecordError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RecordError::Json(e) => e.fmt(f),
+            RecordError::Json(e) => write!(f, "not a declaration clusterdef recorded ({e})"),
             RecordError::Format { format: n, .. } if *n > FORMAT => write!(
                 f,
                 "recorded in format {n} by a newer clusterdef (this release reads formats 1 to {FORMAT}); use that release or a later one"

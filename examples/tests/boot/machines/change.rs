@@ -243,8 +243,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 // A learner is ready once it has caught up with the leader: with the suite's
                 // other tests on the 2 cores that took over 120 s once; 300 s is the margin.
                 booted.machine(&name).wait_booted(Duration::from_secs(300));
-                let voters: BTreeMap<String, clusterdef::change::Member> =
-                    membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
+                let voters = running_voters(&membership, &dead, None);
                 plug_midway(&mut booted, tag, step, k, &voters, Some(&joining[&name]));
                 run(&booted, &step.commands[1..]);
                 membership.insert(name.clone(), joining[&name].clone());
@@ -255,8 +254,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 membership.remove(&name);
                 // Midway is once removed: the plug of the domain whose loss costs the most of
                 // the voters left, with the outcome the step's midway tolerance gives.
-                let voters: BTreeMap<String, clusterdef::change::Member> =
-                    membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
+                let voters = running_voters(&membership, &dead, None);
                 plug_midway(&mut booted, tag, step, k, &voters, None);
                 if from_matchbox {
                     // As the step says: matchbox still installs the machine that left.
@@ -277,8 +275,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 run(&booted, &step.commands);
                 membership.remove(&name);
                 dead.retain(|d| *d != name);
-                let voters: BTreeMap<String, clusterdef::change::Member> =
-                    membership.iter().filter(|(n, _)| !dead.contains(n)).map(|(n, m)| (n.clone(), m.clone())).collect();
+                let voters = running_voters(&membership, &dead, None);
                 plug_midway(&mut booted, tag, step, k, &voters, None);
             }
             Action::MoveAddress => {
@@ -296,11 +293,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                     step.machines
                 );
                 booted.machines.get_mut(&name).expect("the moving member").pull_plug();
-                let voters: BTreeMap<String, clusterdef::change::Member> = membership
-                    .iter()
-                    .filter(|(n, _)| !dead.contains(n) && **n != name)
-                    .map(|(n, m)| (n.clone(), m.clone()))
-                    .collect();
+                let voters = running_voters(&membership, &dead, Some(&name));
                 plug_midway(&mut booted, tag, step, k, &voters, None);
                 let text = new.render().expect("NEW renders");
                 let config = text.text(&format!("ignition/{name}.ign")).expect("the member's config in NEW");
@@ -355,6 +348,20 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
         }
     }
     plan
+}
+
+/// The voters of `membership` that run: not dead, and not `down` (a member between its update
+/// and its return at a new address).
+fn running_voters(
+    membership: &BTreeMap<String, clusterdef::change::Member>,
+    dead: &[String],
+    down: Option<&str>,
+) -> BTreeMap<String, clusterdef::change::Member> {
+    membership
+        .iter()
+        .filter(|(n, _)| !dead.contains(n) && Some(n.as_str()) != down)
+        .map(|(n, m)| (n.clone(), m.clone()))
+        .collect()
 }
 
 /// Installs the joiner of `step` from what matchbox serves once the step's render is served,
