@@ -79,6 +79,8 @@ command -v curl >/dev/null || {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends curl
 }
 bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null
+# The release before it: the Kubernetes upgrade test boots it and upgrades to the one above.
+bash "$(dirname "$0")/build-control-plane.sh" v1.35.4 >/dev/null
 # What a node runs besides the kubelet (containerd, runc, the CNI plugins, flannel, CoreDNS,
 # pause) and the real-node tests' server, from the Go module proxy (and gcc, libseccomp).
 bash "$(dirname "$0")/build-node-software.sh" >/dev/null

@@ -185,6 +185,38 @@ fn kubernetes_moves_one_minor_at_a_time() {
     }
 }
 
+/// The upgrade as an operator runs it: each member's static pods written in place, then NEW's
+/// kube-proxy applied (never newer than an apiserver, so after every member); then each node
+/// drained, its kubelet unit written in place and restarted, and uncordoned, one at a time.
+#[test]
+fn an_upgrade_applies_kube_proxy_after_the_control_plane_and_drains_node_by_node() {
+    use clusterdef_model::Kubernetes;
+    let mut old = members("central", 3, &["a", "b", "c"], 11);
+    old.kubernetes = Some(Kubernetes::new("v1.35.4"));
+    let mut new = old.clone();
+    new.kubernetes = Some(Kubernetes::new("v1.36.3"));
+    let planned = plan(&old, &new, &ChangeOptions::default()).expect("one minor");
+    let control_plane = &planned.steps[0];
+    assert_eq!(control_plane.commands, ["kubectl apply -f kubernetes/manifests/02-kube-proxy.yaml"]);
+    assert_eq!(control_plane.machines.len(), 3, "every member");
+    assert!(
+        control_plane.machines.iter().all(|m| m.contains("/etc/kubernetes/manifests/kube-apiserver.yaml")
+            && m.contains("at v1.36.3")
+            && m.contains("/readyz")),
+        "{:?}",
+        control_plane.machines
+    );
+    let nodes = &planned.steps[1];
+    let pairs: Vec<(&str, &str)> = nodes.commands.chunks(2).map(|p| (p[0].as_str(), p[1].as_str())).collect();
+    assert_eq!(pairs.len(), nodes.machines.len(), "one drain and one uncordon a node");
+    for ((drain, uncordon), machine) in pairs.iter().zip(&nodes.machines) {
+        let node = machine.split(':').next().expect("a node");
+        assert!(drain.starts_with(&format!("kubectl drain {node} --ignore-daemonsets")), "{drain}");
+        assert_eq!(*uncordon, format!("kubectl uncordon {node}"));
+        assert!(machine.contains("systemctl restart kubelet.service"), "{machine}");
+    }
+}
+
 /// Every pair of sizes 1–7, across one to three cabinets, some members replaced by others at
 /// new addresses: the steps end at NEW's members, one change at a time, and writes never stop.
 #[test]

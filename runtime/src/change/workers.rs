@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use clusterdef_model::own::kubernetes::{KUBELET_UNIT, MANIFESTS_DIR};
 use clusterdef_model::{Cluster, GroupRef, Machine};
 
 use super::tolerance::Tolerance;
@@ -150,15 +151,32 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
         && a.version != b.version
     {
         let members: Vec<String> = new_members.iter().map(|m| m.name.clone()).collect();
+        let version = &b.version;
+        // The kubelet restarts a static pod whose manifest changes, by itself; each member's
+        // apiserver serves again before the next member's goes (the others serve meanwhile).
+        let mut commands = Vec::new();
+        let mut until = vec![format!("every apiserver reports {version} (`kubectl version`)")];
+        // kube-proxy is never newer than an apiserver: NEW's is applied once every apiserver
+        // is NEW's, and its DaemonSet replaces the pods node by node.
+        if let Some(manifest) = crate::render::kubernetes::addons::kube_proxy_manifest(b) {
+            commands.push(format!("kubectl apply -f {manifest}"));
+            until.push(format!(
+                "`kubectl -n kube-system rollout status daemonset/kube-proxy` says every kube-proxy runs {version}"
+            ));
+        }
         steps.push(step(
             Action::UpgradeControlPlane,
-            format!("upgrade the control plane from {} to {}", a.version, b.version),
+            format!("upgrade the control plane from {} to {version}", a.version),
             members
                 .iter()
-                .map(|m| format!("{m}: NEW's static pod manifests (apiserver, controller manager, scheduler at {}); wait for its apiserver's /readyz before the next member", b.version))
+                .map(|m| {
+                    format!(
+                        "{m}: NEW's static pods written in place ({MANIFESTS_DIR}/kube-apiserver.yaml, kube-controller-manager.yaml and kube-scheduler.yaml at {version}, from its NEW configuration); the kubelet restarts them by itself; its apiserver's /readyz answers `ok` before the next member's"
+                    )
+                })
                 .collect(),
-            Vec::new(),
-            vec![format!("every apiserver reports {} (`kubectl version`)", b.version)],
+            commands,
+            until,
             rest,
         ));
         let nodes: Vec<String> = members.into_iter().chain(new_workers.iter().map(|m| m.hostname.clone())).collect();
@@ -168,16 +186,15 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
             commands.push(format!("kubectl drain {n} --ignore-daemonsets --delete-emptydir-data --timeout=10m"));
             commands.push(format!("kubectl uncordon {n}"));
             machines.push(format!(
-                "{n}: between its drain and uncordon, NEW's kubelet ({}) and kube-proxy, restarted",
-                b.version
+                "{n}: between its drain and uncordon, NEW's {KUBELET_UNIT} (the kubelet at {version}) written in place, then `systemctl daemon-reload && systemctl restart {KUBELET_UNIT}`; its node Ready at {version} before the uncordon"
             ));
         }
         steps.push(step(
             Action::UpgradeNodes,
-            format!("upgrade the kubelets to {}, node by node", b.version),
+            format!("upgrade the kubelets to {version}, node by node"),
             machines,
             commands,
-            vec![format!("`kubectl get nodes` shows every node Ready at {}", b.version)],
+            vec![format!("`kubectl get nodes` shows every node Ready at {version}")],
             rest,
         ));
     }

@@ -45,12 +45,17 @@ impl Api {
     /// A write through the apiserver at `at`: a ConfigMap of a name no other call uses (an
     /// earlier attempt that was written but not answered makes it exist already, which counts).
     pub fn write(&self, at: &str) -> Result<(), String> {
+        self.write_named(at).map(drop)
+    }
+
+    /// [`Api::write`], answering with the ConfigMap's name once the write is acknowledged.
+    pub fn write_named(&self, at: &str) -> Result<String, String> {
         static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("probe-{}-{n}", std::process::id());
         match self.run(at, &["create", "configmap", &name]) {
-            Ok(_) => Ok(()),
-            Err(e) if e.contains("AlreadyExists") => Ok(()),
+            Ok(_) => Ok(name),
+            Err(e) if e.contains("AlreadyExists") => Ok(name),
             Err(e) => Err(e),
         }
     }

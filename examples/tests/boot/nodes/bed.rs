@@ -12,7 +12,8 @@
 //! - a second KubeletConfiguration drop-in: no disk eviction thresholds and no image garbage
 //!   collection (every machine's disk is the host's one disk, shared with the build);
 //! - on the first member, kube-proxy's `--conntrack-max-per-core=0` (a network namespace may
-//!   not write `nf_conntrack_max`; a Flatcar machine's kube-proxy does).
+//!   not write `nf_conntrack_max`; a Flatcar machine's kube-proxy does), and the same in NEW's
+//!   kube-proxy manifest that a Kubernetes upgrade applies (`kube_proxy_in_a_container`).
 //!
 //! Everything else is the render's, applied by real Ignition, and the PKI as docs/kubernetes.md
 //! tells the operator to install it.
@@ -105,7 +106,17 @@ pub fn assert_images_imported(machine: &Machine) {
     }
 }
 
-/// Where the bed binds the built software inside every node.
+/// kube-proxy's manifest `text` with `--conntrack-max-per-core=0` beside its flags: a network
+/// namespace may not write `nf_conntrack_max`, which a Flatcar machine's kube-proxy does.
+pub fn kube_proxy_in_a_container(text: &str) -> String {
+    let flag = "--metrics-bind-address=0.0.0.0";
+    let line = text.lines().find(|l| l.contains(flag)).expect("kube-proxy's flags").to_string();
+    let added = line.replace(flag, "--conntrack-max-per-core=0");
+    text.replace(&line, &format!("{line}\n{added}"))
+}
+
+/// Where the bed binds the built software inside every node: each Kubernetes release under its
+/// version (`KUBERNETES_BIN/v1.36.3`), where the emulated `docker run` of a kubelet image finds it.
 pub const KUBERNETES_BIN: &str = "/opt/clusterdef-test/kubernetes";
 const NODE_BIN: &str = "/opt/clusterdef-test/node";
 const IMAGES: &str = "/opt/clusterdef-test/images";
@@ -156,18 +167,22 @@ pub fn prepare(machine: &mut Machine, software: &Software, images: &Path, member
     if first_member {
         let proxy = root.join("etc/kubernetes/bootstrap/02-kube-proxy.yaml");
         if let Ok(text) = std::fs::read_to_string(&proxy) {
-            let flag = "--metrics-bind-address=0.0.0.0";
-            let line = text.lines().find(|l| l.contains(flag)).expect("kube-proxy's flags").to_string();
-            let added = line.replace(flag, "--conntrack-max-per-core=0");
-            std::fs::write(&proxy, text.replace(&line, &format!("{line}\n{added}"))).expect("kube-proxy's manifest");
+            std::fs::write(&proxy, kube_proxy_in_a_container(&text)).expect("kube-proxy's manifest");
         }
     }
-    let mut binds = vec![
-        format!("--bind-ro={}:{KUBERNETES_BIN}", software.kubernetes.display()),
+    let mut binds: Vec<String> = software
+        .releases
+        .iter()
+        .map(|release| {
+            let version = release.file_name().expect("target/control-plane/VERSION").to_string_lossy();
+            format!("--bind-ro={}:{KUBERNETES_BIN}/{version}", release.display())
+        })
+        .collect();
+    binds.extend([
         format!("--bind-ro={}:{NODE_BIN}", software.node.display()),
         format!("--bind-ro={}:{IMAGES}/all", images.join("all").display()),
         format!("--bind={}:/var/lib/containerd", machine.host_dir("containerd").display()),
-    ];
+    ]);
     if member {
         binds.push(format!("--bind-ro={}:{IMAGES}/members", images.join("members").display()));
     }

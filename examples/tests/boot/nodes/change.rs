@@ -33,10 +33,10 @@ pub fn one_worker_fewer(cluster: &Cluster) -> Option<Cluster> {
     Some(new)
 }
 
-/// The operator's shell on the hub: `sh -c` with the release's kubectl first on the PATH and a
-/// copy of the administrator's kubeconfig that names the apiserver at `at` (its own server name
-/// resolves only on the machines).
-fn operator_shell(api: &Api, at: &str, scratch: &TempDir, script: &str) -> Result<String, String> {
+/// The operator's shell on the hub, in `scratch` (where a render the commands name is): `sh -c`
+/// with the release's kubectl first on the PATH and a copy of the administrator's kubeconfig
+/// that names the apiserver at `at` (its own server name resolves only on the machines).
+pub(super) fn operator_shell(api: &Api, at: &str, scratch: &TempDir, script: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(&api.kubeconfig).expect("admin.conf");
     let pointed: String = text
         .lines()
@@ -57,6 +57,7 @@ fn operator_shell(api: &Api, at: &str, scratch: &TempDir, script: &str) -> Resul
         .arg(format!("set -e\n{script}\n"))
         .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("KUBECONFIG", &kubeconfig)
+        .current_dir(scratch.path())
         .output()
         .expect("run sh");
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));

@@ -22,6 +22,9 @@ use clusterdef::Cluster;
 pub struct Software {
     /// The Kubernetes release's binaries (`target/control-plane/VERSION`).
     pub kubernetes: PathBuf,
+    /// Every release a node may run (this one first; an upgrade's NEW release beside it), each
+    /// bound on the nodes under its version (`bed::KUBERNETES_BIN`).
+    pub releases: Vec<PathBuf>,
     /// The node software (`target/node-software`): `bin/` and `cni/`.
     pub node: PathBuf,
     /// The boot test bed's Debian root, whose userland (`cp`, iptables) images that need one
@@ -46,7 +49,7 @@ impl Software {
         };
         let kubernetes = run("build-control-plane.sh", &[version]);
         let node = run("build-node-software.sh", &[]).parent().expect("OUT/bin").to_path_buf();
-        Software { kubernetes, node, root: crate::machines::base_root() }
+        Software { releases: vec![kubernetes.clone()], kubernetes, node, root: crate::machines::base_root() }
     }
 
     fn bin(&self, name: &str) -> String {

@@ -7,7 +7,8 @@
 //! declares, and answer through their Services across failure domains. Then each domain's plug
 //! is pulled: the control plane serves exactly when the plan says, the workloads run and answer
 //! again where the plan says, and the domain returns to rest. The production seed then loses a
-//! worker and gets it back, as `clusterdef change` plans each (`change`).
+//! worker and gets it back, as `clusterdef change` plans each (`change`); a cluster booted one
+//! Kubernetes minor back is upgraded as `clusterdef change` plans it (`upgrade`).
 //!
 //! Emulated, and only that: `docker run` of Typhoon's kubelet image (and of the etcd image) is
 //! the binary it holds, with the unit's arguments (`emulated/docker`). What the bed adds to a
@@ -17,6 +18,7 @@ mod api;
 mod bed;
 mod change;
 mod images;
+pub mod upgrade;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -32,7 +34,7 @@ use api::{Api, wait_for};
 
 /// A node as the plan names it: its kind (`group` or `group/domain`), its domain, the labels
 /// and taints it must register.
-struct PlannedNode {
+pub(super) struct PlannedNode {
     kind: String,
     domain: Option<String>,
     labels: BTreeSet<String>,
@@ -283,14 +285,29 @@ fn answers(
     Ok(said)
 }
 
+/// Which failure domains' plugs a real-node run pulls once the cluster is at rest.
+#[derive(Clone, Copy, Default)]
+pub enum Losses {
+    /// Each domain's, in turn.
+    #[default]
+    Each,
+    /// The one this picks (modulo their count).
+    One(u64),
+    /// None.
+    None,
+}
+
 /// What a real-node run does after the cluster is at rest.
 #[derive(Clone, Copy, Default)]
 pub struct Scenario<'a> {
-    /// Only the loss of the failure domain this picks (modulo their count) instead of each.
-    pub one_loss: Option<u64>,
+    /// The plugs pulled.
+    pub losses: Losses,
     /// After the losses, the change to this declaration and back (a worker removed and added
     /// back), each as `clusterdef change` plans it.
     pub change_to: Option<&'a Cluster>,
+    /// After the losses, the Kubernetes upgrade to this declaration (the cluster at its next
+    /// minor), as `clusterdef change` plans it.
+    pub upgrade_to: Option<&'a Cluster>,
 }
 
 /// The whole scenario on `cluster`; a line per phase with its time.
@@ -299,10 +316,24 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
     let k = cluster.kubernetes.clone().expect("the cluster runs Kubernetes");
     let plan = cluster.plan();
     let kplan = plan.kubernetes.clone().expect("a Kubernetes plan");
-    let software = images::Software::built(&k.version);
+    let mut software = images::Software::built(&k.version);
     let artifacts = cluster.render().expect("the cluster renders");
     let image_dir = TempDir::new(&format!("{tag}-images"));
-    let made = images::make(cluster, &images::named_images(&artifacts), &software, image_dir.path());
+    let named = images::named_images(&artifacts);
+    let mut made = images::make(cluster, &named, &software, image_dir.path());
+    if let Some(new) = scenario.upgrade_to {
+        // NEW's release beside OLD's on every node, and NEW's images imported at boot (an image
+        // pull, emulated: nothing is pulled here).
+        let version = &new.kubernetes.as_ref().expect("NEW runs Kubernetes").version;
+        let release = images::Software::built(version);
+        software.releases.extend(release.releases.iter().cloned());
+        let more = images::named_images(&new.render().expect("NEW renders"));
+        let more = more.difference(&named).cloned().collect();
+        let also = images::make(new, &more, &release, image_dir.path());
+        made.names.extend(also.names);
+        made.unpacked_all += also.unpacked_all;
+        made.unpacked_members += also.unpacked_members;
+    }
     eprintln!("{name}: images made locally: {:?}", made.names);
     bed::raise_host_inotify_limits();
     let count: usize = plan.groups.iter().map(|g| g.machines.len()).sum();
@@ -358,9 +389,10 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         answers(&api, &first, cluster, &planned, &all)
     });
     said_phase(&mut phases, format!("boot to every workload answering: {:?} ({said:?})", started.elapsed()));
-    let pulled_domains: Vec<&clusterdef::render::plan::KubernetesLoss> = match scenario.one_loss {
-        Some(pick) => kplan.losses.get(pick as usize % kplan.losses.len().max(1)).into_iter().collect(),
-        None => kplan.losses.iter().collect(),
+    let pulled_domains: Vec<&clusterdef::render::plan::KubernetesLoss> = match scenario.losses {
+        Losses::One(pick) => kplan.losses.get(pick as usize % kplan.losses.len().max(1)).into_iter().collect(),
+        Losses::Each => kplan.losses.iter().collect(),
+        Losses::None => Vec::new(),
     };
     for loss in pulled_domains {
         let lost: Vec<String> =
@@ -437,6 +469,10 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         let line = change::run_change(name, new, cluster, &mut booted, &api, &first, &provision);
         said_phase(&mut phases, format!("and added back: {line}"));
     }
+    if let Some(new) = scenario.upgrade_to {
+        let line = upgrade::run_upgrade(name, cluster, new, &mut booted, &api, &addresses);
+        said_phase(&mut phases, format!("upgraded: {line}"));
+    }
     phases
 }
 
@@ -457,7 +493,7 @@ fn real_nodes_run_the_production_seed_and_each_cabinets_loss_as_the_plan_says() 
     if fewer.is_none() {
         eprintln!("{name}: no fixed pool of two or more machines, so no worker is removed after the losses");
     }
-    real_nodes(&name, "real", &cluster, Scenario { one_loss: None, change_to: fewer.as_ref() });
+    real_nodes(&name, "real", &cluster, Scenario { change_to: fewer.as_ref(), ..Scenario::default() });
 }
 
 /// Each workload that declares ports gets a Service of its name that selects its pods and
@@ -528,7 +564,7 @@ fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
             &name,
             &format!("realr-{}", drawn % 100_000),
             &cluster,
-            Scenario { one_loss: Some(drawn), change_to: None },
+            Scenario { losses: Losses::One(drawn), ..Scenario::default() },
         );
     }
 }

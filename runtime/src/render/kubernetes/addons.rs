@@ -372,13 +372,22 @@ fn coredns(cluster: &Cluster, k: &Kubernetes) -> String {
     .concat()
 }
 
+/// kube-proxy's manifest in the render (`kubernetes/manifests/…`), if `k` runs kube-proxy
+/// (with flannel): a Kubernetes upgrade applies NEW's.
+pub fn kube_proxy_manifest(k: &Kubernetes) -> Option<String> {
+    (k.cni == Cni::Flannel).then(|| format!("kubernetes/manifests/{KUBE_PROXY_FILE}"))
+}
+
+/// kube-proxy's manifest's file name.
+const KUBE_PROXY_FILE: &str = "02-kube-proxy.yaml";
+
 /// The addons, by file name: the pod network, kube-proxy (with flannel), CoreDNS.
 pub fn manifests(cluster: &Cluster) -> Vec<(String, String)> {
     let Some(k) = &cluster.kubernetes else { return Vec::new() };
     let mut out = Vec::new();
     if k.cni == Cni::Flannel {
         out.push(("01-flannel.yaml".to_string(), flannel(k)));
-        out.push(("02-kube-proxy.yaml".to_string(), kube_proxy(k)));
+        out.push((KUBE_PROXY_FILE.to_string(), kube_proxy(k)));
     }
     out.push(("03-coredns.yaml".to_string(), coredns(cluster, k)));
     out
