@@ -30,6 +30,7 @@ use clusterdef::{Cluster, Render};
 use serde_json::{Value, json};
 
 use crate::applied::{Applied, apply_all, systemd_environment, words};
+use crate::support::{Lan, TempDir, etcd_35, get, read_yaml_1_1, tool, yaml_documents};
 
 mod expected;
 mod render_checks;
@@ -37,7 +38,6 @@ mod scenario;
 
 pub use expected::{Expected, holds};
 use scenario::run_scenario;
-use crate::support::{Lan, TempDir, etcd_35, get, read_yaml_1_1, tool, yaml_documents};
 
 /// The test's own timings, on top of the rendered flags: node loss noticed within seconds, a
 /// lost leader replaced within seconds.
@@ -344,9 +344,6 @@ fn placements(run: &Running, at: &str, workloads: &[String]) -> Result<BTreeMap<
     }
     Ok(out)
 }
-
-
-
 
 /// The status a kubelet posts: capacity for the scheduler's fit checks (pods included), the
 /// node's address, and Ready now.
