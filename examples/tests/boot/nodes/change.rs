@@ -1,5 +1,5 @@
 //! Changes on real nodes, as `clusterdef change` plans them: a worker removed from the cluster
-//! that runs, then added back. Each step's commands run as printed, from the hub (the
+//! that runs, then added back; workers relabelled (NEW's metadata), then restored. Each step's commands run as printed, from the hub (the
 //! operator's workstation) with the release's kubectl and the administrator's kubeconfig; a
 //! removed worker's machine is powered off once its node is drained and deleted; an added one
 //! is provisioned afresh (a new disk) with NEW's configuration and its tree of the PKI renewed
@@ -30,6 +30,23 @@ pub fn one_worker_fewer(cluster: &Cluster) -> Option<Cluster> {
         *n -= 1;
     }
     new.pools = std::borrow::Cow::Owned(pools);
+    Some(new)
+}
+
+/// `cluster` with its first fixed pool's machines labelled anew: their metadata's `disk` set
+/// (to `ssd`, or `nvme` where it is `ssd`), the change this scenario relabels nodes by; `None`
+/// when no fixed pool has a machine.
+pub fn relabelled(cluster: &Cluster) -> Option<Cluster> {
+    use std::borrow::Cow;
+    let mut new = cluster.clone();
+    let mut pools = new.pools.to_vec();
+    let pool = pools.iter_mut().find(|p| matches!(p.size, clusterdef::Size::Fixed(n) if n >= 1))?;
+    let mut metadata = pool.metadata.to_vec();
+    let value = if metadata.iter().any(|(k, v)| k == "disk" && v == "ssd") { "nvme" } else { "ssd" };
+    metadata.retain(|(k, _)| k != "disk");
+    metadata.push((Cow::Borrowed("disk"), Cow::Borrowed(value)));
+    pool.metadata = Cow::Owned(metadata);
+    new.pools = Cow::Owned(pools);
     Some(new)
 }
 
@@ -85,7 +102,11 @@ pub fn run_change(
     let planned = planned_nodes(&new_plan, &new_kplan);
     let removed: Vec<String> = before.keys().filter(|h| !planned.contains_key(*h)).cloned().collect();
     let added: Vec<String> = planned.keys().filter(|h| !before.contains_key(*h)).cloned().collect();
-    assert!(!removed.is_empty() || !added.is_empty(), "{name}: the change adds or removes a worker");
+    let relabels = planned_change.steps.iter().filter(|s| s.action == Action::Relabel).count();
+    assert!(
+        !removed.is_empty() || !added.is_empty() || relabels > 0,
+        "{name}: the change adds or removes a worker or relabels nodes"
+    );
     // The PKI renewed for NEW, read from the bed's (what `clusterdef pki` wrote at first).
     let renewed = scratch.path().join("pki");
     if !added.is_empty() {
@@ -141,7 +162,7 @@ pub fn run_change(
         answers(api, at, new, &planned, &all)
     });
     format!(
-        "change ({} steps; removed {removed:?}, added {added:?}) to NEW at rest, answering: {:?} ({said:?})",
+        "change ({} steps; removed {removed:?}, added {added:?}, {relabels} relabelling) to NEW at rest, answering: {:?} ({said:?})",
         planned_change.steps.len(),
         started.elapsed()
     )

@@ -6,9 +6,9 @@
 //! manifests; the workloads' pods run the test's server under the images their cluster
 //! declares, and answer through their Services across failure domains. Then each domain's plug
 //! is pulled: the control plane serves exactly when the plan says, the workloads run and answer
-//! again where the plan says, and the domain returns to rest. The production seed then loses a
-//! worker and gets it back, as `clusterdef change` plans each (`change`); a cluster booted one
-//! Kubernetes minor back is upgraded as `clusterdef change` plans it (`upgrade`).
+//! again where the plan says, and the domain returns to rest. A cluster booted one Kubernetes
+//! minor back loses a worker and gets it back, has its workers relabelled and restored
+//! (`change`), and is upgraded (`upgrade`), each as `clusterdef change` plans it.
 //!
 //! Emulated, and only that: `docker run` of Typhoon's kubelet image (and of the etcd image) is
 //! the binary it holds, with the unit's arguments (`emulated/docker`). What the bed adds to a
@@ -302,9 +302,10 @@ pub enum Losses {
 pub struct Scenario<'a> {
     /// The plugs pulled.
     pub losses: Losses,
-    /// After the losses, the change to this declaration and back (a worker removed and added
-    /// back), each as `clusterdef change` plans it.
-    pub change_to: Option<&'a Cluster>,
+    /// After the losses, the change to each of these declarations and back (a worker removed
+    /// and added back; workers relabelled and their labels restored), each way as `clusterdef
+    /// change` plans it.
+    pub changes: &'a [Cluster],
     /// After the losses, the Kubernetes upgrade to this declaration (the cluster at its next
     /// minor), as `clusterdef change` plans it.
     pub upgrade_to: Option<&'a Cluster>,
@@ -457,17 +458,17 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         });
         said_phase(&mut phases, format!("{what}: return to rest: {:?}", back.elapsed()));
     }
-    if let Some(new) = scenario.change_to {
-        // The worker removed, then added back: a fresh disk, NEW's configuration, its tree of
-        // the renewed PKI, made a node as at first.
-        let provision = |booted: &mut Booted, hostname: &str, config: &str, files: &std::path::Path| {
-            let machine = booted.reinstall_with(tag, hostname, config, Some(files));
-            bed::prepare(machine, &software, image_dir.path(), false, false);
-        };
+    // A worker added back gets a fresh disk, NEW's configuration, its tree of the renewed PKI,
+    // and is made a node as at first.
+    let provision = |booted: &mut Booted, hostname: &str, config: &str, files: &std::path::Path| {
+        let machine = booted.reinstall_with(tag, hostname, config, Some(files));
+        bed::prepare(machine, &software, image_dir.path(), false, false);
+    };
+    for new in scenario.changes {
         let line = change::run_change(name, cluster, new, &mut booted, &api, &first, &provision);
-        said_phase(&mut phases, format!("a worker removed: {line}"));
+        said_phase(&mut phases, format!("changed: {line}"));
         let line = change::run_change(name, new, cluster, &mut booted, &api, &first, &provision);
-        said_phase(&mut phases, format!("and added back: {line}"));
+        said_phase(&mut phases, format!("and back: {line}"));
     }
     if let Some(new) = scenario.upgrade_to {
         let line = upgrade::run_upgrade(name, cluster, new, &mut booted, &api, &addresses);
@@ -488,12 +489,7 @@ fn real_nodes_run_the_production_seed_and_each_cabinets_loss_as_the_plan_says() 
         &crate::kubernetes::cluster_under_test(),
         runs_kubernetes,
     );
-    // Then a worker removed and added back, as `clusterdef change` plans each.
-    let fewer = change::one_worker_fewer(&cluster);
-    if fewer.is_none() {
-        eprintln!("{name}: no fixed pool of two or more machines, so no worker is removed after the losses");
-    }
-    real_nodes(&name, "real", &cluster, Scenario { change_to: fewer.as_ref(), ..Scenario::default() });
+    real_nodes(&name, "real", &cluster, Scenario::default());
 }
 
 /// Each workload that declares ports gets a Service of its name that selects its pods and

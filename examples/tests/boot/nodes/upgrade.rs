@@ -35,8 +35,9 @@ use crate::support::TempDir;
 const COMPONENTS: [&str; 3] = ["kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 
 /// The default OLD: the guide's production layout at its smallest (three members across three
-/// cabinets, two workers), one Kubernetes minor behind the seed, a workload on every node and
-/// one on the workers with a Service.
+/// cabinets, three workers across two of them, so that a worker fewer still spreads), one
+/// Kubernetes minor behind the seed, a workload on every node and one on the workers, each
+/// with a Service.
 const OLD: &str = r#"name: "upgrade",
 os: flatcar,
 production: true,
@@ -47,8 +48,8 @@ central: 3 across cabinets [one, two, three] {
     addresses: "10.0.0.101".."10.0.0.103",
     hostnames: "central-{n}",
 },
-workers: 2 across cabinets [one, two] {
-    addresses: "10.0.0.111".."10.0.0.112",
+workers: 3 across cabinets [one, two] {
+    addresses: "10.0.0.111".."10.0.0.113",
 },
 unit "monitoring.service" { global, image: "quay.io/prometheus/node-exporter:v1.8.2", ports: [9100] },
 unit "webapp@.service" {
@@ -93,7 +94,7 @@ pub fn pair() -> (String, Cluster, Cluster) {
     }
     let old = checked(OLD, "upgrade-old.cluster");
     let new = checked(&OLD.replace("v1.35.4", NEW_VERSION), "upgrade-new.cluster");
-    ("the smallest production layout upgraded a minor".to_string(), old, new)
+    ("the smallest production layout".to_string(), old, new)
 }
 
 /// The file at `path` in a parsed Ignition config, as text.
@@ -414,15 +415,18 @@ pub fn run_upgrade(
     )
 }
 
-/// A cluster booted one Kubernetes minor back (v1.35.4), upgraded to the seed's release
-/// (v1.36.3) as `clusterdef change` plans it, on real nodes (the module says how).
+/// A cluster booted one Kubernetes minor back (v1.35.4) on real nodes: a worker removed and
+/// added back, its workers relabelled and restored (`change`), then Kubernetes upgraded to the
+/// seed's release (v1.36.3, the module says how), each as `clusterdef change` plans it.
 #[test]
-fn change_kubernetes_upgraded_a_minor_on_real_nodes() {
+fn change_workers_then_kubernetes_upgraded_a_minor_on_real_nodes() {
     let (name, old, new) = pair();
+    let changes: Vec<Cluster> =
+        super::change::one_worker_fewer(&old).into_iter().chain(super::change::relabelled(&old)).collect();
     super::real_nodes(
         &name,
         "realup",
         &old,
-        super::Scenario { losses: super::Losses::None, upgrade_to: Some(&new), ..super::Scenario::default() },
+        super::Scenario { losses: super::Losses::None, changes: &changes, upgrade_to: Some(&new) },
     );
 }
