@@ -263,6 +263,11 @@ impl Machine {
         }
     }
 
+    /// Whether the machine runs (booted and not powered off since).
+    pub fn is_running(&self) -> bool {
+        self.nspawn.is_some()
+    }
+
     /// Pulls the plug: SIGKILL to the machine's PID 1, which takes every process of it along.
     pub fn pull_plug(&mut self) {
         if let Some(mut child) = self.nspawn.take() {

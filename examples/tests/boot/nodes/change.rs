@@ -4,8 +4,13 @@
 //! removed worker's machine is powered off once its node is drained and deleted; an added one
 //! is provisioned afresh (a new disk) with NEW's configuration and its tree of the PKI renewed
 //! for NEW (`clusterdef_pki::renew`, as `clusterdef pki NEW --renew` writes it), and booted.
+//! Midway through each step (between the first half of its commands and the rest; after an
+//! added worker boots) the plug of the last member's failure domain is pulled with the outcome
+//! the step's midway tolerance gives (`midway`; on the way there, not on the way back, each
+//! plug costing a member's reboot), and a write is acknowledged after each step.
 //! After each change every node is NEW's, registered as NEW's plan says, every workload runs
-//! where and as many as the steps predicted and NEW's plan says at rest, and answers.
+//! where and as many as the steps predicted and NEW's plan says at rest, and answers; every
+//! acknowledged write reads back.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -15,6 +20,7 @@ use clusterdef::change::{Action, ChangeOptions, plan};
 use clusterdef::{Cluster, Render};
 
 use super::api::{Api, wait_for};
+use super::midway::{self, Layout};
 use super::{answers, nodes_as_planned, planned_nodes, running};
 use crate::kubernetes::{Expected, holds};
 use crate::machines::Booted;
@@ -81,7 +87,17 @@ pub(super) fn operator_shell(api: &Api, at: &str, scratch: &TempDir, script: &st
     if out.status.success() { Ok(said) } else { Err(said) }
 }
 
-/// Runs the change from `old` to `new` on the booted real nodes, as the module says;
+/// How the operator reaches the cluster: kubectl, and every member's address.
+#[derive(Clone, Copy)]
+pub struct Reach<'a> {
+    /// The test's kubectl.
+    pub api: &'a Api,
+    /// Every member's address, by hostname.
+    pub addresses: &'a BTreeMap<String, String>,
+}
+
+/// Runs the change from `old` to `new` on the booted real nodes, as the module says (a plug
+/// pulled midway through each step `with_plug`);
 /// `provision` installs an added machine (its hostname, its config, its PKI tree) ready to
 /// boot. A line saying what changed and how long it took.
 pub fn run_change(
@@ -89,10 +105,11 @@ pub fn run_change(
     old: &Cluster,
     new: &Cluster,
     booted: &mut Booted,
-    api: &Api,
-    at: &str,
+    reach: &Reach<'_>,
     provision: &dyn Fn(&mut Booted, &str, &str, &Path),
+    with_plug: bool,
 ) -> String {
+    let Reach { api, addresses } = *reach;
     let planned_change = plan(old, new, &ChangeOptions::default()).unwrap_or_else(|f| panic!("{name}: {f:?}"));
     eprintln!("{name}: the change:\n{planned_change}");
     let scratch = TempDir::new(&format!("{name}-operator").replace(' ', "-"));
@@ -119,6 +136,16 @@ pub fn run_change(
         let m = new_plan.groups.iter().flat_map(|g| &g.machines).find(|m| m.hostname == hostname).expect("planned");
         configs.text(&m.config).expect("its config").to_string()
     };
+    let members: Vec<String> =
+        new_plan.groups.iter().filter(|g| g.members).flat_map(|g| &g.machines).map(|m| m.hostname.clone()).collect();
+    let at = &addresses[&members[0]];
+    let layout = Layout {
+        new,
+        members: &members,
+        addresses,
+        domains: before.iter().chain(&planned).map(|(h, p)| (h.clone(), p.domain.clone())).collect(),
+    };
+    let mut acknowledged = Vec::new();
     let started = Instant::now();
     for step in &planned_change.steps {
         assert!(
@@ -137,9 +164,20 @@ pub fn run_change(
                 super::bed::assert_images_imported(machine);
             }
         }
-        let said = operator_shell(api, at, &scratch, &step.commands.join("\n"))
-            .unwrap_or_else(|e| panic!("{name}: step {}'s commands:\n{}\n{e}", step.number, step.commands.join("\n")));
-        eprintln!("{name}: step {}: {said}", step.number);
+        // The commands' first half, a domain's plug midway, then the rest.
+        let (first_half, rest) = step.commands.split_at(step.commands.len().div_ceil(2));
+        for (i, commands) in [first_half, rest].iter().enumerate() {
+            if i == 1 && with_plug {
+                let moment = format!("midway through step {} ({})", step.number, step.title);
+                acknowledged.extend(midway::plug(name, &moment, step, booted, api, &layout));
+            }
+            if commands.is_empty() {
+                continue;
+            }
+            let said = operator_shell(api, at, &scratch, &commands.join("\n"))
+                .unwrap_or_else(|e| panic!("{name}: step {}'s commands:\n{}\n{e}", step.number, commands.join("\n")));
+            eprintln!("{name}: step {}: {said}", step.number);
+        }
         if step.action == Action::Workers {
             for hostname in &removed {
                 booted.machines.get_mut(hostname).expect("a removed worker").pull_plug();
@@ -147,6 +185,11 @@ pub fn run_change(
         }
         // The step's prediction: every workload keeps every pod it wants, or those it lists.
         assert!(step.workloads.is_empty(), "{name}: step {} predicts {:?}", step.number, step.workloads);
+        acknowledged.push(wait_for(
+            &format!("{name}: a write after step {}", step.number),
+            Duration::from_secs(60),
+            || api.write_named(at),
+        ));
     }
     let all: BTreeSet<String> = planned.keys().cloned().collect();
     wait_for(&format!("{name}: every node NEW's after the change"), Duration::from_secs(600), || {
@@ -161,9 +204,11 @@ pub fn run_change(
     let said = wait_for(&format!("{name}: answers after the change"), Duration::from_secs(120), || {
         answers(api, at, new, &planned, &all)
     });
+    midway::read_back(name, api, at, &acknowledged);
     format!(
-        "change ({} steps; removed {removed:?}, added {added:?}, {relabels} relabelling) to NEW at rest, answering: {:?} ({said:?})",
+        "change ({} steps; removed {removed:?}, added {added:?}, {relabels} relabelling; {} writes acknowledged, none lost) to NEW at rest, answering: {:?} ({said:?})",
         planned_change.steps.len(),
+        acknowledged.len(),
         started.elapsed()
     )
 }

@@ -18,6 +18,7 @@ mod api;
 mod bed;
 mod change;
 mod images;
+mod midway;
 pub mod upgrade;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -464,10 +465,11 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         let machine = booted.reinstall_with(tag, hostname, config, Some(files));
         bed::prepare(machine, &software, image_dir.path(), false, false);
     };
+    let reach = change::Reach { api: &api, addresses: &addresses };
     for new in scenario.changes {
-        let line = change::run_change(name, cluster, new, &mut booted, &api, &first, &provision);
+        let line = change::run_change(name, cluster, new, &mut booted, &reach, &provision, true);
         said_phase(&mut phases, format!("changed: {line}"));
-        let line = change::run_change(name, new, cluster, &mut booted, &api, &first, &provision);
+        let line = change::run_change(name, new, cluster, &mut booted, &reach, &provision, false);
         said_phase(&mut phases, format!("and back: {line}"));
     }
     if let Some(new) = scenario.upgrade_to {

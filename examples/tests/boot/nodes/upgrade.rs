@@ -26,6 +26,7 @@ use clusterdef::{Cluster, Render};
 
 use super::api::{Api, wait_for};
 use super::change::operator_shell;
+use super::midway::{self, Layout};
 use super::{answers, control_plane_runs, nodes_as_planned, planned_nodes, running};
 use crate::kubernetes::{Expected, holds};
 use crate::machines::{Booted, put_file};
@@ -196,67 +197,6 @@ fn drained_of_deployments(placed: &super::RunMap, kplan: &KubernetesPlan, node: 
     Ok(())
 }
 
-/// Midway through the control plane's step (the first member NEW's, the others OLD's): pulls
-/// the plug of the last member's failure domain; an apiserver left takes a write exactly when
-/// the step's midway tolerance says that loss keeps quorum; the machines boot again and every
-/// node and the control plane are back before the step goes on.
-#[allow(clippy::too_many_arguments)]
-fn plug_midway(
-    name: &str,
-    new: &Cluster,
-    step: &clusterdef::change::Step,
-    booted: &mut Booted,
-    api: &Api,
-    addresses: &BTreeMap<String, String>,
-    planned: &BTreeMap<String, super::PlannedNode>,
-    members: &[String],
-    version_mixed: &str,
-) -> Option<String> {
-    let last = members.last()?;
-    // The tolerance names a domain with its kind (`cabinet three`), the plan's machines by name.
-    let named = clusterdef::change::members_of(new).expect("static members");
-    let domain = named.iter().find(|m| &m.name == last).and_then(|m| m.domain.clone())?;
-    let loss = step.midway.domain(&domain).expect("the step's outcome of that domain");
-    let value = planned[last].domain.clone();
-    let lost: Vec<String> = planned.iter().filter(|(_, p)| p.domain == value).map(|(h, _)| h.clone()).collect();
-    let members_lost = named.iter().filter(|m| m.domain.as_deref() == Some(&domain)).count();
-    assert_eq!(members_lost as u32, loss.members_lost, "{name}: the members in {domain}");
-    for h in &lost {
-        booted.machines.get_mut(h).expect("a machine").pull_plug();
-    }
-    let left: Vec<String> = members.iter().filter(|m| !lost.contains(m)).cloned().collect();
-    let wrote = |api: &Api| left.iter().find_map(|m| api.write_named(&addresses[m]).ok());
-    let acknowledged = if loss.keeps_quorum {
-        let write =
-            wait_for(&format!("{name}: a write with {domain} lost {version_mixed}"), Duration::from_secs(90), || {
-                wrote(api).ok_or_else(|| "no apiserver left took it".to_string())
-            });
-        Some(write)
-    } else {
-        // The plan says quorum is gone: no apiserver left takes a write, for as long as the
-        // apiservers' own retries last.
-        std::thread::sleep(Duration::from_secs(30));
-        assert_eq!(wrote(api), None, "{name}: a write succeeded with {domain} lost; the plan says quorum is gone");
-        None
-    };
-    eprintln!("{name}: midway, {domain} lost ({lost:?}) {version_mixed}: a write succeeds: {}", loss.keeps_quorum);
-    for h in &lost {
-        booted.machines.get_mut(h).expect("a machine").boot();
-    }
-    for h in &lost {
-        booted.machine(h).wait_booted(Duration::from_secs(600));
-        super::bed::assert_images_imported(booted.machine(h));
-    }
-    let first = &addresses[&members[0]];
-    wait_for(&format!("{name}: every node Ready after {domain} returns"), Duration::from_secs(600), || {
-        nodes_as_planned(api, first, planned)
-    });
-    wait_for(&format!("{name}: the control plane after {domain} returns"), Duration::from_secs(300), || {
-        control_plane_runs(api, first, members)
-    });
-    acknowledged
-}
-
 /// Runs the upgrade from `old` (booted, at rest) to `new` as the module says. A line saying
 /// what it did and how long it took.
 pub fn run_upgrade(
@@ -310,12 +250,17 @@ pub fn run_upgrade(
             Action::UpgradeControlPlane => {
                 for (i, m) in members.iter().enumerate() {
                     if i == 1 {
+                        let layout = Layout {
+                            new,
+                            members: &members,
+                            addresses,
+                            domains: planned.iter().map(|(h, p)| (h.clone(), p.domain.clone())).collect(),
+                        };
                         let mixed = format!(
                             "(apiservers at {version} and {})",
                             old.kubernetes.as_ref().expect("OLD runs Kubernetes").version
                         );
-                        acknowledged
-                            .extend(plug_midway(name, new, step, booted, api, addresses, &planned, &members, &mixed));
+                        acknowledged.extend(midway::plug(name, &mixed, step, booted, api, &layout));
                     }
                     let config = config_of(m);
                     let root = booted.machine(m).root();
@@ -401,12 +346,7 @@ pub fn run_upgrade(
     let said = wait_for(&format!("{name}: answers after the upgrade"), Duration::from_secs(120), || {
         answers(api, &first, new, &planned, &all)
     });
-    // Every acknowledged write reads back.
-    let stored = api.get(&first, &["configmaps"]).expect("the ConfigMaps");
-    let kept: BTreeSet<&str> =
-        stored["items"].as_array().into_iter().flatten().filter_map(|c| c["metadata"]["name"].as_str()).collect();
-    let lost: Vec<&String> = acknowledged.iter().filter(|w| !kept.contains(w.as_str())).collect();
-    assert!(lost.is_empty(), "{name}: acknowledged writes lost: {lost:?}");
+    midway::read_back(name, api, &first, &acknowledged);
     format!(
         "{} steps to {version} ({} writes acknowledged, none lost), at rest, answering: {:?} ({said:?})",
         planned_change.steps.len(),
