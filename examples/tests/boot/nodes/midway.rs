@@ -96,12 +96,7 @@ fn nodes_ready(api: &Api, at: &str, hosts: &[String]) -> Result<(), String> {
         if !hosts.iter().any(|h| h == name) {
             continue;
         }
-        let ready = node["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True");
-        if !ready {
+        if !super::is_ready(node) {
             return Err(format!("{name} is not Ready"));
         }
     }

@@ -72,6 +72,11 @@ fn kubelet_label(key: &str) -> bool {
     key.starts_with("kubernetes.io/") || key.starts_with("beta.kubernetes.io/")
 }
 
+/// Whether a node (as `kubectl get nodes -o json` lists it) is Ready.
+fn is_ready(node: &Value) -> bool {
+    node["status"]["conditions"].as_array().into_iter().flatten().any(|c| c["type"] == "Ready" && c["status"] == "True")
+}
+
 /// Every planned node registered by its own kubelet and Ready, with exactly the plan's labels
 /// (besides the kubelet's own) and taints.
 fn nodes_as_planned(api: &Api, at: &str, planned: &BTreeMap<String, PlannedNode>) -> Result<(), String> {
@@ -104,12 +109,7 @@ fn nodes_as_planned(api: &Api, at: &str, planned: &BTreeMap<String, PlannedNode>
         if taints != plan.taints {
             return Err(format!("{name} has taints {taints:?}, the plan says {:?}", plan.taints));
         }
-        let is_ready = node["status"]["conditions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True");
-        if !is_ready {
+        if !is_ready(node) {
             return Err(format!("{name} is not Ready"));
         }
         seen.insert(name);
