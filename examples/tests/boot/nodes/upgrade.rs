@@ -5,11 +5,12 @@
 //! members' apiservers taking writes meanwhile, and the member's apiserver at NEW's release and
 //! ready before the next; after the first member (apiservers at both releases), a failure
 //! domain's plug pulled with the outcome the step's midway tolerance gives; then the step's
-//! commands (NEW's kube-proxy applied) from the hub in NEW's render. The kubelets: each node drained as printed, NEW's `kubelet.service` written
-//! in place and restarted, the node Ready at NEW's release, the workloads where the step
-//! predicts them while it is drained, then uncordoned. Throughout, a write is acknowledged
-//! after each member's and each node's turn; at the end every one reads back, every node and
-//! control plane pod runs NEW's release, and the workloads are at rest and answer.
+//! commands (NEW's kube-proxy applied) from the hub in NEW's render. The kubelets: each node
+//! drained as printed, NEW's `kubelet.service` written in place and restarted, the node Ready at
+//! NEW's release, the workloads where the step predicts them while it is drained, then
+//! uncordoned. Throughout, a write is acknowledged after each member's and each node's turn; at
+//! the end every one reads back, every node and control plane pod runs NEW's release, and the
+//! workloads are at rest and answer.
 //!
 //! Both releases are built from the Go module proxy (`scripts/build-control-plane.sh`) and
 //! bound on every node under their versions; NEW's images are imported with OLD's at boot (an
