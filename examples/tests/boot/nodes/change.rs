@@ -1,10 +1,10 @@
 //! Changes on real nodes, as `clusterdef change` plans them: a worker removed from the cluster
-//! that runs, then added back; workers relabelled (NEW's metadata), then restored. Each step's commands run as printed, from the hub (the
-//! operator's workstation) with the release's kubectl and the administrator's kubeconfig; a
-//! removed worker's machine is powered off once its node is drained and deleted; an added one
-//! is provisioned afresh (a new disk) with NEW's configuration and its tree of the PKI renewed
-//! for NEW (`clusterdef_pki::renew`, as `clusterdef pki NEW --renew` writes it), and booted.
-//! Midway through each step (between the first half of its commands and the rest; after an
+//! that runs, then added back; workers relabelled (NEW's metadata), then restored. Each step's
+//! commands run as printed, from the hub (the operator's workstation) with the release's
+//! kubectl and the administrator's kubeconfig; a removed worker's machine is powered off once
+//! its node is drained and deleted; an added one is provisioned afresh (a new disk) with NEW's
+//! configuration and its tree of the PKI renewed for NEW (`clusterdef_pki::renew`, as
+//! `clusterdef pki NEW --renew` writes it), and booted. Midway through each step (between the first half of its commands and the rest; after an
 //! added worker boots) the plug of the last member's failure domain is pulled with the outcome
 //! the step's midway tolerance gives (`midway`; on the way there, not on the way back, each
 //! plug costing a member's reboot), and a write is acknowledged after each step.
@@ -165,19 +165,21 @@ pub fn run_change(
             }
         }
         // The commands' first half, a domain's plug midway, then the rest.
-        let (first_half, rest) = step.commands.split_at(step.commands.len().div_ceil(2));
-        for (i, commands) in [first_half, rest].iter().enumerate() {
-            if i == 1 && with_plug {
-                let moment = format!("midway through step {} ({})", step.number, step.title);
-                acknowledged.extend(midway::plug(name, &moment, step, booted, api, &layout));
-            }
+        let run = |commands: &[String]| {
             if commands.is_empty() {
-                continue;
+                return;
             }
             let said = operator_shell(api, at, &scratch, &commands.join("\n"))
                 .unwrap_or_else(|e| panic!("{name}: step {}'s commands:\n{}\n{e}", step.number, commands.join("\n")));
             eprintln!("{name}: step {}: {said}", step.number);
+        };
+        let (first_half, rest) = step.commands.split_at(step.commands.len().div_ceil(2));
+        run(first_half);
+        if with_plug {
+            let moment = format!("midway through step {} ({})", step.number, step.title);
+            acknowledged.extend(midway::plug(name, &moment, step, booted, api, &layout));
         }
+        run(rest);
         if step.action == Action::Workers {
             for hostname in &removed {
                 booted.machines.get_mut(hostname).expect("a removed worker").pull_plug();

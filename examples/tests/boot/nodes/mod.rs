@@ -35,7 +35,7 @@ use api::{Api, wait_for};
 
 /// A node as the plan names it: its kind (`group` or `group/domain`), its domain, the labels
 /// and taints it must register.
-pub(super) struct PlannedNode {
+struct PlannedNode {
     kind: String,
     domain: Option<String>,
     labels: BTreeSet<String>,

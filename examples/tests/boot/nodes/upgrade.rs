@@ -40,40 +40,32 @@ const COMPONENTS: [&str; 3] = ["kube-apiserver", "kube-controller-manager", "kub
 /// cabinets, three workers across two of them, so that a worker fewer still spreads), one
 /// Kubernetes minor behind the seed, a workload on every node and one on the workers, each
 /// with a Service.
-const OLD: &str = r#"name: "upgrade",
-os: flatcar,
-production: true,
-kubernetes: { version: "v1.35.4" },
-tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
-network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.2"] },
-central: 3 across cabinets [one, two, three] {
-    addresses: "10.0.0.101".."10.0.0.103",
-    hostnames: "central-{n}",
-},
-workers: 3 across cabinets [one, two] {
-    addresses: "10.0.0.111".."10.0.0.113",
-},
-unit "monitoring.service" { global, image: "quay.io/prometheus/node-exporter:v1.8.2", ports: [9100] },
-unit "webapp@.service" {
-    metadata: { role = worker },
-    instances: 2,
-    image: "quay.io/example/webapp:1.4",
-    ports: [8080],
-    env: ["LISTEN=:8080"],
-},
-"#;
+static OLD: Cluster = clusterdef::cluster! {
+    name: "upgrade",
+    os: flatcar,
+    production: true,
+    kubernetes: { version: "v1.35.4" },
+    tls: { ca: "/etc/ssl/etcd/ca.pem", cert: "/etc/ssl/etcd/server.pem", key: "/etc/ssl/etcd/server-key.pem" },
+    network: { subnet: "10.0.0.0/24", gateway: "10.0.0.1", dns: ["10.0.0.2"] },
+    central: 3 across cabinets [one, two, three] {
+        addresses: "10.0.0.101".."10.0.0.103",
+        hostnames: "central-{n}",
+    },
+    workers: 3 across cabinets [one, two] {
+        addresses: "10.0.0.111".."10.0.0.113",
+    },
+    unit "monitoring.service" { global, image: "quay.io/prometheus/node-exporter:v1.8.2", ports: [9100] },
+    unit "webapp@.service" {
+        metadata: { role = worker },
+        instances: 2,
+        image: "quay.io/example/webapp:1.4",
+        ports: [8080],
+        env: ["LISTEN=:8080"],
+    },
+};
 
 /// The seed's release: OLD's next minor, the one NEW declares.
 const NEW_VERSION: &str = "v1.36.3";
-
-fn checked(text: &str, shown: &str) -> Cluster {
-    let here = std::path::Path::new(".");
-    match clusterdef_build::input::check_source(text, shown, here, here, false) {
-        Ok(checked) => checked.into_cluster(),
-        Err(clusterdef_build::input::Failure::Invalid { rendered, .. }) => panic!("{shown}:\n{rendered}"),
-        Err(clusterdef_build::input::Failure::Io(why)) => panic!("{shown}: {why}"),
-    }
-}
 
 /// Whether `old` to `new` upgrades Kubernetes (both run it, at different releases): the change
 /// this test runs, and the booted machines' test does not.
@@ -94,9 +86,9 @@ pub fn pair() -> (String, Cluster, Cluster) {
         }
         eprintln!("CLUSTERDEF_CHANGE_FROM/_TO is no Kubernetes upgrade; this test runs its own");
     }
-    let old = checked(OLD, "upgrade-old.cluster");
-    let new = checked(&OLD.replace("v1.35.4", NEW_VERSION), "upgrade-new.cluster");
-    ("the smallest production layout".to_string(), old, new)
+    let mut new = OLD.clone();
+    new.kubernetes.as_mut().expect("OLD runs Kubernetes").version = NEW_VERSION.into();
+    ("the smallest production layout".to_string(), OLD.clone(), new)
 }
 
 /// The file at `path` in a parsed Ignition config, as text.
