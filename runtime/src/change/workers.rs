@@ -161,7 +161,7 @@ pub fn steps(old: &Cluster, new: &Cluster, steps: &mut Vec<Step>, rest: &Toleran
         if let Some(manifest) = crate::render::kubernetes::addons::kube_proxy_manifest(b) {
             commands.push(format!("kubectl apply -f {manifest}"));
             until.push(format!(
-                "`kubectl -n kube-system rollout status daemonset/kube-proxy` says every kube-proxy runs {version}"
+                "`kubectl -n kube-system rollout status daemonset/kube-proxy` says it rolled out: every kube-proxy at {version}"
             ));
         }
         steps.push(step(
