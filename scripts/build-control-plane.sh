@@ -62,12 +62,14 @@ GO
 go get "k8s.io/kubernetes@$version" >&2
 go mod tidy >&2
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
+# As upstream builds them (hack/lib/golang.sh): every command static but the kubelet, which is
+# cgo. The images the tests make hold the static ones alone. The static five in one `go build`,
+# which links them side by side while it compiles the rest (one per command linked in turn).
+static=()
 for c in "${components[@]}"; do
-    # As upstream builds them (hack/lib/golang.sh): every command static but the kubelet, which
-    # is cgo. The images the tests make hold the static ones alone.
-    cgo=0
-    [ "$c" = kubelet ] && cgo=1
-    CGO_ENABLED=$cgo go build -trimpath -ldflags "$ldflags" -o "$out/$c" "k8s.io/kubernetes/cmd/$c" >&2
+    [ "$c" = kubelet ] || static+=("k8s.io/kubernetes/cmd/$c")
 done
+CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/" "${static[@]}" >&2
+CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$out/kubelet" k8s.io/kubernetes/cmd/kubelet >&2
 touch "$stamp"
 echo "$out"
