@@ -432,11 +432,17 @@ fn plug_midway(
     let key = format!("/midway/{k}");
     let wrote = write_from_hub(booted, &left, &key, loss.keeps_quorum);
     println!("{tag}: midway through step {}, {} lost ({lost:?}): a write succeeds: {wrote}", step.number, loss.domain);
-    assert_eq!(
-        wrote, loss.keeps_quorum,
-        "{tag}: midway through step {} ({}), losing {}: the plan says keeps quorum = {}",
-        step.number, step.title, loss.domain, loss.keeps_quorum
-    );
+    if wrote != loss.keeps_quorum {
+        let survivors: Vec<&clusterdef::change::Member> = voters.values().filter(|m| !lost.contains(&m.name)).collect();
+        panic!(
+            "{tag}: midway through step {} ({}), losing {}: the plan says keeps quorum = {}, a write succeeded: {wrote}\n{}",
+            step.number,
+            step.title,
+            loss.domain,
+            loss.keeps_quorum,
+            etcd_state(booted, &survivors)
+        );
+    }
     for m in &lost {
         booted.machines.get_mut(m).expect("a machine of the domain").boot();
     }
@@ -448,6 +454,25 @@ fn plug_midway(
         (from_hub(booted, &all, &["put", &format!("{key}/back"), "x"]).is_some(), String::new())
     });
     assert!(back, "{tag}: the voters take no write after step {}'s plug", step.number);
+}
+
+/// What each of `members` says of the cluster, for a failure's message: its own `endpoint
+/// status` and `member list` (each asked of it alone) and its etcd's last journal lines.
+fn etcd_state(booted: &Booted, members: &[&clusterdef::change::Member]) -> String {
+    let mut said = String::new();
+    for m in members {
+        let one = [m.client_url.clone()];
+        let status = from_hub(booted, &one, &["endpoint", "status", "-w", "json"]);
+        let list = from_hub(booted, &one, &["member", "list"]);
+        let (_, journal) = booted.machine(&m.name).sh("journalctl -u etcd-member.service --no-pager -o cat -n 25");
+        said.push_str(&format!(
+            "{}: endpoint status {}\nmember list:\n{}\njournal:\n{journal}\n",
+            m.name,
+            status.as_deref().unwrap_or("(no answer)"),
+            list.as_deref().unwrap_or("(no answer)")
+        ));
+    }
+    said
 }
 
 /// Declarations on loopback (the real-etcd tests') moved onto a LAN of booted machines:
