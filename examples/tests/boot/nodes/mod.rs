@@ -307,6 +307,9 @@ pub struct Scenario<'a> {
     /// and added back; workers relabelled and their labels restored), each way as `clusterdef
     /// change` plans it.
     pub changes: &'a [Cluster],
+    /// Whether a plug is pulled midway through every step of each change's way there. Each
+    /// costs a member's reboot (about 105 s on two cores); the upgrade pulls its own.
+    pub plugs_in_changes: bool,
     /// After the losses, the Kubernetes upgrade to this declaration (the cluster at its next
     /// minor), as `clusterdef change` plans it.
     pub upgrade_to: Option<&'a Cluster>,
@@ -467,7 +470,7 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
     };
     let reach = change::Reach { api: &api, addresses: &addresses };
     for new in scenario.changes {
-        let line = change::run_change(name, cluster, new, &mut booted, &reach, &provision, true);
+        let line = change::run_change(name, cluster, new, &mut booted, &reach, &provision, scenario.plugs_in_changes);
         said_phase(&mut phases, format!("changed: {line}"));
         let line = change::run_change(name, new, cluster, &mut booted, &reach, &provision, false);
         said_phase(&mut phases, format!("and back: {line}"));
@@ -484,14 +487,40 @@ fn runs_kubernetes(cluster: &Cluster) -> Result<(), &'static str> {
     if cluster.kubernetes.is_some() { Ok(()) } else { Err("runs no Kubernetes") }
 }
 
+/// The production seed (or `CLUSTERDEF_SCENARIO_CLUSTER`) on real nodes: at rest as planned,
+/// then one cabinet's loss and return, drawn from the seed it prints, so that runs cover each
+/// cabinet in turn (each plug and return costs about four minutes on two cores);
+/// `CLUSTERDEF_READBACK_SEED` replays a draw and `CLUSTERDEF_REAL_NODE_LOSSES=each` pulls each
+/// cabinet's plug in one run ([`every_plug_asked`]).
 #[test]
-fn real_nodes_run_the_production_seed_and_each_cabinets_loss_as_the_plan_says() {
-    let (name, cluster) = crate::support::scenario_cluster(
+fn real_nodes_run_the_production_seed_and_a_drawn_cabinets_loss_as_the_plan_says() {
+    let (called, cluster) = crate::support::scenario_cluster(
         "the production seed",
         &crate::kubernetes::cluster_under_test(),
         runs_kubernetes,
     );
-    real_nodes(&name, "real", &cluster, Scenario::default());
+    let (seed, _) = crate::readback::seed_range(1);
+    let (name, losses) = if every_plug_asked() {
+        (called, Losses::Each)
+    } else {
+        (
+            format!("{called} (its loss drawn from seed {seed}: CLUSTERDEF_READBACK_SEED={seed} replays)"),
+            Losses::One(seed),
+        )
+    };
+    real_nodes(&name, "real", &cluster, Scenario { losses, ..Scenario::default() });
+}
+
+/// Whether `CLUSTERDEF_REAL_NODE_LOSSES=each` asks the real-node tests for every plug they can
+/// pull: each failure domain's, and one midway through every step of a change. The suite pulls
+/// fewer, each a member's reboot on two cores.
+pub fn every_plug_asked() -> bool {
+    match std::env::var("CLUSTERDEF_REAL_NODE_LOSSES") {
+        Ok(value) if value == "each" => true,
+        Ok(other) => panic!("CLUSTERDEF_REAL_NODE_LOSSES={other}: the one value read is `each`"),
+        Err(std::env::VarError::NotPresent) => false,
+        Err(std::env::VarError::NotUnicode(_)) => panic!("CLUSTERDEF_REAL_NODE_LOSSES: not UTF-8"),
+    }
 }
 
 /// Each workload that declares ports gets a Service of its name that selects its pods and

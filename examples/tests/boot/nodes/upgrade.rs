@@ -350,7 +350,9 @@ pub fn run_upgrade(
 
 /// A cluster booted one Kubernetes minor back (v1.35.4) on real nodes: a worker removed and
 /// added back, its workers relabelled and restored (`change`), then Kubernetes upgraded to the
-/// seed's release (v1.36.3, the module says how), each as `clusterdef change` plans it.
+/// seed's release (v1.36.3, the module says how), each as `clusterdef change` plans it. A plug
+/// is pulled midway through the upgrade; `CLUSTERDEF_REAL_NODE_LOSSES=each` pulls one midway
+/// through every step of the changes' ways there too.
 #[test]
 fn change_workers_then_kubernetes_upgraded_a_minor_on_real_nodes() {
     let (name, old, new) = pair();
@@ -360,6 +362,11 @@ fn change_workers_then_kubernetes_upgraded_a_minor_on_real_nodes() {
         &name,
         "realup",
         &old,
-        super::Scenario { losses: super::Losses::None, changes: &changes, upgrade_to: Some(&new) },
+        super::Scenario {
+            losses: super::Losses::None,
+            changes: &changes,
+            plugs_in_changes: super::every_plug_asked(),
+            upgrade_to: Some(&new),
+        },
     );
 }
