@@ -564,7 +564,7 @@ fn every_workload_with_ports_gets_a_service_selecting_its_pods() {
 /// A random Kubernetes cluster on real nodes (the real control plane test's generator, every
 /// workload given port 8080 so its Service is asked too), kept to at most eight machines so that
 /// a run fits the suite's time: at rest, then one failure domain's loss (drawn with the
-/// cluster; the production seed's test pulls each), as its plan says. One per run;
+/// cluster, or each with `CLUSTERDEF_REAL_NODE_LOSSES=each`), as its plan says. One per run;
 /// `CLUSTERDEF_READBACK_SEED` replays one, `CLUSTERDEF_READBACK_COUNT` runs more.
 #[test]
 fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
@@ -591,7 +591,10 @@ fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
             &name,
             &format!("realr-{}", drawn % 100_000),
             &cluster,
-            Scenario { losses: Losses::One(drawn), ..Scenario::default() },
+            Scenario {
+                losses: if every_plug_asked() { Losses::Each } else { Losses::One(drawn) },
+                ..Scenario::default()
+            },
         );
     }
 }
