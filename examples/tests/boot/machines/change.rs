@@ -428,12 +428,12 @@ fn plug_midway(
     for m in &lost {
         booted.machines.get_mut(m).expect("a machine of the domain").pull_plug();
     }
-    let left: Vec<String> = voters.values().filter(|m| !lost.contains(&m.name)).map(|m| m.client_url.clone()).collect();
+    let survivors: Vec<&clusterdef::change::Member> = voters.values().filter(|m| !lost.contains(&m.name)).collect();
+    let left: Vec<String> = survivors.iter().map(|m| m.client_url.clone()).collect();
     let key = format!("/midway/{k}");
     let wrote = write_from_hub(booted, &left, &key, loss.keeps_quorum);
     println!("{tag}: midway through step {}, {} lost ({lost:?}): a write succeeds: {wrote}", step.number, loss.domain);
     if wrote != loss.keeps_quorum {
-        let survivors: Vec<&clusterdef::change::Member> = voters.values().filter(|m| !lost.contains(&m.name)).collect();
         panic!(
             "{tag}: midway through step {} ({}), losing {}: the plan says keeps quorum = {}, a write succeeded: {wrote}\n{}",
             step.number,

@@ -289,12 +289,10 @@ fn answers(
 /// Which failure domains' plugs a real-node run pulls once the cluster is at rest.
 #[derive(Clone, Copy, Default)]
 pub enum Losses {
-    /// Each domain's, in turn.
-    #[default]
-    Each,
-    /// The one this picks (modulo their count).
+    /// The one this picks (modulo their count), or each in turn when [`every_plug_asked`].
     One(u64),
     /// None.
+    #[default]
     None,
 }
 
@@ -305,11 +303,9 @@ pub struct Scenario<'a> {
     pub losses: Losses,
     /// After the losses, the change to each of these declarations and back (a worker removed
     /// and added back; workers relabelled and their labels restored), each way as `clusterdef
-    /// change` plans it.
+    /// change` plans it; a plug is pulled midway through every step of the way there when
+    /// [`every_plug_asked`] (each costs a member's reboot, about 105 s on two cores).
     pub changes: &'a [Cluster],
-    /// Whether a plug is pulled midway through every step of each change's way there. Each
-    /// costs a member's reboot (about 105 s on two cores); the upgrade pulls its own.
-    pub plugs_in_changes: bool,
     /// After the losses, the Kubernetes upgrade to this declaration (the cluster at its next
     /// minor), as `clusterdef change` plans it.
     pub upgrade_to: Option<&'a Cluster>,
@@ -394,9 +390,10 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         answers(&api, &first, cluster, &planned, &all)
     });
     said_phase(&mut phases, format!("boot to every workload answering: {:?} ({said:?})", started.elapsed()));
+    let every_plug = every_plug_asked();
     let pulled_domains: Vec<&clusterdef::render::plan::KubernetesLoss> = match scenario.losses {
+        Losses::One(_) if every_plug => kplan.losses.iter().collect(),
         Losses::One(pick) => kplan.losses.get(pick as usize % kplan.losses.len().max(1)).into_iter().collect(),
-        Losses::Each => kplan.losses.iter().collect(),
         Losses::None => Vec::new(),
     };
     for loss in pulled_domains {
@@ -470,7 +467,7 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
     };
     let reach = change::Reach { api: &api, addresses: &addresses };
     for new in scenario.changes {
-        let line = change::run_change(name, cluster, new, &mut booted, &reach, &provision, scenario.plugs_in_changes);
+        let line = change::run_change(name, cluster, new, &mut booted, &reach, &provision, every_plug);
         said_phase(&mut phases, format!("changed: {line}"));
         let line = change::run_change(name, new, cluster, &mut booted, &reach, &provision, false);
         said_phase(&mut phases, format!("and back: {line}"));
@@ -500,21 +497,14 @@ fn real_nodes_run_the_production_seed_and_a_drawn_cabinets_loss_as_the_plan_says
         runs_kubernetes,
     );
     let (seed, _) = crate::readback::seed_range(1);
-    let (name, losses) = if every_plug_asked() {
-        (called, Losses::Each)
-    } else {
-        (
-            format!("{called} (its loss drawn from seed {seed}: CLUSTERDEF_READBACK_SEED={seed} replays)"),
-            Losses::One(seed),
-        )
-    };
-    real_nodes(&name, "real", &cluster, Scenario { losses, ..Scenario::default() });
+    let name = format!("{called} (its loss drawn from seed {seed}: CLUSTERDEF_READBACK_SEED={seed} replays)");
+    real_nodes(&name, "real", &cluster, Scenario { losses: Losses::One(seed), ..Scenario::default() });
 }
 
-/// Whether `CLUSTERDEF_REAL_NODE_LOSSES=each` asks the real-node tests for every plug they can
-/// pull: each failure domain's, and one midway through every step of a change. The suite pulls
-/// fewer, each a member's reboot on two cores.
-pub fn every_plug_asked() -> bool {
+/// Whether `CLUSTERDEF_REAL_NODE_LOSSES=each` asks a real-node run for every plug it can pull:
+/// each failure domain's instead of the one drawn, and one midway through every step of a
+/// change. The suite pulls fewer, each a member's reboot on two cores.
+fn every_plug_asked() -> bool {
     match std::env::var("CLUSTERDEF_REAL_NODE_LOSSES") {
         Ok(value) if value == "each" => true,
         Ok(other) => panic!("CLUSTERDEF_REAL_NODE_LOSSES={other}: the one value read is `each`"),
@@ -591,10 +581,7 @@ fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
             &name,
             &format!("realr-{}", drawn % 100_000),
             &cluster,
-            Scenario {
-                losses: if every_plug_asked() { Losses::Each } else { Losses::One(drawn) },
-                ..Scenario::default()
-            },
+            Scenario { losses: Losses::One(drawn), ..Scenario::default() },
         );
     }
 }

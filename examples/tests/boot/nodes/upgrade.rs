@@ -362,11 +362,6 @@ fn change_workers_then_kubernetes_upgraded_a_minor_on_real_nodes() {
         &name,
         "realup",
         &old,
-        super::Scenario {
-            losses: super::Losses::None,
-            changes: &changes,
-            plugs_in_changes: super::every_plug_asked(),
-            upgrade_to: Some(&new),
-        },
+        super::Scenario { losses: super::Losses::None, changes: &changes, upgrade_to: Some(&new) },
     );
 }
