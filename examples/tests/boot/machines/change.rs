@@ -249,7 +249,18 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
                 membership.insert(name.clone(), joining[&name].clone());
             }
             Action::Leave => {
+                // As the step's line says: after `member remove`, etcd stops itself; then the
+                // machine is powered off. The etcd that ran before the removal has exited.
+                let (_, pid) = booted.machine(&name).sh("systemctl show -p MainPID --value etcd-member.service");
+                assert!(
+                    pid.parse::<u32>().is_ok_and(|p| p > 0),
+                    "{tag}: {name}'s etcd runs before its removal: {pid:?}"
+                );
                 run(&booted, &step.commands);
+                let (stopped, _) = eventually(Duration::from_secs(30), || {
+                    booted.machine(&name).sh(&format!("! kill -0 {pid} 2>/dev/null"))
+                });
+                assert!(stopped, "{tag}: {name}'s etcd (pid {pid}) did not stop itself after its removal");
                 booted.machines.get_mut(&name).expect("the leaver").pull_plug();
                 membership.remove(&name);
                 // Midway is once removed: the plug of the domain whose loss costs the most of
@@ -320,6 +331,20 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
         let key = format!("/change/step-{}", step.number);
         let wrote = write_from_hub(&booted, &urls(&membership, &dead), &key, true);
         assert!(wrote, "{tag}: a write after step {}", step.number);
+        // Before the next step, as the step's last line says: `endpoint health` reports every
+        // running member healthy (each answers a linearizable read of its own).
+        let (healthy, said) = eventually(Duration::from_secs(90), || {
+            let answer = from_hub(&booted, &urls(&membership, &dead), &["endpoint", "health"]);
+            (answer.is_some(), answer.unwrap_or_default())
+        });
+        if !healthy {
+            let running = running_voters(&membership, &dead, None);
+            panic!(
+                "{tag}: not every member is healthy after step {}: {said}\n{}",
+                step.number,
+                etcd_state(&booted, &running.values().collect::<Vec<_>>())
+            );
+        }
     }
     let acknowledged = writer.finish();
     let names = |m: &BTreeMap<String, clusterdef::change::Member>| m.keys().cloned().collect::<BTreeSet<_>>();
