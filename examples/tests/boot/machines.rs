@@ -345,7 +345,18 @@ fn boots_the_flatcar_small_seed_and_pulls_each_zones_plug() {
 #[test]
 fn boots_the_flatcar_devtest_seed_and_its_etcd_node_is_the_one_plug_that_stops_writes() {
     let _serial = crate::support::heavy();
-    boot_and_unplug("devtest", "devtest", &clusterdef_examples::seed::flatcar::DEVTEST);
+    let booted = boot_and_unplug("devtest", "devtest", &clusterdef_examples::seed::flatcar::DEVTEST);
+    // The bed's one etcd image is the release the render pins; another tag is an image the
+    // machine does not have, refused rather than run on the wrong release.
+    let member = booted.machine(&booted.plan.etcd.member_urls[0].name);
+    let run =
+        |tag: &str| member.sh(&format!("docker run --rm quay.io/coreos/etcd:{tag} /usr/local/bin/etcd --version"));
+    let pinned = clusterdef::render::ignition::ETCD_IMAGE.rsplit_once(':').map_or("", |(_, tag)| tag);
+    let release = pinned.strip_prefix('v').unwrap_or(pinned);
+    let (ran, said) = run(pinned);
+    assert!(ran && said.starts_with(&format!("etcd Version: {release}")), "devtest: the pinned image: {said}");
+    let (ran, said) = run("v3.5.15");
+    assert!(!ran && said.contains("image quay.io/coreos/etcd:v3.5.15"), "devtest: another etcd image runs: {said}");
 }
 
 /// Host configuration at every scope, each piece with something to see at boot.
