@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real software the test suite runs clusterdef's output against, when missing:
 # etcd 3.4 (server and etcdctl, Debian's: the CoreOS path), etcd 3.5 (built from the Go module
-# proxy at the release the rendered etcd-member drop-in pins: the Flatcar path), systemd-analyze, dnsmasq, openssl (test
-# certificates for etcd's TLS), Ignition (Debian's, and upstream's newest validator), and PyYAML
-# (a YAML 1.1 reader).
+# proxy at the release the rendered etcd-member drop-in pins: the Flatcar path), systemd-analyze,
+# dnsmasq, openssl (test certificates for etcd's TLS), Ignition (Debian's, and upstream's newest
+# validator), and PyYAML (a YAML 1.1 reader).
 set -euo pipefail
 
 need=()
@@ -73,11 +73,12 @@ if [ ! -x "$etcd35/etcd" ] || [ ! -x "$etcd35/etcdctl" ]; then
     mv "$tmp/etcd" "$tmp/etcdctl" "$etcd35/"
     rmdir "$tmp"
 fi
-# The version read whole, then matched: `etcd --version | grep -q` under pipefail can exit 141
-# (grep stops at its first match and etcd dies of SIGPIPE writing its next line).
+# The version read whole, then its first line matched whole: `etcd --version | grep -q` under
+# pipefail can exit 141 (grep stops at its first match and etcd dies of SIGPIPE writing its next
+# line).
 etcd35_version=$("$etcd35/etcd" --version)
-case "$etcd35_version" in
-    *"etcd Version: 3.5.16"*) ;;
+case "${etcd35_version%%$'\n'*}" in
+    "etcd Version: 3.5.16") ;;
     *) echo "etcd 3.5.16 expected at $etcd35, found: $etcd35_version" >&2; exit 1 ;;
 esac
 bash "$(dirname "$0")/build-control-plane.sh" v1.36.3 >/dev/null

@@ -351,9 +351,8 @@ fn boots_the_flatcar_devtest_seed_and_its_etcd_node_is_the_one_plug_that_stops_w
     let member = booted.machine(&booted.plan.etcd.member_urls[0].name);
     let run =
         |tag: &str| member.sh(&format!("docker run --rm quay.io/coreos/etcd:{tag} /usr/local/bin/etcd --version"));
-    let pinned = clusterdef::render::ignition::ETCD_IMAGE.rsplit_once(':').map_or("", |(_, tag)| tag);
-    let release = pinned.strip_prefix('v').unwrap_or(pinned);
-    let (ran, said) = run(pinned);
+    let release = crate::support::pinned_etcd_release().expect("the render pins a tagged etcd image");
+    let (ran, said) = run(&format!("v{release}"));
     assert!(ran && said.starts_with(&format!("etcd Version: {release}")), "devtest: the pinned image: {said}");
     let (ran, said) = run("v3.5.15");
     assert!(!ran && said.contains("image quay.io/coreos/etcd:v3.5.15"), "devtest: another etcd image runs: {said}");

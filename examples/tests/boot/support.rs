@@ -92,12 +92,16 @@ pub fn install_pki(tree: &Path, root: &Path) {
     );
 }
 
+/// The release of the etcd image the render pins (`3.5.16` of `quay.io/coreos/etcd:v3.5.16`).
+pub fn pinned_etcd_release() -> Option<&'static str> {
+    clusterdef::render::ignition::ETCD_IMAGE.rsplit_once(":v").map(|(_, release)| release)
+}
+
 /// A program of etcd 3.5 (`etcd`, `etcdctl`), for the Flatcar tests: the release the render
 /// pins, as a machine pulling its image would run. Missing, or of another release, it fails
 /// the test: it never skips, and never falls back to Debian's 3.4.
 pub fn etcd_35(name: &str) -> PathBuf {
-    let pinned = clusterdef::render::ignition::ETCD_IMAGE.rsplit_once(":v").map(|(_, tag)| tag);
-    assert_eq!(pinned, Some(ETCD_35), "the tests run the etcd release the render pins");
+    assert_eq!(pinned_etcd_release(), Some(ETCD_35), "the tests run the etcd release the render pins");
     let target = target_dir();
     let path = target.join(format!("test-engines/etcd-{ETCD_35}/{name}"));
     assert!(

@@ -129,6 +129,15 @@ fn from_hub(booted: &Booted, endpoints: &[String], args: &[&str]) -> Option<Stri
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Whether `endpoint health` from the hub reports each of `endpoints` healthy within `within`,
+/// and what it said last.
+fn healthy_within(booted: &Booted, endpoints: &[String], within: Duration) -> (bool, String) {
+    eventually(within, || {
+        let answer = from_hub(booted, endpoints, &["endpoint", "health"]);
+        (answer.is_some(), answer.unwrap_or_default())
+    })
+}
+
 /// Whether a write through `endpoints` from the hub succeeds, as [`write_within`] tries.
 fn write_from_hub(booted: &Booted, endpoints: &[String], key: &str, kept: bool) -> bool {
     write_within(kept, || from_hub(booted, endpoints, &["put", key, "written"]).is_some())
@@ -198,10 +207,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
     let urls = |of: &BTreeMap<String, clusterdef::change::Member>, without: &[String]| -> Vec<String> {
         of.values().filter(|m| !without.contains(&m.name)).map(|m| m.client_url.clone()).collect()
     };
-    let (ok, health) = eventually(Duration::from_secs(90), || {
-        let answer = from_hub(&booted, &urls(&membership, &[]), &["endpoint", "health"]);
-        (answer.is_some(), answer.unwrap_or_default())
-    });
+    let (ok, health) = healthy_within(&booted, &urls(&membership, &[]), Duration::from_secs(90));
     assert!(ok, "{tag}: OLD's members are healthy: {health}");
     // A dead member's machine is gone for good before the change is planned; its name may
     // come back as a new member.
@@ -333,10 +339,7 @@ fn execute_booted(old: &Cluster, new: &Cluster, options: &ChangeOptions, tag: &s
         assert!(wrote, "{tag}: a write after step {}", step.number);
         // Before the next step, as the step's last line says: `endpoint health` reports every
         // running member healthy (each answers a linearizable read of its own).
-        let (healthy, said) = eventually(Duration::from_secs(90), || {
-            let answer = from_hub(&booted, &urls(&membership, &dead), &["endpoint", "health"]);
-            (answer.is_some(), answer.unwrap_or_default())
-        });
+        let (healthy, said) = healthy_within(&booted, &urls(&membership, &dead), Duration::from_secs(90));
         if !healthy {
             let running = running_voters(&membership, &dead, None);
             panic!(
