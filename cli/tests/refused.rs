@@ -83,6 +83,32 @@ fn workloads_whose_object_names_collide_are_refused_naming_both() {
     }
 }
 
+/// Containers of one pod share its network: two declaring one port cannot both listen on it
+/// (the second restarts for ever), and one container's duplicate is refused by the API server.
+/// A random real-node run found the first: it passed `check` and crash-looped at boot.
+#[test]
+fn a_port_declared_twice_in_one_pod_is_refused_at_the_second() {
+    let pair = |second: u16| {
+        format!(
+            "unit \"web.service\" {{ image: \"quay.io/x/web:1\", ports: [8080] }},\nunit \"log.service\" {{ image: \"quay.io/x/log:1\", machine_of: \"web.service\", ports: [{second}] }},"
+        )
+    };
+    let text = kubernetes(&pair(8080));
+    refused(
+        &text,
+        "workload_placement",
+        at_last(&text, "8080"),
+        "`web.service` and `log.service` share one pod (`log.service` follows `web.service`) and both declare port 8080",
+    );
+    accepted(&kubernetes(&pair(9090)));
+    let text = kubernetes("unit \"web.service\" { image: \"quay.io/x/web:1\", ports: [8080, 9090, 8080] },");
+    refused(&text, "workload_placement", at_last(&text, "8080"), "`web.service` declares port 8080 twice");
+    // Separate pods have networks of their own.
+    accepted(&kubernetes(
+        "unit \"web.service\" { image: \"quay.io/x/web:1\", ports: [8080] },\nunit \"api.service\" { image: \"quay.io/x/api:1\", ports: [8080] },",
+    ));
+}
+
 #[test]
 fn node_labels_the_kubelet_or_clusterdef_set_are_refused() {
     for key in

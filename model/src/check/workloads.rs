@@ -15,8 +15,8 @@ use crate::subject::{Subject, UnitPart};
 /// no host unit (Kubernetes does not see those); two workloads that avoid each other share no
 /// node they may both run on (else which gets it depends on the order their pods are created,
 /// and the plan could not promise either's placement); some node satisfies its requirements (the
-/// control-plane taint tolerated where fleet would have placed it there); and a workload whose
-/// replicas avoid each other has a node for each.
+/// control-plane taint tolerated where fleet would have placed it there); no port is declared
+/// twice in one pod; and a workload whose replicas avoid each other has a node for each.
 pub(super) fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
     let c = r.cluster;
     for (u, unit) in c.units.iter().enumerate() {
@@ -102,6 +102,7 @@ pub(super) fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloa
         }
     }
     workload_names(r);
+    pod_ports(r, workloads);
     workload_contention(r, kinds, workloads);
     for w in workloads {
         let unit = &c.units[w.unit];
@@ -300,6 +301,41 @@ fn workload_names(r: &mut Report<'_>) {
             );
         } else {
             first.insert(name, u);
+        }
+    }
+}
+
+/// No port is declared twice in one pod: its containers (a unit's and those of the units that
+/// follow it) share one network, so only one process can listen on a port; the second would
+/// fail to bind and restart for ever, and the API server refuses one container's duplicate.
+/// The later declaration is at fault, naming the first. O(ports), with a hash per workload.
+fn pod_ports(r: &mut Report<'_>, workloads: &[Workload]) {
+    let c = r.cluster;
+    for w in workloads {
+        let mut first: std::collections::HashMap<u16, usize> = std::collections::HashMap::new();
+        for &u in &w.containers {
+            let Some(container) = &c.units[u].container else { continue };
+            for (i, &port) in container.ports.iter().enumerate() {
+                let Some(&f) = first.get(&port) else {
+                    first.insert(port, u);
+                    continue;
+                };
+                let (message, fix) = if f == u {
+                    (format!("`{}` declares port {port} twice", c.units[u].name), "declare each port once".to_string())
+                } else {
+                    (
+                        format!(
+                            "`{}` and `{}` share one pod (`{}` follows `{}`) and both declare port {port}: a pod's containers share one network, so only one of them can listen on it",
+                            c.units[f].name, c.units[u].name, c.units[u].name, c.units[w.unit].name
+                        ),
+                        format!(
+                            "give `{}` another port, or remove its `machine_of` so that it runs in pods of its own",
+                            c.units[u].name
+                        ),
+                    )
+                };
+                r.push(Rule::WorkloadPlacement, Subject::Unit(u, UnitPart::Port(i)), message, fix);
+            }
         }
     }
 }

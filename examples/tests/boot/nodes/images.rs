@@ -105,6 +105,21 @@ fn recipes(cluster: &Cluster, names: &BTreeSet<String>, software: &Software) -> 
             }
         }
     }
+    // The server listens on every port its image's units declare, so two containers of one pod
+    // running one such image would both listen on them: the bed cannot stand in for an image
+    // that listens on what each container is told.
+    for w in cluster.workloads() {
+        let mut seen = BTreeSet::new();
+        for &u in &w.containers {
+            let Some(image) = cluster.units[u].container.as_ref().map(|c| c.image.to_string()) else { continue };
+            if !seen.insert(image.clone()) && workloads.get(&image).is_some_and(|(ports, _)| !ports.is_empty()) {
+                return Err(format!(
+                    "{image}: two containers of `{}`'s pods run it and it has ports; the bed's server would listen on them in both",
+                    w.name
+                ));
+            }
+        }
+    }
     let iptables = || {
         ["iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"]
             .iter()

@@ -552,7 +552,7 @@ fn every_workload_with_ports_gets_a_service_selecting_its_pods() {
 }
 
 /// A random Kubernetes cluster on real nodes (the real control plane test's generator, every
-/// workload given port 8080 so its Service is asked too), kept to at most eight machines so that
+/// unit given an image and a port of its own, from 8080, so each Service is asked too), kept to at most eight machines so that
 /// a run fits the suite's time: at rest, then one failure domain's loss (drawn with the
 /// cluster, or each with `CLUSTERDEF_REAL_NODE_LOSSES=each`), as its plan says. One per run;
 /// `CLUSTERDEF_READBACK_SEED` replays one, `CLUSTERDEF_READBACK_COUNT` runs more.
@@ -564,10 +564,14 @@ fn real_nodes_run_a_random_kubernetes_cluster_as_its_plan_says() {
         let (cluster, drawn) = loop {
             let (mut cluster, drawn) = crate::kubernetes::random_kubernetes_cluster(seed);
             seed = drawn.wrapping_add(1);
+            // An image and a port of its own for each unit: the containers of one pod (a unit
+            // and those that follow it) share its network, and `check` refuses one port twice.
             let mut units = cluster.units.to_vec();
-            for u in &mut units {
+            for (i, u) in units.iter_mut().enumerate() {
+                let image = format!("quay.io/example/{}:1", clusterdef::kubernetes::object_name(&u.name));
                 if let Some(c) = u.container.as_mut() {
-                    c.ports = std::borrow::Cow::Borrowed(&[8080]);
+                    c.image = std::borrow::Cow::Owned(image);
+                    c.ports = std::borrow::Cow::Owned(vec![8080 + u16::try_from(i).expect("few units")]);
                 }
             }
             cluster.units = std::borrow::Cow::Owned(units);
