@@ -392,6 +392,23 @@ fn inputs_that_grew_superlinear_work_end_in_time() {
     assert_eq!(run.stderr.matches("error: unknown key `centrl`").count(), 60_000);
 }
 
+/// A unit that lists one port 150,001 times (750 KB, within a declaration's 1 MiB): one error for the unit at its first
+/// repeat, not one per repeat, in time.
+#[test]
+fn a_port_listed_150_001_times_is_one_error() {
+    let s = Scratch::new("ports");
+    s.file(
+        "p.cluster",
+        format!(
+            "os: flatcar,\nkubernetes: {{ version: \"v1.36.3\" }},\nnetwork: {{ subnet: \"10.0.0.0/24\" }},\ncentral: 3 {{ addresses: \"10.0.0.11\"..\"10.0.0.13\" }},\nunit \"web.service\" {{ image: \"quay.io/x/web:1\", ports: [{}8080] }},\n",
+            "8080,".repeat(150_000)
+        ),
+    );
+    let run = bounded(&s.0, &["check", "p.cluster"]);
+    run.refused("`web.service` declares port 8080 twice; it repeats 149999 ports more").refused("p.cluster:5:");
+    assert_eq!(run.stderr.matches("error").count(), 1, "{}", &run.stderr[..run.stderr.len().min(2_000)]);
+}
+
 /// An import directory that links out of itself, holds special files or oversized ones: none
 /// of it is read, each is a finding with its path, and nothing outside appears in the output.
 #[test]

@@ -103,6 +103,16 @@ fn a_port_declared_twice_in_one_pod_is_refused_at_the_second() {
     accepted(&kubernetes(&pair(9090)));
     let text = kubernetes("unit \"web.service\" { image: \"quay.io/x/web:1\", ports: [8080, 9090, 8080] },");
     refused(&text, "workload_placement", at_last(&text, "8080"), "`web.service` declares port 8080 twice");
+    // One error a unit, at its first repeat, however long its list.
+    let text =
+        kubernetes("unit \"web.service\" { image: \"quay.io/x/web:1\", ports: [8080, 9090, 8080, 9090, 8080] },");
+    refused(
+        &text,
+        "workload_placement",
+        position(&text, text.find("[8080, 9090, 8080").expect("the list") + 13),
+        "it repeats 2 ports more",
+    );
+    assert_eq!(check(&text).len(), 1, "one error for the unit");
     // Separate pods have networks of their own.
     accepted(&kubernetes(
         "unit \"web.service\" { image: \"quay.io/x/web:1\", ports: [8080] },\nunit \"api.service\" { image: \"quay.io/x/api:1\", ports: [8080] },",

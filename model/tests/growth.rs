@@ -134,3 +134,38 @@ fn domain_networks_grow_near_linearly() {
     }
     rules_grow_near_linearly("domain networks", clusters);
 }
+
+/// Ports of one pod: a unit and the one following it into its pod each list 50 ports over and
+/// over, 100 → 10,000 entries each. One error per unit (the first port it repeats), however
+/// long the lists.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn ports_of_one_pod_grow_near_linearly() {
+    use std::borrow::Cow;
+    let pod = |n: usize| {
+        let mut cluster = kubernetes_at_scale(20, 3, 0);
+        let ports: Vec<u16> = (0..n).map(|i| 8000 + (i % 50) as u16).collect();
+        let unit = |name: &str, follows: Option<&str>| {
+            let mut u =
+                clusterdef_model::Unit::new(name.to_string(), clusterdef_model::UnitBody::Inline(Cow::Borrowed("")));
+            u.machine_of = follows.map(|f| Cow::Owned(f.to_string()));
+            let mut container = clusterdef_model::kubernetes::Container::new(Cow::Borrowed("quay.io/example/app:1.0"));
+            container.ports = Cow::Owned(ports.clone());
+            u.container = Some(container);
+            u
+        };
+        cluster.units = Cow::Owned(vec![unit("web.service", None), unit("log.service", Some("web.service"))]);
+        (n, cluster)
+    };
+    let clusters: Vec<_> = [100, 1_000, 10_000].into_iter().map(pod).collect();
+    for (n, cluster) in &clusters {
+        let repeats: Vec<_> = cluster
+            .all_violations()
+            .into_iter()
+            .filter(|v| v.rule == clusterdef_model::Rule::WorkloadPlacement)
+            .map(|v| v.message)
+            .collect();
+        assert_eq!(repeats.len(), 2, "{n} ports a unit: one error for each of the two units: {repeats:#?}");
+    }
+    rules_grow_near_linearly("ports of one pod", clusters);
+}

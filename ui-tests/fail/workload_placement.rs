@@ -1,7 +1,8 @@
 // A workload no node can run (no machine publishes `gpu = yes`), three replicas that avoid
 // each other on two workers, two workloads that avoid each other on the same workers, and a
 // workload with ports whose Service name would start with a digit (its own ports, or its
-// follower's, which share its pods and its Service).
+// follower's, which share its pods and its Service), and a follower declaring its target's port
+// (one pod's containers share one network).
 fn main() {
     let _cluster = clusterdef::cluster! {
         os: flatcar,
@@ -21,5 +22,7 @@ fn main() {
         unit "9lives.service" { metadata: { role = worker }, image: "quay.io/example/cat:9", ports: [80] },
         unit "7seas.service" { metadata: { role = worker }, image: "quay.io/example/sea:7" },
         unit "sidecar.service" { machine_of: "7seas.service", image: "quay.io/example/side:1", ports: [81] },
+        unit "api.service" { metadata: { role = worker }, image: "quay.io/example/api:1", ports: [8080] },
+        unit "proxy.service" { machine_of: "api.service", image: "quay.io/example/proxy:1", ports: [9090, 8080] },
     };
 }

@@ -308,34 +308,48 @@ fn workload_names(r: &mut Report<'_>) {
 /// No port is declared twice in one pod: its containers (a unit's and those of the units that
 /// follow it) share one network, so only one process can listen on a port; the second would
 /// fail to bind and restart for ever, and the API server refuses one container's duplicate.
-/// The later declaration is at fault, naming the first. O(ports), with a hash per workload.
+/// The first repeat in each unit is at fault, naming the unit that declared the port first,
+/// with a count of the unit's other repeats: at most one error per unit, however long its
+/// list. O(ports), with a hash per workload.
 fn pod_ports(r: &mut Report<'_>, workloads: &[Workload]) {
     let c = r.cluster;
     for w in workloads {
         let mut first: std::collections::HashMap<u16, usize> = std::collections::HashMap::new();
         for &u in &w.containers {
             let Some(container) = &c.units[u].container else { continue };
+            let mut repeats = 0usize;
+            let mut at = None;
             for (i, &port) in container.ports.iter().enumerate() {
-                let Some(&f) = first.get(&port) else {
-                    first.insert(port, u);
-                    continue;
-                };
-                let (message, fix) = if f == u {
-                    (format!("`{}` declares port {port} twice", c.units[u].name), "declare each port once".to_string())
-                } else {
-                    (
-                        format!(
-                            "`{}` and `{}` share one pod (`{}` follows `{}`) and both declare port {port}: a pod's containers share one network, so only one of them can listen on it",
-                            c.units[f].name, c.units[u].name, c.units[u].name, c.units[w.unit].name
-                        ),
-                        format!(
-                            "give `{}` another port, or remove its `machine_of` so that it runs in pods of its own",
-                            c.units[u].name
-                        ),
-                    )
-                };
-                r.push(Rule::WorkloadPlacement, Subject::Unit(u, UnitPart::Port(i)), message, fix);
+                match first.get(&port) {
+                    Some(&f) => {
+                        repeats += 1;
+                        at.get_or_insert((i, port, f));
+                    }
+                    None => {
+                        first.insert(port, u);
+                    }
+                }
             }
+            let Some((i, port, f)) = at else { continue };
+            let name = &c.units[u].name;
+            let (mut message, fix) = if f == u {
+                (format!("`{name}` declares port {port} twice"), "declare each port once".to_string())
+            } else {
+                (
+                    format!(
+                        "`{}` and `{name}` share one pod (`{name}` follows `{}`) and both declare port {port}: a pod's containers share one network, so only one of them can listen on it",
+                        c.units[f].name, c.units[w.unit].name
+                    ),
+                    format!(
+                        "give `{name}` another port, or remove its `machine_of` so that it runs in pods of its own"
+                    ),
+                )
+            };
+            if repeats > 1 {
+                let more = crate::words::plural(u64::try_from(repeats - 1).unwrap_or(u64::MAX), "port", "ports");
+                message.push_str(&format!("; it repeats {more} more after this one"));
+            }
+            r.push(Rule::WorkloadPlacement, Subject::Unit(u, UnitPart::Port(i)), message, fix);
         }
     }
 }
