@@ -141,23 +141,10 @@ fn domain_networks_grow_near_linearly() {
 #[test]
 #[ignore = "timing: run in release by scripts/test.sh"]
 fn ports_of_one_pod_grow_near_linearly() {
-    use std::borrow::Cow;
-    let pod = |n: usize| {
-        let mut cluster = kubernetes_at_scale(20, 3, 0);
-        let ports: Vec<u16> = (0..n).map(|i| 8000 + (i % 50) as u16).collect();
-        let unit = |name: &str, follows: Option<&str>| {
-            let mut u =
-                clusterdef_model::Unit::new(name.to_string(), clusterdef_model::UnitBody::Inline(Cow::Borrowed("")));
-            u.machine_of = follows.map(|f| Cow::Owned(f.to_string()));
-            let mut container = clusterdef_model::kubernetes::Container::new(Cow::Borrowed("quay.io/example/app:1.0"));
-            container.ports = Cow::Owned(ports.clone());
-            u.container = Some(container);
-            u
-        };
-        cluster.units = Cow::Owned(vec![unit("web.service", None), unit("log.service", Some("web.service"))]);
-        (n, cluster)
-    };
-    let clusters: Vec<_> = [100, 1_000, 10_000].into_iter().map(pod).collect();
+    let clusters: Vec<_> = [100, 1_000, 10_000]
+        .into_iter()
+        .map(|n| (n, clusterdef_model::synthetic::ports_in_one_pod(n as u32)))
+        .collect();
     for (n, cluster) in &clusters {
         let repeats: Vec<_> = cluster
             .all_violations()
