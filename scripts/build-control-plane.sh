@@ -9,14 +9,14 @@
 #
 #   scripts/build-control-plane.sh [VERSION] [OUT]    (default v1.36.3, target/control-plane/VERSION)
 #
-# Prints the directory holding the six binaries. Nothing built here is ever committed.
+# Prints the directory holding the six binaries, all static. Nothing built here is ever committed.
 set -euo pipefail
 version=${1:-${CLUSTERDEF_KUBE_VERSION:-v1.36.3}}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${2:-${CARGO_TARGET_DIR:-$root/target}/control-plane/$version}
 components=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 # The stamp names the recipe: binaries built by an older one are built again.
-stamp="$out/.built-$version-static"
+stamp="$out/.built-$version-all-static"
 all_built() {
     [ -f "$stamp" ] || return 1
     for c in "${components[@]}"; do [ -x "$out/$c" ] || return 1; done
@@ -62,14 +62,17 @@ GO
 go get "k8s.io/kubernetes@$version" >&2
 go mod tidy >&2
 ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)"
-# As upstream builds them (hack/lib/golang.sh): every command static but the kubelet, which is
-# cgo. The images the tests make hold the static ones alone. The static five in one `go build`,
-# which links them side by side while it compiles the rest (one per command linked in turn).
-static=()
+# All six static, in one `go build` that links them side by side while it compiles the rest.
+# Upstream builds the kubelet with cgo unless told otherwise (hack/lib/golang.sh's
+# KUBE_STATIC_OVERRIDES=kubelet makes it static), but a second build with cgo would compile
+# again nearly every package the kubelet imports (they reach `net`, whose files cgo selects):
+# about a third of a release's cold build. The kubelet needs no cgo here: Go's own resolver
+# and user lookups read the node's files, and seccomp profiles are applied by the runtime
+# (runc), not by the kubelet.
+packages=()
 for c in "${components[@]}"; do
-    [ "$c" = kubelet ] || static+=("k8s.io/kubernetes/cmd/$c")
+    packages+=("k8s.io/kubernetes/cmd/$c")
 done
-CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/" "${static[@]}" >&2
-CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$out/kubelet" k8s.io/kubernetes/cmd/kubelet >&2
+CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/" "${packages[@]}" >&2
 touch "$stamp"
 echo "$out"
