@@ -181,6 +181,71 @@ fn a_nul_in_a_command_or_environment_is_refused() {
     refused(&text, "image_name", at(&text, "\"A=\\0\""), "NUL");
 }
 
+/// Kubernetes would keep only a name's last value (and warn); an empty program fails the
+/// container at start. Both passed `check` and rendered as written before their rule.
+#[test]
+fn an_environment_name_set_twice_or_an_empty_program_is_refused() {
+    let text = kubernetes("unit \"w.service\" { image: \"quay.io/x/w:1\", env: [\"A=1\", \"B=2\", \"A=3\"] },");
+    refused(&text, "image_name", at(&text, "\"A=3\""), "`A=3` sets `A` again (`A=1` set it first)");
+    assert_eq!(check(&text).len(), 1, "the first `A` and `B` are fine");
+    accepted(&kubernetes("unit \"w.service\" { image: \"quay.io/x/w:1\", env: [\"A=1\", \"AB=2\", \"a=3\"] },"));
+    // One error a way a unit is at fault, however long its list.
+    let text = kubernetes(&format!(
+        "unit \"w.service\" {{ image: \"quay.io/x/w:1\", env: [{}\"1=x\", \"2=y\"] }},",
+        "\"A=1\", ".repeat(100_000)
+    ));
+    let second = position(&text, text.find("\"A=1\", \"A=1\"").expect("the list") + 7);
+    refused(
+        &text,
+        "image_name",
+        second,
+        "sets `A` again (`A=1` set it first); Kubernetes would keep only the last (99998 more like it)",
+    );
+    refused(
+        &text,
+        "image_name",
+        at(&text, "\"1=x\""),
+        "`1=x` is not `NAME=value` with a name of letters, digits and `_` (1 more like it)",
+    );
+    assert_eq!(check(&text).len(), 2, "one error for the repeats, one for the unnamed");
+
+    let text = kubernetes("unit \"w.service\" { image: \"quay.io/x/w:1\", command: [\"\", \"--port\"] },");
+    refused(&text, "image_name", at(&text, "\"\""), "the program the container runs, and it is empty");
+    // An empty argument after the program is an argument like any other.
+    accepted(&kubernetes("unit \"w.service\" { image: \"quay.io/x/w:1\", command: [\"/bin/w\", \"\"] },"));
+}
+
+/// The kubelet lower-cases its hostname for the node's name: `Central-1` registers as node
+/// `central-1`, and the plan's `kubectl drain Central-1` (and every node name it gives) would
+/// name no node. It passed `check` before.
+#[test]
+fn a_kubernetes_nodes_hostname_with_capitals_is_refused() {
+    let base = kubernetes("");
+    let text = base.replacen("{ addresses: \"10.0.0.11\"", "{ hostnames: \"Central-{n}\", addresses: \"10.0.0.11\"", 1);
+    refused(&text, "hostname_valid", at(&text, "\"Central-{n}\""), "registers the node as `central-1`");
+    assert_eq!(check(&text).len(), 1, "one error for the pattern, not one a machine");
+    let text = base.replacen(
+        "{ addresses: \"10.0.0.21\"",
+        "{ hostnames: [\"w-1\", \"W-2\", \"w-3\", \"w-4\", \"W-5\", \"w-6\"], addresses: \"10.0.0.21\"",
+        1,
+    );
+    refused(&text, "hostname_valid", at(&text, "\"W-2\""), "rename the machine `w-2`");
+    refused(&text, "hostname_valid", at(&text, "\"W-5\""), "`kubectl drain W-5`");
+    // Without Kubernetes no kubelet renames the machine.
+    accepted(&flatcar("").replacen(
+        "{ addresses: \"10.0.0.11\"",
+        "{ hostnames: \"Central-{n}\", addresses: \"10.0.0.11\"",
+        1,
+    ));
+}
+
+/// DNS names are alike in any case, and so are file names on a case-insensitive file system.
+#[test]
+fn hostnames_alike_but_for_case_are_one_name() {
+    let text = flatcar("").replacen("workers: 3 {", "workers: 3 { hostnames: [\"web\", \"db\", \"WEB\"],", 1);
+    refused(&text, "hostname_unique", at(&text, "\"WEB\""), "named `WEB` (and `web`, the same name in DNS)");
+}
+
 /// A Flatcar cluster without Kubernetes that passes every rule, with `extra` added at the end.
 fn flatcar(extra: &str) -> String {
     format!(

@@ -150,13 +150,13 @@ rules! {
         name: "hostname_valid",
         applies: "all",
         protects: "hostnames that are valid DNS labels",
-        rejects: "hostnames that are not DNS labels, or a hostname list whose length differs from the machine count",
+        rejects: "hostnames that are not DNS labels, capitals in a Kubernetes node's hostname (its kubelet registers the node lower-cased, so the plan's node names and `kubectl drain` commands would miss it), or a hostname list whose length differs from the machine count",
     }
     HostnameUnique {
         name: "hostname_unique",
         applies: "all",
         protects: "one hostname per machine",
-        rejects: "two machines with one hostname (e.g. a pattern without `{n}`)",
+        rejects: "two machines with one hostname, in any case (e.g. a pattern without `{n}`; `web-1` and `WEB-1` are one name in DNS)",
     }
     PoolName {
         name: "pool_name",
@@ -354,7 +354,7 @@ rules! {
         name: "image_name",
         applies: "Kubernetes",
         protects: "containers the kubelet can pull and start",
-        rejects: "an image that is no reference by the distribution grammar (domain components, a port of 1–65535, lower-case path components joined by one `.`, `_`, `__` or a run of `-`, a tag, a sha256/384/512 digest), a port 0, an environment entry that is not `NAME=value`, a NUL byte in a command word or an environment entry (`$(NAME)` in either is escaped as `$$(NAME)`, so Kubernetes passes it on as written). Cannot be allowed: the pod fails on every node it is placed on",
+        rejects: "an image that is no reference by the distribution grammar (domain components, a port of 1–65535, lower-case path components joined by one `.`, `_`, `__` or a run of `-`, a tag, a sha256/384/512 digest), a port 0, an environment entry that is not `NAME=value` or sets a name again (Kubernetes keeps the last), an empty first command word (no program to run), a NUL byte in a command word or an environment entry (`$(NAME)` in either is escaped as `$$(NAME)`, so Kubernetes passes it on as written). Cannot be allowed: the pod fails on every node it is placed on",
     }
     WorkloadPlacement {
         name: "workload_placement",

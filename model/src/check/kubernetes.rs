@@ -2,6 +2,8 @@
 //! kubelet accepts, workloads Kubernetes can express, place and keep when a failure domain is
 //! lost.
 
+use std::collections::HashMap;
+
 use super::Report;
 
 use crate::group::Size;
@@ -12,6 +14,7 @@ use crate::net::Ipv4Net;
 use crate::rule::Rule;
 use crate::settings::Os;
 use crate::subject::{GroupPart, KubernetesPart, Subject, UnitPart};
+use crate::text::Text;
 
 /// Runs the Kubernetes rules.
 pub(super) fn check(r: &mut Report<'_>) {
@@ -271,8 +274,9 @@ fn node_label(r: &mut Report<'_>) {
 
 /// `image_name`: a workload's image is a reference a container runtime can pull
 /// (`[host[:port]/]path[:tag][@sha256:…]`, lower-case path components), its ports are 1–65535,
-/// its environment entries `NAME=value` with a C identifier for a name, and no command word or
-/// environment entry holds a NUL byte. The kubelet would otherwise fail the pod at run time,
+/// its environment entries `NAME=value` with a C identifier for a name, each name set once, its
+/// command's first word (the program) not empty, and no command word or environment entry holds
+/// a NUL byte. The kubelet would otherwise fail the pod at run time,
 /// after scheduling it. (`$(NAME)` in either is escaped by the renderer, so Kubernetes passes
 /// it on as written.)
 fn image_name(r: &mut Report<'_>) {
@@ -295,40 +299,97 @@ fn image_name(r: &mut Report<'_>) {
                 "use 1 to 65535",
             );
         }
-        for (i, word) in container.command.iter().enumerate() {
-            if word.contains('\0') {
-                r.push(
-                    Rule::ImageName,
-                    Subject::Unit(u, UnitPart::Command(i)),
+        command_and_env(r, u, &container.command, &container.env);
+    }
+}
+
+/// The first entry at fault one way in a unit's list, and how many more are at fault that way.
+struct FirstFault {
+    part: UnitPart,
+    message: String,
+    hint: String,
+    more: usize,
+}
+
+/// Keeps the first of a way's faults, counts the rest: one error a way a unit, however often a
+/// file repeats the entry. `fault` makes the message and hint, and runs only for the first.
+fn note(slot: &mut Option<FirstFault>, part: UnitPart, fault: impl FnOnce() -> (String, String)) {
+    match slot {
+        Some(first) => first.more += 1,
+        None => {
+            let (message, hint) = fault();
+            *slot = Some(FirstFault { part, message, hint, more: 0 });
+        }
+    }
+}
+
+/// `image_name` on a container's command words and environment entries: no NUL byte, a
+/// program that is not empty, entries `NAME=value` with a C identifier for a name, each name
+/// set once (Kubernetes keeps a name's last value and only warns). O(words + entries).
+fn command_and_env(r: &mut Report<'_>, u: usize, command: &[Text], env: &[Text]) {
+    let (mut nul_word, mut nul_entry, mut unnamed, mut again) = (None, None, None, None);
+    for (i, word) in command.iter().enumerate() {
+        if word.contains('\0') {
+            note(&mut nul_word, UnitPart::Command(i), || {
+                (
                     format!("command word {i} holds a NUL byte, which no process argument can carry"),
-                    "remove the NUL byte",
-                );
-            }
-        }
-        for (i, e) in container.env.iter().enumerate() {
-            if e.contains('\0') {
-                r.push(
-                    Rule::ImageName,
-                    Subject::Unit(u, UnitPart::Env(i)),
-                    format!("environment entry {i} holds a NUL byte, which no environment can carry"),
-                    "remove the NUL byte",
-                );
-                continue;
-            }
-            let name = e.split_once('=').map(|(n, _)| n);
-            let ok = name.is_some_and(|n| {
-                !n.is_empty()
-                    && !n.starts_with(|ch: char| ch.is_ascii_digit())
-                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    "remove the NUL byte".into(),
+                )
             });
-            if !ok {
-                r.push(
-                    Rule::ImageName,
-                    Subject::Unit(u, UnitPart::Env(i)),
-                    format!("environment entry `{e}` is not `NAME=value` with a name of letters, digits and `_`"),
-                    "write entries such as \"LOG_LEVEL=info\"",
-                );
-            }
         }
+    }
+    if command.first().is_some_and(|program| program.is_empty()) {
+        r.push(
+            Rule::ImageName,
+            Subject::Unit(u, UnitPart::Command(0)),
+            "the command's first word is the program the container runs, and it is empty: the container could not start",
+            "name the program, e.g. [\"/bin/webapp\", \"--port\", \"8080\"], or drop `command` to run the image's entrypoint",
+        );
+    }
+    // Each name's first entry.
+    let mut named: HashMap<&str, usize> = HashMap::new();
+    for (i, e) in env.iter().enumerate() {
+        if e.contains('\0') {
+            note(&mut nul_entry, UnitPart::Env(i), || {
+                (
+                    format!("environment entry {i} holds a NUL byte, which no environment can carry"),
+                    "remove the NUL byte".into(),
+                )
+            });
+            continue;
+        }
+        let name = e.split_once('=').map(|(n, _)| n).filter(|n| {
+            !n.is_empty()
+                && !n.starts_with(|ch: char| ch.is_ascii_digit())
+                && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        });
+        let Some(name) = name else {
+            note(&mut unnamed, UnitPart::Env(i), || {
+                (
+                    format!("environment entry `{e}` is not `NAME=value` with a name of letters, digits and `_`"),
+                    "write entries such as \"LOG_LEVEL=info\"".into(),
+                )
+            });
+            continue;
+        };
+        let first = *named.entry(name).or_insert(i);
+        if first != i {
+            note(&mut again, UnitPart::Env(i), || {
+                (
+                    format!(
+                        "environment entry `{e}` sets `{name}` again (`{}` set it first); Kubernetes would keep only the last",
+                        env[first]
+                    ),
+                    format!("set `{name}` once"),
+                )
+            });
+        }
+    }
+    for fault in [nul_word, nul_entry, unnamed, again].into_iter().flatten() {
+        let more = match fault.more {
+            0 => String::new(),
+            n => format!(" ({n} more like it)"),
+        };
+        r.push(Rule::ImageName, Subject::Unit(u, fault.part), format!("{}{more}", fault.message), fault.hint);
     }
 }

@@ -305,12 +305,11 @@ fn address_unique(r: &mut Report<'_>) {
 /// hostnames come from the group's name, so a group with a bad or reused name is left to
 /// `pool_name`, which reports the name once rather than every machine.
 fn named_groups(c: &crate::Cluster) -> Vec<crate::PlacedGroup<'_>> {
-    let mut names_seen: Vec<&str> = Vec::new();
+    let mut names_seen: HashSet<&str> = HashSet::new();
     let mut out = Vec::new();
     for placed in c.placed_groups() {
         let name = &*placed.group.name;
-        let named_badly = !is_dns_label(name) || names_seen.contains(&name);
-        names_seen.push(name);
+        let named_badly = !is_dns_label(name) || !names_seen.insert(name);
         if !(named_badly && placed.group.hostnames == Hostnames::Default) {
             out.push(placed);
         }
@@ -331,11 +330,15 @@ fn hostname_subject(g: GroupRef, hostnames: &Hostnames, index: u32) -> Subject {
 }
 
 /// `hostname_valid`: every machine's hostname, as the pattern or list expands it, is a DNS label
-/// (it names the machine, its cloud-config file and its etcd member), and a hostname list has
-/// one name per machine.
+/// (it names the machine, its cloud-config file and its etcd member), in lower case where the
+/// machine is a Kubernetes node, and a hostname list has one name per machine.
 fn hostname_valid(r: &mut Report<'_>) {
+    let kubernetes = r.cluster.kubernetes.is_some();
     for placed in named_groups(r.cluster) {
         let (g, group) = (placed.group_ref, placed.group);
+        if kubernetes {
+            capitals_in_node_names(r, g, &group.hostnames, &placed.machines);
+        }
         for m in placed.machines.iter().filter(|m| !is_dns_label(&m.hostname)) {
             r.push(
                 Rule::HostnameValid,
@@ -372,24 +375,67 @@ fn hostname_valid(r: &mut Report<'_>) {
     }
 }
 
+/// A Kubernetes node is named by its kubelet, which lower-cases the hostname: a machine named
+/// `Central-1` registers as node `central-1`, so every node name the plan gives and every
+/// command it prints (`kubectl drain Central-1`) would name no node. Refused once per pattern
+/// (or default name), once per listed name.
+fn capitals_in_node_names(
+    r: &mut Report<'_>,
+    g: GroupRef,
+    hostnames: &Hostnames,
+    machines: &[crate::machines::Machine],
+) {
+    let capitalised =
+        machines.iter().filter(|m| is_dns_label(&m.hostname) && m.hostname.bytes().any(|b| b.is_ascii_uppercase()));
+    let once_per_name = matches!(hostnames, Hostnames::List(_));
+    for m in capitalised.take(if once_per_name { usize::MAX } else { 1 }) {
+        let lower = m.hostname.to_ascii_lowercase();
+        r.push(
+            Rule::HostnameValid,
+            hostname_subject(g, hostnames, m.index),
+            format!(
+                "hostname `{}` has capitals, but its kubelet registers the node as `{lower}`: the plan's node \
+                 names and the commands it prints (`kubectl drain {}`) would name no node",
+                m.hostname, m.hostname
+            ),
+            match hostnames {
+                Hostnames::Pattern(_) => "write the hostname pattern in lower case".to_string(),
+                Hostnames::Default => {
+                    "name the group in lower case, or give it a lower-case `hostnames` pattern".to_string()
+                }
+                Hostnames::List(_) => format!("rename the machine `{lower}`"),
+            },
+        );
+    }
+}
+
 /// `hostname_unique`: no two machines, in any groups, get one hostname; the second is reported,
 /// on the pattern when a pattern without `{n}` made them alike. Invalid hostnames are
 /// `hostname_valid`'s and are not counted.
 fn hostname_unique(r: &mut Report<'_>) {
-    let mut taken: HashSet<String> = HashSet::new();
+    // Keyed in lower case: DNS, a Kubernetes node's name and a case-insensitive file system
+    // (where the machines' files may be copied) all take `web-1` and `WEB-1` for one name.
+    let mut taken: HashMap<String, String> = HashMap::new();
     for placed in named_groups(r.cluster) {
         let (g, group) = (placed.group_ref, placed.group);
         for m in placed.machines.iter().filter(|m| is_dns_label(&m.hostname)) {
-            if !taken.insert(m.hostname.clone()) {
+            if let Some(first) = taken.get(&m.hostname.to_ascii_lowercase()) {
+                let alike = if *first == m.hostname {
+                    String::new()
+                } else {
+                    format!(" (and `{first}`, the same name in DNS)")
+                };
                 r.push(
                     Rule::HostnameUnique,
                     hostname_subject(g, &group.hostnames, m.index),
-                    format!("two machines would be named `{}`", m.hostname),
+                    format!("two machines would be named `{}`{alike}", m.hostname),
                     match &group.hostnames {
                         Hostnames::Pattern(_) => "put `{n}` in the hostname pattern so each machine gets its own name",
                         _ => "give every machine its own hostname",
                     },
                 );
+            } else {
+                taken.insert(m.hostname.to_ascii_lowercase(), m.hostname.clone());
             }
         }
     }
