@@ -310,7 +310,12 @@ fn kubernetes_plan_predicts_each_loss_and_pki_never_overwrites() {
     let text = stdout(&clusterdef(&["plan", &file]));
     assert!(text.contains("cabinet one    serves         dist-db   0 of 1  does not survive"), "{text}");
     assert!(text.contains("cabinet two    serves         (all)             every one keeps its pods"), "{text}");
-    assert!(text.contains("(a workload not listed under a loss keeps every pod it wants)"), "{text}");
+    assert!(text.contains("(a workload not listed under a loss keeps every pod it wants;"), "{text}");
+    // Every node's own pods (2, and 3 more on each of 5 members), the monitoring DaemonSet's 11,
+    // CoreDNS's 5, webapp's 3 and dist-db's 1, on 11 nodes of 110.
+    assert!(text.contains("pods: 57 placed on nodes that hold 1210"), "{text}");
+    assert_eq!(plan["kubernetes"]["pods_placed"], 57);
+    assert!(losses.iter().all(|l| l["crowded"].is_null()), "no loss leaves too little room");
 
     let s = Scratch::new("pki");
     let out = s.path("pki");

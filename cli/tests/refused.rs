@@ -246,6 +246,90 @@ fn hostnames_alike_but_for_case_are_one_name() {
     refused(&text, "hostname_unique", at(&text, "\"WEB\""), "named `WEB` (and `web`, the same name in DNS)");
 }
 
+/// A kubelet runs at most 110 pods (`maxPods`); the scheduler leaves the rest pending, and
+/// which depends on the order they are created. The base cluster's nodes: three members (the
+/// addons' two pods and three static pods each) and six workers (two each), CoreDNS's three
+/// replicas, 990 slots. These passed `check` before, and the plan said every pod fit.
+#[test]
+fn pods_beyond_what_the_nodes_hold_are_refused() {
+    let daemonsets = |n: usize| {
+        kubernetes(
+            &(0..n)
+                .map(|i| format!("unit \"d{i}.service\" {{ global, image: \"quay.io/x/d:1\" }},\n"))
+                .collect::<String>(),
+        )
+    };
+    accepted(&daemonsets(105));
+    // A member holds 5 pods of its own, so the 106th DaemonSet takes it to 111; a worker
+    // holds 2, so the 109th.
+    let text = daemonsets(109);
+    let global = |i: usize| {
+        let (line, column) = at(&text, &format!("\"d{i}.service\" {{ global"));
+        (line, column + format!("\"d{i}.service\" {{ ").len())
+    };
+    refused(
+        &text,
+        "node_capacity",
+        global(105),
+        "`d105.service` is a DaemonSet that takes each node of `central/a` past the 110 pods a kubelet runs (and each node of 2 other kinds)",
+    );
+    refused(&text, "node_capacity", global(108), "takes each node of `worker/a` past");
+    assert_eq!(check(&text).len(), 2, "one error a DaemonSet that passes the most, not one a DaemonSet beyond it");
+
+    let deployment =
+        |n: u32| kubernetes(&format!("unit \"w@.service\" {{ instances: {n}, image: \"quay.io/x/w:1\" }},"));
+    // With every domain up (a cabinet's loss would leave too little room for either; below).
+    let accepting_losses = "allow(workload_survival, reason = \"a cabinet's loss may leave pods pending\"),";
+    accepted(&format!("{}{accepting_losses}", deployment(960)));
+    let text = format!("{}{accepting_losses}", deployment(961));
+    refused(
+        &text,
+        "node_capacity",
+        at(&text, "961"),
+        "bring the pods to place on the cluster's 9 nodes to 991, and they hold 990",
+    );
+
+    // Confined to the six workers (660 slots, 12 pods of their own), the whole cluster's room
+    // does not help.
+    let on_workers = |n: u32| {
+        kubernetes(&format!(
+            "unit \"w@.service\" {{ metadata: {{ role = worker }}, instances: {n}, image: \"quay.io/x/w:1\" }},"
+        ))
+    };
+    accepted(&format!("{}{accepting_losses}", on_workers(648)));
+    let text = format!("{}{accepting_losses}", on_workers(649));
+    refused(
+        &text,
+        "node_capacity",
+        at(&text, "649"),
+        "bring the pods to place on the 6 nodes it may run on (`worker/a`, `worker/b`, `worker/c`) to 661, and they hold 660",
+    );
+    assert_eq!(check(&text).len(), 1, "{:#?}", check(&text));
+
+    // Losing cabinet a takes a member and two workers, 9 pods of their own and 330 slots.
+    accepted(&deployment(639));
+    let text = deployment(640);
+    let central_a = position(&text, text.find("[a, b, c]").expect("the central cabinets") + 1);
+    refused(
+        &text,
+        "workload_survival",
+        central_a,
+        "the loss of cabinet `a` (and of cabinet `b`, and 1 other domain) leaves nodes that hold 660 pods for the 661 the cluster places",
+    );
+    assert_eq!(check(&text).len(), 1, "one error for the three losses");
+    accepted(&format!("{text}{accepting_losses}"));
+    // Confined to the workers, a cabinet's loss leaves four (440 slots, 8 pods of their own),
+    // though the members left have room.
+    accepted(&on_workers(432));
+    let text = on_workers(433);
+    refused(
+        &text,
+        "workload_survival",
+        central_a,
+        "leaves nodes that hold 440 pods for the 441 that may run only on `worker/a`, `worker/b`, `worker/c`",
+    );
+}
+
 /// A Flatcar cluster without Kubernetes that passes every rule, with `extra` added at the end.
 fn flatcar(extra: &str) -> String {
     format!(

@@ -366,7 +366,13 @@ rules! {
         name: "workload_survival",
         applies: "Kubernetes",
         protects: "workloads that are placed again when a failure domain is lost",
-        rejects: "a workload that, when every machine of one cabinet or zone is lost and etcd keeps quorum, is left without a node for every pod it wants (the guide's database on workers of cabinet one only)",
+        rejects: "a workload that, when every machine of one cabinet or zone is lost and etcd keeps quorum, is left without a node for every pod it wants (the guide's database on workers of cabinet one only), or whose loss leaves nodes that hold fewer pods than the cluster places (110 a node; which stay pending would depend on the order they are created)",
+    }
+    NodeCapacity {
+        name: "node_capacity",
+        applies: "Kubernetes",
+        protects: "a node for every pod the plan places",
+        rejects: "DaemonSets that, with a node's own pods (flannel's and kube-proxy's, and the control plane's static pods on members), take a node past the 110 pods a kubelet runs (its `maxPods`, rendered), or more pods to place than all the nodes hold together (autoscaled pools at their minimum): the scheduler leaves the rest pending, and which depends on the order they are created. Cannot be allowed: the plan would place pods that never run",
     }
     ReservedUnitName {
         name: "reserved_unit_name",
@@ -422,6 +428,7 @@ impl Rule {
                 | Rule::NodeLabel
                 | Rule::ImageName
                 | Rule::WorkloadPlacement
+                | Rule::NodeCapacity
         )
     }
 

@@ -32,7 +32,8 @@ fn reboot_windows_grow_near_linearly() {
 }
 
 use clusterdef_model::synthetic::{
-    conflicting_workloads, domain_networks, host_items_across, kubernetes_at_scale, many_metadata_keys,
+    confined_workloads, conflicting_workloads, domain_networks, host_items_across, kubernetes_at_scale,
+    many_metadata_keys,
 };
 
 /// Runs the rules (and, for Kubernetes, the predictions every loss needs) on prebuilt clusters.
@@ -87,6 +88,18 @@ fn workloads_times_domains_grow_near_linearly() {
             .map(|(n, side)| (n, kubernetes_at_scale(2_000, side, side)))
             .collect(),
     );
+}
+
+/// Workloads each confined to a cabinet of its own: 100 → 10,000 sets of nodes whose pods are
+/// counted against what they hold (`node_capacity`), each domain's loss touching one of them.
+#[test]
+#[ignore = "timing: run in release by scripts/test.sh"]
+fn confined_workloads_grow_near_linearly() {
+    let clusters: Vec<_> = [100, 1_000, 10_000].into_iter().map(|n| (n, confined_workloads(n as u32))).collect();
+    for (n, cluster) in &clusters {
+        assert_eq!(cluster.node_kinds().len(), n + 5, "one worker kind a cabinet, and the members'");
+    }
+    rules_grow_near_linearly("confined workloads", clusters);
 }
 
 /// Workloads that all conflict with each other and may share nodes: 24 → 2,400 (one error per

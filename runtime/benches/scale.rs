@@ -71,6 +71,11 @@ fn bench(c: &mut Criterion) {
         "scale_ports_of_one_pod",
         [100u32, 1_000, 10_000].into_iter().map(|n| (format!("{n}p"), synthetic::ports_in_one_pod(n))).collect(),
     );
+    dimension(
+        c,
+        "scale_confined_workloads",
+        [100u32, 1_000, 10_000].into_iter().map(|n| (format!("{n}w"), synthetic::confined_workloads(n))).collect(),
+    );
     // The target: 10,000 machines, 1,000 cabinets, 1,000 workloads, checked and planned.
     let target = k(10_000, 1_000, 1_000);
     let mut g = c.benchmark_group("scale_target");

@@ -29,6 +29,7 @@ pub(super) fn check(r: &mut Report<'_>) {
     let workloads = r.cluster.workloads();
     super::workloads::workload_placement(r, &kinds, &workloads);
     super::workloads::workload_survival(r, &kinds, &workloads);
+    super::capacity::node_capacity(r, &kinds, &workloads);
 }
 
 /// Whether two ranges share an address.

@@ -3,6 +3,7 @@
 //! Each rule pushes every violation it finds (never only the first), each on the most precise
 //! [`Subject`] it can name, so a front end can underline the exact tokens at fault.
 
+mod capacity;
 mod checked;
 mod collision;
 mod etcd;
@@ -463,6 +464,7 @@ mod tests {
                 "node_label",
                 "image_name",
                 "workload_placement",
+                "node_capacity",
                 "reserved_unit_name",
                 "value_format"
             ]

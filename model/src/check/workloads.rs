@@ -3,9 +3,10 @@
 
 use super::Report;
 use crate::group::Size;
-use crate::kubernetes::{NodeKind, Workload, is_dns_label, object_name};
+use crate::kubernetes::{DomainLoss, NodeKind, Workload, is_dns_label, kind_sets, object_name, pods_per_node, room_of};
 use crate::rule::Rule;
 use crate::subject::{Subject, UnitPart};
+use crate::words::plural;
 
 /// `workload_placement`: what Kubernetes can express and place. A workload's object name (the
 /// unit's name without type and `@`) is a DNS label, and no two workload units share one; it has no body besides its image (nothing
@@ -160,9 +161,18 @@ pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workload
     let c = r.cluster;
     // Per workload, the domains whose loss it cannot survive: the losses list those.
     let mut cannot: Vec<Vec<(String, u32, u32)>> = vec![Vec::new(); workloads.len()];
+    // The losses after which more pods are wanted than the nodes left hold.
+    let mut crowded: Vec<DomainLoss> = Vec::new();
+    // Too many pods with every domain up is `node_capacity`'s, and each loss would say it again.
+    let per_node = pods_per_node(kinds, workloads);
+    let crowded_at_rest =
+        kind_sets(kinds, workloads).iter().any(|set| room_of(c, kinds, workloads, &per_node, set).over() > 0);
     for loss in c.domain_losses_of(kinds, workloads) {
         if !loss.control_plane {
             continue;
+        }
+        if loss.crowded.is_some() && !crowded_at_rest {
+            crowded.push(loss.clone());
         }
         for t in &loss.short {
             let workload = &workloads[t.workload];
@@ -185,7 +195,7 @@ pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workload
         let others = match domains.len() {
             1 => String::new(),
             2 => format!(" (and of {} too)", domains[1].0),
-            n => format!(" (and of {}, and {} other domains)", domains[1].0, n - 2),
+            n => format!(" (and of {}, and {})", domains[1].0, plural(n as u64 - 2, "other domain", "other domains")),
         };
         r.push(
             Rule::WorkloadSurvival,
@@ -194,6 +204,7 @@ pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workload
             format!("let machines outside {first} satisfy its metadata, or accept the outage with a reason"),
         );
     }
+    super::capacity::crowded_after_loss(r, kinds, &crowded);
 }
 
 /// Two workloads that must not share a node and may run on the same ones contend for them:

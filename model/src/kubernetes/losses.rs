@@ -13,7 +13,8 @@ use crate::cluster::Cluster;
 use crate::group::DomainKind;
 use crate::quorum;
 
-use super::{NodeKind, Workload};
+use super::capacity::{Crowding, MAX_PODS, PodRoom, crowded_after_losses, kind_sets, pods_per_node, room_of};
+use super::{NodeKind, Workload, WorkloadKind};
 
 /// A failure domain some group is spread across: every group's machines in it are lost
 /// together.
@@ -57,13 +58,20 @@ pub struct DomainLoss {
     /// Every other workload keeps every pod it wants: a Deployment its replicas, a DaemonSet
     /// one pod on each of its eligible nodes outside the domain.
     pub short: Vec<WorkloadLoss>,
+    /// The pods wanted with the domain's nodes gone, against what the nodes left hold: when
+    /// more are wanted, that many stay pending, and which depends on the order they were
+    /// created (so no workload is promised all of its pods).
+    pub pods: PodRoom,
+    /// The first set of nodes (every node first, then the kinds some Deployments are confined
+    /// to) whose pods pass what its nodes left hold: that many stay pending.
+    pub crowded: Option<Crowding>,
 }
 
 impl DomainLoss {
-    /// Whether workload `w` keeps every pod it wants: the control plane keeps serving and `w`
-    /// is not short. O(log short).
+    /// Whether workload `w` keeps every pod it wants: the control plane keeps serving, the nodes
+    /// left hold every pod wanted, and `w` is not short. O(log short).
     pub fn keeps(&self, w: usize) -> bool {
-        self.control_plane && self.short.binary_search_by_key(&w, |t| t.workload).is_err()
+        self.control_plane && self.crowded.is_none() && self.short.binary_search_by_key(&w, |t| t.workload).is_err()
     }
 }
 
@@ -112,12 +120,25 @@ impl Cluster {
         // Per workload, the nodes each domain takes from it (a dense array reused, reset through
         // the list of domains touched); a workload short somewhere is recorded there, with its
         // eligible kinds in that domain. O(Σ eligible kinds), plus the short ones' kinds again.
+        // The pods wanted and held at rest, less what each domain's loss takes: its kinds' nodes
+        // with their own pods, and what each Deployment it touches can no longer place.
+        // O(kinds), and O(1) more per workload and domain the loop below visits.
+        let per_node = pods_per_node(kinds, workloads);
+        let sets = kind_sets(kinds, workloads);
+        let at_rest = room_of(self, kinds, workloads, &per_node, &sets[0]);
+        let mut rooms = vec![at_rest; domains.len()];
+        for (k, kind) in kinds.iter().enumerate() {
+            if let Some(d) = domain_of[k] {
+                rooms[d].wanted -= u64::from(kind.count.min) * u64::from(per_node[k]);
+                rooms[d].slots -= u64::from(kind.count.min) * u64::from(MAX_PODS);
+            }
+        }
         let mut short: Vec<Vec<WorkloadLoss>> = vec![Vec::new(); domains.len()];
         let mut gone = vec![0u32; domains.len()];
         let mut kinds_in = vec![0usize; domains.len()];
         let mut hit: Vec<usize> = Vec::new();
         for (w, workload) in workloads.iter().enumerate() {
-            let at_rest = workload.nodes(kinds, |_| true);
+            let at_rest_nodes = workload.nodes(kinds, |_| true);
             for &k in &workload.eligible {
                 let Some(d) = domain_of[k] else { continue };
                 if kinds_in[d] == 0 {
@@ -127,8 +148,11 @@ impl Cluster {
                 kinds_in[d] += 1;
             }
             for d in hit.drain(..) {
-                let left = at_rest.saturating_sub(gone[d]);
+                let left = at_rest_nodes.saturating_sub(gone[d]);
                 let (fit, wanted) = (workload.fit_on(left), workload.wanted_on(left));
+                if workload.kind != WorkloadKind::DaemonSet {
+                    rooms[d].wanted -= u64::from(workload.fit_on(at_rest_nodes) - fit);
+                }
                 let any_left = kinds_in[d] < workload.eligible.len();
                 if fit < wanted || !any_left {
                     let lost = workload.eligible.iter().copied().filter(|&k| domain_of[k] == Some(d)).collect();
@@ -138,14 +162,16 @@ impl Cluster {
                 kinds_in[d] = 0;
             }
         }
+        let confined = crowded_after_losses(self, kinds, workloads, &per_node, &sets, &domain_of, domains.len());
         domains
             .into_iter()
-            .zip(short)
+            .zip(short.into_iter().zip(rooms.into_iter().zip(confined)))
             .enumerate()
-            .map(|(d, (domain, short))| {
+            .map(|(d, (domain, (short, (pods, confined))))| {
                 let lost = members_lost[d].min(members);
                 let control_plane = quorum::survives(members, lost) && members > lost;
-                DomainLoss { domain, members_left: (members - lost, members), control_plane, short }
+                let crowded = if pods.over() > 0 { Some(Crowding { kinds: None, room: pods }) } else { confined };
+                DomainLoss { domain, members_left: (members - lost, members), control_plane, short, pods, crowded }
             })
             .collect()
     }

@@ -5,9 +5,11 @@
 //! The rooms: `settings` (the declared settings and the containers), `names` (the labels and
 //! taints clusterdef sets, what Kubernetes accepts as a name, label or image reference, and how
 //! a value reaches it unexpanded), `nodes` (the node kinds), `workloads` (what each unit
-//! becomes and where it may run), `losses` (what each failure domain's loss leaves); here what
+//! becomes and where it may run), `capacity` (the pods a node holds and what takes them),
+//! `losses` (what each failure domain's loss leaves); here what
 //! the cluster as a whole says of Kubernetes.
 
+mod capacity;
 mod losses;
 mod names;
 mod nodes;
@@ -15,6 +17,10 @@ mod reference;
 pub(crate) mod settings;
 mod workloads;
 
+pub use capacity::{
+    ADDON_PODS_PER_NODE, Crowding, KindSet, MAX_PODS, PodRoom, STATIC_PODS_PER_MEMBER, crowded_after_losses, kind_sets,
+    own_pods, pods_per_node, room_of,
+};
 pub use losses::{DomainLoss, FailureDomain, WorkloadLoss};
 pub use names::*;
 pub use nodes::{NodeCount, NodeKind, kind_name};

@@ -176,3 +176,20 @@ pub fn ports_in_one_pod(ports: u32) -> Cluster {
     cluster.units = Cow::Owned(vec![unit("web.service", None), unit("log.service", Some("web.service"))]);
     cluster
 }
+
+/// `workloads` workloads on `workloads` one-cabinet sets of workers (two machines a cabinet),
+/// each confined to its own cabinet (`cabinet = cN` beside `role = worker`): as many sets of
+/// nodes whose pods are counted against their room as workloads, and each failure domain's
+/// loss touching one of them.
+pub fn confined_workloads(workloads: u32) -> Cluster {
+    let mut cluster = kubernetes_at_scale(2 * workloads + 5, workloads, workloads);
+    let mut units = cluster.units.to_vec();
+    for (w, unit) in units.iter_mut().enumerate() {
+        let mut requirements = unit.machine_metadata.to_vec();
+        requirements
+            .push(Requirement { key: Cow::Borrowed("cabinet"), values: Cow::Owned(vec![Cow::Owned(format!("c{w}"))]) });
+        unit.machine_metadata = Cow::Owned(requirements);
+    }
+    cluster.units = Cow::Owned(units);
+    cluster
+}

@@ -236,7 +236,7 @@ fn kube_proxy(k: &Kubernetes) -> String {
 /// CoreDNS at the service range's tenth address: `max(2, members)` replicas, preferring the
 /// controllers and different nodes (Typhoon's), tolerating the controllers' taint.
 fn coredns(cluster: &Cluster, k: &Kubernetes) -> String {
-    let replicas = cluster.members.fixed_count().unwrap_or(1).max(2);
+    let replicas = cluster.coredns_replicas();
     let corefile = ".:53 {\n    errors\n    health {\n        lameduck 5s\n    }\n    ready\n    kubernetes cluster.local in-addr.arpa ip6.arpa {\n        pods insecure\n        fallthrough in-addr.arpa ip6.arpa\n    }\n    prometheus :9153\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n";
     let labels = || MapBuilder::new().str("k8s-app", "coredns").build();
     let port = |name: &str, protocol: &str| {

@@ -168,3 +168,24 @@ pub fn manifests(cluster: &Cluster) -> Vec<(String, String)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use clusterdef_model::kubernetes::{ADDON_PODS_PER_NODE, MAX_PODS, STATIC_PODS_PER_MEMBER};
+
+    /// The pods the plan counts on every node are the ones rendered: the addons' DaemonSets, each
+    /// member's static pods, CoreDNS's replicas, and the kubelet's `maxPods`.
+    #[test]
+    fn the_pods_the_plan_counts_are_the_ones_rendered() {
+        let cluster = clusterdef_model::synthetic::kubernetes_at_scale(8, 3, 0);
+        let addons: String = super::addons::manifests(&cluster).into_iter().map(|(_, text)| text).collect();
+        assert_eq!(addons.matches("kind: \"DaemonSet\"").count(), ADDON_PODS_PER_NODE as usize, "{addons}");
+        let replicas = format!("replicas: {}\n", cluster.coredns_replicas());
+        assert!(addons.contains(&replicas), "CoreDNS at {replicas}{addons}");
+        let members = cluster.etcd_members();
+        let static_pods = super::control_plane::static_pods(&cluster, &members, &members[0]);
+        assert_eq!(static_pods.len(), STATIC_PODS_PER_MEMBER as usize);
+        let k = cluster.kubernetes.as_ref().expect("Kubernetes");
+        assert!(super::node::kubelet_config(k).contains(&format!("maxPods: {MAX_PODS}\n")));
+    }
+}

@@ -28,6 +28,8 @@ pub fn kubelet_config(k: &Kubernetes) -> String {
         .set("clusterDNS", Yaml::Seq(vec![Yaml::str(k.service_ip(10).to_string())]))
         .str("clusterDomain", "cluster.local")
         .set("healthzPort", Yaml::Int(0))
+        // The plan's room for pods counts this many a node (`node_capacity`).
+        .set("maxPods", Yaml::Int(i64::from(clusterdef_model::kubernetes::MAX_PODS)))
         .set("readOnlyPort", Yaml::Int(0))
         .set("rotateCertificates", Yaml::Bool(true))
         .set("serializeImagePulls", Yaml::Bool(false))

@@ -23,6 +23,12 @@ pub struct KubernetesPlan {
     pub nodes: Vec<NodePlan>,
     /// Each workload and where it may run.
     pub workloads: Vec<WorkloadPlan>,
+    /// Every pod the cluster places with every domain up: each node's own (the addons', the
+    /// static pods on members, the DaemonSets'), CoreDNS's and the Deployments'.
+    pub pods_placed: u64,
+    /// The pods its nodes hold together (the kubelet's `maxPods` on each; autoscaled pools at
+    /// their minimum).
+    pub pod_slots: u64,
     /// For each failure domain, what the cluster keeps when it is lost.
     pub losses: Vec<KubernetesLoss>,
 }
@@ -89,6 +95,33 @@ pub struct KubernetesLoss {
     /// only these keeps the plan linear in the cluster (1,000 domains × 1,000 workloads would
     /// otherwise be a million entries of "survives").
     pub workloads: Vec<WorkloadAfterLoss>,
+    /// The pods wanted with the domain's nodes gone.
+    pub pods_placed: u64,
+    /// What the nodes left hold.
+    pub pod_slots: u64,
+    /// The first set of nodes left (every node, or the kinds some Deployments are confined to)
+    /// that holds fewer pods than may run only there: the rest stay pending, and which depends
+    /// on the order they are created (so no workload is promised all of its pods).
+    pub crowded: Option<CrowdedNodes>,
+}
+
+/// Nodes left with fewer pod slots than pods that may run only on them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct CrowdedNodes {
+    /// The node kinds, as `group` or `group/domain`; empty for every node.
+    pub on: Vec<String>,
+    /// The pods that may run only there.
+    pub pods_placed: u64,
+    /// What those nodes hold.
+    pub pod_slots: u64,
+}
+
+impl CrowdedNodes {
+    /// How many pods stay pending.
+    pub fn pending(&self) -> u64 {
+        self.pods_placed.saturating_sub(self.pod_slots)
+    }
 }
 
 /// A workload after one domain's loss.
@@ -125,8 +158,18 @@ impl KubernetesPlan {
             .first()
             .map(|p| p.machines.iter().map(|m| m.hostname.clone()).collect())
             .unwrap_or_default();
+        let per_node = clusterdef_model::kubernetes::pods_per_node(&kinds, &workloads);
+        let every_node = clusterdef_model::kubernetes::KindSet {
+            kinds: None,
+            deployments: (0..workloads.len())
+                .filter(|&w| workloads[w].kind != clusterdef_model::kubernetes::WorkloadKind::DaemonSet)
+                .collect(),
+        };
+        let room = clusterdef_model::kubernetes::room_of(cluster, &kinds, &workloads, &per_node, &every_node);
         Some(KubernetesPlan {
             version: k.version.to_string(),
+            pods_placed: room.wanted,
+            pod_slots: room.slots,
             services: k.services.to_string(),
             pods: k.pods.to_string(),
             cni: k.cni.as_str(),
@@ -185,6 +228,13 @@ impl KubernetesPlan {
                             any_left: t.any_left,
                         })
                         .collect(),
+                    pods_placed: loss.pods.wanted,
+                    pod_slots: loss.pods.slots,
+                    crowded: loss.crowded.as_ref().map(|c| CrowdedNodes {
+                        on: c.kinds.iter().flatten().map(|&k| kind_name(k)).collect(),
+                        pods_placed: c.room.wanted,
+                        pod_slots: c.room.slots,
+                    }),
                 })
                 .collect(),
         })
@@ -224,6 +274,7 @@ kubernetes {} (services {}, pods {}, {}; pods of a lost node are placed again af
                 writeln!(f, "    {} {}: {} of {} pods fit on {on}{how}", w.kind, w.name, w.fits, w.wanted)?;
             }
         }
+        writeln!(f, "  {}", room_line(self.pods_placed, self.pod_slots))?;
         for loss in &self.losses {
             let keeps = if loss.control_plane {
                 "the control plane keeps serving"
@@ -253,7 +304,9 @@ kubernetes {} (services {}, pods {}, {}; pods of a lost node are placed again af
                     w.lost.join(", ")
                 )?;
             }
-            if loss.workloads.is_empty() && !self.workloads.is_empty() {
+            if let Some(crowded) = &loss.crowded {
+                writeln!(f, "    {}", crowded_line(crowded))?;
+            } else if loss.workloads.is_empty() && !self.workloads.is_empty() {
                 writeln!(f, "    every workload keeps every pod it wants")?;
             } else if loss.workloads.len() < self.workloads.len() {
                 writeln!(f, "    every other workload keeps every pod it wants")?;
@@ -261,4 +314,24 @@ kubernetes {} (services {}, pods {}, {}; pods of a lost node are placed again af
         }
         Ok(())
     }
+}
+
+/// The pods placed against the room for them, as the plan says it.
+pub(super) fn room_line(placed: u64, slots: u64) -> String {
+    format!(
+        "pods: {placed} placed on nodes that hold {slots} ({} a node, its own pods among them)",
+        clusterdef_model::kubernetes::MAX_PODS
+    )
+}
+
+/// What a loss that leaves too little room does, as the plan says it.
+pub(super) fn crowded_line(crowded: &CrowdedNodes) -> String {
+    let on =
+        if crowded.on.is_empty() { "on every node".to_string() } else { format!("only on {}", crowded.on.join(", ")) };
+    format!(
+        "{} pods may run {on}, and the nodes left there hold {}: {} stay pending, and which depends on the order they are created",
+        crowded.pods_placed,
+        crowded.pod_slots,
+        crowded.pending()
+    )
 }

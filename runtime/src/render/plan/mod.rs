@@ -20,7 +20,7 @@ mod kubernetes;
 mod tests;
 mod text;
 
-pub use kubernetes::{KubernetesLoss, KubernetesPlan, NodePlan, WorkloadAfterLoss, WorkloadPlan};
+pub use kubernetes::{CrowdedNodes, KubernetesLoss, KubernetesPlan, NodePlan, WorkloadAfterLoss, WorkloadPlan};
 
 /// A cluster's plan.
 #[derive(Clone, Debug, PartialEq, Eq)]

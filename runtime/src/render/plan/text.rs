@@ -190,6 +190,7 @@ impl Plan {
                     })
                     .collect();
                 out.push_str(&table(&["WORKLOAD", "KIND", "PODS FIT", "MAY RUN ON"], &rows));
+                out.push_str(&format!("  {}\n", super::kubernetes::room_line(k.pods_placed, k.pod_slots)));
                 out.push('\n');
                 let rows: Vec<Vec<String>> = k
                     .losses
@@ -210,6 +211,17 @@ impl Plan {
                                 ]
                             })
                             .collect();
+                        if let (true, Some(crowded)) = (loss.control_plane, &loss.crowded) {
+                            let on =
+                                if crowded.on.is_empty() { "every node".to_string() } else { crowded.on.join(", ") };
+                            rows.push(vec![
+                                lost.clone(),
+                                serving.to_string(),
+                                "(room)".to_string(),
+                                format!("{} for {}", crowded.pods_placed, crowded.pod_slots),
+                                format!("{} stay pending on {on}", crowded.pending()),
+                            ]);
+                        }
                         if rows.is_empty() {
                             let outcome =
                                 if loss.control_plane { "every one keeps its pods" } else { "none is placed again" };
@@ -225,7 +237,9 @@ impl Plan {
                     })
                     .collect();
                 out.push_str(&table(&["LOSING", "CONTROL PLANE", "WORKLOAD", "PODS", "OUTCOME"], &rows));
-                out.push_str("  (a workload not listed under a loss keeps every pod it wants)\n");
+                out.push_str(
+                    "  (a workload not listed under a loss keeps every pod it wants; after a `(room)` row, which pods stay pending depends on the order they are created)\n",
+                );
             }
         }
         if let Some(m) = &self.matchbox {
