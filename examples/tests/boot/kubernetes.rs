@@ -349,9 +349,11 @@ fn placements(run: &Running, at: &str, workloads: &[String]) -> Result<BTreeMap<
 /// node's address, and Ready now.
 fn node_status(address: Option<&str>) -> Value {
     let now = micro_now().split('.').next().map(|s| format!("{s}Z"));
+    // The pods a kubelet allows: the `maxPods` the render writes.
+    let pods = clusterdef::kubernetes::MAX_PODS.to_string();
     json!({ "status": {
-        "capacity": { "cpu": "8", "memory": "32Gi", "pods": "110" },
-        "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "110" },
+        "capacity": { "cpu": "8", "memory": "32Gi", "pods": pods },
+        "allocatable": { "cpu": "8", "memory": "32Gi", "pods": pods },
         "addresses": address.iter().map(|a| json!({"type": "InternalIP", "address": a})).collect::<Vec<_>>(),
         "conditions": [{ "type": "Ready", "status": "True", "reason": "KubeletReady", "message": "emulated kubelet",
                          "lastHeartbeatTime": now, "lastTransitionTime": now }],

@@ -19,6 +19,7 @@ mod bed;
 mod change;
 mod images;
 mod midway;
+mod room;
 pub mod upgrade;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -390,6 +391,10 @@ pub fn real_nodes(name: &str, tag: &str, cluster: &Cluster, scenario: Scenario<'
         answers(&api, &first, cluster, &planned, &all)
     });
     said_phase(&mut phases, format!("boot to every workload answering: {:?} ({said:?})", started.elapsed()));
+    let room = wait_for(&format!("{name}: the pods the plan places, bound"), Duration::from_secs(120), || {
+        room::as_planned(&api, &first, &kplan)
+    });
+    said_phase(&mut phases, room);
     let every_plug = every_plug_asked();
     let pulled_domains: Vec<&clusterdef::render::plan::KubernetesLoss> = match scenario.losses {
         Losses::One(_) if every_plug => kplan.losses.iter().collect(),
