@@ -330,6 +330,31 @@ fn pods_beyond_what_the_nodes_hold_are_refused() {
     );
 }
 
+/// The apiserver gives each Service an address of the range but the network's and the
+/// broadcast: a /28 holds 14, `kubernetes` and `kube-dns` take two, so 12 workloads with ports
+/// fit and the 13th's Service would be refused when the manifests are applied. It passed
+/// `check` before.
+#[test]
+fn more_services_than_the_service_range_holds_are_refused() {
+    let services = |n: usize| {
+        kubernetes(
+            &(0..n)
+                .map(|i| format!("unit \"s{i}.service\" {{ image: \"quay.io/x/s:1\", ports: [80] }},\n"))
+                .chain(["unit \"quiet.service\" { image: \"quay.io/x/q:1\" },\n".to_string()])
+                .collect::<String>(),
+        )
+        .replace("version: \"v1.36.3\" }", "version: \"v1.36.3\", services: \"10.3.0.0/28\" }")
+    };
+    accepted(&services(12));
+    let text = services(13);
+    refused(
+        &text,
+        "kubernetes_settings",
+        at(&text, "\"10.3.0.0/28\""),
+        "the service range 10.3.0.0/28 holds 14 Service addresses, and the cluster has 15 Services (`kubernetes`, `kube-dns` and 13 workloads with ports): the apiserver would refuse the last 1",
+    );
+}
+
 /// A Flatcar cluster without Kubernetes that passes every rule, with `extra` added at the end.
 fn flatcar(extra: &str) -> String {
     format!(

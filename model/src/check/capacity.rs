@@ -11,7 +11,7 @@ use crate::kubernetes::{
     room_of,
 };
 use crate::rule::Rule;
-use crate::subject::{GroupPart, Subject, UnitPart};
+use crate::subject::{GroupPart, KubernetesPart, Subject, UnitPart};
 use crate::words::plural;
 
 /// `node_capacity`: every node's own pods (the addons', the static pods on members, one per
@@ -171,4 +171,38 @@ fn kinds_named(c: &crate::Cluster, kinds: &[NodeKind], some: &[usize]) -> String
         named.push(format!("{} more", some.len() - 3));
     }
     named.join(", ")
+}
+
+/// `kubernetes_settings` on the service range's room: the apiserver gives each Service an
+/// address of the range but its first and last (the network's and the broadcast), and refuses a
+/// Service once none is left. `kubernetes` and `kube-dns` take two, and each workload with
+/// ports one more; a narrow range would leave the last workloads' Services uncreated when the
+/// manifests are applied. Reported at the range. O(workloads + their containers).
+pub(super) fn service_room(r: &mut Report<'_>, workloads: &[Workload]) {
+    let c = r.cluster;
+    let Some(k) = &c.kubernetes else { return };
+    if k.services.prefix > 28 {
+        // Narrower than /28 is refused on its own.
+        return;
+    }
+    let usable = (1u64 << (32 - u32::from(k.services.prefix))) - 2;
+    let with_ports = workloads
+        .iter()
+        .filter(|w| w.containers.iter().any(|&u| c.units[u].container.as_ref().is_some_and(|ct| !ct.ports.is_empty())))
+        .count() as u64;
+    let services = with_ports + 2;
+    if services > usable {
+        r.push(
+            Rule::KubernetesSettings,
+            Subject::Kubernetes(KubernetesPart::Services),
+            format!(
+                "the service range {} holds {usable} Service addresses, and the cluster has {services} Services \
+                 (`kubernetes`, `kube-dns` and {}): the apiserver would refuse the last {}",
+                k.services,
+                plural(with_ports, "workload with ports", "workloads with ports"),
+                services - usable,
+            ),
+            "give the services a wider range, e.g. \"10.3.0.0/16\"",
+        );
+    }
 }

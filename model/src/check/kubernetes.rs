@@ -30,6 +30,7 @@ pub(super) fn check(r: &mut Report<'_>) {
     super::workloads::workload_placement(r, &kinds, &workloads);
     super::workloads::workload_survival(r, &kinds, &workloads);
     super::capacity::node_capacity(r, &kinds, &workloads);
+    super::capacity::service_room(r, &workloads);
 }
 
 /// Whether two ranges share an address.
