@@ -355,6 +355,22 @@ fn more_services_than_the_service_range_holds_are_refused() {
     );
 }
 
+/// A workload's ports make a Service of its name, in `default`, where `kubernetes` is the
+/// apiserver's own: applying the workload's would point every in-cluster client's way to the
+/// control plane at its pods. It passed `check` before.
+#[test]
+fn a_workload_whose_service_would_be_the_apiservers_is_refused() {
+    let text = kubernetes("unit \"kubernetes.service\" { image: \"quay.io/x/k:1\", ports: [8443] },");
+    refused(
+        &text,
+        "workload_placement",
+        at(&text, "\"kubernetes.service\""),
+        "the apiserver's own in the `default` namespace",
+    );
+    // Without ports there is no Service, and a Deployment of that name is a name like any other.
+    accepted(&kubernetes("unit \"kubernetes.service\" { image: \"quay.io/x/k:1\" },"));
+}
+
 /// A Flatcar cluster without Kubernetes that passes every rule, with `extra` added at the end.
 fn flatcar(extra: &str) -> String {
     format!(

@@ -121,6 +121,20 @@ pub(super) fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloa
                 format!("rename the unit, e.g. `w{}.service`", w.name),
             );
         }
+        if w.name == "kubernetes" && !w.ports(c).is_empty() {
+            // Its Service would be the apiserver's own in `default`, which every in-cluster
+            // client (CoreDNS, flannel) reaches the control plane through: applying it would
+            // point that Service at the workload's pods.
+            r.push(
+                Rule::WorkloadPlacement,
+                Subject::Unit(w.unit, UnitPart::Name),
+                format!(
+                    "`{}`: its pods declare ports, so it gets a Service named `kubernetes`, which is the apiserver's own in the `default` namespace",
+                    unit.name
+                ),
+                "rename the unit, e.g. `kubernetes-app.service`",
+            );
+        }
         if w.eligible.is_empty() {
             let wanted = w.requirement_texts();
             r.push(
