@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
     dimension(
         c,
         "scale_confined_workloads",
-        [100u32, 1_000, 10_000].into_iter().map(|n| (format!("{n}w"), synthetic::confined_workloads(n))).collect(),
+        [10u32, 100, 1_000].into_iter().map(|n| (format!("{n}w"), synthetic::confined_workloads(n))).collect(),
     );
     // The target: 10,000 machines, 1,000 cabinets, 1,000 workloads, checked and planned.
     let target = k(10_000, 1_000, 1_000);
