@@ -76,6 +76,54 @@ impl Metadata {
     }
 }
 
+/// Which of some metadata sets (machine profiles, node kinds) publish each `key=value`: a unit's
+/// requirements are looked up here, not tested against every set.
+pub struct MetadataIndex<'a> {
+    publishing: std::collections::HashMap<&'a str, std::collections::HashMap<&'a str, Vec<usize>>>,
+    sets: usize,
+}
+
+impl<'a> MetadataIndex<'a> {
+    /// The index of `sets`, numbered in order. O(Σ per set its pairs).
+    pub fn of(sets: impl IntoIterator<Item = &'a Metadata>) -> MetadataIndex<'a> {
+        let mut index = MetadataIndex { publishing: Default::default(), sets: 0 };
+        for (i, metadata) in sets.into_iter().enumerate() {
+            for (key, value) in metadata.pairs() {
+                // The value a key is looked up by is its first (`metadata_format` refuses more).
+                if metadata.get(key) == Some(value.as_str()) {
+                    index.publishing.entry(key).or_default().entry(value).or_default().push(i);
+                }
+            }
+            index.sets = i + 1;
+        }
+        index
+    }
+
+    /// The sets that may satisfy `requirements` (each a key and the values it allows): those
+    /// publishing an allowed value of the requirement the fewest sets publish, ascending; every
+    /// set when there are no requirements. The caller tests each candidate against all of them.
+    /// O(requirements × values + candidates × log candidates).
+    pub fn candidates<'r, V: AsRef<str> + 'r>(
+        &self,
+        requirements: impl IntoIterator<Item = (&'r str, &'r [V])>,
+    ) -> Vec<usize> {
+        let rarest = requirements
+            .into_iter()
+            .map(|(key, values)| {
+                let by_value = self.publishing.get(key);
+                values.iter().filter_map(|v| by_value?.get(v.as_ref()).map(Vec::as_slice)).collect::<Vec<&[usize]>>()
+            })
+            .min_by_key(|lists| lists.iter().map(|l| l.len()).sum::<usize>());
+        let mut out: Vec<usize> = match rarest {
+            Some(lists) => lists.into_iter().flatten().copied().collect(),
+            None => (0..self.sets).collect(),
+        };
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 /// One kind of machine: a group, and the failure domain its machines are in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {

@@ -497,6 +497,8 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
         values.sort_unstable();
         values.dedup();
     }
+    // The profiles a unit may run on, looked up from its rarest requirement, not scanned.
+    let index = crate::placement::MetadataIndex::of(profiles.iter().map(|p| &p.metadata));
     let mut keys: Vec<&str> = published_values.keys().copied().collect();
     keys.sort_unstable();
     let mut suggestions_left = SUGGESTED;
@@ -554,7 +556,8 @@ fn metadata_satisfiable(r: &mut Report<'_>) {
                 }
             }
         }
-        if value_missing || profiles.iter().any(|p| unit.runs_on(&p.metadata)) {
+        let requirements = unit.machine_metadata.iter().map(|req| (&*req.key, &*req.values));
+        if value_missing || index.candidates(requirements).into_iter().any(|p| unit.runs_on(&profiles[p].metadata)) {
             continue;
         }
         // Every key and value exists somewhere, but never together on one machine.

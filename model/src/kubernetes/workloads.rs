@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::cluster::Cluster;
 use crate::glob;
+use crate::placement::MetadataIndex;
 use crate::unit::Unit;
 
 use super::{NodeKind, object_name};
@@ -287,59 +288,35 @@ impl Cluster {
     }
 }
 
-/// Whether nodes of `kind` publish, for every key `requirements` name, a value it allows.
 /// The node kinds by each metadata pair they publish, and the tainted control-plane kinds: a
 /// set of requirements is looked up, not matched against every kind.
 struct KindIndex<'a> {
-    publishing: HashMap<&'a str, HashMap<&'a str, Vec<usize>>>,
+    publishing: MetadataIndex<'a>,
     tainted_control_plane: Vec<usize>,
 }
 
 impl<'a> KindIndex<'a> {
     /// O(Σ per kind its metadata).
     fn of(kinds: &'a [NodeKind]) -> KindIndex<'a> {
-        let mut publishing: HashMap<&str, HashMap<&str, Vec<usize>>> = HashMap::new();
-        for (i, kind) in kinds.iter().enumerate() {
-            for (key, value) in kind.metadata.pairs() {
-                // The value a key is looked up by is its first (`metadata_format` refuses more).
-                if kind.metadata.get(key) == Some(value.as_str()) {
-                    publishing.entry(key).or_default().entry(value).or_default().push(i);
-                }
-            }
-        }
         let tainted_control_plane =
             kinds.iter().enumerate().filter(|(_, k)| k.control_plane && !k.taints.is_empty()).map(|(i, _)| i).collect();
-        KindIndex { publishing, tainted_control_plane }
-    }
-
-    /// The kinds publishing `key` with each of `values`, a list a value.
-    fn postings(&self, key: &str, values: &[String]) -> Vec<&[usize]> {
-        let Some(by_value) = self.publishing.get(key) else { return Vec::new() };
-        values.iter().filter_map(|v| by_value.get(v.as_str()).map(Vec::as_slice)).collect()
+        KindIndex { publishing: MetadataIndex::of(kinds.iter().map(|k| &k.metadata)), tainted_control_plane }
     }
 
     /// Whether a pod with `requirements` tolerates the control-plane taint (some tainted
     /// control-plane kind satisfies them, as fleet would have run it there), and the kinds it
-    /// may run on, ascending. Candidates are the kinds publishing a value of the requirement
-    /// fewest kinds publish (every kind without requirements). O(requirements × values +
+    /// may run on, ascending, from the index's candidates. O(requirements × values +
     /// candidates × requirements + the tainted control-plane kinds).
     fn place(&self, kinds: &[NodeKind], requirements: &[(String, Vec<String>)]) -> Placement {
         let tolerates = self.tainted_control_plane.iter().any(|&k| satisfies(requirements, &kinds[k]));
-        let rarest = requirements
-            .iter()
-            .map(|(key, values)| self.postings(key, values))
-            .min_by_key(|lists| lists.iter().map(|l| l.len()).sum::<usize>());
-        let mut candidates: Vec<usize> = match rarest {
-            Some(lists) => lists.into_iter().flatten().copied().collect(),
-            None => (0..kinds.len()).collect(),
-        };
-        candidates.sort_unstable();
-        candidates.dedup();
+        let mut candidates =
+            self.publishing.candidates(requirements.iter().map(|(key, values)| (key.as_str(), values.as_slice())));
         candidates.retain(|&k| may_run_on(requirements, tolerates, &kinds[k]));
         (tolerates, candidates)
     }
 }
 
+/// Whether nodes of `kind` publish, for every key `requirements` name, a value it allows.
 /// O(requirements × values).
 fn satisfies(requirements: &[(String, Vec<String>)], kind: &NodeKind) -> bool {
     requirements.iter().all(|(key, values)| kind.metadata.get(key).is_some_and(|v| values.iter().any(|w| w == v)))
