@@ -302,7 +302,7 @@ fn pods_beyond_what_the_nodes_hold_are_refused() {
         &text,
         "node_capacity",
         at(&text, "649"),
-        "bring the pods to place on the 6 nodes it may run on (`worker/a`, `worker/b`, `worker/c`) to 661, and they hold 660",
+        "bring the pods to place on the 6 nodes it may run on (`worker/a`, `worker/b` and `worker/c`) to 661, and they hold 660",
     );
     assert_eq!(check(&text).len(), 1, "{:#?}", check(&text));
 
@@ -326,7 +326,7 @@ fn pods_beyond_what_the_nodes_hold_are_refused() {
         &text,
         "workload_survival",
         central_a,
-        "leaves nodes that hold 440 pods for the 441 that may run only on `worker/a`, `worker/b`, `worker/c`",
+        "leaves nodes that hold 440 pods for the 441 that may run only on `worker/a`, `worker/b` and `worker/c`",
     );
 }
 

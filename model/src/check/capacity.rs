@@ -12,15 +12,15 @@ use crate::kubernetes::{
 };
 use crate::rule::Rule;
 use crate::subject::{GroupPart, KubernetesPart, Subject, UnitPart};
-use crate::words::plural;
+use crate::words::{join, plural};
 
 /// `node_capacity`: every node's own pods (the addons', the static pods on members, one per
 /// DaemonSet that may run there) fit in [`MAX_PODS`], reported at the DaemonSet that passes it
 /// on some node kind, once per DaemonSet; and the pods that may run only on some set of nodes
 /// (every node; the kinds some Deployments are confined to) fit in what those nodes hold
 /// together, reported at the Deployment whose replicas pass it, once per Deployment. O(kinds
-/// + workloads + Σ eligible kinds).
-pub(super) fn node_capacity(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
+/// + workloads + Σ eligible kinds). Whether it found any.
+pub(super) fn node_capacity(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) -> bool {
     let c = r.cluster;
     let per_node = pods_per_node(kinds, workloads);
     // Per kind, the DaemonSets counted so far; the one that takes a kind past the most is
@@ -61,16 +61,18 @@ pub(super) fn node_capacity(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &
     }
     if over_node {
         // Each set of nodes would say the same again.
-        return;
+        return true;
     }
     // Per set of nodes, the Deployment whose pods take it past what its nodes hold, in
     // declaration order; one error a Deployment.
     let mut reported: HashSet<usize> = HashSet::new();
+    let mut crowded = false;
     for set in kind_sets(kinds, workloads) {
         let room = room_of(c, kinds, workloads, &per_node, &set);
         if room.over() == 0 {
             continue;
         }
+        crowded = true;
         let fits: Vec<u64> = set.deployments.iter().map(|&w| u64::from(workloads[w].fit(kinds, |_| true))).collect();
         let mut placed = room.wanted - fits.iter().sum::<u64>();
         for (&w, &pods) in set.deployments.iter().zip(&fits) {
@@ -84,6 +86,7 @@ pub(super) fn node_capacity(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &
             break;
         }
     }
+    crowded
 }
 
 /// The error for Deployment `w`, whose `pods` take the pods placed on `set`'s nodes to
@@ -132,16 +135,8 @@ pub(super) fn crowded_after_loss(r: &mut Report<'_>, kinds: &[NodeKind], crowded
     else {
         return;
     };
-    let others = match crowded.len() {
-        1 => String::new(),
-        2 => format!(" (and of {} `{}` too)", crowded[1].domain.kind.key(), crowded[1].domain.name),
-        n => format!(
-            " (and of {} `{}`, and {})",
-            crowded[1].domain.kind.key(),
-            crowded[1].domain.name,
-            plural(n as u64 - 2, "other domain", "other domains")
-        ),
-    };
+    let second = crowded.get(1).map(|l| format!("{} `{}`", l.domain.kind.key(), l.domain.name));
+    let others = super::workloads::other_domains(second.as_deref(), crowded.len());
     let domain = format!("{} `{name}`", kind.key());
     let (room, whose) = (
         crowding.room,
@@ -164,20 +159,16 @@ pub(super) fn crowded_after_loss(r: &mut Report<'_>, kinds: &[NodeKind], crowded
     );
 }
 
-/// Up to three node kinds by name, and how many more.
+/// The node kinds by name, listed as every message lists names ([`join`]). O(kinds named).
 fn kinds_named(c: &crate::Cluster, kinds: &[NodeKind], some: &[usize]) -> String {
-    let mut named: Vec<String> = some.iter().take(3).map(|&k| format!("`{}`", c.node_kind_name(&kinds[k]))).collect();
-    if some.len() > 3 {
-        named.push(format!("{} more", some.len() - 3));
-    }
-    named.join(", ")
+    join(&some.iter().map(|&k| format!("`{}`", c.node_kind_name(&kinds[k]))).collect::<Vec<_>>())
 }
 
 /// `kubernetes_settings` on the service range's room: the apiserver gives each Service an
 /// address of the range but its first and last (the network's and the broadcast), and refuses a
 /// Service once none is left. `kubernetes` and `kube-dns` take two, and each workload with
 /// ports one more; a narrow range would leave the last workloads' Services uncreated when the
-/// manifests are applied. Reported at the range. O(workloads + their containers).
+/// manifests are applied. Reported at the range. O(workloads + their ports × log ports).
 pub(super) fn service_room(r: &mut Report<'_>, workloads: &[Workload]) {
     let c = r.cluster;
     let Some(k) = &c.kubernetes else { return };
@@ -186,10 +177,7 @@ pub(super) fn service_room(r: &mut Report<'_>, workloads: &[Workload]) {
         return;
     }
     let usable = (1u64 << (32 - u32::from(k.services.prefix))) - 2;
-    let with_ports = workloads
-        .iter()
-        .filter(|w| w.containers.iter().any(|&u| c.units[u].container.as_ref().is_some_and(|ct| !ct.ports.is_empty())))
-        .count() as u64;
+    let with_ports = workloads.iter().filter(|w| !w.ports(c).is_empty()).count() as u64;
     let services = with_ports + 2;
     if services > usable {
         r.push(

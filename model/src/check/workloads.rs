@@ -3,7 +3,7 @@
 
 use super::Report;
 use crate::group::Size;
-use crate::kubernetes::{DomainLoss, NodeKind, Workload, is_dns_label, kind_sets, object_name, pods_per_node, room_of};
+use crate::kubernetes::{DomainLoss, NodeKind, Workload, is_dns_label, object_name};
 use crate::rule::Rule;
 use crate::subject::{Subject, UnitPart};
 use crate::words::plural;
@@ -171,16 +171,13 @@ pub(super) fn workload_placement(r: &mut Report<'_>, kinds: &[NodeKind], workloa
 /// it is down until the domain returns. Losses that take etcd's quorum are `etcd_quorum`'s and
 /// `domain_quorum`'s to report, not this rule's. One error per workload, naming the first
 /// domain it cannot survive and how many more. O(domains + kinds + Σ eligible kinds).
-pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload]) {
+pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workloads: &[Workload], crowded_at_rest: bool) {
     let c = r.cluster;
     // Per workload, the domains whose loss it cannot survive: the losses list those.
     let mut cannot: Vec<Vec<(String, u32, u32)>> = vec![Vec::new(); workloads.len()];
     // The losses after which more pods are wanted than the nodes left hold.
     let mut crowded: Vec<DomainLoss> = Vec::new();
     // Too many pods with every domain up is `node_capacity`'s, and each loss would say it again.
-    let per_node = pods_per_node(kinds, workloads);
-    let crowded_at_rest =
-        kind_sets(kinds, workloads).iter().any(|set| room_of(c, kinds, workloads, &per_node, set).over() > 0);
     for loss in c.domain_losses_of(kinds, workloads) {
         if !loss.control_plane {
             continue;
@@ -206,11 +203,7 @@ pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workload
         } else {
             format!("room for {fit} of its {wanted} pods, so the rest stay pending until the domain returns")
         };
-        let others = match domains.len() {
-            1 => String::new(),
-            2 => format!(" (and of {} too)", domains[1].0),
-            n => format!(" (and of {}, and {})", domains[1].0, plural(n as u64 - 2, "other domain", "other domains")),
-        };
+        let others = other_domains(domains.get(1).map(|d| d.0.as_str()), domains.len());
         r.push(
             Rule::WorkloadSurvival,
             Subject::Unit(workload.unit, workload_subject(unit)),
@@ -219,6 +212,18 @@ pub(super) fn workload_survival(r: &mut Report<'_>, kinds: &[NodeKind], workload
         );
     }
     super::capacity::crowded_after_loss(r, kinds, &crowded);
+}
+
+/// After the first of `count` domains a loss message names: nothing for one, the second for
+/// two, the second and how many more beyond.
+pub(super) fn other_domains(second: Option<&str>, count: usize) -> String {
+    match (second, count) {
+        (Some(second), 2) => format!(" (and of {second} too)"),
+        (Some(second), n) if n > 2 => {
+            format!(" (and of {second}, and {})", plural(n as u64 - 2, "other domain", "other domains"))
+        }
+        _ => String::new(),
+    }
 }
 
 /// Two workloads that must not share a node and may run on the same ones contend for them:

@@ -117,9 +117,6 @@ impl Cluster {
                 members_lost[d] += kind.count.max;
             }
         }
-        // Per workload, the nodes each domain takes from it (a dense array reused, reset through
-        // the list of domains touched); a workload short somewhere is recorded there, with its
-        // eligible kinds in that domain. O(Σ eligible kinds), plus the short ones' kinds again.
         // The pods wanted and held at rest, less what each domain's loss takes: its kinds' nodes
         // with their own pods, and what each Deployment it touches can no longer place.
         // O(kinds), and O(1) more per workload and domain the loop below visits.
@@ -133,6 +130,9 @@ impl Cluster {
                 rooms[d].slots -= u64::from(kind.count.min) * u64::from(MAX_PODS);
             }
         }
+        // Per workload, the nodes each domain takes from it (a dense array reused, reset through
+        // the list of domains touched); a workload short somewhere is recorded there, with its
+        // eligible kinds in that domain. O(Σ eligible kinds), plus the short ones' kinds again.
         let mut short: Vec<Vec<WorkloadLoss>> = vec![Vec::new(); domains.len()];
         let mut gone = vec![0u32; domains.len()];
         let mut kinds_in = vec![0usize; domains.len()];
