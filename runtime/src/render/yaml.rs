@@ -194,11 +194,13 @@ fn write_string(out: &mut String, s: &str, level: usize) {
 }
 
 /// Whether `s` reads back exactly from a literal block (`|`): several lines of printable text,
-/// none with trailing or (first line) leading whitespace, which literal blocks treat specially.
+/// none with trailing whitespace, and the first line that is not empty without leading
+/// whitespace: a reader takes the block's indentation from that line, so its own leading
+/// spaces would be read as indentation and lost (`"\n a"` read back as `"\na"`).
 fn literal_block_fits(s: &str) -> bool {
     let body = s.trim_end_matches('\n');
     body.contains('\n')
-        && !body.starts_with(' ')
+        && !body.trim_start_matches('\n').starts_with(' ')
         && s.chars().all(|c| c == '\n' || (!c.is_control() && !is_yaml_break_or_bom(c)))
         && body.lines().all(|line| !line.ends_with(' '))
 }
